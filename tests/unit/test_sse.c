@@ -242,6 +242,7 @@ START_TEST(crlf_split_is_one_line_end)
 	ck_assert_int_eq(sse_finish(&p, NULL), SSE_OK);
 	rec_check(&r, w1, 1, "cr|lf");
 	rec_clear(&r);
+	sse_free(&p);
 
 	/* CR CR is two line endings; LF CR too. */
 	sse_init(&p, rec_cb, &r, 0);

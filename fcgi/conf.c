@@ -1,0 +1,465 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fcgi/conf.h"
+#include "fcgi/log.h"
+
+enum cfg_type {
+	CFG_BOOL,	/* true 1 t y yes / false 0 f n no */
+	CFG_STR,
+	CFG_URL,	/* http:// or https:// */
+	CFG_PROXY,	/* http https socks4 socks4a socks5 socks5h */
+	CFG_LIST,	/* comma list, spaces removed */
+	CFG_URLS,	/* comma list of CFG_URL */
+	CFG_PROXIES,	/* comma list of CFG_PROXY */
+	CFG_PYLIST,	/* a Python literal list or a comma list */
+	CFG_LONG,
+	CFG_SIZE,	/* bytes, with k/m/g suffix */
+	CFG_HEX,
+	CFG_PREFIX,	/* path prefix: normalised to "/a/b" */
+	CFG_LOGSPEC,
+	CFG_LOGLEVEL,
+};
+
+struct cfg_var {
+	const char	*name;
+	const char	*alias;
+	enum cfg_type	 type;
+	size_t		 off;
+	const char	*def;
+	long		 min, max;
+	const char	*help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct cfg_var cfg_vars[] = {
+	{ "API_PREFIX", NULL, CFG_PREFIX, OFF(api_prefix), "", 0, 0,
+	  "secret path segment: API routes move to /PREFIX/v1/..." },
+	{ "AUTHORIZATION", NULL, CFG_LIST, OFF(authorization), "", 0, 0,
+	  "comma list of codes that select a pooled credential" },
+	{ "AUTH_KEY", NULL, CFG_STR, OFF(auth_key), "", 0, 0,
+	  "sent upstream as header authkey (private gateways)" },
+	{ "X_SIGN", NULL, CFG_STR, OFF(x_sign), "", 0, 0,
+	  "x-sign header for gateway NO_SENTINEL answers" },
+	{ "CHATGPT_BASE_URL", NULL, CFG_URLS, OFF(chatgpt_base_url),
+	  "https://chatgpt.com", 0, 0,
+	  "comma list of upstream base URLs, one picked per request" },
+	{ "PROXY_URL", NULL, CFG_PROXIES, OFF(proxy_url), "", 0, 0,
+	  "comma list of upstream proxies (http, https, socks5h ...)" },
+	{ "SENTINEL_PROXY_URL", NULL, CFG_PROXIES, OFF(sentinel_proxy_url),
+	  "", 0, 0, "comma list of proxies for chat-requirements only" },
+	{ "EXPORT_PROXY_URL", NULL, CFG_PROXY, OFF(export_proxy_url), "", 0, 0,
+	  "proxy for fetching user-supplied file URLs" },
+	{ "CF_FILE_URL", NULL, CFG_URL, OFF(cf_file_url), "", 0, 0,
+	  "fetch user file URLs through this service instead" },
+	{ "FILE_HOST", NULL, CFG_STR, OFF(file_host), "", 0, 0,
+	  "gateway: rewrite of files.oaiusercontent.com" },
+	{ "VOICE_HOST", NULL, CFG_STR, OFF(voice_host), "", 0, 0,
+	  "gateway: rewrite of webrtc.chatgpt.com" },
+	{ "ARKOSE_TOKEN_URL", "ARK0SE_TOKEN_URL", CFG_URLS,
+	  OFF(arkose_token_url), "", 0, 0, "comma list of arkose solver URLs" },
+	{ "TURNSTILE_SOLVER_URL", NULL, CFG_URL, OFF(turnstile_solver_url),
+	  "", 0, 0, "external turnstile solver (the local one is used otherwise)" },
+	{ "IMPERSONATE", NULL, CFG_PYLIST, OFF(impersonate), "", 0, 0,
+	  "browser profiles, a list like [\"chrome124\"]" },
+	{ "USER_AGENTS", NULL, CFG_PYLIST, OFF(user_agents), "", 0, 0,
+	  "fixed user-agent pool, a list of strings" },
+	{ "DEVICE_TUPLE", NULL, CFG_STR, OFF(device_tuple), "", 0, 0,
+	  "user-agent generator constraint" },
+	{ "BROWSER_TUPLE", NULL, CFG_STR, OFF(browser_tuple), "", 0, 0,
+	  "user-agent generator constraint" },
+	{ "PLATFORM_TUPLE", NULL, CFG_STR, OFF(platform_tuple), "", 0, 0,
+	  "user-agent generator constraint" },
+	{ "HISTORY_DISABLED", NULL, CFG_BOOL, OFF(history_disabled), "true",
+	  0, 0, "temporary chats upstream (no history, no training)" },
+	{ "POW_DIFFICULTY", NULL, CFG_HEX, OFF(pow_difficulty), "000032", 1, 16,
+	  "refuse proof-of-work at or below this difficulty (hex)" },
+	{ "RETRY_TIMES", NULL, CFG_LONG, OFF(retry_times), "3", 0, 20,
+	  "extra attempts on upstream failure" },
+	{ "CONVERSATION_ONLY", NULL, CFG_BOOL, OFF(conversation_only), "false",
+	  0, 0, "skip page scrape and sentinel (gateway upstreams)" },
+	{ "ENABLE_LIMIT", NULL, CFG_BOOL, OFF(enable_limit), "true", 0, 0,
+	  "cool a credential down after a 429 until clears_in" },
+	{ "UPLOAD_BY_URL", NULL, CFG_BOOL, OFF(upload_by_url), "false", 0, 0,
+	  "\"URL URL question\" messages upload the URLs" },
+	{ "CHECK_MODEL", NULL, CFG_BOOL, OFF(check_model), "false", 0, 0,
+	  "accepted for compatibility; unused" },
+	{ "SCHEDULED_REFRESH", NULL, CFG_BOOL, OFF(scheduled_refresh), "false",
+	  0, 0, "refresh stored RefreshTokens at start" },
+	{ "RANDOM_TOKEN", NULL, CFG_BOOL, OFF(random_token), "true", 0, 0,
+	  "random pool pick (false: round-robin)" },
+	{ "OAI_LANGUAGE", NULL, CFG_STR, OFF(oai_language), "zh-CN", 0, 0,
+	  "oai-language header" },
+	{ "ENABLE_GATEWAY", NULL, CFG_BOOL, OFF(enable_gateway), "false", 0, 0,
+	  "mirror the ChatGPT web UI" },
+	{ "AUTO_SEED", NULL, CFG_BOOL, OFF(auto_seed), "true", 0, 0,
+	  "unknown Bearer values become seeds" },
+	{ "FORCE_NO_HISTORY", NULL, CFG_BOOL, OFF(force_no_history), "false",
+	  0, 0, "gateway forces temporary chats" },
+	{ "NO_SENTINEL", NULL, CFG_BOOL, OFF(no_sentinel), "false", 0, 0,
+	  "gateway answers sentinel itself" },
+	{ "OAUTH_URL", NULL, CFG_URL, OFF(oauth_url),
+	  "https://auth0.openai.com/oauth/token", 0, 0,
+	  "RefreshToken exchange endpoint" },
+
+	{ "CHAT2API_DATA_DIR", NULL, CFG_STR, OFF(data_dir),
+	  "/var/lib/chat2api", 0, 0, "LMDB directory (created if missing)" },
+	{ "CHAT2API_THREADS", NULL, CFG_LONG, OFF(threads), "32", 1, 1024,
+	  "worker threads per FastCGI process" },
+	{ "CHAT2API_MAX_BODY", NULL, CFG_SIZE, OFF(max_body), "20m", 1024,
+	  1L << 30, "largest request body (bytes, k/m suffix); over it: 413" },
+	{ "CHAT2API_MOUNT", NULL, CFG_PREFIX, OFF(mount), "", 0, 0,
+	  "URL prefix the front server mounts chat2api under" },
+	{ "CHAT2API_LOG", NULL, CFG_LOGSPEC, OFF(log_spec), "stderr", 0, 0,
+	  "stderr, syslog or file:PATH" },
+	{ "CHAT2API_LOG_LEVEL", NULL, CFG_LOGLEVEL, OFF(log_level), "info",
+	  0, 0, "error, warn, info or debug" },
+	{ "CHAT2API_GRACE", NULL, CFG_LONG, OFF(grace), "30", 0, 3600,
+	  "seconds in-flight requests get after SIGTERM" },
+	{ "CHAT2API_SSE_KEEPALIVE", NULL, CFG_LONG, OFF(sse_keepalive), "15",
+	  1, 3600, "seconds of stream silence before a keep-alive comment" },
+	{ "CHAT2API_TEST_ROUTES", NULL, CFG_BOOL, OFF(test_routes), "false",
+	  0, 0, "enable /_test/* routes (tests only)" },
+	{ "CHAT2API_MAP_SIZE", NULL, CFG_SIZE, OFF(map_size), "64m", 1L << 20,
+	  LONG_MAX, "initial LMDB map size; grows when full" },
+	{ "CHAT2API_CORS_ORIGIN", NULL, CFG_STR, OFF(cors_origin), "*", 0, 0,
+	  "Access-Control-Allow-Origin value" },
+};
+
+#define NVARS (sizeof(cfg_vars) / sizeof(cfg_vars[0]))
+
+int
+config_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "true", "1", "t", "y", "yes", "on" };
+	static const char *const no[] = { "false", "0", "f", "n", "no", "off" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+has_scheme(const char *s, const char *const *schemes)
+{
+	for (; *schemes != NULL; schemes++) {
+		size_t n = strlen(*schemes);
+		if (strncasecmp(s, *schemes, n) == 0 && s[n] != '\0')
+			return 1;
+	}
+	return 0;
+}
+
+static const char *const url_schemes[] = { "http://", "https://", NULL };
+static const char *const proxy_schemes[] = { "http://", "https://",
+	"socks4://", "socks4a://", "socks5://", "socks5h://", NULL };
+
+/* Splits on ',' after removing all spaces, as the reference does. */
+static int
+split_list(const char *s, struct strlist *out)
+{
+	char *copy, *o, *tok, *save = NULL;
+	const char *p;
+	size_t n = 1;
+
+	if ((copy = malloc(strlen(s) + 1)) == NULL)
+		return -1;
+	for (p = s, o = copy; *p; p++)
+		if (!isspace((unsigned char)*p))
+			*o++ = *p;
+	*o = '\0';
+	for (p = copy; *p; p++)
+		n += *p == ',';
+	if ((out->v = calloc(n + 1, sizeof(char *))) == NULL) {
+		free(copy);
+		return -1;
+	}
+	out->n = 0;
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save))
+		if ((out->v[out->n++] = strdup(tok)) == NULL) {
+			free(copy);
+			return -1;
+		}
+	free(copy);
+	return 0;
+}
+
+/* ["a", 'b'] or a,b: quotes and brackets are dropped. */
+static int
+split_pylist(const char *s, struct strlist *out)
+{
+	char *copy, *o;
+	const char *p;
+	int rc;
+
+	if ((copy = malloc(strlen(s) + 1)) == NULL)
+		return -1;
+	for (p = s, o = copy; *p; p++)
+		if (*p != '[' && *p != ']' && *p != '"' && *p != '\'' &&
+		    *p != '(' && *p != ')')
+			*o++ = *p;
+	*o = '\0';
+	rc = split_list(copy, out);
+	free(copy);
+	return rc;
+}
+
+static int
+parse_size(const char *s, long *out)
+{
+	char *end;
+	long v, mul = 1;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (tolower((unsigned char)*end)) {
+	case '\0': break;
+	case 'k': mul = 1L << 10; end++; break;
+	case 'm': mul = 1L << 20; end++; break;
+	case 'g': mul = 1L << 30; end++; break;
+	default: return -1;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end != '\0' || (v && mul > LONG_MAX / v))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* "secret", "/secret/", "/a/b" -> "/secret", "/a/b"; rejects odd bytes. */
+static char *
+norm_prefix(const char *s)
+{
+	char *out, *o;
+	const char *p;
+
+	if ((out = malloc(strlen(s) + 2)) == NULL)
+		return NULL;
+	o = out;
+	for (p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '/') {
+			if (o > out && o[-1] == '/')
+				continue;
+			*o++ = '/';
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.' &&
+		    c != '~') {
+			free(out);
+			return NULL;
+		}
+		if (o == out)
+			*o++ = '/';
+		*o++ = (char)c;
+	}
+	while (o > out && o[-1] == '/')
+		o--;
+	*o = '\0';
+	if (strstr(out, "/./") || strstr(out, "/../") ||
+	    (strlen(out) >= 2 && strcmp(out + strlen(out) - 2, "/.") == 0) ||
+	    (strlen(out) >= 3 && strcmp(out + strlen(out) - 3, "/..") == 0)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int
+parse_one(struct config *c, const struct cfg_var *v, const char *val,
+    char *err, size_t errsz)
+{
+	void *field = (char *)c + v->off;
+	const char *what = NULL;
+	struct strlist *l;
+	size_t i;
+	long n;
+	char *end;
+	enum log_level lvl;
+
+	switch (v->type) {
+	case CFG_BOOL:
+		if (config_parse_bool(val, (int *)field) < 0)
+			what = "true/false (also 1/0, yes/no, t/f, y/n)";
+		break;
+	case CFG_URL:
+		if (*val && !has_scheme(val, url_schemes)) {
+			what = "an http:// or https:// URL";
+			break;
+		}
+		goto str;
+	case CFG_PROXY:
+		if (*val && !has_scheme(val, proxy_schemes)) {
+			what = "a proxy URL (http, https, socks4, socks4a, "
+			    "socks5, socks5h)";
+			break;
+		}
+		goto str;
+	case CFG_STR:
+	case CFG_LOGSPEC:
+	str:
+		if (v->type == CFG_LOGSPEC && strcmp(val, "stderr") != 0 &&
+		    strcmp(val, "syslog") != 0 &&
+		    (strncmp(val, "file:", 5) != 0 || val[5] == '\0')) {
+			what = "stderr, syslog or file:PATH";
+			break;
+		}
+		if ((*(char **)field = strdup(val)) == NULL)
+			what = "(out of memory)";
+		break;
+	case CFG_LOGLEVEL:
+		if (log_level_parse(val, &lvl) < 0) {
+			what = "error, warn, info or debug";
+			break;
+		}
+		goto str;
+	case CFG_LIST:
+	case CFG_URLS:
+	case CFG_PROXIES:
+	case CFG_PYLIST:
+		l = field;
+		if ((v->type == CFG_PYLIST ? split_pylist(val, l) :
+		    split_list(val, l)) < 0) {
+			what = "(out of memory)";
+			break;
+		}
+		for (i = 0; i < l->n; i++) {
+			if (v->type == CFG_URLS &&
+			    !has_scheme(l->v[i], url_schemes))
+				what = "a comma list of http(s):// URLs";
+			if (v->type == CFG_PROXIES &&
+			    !has_scheme(l->v[i], proxy_schemes))
+				what = "a comma list of proxy URLs (http, "
+				    "https, socks4, socks4a, socks5, socks5h)";
+		}
+		break;
+	case CFG_LONG:
+		errno = 0;
+		n = strtol(val, &end, 10);
+		if (errno || end == val || *end != '\0' || n < v->min ||
+		    n > v->max) {
+			snprintf(err, errsz, "%s=%s: accepts an integer from "
+			    "%ld to %ld", v->name, val, v->min, v->max);
+			return -1;
+		}
+		*(long *)field = n;
+		break;
+	case CFG_SIZE:
+		if (parse_size(val, &n) < 0 || n < v->min || n > v->max) {
+			snprintf(err, errsz, "%s=%s: accepts a byte count "
+			    "from %ld (k, m, g suffixes allowed)", v->name,
+			    val, v->min);
+			return -1;
+		}
+		*(long *)field = n;
+		break;
+	case CFG_HEX:
+		n = (long)strlen(val);
+		for (i = 0; val[i]; i++)
+			if (!isxdigit((unsigned char)val[i]))
+				n = -1;
+		if (n < v->min || n > v->max) {
+			snprintf(err, errsz, "%s=%s: accepts 1 to %ld hex "
+			    "digits", v->name, val, v->max);
+			return -1;
+		}
+		goto str;
+	case CFG_PREFIX:
+		if ((*(char **)field = norm_prefix(val)) == NULL)
+			what = "a URL path like /secret (letters, digits, "
+			    "- _ . ~ and /)";
+		break;
+	}
+	if (what != NULL) {
+		snprintf(err, errsz, "%s=%s: accepts %s", v->name, val, what);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_load(struct config *c, char *err, size_t errsz)
+{
+	const struct cfg_var *v;
+	const char *val;
+
+	memset(c, 0, sizeof(*c));
+	for (v = cfg_vars; v < cfg_vars + NVARS; v++) {
+		val = getenv(v->name);
+		if (val == NULL && v->alias != NULL)
+			val = getenv(v->alias);
+		if (val == NULL || (*val == '\0' && v->type != CFG_STR))
+			val = v->def;
+		if (parse_one(c, v, val, err, errsz) < 0) {
+			config_free(c);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+free_list(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void
+config_free(struct config *c)
+{
+	const struct cfg_var *v;
+	void *field;
+
+	for (v = cfg_vars; v < cfg_vars + NVARS; v++) {
+		field = (char *)c + v->off;
+		switch (v->type) {
+		case CFG_LIST: case CFG_URLS: case CFG_PROXIES: case CFG_PYLIST:
+			free_list(field);
+			break;
+		case CFG_STR: case CFG_URL: case CFG_PROXY: case CFG_HEX:
+		case CFG_PREFIX: case CFG_LOGSPEC: case CFG_LOGLEVEL:
+			free(*(char **)field);
+			*(char **)field = NULL;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void
+config_usage(FILE *f)
+{
+	const struct cfg_var *v;
+
+	fprintf(f, "Environment (parsed once at start):\n");
+	for (v = cfg_vars; v < cfg_vars + NVARS; v++)
+		fprintf(f, "  %-22s %s%s%s%s\n", v->name, v->help,
+		    *v->def ? " [default: " : "", v->def, *v->def ? "]" : "");
+}

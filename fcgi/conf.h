@@ -1,0 +1,72 @@
+/*
+ * Configuration: every environment variable is parsed once at start from a
+ * declarative table (fcgi/config.c).  A bad value stops start-up with one
+ * line naming the variable and what it accepts.
+ */
+#ifndef FCGI_CONF_H
+#define FCGI_CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct strlist {
+	char	**v;
+	size_t	  n;
+};
+
+struct config {
+	/* chat2api's own variables (chatgpt.md §10) */
+	char		*api_prefix;		/* "" or "/secret" */
+	struct strlist	 authorization;
+	char		*auth_key;
+	char		*x_sign;
+	struct strlist	 chatgpt_base_url;
+	struct strlist	 proxy_url;
+	struct strlist	 sentinel_proxy_url;
+	char		*export_proxy_url;
+	char		*cf_file_url;
+	char		*file_host;
+	char		*voice_host;
+	struct strlist	 arkose_token_url;
+	char		*turnstile_solver_url;
+	struct strlist	 impersonate;
+	struct strlist	 user_agents;
+	char		*device_tuple;
+	char		*browser_tuple;
+	char		*platform_tuple;
+	int		 history_disabled;
+	char		*pow_difficulty;
+	long		 retry_times;
+	int		 conversation_only;
+	int		 enable_limit;
+	int		 upload_by_url;
+	int		 check_model;
+	int		 scheduled_refresh;
+	int		 random_token;
+	char		*oai_language;
+	int		 enable_gateway;
+	int		 auto_seed;
+	int		 force_no_history;
+	int		 no_sentinel;
+	char		*oauth_url;
+
+	/* process and platform */
+	char		*data_dir;
+	long		 threads;
+	long		 max_body;
+	char		*mount;			/* "" or "/chat2api" */
+	char		*log_spec;
+	char		*log_level;
+	long		 grace;			/* seconds */
+	long		 sse_keepalive;		/* seconds */
+	int		 test_routes;
+	long		 map_size;		/* initial LMDB map, bytes */
+	char		*cors_origin;
+};
+
+int	 config_load(struct config *, char *err, size_t errsz);
+void	 config_free(struct config *);
+void	 config_usage(FILE *);
+int	 config_parse_bool(const char *, int *);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * chat2api: mode detection and start-up.  FastCGI when fd 0 is a listening
+ * socket (spawn-fcgi, lighttpd bin-path, mod_fcgid) or with --listen;
+ * plain CGI otherwise.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <fcgiapp.h>
+
+#include "fcgi/conf.h"
+#include "fcgi/log.h"
+#include "fcgi/server.h"
+#include "handlers/handlers.h"
+#include "store/store.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: chat2api [--listen unix:PATH | --listen HOST:PORT]\n"
+	    "       chat2api --help | --version\n"
+	    "\n"
+	    "An OpenAI-compatible API in front of the ChatGPT web backend, as\n"
+	    "a FastCGI or CGI responder.  Mode: FastCGI when fd 0 is a\n"
+	    "listening socket or --listen is given, CGI otherwise.\n"
+	    "See chat2api(8).\n\n");
+	config_usage(f);
+}
+
+/* Under spawn-fcgi fds 1 and 2 may be closed; keep files off them. */
+static void
+guard_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+			if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+				_exit(111);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	struct store *st = NULL;
+	enum log_level lvl = LOG_LVL_INFO;
+	const char *listen_spec = NULL;
+	char err[512];
+	int i, fd = -1, ret = 1, cgi;
+	enum store_err se;
+
+	guard_fds();
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s\n", PACKAGE, PACKAGE_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			listen_spec = argv[++i];
+		} else if (strncmp(argv[i], "--listen=", 9) == 0) {
+			listen_spec = argv[i] + 9;
+		} else {
+			log_error("unknown argument: %s (see --help)", argv[i]);
+			return 2;
+		}
+	}
+	if (config_load(&cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 2;
+	}
+	log_level_parse(cfg.log_level, &lvl);
+	if (log_open(cfg.log_spec, lvl, err, sizeof(err)) < 0) {
+		log_error("CHAT2API_LOG=%s: %s", cfg.log_spec, err);
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("curl_global_init failed");
+		goto out;
+	}
+	h_status_init();
+
+	if (listen_spec != NULL) {
+		if ((fd = server_listen(listen_spec, err, sizeof(err))) < 0) {
+			log_error("--listen %s: %s", listen_spec, err);
+			goto out;
+		}
+		cgi = 0;
+	} else
+		cgi = FCGX_IsCGI();
+	if (!cgi && FCGX_Init() != 0) {
+		log_error("FCGX_Init failed");
+		goto out;
+	}
+	se = store_open(&st, cfg.data_dir, (size_t)cfg.map_size);
+	if (se != STORE_OK) {
+		log_error("CHAT2API_DATA_DIR=%s: %s", cfg.data_dir,
+		    store_strerror(se));
+		/* CGI still answers (with 500s for what needs the store). */
+		if (!cgi)
+			goto out;
+	}
+	if (cgi)
+		ret = server_run_cgi(&cfg, st);
+	else
+		ret = server_run_fcgi(&cfg, st, fd >= 0 ? fd : 0);
+	if (ret == 0)
+		store_close(st);
+	else
+		store_sync(st);
+	st = NULL;
+out:
+	if (st != NULL)
+		store_close(st);
+	if (ret == 0) {
+		curl_global_cleanup();
+		config_free(&cfg);
+	}
+	log_close();
+	return ret;
+}

@@ -1,0 +1,55 @@
+/*
+ * One request, whatever carried it (FastCGI or CGI).  The I/O vtable hides
+ * the transport; everything else is plain strings in the request arena.
+ */
+#ifndef FCGI_REQ_H
+#define FCGI_REQ_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "fcgi/arena.h"
+#include "fcgi/conf.h"
+#include "fcgi/err.h"
+
+struct req;
+struct store;
+
+struct req_io {
+	int		 (*write)(struct req *, const char *, size_t);
+	int		 (*flush)(struct req *);
+	const char	*(*param)(struct req *, const char *);
+	long		 (*read)(struct req *, char *, size_t);
+	/* 1 once the front server closed the connection, else 0 */
+	int		 (*gone)(struct req *, int timeout_ms);
+};
+
+struct req {
+	const struct req_io	*io;
+	void			*io_ctx;
+	struct arena		*arena;
+	const struct config	*cfg;
+	struct store		*store;
+
+	const char		*method;
+	const char		*path;		/* decoded, prefixes stripped */
+	const char		*query;		/* raw, without '?' */
+	const char		*auth;		/* Authorization or NULL */
+	const char		*content_type;
+	char			*body;		/* NUL-terminated */
+	size_t			 body_len;
+
+	int			 status;	/* what was sent, for logs */
+	int			 headers_sent;
+	int			 hup;		/* client went away */
+	const char		*model;		/* for /stats */
+	struct timespec		 start;
+	long long		 last_write_ms;
+};
+
+const char	*req_param(struct req *, const char *);
+const char	*req_query_get(struct req *, const char *key);
+long long	 req_elapsed_ms(const struct req *);
+long long	 req_now_ms(void);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * Response writers: headers, JSON, OpenAI-shaped errors and SSE.  Every
+ * write checks the transport for a client that went away (APP_HUP).
+ */
+#ifndef FCGI_RESP_H
+#define FCGI_RESP_H
+
+#include <json-c/json.h>
+
+#include "fcgi/req.h"
+
+enum app_err	 resp_start(struct req *, int status, const char *ctype,
+		    const char *extra_headers);
+enum app_err	 resp_write(struct req *, const char *, size_t);
+enum app_err	 resp_flush(struct req *);
+enum app_err	 resp_json(struct req *, int status, struct json_object *);
+enum app_err	 resp_error(struct req *, int status, const char *type,
+		    const char *code, const char *param, const char *fmt, ...)
+		    __attribute__((format(printf, 6, 7)));
+enum app_err	 resp_error_hdr(struct req *, int status, const char *extra,
+		    const char *type, const char *code, const char *param,
+		    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+enum app_err	 resp_app_error(struct req *, enum app_err);
+enum app_err	 resp_no_content(struct req *);
+struct json_object *resp_error_object(const char *type, const char *code,
+		    const char *param, const char *msg);
+const char	*resp_reason(int status);
+
+enum app_err	 sse_start(struct req *);
+enum app_err	 sse_data(struct req *, const char *, size_t);
+enum app_err	 sse_json(struct req *, struct json_object *);
+enum app_err	 sse_comment(struct req *, const char *);
+enum app_err	 sse_done(struct req *);
+enum app_err	 sse_error(struct req *, const char *type, const char *code,
+		    const char *msg);
+enum app_err	 sse_idle(struct req *);
+enum app_err	 sse_wait(struct req *, long ms);
+
+#endif

@@ -1,0 +1,21 @@
+/* Route handlers, one file per route family. */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include "fcgi/req.h"
+
+/* handlers/status.c */
+enum app_err	 h_index(struct req *, const char *);
+enum app_err	 h_health(struct req *, const char *);
+enum app_err	 h_stats(struct req *, const char *);
+void		 h_status_init(void);
+
+/* handlers/models.c */
+enum app_err	 h_models_list(struct req *, const char *);
+enum app_err	 h_models_get(struct req *, const char *);
+
+/* handlers/testroutes.c (CHAT2API_TEST_ROUTES only) */
+enum app_err	 h_test_echo(struct req *, const char *);
+enum app_err	 h_test_sse(struct req *, const char *);
+
+#endif

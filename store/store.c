@@ -1,0 +1,346 @@
+/*
+ * LMDB environment: open, schema, map growth, transactions with retry.
+ *
+ * Durability: the env runs with MDB_NOSYNC so a request does not wait for
+ * fsync.  A worker that dies loses nothing (its commits are in the page
+ * cache); a power cut loses at most about a second, because commits sync
+ * at most once a second and store_sync() forces it for data that must not
+ * wait (credentials).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fcgi/log.h"
+#include "store/store_priv.h"
+
+#define STORE_MAX_DBS		16
+#define STORE_MAX_READERS	1024
+#define STORE_RETRIES		8
+#define STORE_SYNC_EVERY_MS	1000
+
+static atomic_llong last_sync_ms;
+
+static const char *const store_errs[STORE__MAX] = {
+	[STORE_OK] = "success",
+	[STORE_ENOMEM] = "out of memory",
+	[STORE_NOTFOUND] = "not found",
+	[STORE_FULL] = "database full",
+	[STORE_IO] = "I/O error",
+	[STORE_SCHEMA] = "data written by a newer version",
+	[STORE_INVAL] = "invalid argument",
+	[STORE_LMDB] = "LMDB error",
+};
+
+const char *
+store_strerror(enum store_err e)
+{
+	if ((unsigned)e >= STORE__MAX)
+		return "unknown error";
+	return store_errs[e];
+}
+
+enum store_err
+store_map_rc(int rc)
+{
+	switch (rc) {
+	case 0:			return STORE_OK;
+	case MDB_NOTFOUND:	return STORE_NOTFOUND;
+	case MDB_MAP_FULL:	return STORE_FULL;
+	case ENOMEM:		return STORE_ENOMEM;
+	case EIO: case ENOSPC: case EACCES: case EROFS: case ENOENT:
+				return STORE_IO;
+	default:		return STORE_LMDB;
+	}
+}
+
+void
+store_be64(unsigned char out[8], uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		out[i] = (unsigned char)(v & 0xff);
+}
+
+uint64_t
+store_get_be64(const MDB_val *v)
+{
+	const unsigned char *p = v->mv_data;
+	uint64_t r = 0;
+	size_t i;
+
+	if (v->mv_size != 8)
+		return 0;
+	for (i = 0; i < 8; i++)
+		r = (r << 8) | p[i];
+	return r;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Double the map; only legal with no transaction open in this process. */
+static int
+store_grow(struct store *s, size_t seen)
+{
+	MDB_envinfo info;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&s->resize);
+	mdb_env_info(s->env, &info);
+	if (info.me_mapsize == seen) {
+		rc = mdb_env_set_mapsize(s->env, seen * 2);
+		if (rc == 0)
+			log_info("store: map grown to %zu MiB",
+			    seen * 2 >> 20);
+	}
+	pthread_rwlock_unlock(&s->resize);
+	return rc;
+}
+
+/* Another process grew the map past ours: adopt its size. */
+static int
+store_adopt(struct store *s)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&s->resize);
+	rc = mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->resize);
+	return rc;
+}
+
+static enum store_err
+store_txn(struct store *s, store_txn_fn fn, void *ctx, unsigned flags)
+{
+	MDB_txn *txn = NULL;
+	MDB_envinfo info;
+	int rc = 0, tries;
+	long long now;
+
+	for (tries = 0; tries < STORE_RETRIES; tries++) {
+		pthread_rwlock_rdlock(&s->resize);
+		mdb_env_info(s->env, &info);
+		rc = mdb_txn_begin(s->env, NULL, flags, &txn);
+		if (rc == MDB_MAP_RESIZED) {
+			pthread_rwlock_unlock(&s->resize);
+			if ((rc = store_adopt(s)) != 0)
+				break;
+			continue;
+		}
+		if (rc == MDB_READERS_FULL) {
+			pthread_rwlock_unlock(&s->resize);
+			store_reader_check(s);
+			continue;
+		}
+		if (rc != 0) {
+			pthread_rwlock_unlock(&s->resize);
+			break;
+		}
+		rc = fn(s, txn, ctx);
+		if (rc == 0 && !(flags & MDB_RDONLY))
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		txn = NULL;
+		pthread_rwlock_unlock(&s->resize);
+		if (rc == MDB_MAP_FULL) {
+			if ((rc = store_grow(s, info.me_mapsize)) != 0)
+				break;
+			rc = MDB_MAP_FULL;
+			continue;
+		}
+		break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND && rc != ENOMEM && rc != EINVAL)
+		log_warn("store: transaction failed: %s", mdb_strerror(rc));
+	if (rc == EINVAL)
+		return STORE_INVAL;
+	if (rc == 0 && !(flags & MDB_RDONLY)) {
+		now = now_ms();
+		if (now - atomic_load(&last_sync_ms) >= STORE_SYNC_EVERY_MS) {
+			atomic_store(&last_sync_ms, now);
+			mdb_env_sync(s->env, 1);
+		}
+	}
+	return store_map_rc(rc);
+}
+
+enum store_err
+store_write(struct store *s, store_txn_fn fn, void *ctx)
+{
+	return store_txn(s, fn, ctx, 0);
+}
+
+enum store_err
+store_read(struct store *s, store_txn_fn fn, void *ctx)
+{
+	return store_txn(s, fn, ctx, MDB_RDONLY);
+}
+
+static int
+store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
+{
+	static const char key[] = "schema_version";
+	MDB_val k = { sizeof(key) - 1, (void *)key }, v;
+	unsigned char buf[8];
+	uint64_t ver;
+	int rc;
+
+	(void)ctx;
+	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "counters", MDB_CREATE, &s->counters)) ||
+	    (rc = mdb_dbi_open(txn, "models", MDB_CREATE, &s->models)))
+		return rc;
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		store_be64(buf, STORE_SCHEMA_VERSION);
+		v.mv_size = sizeof(buf);
+		v.mv_data = buf;
+		return mdb_put(txn, s->meta, &k, &v, 0);
+	}
+	if (rc != 0)
+		return rc;
+	ver = store_get_be64(&v);
+	if (ver > STORE_SCHEMA_VERSION) {
+		log_error("store: schema version %llu is newer than %d",
+		    (unsigned long long)ver, STORE_SCHEMA_VERSION);
+		return EINVAL;
+	}
+	return 0;
+}
+
+static int
+mkdir_p(const char *dir)
+{
+	char buf[4096], *p;
+
+	if (strlen(dir) >= sizeof(buf))
+		return ENAMETOOLONG;
+	strcpy(buf, dir);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+			return errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+enum store_err
+store_open(struct store **out, const char *dir, size_t map_size)
+{
+	struct store *s;
+	enum store_err e;
+	int rc, tries, dead = 0;
+	const char *act = "creating the data directory";
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return STORE_ENOMEM;
+	pthread_rwlock_init(&s->resize, NULL);
+	if ((s->dir = strdup(dir)) == NULL) {
+		e = STORE_ENOMEM;
+		goto fail;
+	}
+	if ((rc = mkdir_p(dir)) != 0)
+		goto fail_rc;
+	/* The lock file must stay writable by every process sharing it. */
+	for (tries = 0; ; tries++) {
+		act = "creating the environment";
+		if ((rc = mdb_env_create(&s->env)) != 0)
+			goto fail_rc;
+		mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+		mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
+		mdb_env_set_mapsize(s->env, map_size);
+		act = "opening the environment";
+		rc = mdb_env_open(s->env, dir, MDB_NOTLS | MDB_NOSYNC, 0660);
+		if (rc == 0)
+			break;
+		mdb_env_close(s->env);
+		s->env = NULL;
+		/* Another process may be opening or closing right now. */
+		if (rc != EAGAIN || tries >= 20)
+			goto fail_rc;
+		usleep(50 * 1000);
+	}
+	act = "checking stale readers";
+	mdb_reader_check(s->env, &dead);
+	if (dead)
+		log_info("store: cleared %d stale reader slot(s)", dead);
+	act = "opening databases";
+	if ((e = store_write(s, store_init_dbs, NULL)) != STORE_OK) {
+		if (e == STORE_INVAL)
+			e = STORE_SCHEMA;
+		log_error("store: %s in %s failed: %s", act, dir,
+		    store_strerror(e));
+		goto fail;
+	}
+	*out = s;
+	return STORE_OK;
+fail_rc:
+	log_error("store: %s in %s failed: %s", act, dir, mdb_strerror(rc));
+	e = store_map_rc(rc);
+	if (e == STORE_OK)
+		e = STORE_IO;
+fail:
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->resize);
+	free(s->dir);
+	free(s);
+	return e;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_sync(s->env, 1);
+	mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->resize);
+	free(s->dir);
+	free(s);
+}
+
+enum store_err
+store_sync(struct store *s)
+{
+	return store_map_rc(mdb_env_sync(s->env, 1));
+}
+
+int
+store_reader_check(struct store *s)
+{
+	int dead = 0;
+
+	mdb_reader_check(s->env, &dead);
+	return dead;
+}
+
+size_t
+store_map_size(struct store *s)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(s->env, &info);
+	return info.me_mapsize;
+}

@@ -1,0 +1,55 @@
+/*
+ * The LMDB store.  One environment per process, shared by its threads and
+ * with every other chat2api process on the same data dir.  Callers never
+ * see LMDB types: they get plain values copied out of the map.
+ */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fcgi/arena.h"
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_ENOMEM,
+	STORE_NOTFOUND,
+	STORE_FULL,	/* map could not grow */
+	STORE_IO,	/* open/read/write failed at the OS level */
+	STORE_SCHEMA,	/* data written by a newer chat2api */
+	STORE_INVAL,	/* caller passed something out of bounds */
+	STORE_LMDB,	/* any other LMDB failure (logged with detail) */
+	STORE__MAX
+};
+
+#define STORE_SCHEMA_VERSION	1
+#define STORE_MODEL_NAME_MAX	64	/* longer names count as "(other)" */
+#define STORE_MODELS_MAX	256	/* distinct model keys kept */
+
+struct store;
+
+struct store_model_count {
+	char		*name;
+	uint64_t	 n;
+};
+
+struct store_stats {
+	uint64_t			 total, success, failed;
+	size_t				 nmodels;
+	struct store_model_count	*models;
+};
+
+const char	*store_strerror(enum store_err);
+enum store_err	 store_open(struct store **, const char *dir, size_t map_size);
+void		 store_close(struct store *);
+enum store_err	 store_sync(struct store *);
+int		 store_reader_check(struct store *);
+size_t		 store_map_size(struct store *);
+
+enum store_err	 store_count_request(struct store *, const char *model,
+		    int success);
+enum store_err	 store_read_stats(struct store *, struct arena *,
+		    struct store_stats *);
+
+#endif

@@ -1,0 +1,25 @@
+/* Internals shared by the files of store/; never included outside it. */
+#ifndef STORE_PRIV_H
+#define STORE_PRIV_H
+
+#include <pthread.h>
+#include <lmdb.h>
+
+#include "store/store.h"
+
+struct store {
+	MDB_env			*env;
+	MDB_dbi			 meta, counters, models;
+	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */
+	char			*dir;
+};
+
+typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *);
+
+enum store_err	 store_map_rc(int rc);
+enum store_err	 store_write(struct store *, store_txn_fn, void *);
+enum store_err	 store_read(struct store *, store_txn_fn, void *);
+void		 store_be64(unsigned char out[8], uint64_t);
+uint64_t	 store_get_be64(const MDB_val *);
+
+#endif
