@@ -1,0 +1,158 @@
+/* Config parsing: defaults, booleans, lists, sizes, prefixes, errors. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/conf.h"
+#include "unit.h"
+
+static void
+clear_env(void)
+{
+	static const char *const vars[] = { "API_PREFIX", "AUTHORIZATION",
+	    "CHATGPT_BASE_URL", "PROXY_URL", "HISTORY_DISABLED",
+	    "POW_DIFFICULTY", "RETRY_TIMES", "CHAT2API_MAX_BODY",
+	    "CHAT2API_MOUNT", "CHAT2API_THREADS", "IMPERSONATE",
+	    "ARKOSE_TOKEN_URL", "ARK0SE_TOKEN_URL", "CHAT2API_LOG",
+	    "CHAT2API_LOG_LEVEL", "RANDOM_TOKEN", NULL };
+	const char *const *v;
+
+	for (v = vars; *v; v++)
+		unsetenv(*v);
+}
+
+START_TEST(defaults)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.api_prefix, "");
+	ck_assert_int_eq(c.history_disabled, 1);
+	ck_assert_int_eq(c.random_token, 1);
+	ck_assert_int_eq(c.enable_limit, 1);
+	ck_assert_int_eq(c.conversation_only, 0);
+	ck_assert_str_eq(c.pow_difficulty, "000032");
+	ck_assert_int_eq(c.retry_times, 3);
+	ck_assert_int_eq(c.threads, 32);
+	ck_assert_int_eq(c.max_body, 20 * 1024 * 1024);
+	ck_assert_uint_eq(c.chatgpt_base_url.n, 1);
+	ck_assert_str_eq(c.chatgpt_base_url.v[0], "https://chatgpt.com");
+	ck_assert_uint_eq(c.authorization.n, 0);
+	ck_assert_str_eq(c.oai_language, "zh-CN");
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(lists_and_bools)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	setenv("AUTHORIZATION", " code1 , code2,,code3 ", 1);
+	setenv("CHATGPT_BASE_URL", "http://127.0.0.1:1, https://b.example", 1);
+	setenv("PROXY_URL", "socks5h://u:p@h:1080,http://p:3128", 1);
+	setenv("HISTORY_DISABLED", "No", 1);
+	setenv("RANDOM_TOKEN", "f", 1);
+	setenv("IMPERSONATE", "[\"chrome124\", 'safari17_0']", 1);
+	setenv("ARK0SE_TOKEN_URL", "http://solver/a", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.authorization.n, 3);
+	ck_assert_str_eq(c.authorization.v[2], "code3");
+	ck_assert_uint_eq(c.chatgpt_base_url.n, 2);
+	ck_assert_str_eq(c.chatgpt_base_url.v[1], "https://b.example");
+	ck_assert_uint_eq(c.proxy_url.n, 2);
+	ck_assert_int_eq(c.history_disabled, 0);
+	ck_assert_int_eq(c.random_token, 0);
+	ck_assert_uint_eq(c.impersonate.n, 2);
+	ck_assert_str_eq(c.impersonate.v[1], "safari17_0");
+	ck_assert_uint_eq(c.arkose_token_url.n, 1);
+	config_free(&c);
+}
+END_TEST
+
+START_TEST(sizes_and_prefixes)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	setenv("CHAT2API_MAX_BODY", "64k", 1);
+	setenv("API_PREFIX", "secret/", 1);
+	setenv("CHAT2API_MOUNT", "//chat2api//x/", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_int_eq(c.max_body, 65536);
+	ck_assert_str_eq(c.api_prefix, "/secret");
+	ck_assert_str_eq(c.mount, "/chat2api/x");
+	config_free(&c);
+}
+END_TEST
+
+/* Each bad value must fail, and the message must name the variable. */
+static const struct { const char *var, *val; } bad[] = {
+	{ "HISTORY_DISABLED", "maybe" },
+	{ "RETRY_TIMES", "-1" },
+	{ "RETRY_TIMES", "3x" },
+	{ "RETRY_TIMES", "999" },
+	{ "CHAT2API_THREADS", "0" },
+	{ "CHAT2API_MAX_BODY", "12q" },
+	{ "CHAT2API_MAX_BODY", "10" },
+	{ "POW_DIFFICULTY", "00zz" },
+	{ "CHATGPT_BASE_URL", "chatgpt.com" },
+	{ "PROXY_URL", "ftp://x" },
+	{ "API_PREFIX", "a b" },
+	{ "API_PREFIX", "../etc" },
+	{ "CHAT2API_LOG", "file:" },
+	{ "CHAT2API_LOG", "console" },
+	{ "CHAT2API_LOG_LEVEL", "loud" },
+};
+
+START_TEST(bad_values)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	setenv(bad[_i].var, bad[_i].val, 1);
+	err[0] = '\0';
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, bad[_i].var) != NULL, "err=%s", err);
+	ck_assert_msg(strstr(err, "accepts") != NULL, "err=%s", err);
+	unsetenv(bad[_i].var);
+}
+END_TEST
+
+START_TEST(bool_forms)
+{
+	int v;
+
+	ck_assert_int_eq(config_parse_bool("TRUE", &v), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(config_parse_bool("y", &v), 0);
+	ck_assert_int_eq(v, 1);
+	ck_assert_int_eq(config_parse_bool("0", &v), 0);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(config_parse_bool("", &v), -1);
+	ck_assert_int_eq(config_parse_bool("2", &v), -1);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, lists_and_bools);
+	tcase_add_test(tc, sizes_and_prefixes);
+	tcase_add_loop_test(tc, bad_values, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, bool_forms);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(conf_suite)

@@ -1,0 +1,206 @@
+/* LMDB store: counters, cross-process exactness, map growth, schema. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/store_priv.h"
+#include "unit.h"
+
+static char dir[256];
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/c2a-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static uint64_t
+model_count(struct store_stats *st, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < st->nmodels; i++)
+		if (strcmp(st->models[i].name, name) == 0)
+			return st->models[i].n;
+	return 0;
+}
+
+START_TEST(count_and_read)
+{
+	struct store *s;
+	struct store_stats st;
+	struct arena a;
+
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_count_request(s, "gpt-4o", 1), STORE_OK);
+	ck_assert_int_eq(store_count_request(s, "gpt-4o", 0), STORE_OK);
+	ck_assert_int_eq(store_count_request(s, NULL, 1), STORE_OK);
+	ck_assert_int_eq(store_count_request(s, "o1", 1), STORE_OK);
+	arena_init(&a, 0);
+	ck_assert_int_eq(store_read_stats(s, &a, &st), STORE_OK);
+	ck_assert_uint_eq(st.total, 4);
+	ck_assert_uint_eq(st.success, 3);
+	ck_assert_uint_eq(st.failed, 1);
+	ck_assert_uint_eq(model_count(&st, "gpt-4o"), 2);
+	ck_assert_uint_eq(model_count(&st, "o1"), 1);
+	store_close(s);
+	/* survives a reopen */
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_read_stats(s, &a, &st), STORE_OK);
+	ck_assert_uint_eq(st.total, 4);
+	store_close(s);
+	arena_free(&a);
+}
+END_TEST
+
+START_TEST(model_bounds)
+{
+	struct store *s;
+	struct store_stats st;
+	struct arena a;
+	char name[128];
+	int i;
+
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	memset(name, 'x', 100);
+	name[100] = '\0';
+	ck_assert_int_eq(store_count_request(s, name, 1), STORE_OK);
+	for (i = 0; i < STORE_MODELS_MAX + 20; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		ck_assert_int_eq(store_count_request(s, name, 1), STORE_OK);
+	}
+	arena_init(&a, 0);
+	ck_assert_int_eq(store_read_stats(s, &a, &st), STORE_OK);
+	ck_assert_uint_le(st.nmodels, STORE_MODELS_MAX + 1);
+	ck_assert_uint_ge(model_count(&st, "(other)"), 20);
+	ck_assert_uint_eq(st.total, STORE_MODELS_MAX + 21);
+	arena_free(&a);
+	store_close(s);
+}
+END_TEST
+
+/* Four processes hammer the same env; not one increment may be lost. */
+START_TEST(cross_process)
+{
+	struct store *s;
+	struct store_stats st;
+	struct arena a;
+	pid_t pids[4];
+	int i, j, status;
+
+	for (i = 0; i < 4; i++) {
+		pids[i] = fork();
+		ck_assert_int_ge(pids[i], 0);
+		if (pids[i] == 0) {
+			if (store_open(&s, dir, 1 << 20) != STORE_OK)
+				_exit(1);
+			for (j = 0; j < 250; j++)
+				if (store_count_request(s, i % 2 ? "a" : "b",
+				    j % 5 != 0) != STORE_OK)
+					_exit(2);
+			store_close(s);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	arena_init(&a, 0);
+	ck_assert_int_eq(store_read_stats(s, &a, &st), STORE_OK);
+	ck_assert_uint_eq(st.total, 1000);
+	ck_assert_uint_eq(st.failed, 200);
+	ck_assert_uint_eq(model_count(&st, "a"), 500);
+	ck_assert_uint_eq(model_count(&st, "b"), 500);
+	arena_free(&a);
+	store_close(s);
+}
+END_TEST
+
+/* A 64 KiB map fills at once: writes must grow it, not fail. */
+START_TEST(map_growth)
+{
+	struct store *s;
+	char name[64];
+	size_t before;
+	int i;
+
+	ck_assert_int_eq(store_open(&s, dir, 64 * 1024), STORE_OK);
+	before = store_map_size(s);
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "model-%04d-%040d", i, i);
+		ck_assert_int_eq(store_count_request(s, name, 1), STORE_OK);
+	}
+	ck_assert_uint_gt(store_map_size(s), before);
+	store_close(s);
+}
+END_TEST
+
+static int
+set_schema(struct store *s, MDB_txn *txn, void *arg)
+{
+	unsigned char buf[8];
+	MDB_val k = { 14, (void *)"schema_version" }, v = { 8, buf };
+
+	store_be64(buf, *(uint64_t *)arg);
+	return mdb_put(txn, s->meta, &k, &v, 0);
+}
+
+START_TEST(schema_newer)
+{
+	struct store *s;
+	uint64_t v = STORE_SCHEMA_VERSION + 1;
+
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_write(s, set_schema, &v), STORE_OK);
+	store_close(s);
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_SCHEMA);
+	ck_assert_ptr_null(s);
+}
+END_TEST
+
+START_TEST(bad_dir)
+{
+	struct store *s;
+
+	ck_assert_int_ne(store_open(&s, "/proc/nope/x", 1 << 20), STORE_OK);
+	ck_assert_ptr_null(s);
+	ck_assert_str_eq(store_strerror(STORE_FULL), "database full");
+	ck_assert_str_eq(store_strerror((enum store_err)99), "unknown error");
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, count_and_read);
+	tcase_add_test(tc, model_bounds);
+	tcase_add_test(tc, cross_process);
+	tcase_add_test(tc, map_growth);
+	tcase_add_test(tc, schema_newer);
+	tcase_add_test(tc, bad_dir);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(store_suite)
