@@ -167,6 +167,8 @@ fcgi_handle(struct req *r)
 		auth = req_param(r, "REDIRECT_HTTP_AUTHORIZATION");
 	r->auth = auth != NULL && *auth != '\0' ? auth : NULL;
 	r->content_type = req_param(r, "CONTENT_TYPE");
+	if (r->content_type != NULL && *r->content_type == '\0')
+		r->content_type = NULL;
 
 	ulen = strlen(uri);
 	if (ulen > URI_MAX) {
