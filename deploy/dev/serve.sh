@@ -74,7 +74,6 @@ cleanup() {
 	echo
 	echo "==> stopping"
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	pkill -TERM -f "$run/chat2api.sock" 2>/dev/null || true
 	pkill -TERM -P $$ 2>/dev/null || true
 	wait 2>/dev/null || true
 	rm -rf "$run"
@@ -84,9 +83,12 @@ trap cleanup INT TERM EXIT
 export CHAT2API_DATA_DIR="$data"
 export CHAT2API_LOG=${CHAT2API_LOG:-file:$data/chat2api.log}
 spawn-fcgi -s "$run/chat2api.sock" -M 0660 "${sock_owner[@]}" -F "$procs" \
-	-P "$run/spawn.pid" -- "$top/chat2api" >/dev/null
+	-- "$top/chat2api" >"$run/spawn.log" 2>&1 || { cat "$run/spawn.log"; exit 1; }
+# spawn-fcgi's children run in their own sessions: remember them.
+pids+=($(sed -n 's/.*PID: *\([0-9][0-9]*\).*/\1/p' "$run/spawn.log"))
 nginx -c "$run/nginx.conf" &
-pids+=($!)
+nginx_pid=$!
+pids+=("$nginx_pid")
 sleep 0.5
 if curl -fsS "http://127.0.0.1:$port/health" >/dev/null; then
 	echo "==> chat2api is serving on http://127.0.0.1:$port  (data: $data," \
@@ -96,4 +98,4 @@ else
 fi
 tail -n 0 -F "${CHAT2API_LOG#file:}" 2>/dev/null &
 pids+=($!)
-wait "${pids[0]}"
+wait "$nginx_pid"
