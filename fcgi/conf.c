@@ -453,6 +453,12 @@ config_free(struct config *c)
 	}
 }
 
+const char *
+config_var_name(size_t i)
+{
+	return i < NVARS ? cfg_vars[i].name : NULL;
+}
+
 void
 config_usage(FILE *f)
 {

@@ -67,6 +67,7 @@ struct config {
 int	 config_load(struct config *, char *err, size_t errsz);
 void	 config_free(struct config *);
 void	 config_usage(FILE *);
+const char	*config_var_name(size_t);
 int	 config_parse_bool(const char *, int *);
 
 #endif

@@ -1,6 +1,7 @@
 /* Config parsing: defaults, booleans, lists, sizes, prefixes, errors. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,35 @@ START_TEST(bool_forms)
 }
 END_TEST
 
+/* The man page documents every variable the table knows. */
+START_TEST(man_page_complete)
+{
+	const char *top = getenv("top_srcdir"), *name;
+	char path[512], needle[80], *text;
+	FILE *f;
+	long n;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/chat2api.8", top ? top : ".");
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	text[n] = '\0';
+	fclose(f);
+	for (i = 0; (name = config_var_name(i)) != NULL; i++) {
+		snprintf(needle, sizeof(needle), "\n.B %s\n", name);
+		ck_assert_msg(strstr(text, needle) != NULL,
+		    "%s missing from chat2api.8", name);
+	}
+	ck_assert_uint_gt(i, 40);
+	free(text);
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -151,6 +181,7 @@ conf_suite(void)
 	tcase_add_test(tc, sizes_and_prefixes);
 	tcase_add_loop_test(tc, bad_values, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, bool_forms);
+	tcase_add_test(tc, man_page_complete);
 	suite_add_tcase(s, tc);
 	return s;
 }
