@@ -128,6 +128,7 @@ def serve(method, uri, params, read_body, write, flush):
     clen = int(params.get("CONTENT_LENGTH") or 0)
     if clen > MAX_BODY:
         res = err(413, "request body too large", code="request_too_large") + (True, None)
+        read_body(clen)     # drain, or CGI front ends see EPIPE instead of our 413
         body = b""
     else:
         body = read_body(clen)
