@@ -258,14 +258,20 @@ def fcgi_main(lsock):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     lsock.settimeout(0.2)
+    workers = []
     while not stop.is_set():
         try:
             conn, _ = lsock.accept()
         except socket.timeout:
             continue
         conn.settimeout(None)
-        threading.Thread(target=fcgi_conn, args=(conn,), daemon=True).start()
-    time.sleep(0.2)
+        t = threading.Thread(target=fcgi_conn, args=(conn,), daemon=True)
+        t.start()
+        workers = [w for w in workers if w.is_alive()] + [t]
+    lsock.close()
+    deadline = time.time() + env_int("CHAT2API_GRACE", 10)
+    for w in workers:
+        w.join(max(0, deadline - time.time()))
 
 
 def main():

@@ -382,6 +382,7 @@ class Workspace:
         self.procs = []                # (name, Popen)
         self.pidfiles = []
         self.keep = os.environ.get("C2A_IT_KEEP") == "1"
+        self.sanitizer_dest = {}       # workspace dir -> where reports belong
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
@@ -483,10 +484,24 @@ class Workspace:
         for pid in pids:
             _signal(pid, signal.SIGKILL)
 
+    def sanitizer_reports(self):
+        out = []
+        for sdir in self.sanitizer_dest:
+            if os.path.isdir(sdir):
+                out += [os.path.join(sdir, f) for f in sorted(os.listdir(sdir))]
+        return out
+
     def cleanup(self):
         try:
             self.stop_all()
         finally:
+            for sdir, dest in self.sanitizer_dest.items():
+                for f in (os.listdir(sdir) if os.path.isdir(sdir) else []):
+                    try:
+                        os.makedirs(dest, exist_ok=True)
+                        shutil.copy(os.path.join(sdir, f), os.path.join(dest, f))
+                    except OSError as e:
+                        sys.stdout.write("# could not copy sanitizer report %s: %s\n" % (f, e))
             if self.keep:
                 sys.stdout.write("# kept workspace %s\n" % self.dir)
             else:
@@ -498,6 +513,8 @@ class Workspace:
         if not os.path.isdir(logdir):
             return ""
         for fn in sorted(os.listdir(logdir)):
+            if "access" in fn:
+                continue
             p = os.path.join(logdir, fn)
             try:
                 with open(p, "rb") as f:
@@ -508,6 +525,25 @@ class Workspace:
                 out.append("--- %s (last %d lines)" % (fn, min(lines, len(data))))
                 out.extend(data[-lines:])
         return "\n".join(out)
+
+
+def finish_workspace(r, ws, label):
+    """Stop everything, count sanitizer reports as failures, remove ws."""
+    try:
+        ws.stop_all()
+        reports = ws.sanitizer_reports()
+        if ws.sanitizer_dest:
+            text = []
+            for f in reports[:3]:
+                try:
+                    with open(f, errors="replace") as fh:
+                        text.append("--- %s\n%s" % (os.path.basename(f), fh.read()[:3000]))
+                except OSError:
+                    pass
+            r.check("%s: no sanitizer reports from chat2api processes" % label, not reports,
+                    "\n".join(text))
+    finally:
+        ws.cleanup()
 
 
 def _signal(pid, sig):
@@ -607,6 +643,36 @@ def systemd_execstart(rel):
 
 
 # ====================================================================== app env
+SANITIZER_VARS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS",
+                  "MSAN_OPTIONS")
+# Variables the deploy files already set for chat2api; the harness adds the
+# rest of app_env() next to them.
+DEPLOY_ENV_KEYS = {"CHAT2API_DATA_DIR", "CHAT2API_THREADS", "CHAT2API_LOG", "CHAT2API_LOG_LEVEL"}
+
+
+def sanitizer_env(ws):
+    """Pass sanitizer settings of a --sanitize build through to chat2api.
+
+    A log_path=DIR/prefix is redirected into the workspace (the app runs as
+    www-data and may not write DIR); Workspace.cleanup() copies the reports
+    back to DIR, where tests/run-all.sh looks for them."""
+    env = {}
+    for var in SANITIZER_VARS:
+        val = os.environ.get(var)
+        if not val:
+            continue
+        opts = []
+        for opt in val.split(":"):
+            if opt.startswith("log_path="):
+                dest = opt[len("log_path="):]
+                sdir = ws.mkdir("sanitizer")
+                ws.sanitizer_dest[sdir] = os.path.dirname(os.path.abspath(dest))
+                opt = "log_path=" + os.path.join(sdir, os.path.basename(dest))
+            opts.append(opt)
+        env[var] = ":".join(opts)
+    return env
+
+
 def app_env(ws, name, extra=None, data="data"):
     """Environment every chat2api instance of the tests gets."""
     datadir = ws.mkdir(data)
@@ -622,9 +688,19 @@ def app_env(ws, name, extra=None, data="data"):
         "CHAT2API_LOG_LEVEL": "info",
         "C2A_IT_TAG": ws.tag,
     }
+    env.update(sanitizer_env(ws))
     if extra:
         env.update(extra)
     return env
+
+
+def extra_env(env):
+    """app_env() entries the deploy file does not set itself."""
+    return sorted((k, v) for k, v in env.items() if k not in DEPLOY_ENV_KEYS)
+
+
+def conf_quote(v):
+    return '"%s"' % v.replace("\\", "\\\\").replace('"', '\\"')
 
 
 PFX_ENV = {"API_PREFIX": "secret", "CHAT2API_MOUNT": "/pfx"}
@@ -804,9 +880,7 @@ class Lighttpd(Frontend):
         www = ws.mkdir("www")
         tmp = ws.mkdir("tmp")
         env = app_env(ws, "main")
-        extra = "".join('\n                "%s" => "%s",' % (k, env[k]) for k in
-                        ("CHAT2API_TEST_ROUTES", "CHAT2API_MAX_BODY", "CHAT2API_SSE_KEEPALIVE",
-                         "CHAT2API_GRACE", "C2A_IT_TAG"))
+        extra = "".join('\n                "%s" => %s,' % (k, conf_quote(v)) for k, v in extra_env(env))
         snippet = subst(read_deploy("lighttpd/chat2api.conf"), [
             ('$HTTP["host"] == "chat2api.example.com"',
              '$SERVER["socket"] == "127.0.0.1:%d"' % self.port),
@@ -823,7 +897,8 @@ class Lighttpd(Frontend):
             pfx = fill("lighttpd-pfx.conf.in", {
                 "PORT2": self.pfx_port, "BIN": self.bin,
                 "SOCK2": os.path.join(run, "pfx.sock"),
-                "ENV": "".join('\n                "%s" => "%s",' % kv for kv in sorted(penv.items())),
+                "ENV": "".join('\n                "%s" => %s,' % (k, conf_quote(v))
+                               for k, v in sorted(penv.items())),
             })
         users = ""
         if RUN_USER:
@@ -923,9 +998,7 @@ class ApacheFcgid(_Apache):
         www = ws.mkdir("www")
         fdir = ws.mkdir("fcgid")
         env = app_env(ws, "main")
-        extra = "".join("\n    FcgidInitialEnv %s %s" % (k, env[k]) for k in
-                        ("CHAT2API_TEST_ROUTES", "CHAT2API_MAX_BODY", "CHAT2API_SSE_KEEPALIVE",
-                         "CHAT2API_GRACE", "C2A_IT_TAG"))
+        extra = "".join("\n    FcgidInitialEnv %s %s" % (k, conf_quote(v)) for k, v in extra_env(env))
         vhost = subst(read_deploy("apache/fcgid.conf"), [
             ("<VirtualHost *:80>", "<VirtualHost 127.0.0.1:%d>%s" % (self.port, extra)),
             ("DocumentRoot /var/www/html", "DocumentRoot %s" % www),
@@ -938,7 +1011,8 @@ class ApacheFcgid(_Apache):
             penv = app_env(ws, "pfx", PFX_ENV, data="data-pfx")
             pfx = fill("apache-fcgid-pfx.conf.in", {
                 "PORT2": self.pfx_port, "BIN": self.bin, "WWW": www,
-                "ENV": "".join("\n    FcgidInitialEnv %s %s" % kv for kv in sorted(penv.items())),
+                "ENV": "".join("\n    FcgidInitialEnv %s %s" % (k, conf_quote(v))
+                               for k, v in sorted(penv.items())),
             })
         main_extra = "FcgidIPCDir %s\nFcgidProcessTableFile %s" % (
             os.path.join(fdir, "sock"), os.path.join(fdir, "shm"))
@@ -971,8 +1045,9 @@ class ApacheCgi(_Apache):
         self.pfx_port = self.port
         vhost = fill("apache-cgi.conf.in", {
             "PORT": self.port, "WWW": www, "PFXDIR": pfxdir,
-            "ENV": "".join("\n    SetEnv %s %s" % kv for kv in sorted(env.items())),
-            "PFXENV": "".join("\n    SetEnv %s %s" % kv for kv in sorted(penv.items())),
+            "ENV": "".join("\n        SetEnv %s %s" % (k, conf_quote(v)) for k, v in sorted(env.items())),
+            "PFXENV": "".join("\n        SetEnv %s %s" % (k, conf_quote(v))
+                              for k, v in sorted(penv.items())),
         })
         self.start_apache(vhost, "ScriptSock %s" % ws.path("apache", "run", "cgid.sock"))
 

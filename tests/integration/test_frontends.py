@@ -66,7 +66,7 @@ def run_frontend(r, cls, binary):
         if r.failed != before:
             r.note("logs of %s:\n%s" % (label, ws.log_tails()))
     finally:
-        ws.cleanup()
+        harness.finish_workspace(r, ws, label)
 
 
 def main(argv):
