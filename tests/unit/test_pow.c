@@ -1,0 +1,759 @@
+/*
+ * Unit tests for upstream/chatgpt/pow.c.  The .c file is included so the
+ * static pieces (base64, the split-tail encoder, the comparator) can be
+ * checked against straightforward re-computations.
+ */
+#include "upstream/chatgpt/pow.c"
+
+#include <limits.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "tests/unit/unit.h"
+
+/* §3.5 fixed config. */
+static void
+example_config(struct pow_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->screen = 4000;
+	snprintf(c->date, sizeof(c->date), "%s",
+	    "Mon Jan 06 2025 10:00:00 GMT-0500 (Eastern Standard Time)");
+	c->heap_limit = POW_HEAP_LIMIT;
+	c->user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+	    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+	    "Safari/537.36";
+	c->script_src = "https://cdn.oaistatic.com/assets/abc.js";
+	c->dpl = "prod-0123456789abcdef";
+	c->language = "en-US";
+	c->languages = "en-US,es-US,en,es";
+	c->nav_prop = "webdriver\xe2\x88\x92" "false";
+	c->doc_prop = "location";
+	c->win_prop = "onload";
+	c->perf_now = 1234.5;
+	snprintf(c->session_id, sizeof(c->session_id), "%s",
+	    "00000000-0000-4000-8000-000000000000");
+	c->search_keys = "";
+	c->cores = 16;
+	c->time_origin = 1736175600000.0;
+}
+
+static const char example_json_19[] =
+    "[4000,\"Mon Jan 06 2025 10:00:00 GMT-0500 (Eastern Standard Time)\","
+    "4294705152,19,\"Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\","
+    "\"https://cdn.oaistatic.com/assets/abc.js\",\"prod-0123456789abcdef\","
+    "\"en-US\",\"en-US,es-US,en,es\",9,\"webdriver\xe2\x88\x92" "false\","
+    "\"location\",\"onload\",1234.5,\"00000000-0000-4000-8000-000000000000\","
+    "\"\",16,1736175600000.0]";
+
+static const char row1_b64[] =
+    "WzQwMDAsIk1vbiBKYW4gMDYgMjAyNSAxMDowMDowMCBHTVQtMDUwMCAoRWFzdGVybiBTdGFu"
+    "ZGFyZCBUaW1lKSIsNDI5NDcwNTE1MiwxOSwiTW96aWxsYS81LjAgKFdpbmRvd3MgTlQgMTAu"
+    "MDsgV2luNjQ7IHg2NCkgQXBwbGVXZWJLaXQvNTM3LjM2IChLSFRNTCwgbGlrZSBHZWNrbykg"
+    "Q2hyb21lLzEzMS4wLjAuMCBTYWZhcmkvNTM3LjM2IiwiaHR0cHM6Ly9jZG4ub2Fpc3RhdGlj"
+    "LmNvbS9hc3NldHMvYWJjLmpzIiwicHJvZC0wMTIzNDU2Nzg5YWJjZGVmIiwiZW4tVVMiLCJl"
+    "bi1VUyxlcy1VUyxlbixlcyIsOSwid2ViZHJpdmVy4oiSZmFsc2UiLCJsb2NhdGlvbiIsIm9u"
+    "bG9hZCIsMTIzNC41LCIwMDAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDAiLCIi"
+    "LDE2LDE3MzYxNzU2MDAwMDAuMF0=";
+
+static const char row2_b64[] =
+    "WzQwMDAsIk1vbiBKYW4gMDYgMjAyNSAxMDowMDowMCBHTVQtMDUwMCAoRWFzdGVybiBTdGFu"
+    "ZGFyZCBUaW1lKSIsNDI5NDcwNTE1Miw5LCJNb3ppbGxhLzUuMCAoV2luZG93cyBOVCAxMC4w"
+    "OyBXaW42NDsgeDY0KSBBcHBsZVdlYktpdC81MzcuMzYgKEtIVE1MLCBsaWtlIEdlY2tvKSBD"
+    "aHJvbWUvMTMxLjAuMC4wIFNhZmFyaS81MzcuMzYiLCJodHRwczovL2Nkbi5vYWlzdGF0aWMu"
+    "Y29tL2Fzc2V0cy9hYmMuanMiLCJwcm9kLTAxMjM0NTY3ODlhYmNkZWYiLCJlbi1VUyIsImVu"
+    "LVVTLGVzLVVTLGVuLGVzIiw0LCJ3ZWJkcml2ZXLiiJJmYWxzZSIsImxvY2F0aW9uIiwib25s"
+    "b2FkIiwxMjM0LjUsIjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMCIsIiIs"
+    "MTYsMTczNjE3NTYwMDAwMC4wXQ==";
+
+/* Independent hash: plain one-shot EVP, no state cloning. */
+static void
+sha3_oneshot(const char *a, const char *b, unsigned char out[64])
+{
+	EVP_MD_CTX	*c = EVP_MD_CTX_new();
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(EVP_DigestInit_ex(c, EVP_sha3_512(), NULL), 1);
+	ck_assert_int_eq(EVP_DigestUpdate(c, a, strlen(a)), 1);
+	ck_assert_int_eq(EVP_DigestUpdate(c, b, strlen(b)), 1);
+	ck_assert_int_eq(EVP_DigestFinal_ex(c, out, NULL), 1);
+	EVP_MD_CTX_free(c);
+}
+
+static void
+hex(const unsigned char *h, size_t n, char *out)
+{
+	for (size_t k = 0; k < n; k++)
+		sprintf(out + 2 * k, "%02x", h[k]);
+}
+
+START_TEST(sha3_known_answers)
+{
+	unsigned char	 h[64];
+	char		 x[129];
+
+	ck_assert_uint_eq(pow_hash(POW_ALGO_SHA3_512, "", 0, h), 64);
+	hex(h, 64, x);
+	ck_assert_str_eq(x, "a69f73cca23a9ac5c8b567dc185a756e97c982164fe25859"
+	    "e0d1dcc1475c80a615b2123af1f5f94c11e3e9402c3ac558f500199d95b6d3e3"
+	    "01758586281dcd26");
+	ck_assert_uint_eq(pow_hash(POW_ALGO_SHA3_512, "abc", 3, h), 64);
+	hex(h, 64, x);
+	ck_assert_str_eq(x, "b751850b1a57168a5693cd924b6b096e08f621827444f70d"
+	    "884f5d0240d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a5"
+	    "6592f8274eec53f0");
+	ck_assert_uint_eq(pow_hash((enum pow_algo)7, "abc", 3, h), 0);
+}
+END_TEST
+
+START_TEST(config_json_example)
+{
+	struct pow_config	 c;
+	char			*j = NULL;
+	size_t			 n = 0;
+
+	example_config(&c);
+	ck_assert_int_eq(pow_config_json(&c, 19, 9, &j, &n), POW_OK);
+	ck_assert_str_eq(j, example_json_19);
+	ck_assert_uint_eq(n, strlen(example_json_19));
+	free(j);
+
+	/* dpl NULL is JSON null (page fetch failed). */
+	c.dpl = NULL;
+	ck_assert_int_eq(pow_config_json(&c, 0, 0, &j, NULL), POW_OK);
+	ck_assert_ptr_nonnull(strstr(j, ",null,\"en-US\","));
+	free(j);
+}
+END_TEST
+
+struct example {
+	const char	*seed;
+	const char	*difficulty;
+	unsigned long	 nonce;
+	const char	*hash_prefix;
+	size_t		 b64_len;
+	const char	*b64;
+};
+
+static const struct example examples[] = {
+	{ "0.42", "0fffff", 19, "0a18fdadd4324623bece52bf92d1cccb", 532,
+	    row1_b64 },
+	{ "0.8863307117434009", "06bf7d", 9, "0064d3e2bd987a7a56e9bd21452ef0c5",
+	    532, row2_b64 },
+	{ "0.5", "00fff0", 194, "00c209544f1df0e1e132590dd07c11e4", 536, NULL },
+};
+
+START_TEST(worked_examples)
+{
+	const struct example	*e = &examples[_i];
+	struct pow_config	 c;
+	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 0 };
+	unsigned char		 h[64];
+	char			 x[129];
+
+	example_config(&c);
+	/* Both comparison rules must find the same first i (§3.5). */
+	for (int rule = POW_RULE_BYTES; rule <= POW_RULE_HEX; rule++) {
+		struct pow_solver	*s = NULL;
+		char			*ans = NULL;
+		unsigned long		 nonce = 0;
+
+		o.rule = (enum pow_rule)rule;
+		ck_assert_int_eq(pow_solver_new(&s, &c, &o), POW_OK);
+		ck_assert_int_eq(pow_solve(s, e->seed, e->difficulty, &ans,
+		    &nonce), POW_OK);
+		ck_assert_uint_eq(nonce, e->nonce);
+		ck_assert_uint_eq(strlen(ans), e->b64_len);
+		if (e->b64 != NULL)
+			ck_assert_str_eq(ans, e->b64);
+		sha3_oneshot(e->seed, ans, h);
+		hex(h, 16, x);
+		ck_assert_str_eq(x, e->hash_prefix);
+		free(ans);
+		pow_solver_free(s);
+	}
+}
+END_TEST
+
+START_TEST(example_tokens)
+{
+	struct pow_config	 c;
+	struct pow_solver	*s = NULL;
+	char			*t = NULL, want[600];
+
+	example_config(&c);
+	ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_OK);
+
+	ck_assert_int_eq(pow_requirements_token(s, "0.42", &t), POW_OK);
+	snprintf(want, sizeof(want), "gAAAAAC%s", row1_b64);
+	ck_assert_str_eq(t, want);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES, "0.42",
+	    "0fffff", t, false), POW_OK);
+	free(t);
+
+	ck_assert_int_eq(pow_proof_token(s, "0.8863307117434009", "06bf7d",
+	    POW_DEFAULT_LIMIT, &t), POW_OK);
+	snprintf(want, sizeof(want), "gAAAAAB%s", row2_b64);
+	ck_assert_str_eq(t, want);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", t, true), POW_OK);
+	free(t);
+
+	/* Random seed: still a requirements token, found quickly. */
+	ck_assert_int_eq(pow_requirements_token(s, NULL, &t), POW_OK);
+	ck_assert_int_eq(strncmp(t, "gAAAAAC", 7), 0);
+	ck_assert(b64_valid(t + 7, strlen(t + 7)));
+	free(t);
+	pow_solver_free(s);
+}
+END_TEST
+
+/* No i below the documented one is accepted by either rule. */
+START_TEST(examples_no_earlier_answer)
+{
+	struct pow_config	 c;
+	struct difficulty	 d;
+
+	example_config(&c);
+	for (size_t k = 0; k < 2; k++) {
+		ck_assert_int_eq(difficulty_parse(examples[k].difficulty, 64,
+		    &d), POW_OK);
+		for (unsigned long i = 0; i < examples[k].nonce; i++) {
+			char		*j = NULL, *b;
+			size_t		 n;
+			unsigned char	 h[64];
+
+			ck_assert_int_eq(pow_config_json(&c, i, i >> 1, &j, &n),
+			    POW_OK);
+			b = malloc(b64_len(n) + 1);
+			ck_assert_ptr_nonnull(b);
+			b[b64_encode((unsigned char *)j, n, b)] = '\0';
+			sha3_oneshot(examples[k].seed, b, h);
+			ck_assert(!difficulty_met(h, &d, POW_RULE_BYTES));
+			ck_assert(!difficulty_met(h, &d, POW_RULE_HEX));
+			free(b);
+			free(j);
+		}
+	}
+}
+END_TEST
+
+/* The split-tail encoder against encoding the whole JSON, for all nine
+ * (P0 mod 3, P1 mod 3) shapes and nonces across digit-count changes. */
+START_TEST(fast_tail_matches_full_encoding)
+{
+	static const unsigned long	 nonces[] = { 0, 1, 2, 3, 9, 10, 11,
+	    99, 100, 101, 998, 999, 1000, 1001, 9999, 10000, 99999, 100000,
+	    100001, 499998, 499999, 1234567, 4294967295UL, ULONG_MAX };
+	static const char		*pads[] = { "", "x", "xy" };
+
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			for (int p = 0; p < 3; p++) {
+		struct pow_config	 c;
+		struct pow_solver	*s = NULL;
+		char			 ua[256], lang[32], nav[64];
+
+		example_config(&c);
+		snprintf(c.date, sizeof(c.date), "Mon Jan 06 2025%s",
+		    pads[a]);
+		snprintf(ua, sizeof(ua), "%s%s", c.user_agent, pads[b]);
+		c.user_agent = ua;
+		snprintf(lang, sizeof(lang), "en%s", pads[p]);
+		c.languages = lang;
+		snprintf(nav, sizeof(nav), "a\"\\\x01\xc3\xa9%s", pads[p]);
+		c.nav_prop = nav;
+		ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_OK);
+		for (size_t k = 0; k < sizeof(nonces) / sizeof(nonces[0]); k++)
+			for (unsigned long dj = 0; dj < 3; dj++) {
+			unsigned long	 i = nonces[k];
+			unsigned long	 j = i / 2 + dj;
+			char		*json = NULL, *full, *fast;
+			size_t		 n, tl;
+
+			ck_assert_int_eq(pow_config_json(&c, i, j, &json, &n),
+			    POW_OK);
+			full = malloc(b64_len(n) + 1);
+			fast = malloc(s->head_len + b64_len(n) + 8);
+			ck_assert_ptr_nonnull(full);
+			ck_assert_ptr_nonnull(fast);
+			full[b64_encode((unsigned char *)json, n, full)] = '\0';
+			memcpy(fast, s->work, s->head_len);
+			tl = solver_tail(s, i, j, fast + s->head_len);
+			fast[s->head_len + tl] = '\0';
+			ck_assert_str_eq(fast, full);
+			free(full);
+			free(fast);
+			free(json);
+		}
+		pow_solver_free(s);
+	}
+}
+END_TEST
+
+START_TEST(base64_vectors)
+{
+	static const char	*in[] = { "", "f", "fo", "foo", "foob", "fooba",
+	    "foobar" };
+	static const char	*out[] = { "", "Zg==", "Zm8=", "Zm9v",
+	    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+	char			 buf[16];
+
+	for (size_t k = 0; k < 7; k++) {
+		buf[b64_encode((const unsigned char *)in[k], strlen(in[k]),
+		    buf)] = '\0';
+		ck_assert_str_eq(buf, out[k]);
+		ck_assert_uint_eq(b64_len(strlen(in[k])), strlen(out[k]));
+	}
+	ck_assert(b64_valid("Zm9vYg==", 8));
+	ck_assert(b64_valid("Zm9v", 4));
+	ck_assert(!b64_valid("Zm9", 3));
+	ck_assert(!b64_valid("Zm=v", 4));
+	ck_assert(!b64_valid("Z===", 4));
+	ck_assert(!b64_valid("Zm9-", 4));
+	ck_assert(!b64_valid("", 0));
+	ck_assert(!b64_valid("Zm\0v", 4));
+}
+END_TEST
+
+START_TEST(difficulty_gate)
+{
+	struct pow_config	 c;
+	struct pow_solver	*s = NULL;
+	char			*t = (char *)1;
+
+	/* §3.4: difficulty <= limit as strings means too hard. */
+	ck_assert(pow_difficulty_too_high("000032", "000032"));
+	ck_assert(pow_difficulty_too_high("000031", "000032"));
+	ck_assert(pow_difficulty_too_high("000000", "000032"));
+	ck_assert(pow_difficulty_too_high("00001", "000032"));
+	ck_assert(!pow_difficulty_too_high("000033", "000032"));
+	ck_assert(!pow_difficulty_too_high("00003a", "000032"));
+	ck_assert(!pow_difficulty_too_high("0000321", "000032"));
+	ck_assert(!pow_difficulty_too_high("06bf7d", "000032"));
+	ck_assert(!pow_difficulty_too_high("0fffff", "000032"));
+	/* The README default. */
+	ck_assert(pow_difficulty_too_high("000032", "00003a"));
+	ck_assert(pow_difficulty_too_high("00003a", "00003a"));
+	ck_assert(!pow_difficulty_too_high("00003b", "00003a"));
+	/* String order, not numeric: 'A' sorts before 'a' and '0'-'9'. */
+	ck_assert(!pow_difficulty_too_high("00003A", "000032"));
+	ck_assert(pow_difficulty_too_high("00003A", "00003a"));
+	ck_assert(!pow_difficulty_too_high("000032", NULL));
+
+	example_config(&c);
+	ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_OK);
+	ck_assert_int_eq(pow_proof_token(s, "0.1", "000032", "000032", &t),
+	    POW_TOOHARD);
+	ck_assert_ptr_null(t);
+	ck_assert_int_eq(pow_proof_token(s, "0.1", "000010", "000032", &t),
+	    POW_TOOHARD);
+	ck_assert_str_eq(pow_strerror(POW_TOOHARD),
+	    "Proof of work difficulty too high");
+	/* No gate: solved (or not) like any other. */
+	ck_assert_int_eq(pow_proof_token(s, "0.8863307117434009", "06bf7d",
+	    NULL, &t), POW_OK);
+	free(t);
+	pow_solver_free(s);
+}
+END_TEST
+
+START_TEST(fallback)
+{
+	struct pow_config	 c;
+	struct pow_solver	*s = NULL;
+	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 50 };
+	char			*f, *a = NULL, *t = NULL;
+	unsigned long		 n = 0;
+
+	f = pow_fallback("0.42");
+	ck_assert_str_eq(f, "wQ8Lk5FbGpA2NcR9dShT6gYjU7VxZ4DIjAuNDIi");
+	free(f);
+	f = pow_fallback("");
+	ck_assert_str_eq(f, "wQ8Lk5FbGpA2NcR9dShT6gYjU7VxZ4DIiI=");
+	free(f);
+	ck_assert_ptr_null(pow_fallback(NULL));
+
+	/* "000000" with the strict rule can never be met. */
+	example_config(&c);
+	ck_assert_int_eq(pow_solver_new(&s, &c, &o), POW_OK);
+	ck_assert_int_eq(pow_solve(s, "0.42", "000000", &a, &n), POW_UNSOLVED);
+	ck_assert_str_eq(a, "wQ8Lk5FbGpA2NcR9dShT6gYjU7VxZ4DIjAuNDIi");
+	ck_assert_uint_eq(n, 50);
+	free(a);
+
+	ck_assert_int_eq(pow_proof_token(s, "0.42", "000000", NULL, &t),
+	    POW_UNSOLVED);
+	ck_assert_str_eq(t, "gAAAAABwQ8Lk5FbGpA2NcR9dShT6gYjU7VxZ4DIjAuNDIi");
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_HEX, "0.42",
+	    "ffff", t, true), POW_EBADTOKEN);
+	free(t);
+	ck_assert_str_eq(pow_strerror(POW_UNSOLVED),
+	    "Failed to solve proof of work");
+	pow_solver_free(s);
+}
+END_TEST
+
+/* Decode base64 with OpenSSL, independently of pow.c. */
+static char *
+unbase64(const char *b, size_t *n)
+{
+	size_t		 len = strlen(b);
+	unsigned char	*out = malloc(len / 4 * 3 + 1);
+	int		 r;
+
+	ck_assert_ptr_nonnull(out);
+	r = EVP_DecodeBlock(out, (const unsigned char *)b, (int)len);
+	ck_assert_int_ge(r, 0);
+	*n = (size_t)r;
+	while (*n > 0 && len > 0 && b[--len] == '=')
+		(*n)--;
+	out[*n] = '\0';
+	return (char *)out;
+}
+
+/* Solve a random config at an easy difficulty, then check everything
+ * about the answer from first principles. */
+START_TEST(easy_solve_reverified)
+{
+	struct pow_config	 c;
+	struct pow_solver	*s = NULL;
+	char			 seed[POW_SEED_BUFSZ];
+	char			*ans = NULL, *json, x[129];
+	unsigned char		 h[64];
+	unsigned long		 nonce = ULONG_MAX;
+	size_t			 n;
+	struct json_object	*arr, *e;
+
+	ck_assert_int_eq(pow_config_defaults(&c, NULL, NULL, "prod-abc",
+	    time(NULL)), POW_OK);
+	ck_assert_int_eq(pow_random_seed(seed), POW_OK);
+	ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_OK);
+	ck_assert_int_eq(pow_solve(s, seed, "1fff", &ans, &nonce), POW_OK);
+	ck_assert_uint_lt(nonce, POW_MAX_TRIES);
+
+	sha3_oneshot(seed, ans, h);
+	hex(h, 64, x);
+	ck_assert_msg(strncmp(x, "1fff", 4) < 0, "hash %s", x);
+
+	json = unbase64(ans, &n);
+	ck_assert_uint_eq(strlen(json), n);
+	arr = json_tokener_parse(json);
+	ck_assert_ptr_nonnull(arr);
+	ck_assert(json_object_is_type(arr, json_type_array));
+	ck_assert_uint_eq(json_object_array_length(arr), POW_CONFIG_LEN);
+	e = json_object_array_get_idx(arr, 3);
+	ck_assert(json_object_is_type(e, json_type_int));
+	ck_assert_uint_eq((unsigned long)json_object_get_int64(e), nonce);
+	e = json_object_array_get_idx(arr, 9);
+	ck_assert(json_object_is_type(e, json_type_int));
+	ck_assert_uint_eq((unsigned long)json_object_get_int64(e), nonce >> 1);
+	ck_assert_int_eq(json_object_get_int64(json_object_array_get_idx(arr,
+	    2)), POW_HEAP_LIMIT);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(arr,
+	    6)), "prod-abc");
+	json_object_put(arr);
+	free(json);
+
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES, seed,
+	    "1fff", ans, false), POW_EBADTOKEN);	/* no prefix */
+	free(ans);
+	pow_solver_free(s);
+}
+END_TEST
+
+START_TEST(verify)
+{
+	char		 tok[600], bad[600];
+	unsigned char	 h[64];
+	char		 x[129];
+
+	snprintf(tok, sizeof(tok), "gAAAAAB%s", row2_b64);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", tok, true), POW_OK);
+	/* Wrong kind, wrong seed, harder difficulty, flipped character. */
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", tok, false), POW_EBADTOKEN);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.42", "06bf7d", tok, true), POW_EMISMATCH);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "0064d3", tok, true), POW_EMISMATCH);
+	snprintf(bad, sizeof(bad), "%s", tok);
+	bad[100] = bad[100] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", bad, true), POW_EMISMATCH);
+	snprintf(bad, sizeof(bad), "%s", tok);
+	bad[100] = '*';
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", bad, true), POW_EBADTOKEN);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", "gAAAAAB", true), POW_EBADTOKEN);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "06bf7d", "", true), POW_EBADTOKEN);
+
+	/* Exact equality of prefix and difficulty: only the hex rule. */
+	sha3_oneshot("0.8863307117434009", row2_b64, h);
+	hex(h, 3, x);
+	ck_assert_str_eq(x, "0064d3");
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_HEX,
+	    "0.8863307117434009", "0064d3", tok, true), POW_OK);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "0064d4", tok, true), POW_OK);
+	/* Odd lengths and upper case compare as hex digits. */
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_HEX,
+	    "0.8863307117434009", "0064D", tok, true), POW_OK);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "0064D", tok, true), POW_EMISMATCH);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.8863307117434009", "", tok, true), POW_OK);
+
+	/* Bad arguments. */
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    "0.1", "06bf7g", tok, true), POW_EINVAL);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, POW_RULE_BYTES,
+	    NULL, "06bf7d", tok, true), POW_EINVAL);
+	ck_assert_int_eq(pow_verify((enum pow_algo)9, POW_RULE_BYTES,
+	    "0.1", "06bf7d", tok, true), POW_EINVAL);
+	ck_assert_int_eq(pow_verify(POW_ALGO_SHA3_512, (enum pow_rule)5,
+	    "0.1", "06bf7d", tok, true), POW_EINVAL);
+}
+END_TEST
+
+START_TEST(comparator)
+{
+	struct difficulty	 d;
+	unsigned char		 h[64] = { 0x06, 0xbf, 0x7d, 0x00 };
+
+	ck_assert_int_eq(difficulty_parse("06bf7d", 64, &d), POW_OK);
+	ck_assert(!difficulty_met(h, &d, POW_RULE_BYTES));
+	ck_assert(difficulty_met(h, &d, POW_RULE_HEX));
+	h[2] = 0x7c;
+	ck_assert(difficulty_met(h, &d, POW_RULE_BYTES));
+	h[2] = 0x7e;
+	ck_assert(!difficulty_met(h, &d, POW_RULE_HEX));
+	h[0] = 0x10;
+	ck_assert(!difficulty_met(h, &d, POW_RULE_HEX));
+	h[0] = 0x05;
+	h[1] = 0xff;
+	ck_assert(difficulty_met(h, &d, POW_RULE_BYTES));
+
+	ck_assert_int_eq(difficulty_parse("", 64, &d), POW_OK);
+	ck_assert(difficulty_met(h, &d, POW_RULE_BYTES));
+	ck_assert_int_eq(difficulty_parse("0x1234", 64, &d), POW_EINVAL);
+	ck_assert_int_eq(difficulty_parse(" 1234", 64, &d), POW_EINVAL);
+	ck_assert_int_eq(difficulty_parse(NULL, 64, &d), POW_EINVAL);
+	{
+		char	 big[POW_DIFFICULTY_MAX + 2];
+
+		memset(big, 'f', sizeof(big));
+		big[POW_DIFFICULTY_MAX] = '\0';
+		ck_assert_int_eq(difficulty_parse(big, 64, &d), POW_OK);
+		memset(h, 0xff, sizeof(h));
+		ck_assert(!difficulty_met(h, &d, POW_RULE_BYTES));
+		ck_assert(difficulty_met(h, &d, POW_RULE_HEX));
+		big[POW_DIFFICULTY_MAX] = 'f';
+		big[POW_DIFFICULTY_MAX + 1] = '\0';
+		ck_assert_int_eq(difficulty_parse(big, 64, &d), POW_EINVAL);
+	}
+}
+END_TEST
+
+START_TEST(repr_double)
+{
+	static const struct {
+		double		 v;
+		const char	*s;
+	} t[] = {
+		{ 1234.5, "1234.5" },
+		{ 1736175600000.0, "1736175600000.0" },
+		{ 0.1, "0.1" },
+		{ 0.3, "0.3" },
+		{ 1e16, "1e+16" },
+		{ 1e15, "1000000000000000.0" },
+		{ 0.0001, "0.0001" },
+		{ 0.00001, "1e-05" },
+		{ -2.5, "-2.5" },
+		{ 0.0, "0.0" },
+		{ -0.0, "-0.0" },
+		{ 123456789.123, "123456789.123" },
+		{ 1.5e-7, "1.5e-07" },
+		{ 5e-324, "5e-324" },
+		{ 1.5e-323, "1.5e-323" },
+		{ 1.7976931348623157e308, "1.7976931348623157e+308" },
+		{ 0.8863307117434009, "0.886330711743401" },
+		{ 9007199254740993.0, "9007199254740992.0" },
+		{ 1e22, "1e+22" },
+		{ 123456.78901234, "123456.78901234" },
+		{ 1152921504606846976.0, "1.152921504606847e+18" },
+		{ INFINITY, "Infinity" },
+		{ -INFINITY, "-Infinity" },
+		{ NAN, "NaN" },
+	};
+	char	 buf[POW_DOUBLE_BUFSZ];
+
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		size_t	 n = pow_repr_double(t[k].v, buf);
+
+		ck_assert_str_eq(buf, t[k].s);
+		ck_assert_uint_eq(n, strlen(t[k].s));
+	}
+}
+END_TEST
+
+START_TEST(json_escaping)
+{
+	struct jbuf	 b = { 0 };
+
+	/* json.dumps(..., ensure_ascii=False): DEL and '/' stay raw. */
+	jb_str(&b, "q\"b\\s/\x01\x1f\x7f\n\t\r\b\f\xc3\xa9\xe2\x88\x92"
+	    "\xf0\x9f\x98\x80");
+	ck_assert_int_eq(b.err, POW_OK);
+	ck_assert_str_eq(b.p, "\"q\\\"b\\\\s/\\u0001\\u001f\x7f\\n\\t\\r\\b\\f"
+	    "\xc3\xa9\xe2\x88\x92\xf0\x9f\x98\x80\"");
+	free(b.p);
+}
+END_TEST
+
+START_TEST(limits)
+{
+	struct pow_config	 c;
+	struct pow_solver	*s = NULL;
+	char			*big, *a = (char *)1, seed[POW_SEED_MAX + 2];
+
+	example_config(&c);
+	big = malloc(POW_JSON_MAX + 1);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'u', POW_JSON_MAX);
+	big[POW_JSON_MAX] = '\0';
+	c.user_agent = big;
+	ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_EINVAL);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(pow_config_json(&c, 0, 0, &a, NULL), POW_EINVAL);
+	ck_assert_ptr_null(a);
+	free(big);
+
+	example_config(&c);
+	ck_assert_int_eq(pow_solver_new(&s, NULL, NULL), POW_EINVAL);
+	ck_assert_int_eq(pow_solver_new(NULL, &c, NULL), POW_EINVAL);
+	{
+		struct pow_opts	 o = { (enum pow_algo)3, POW_RULE_BYTES, 0 };
+
+		ck_assert_int_eq(pow_solver_new(&s, &c, &o), POW_EINVAL);
+	}
+	ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_OK);
+	memset(seed, '1', sizeof(seed));
+	seed[POW_SEED_MAX + 1] = '\0';
+	ck_assert_int_eq(pow_solve(s, seed, "0fffff", &a, NULL), POW_EINVAL);
+	ck_assert_ptr_null(a);
+	ck_assert_int_eq(pow_solve(s, NULL, "0fffff", &a, NULL), POW_EINVAL);
+	ck_assert_int_eq(pow_solve(s, "0.1", "xyz", &a, NULL), POW_EINVAL);
+	ck_assert_int_eq(pow_solve(s, "0.1", NULL, &a, NULL), POW_EINVAL);
+	ck_assert_int_eq(pow_solve(s, "0.1", "0fffff", NULL, NULL),
+	    POW_EINVAL);
+	ck_assert_int_eq(pow_requirements_token(NULL, "0.1", &a), POW_EINVAL);
+	ck_assert_int_eq(pow_proof_token(s, NULL, "0fffff", NULL, &a),
+	    POW_EINVAL);
+	ck_assert_str_eq(pow_strerror((enum pow_err)99), "unknown error");
+	pow_solver_free(s);
+	pow_solver_free(NULL);
+}
+END_TEST
+
+START_TEST(date_and_seed)
+{
+	char	 buf[POW_DATE_BUFSZ], seed[POW_SEED_BUFSZ];
+	double	 v;
+	char	*end;
+
+	pow_format_date(1736175600, buf);
+	ck_assert_str_eq(buf,
+	    "Mon Jan 06 2025 10:00:00 GMT-0500 (Eastern Standard Time)");
+	pow_format_date(0, buf);
+	ck_assert_str_eq(buf,
+	    "Wed Dec 31 1969 19:00:00 GMT-0500 (Eastern Standard Time)");
+	for (int k = 0; k < 1000; k++) {
+		ck_assert_int_eq(pow_random_seed(seed), POW_OK);
+		v = strtod(seed, &end);
+		ck_assert(*end == '\0');
+		ck_assert(v >= 0 && v < 1);
+	}
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct pow_config	 c;
+	char			*j = NULL;
+	struct json_object	*arr;
+
+	ck_assert_int_eq(pow_config_defaults(&c, "UA/1.0", "", NULL,
+	    1736175600), POW_OK);
+	ck_assert_str_eq(c.date,
+	    "Mon Jan 06 2025 10:00:00 GMT-0500 (Eastern Standard Time)");
+	ck_assert_uint_eq(strlen(c.session_id), 36);
+	ck_assert(c.session_id[14] == '4');
+	ck_assert(strchr("89ab", c.session_id[19]) != NULL);
+	ck_assert(c.screen == 3000 || c.screen == 4000 || c.screen == 3120 ||
+	    c.screen == 4160);
+	ck_assert(c.cores == 8 || c.cores == 16 || c.cores == 24 ||
+	    c.cores == 32);
+	ck_assert_ptr_nonnull(strstr(c.nav_prop, "\xe2\x88\x92"));
+	ck_assert(c.time_origin > 1.6e12);
+
+	ck_assert_int_eq(pow_config_json(&c, 7, 3, &j, NULL), POW_OK);
+	arr = json_tokener_parse(j);
+	ck_assert_ptr_nonnull(arr);
+	ck_assert_uint_eq(json_object_array_length(arr), POW_CONFIG_LEN);
+	ck_assert(json_object_is_type(json_object_array_get_idx(arr, 0),
+	    json_type_int));
+	ck_assert(json_object_is_type(json_object_array_get_idx(arr, 6),
+	    json_type_null));
+	ck_assert(json_object_is_type(json_object_array_get_idx(arr, 13),
+	    json_type_double));
+	ck_assert(json_object_is_type(json_object_array_get_idx(arr, 17),
+	    json_type_double));
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(arr,
+	    4)), "UA/1.0");
+	json_object_put(arr);
+	free(j);
+
+	/* NULL picks the documented fallbacks. */
+	ck_assert_int_eq(pow_config_defaults(&c, NULL, NULL, NULL, 0), POW_OK);
+	ck_assert_str_eq(c.script_src,
+	    "https://chatgpt.com/backend-api/sentinel/sdk.js");
+	ck_assert_ptr_nonnull(strstr(c.user_agent, "Chrome/"));
+}
+END_TEST
+
+static Suite *
+pow_suite(void)
+{
+	Suite	*s = suite_create("pow");
+	TCase	*tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, sha3_known_answers);
+	tcase_add_test(tc, config_json_example);
+	tcase_add_loop_test(tc, worked_examples, 0,
+	    sizeof(examples) / sizeof(examples[0]));
+	tcase_add_test(tc, example_tokens);
+	tcase_add_test(tc, examples_no_earlier_answer);
+	tcase_add_test(tc, fast_tail_matches_full_encoding);
+	tcase_add_test(tc, base64_vectors);
+	tcase_add_test(tc, difficulty_gate);
+	tcase_add_test(tc, fallback);
+	tcase_add_test(tc, easy_solve_reverified);
+	tcase_add_test(tc, verify);
+	tcase_add_test(tc, comparator);
+	tcase_add_test(tc, repr_double);
+	tcase_add_test(tc, json_escaping);
+	tcase_add_test(tc, limits);
+	tcase_add_test(tc, date_and_seed);
+	tcase_add_test(tc, defaults);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(pow_suite)
