@@ -726,6 +726,7 @@ class Frontend:
         self.port = free_port()
         self.pfx_port = free_port()
         self.pidfiles = []
+        self.app_extra = {}            # extra/overriding env for the main instance
 
     def check_installed(self):
         for p in self.needs:
@@ -850,7 +851,7 @@ class Nginx(Frontend):
         main_path = ws.write("nginx/conf/nginx.conf", main)
 
         nprocs = self.procs or 2
-        self.spawn_fcgi("main", sock, app_env(ws, "main"), procs=nprocs,
+        self.spawn_fcgi("main", sock, app_env(ws, "main", self.app_extra), procs=nprocs,
                         pidfile=ws.path("run", "app-main.pid"))
         if self.with_pfx:
             # the mounted instance binds its own socket (chat2api --listen)
