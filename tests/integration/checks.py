@@ -121,7 +121,7 @@ def check_basic(c, send):
     why = openai_error(resp.json(), code="model_not_found", etype="invalid_request_error",
                        param="model")
     c.check("GET /v1/models/<unknown> -> 404 model_not_found error",
-            resp.status == 404 and is_json(resp) and why is None, why or resp.describe())
+            resp.status == 404 and is_json(resp) and why is None, "%s; %s" % (why, resp.describe()))
     if resp.status == 404:
         c.check("404 body is JSON (front end did not substitute its own page)", is_json(resp),
                 resp.describe())
@@ -130,12 +130,12 @@ def check_basic(c, send):
         resp = send("GET", path)
         why = openai_error(resp.json(), code="not_found")
         c.check("GET %s -> 404 not_found error" % path, resp.status == 404 and why is None,
-                why or resp.describe())
+                "%s; %s" % (why, resp.describe()))
 
     resp = send("DELETE", "/v1/models")
     why = openai_error(resp.json())
     c.check("DELETE /v1/models -> 405 OpenAI error", resp.status == 405 and why is None,
-            why or resp.describe())
+            "%s; %s" % (why, resp.describe()))
 
     resp = send("OPTIONS", "/v1/chat/completions", headers={
         "Origin": "https://client.example",
@@ -186,12 +186,12 @@ def check_bodies(c, send):
                     headers={"Content-Type": "application/json"})
         why = openai_error(resp.json(), code="request_too_large")
         c.check("POST %d bytes (limit %d) -> chat2api's 413 request_too_large" % (n, MAX_BODY),
-                resp.status == 413 and why is None, why or resp.describe())
+                resp.status == 413 and why is None, "%s; %s" % (why, resp.describe()))
     resp = send("POST", "/_test/echo", body=b'{"model": "gpt-4o", "messages": [',
                 headers={"Content-Type": "application/json"})
     why = openai_error(resp.json())
     c.check("POST bad JSON -> 400 OpenAI error", resp.status == 400 and why is None,
-            why or resp.describe())
+            "%s; %s" % (why, resp.describe()))
 
 
 def parse_sse(resp):

@@ -173,8 +173,8 @@ class Response:
         return t + ("..." if len(self.body) > limit else "")
 
     def describe(self):
-        if self.error and self.status is None:
-            return "transport error: %s" % self.error
+        if self.status is None:
+            return "no HTTP response (%s)" % (self.error or "connection closed without a byte")
         return "HTTP %s %s; content-type=%r; body=%r%s" % (
             self.status, self.reason, self.header("content-type"), self.text(),
             ("; transport error: %s" % self.error) if self.error else "")
@@ -1054,3 +1054,87 @@ class ApacheCgi(_Apache):
 
 
 FRONTENDS = [Nginx, Lighttpd, ApacheProxyFcgi, ApacheFcgid, ApacheCgi]
+
+
+# ====================================================================== raw FastCGI client
+def fcgi_request(address, params, body=b"", timeout=10.0):
+    """One FastCGI request straight to a responder (no web server).
+
+    address: a unix socket path or (host, port).  Returns a Response built
+    from the CGI-style STDOUT stream (Status: header -> .status)."""
+    import struct
+
+    def rec(rtype, content):
+        return struct.pack("!BBHHBB", 1, rtype, 1, len(content), 0, 0) + content
+
+    def nv(k, v):
+        out = b""
+        for x in (k, v):
+            n = len(x)
+            out += struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
+        return out + k + v
+    pdata = b"".join(nv(k.encode(), str(v).encode()) for k, v in params.items())
+    msg = rec(1, struct.pack("!HB5x", 1, 0))          # BEGIN_REQUEST, responder
+    for i in range(0, len(pdata), 65535):
+        msg += rec(4, pdata[i:i + 65535])
+    msg += rec(4, b"")
+    for i in range(0, len(body), 65535):
+        msg += rec(5, body[i:i + 65535])
+    msg += rec(5, b"")
+    fam = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    resp = Response()
+    out = b""
+    try:
+        s.connect(address)
+        s.sendall(msg)
+        buf = b""
+        ended = False
+        while not ended:
+            data = s.recv(65536)
+            if not data:
+                break
+            buf += data
+            while len(buf) >= 8:
+                _, rtype, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
+                if len(buf) < 8 + clen + plen:
+                    break
+                content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
+                if rtype == 6:
+                    out += content
+                elif rtype == 3:
+                    ended = True
+        if not ended:
+            resp.error = "no END_REQUEST"
+    except OSError as e:
+        resp.error = "fastcgi: %s" % e
+    finally:
+        s.close()
+    i = out.find(b"\r\n\r\n")
+    j = out.find(b"\n\n")
+    if i < 0 and j < 0:
+        return resp
+    cut, skip = (i, 4) if i >= 0 and (j < 0 or i < j) else (j, 2)
+    resp.status = 200
+    for line in out[:cut].decode("latin-1").replace("\r\n", "\n").split("\n"):
+        if ":" in line:
+            k, v = line.split(":", 1)
+            resp.headers.append((k.strip(), v.strip()))
+            if k.strip().lower() == "status":
+                try:
+                    resp.status = int(v.split()[0])
+                except (ValueError, IndexError):
+                    pass
+    resp.body = out[cut + skip:]
+    return resp
+
+
+def fcgi_params(method, uri, body=b"", ctype=None):
+    p = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method, "REQUEST_URI": uri,
+         "SCRIPT_NAME": uri.split("?")[0], "QUERY_STRING": uri.split("?", 1)[1] if "?" in uri else "",
+         "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
+         "REMOTE_ADDR": "127.0.0.1", "CONTENT_LENGTH": str(len(body)) if body else ""}
+    if ctype:
+        p["CONTENT_TYPE"] = ctype
+    return p
