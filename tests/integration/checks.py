@@ -187,6 +187,19 @@ def check_bodies(c, send):
         why = openai_error(resp.json(), code="request_too_large")
         c.check("POST %d bytes (limit %d) -> chat2api's 413 request_too_large" % (n, MAX_BODY),
                 resp.status == 413 and why is None, "%s; %s" % (why, resp.describe()))
+    # A chunked request body (no Content-Length), as streaming HTTP clients send.
+    # Only over HTTP: the CGI-direct transport has no such thing.
+    if getattr(send, "http", False):
+        body = json_body(3000, "gpt-4o")
+        chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 1000]), body[i:i + 1000])
+                           for i in range(0, len(body), 1000)) + b"0\r\n\r\n"
+        resp = send("POST", "/_test/echo", body=chunked,
+                    headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked",
+                             "Content-Length": None})
+        doc = resp.json() or {}
+        c.check("POST chunked (no Content-Length) 3000-byte JSON -> 200, body_length=3000",
+                resp.status == 200 and doc.get("body_length") == 3000 and doc.get("model") == "gpt-4o",
+                resp.describe())
     resp = send("POST", "/_test/echo", body=b'{"model": "gpt-4o", "messages": [',
                 headers={"Content-Type": "application/json"})
     why = openai_error(resp.json())

@@ -252,12 +252,16 @@ def http(port, method, path, body=None, headers=None, timeout=15.0, host="127.0.
     resp = Response()
     hdrs = [("Host", "%s:%d" % (host, port)), ("User-Agent", "chat2api-it/1"),
             ("Connection", "close")]
+    no_cl = False
     for k, v in (headers or {}).items() if isinstance(headers, dict) else (headers or []):
+        if v is None:                  # "Content-Length": None = do not send one
+            no_cl = no_cl or k.lower() == "content-length"
+            continue
         hdrs.append((k, v))
     if body is not None:
         if isinstance(body, str):
             body = body.encode("utf-8")
-        if not any(k.lower() == "content-length" for k, _ in hdrs):
+        if not no_cl and not any(k.lower() == "content-length" for k, _ in hdrs):
             hdrs.append(("Content-Length", str(len(body))))
     head = "%s %s HTTP/1.%d\r\n" % (method, path, 0 if http10 else 1)
     head += "".join("%s: %s\r\n" % kv for kv in hdrs) + "\r\n"
