@@ -12,7 +12,8 @@ second instance mounted at /pfx/ with API_PREFIX=secret (the nginx and
 proxy_fcgi ones started with chat2api --listen).
 
 Usage: test_frontends.py [--only nginx,lighttpd,proxy_fcgi,fcgid,cgi]
-Env:   CHAT2API_BIN (default ./chat2api), CHAT2API_ALLOW_SKIP=1 (a missing
+Env:   C2A_IT_ONLY (same as --only, e.g. for "make check"),
+       CHAT2API_BIN (default ./chat2api), CHAT2API_ALLOW_SKIP=1 (a missing
        web server is a skip instead of a failure), C2A_IT_KEEP=1 (keep the
        temp dir with configs and logs), C2A_IT_TMPDIR (where to make it).
 """
@@ -84,9 +85,11 @@ def run_frontend(r, cls, binary):
 
 
 def main(argv):
-    only = None
+    only = os.environ.get("C2A_IT_ONLY") or None
     if len(argv) > 2 and argv[1] == "--only":
-        only = set(argv[2].split(","))
+        only = argv[2]
+    if only:
+        only = set(only.split(","))
     r = Results("test_frontends")
     harness.install_signal_handlers(int(os.environ.get("C2A_IT_TIMEOUT", "170")))
     try:

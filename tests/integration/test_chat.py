@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""/v1/chat/completions end to end: client -> nginx -> spawn-fcgi chat2api ->
+the loopback ChatGPT mock (tests/mock/chatgpt_mock.py), which verifies the
+proof of work, headers, tokens and body the way chatgpt.com does.
+
+The same checks run in four setups: v1 delta stream and old full-message
+stream, each with normal chunking and with every upstream chunk split into
+single bytes (inside UTF-8 characters and SSE lines).  Then the error cases,
+the official openai npm client, and a client that disconnects mid-stream.
+
+Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
+
+import harness  # noqa: E402
+from harness import HarnessError, Missing, Results  # noqa: E402
+import chatgpt_mock  # noqa: E402
+
+AT = chatgpt_mock.DEFAULT_ACCESS_TOKEN
+CLIENT_DIR = os.path.join(os.path.dirname(HERE), "client")
+
+
+def chat(port, content, model="gpt-4o", stream=False, token=None, extra=None,
+         timeout=30):
+    body = {"model": model, "messages": [{"role": "user", "content": content}]}
+    if stream:
+        body["stream"] = True
+    if extra:
+        body.update(extra)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    return harness.http(port, "POST", "/v1/chat/completions", json.dumps(body),
+                        headers=headers, timeout=timeout)
+
+
+def sse_json(resp):
+    """[(obj or '[DONE]')] from an SSE response body."""
+    out = []
+    for block in resp.body.decode("utf-8", "replace").split("\n\n"):
+        for line in block.split("\n"):
+            if line.startswith("data: "):
+                d = line[6:]
+                out.append(d if d == "[DONE]" else json.loads(d))
+    return out
+
+
+def check_error_shape(r, name, resp, status, code=None):
+    ok = resp.status == status
+    try:
+        e = resp.json()["error"]
+        ok = ok and set(e) >= {"message", "type", "param", "code"}
+        ok = ok and (code is None or e["code"] == code)
+    except Exception:  # noqa: BLE001
+        ok = False
+    r.check(name, ok, resp.describe())
+
+
+def stream_parts(events):
+    content = "".join(e["choices"][0]["delta"].get("content", "") for e in events
+                      if isinstance(e, dict) and e.get("choices"))
+    reasoning = "".join(e["choices"][0]["delta"].get("reasoning_content", "")
+                        for e in events if isinstance(e, dict) and e.get("choices"))
+    finish = [e["choices"][0]["finish_reason"] for e in events
+              if isinstance(e, dict) and e.get("choices") and e["choices"][0]["finish_reason"]]
+    return content, reasoning, finish
+
+
+def suite(r, label, fe, mock):
+    port = fe.port
+    pre = label + ": "
+
+    # --- anonymous, non-stream
+    mock.reset()
+    resp = chat(port, "hello there")
+    ok = resp.status == 200
+    body = resp.json() if ok else {}
+    st = mock.snapshot()
+    last = st.get("last_conversation") or {}
+    r.check(pre + "anonymous non-stream answers", ok and body.get("object") == "chat.completion",
+            resp.describe())
+    if ok:
+        msg = body["choices"][0]["message"]
+        r.check(pre + "non-stream content is the upstream reply",
+                msg["content"] == last.get("reply_text") and "You said: hello there" in msg["content"],
+                "got %r want %r" % (msg["content"][:120], (last.get("reply_text") or "")[:120]))
+        r.check(pre + "non-stream shape", body["id"].startswith("chatcmpl-") and
+                body["model"] == "gpt-4o-2024-08-06" and
+                body["choices"][0]["finish_reason"] == "stop" and
+                body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] +
+                body["usage"]["completion_tokens"] and body["usage"]["completion_tokens"] > 0,
+                json.dumps(body)[:400])
+    r.check(pre + "anonymous goes to backend-anon", "backend-anon" in (last.get("path") or ""),
+            str(last.get("path")))
+    r.check(pre + "mock verified the proof of work", st.get("proofs_ok", 0) >= 1 and
+            st.get("proofs_failed", 0) == 0, "proofs ok=%s failed=%s" % (
+                st.get("proofs_ok"), st.get("proofs_failed")))
+
+    # --- access token, stream
+    mock.reset()
+    resp = chat(port, "stream me 你好 🌍", stream=True, token=AT,
+                extra={"stream_options": {"include_usage": True}})
+    st = mock.snapshot()
+    last = st.get("last_conversation") or {}
+    ev = sse_json(resp) if resp.status == 200 else []
+    content, reasoning, finish = stream_parts(ev)
+    r.check(pre + "AccessToken stream answers", resp.status == 200 and
+            resp.header("content-type", "").startswith("text/event-stream"), resp.describe())
+    r.check(pre + "AccessToken goes to backend-api with the token",
+            "backend-api" in (last.get("path") or "") and
+            (last.get("headers") or {}).get("authorization") == "Bearer " + AT,
+            str(last.get("path")))
+    r.check(pre + "stream content equals upstream reply (UTF-8 intact)",
+            content == last.get("reply_text") and "你好 🌍" in content,
+            "got %r want %r" % (content[:100], (last.get("reply_text") or "")[:100]))
+    first = ev[0] if ev else {}
+    r.check(pre + "first chunk carries the role",
+            isinstance(first, dict) and first.get("object") == "chat.completion.chunk" and
+            first["choices"][0]["delta"].get("role") == "assistant", str(first)[:200])
+    r.check(pre + "stream ends with finish, usage, [DONE]",
+            finish == ["stop"] and len(ev) >= 3 and ev[-1] == "[DONE]" and
+            isinstance(ev[-2], dict) and ev[-2].get("usage", {}).get("total_tokens", 0) > 0 and
+            ev[-2].get("choices") == [], str(ev[-3:])[:300])
+    ids = {e["id"] for e in ev if isinstance(e, dict)}
+    r.check(pre + "one id for all chunks", len(ids) == 1, str(ids))
+
+    # --- scripts
+    resp = chat(port, "think [[script:thoughts]]", model="o1", token=AT)
+    b = resp.json() if resp.status == 200 else {}
+    msg = (b.get("choices") or [{}])[0].get("message", {})
+    r.check(pre + "thoughts become reasoning_content", resp.status == 200 and
+            msg.get("reasoning_content") and msg.get("content"), resp.describe())
+    resp = chat(port, "think [[script:o1]]", model="o1", stream=True, token=AT)
+    content, reasoning, finish = stream_parts(sse_json(resp) if resp.status == 200 else [])
+    r.check(pre + "o1 tool steps stream as reasoning_content", resp.status == 200 and
+            reasoning and content and finish == ["stop"], resp.describe())
+    resp = chat(port, "code [[script:code]]", token=AT)
+    b = resp.json() if resp.status == 200 else {}
+    txt = ((b.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
+    r.check(pre + "code and execution output are fenced", "```" in txt, txt[:200])
+    resp = chat(port, "long [[script:max_tokens]]", token=AT)
+    b = resp.json() if resp.status == 200 else {}
+    r.check(pre + "upstream max_tokens finish is length", resp.status == 200 and
+            b["choices"][0]["finish_reason"] == "length", resp.describe())
+    resp = chat(port, "bad [[script:moderation]]", stream=True, token=AT)
+    content, reasoning, finish = stream_parts(sse_json(resp) if resp.status == 200 else [])
+    r.check(pre + "moderation ends with content_filter", finish == ["content_filter"],
+            resp.describe())
+    resp = chat(port, "[[script:citation]] cite", token=AT)
+    b = resp.json() if resp.status == 200 else {}
+    r.check(pre + "citation answer", resp.status == 200, resp.describe())
+    resp = chat(port, "x [[script:error_mid]]", stream=True, token=AT)
+    ev = sse_json(resp) if resp.status == 200 else []
+    r.check(pre + "in-stream error ends with an error chunk and [DONE]",
+            len(ev) >= 2 and ev[-1] == "[DONE]" and isinstance(ev[-2], dict) and "error" in ev[-2],
+            str(ev[-2:])[:300])
+    resp = chat(port, "x [[close:6]] [[long:40]]", stream=True, token=AT)
+    ev = sse_json(resp) if resp.status == 200 else []
+    r.check(pre + "stream cut short ends with an error chunk and [DONE]",
+            len(ev) >= 2 and ev[-1] == "[DONE]" and isinstance(ev[-2], dict) and "error" in ev[-2],
+            resp.describe())
+    resp = chat(port, "x [[script:no_in_progress]]", token=AT)
+    check_error_shape(r, pre + "stream that never starts is 403", resp, 403,
+                      "upstream_not_started")
+
+    # --- upstream errors in OpenAI's shape
+    check_error_shape(r, pre + "upstream 401 -> 401", chat(port, "[[fail:401]]", token=AT),
+                      401, "invalid_api_key")
+    resp = chat(port, "[[fail:429]] [[clears_in:42]]", token=AT)
+    check_error_shape(r, pre + "upstream 429 -> 429", resp, 429, "rate_limit_exceeded")
+    r.check(pre + "429 carries clears_in", "42" in resp.text(), resp.text())
+    check_error_shape(r, pre + "Cloudflare page -> 403", chat(port, "[[cf]]", token=AT),
+                      403, "cf_challenge")
+    check_error_shape(r, pre + "upstream 503 -> 502", chat(port, "[[fail:503]]", token=AT),
+                      502, "upstream_error")
+    check_error_shape(r, pre + "unknown token -> 401", chat(port, "hi", token="eyJbogus"),
+                      401, "invalid_api_key")
+
+    # --- request validation through the front server
+    resp = harness.http(port, "POST", "/v1/chat/completions", "{not json",
+                        headers={"Content-Type": "application/json"})
+    check_error_shape(r, pre + "bad JSON -> 400", resp, 400, "invalid_json")
+    resp = harness.http(port, "POST", "/v1/chat/completions",
+                        '{"model":"gpt-4o","messages":[{"role":"wizard","content":"x"}]}',
+                        headers={"Content-Type": "application/json"})
+    check_error_shape(r, pre + "unknown role -> 400", resp, 400, "invalid_value")
+    resp = harness.http(port, "POST", "/v1/chat/completions", '{"messages":[]}',
+                        headers={"Content-Type": "application/json"})
+    check_error_shape(r, pre + "empty messages -> 400", resp, 400, "invalid_value")
+
+
+def sentinel_cases(r, fe, mock):
+    port = fe.port
+    mock.configure({"difficulty": "00001f"})
+    check_error_shape(r, "PoW harder than POW_DIFFICULTY -> 403", chat(port, "hi", token=AT),
+                      403, "pow_too_hard")
+    mock.configure({"difficulty": "0fffff", "arkose_required": True})
+    check_error_shape(r, "arkose required without solver -> 403", chat(port, "hi", token=AT),
+                      403, "arkose_required")
+    mock.configure({"arkose_required": False, "turnstile_required": True,
+                    "enforce_turnstile": True})
+    resp = chat(port, "turnstile please", token=AT)
+    r.check("turnstile required: local solver answers it", resp.status == 200 and
+            mock.snapshot().get("turnstile_tokens_seen", 0) >= 1, resp.describe())
+    mock.configure({"turnstile_required": False, "enforce_turnstile": False})
+    mock.configure({"conversation_status": 502, "conversation_status_times": 2})
+    resp = chat(port, "retry me", token=AT)
+    r.check("5xx is retried (RETRY_TIMES) and then succeeds", resp.status == 200,
+            resp.describe())
+    mock.configure({"conversation_status": 0, "conversation_status_times": 0})
+
+
+def openai_client(r, fe, mock):
+    node = harness.which("node")
+    if not os.path.isdir(os.path.join(CLIENT_DIR, "node_modules", "openai")):
+        rc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"],
+                            cwd=CLIENT_DIR, capture_output=True, text=True, timeout=300)
+        if rc.returncode != 0:
+            raise HarnessError("npm ci failed: " + rc.stderr[-500:])
+    base = "http://127.0.0.1:%d/v1" % fe.port
+
+    def run(*args):
+        p = subprocess.run([node, os.path.join(CLIENT_DIR, "openai_client.mjs"), base] +
+                           list(args), capture_output=True, text=True, timeout=60)
+        try:
+            return json.loads(p.stdout.strip().splitlines()[-1])
+        except Exception:  # noqa: BLE001
+            return {"error": {"message": "no output: " + p.stdout + p.stderr}}
+
+    out = run(AT, "stream", "gpt-4o", "hello from the SDK")
+    r.check("openai npm: stream", not out.get("error") and
+            "You said: hello from the SDK" in out.get("content", "") and
+            out.get("finish_reason") == "stop" and out.get("usage", {}).get("total_tokens", 0) > 0,
+            json.dumps(out)[:400])
+    out = run("", "nonstream", "gpt-4o-mini", "anonymous SDK call")
+    r.check("openai npm: non-stream, anonymous", not out.get("error") and
+            "You said: anonymous SDK call" in out.get("content", "") and
+            out.get("object") == "chat.completion", json.dumps(out)[:400])
+    out = run("eyJnot-a-real-token", "nonstream", "gpt-4o", "x")
+    err = out.get("error") or {}
+    r.check("openai npm: 401 surfaces as AuthenticationError",
+            err.get("status") == 401 and err.get("name") == "AuthenticationError" and
+            err.get("code") == "invalid_api_key", json.dumps(out)[:400])
+    out = run("", "models", "", "")
+    r.check("openai npm: models.list", "gpt-4o" in (out.get("ids") or []), json.dumps(out)[:300])
+
+
+def disconnect(r, fe, mock):
+    """The client leaves mid-stream: chat2api must drop the upstream."""
+    mock.reset()
+    body = json.dumps({"model": "gpt-4o", "stream": True, "messages": [
+        {"role": "user", "content": "slow [[drip:150]] [[long:200]]"}]})
+    s = socket.create_connection(("127.0.0.1", fe.port), timeout=10)
+    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+               "\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s" % (
+                   AT, len(body), body)).encode())
+    got = b""
+    deadline = time.monotonic() + 10
+    while got.count(b"data: ") < 3 and time.monotonic() < deadline:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    seen = mock.wait_for(lambda st: st.get("client_disconnects", 0) >= 1, timeout=8)
+    st = mock.snapshot()
+    r.check("client disconnect aborts the upstream stream", bool(seen) and
+            st.get("conversations_completed", 0) == 0,
+            "disconnects=%s completed=%s" % (st.get("client_disconnects"),
+                                             st.get("conversations_completed")))
+
+
+def main():
+    r = Results("test_chat")
+    harness.install_signal_handlers(600)
+    binary = harness.find_binary()
+    setups = [("v1", {"CHATGPT_DELTA_ENCODING": "true"}, {}),
+              ("old", {"CHATGPT_DELTA_ENCODING": "false"}, {}),
+              ("v1+bytes", {"CHATGPT_DELTA_ENCODING": "true"}, {"split": "bytes"}),
+              ("old+bytes", {"CHATGPT_DELTA_ENCODING": "false"}, {"split": "bytes"})]
+    for i, (label, env, mconf) in enumerate(setups):
+        ws = harness.Workspace("chat-" + label.replace("+", "-"))
+        mock = chatgpt_mock.ChatGPTMock().start()
+        try:
+            mock.configure(mconf or None)
+            fe = harness.Nginx(ws, binary, pfx=False)
+            fe.check_installed()
+            fe.app_extra = dict(env, CHATGPT_BASE_URL=mock.url, RETRY_TIMES="2")
+            fe.start()
+            suite(r, label, fe, mock)
+            if i == 0:
+                sentinel_cases(r, fe, mock)
+                openai_client(r, fe, mock)
+                disconnect(r, fe, mock)
+        except Missing as e:
+            if harness.allow_skip():
+                r.skip(label, str(e))
+            else:
+                r.fail(label + ": setup", str(e))
+        except HarnessError as e:
+            r.fail(label + ": setup", str(e))
+        finally:
+            mock.stop()
+            harness.finish_workspace(r, ws, "chat-" + label)
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
