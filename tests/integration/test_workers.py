@@ -4,6 +4,7 @@
   * /stats is shared across processes through LMDB: after N concurrent
     requests of known outcome the totals, success/failed and per-model
     counts must be exact;
+  * more concurrent streams than processes run in parallel (threads);
   * graceful SIGTERM: streams in flight when every process gets SIGTERM
     still finish (CHAT2API_GRACE=10), then the processes exit.
 
@@ -123,6 +124,28 @@ def check_stats(r, fe, n):
             repr(seen))
 
 
+def check_concurrent_streams(r, fe):
+    """More streams than processes at once: threads must serve them in
+    parallel (an SSE stream holds its thread for its whole duration)."""
+    n = 3 * PROCS
+    results = [None] * n
+
+    def stream(k):
+        results[k] = harness.http(fe.port, "GET", "/_test/sse?n=4&interval_ms=250", timeout=30)
+    t0 = time.monotonic()
+    ths = [threading.Thread(target=stream, args=(k,)) for k in range(n)]
+    for t in ths:
+        t.start()
+    for t in ths:
+        t.join()
+    dt = time.monotonic() - t0
+    ok = sum(1 for x in results if x.status == 200 and checks.parse_sse(x)[2] is not None)
+    r.check("%d concurrent 0.75 s streams on %d processes x 8 threads all complete" % (n, PROCS),
+            ok == n, "%d/%d complete" % (ok, n))
+    r.check("... in parallel (%.2fs for all; serial per process would take >= %.2fs)"
+            % (dt, 0.75 * n / PROCS), dt < 2.0, "took %.2fs" % dt)
+
+
 def check_sigterm(r, fe, ws):
     port = fe.port
     pids = fe.app_pids()
@@ -192,6 +215,11 @@ def main():
         except Exception:
             import traceback
             r.fail("stats checks (exception)", traceback.format_exc())
+        try:
+            check_concurrent_streams(r, fe)
+        except Exception:
+            import traceback
+            r.fail("concurrent streams (exception)", traceback.format_exc())
         try:
             check_sigterm(r, fe, ws)
         except Exception:
