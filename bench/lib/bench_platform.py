@@ -48,6 +48,7 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print raw wrk output")
     args = ap.parse_args()
 
+    load0 = " ".join("%.2f" % x for x in os.getloadavg())
     wrk = harness.which("wrk")
     binary = harness.find_binary()
     ws = harness.Workspace("bench")
@@ -96,9 +97,9 @@ def main():
                              stdout=subprocess.PIPE).stderr.decode().strip().split("/")[-1]
     print("### chat2api platform benchmark (%s)" % time.strftime("%Y-%m-%d"))
     print()
-    print("- host: Linux %s, %d vCPU (%s), load average %s at the end; wrk on the same "
-          "host over loopback (indicative only)"
-          % (platform.release(), os.cpu_count() or 0, cpu, load))
+    print("- host: Linux %s, %d vCPU (%s), load average %s before / %s after; wrk on the "
+          "same host over loopback (indicative only)"
+          % (platform.release(), os.cpu_count() or 0, cpu, load0, load))
     print("- nginx %s, 1 worker, access_log off, fastcgi_buffering off, new unix-socket "
           "connection per request (deploy/nginx/chat2api.conf)" % nginx_v)
     print("- chat2api: %d process(es) x %d threads under spawn-fcgi, CHAT2API_LOG_LEVEL=%s; "

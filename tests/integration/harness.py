@@ -183,7 +183,7 @@ class Response:
         """[(t, event_text)]: each SSE event with the arrival time of its end."""
         out, buf = [], ""
         for t, data in self.pieces:
-            buf += data.decode("utf-8", "replace").replace("\r\n", "\n")
+            buf = (buf + data.decode("utf-8", "replace")).replace("\r\n", "\n")
             while "\n\n" in buf:
                 ev, buf = buf.split("\n\n", 1)
                 out.append((t, ev))
