@@ -17,6 +17,7 @@
 #include "store/store.h"
 
 #define URI_MAX		8192
+#define BODY_DRAIN_MAX	(256LL << 20)
 
 static int
 hexval(int c)
@@ -67,6 +68,20 @@ decode_path(struct arena *a, const char *s, size_t len)
 	return out;
 }
 
+/*
+ * A CGI server still writing the body into our stdin aborts the whole
+ * exchange if we exit first, so a refused body is read and dropped.
+ */
+static void
+drain_body(struct req *r, long long want)
+{
+	char sink[16384];
+	long n;
+
+	while (want > 0 && (n = r->io->read(r, sink, sizeof(sink))) > 0)
+		want -= n;
+}
+
 static enum app_err
 read_body(struct req *r)
 {
@@ -81,8 +96,11 @@ read_body(struct req *r)
 		want = strtoll(cl, &end, 10);
 		if (errno || *end != '\0' || want < 0)
 			return APP_BADREQ;
-		if (want > r->cfg->max_body)
+		if (want > r->cfg->max_body) {
+			drain_body(r, want < BODY_DRAIN_MAX ? want :
+			    BODY_DRAIN_MAX);
 			return APP_TOOBIG;
+		}
 	}
 	/* Without a length (chunked, unbuffered), read up to the limit. */
 	cap = want >= 0 ? (size_t)want : 64 * 1024;
