@@ -48,6 +48,15 @@ def run_unit(r, ws, binary, unit, label):
     env = harness.app_env(ws, label, data="data-" + label)
     p = ws.spawn("unit-" + label, argv, env=env, user=harness.RUN_USER)
     ok = harness.wait_until(lambda: os.path.exists(sock) or p.poll() is not None, 10)
+
+    def execed():
+        # spawn-fcgi binds, chmods and listens, then execs: wait for all of it
+        try:
+            return os.path.realpath(os.readlink("/proc/%d/exe" % p.pid)) != \
+                os.path.realpath(harness.which("spawn-fcgi"))
+        except OSError:
+            return True
+    harness.wait_until(lambda: execed() or p.poll() is not None, 10)
     if not r.check("%s: ExecStart creates the socket" % unit, ok and os.path.exists(sock),
                    "argv=%r\n%s" % (argv, ws.log_tails())):
         return
