@@ -727,6 +727,187 @@ START_TEST(defaults)
 }
 END_TEST
 
+#ifdef POW_HAVE_X4
+/* The 4-lane Keccak against OpenSSL: every prefix remainder, tails of
+ * every length around block boundaries, both code paths. */
+START_TEST(x4_matches_evp)
+{
+	static sha3_x4_fn	 fns[2];
+	struct sha3_state	*st = NULL;
+	unsigned char		 msg[400], h[POW_LANES][POW_DIGEST_MAX];
+	unsigned char		 ref[POW_DIGEST_MAX];
+	unsigned int		 x = 12345;
+	int			 nfn = 0;
+
+	fns[nfn++] = sha3_x4_plain;
+	if (sha3_x4_pick() != sha3_x4_plain)
+		fns[nfn++] = sha3_x4_pick();
+	for (size_t k = 0; k < sizeof(msg); k++) {
+		x = x * 1103515245u + 12345u;
+		msg[k] = (unsigned char)(x >> 16);
+	}
+	ck_assert_int_eq(sha3_new((void **)&st), POW_OK);
+	for (int f = 0; f < nfn; f++) {
+		st->x4 = fns[f];
+		for (size_t pre = 0; pre <= 150; pre += 1)
+			for (size_t t = 0; t <= 160; t += pre % 2 ? 7 : 1) {
+			char	*tails[POW_LANES];
+			size_t	 n[POW_LANES];
+
+			ck_assert_int_eq(sha3_begin(st, msg, pre), POW_OK);
+			for (int l = 0; l < POW_LANES; l++) {
+				tails[l] = (char *)msg + 100 + 17 * l;
+				n[l] = t;
+			}
+			/* Lanes may differ in length within one block. */
+			if (t >= 2 && (pre + t) % SHA3_RATE >= 2) {
+				n[1] = t - 1;
+				n[3] = t - 2;
+			}
+			ck_assert_int_eq(sha3_digest_x4(st, tails, n, h),
+			    POW_OK);
+			for (int l = 0; l < POW_LANES; l++) {
+				ck_assert_int_eq(sha3_digest(st, tails[l], n[l],
+				    ref), POW_OK);
+				ck_assert_msg(memcmp(h[l], ref, 64) == 0,
+				    "fn %d pre %zu tail %zu lane %d", f, pre,
+				    n[l], l);
+			}
+		}
+	}
+	/* Different block counts cannot share a batch. */
+	{
+		char	*tails[POW_LANES] = { (char *)msg, (char *)msg,
+		    (char *)msg, (char *)msg };
+		size_t	 n[POW_LANES] = { 71, 71, 72, 71 };
+
+		ck_assert_int_eq(sha3_begin(st, "", 0), POW_OK);
+		ck_assert_int_eq(sha3_digest_x4(st, tails, n, h), POW_EINVAL);
+	}
+	sha3_free(st);
+}
+END_TEST
+#endif
+
+/* First i whose hash prefix (hex, first 16 digits) is <= want. */
+static unsigned long
+oracle_first(const struct pow_config *c, const char *seed, const char *want,
+    unsigned long upto)
+{
+	for (unsigned long i = 0; i < upto; i++) {
+		char		*j = NULL, *b, x[17];
+		size_t		 n;
+		unsigned char	 h[64];
+		bool		 ok;
+
+		ck_assert_int_eq(pow_config_json(c, i, i >> 1, &j, &n), POW_OK);
+		b = malloc(b64_len(n) + 1);
+		ck_assert_ptr_nonnull(b);
+		b[b64_encode((unsigned char *)j, n, b)] = '\0';
+		sha3_oneshot(seed, b, h);
+		hex(h, 8, x);
+		ok = strcmp(x, want) <= 0;
+		free(b);
+		free(j);
+		if (ok)
+			return i;
+	}
+	return ULONG_MAX;
+}
+
+/*
+ * Solver, batched and one by one, against a brute-force oracle, with
+ * nonces across 9->10 and 19->20 (where i, j gain a digit and a batch
+ * may need to fall back to single tries).  Difficulty = the exact hash
+ * prefix of try k with the inclusive rule, so the answer is known.
+ */
+START_TEST(solver_matches_oracle)
+{
+	int	 fallbacks = 0;
+
+	for (int pad = 0; pad < 72; pad += 1) {
+		struct pow_config	 c;
+		char			 ua[512];
+		char			 x[24][17];
+
+		example_config(&c);
+		snprintf(ua, sizeof(ua), "%s%.*s", c.user_agent, pad,
+		    "................................................"
+		    "........................................");
+		c.user_agent = ua;
+		for (unsigned long k = 0; k < 24; k++) {
+			char		*j = NULL, *b;
+			size_t		 n;
+			unsigned char	 h[64];
+
+			ck_assert_int_eq(pow_config_json(&c, k, k >> 1, &j, &n),
+			    POW_OK);
+			b = malloc(b64_len(n) + 1);
+			ck_assert_ptr_nonnull(b);
+			b[b64_encode((unsigned char *)j, n, b)] = '\0';
+			sha3_oneshot("0.7", b, h);
+			hex(h, 8, x[k]);
+			free(b);
+			free(j);
+		}
+		for (unsigned long k = 7; k < 24; k += (pad % 3) + 1) {
+			unsigned long	 want = oracle_first(&c, "0.7", x[k], 24);
+
+			for (int mode = 0; mode < 2; mode++) {
+				struct pow_solver	*s = NULL;
+				struct pow_opts		 o = { POW_ALGO_SHA3_512,
+				    POW_RULE_HEX, 24 };
+				char			*ans = NULL;
+				unsigned long		 got = 0;
+				unsigned char		 h[64];
+				char			 y[17];
+
+				ck_assert_int_eq(pow_solver_new(&s, &c, &o),
+				    POW_OK);
+				if (mode == 1)
+					s->use_x4 = false;
+				ck_assert_int_eq(pow_solve(s, "0.7", x[k], &ans,
+				    &got), POW_OK);
+				ck_assert_uint_eq(got, want);
+				sha3_oneshot("0.7", ans, h);
+				hex(h, 8, y);
+				ck_assert_str_eq(y, x[want]);
+				free(ans);
+				pow_solver_free(s);
+			}
+		}
+#ifdef POW_HAVE_X4
+		/* Count configurations that really exercised the fallback. */
+		{
+			struct pow_solver	*s = NULL;
+			char			*t[POW_LANES];
+			size_t			 n[POW_LANES];
+			unsigned char		 h[POW_LANES][POW_DIGEST_MAX];
+
+			ck_assert_int_eq(pow_solver_new(&s, &c, NULL), POW_OK);
+			ck_assert_int_eq(s->ops->begin(s->hs, "0.7", 3), POW_OK);
+			ck_assert_int_eq(s->ops->absorb(s->hs, s->work,
+			    s->head_len), POW_OK);
+			for (unsigned long i = 0; i + 4 <= 24; i += 4) {
+				for (int l = 0; l < POW_LANES; l++) {
+					t[l] = s->lt[l];
+					n[l] = solver_tail(s, i + (unsigned)l,
+					    (i + (unsigned)l) >> 1, t[l]);
+				}
+				if (s->ops->digest_x4(s->hs, t, n, h) ==
+				    POW_EINVAL)
+					fallbacks++;
+			}
+			pow_solver_free(s);
+		}
+#endif
+	}
+#ifdef POW_HAVE_X4
+	ck_assert_int_gt(fallbacks, 0);
+#endif
+}
+END_TEST
+
 static Suite *
 pow_suite(void)
 {
@@ -752,6 +933,10 @@ pow_suite(void)
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, date_and_seed);
 	tcase_add_test(tc, defaults);
+#ifdef POW_HAVE_X4
+	tcase_add_test(tc, x4_matches_evp);
+#endif
+	tcase_add_test(tc, solver_matches_oracle);
 	suite_add_tcase(s, tc);
 	return s;
 }
