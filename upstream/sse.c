@@ -6,6 +6,7 @@
  * A finished "data" line is moved down in place onto the end of the data,
  * so a line is copied once when it arrives and at most once more.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ sse_init(struct sse_parser *p, sse_event_fn on_event, void *ctx,
 	p->on_event = on_event;
 	p->ctx = ctx;
 	p->max_event = max_event ? max_event : SSE_DEFAULT_MAX_EVENT;
+	/* Keep max_event + 1 (the NUL slot) from overflowing. */
+	if (p->max_event > SIZE_MAX / 2)
+		p->max_event = SIZE_MAX / 2;
 	p->first_line = true;
 }
 
@@ -32,7 +36,6 @@ sse_reset(struct sse_parser *p)
 {
 	p->data_len = 0;
 	p->line_len = 0;
-	p->name_len = 0;
 	p->name[0] = '\0';
 	p->have_data = false;
 	p->have_name = false;
@@ -106,7 +109,6 @@ sse_clear_event(struct sse_parser *p)
 	p->data_len = 0;
 	p->have_data = false;
 	p->have_name = false;
-	p->name_len = 0;
 	p->name[0] = '\0';
 }
 
@@ -175,7 +177,6 @@ sse_line(struct sse_parser *p)
 			return SSE_TOOBIG;
 		memcpy(p->name, line + v, vlen);
 		p->name[vlen] = '\0';
-		p->name_len = vlen;
 		p->have_name = true;
 	}
 	/* "id", "retry" and unknown fields carry nothing we need. */

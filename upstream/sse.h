@@ -72,7 +72,6 @@ struct sse_parser {
 	size_t		 cap;
 	size_t		 data_len;	/* joined data of the pending event */
 	size_t		 line_len;	/* bytes of the line being read */
-	size_t		 name_len;
 	char		 name[SSE_NAME_MAX + 1];
 	bool		 have_data;	/* at least one data field seen */
 	bool		 have_name;	/* an event field was seen */

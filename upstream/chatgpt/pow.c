@@ -11,6 +11,13 @@
  * around each nonce and copies the rest.  The hash state that absorbed
  * seed ‖ base64(P0) is kept and cloned per try, so a try only absorbs the
  * varying tail.
+ *
+ * That tail is still ~7 SHA3-512 blocks (everything after config[3]), so
+ * the Keccak permutation is the whole cost of a try.  Tries are
+ * independent, so the solver hashes four at a time in SIMD lanes
+ * (sha3_x4_*, AVX2 when the CPU has it); OpenSSL EVP does the odd single
+ * try, pow_hash() and pow_verify(), and is the reference the tests hold
+ * the 4-lane code to.
  */
 #include <math.h>
 #include <stdint.h>
