@@ -109,6 +109,9 @@ static const struct cfg_var cfg_vars[] = {
 	  "https://auth0.openai.com/oauth/token", 0, 0,
 	  "RefreshToken exchange endpoint" },
 
+	{ "CHATGPT_DELTA_ENCODING", NULL, CFG_BOOL, OFF(delta_encoding), "true",
+	  0, 0, "ask ChatGPT for the v1 delta stream (false: full messages)" },
+
 	{ "CHAT2API_DATA_DIR", NULL, CFG_STR, OFF(data_dir),
 	  "/var/lib/chat2api", 0, 0, "LMDB directory (created if missing)" },
 	{ "CHAT2API_THREADS", NULL, CFG_LONG, OFF(threads), "32", 1, 1024,

@@ -49,6 +49,7 @@ struct config {
 	int		 force_no_history;
 	int		 no_sentinel;
 	char		*oauth_url;
+	int		 delta_encoding;
 
 	/* process and platform */
 	char		*data_dir;

@@ -14,6 +14,9 @@ void		 h_status_init(void);
 enum app_err	 h_models_list(struct req *, const char *);
 enum app_err	 h_models_get(struct req *, const char *);
 
+/* handlers/chat.c */
+enum app_err	 h_chat_completions(struct req *, const char *);
+
 /* handlers/testroutes.c (CHAT2API_TEST_ROUTES only) */
 enum app_err	 h_test_echo(struct req *, const char *);
 enum app_err	 h_test_sse(struct req *, const char *);

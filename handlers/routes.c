@@ -11,6 +11,8 @@ const struct route handler_routes[] = {
 	{ "GET", "/v1/models", ROUTE_API | ROUTE_COUNT, h_models_list },
 	{ "GET", "/v1/models/", ROUTE_API | ROUTE_SUBPATH | ROUTE_COUNT,
 	  h_models_get },
+	{ "POST", "/v1/chat/completions", ROUTE_API | ROUTE_COUNT | ROUTE_BODY,
+	  h_chat_completions },
 	{ "GET POST", "/_test/echo", ROUTE_TEST | ROUTE_COUNT | ROUTE_BODY,
 	  h_test_echo },
 	{ "GET", "/_test/sse", ROUTE_TEST, h_test_sse },

@@ -9,6 +9,64 @@
 
 #include <stddef.h>
 
+/* Explicit limits on what a client may send (validated in handlers/). */
+#define CHAT_MAX_MESSAGES	2048
+#define CHAT_MAX_PARTS		64
+#define CHAT_MAX_TEXT		(8u << 20)	/* all text of a request */
+#define CHAT_MAX_MODEL		128
+#define CHAT_MAX_ID		128
+
+enum chat_role {
+	CHAT_ROLE_SYSTEM,
+	CHAT_ROLE_DEVELOPER,
+	CHAT_ROLE_USER,
+	CHAT_ROLE_ASSISTANT,
+	CHAT_ROLE_TOOL,
+};
+
+enum chat_part_type { CHAT_PART_TEXT, CHAT_PART_IMAGE, CHAT_PART_FILE };
+
+struct chat_part {
+	enum chat_part_type	 type;
+	const char		*text;		/* TEXT */
+	size_t			 len;
+	const char		*url;		/* IMAGE/FILE: http(s) or data: */
+	const char		*detail;	/* IMAGE: low/high/auto or NULL */
+};
+
+struct chat_message {
+	enum chat_role		 role;
+	const char		*name;
+	struct chat_part	*parts;
+	size_t			 nparts;
+	int			 string_content; /* content was a string */
+};
+
+/*
+ * What a client asked for, provider-neutral.  Strings point into the
+ * parsed body, which lives as long as the request.
+ */
+struct chat_request {
+	const char		*model;		/* as requested */
+	struct chat_message	*messages;
+	size_t			 nmessages;
+	size_t			 text_bytes;	/* sum of all text parts */
+	int			 stream;
+	int			 include_usage;
+	long			 max_tokens;	/* -1: none */
+	double			 temperature;	/* < 0: unset */
+	double			 top_p;		/* < 0: unset */
+	const char		*user;
+	const char		*reasoning_effort;
+	/* ChatGPT continuation extras (chatgpt.md §10.1) */
+	const char		*conversation_id;
+	const char		*parent_message_id;
+	int			 history_disabled;	/* -1: default */
+	const char		*account_id;
+};
+
+const char	*chat_role_name(enum chat_role);
+
 enum chat_finish {
 	CHAT_FINISH_STOP,
 	CHAT_FINISH_LENGTH,
@@ -42,4 +100,35 @@ struct chat_sink {
 		    const char *code, const char *message);
 };
 
+
+
+struct config;
+struct arena;
+
+/* One attempt at one answer, with one credential. */
+struct provider_call {
+	const struct config		*cfg;
+	struct arena			*arena;		/* the request's */
+	const struct chat_request	*req;
+	const char			*credential;	/* NULL: anonymous */
+	const char			*account_id;	/* team/workspace */
+	const struct chat_sink		*sink;
+	/* polled while waiting upstream: keep-alives, client gone */
+	int				(*idle)(void *);
+	void				*idle_ctx;
+};
+
+/*
+ * A provider reports every outcome through the sink: finish() on
+ * success, error() otherwise (before or after the answer started).
+ */
+struct provider {
+	const char	*name;
+	int		(*owns_model)(const char *model);
+	void		(*chat)(const struct provider_call *);
+};
+
+extern const struct provider	*const providers[];
+
+const struct provider	*provider_for_model(const char *model);
 #endif

@@ -176,7 +176,7 @@ def suite(r, label, fe, mock):
     # --- upstream errors in OpenAI's shape
     check_error_shape(r, pre + "upstream 401 -> 401", chat(port, "[[fail:401]]", token=AT),
                       401, "invalid_api_key")
-    resp = chat(port, "[[fail:429]] [[clears_in:42]]", token=AT)
+    resp = chat(port, "[[script:rate_limit]] [[clears_in:42]]", token=AT)
     check_error_shape(r, pre + "upstream 429 -> 429", resp, 429, "rate_limit_exceeded")
     r.check(pre + "429 carries clears_in", "42" in resp.text(), resp.text())
     check_error_shape(r, pre + "Cloudflare page -> 403", chat(port, "[[cf]]", token=AT),

@@ -2420,6 +2420,13 @@ ROUTES = [(m, re.compile(rx), name) for m, rx, name in [
 # --------------------------------------------------------------------------- server object
 
 class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # Clients dropping idle keep-alive connections is normal, not news.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128

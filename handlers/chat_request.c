@@ -1,0 +1,371 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers/chat_request.h"
+
+static const char *const role_names[] = {
+	[CHAT_ROLE_SYSTEM] = "system",
+	[CHAT_ROLE_DEVELOPER] = "developer",
+	[CHAT_ROLE_USER] = "user",
+	[CHAT_ROLE_ASSISTANT] = "assistant",
+	[CHAT_ROLE_TOOL] = "tool",
+};
+
+const char *
+chat_role_name(enum chat_role r)
+{
+	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ?
+	    role_names[r] : "user";
+}
+
+static int
+fail(struct chat_req_error *e, const char *code, const char *param,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	e->status = 400;
+	e->code = code;
+	snprintf(e->param, sizeof(e->param), "%s", param ? param : "");
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A string field of at most max bytes, or absent/null. */
+static int
+opt_string(struct json_object *o, const char *key, size_t max,
+    const char **out, struct chat_req_error *e)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return fail(e, "invalid_type", key, "'%s' must be a string.",
+		    key);
+	if ((size_t)json_object_get_string_len(v) > max)
+		return fail(e, "invalid_value", key, "'%s' is longer than %zu "
+		    "characters.", key, max);
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+static int
+opt_bool(struct json_object *o, const char *key, int *out,
+    struct chat_req_error *e)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return fail(e, "invalid_type", key, "'%s' must be a boolean.",
+		    key);
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int
+opt_number(struct json_object *o, const char *key, double min, double max,
+    double *out, struct chat_req_error *e)
+{
+	struct json_object *v;
+	double d;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_double) &&
+	    !json_object_is_type(v, json_type_int))
+		return fail(e, "invalid_type", key, "'%s' must be a number.",
+		    key);
+	d = json_object_get_double(v);
+	if (!(d >= min && d <= max))
+		return fail(e, "invalid_value", key, "'%s' must be between %g "
+		    "and %g.", key, min, max);
+	*out = d;
+	return 0;
+}
+
+static int
+parse_role(const char *s, enum chat_role *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (strcmp(s, role_names[i]) == 0) {
+			*out = (enum chat_role)i;
+			return 0;
+		}
+	/* Legacy OpenAI name for tool results. */
+	if (strcmp(s, "function") == 0) {
+		*out = CHAT_ROLE_TOOL;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_part(struct json_object *item, struct chat_part *p, size_t mi,
+    size_t pi, struct chat_request *r, struct chat_req_error *e)
+{
+	struct json_object *t, *v, *u;
+	const char *type;
+	char param[64];
+
+	snprintf(param, sizeof(param), "messages[%zu].content[%zu]", mi, pi);
+	if (!json_object_is_type(item, json_type_object))
+		return fail(e, "invalid_type", param, "'%s' must be an object.",
+		    param);
+	if (!json_object_object_get_ex(item, "type", &t) ||
+	    !json_object_is_type(t, json_type_string))
+		return fail(e, "missing_required_parameter", param,
+		    "'%s.type' is required.", param);
+	type = json_object_get_string(t);
+	memset(p, 0, sizeof(*p));
+	if (strcmp(type, "text") == 0 || strcmp(type, "input_text") == 0) {
+		if (!json_object_object_get_ex(item, "text", &v) ||
+		    !json_object_is_type(v, json_type_string))
+			return fail(e, "invalid_type", param,
+			    "'%s.text' must be a string.", param);
+		p->type = CHAT_PART_TEXT;
+		p->text = json_object_get_string(v);
+		p->len = (size_t)json_object_get_string_len(v);
+		r->text_bytes += p->len;
+		return 0;
+	}
+	if (strcmp(type, "image_url") == 0) {
+		if (!json_object_object_get_ex(item, "image_url", &v))
+			return fail(e, "missing_required_parameter", param,
+			    "'%s.image_url' is required.", param);
+		if (json_object_is_type(v, json_type_string))
+			u = v;
+		else if (!json_object_is_type(v, json_type_object) ||
+		    !json_object_object_get_ex(v, "url", &u) ||
+		    !json_object_is_type(u, json_type_string))
+			return fail(e, "invalid_type", param,
+			    "'%s.image_url.url' must be a string.", param);
+		p->type = CHAT_PART_IMAGE;
+		p->url = json_object_get_string(u);
+		if (strncmp(p->url, "http://", 7) != 0 &&
+		    strncmp(p->url, "https://", 8) != 0 &&
+		    strncmp(p->url, "data:", 5) != 0)
+			return fail(e, "invalid_value", param, "'%s' must be "
+			    "an http(s) or data: URL.", param);
+		if (json_object_is_type(v, json_type_object) &&
+		    json_object_object_get_ex(v, "detail", &t) &&
+		    json_object_is_type(t, json_type_string))
+			p->detail = json_object_get_string(t);
+		return 0;
+	}
+	if (strcmp(type, "file") == 0) {
+		if (!json_object_object_get_ex(item, "file", &v) ||
+		    !json_object_is_type(v, json_type_object) ||
+		    !json_object_object_get_ex(v, "file_data", &u) ||
+		    !json_object_is_type(u, json_type_string))
+			return fail(e, "invalid_type", param,
+			    "'%s.file.file_data' must be a string.", param);
+		p->type = CHAT_PART_FILE;
+		p->url = json_object_get_string(u);
+		return 0;
+	}
+	return fail(e, "invalid_value", param, "Unsupported content type "
+	    "'%.40s' in '%s'.", type, param);
+}
+
+static int
+parse_message(struct arena *a, struct json_object *m, size_t mi,
+    struct chat_message *msg, struct chat_request *r,
+    struct chat_req_error *e)
+{
+	struct json_object *v, *c;
+	char param[64];
+	size_t i, n;
+
+	snprintf(param, sizeof(param), "messages[%zu]", mi);
+	if (!json_object_is_type(m, json_type_object))
+		return fail(e, "invalid_type", param, "'%s' must be an object.",
+		    param);
+	if (!json_object_object_get_ex(m, "role", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		snprintf(param, sizeof(param), "messages[%zu].role", mi);
+		return fail(e, "missing_required_parameter", param,
+		    "'%s' is required and must be a string.", param);
+	}
+	if (parse_role(json_object_get_string(v), &msg->role) < 0) {
+		snprintf(param, sizeof(param), "messages[%zu].role", mi);
+		return fail(e, "invalid_value", param, "Invalid value '%.32s' "
+		    "for '%s': expected system, developer, user, assistant or "
+		    "tool.", json_object_get_string(v), param);
+	}
+	if (json_object_object_get_ex(m, "name", &v) &&
+	    json_object_is_type(v, json_type_string))
+		msg->name = json_object_get_string(v);
+	if (!json_object_object_get_ex(m, "content", &c) || c == NULL) {
+		/* Only an assistant turn that called tools may omit it. */
+		if (msg->role == CHAT_ROLE_ASSISTANT &&
+		    json_object_object_get_ex(m, "tool_calls", &v))
+			return 0;
+		snprintf(param, sizeof(param), "messages[%zu].content", mi);
+		return fail(e, "missing_required_parameter", param,
+		    "'%s' is required.", param);
+	}
+	if (json_object_is_type(c, json_type_string)) {
+		if ((msg->parts = arena_calloc(a, 1, sizeof(*msg->parts))) ==
+		    NULL)
+			return fail(e, "server_error", NULL, "Out of memory.");
+		msg->nparts = 1;
+		msg->string_content = 1;
+		msg->parts[0].type = CHAT_PART_TEXT;
+		msg->parts[0].text = json_object_get_string(c);
+		msg->parts[0].len = (size_t)json_object_get_string_len(c);
+		r->text_bytes += msg->parts[0].len;
+		return 0;
+	}
+	snprintf(param, sizeof(param), "messages[%zu].content", mi);
+	if (!json_object_is_type(c, json_type_array))
+		return fail(e, "invalid_type", param, "'%s' must be a string "
+		    "or an array of content parts.", param);
+	n = json_object_array_length(c);
+	if (n > CHAT_MAX_PARTS)
+		return fail(e, "invalid_value", param, "'%s' has more than %d "
+		    "parts.", param, CHAT_MAX_PARTS);
+	if (n && (msg->parts = arena_calloc(a, n, sizeof(*msg->parts))) ==
+	    NULL)
+		return fail(e, "server_error", NULL, "Out of memory.");
+	for (i = 0; i < n; i++)
+		if (parse_part(json_object_array_get_idx(c, i), &msg->parts[i],
+		    mi, i, r, e) < 0)
+			return -1;
+	msg->nparts = n;
+	return 0;
+}
+
+int
+chat_request_parse(struct arena *a, const char *body, size_t len,
+    struct chat_request *r, struct json_object **rootp,
+    struct chat_req_error *e)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *root = NULL, *v, *msgs;
+	size_t i, n;
+	double d;
+	int b;
+
+	*rootp = NULL;
+	memset(r, 0, sizeof(*r));
+	memset(e, 0, sizeof(*e));
+	r->max_tokens = -1;
+	r->temperature = -1;
+	r->top_p = -1;
+	r->history_disabled = -1;
+	if ((tok = json_tokener_new_ex(64)) == NULL)
+		return fail(e, "server_error", NULL, "Out of memory.");
+	root = json_tokener_parse_ex(tok, body, (int)len);
+	if (root == NULL || json_tokener_get_parse_end(tok) < len) {
+		enum json_tokener_error je = json_tokener_get_error(tok);
+		json_tokener_free(tok);
+		json_object_put(root);
+		return fail(e, "invalid_json", NULL, "We could not parse the "
+		    "JSON body of your request (%s).",
+		    je == json_tokener_success ? "trailing data" :
+		    json_tokener_error_desc(je));
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return fail(e, "invalid_type", NULL, "The request body must be "
+		    "a JSON object.");
+	}
+	if (opt_string(root, "model", CHAT_MAX_MODEL, &r->model, e) < 0)
+		goto fail;
+	if (!json_object_object_get_ex(root, "messages", &msgs) ||
+	    msgs == NULL) {
+		fail(e, "missing_required_parameter", "messages",
+		    "'messages' is a required property.");
+		goto fail;
+	}
+	if (!json_object_is_type(msgs, json_type_array)) {
+		fail(e, "invalid_type", "messages", "'messages' must be an "
+		    "array.");
+		goto fail;
+	}
+	n = json_object_array_length(msgs);
+	if (n == 0) {
+		fail(e, "invalid_value", "messages", "'messages' must contain "
+		    "at least one message.");
+		goto fail;
+	}
+	if (n > CHAT_MAX_MESSAGES) {
+		fail(e, "invalid_value", "messages", "'messages' has more than "
+		    "%d items.", CHAT_MAX_MESSAGES);
+		goto fail;
+	}
+	if ((r->messages = arena_calloc(a, n, sizeof(*r->messages))) == NULL) {
+		fail(e, "server_error", NULL, "Out of memory.");
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		if (parse_message(a, json_object_array_get_idx(msgs, i), i,
+		    &r->messages[i], r, e) < 0)
+			goto fail;
+	r->nmessages = n;
+	if (r->text_bytes > CHAT_MAX_TEXT) {
+		e->status = 400;
+		fail(e, "context_length_exceeded", "messages", "The messages "
+		    "hold %zu bytes of text; the limit is %u.", r->text_bytes,
+		    CHAT_MAX_TEXT);
+		goto fail;
+	}
+	if (opt_bool(root, "stream", &r->stream, e) < 0)
+		goto fail;
+	if (json_object_object_get_ex(root, "stream_options", &v) && v) {
+		if (!json_object_is_type(v, json_type_object)) {
+			fail(e, "invalid_type", "stream_options",
+			    "'stream_options' must be an object.");
+			goto fail;
+		}
+		if (opt_bool(v, "include_usage", &r->include_usage, e) < 0)
+			goto fail;
+	}
+	d = -1;
+	if (opt_number(root, "max_completion_tokens", 1, 1e9, &d, e) < 0 ||
+	    (d < 0 && opt_number(root, "max_tokens", 1, 1e9, &d, e) < 0))
+		goto fail;
+	r->max_tokens = d < 0 ? -1 : (long)d;
+	if (opt_number(root, "temperature", 0, 2, &r->temperature, e) < 0 ||
+	    opt_number(root, "top_p", 0, 1, &r->top_p, e) < 0)
+		goto fail;
+	d = 1;
+	if (opt_number(root, "n", 1, 128, &d, e) < 0)
+		goto fail;
+	if (d != 1) {
+		fail(e, "invalid_value", "n", "Only n=1 is supported.");
+		goto fail;
+	}
+	if (opt_string(root, "user", 256, &r->user, e) < 0 ||
+	    opt_string(root, "reasoning_effort", 16, &r->reasoning_effort,
+	    e) < 0 ||
+	    opt_string(root, "conversation_id", CHAT_MAX_ID,
+	    &r->conversation_id, e) < 0 ||
+	    opt_string(root, "parent_message_id", CHAT_MAX_ID,
+	    &r->parent_message_id, e) < 0 ||
+	    opt_string(root, "Chatgpt-Account-Id", CHAT_MAX_ID,
+	    &r->account_id, e) < 0)
+		goto fail;
+	b = -1;
+	if (opt_bool(root, "history_disabled", &b, e) < 0)
+		goto fail;
+	r->history_disabled = b;
+	*rootp = root;
+	return 0;
+fail:
+	json_object_put(root);
+	memset(r, 0, sizeof(*r));
+	return -1;
+}

@@ -1,0 +1,29 @@
+/*
+ * Validation at the edge: the OpenAI chat body into a struct
+ * chat_request, with explicit limits.  On failure the error says which
+ * parameter and why, ready for a 400.
+ */
+#ifndef HANDLERS_CHAT_REQUEST_H
+#define HANDLERS_CHAT_REQUEST_H
+
+#include <json-c/json.h>
+
+#include "fcgi/arena.h"
+#include "upstream/provider.h"
+
+struct chat_req_error {
+	int		 status;	/* 400 */
+	const char	*code;		/* invalid_type, invalid_value ... */
+	char		 param[64];
+	char		 message[256];
+};
+
+/*
+ * Parses body (len bytes).  On success *root owns the JSON the request
+ * points into: json_object_put() it when done.  Returns 0 or -1.
+ */
+int	 chat_request_parse(struct arena *, const char *body, size_t len,
+	    struct chat_request *, struct json_object **root,
+	    struct chat_req_error *);
+
+#endif

@@ -1,0 +1,407 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "fcgi/resp.h"
+#include "handlers/openai_sink.h"
+#include "upstream/chatgpt/models.h"
+
+#define OA_MAX_ANSWER	(16u << 20)
+
+static const char *const finish_names[] = {
+	[CHAT_FINISH_STOP] = "stop",
+	[CHAT_FINISH_LENGTH] = "length",
+	[CHAT_FINISH_CONTENT_FILTER] = "content_filter",
+	[CHAT_FINISH_TOOL_CALLS] = "tool_calls",
+};
+
+/* §6.2: fingerprints OpenAI reports for some model versions. */
+static const struct { const char *model, *fp; } fingerprints[] = {
+	{ "gpt-3.5-turbo-0125", "fp_b28b39ffa8" },
+	{ "gpt-3.5-turbo-1106", "fp_592ef5907d" },
+	{ "gpt-4-turbo-2024-04-09", "fp_d1bac968b4" },
+	{ "gpt-4o-2024-05-13", "fp_3aa7262c27" },
+	{ "gpt-4o-mini-2024-07-18", "fp_c9aa9c0491" },
+};
+
+/*
+ * Without a tokenizer table: about four bytes per token for ASCII text,
+ * one token per non-ASCII character.  Good enough for usage figures.
+ */
+long
+oa_estimate_tokens(const char *s, size_t n)
+{
+	size_t i, ascii = 0;
+	long t = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x80)
+			ascii++;
+		else if ((c & 0xc0) != 0x80)
+			t++;
+	}
+	return t + (long)((ascii + 3) / 4);
+}
+
+long
+oa_prompt_tokens(const struct chat_request *cr)
+{
+	size_t i, j;
+	long t = 3;
+
+	for (i = 0; i < cr->nmessages; i++) {
+		t += 4;
+		for (j = 0; j < cr->messages[i].nparts; j++) {
+			const struct chat_part *p = &cr->messages[i].parts[j];
+			if (p->type == CHAT_PART_TEXT)
+				t += oa_estimate_tokens(p->text, p->len);
+			else if (p->type == CHAT_PART_IMAGE)
+				t += 85;
+		}
+	}
+	return t;
+}
+
+static void
+make_id(char *out, size_t outsz)
+{
+	static const char alnum[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char rnd[29];
+	size_t i;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	i = (size_t)snprintf(out, outsz, "chatcmpl-");
+	for (size_t k = 0; k < sizeof(rnd) && i + 1 < outsz; k++)
+		out[i++] = alnum[rnd[k] % 62];
+	out[i] = '\0';
+}
+
+void
+oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->r = r;
+	s->cr = cr;
+	make_id(s->id, sizeof(s->id));
+	s->created = (long)time(NULL);
+	s->model = chatgpt_model_response_name(cr->model);
+	for (i = 0; i < sizeof(fingerprints) / sizeof(fingerprints[0]); i++)
+		if (strcmp(fingerprints[i].model, s->model) == 0)
+			s->fingerprint = fingerprints[i].fp;
+	buf_init(&s->out, 0);
+	buf_init(&s->text, OA_MAX_ANSWER);
+	buf_init(&s->reasoning, OA_MAX_ANSWER);
+	s->usage.prompt_tokens = oa_prompt_tokens(cr);
+}
+
+void
+oa_sink_reset_error(struct oa_sink *s)
+{
+	s->err_status = 0;
+	s->err_msg[0] = '\0';
+}
+
+void
+oa_sink_free(struct oa_sink *s)
+{
+	buf_free(&s->out);
+	buf_free(&s->text);
+	buf_free(&s->reasoning);
+}
+
+/* The fields every chunk starts with, up to "choices":[ */
+static void
+chunk_head(struct oa_sink *s)
+{
+	struct buf *b = &s->out;
+
+	buf_reset(b);
+	buf_printf(b, "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\","
+	    "\"created\":%ld,\"model\":", s->id, s->created);
+	buf_json_str(b, s->model, strlen(s->model));
+	if (s->fingerprint)
+		buf_printf(b, ",\"system_fingerprint\":\"%s\"", s->fingerprint);
+	if (s->conversation_id && s->message_id) {
+		buf_adds(b, ",\"conversation_id\":");
+		buf_json_str(b, s->conversation_id, strlen(s->conversation_id));
+		buf_adds(b, ",\"message_id\":");
+		buf_json_str(b, s->message_id, strlen(s->message_id));
+	}
+	buf_adds(b, ",\"choices\":[");
+}
+
+static int
+chunk_send(struct oa_sink *s)
+{
+	if (s->out.failed)
+		return -1;
+	if (sse_data(s->r, s->out.p, s->out.len) != APP_OK) {
+		s->aborted = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* One choice delta: key is "content" or "reasoning_content" or NULL. */
+static int
+send_delta(struct oa_sink *s, const char *key, const char *txt, size_t n,
+    const char *finish)
+{
+	struct buf *b = &s->out;
+
+	chunk_head(s);
+	buf_adds(b, "{\"index\":0,\"delta\":{");
+	if (key != NULL) {
+		buf_printf(b, "\"%s\":", key);
+		buf_json_str(b, txt, n);
+	}
+	buf_adds(b, "},\"logprobs\":null,\"finish_reason\":");
+	if (finish)
+		buf_printf(b, "\"%s\"", finish);
+	else
+		buf_adds(b, "null");
+	buf_adds(b, "}]");
+	if (s->cr->include_usage)
+		buf_adds(b, ",\"usage\":null");
+	buf_adds(b, "}");
+	return chunk_send(s);
+}
+
+static int
+s_role(void *ctx, const char *role)
+{
+	struct oa_sink *s = ctx;
+	struct buf *b = &s->out;
+
+	(void)role;
+	if (s->started)
+		return 0;
+	s->started = 1;
+	if (!s->cr->stream)
+		return 0;
+	if (sse_start(s->r) != APP_OK) {
+		s->aborted = 1;
+		return -1;
+	}
+	chunk_head(s);
+	buf_adds(b, "{\"index\":0,\"delta\":{\"role\":\"assistant\","
+	    "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]");
+	if (s->cr->include_usage)
+		buf_adds(b, ",\"usage\":null");
+	buf_adds(b, "}");
+	return chunk_send(s);
+}
+
+static int
+s_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
+{
+	struct oa_sink *s = ctx;
+	struct buf *b = &s->out;
+
+	if (s->finished)
+		return 0;
+	if (!s->started && s_role(ctx, "assistant") != 0)
+		return -1;
+	s->finished = 1;
+	s->finish = f;
+	s->usage.completion_tokens = s->completion_tokens;
+	if (u != NULL && u->prompt_tokens > 0)
+		s->usage.prompt_tokens = u->prompt_tokens;
+	if (u != NULL && u->completion_tokens > 0)
+		s->usage.completion_tokens = u->completion_tokens;
+	if (!s->cr->stream)
+		return 0;
+	if (send_delta(s, NULL, NULL, 0, finish_names[f]) < 0)
+		return -1;
+	if (s->cr->include_usage) {
+		chunk_head(s);
+		buf_printf(b, "],\"usage\":{\"prompt_tokens\":%ld,"
+		    "\"completion_tokens\":%ld,\"total_tokens\":%ld}}",
+		    s->usage.prompt_tokens, s->usage.completion_tokens,
+		    s->usage.prompt_tokens + s->usage.completion_tokens);
+		if (chunk_send(s) < 0)
+			return -1;
+	}
+	if (sse_done(s->r) != APP_OK) {
+		s->aborted = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Text or reasoning; stops the upstream once max_tokens is reached. */
+static int
+s_emit(struct oa_sink *s, const char *key, struct buf *acc, const char *t,
+    size_t n)
+{
+	if (s->finished || n == 0)
+		return s->finished ? -1 : 0;
+	if (!s->started && s_role(s, "assistant") != 0)
+		return -1;
+	s->completion_tokens += oa_estimate_tokens(t, n);
+	if (s->cr->stream) {
+		if (send_delta(s, key, t, n, NULL) < 0)
+			return -1;
+	} else if (buf_add(acc, t, n) < 0) {
+		/* An answer over 16 MiB: end it as if max_tokens hit. */
+		return s_finish(s, CHAT_FINISH_LENGTH, NULL), -1;
+	}
+	if (s->cr->max_tokens > 0 &&
+	    s->completion_tokens >= s->cr->max_tokens) {
+		s_finish(s, CHAT_FINISH_LENGTH, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+s_text(void *ctx, const char *t, size_t n)
+{
+	struct oa_sink *s = ctx;
+
+	return s_emit(s, "content", &s->text, t, n);
+}
+
+static int
+s_reasoning(void *ctx, const char *t, size_t n)
+{
+	struct oa_sink *s = ctx;
+
+	return s_emit(s, "reasoning_content", &s->reasoning, t, n);
+}
+
+static int
+s_meta(void *ctx, const char *conversation_id, const char *message_id)
+{
+	struct oa_sink *s = ctx;
+
+	if (conversation_id)
+		s->conversation_id = arena_strdup(s->r->arena, conversation_id);
+	if (message_id)
+		s->message_id = arena_strdup(s->r->arena, message_id);
+	return 0;
+}
+
+static int
+s_error(void *ctx, int status, const char *type, const char *code,
+    const char *msg)
+{
+	struct oa_sink *s = ctx;
+
+	s->err_status = status;
+	snprintf(s->err_type, sizeof(s->err_type), "%s", type ? type :
+	    "upstream_error");
+	snprintf(s->err_code, sizeof(s->err_code), "%s", code ? code : "");
+	snprintf(s->err_msg, sizeof(s->err_msg), "%s", msg ? msg :
+	    "Upstream error.");
+	if (!s->started || s->finished)
+		return 0;
+	/* Mid-stream: the last event is the error, then [DONE]. */
+	s->finished = 1;
+	s->failed = 1;
+	if (s->cr->stream && sse_error(s->r, s->err_type, s->err_code[0] ?
+	    s->err_code : NULL, s->err_msg) != APP_OK)
+		s->aborted = 1;
+	return -1;
+}
+
+void
+oa_sink_bind(struct oa_sink *s, struct chat_sink *k)
+{
+	k->ctx = s;
+	k->role = s_role;
+	k->text = s_text;
+	k->reasoning = s_reasoning;
+	k->meta = s_meta;
+	k->finish = s_finish;
+	k->error = s_error;
+}
+
+enum app_err
+oa_sink_complete(struct oa_sink *s)
+{
+	struct json_object *o, *choices, *choice, *msg, *usage;
+	enum app_err e;
+
+	if (s->aborted)
+		return APP_HUP;
+	if (!s->started) {
+		if (s->err_status)
+			return resp_error(s->r, s->err_status, s->err_type,
+			    s->err_code[0] ? s->err_code : NULL, NULL, "%s",
+			    s->err_msg);
+		return resp_error(s->r, 502, "upstream_error",
+		    "upstream_incomplete", NULL,
+		    "The upstream ended without an answer.");
+	}
+	if (s->cr->stream) {
+		if (!s->finished && sse_error(s->r, "upstream_error",
+		    "upstream_incomplete", "The upstream stream ended early.") !=
+		    APP_OK)
+			return APP_HUP;
+		return APP_OK;
+	}
+	if (s->failed)
+		return resp_error(s->r, s->err_status, s->err_type,
+		    s->err_code[0] ? s->err_code : NULL, NULL, "%s", s->err_msg);
+	if (!s->finished)
+		return resp_error(s->r, 502, "upstream_error",
+		    "upstream_incomplete", NULL,
+		    "The upstream ended without an answer.");
+	if (s->text.len == 0 && s->reasoning.len == 0)
+		return resp_error(s->r, 502, "upstream_error", "empty_answer",
+		    NULL, "The upstream returned no content.");
+	o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_string(s->id));
+	json_object_object_add(o, "object",
+	    json_object_new_string("chat.completion"));
+	json_object_object_add(o, "created", json_object_new_int64(s->created));
+	json_object_object_add(o, "model", json_object_new_string(s->model));
+	if (s->fingerprint)
+		json_object_object_add(o, "system_fingerprint",
+		    json_object_new_string(s->fingerprint));
+	if (s->conversation_id && s->message_id) {
+		json_object_object_add(o, "conversation_id",
+		    json_object_new_string(s->conversation_id));
+		json_object_object_add(o, "message_id",
+		    json_object_new_string(s->message_id));
+	}
+	choices = json_object_new_array();
+	choice = json_object_new_object();
+	msg = json_object_new_object();
+	json_object_object_add(msg, "role", json_object_new_string("assistant"));
+	json_object_object_add(msg, "content", json_object_new_string_len(
+	    s->text.p ? s->text.p : "", (int)s->text.len));
+	if (s->reasoning.len)
+		json_object_object_add(msg, "reasoning_content",
+		    json_object_new_string_len(s->reasoning.p,
+		    (int)s->reasoning.len));
+	json_object_object_add(choice, "index", json_object_new_int(0));
+	json_object_object_add(choice, "message", msg);
+	json_object_object_add(choice, "logprobs", NULL);
+	json_object_object_add(choice, "finish_reason",
+	    json_object_new_string(finish_names[s->finish]));
+	json_object_array_add(choices, choice);
+	json_object_object_add(o, "choices", choices);
+	usage = json_object_new_object();
+	json_object_object_add(usage, "prompt_tokens",
+	    json_object_new_int64(s->usage.prompt_tokens));
+	json_object_object_add(usage, "completion_tokens",
+	    json_object_new_int64(s->usage.completion_tokens));
+	json_object_object_add(usage, "total_tokens", json_object_new_int64(
+	    s->usage.prompt_tokens + s->usage.completion_tokens));
+	json_object_object_add(o, "usage", usage);
+	e = resp_json(s->r, 200, o);
+	json_object_put(o);
+	return e;
+}

@@ -1,0 +1,50 @@
+/*
+ * The OpenAI output side of /v1/chat/completions: a chat_sink that writes
+ * chat.completion.chunk events (stream) or collects one chat.completion.
+ * Nothing reaches the client until the answer has started, so a failed
+ * attempt can still be retried or answered with a plain JSON error.
+ */
+#ifndef HANDLERS_OPENAI_SINK_H
+#define HANDLERS_OPENAI_SINK_H
+
+#include "fcgi/buf.h"
+#include "fcgi/req.h"
+#include "upstream/provider.h"
+
+struct oa_sink {
+	struct req			*r;
+	const struct chat_request	*cr;
+	char				 id[48];
+	long				 created;
+	const char			*model;		/* reported name */
+	const char			*fingerprint;	/* or NULL */
+	int				 started;	/* role seen */
+	int				 finished;
+	int				 aborted;	/* client gone */
+	int				 failed;		/* error after start */
+	enum chat_finish		 finish;
+	struct chat_usage		 usage;
+	long				 completion_tokens;
+	struct buf			 out;		/* chunk scratch */
+	struct buf			 text;		/* non-stream */
+	struct buf			 reasoning;	/* non-stream */
+	const char			*conversation_id;
+	const char			*message_id;
+	/* the last error, kept for a retry or the final answer */
+	int				 err_status;
+	char				 err_type[40];
+	char				 err_code[48];
+	char				 err_msg[512];
+};
+
+void	 oa_sink_init(struct oa_sink *, struct req *,
+	    const struct chat_request *);
+void	 oa_sink_reset_error(struct oa_sink *);
+void	 oa_sink_free(struct oa_sink *);
+void	 oa_sink_bind(struct oa_sink *, struct chat_sink *);
+/* Writes the non-stream answer, or the pending error; once, at the end. */
+enum app_err oa_sink_complete(struct oa_sink *);
+long	 oa_estimate_tokens(const char *, size_t);
+long	 oa_prompt_tokens(const struct chat_request *);
+
+#endif

@@ -1,0 +1,1340 @@
+/*
+ * stream.c - ChatGPT conversation stream decoder; see stream.h for the
+ * contract and the conversion rules.
+ *
+ * Layout: event() classifies one SSE event; v1 deltas update documents
+ * (jpatch.c) and then the current document, like every old-format event,
+ * goes through convert(), which compares the snapshot with what was
+ * already emitted for that message id and writes the difference.
+ *
+ * Output is collected per event in one pending buffer (one channel at a
+ * time) and flushed to the sink at the end of the event or before any
+ * other sink call, so a separator, a text delta and a citation of the same
+ * event reach the client as one chunk.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "upstream/chatgpt/jpatch.h"
+#include "upstream/chatgpt/stream.h"
+
+#define ID_MAX		128	/* conversation and message ids */
+#define ERRMSG_MAX	1024	/* in-stream error text we keep */
+#define LANG_MAX	32	/* code fence language */
+#define TITLE_MAX	200	/* citation title bytes */
+#define URL_MAX		4096	/* citation or image URL bytes */
+#define ASSET_ID_MAX	128
+
+enum chan { CH_TEXT = 0, CH_REASON = 1 };
+
+struct cgs_msg {
+	char		*id;		/* NULL: free entry */
+	unsigned long	 used;		/* LRU stamp */
+	size_t		 text_off;	/* bytes of the main text emitted */
+	size_t		 cit_seen;	/* citations emitted */
+	size_t		 th_idx;	/* thought being streamed */
+	size_t		 th_off;	/* bytes of it emitted */
+	size_t		 img_done;	/* multimodal parts handled */
+	bool		 streamed;	/* seen with status in_progress */
+	bool		 finished;
+	bool		 seg;		/* content segment opened */
+	bool		 rseg;		/* reasoning paragraph opened */
+};
+
+struct cgs_doc {
+	bool		 live;
+	long		 c;
+	json_object	*doc;
+	size_t		 bytes;		/* event bytes that built it */
+	unsigned long	 used;
+};
+
+struct chatgpt_stream {
+	struct chat_sink		 sink;
+	struct chatgpt_stream_opts	 o;
+	json_tokener			*tok;
+	struct jpatch			 jp;
+
+	struct cgs_doc			 docs[CGS_MAX_DOCS];
+	long				 cur_c;
+	size_t				 doc_bytes;
+	struct cgs_msg			 msgs[CGS_MAX_MSGS];
+	unsigned long			 tick;
+
+	enum chatgpt_stream_err		 err;	/* sticky */
+	const char			*why;	/* for error() after start */
+	bool				 v1;
+	bool				 started;
+	bool				 terminal;	/* finish/error sent */
+	bool				 eof;		/* [DONE] seen */
+
+	bool				 fence;		/* a ``` block is open */
+	bool				 any[2];	/* channel written to */
+	int				 nl[2];		/* its trailing \n, <= 2 */
+
+	char				*pend;		/* pending output */
+	size_t				 plen, pcap;
+	enum chan			 pch;
+
+	char				*conv_id;
+	char				*meta_id;
+	char				*up_err;
+	size_t				 skipped;
+};
+
+static enum chatgpt_stream_err	convert(struct chatgpt_stream *,
+				    json_object *);
+
+/* ------------------------------------------------------------ small helpers */
+
+static json_object *
+get(json_object *o, const char *key)
+{
+	json_object	*v = NULL;
+
+	if (json_object_is_type(o, json_type_object))
+		json_object_object_get_ex(o, key, &v);
+	return v;
+}
+
+static bool
+has(json_object *o, const char *key)
+{
+	return json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, key, NULL);
+}
+
+/* A string value (honouring jpatch's hot buffer) or NULL. */
+static const char *
+str(const struct chatgpt_stream *s, json_object *o, size_t *lenp)
+{
+	size_t		 len;
+	const char	*p = jp_string(&s->jp, o, &len);
+
+	if (lenp != NULL)
+		*lenp = p ? len : 0;
+	return p;
+}
+
+/* A string value without embedded NULs, for names compared with strcmp. */
+static const char *
+cstr(const struct chatgpt_stream *s, json_object *o)
+{
+	size_t		 len;
+	const char	*p = str(s, o, &len);
+
+	return p != NULL && strlen(p) == len ? p : NULL;
+}
+
+static bool
+streq(const char *a, const char *b)
+{
+	return a != NULL && strcmp(a, b) == 0;
+}
+
+/* Ids that are safe to hand on: printable ASCII, bounded. */
+static bool
+id_ok(const char *p)
+{
+	size_t	 n = 0;
+
+	if (p == NULL)
+		return false;
+	for (; p[n] != '\0'; n++)
+		if (n >= ID_MAX || (unsigned char)p[n] <= 0x20 ||
+		    (unsigned char)p[n] >= 0x7f)
+			return false;
+	return n > 0;
+}
+
+static bool
+is_cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (n bytes available), or 0 if it
+ * is invalid or cut short.  Rejects overlongs, surrogates, > U+10FFFF.
+ */
+static size_t
+u8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char	 c = p[0], lo = 0x80, hi = 0xbf;
+	size_t		 need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		need = 2;
+	else if (c < 0xf0) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c < 0xf5) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < need || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < need; i++)
+		if (!is_cont(p[i]))
+			return 0;
+	return need;
+}
+
+/* End of s[0..len) without a trailing, not yet complete, sequence. */
+static size_t
+u8_complete(const char *s, size_t len)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = len, k = 0, need;
+
+	while (i > 0 && k < 3 && is_cont(u[i - 1])) {
+		i--;
+		k++;
+	}
+	if (i == 0)
+		return len;
+	i--;	/* the lead byte */
+	if (u[i] >= 0xc2 && u[i] < 0xe0)
+		need = 2;
+	else if (u[i] >= 0xe0 && u[i] < 0xf0)
+		need = 3;
+	else if (u[i] >= 0xf0 && u[i] < 0xf5)
+		need = 4;
+	else
+		return len;
+	return len - i < need ? i : len;
+}
+
+/*
+ * The new part of a cumulative text: s[*off..end), where end never cuts a
+ * character.  A text shorter than what was emitted emits nothing.
+ */
+static bool
+next_delta(const char *s, size_t len, size_t *off, size_t *a, size_t *b)
+{
+	size_t	 o = *off, e;
+
+	if (s == NULL)
+		return false;
+	if (o >= len) {
+		*off = len < o ? len : o;
+		return false;
+	}
+	while (o < len && is_cont((unsigned char)s[o]))
+		o++;	/* the text was rewritten under us */
+	e = u8_complete(s, len);
+	if (e <= o) {
+		*off = o;
+		return false;
+	}
+	*a = o;
+	*b = e;
+	*off = e;
+	return true;
+}
+
+/* ------------------------------------------------------------ sink output */
+
+static enum chatgpt_stream_err
+sink_rc(struct chatgpt_stream *s, int rc)
+{
+	if (rc == 0)
+		return CGS_OK;
+	s->err = CGS_ABORT;
+	s->terminal = true;
+	return CGS_ABORT;
+}
+
+static enum chatgpt_stream_err
+flush(struct chatgpt_stream *s)
+{
+	int	 rc = 0;
+	size_t	 n = s->plen;
+
+	if (n == 0)
+		return CGS_OK;
+	s->plen = 0;
+	if (s->pch == CH_TEXT && s->sink.text != NULL)
+		rc = s->sink.text(s->sink.ctx, s->pend, n);
+	else if (s->pch == CH_REASON && s->sink.reasoning != NULL)
+		rc = s->sink.reasoning(s->sink.ctx, s->pend, n);
+	return sink_rc(s, rc);
+}
+
+static enum chatgpt_stream_err
+reserve(struct chatgpt_stream *s, size_t more)
+{
+	size_t	 ncap;
+	char	*np;
+
+	if (more > SIZE_MAX / 4 - s->plen)
+		return CGS_ENOMEM;
+	if (s->plen + more <= s->pcap)
+		return CGS_OK;
+	ncap = s->pcap ? s->pcap : 256;
+	while (ncap < s->plen + more)
+		ncap *= 2;
+	if ((np = realloc(s->pend, ncap)) == NULL)
+		return CGS_ENOMEM;
+	s->pend = np;
+	s->pcap = ncap;
+	return CGS_OK;
+}
+
+/* Queue n bytes on a channel; invalid UTF-8 becomes U+FFFD. */
+static enum chatgpt_stream_err
+put(struct chatgpt_stream *s, enum chan ch, const char *p, size_t n)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	enum chatgpt_stream_err	 rc;
+	size_t			 i = 0, k, start, tail;
+
+	if (n == 0 || s->terminal)
+		return CGS_OK;
+	if (s->plen > 0 && s->pch != ch && (rc = flush(s)) != CGS_OK)
+		return rc;
+	s->pch = ch;
+	start = s->plen;
+	while (i < n && (k = u8_seq(u + i, n - i)) != 0)
+		i += k;
+	if (i == n) {
+		if ((rc = reserve(s, n)) != CGS_OK)
+			return rc;
+		memcpy(s->pend + s->plen, p, n);
+		s->plen += n;
+	} else {
+		if (n > SIZE_MAX / 8 || (rc = reserve(s, 3 * n)) != CGS_OK)
+			return CGS_ENOMEM;
+		memcpy(s->pend + s->plen, p, i);
+		s->plen += i;
+		while (i < n) {
+			if ((k = u8_seq(u + i, n - i)) == 0) {
+				memcpy(s->pend + s->plen, "\xef\xbf\xbd", 3);
+				s->plen += 3;
+				i++;
+				continue;
+			}
+			memcpy(s->pend + s->plen, p + i, k);
+			s->plen += k;
+			i += k;
+		}
+	}
+	for (tail = 0; tail < s->plen - start &&
+	    s->pend[s->plen - 1 - tail] == '\n'; tail++)
+		;
+	if (tail == s->plen - start)
+		s->nl[ch] += (int)(tail > 2 ? 2 : tail);
+	else
+		s->nl[ch] = (int)(tail > 2 ? 2 : tail);
+	if (s->nl[ch] > 2)
+		s->nl[ch] = 2;
+	s->any[ch] = true;
+	return CGS_OK;
+}
+
+static enum chatgpt_stream_err
+puts_(struct chatgpt_stream *s, enum chan ch, const char *p)
+{
+	return put(s, ch, p, strlen(p));
+}
+
+/* Make the channel end in at least `want' newlines (if it has text). */
+static enum chatgpt_stream_err
+sep(struct chatgpt_stream *s, enum chan ch, int want)
+{
+	if (!s->any[ch] || s->nl[ch] >= want)
+		return CGS_OK;
+	return put(s, ch, "\n\n", (size_t)(want - s->nl[ch]));
+}
+
+static enum chatgpt_stream_err
+fence_close(struct chatgpt_stream *s)
+{
+	enum chatgpt_stream_err	 rc;
+
+	if (!s->fence)
+		return CGS_OK;
+	s->fence = false;
+	if ((rc = sep(s, CH_TEXT, 1)) != CGS_OK)
+		return rc;
+	return puts_(s, CH_TEXT, "```\n");
+}
+
+/*
+ * Start a content segment: close an open fence, leave a blank line after
+ * earlier text, open a fence if lang is not NULL.
+ */
+static enum chatgpt_stream_err
+segment(struct chatgpt_stream *s, const char *lang)
+{
+	enum chatgpt_stream_err	 rc;
+
+	if ((rc = fence_close(s)) != CGS_OK ||
+	    (rc = sep(s, CH_TEXT, 2)) != CGS_OK)
+		return rc;
+	if (lang == NULL)
+		return CGS_OK;
+	if ((rc = puts_(s, CH_TEXT, "```")) != CGS_OK ||
+	    (rc = puts_(s, CH_TEXT, lang)) != CGS_OK ||
+	    (rc = puts_(s, CH_TEXT, "\n")) != CGS_OK)
+		return rc;
+	s->fence = true;
+	return CGS_OK;
+}
+
+static enum chatgpt_stream_err
+start(struct chatgpt_stream *s)
+{
+	s->started = true;
+	if (s->sink.role == NULL)
+		return CGS_OK;
+	return sink_rc(s, s->sink.role(s->sink.ctx, "assistant"));
+}
+
+static enum chatgpt_stream_err
+finish(struct chatgpt_stream *s, enum chat_finish reason)
+{
+	enum chatgpt_stream_err	 rc;
+
+	if (s->terminal)
+		return CGS_OK;
+	if ((rc = fence_close(s)) != CGS_OK || (rc = flush(s)) != CGS_OK)
+		return rc;
+	s->terminal = true;
+	if (s->sink.finish == NULL)
+		return CGS_OK;
+	return sink_rc(s, s->sink.finish(s->sink.ctx, reason, NULL));
+}
+
+static enum chatgpt_stream_err
+sink_error(struct chatgpt_stream *s, const char *code, const char *msg)
+{
+	if (s->terminal)
+		return CGS_OK;
+	(void)flush(s);
+	if (s->terminal)	/* flush aborted */
+		return CGS_ABORT;
+	s->terminal = true;
+	if (s->sink.error == NULL)
+		return CGS_OK;
+	return sink_rc(s, s->sink.error(s->sink.ctx, 502, "upstream_error",
+	    code, msg));
+}
+
+/* A decoder failure: sticky, and reported to the sink after the start. */
+static enum chatgpt_stream_err
+fail(struct chatgpt_stream *s, enum chatgpt_stream_err code)
+{
+	if (s->err != CGS_OK)
+		return s->err;
+	if (s->started && code != CGS_ABORT &&
+	    sink_error(s, NULL, s->why ? s->why :
+	    chatgpt_stream_strerror(code)) == CGS_ABORT)
+		return s->err;
+	s->err = code;
+	return code;
+}
+
+static enum chatgpt_stream_err
+proto(struct chatgpt_stream *s, const char *why)
+{
+	s->why = why;
+	return CGS_PROTO;
+}
+
+/* ------------------------------------------------------------ state */
+
+static bool
+set_str(char **dst, const char *src)
+{
+	char	*p;
+
+	if (*dst != NULL && strcmp(*dst, src) == 0)
+		return true;
+	if ((p = strdup(src)) == NULL)
+		return false;
+	free(*dst);
+	*dst = p;
+	return true;
+}
+
+/* Per-message state for id, created (LRU) if new. */
+static enum chatgpt_stream_err
+msg_state(struct chatgpt_stream *s, const char *id, struct cgs_msg **out)
+{
+	struct cgs_msg	*m, *victim = &s->msgs[0];
+	char		*dup;
+
+	for (size_t i = 0; i < CGS_MAX_MSGS; i++) {
+		m = &s->msgs[i];
+		if (m->id != NULL && strcmp(m->id, id) == 0) {
+			m->used = ++s->tick;
+			*out = m;
+			return CGS_OK;
+		}
+		if (victim->id != NULL &&
+		    (m->id == NULL || m->used < victim->used))
+			victim = m;
+	}
+	if ((dup = strdup(id)) == NULL)
+		return CGS_ENOMEM;
+	free(victim->id);
+	memset(victim, 0, sizeof(*victim));
+	victim->id = dup;
+	victim->used = ++s->tick;
+	*out = victim;
+	return CGS_OK;
+}
+
+static enum chatgpt_stream_err
+meta(struct chatgpt_stream *s, const char *id)
+{
+	enum chatgpt_stream_err	 rc;
+
+	if (!s->o.history || s->sink.meta == NULL || s->conv_id == NULL ||
+	    !id_ok(id) || (s->meta_id != NULL && strcmp(s->meta_id, id) == 0))
+		return CGS_OK;
+	if (!set_str(&s->meta_id, id))
+		return CGS_ENOMEM;
+	if ((rc = flush(s)) != CGS_OK)
+		return rc;
+	return sink_rc(s, s->sink.meta(s->sink.ctx, s->conv_id, id));
+}
+
+static enum chatgpt_stream_err
+note_conv(struct chatgpt_stream *s, json_object *doc)
+{
+	const char	*cid = cstr(s, get(doc, "conversation_id"));
+
+	if (id_ok(cid) && !set_str(&s->conv_id, cid))
+		return CGS_ENOMEM;
+	return CGS_OK;
+}
+
+/* ------------------------------------------------------------ conversion */
+
+static bool
+lang_ok(const char *p)
+{
+	size_t	 n;
+
+	if (p == NULL || *p == '\0')
+		return false;
+	for (n = 0; p[n] != '\0'; n++) {
+		char	 c = p[n];
+
+		if (n >= LANG_MAX || !((c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '.' || c == '+' || c == '#' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static const char *
+recipient_lang(const char *r)
+{
+	if (streq(r, "t2uay3k.sj1i4kz"))	/* the 2025 image tool */
+		return "image_creator";
+	return lang_ok(r) && !streq(r, "all") ? r : "";
+}
+
+static const char *
+code_lang(const struct chatgpt_stream *s, json_object *content,
+    json_object *msg)
+{
+	const char	*l = cstr(s, get(content, "language"));
+
+	if (lang_ok(l) && !streq(l, "unknown"))
+		return l;
+	return recipient_lang(cstr(s, get(msg, "recipient")));
+}
+
+static enum chatgpt_stream_err
+text_too_long(struct chatgpt_stream *s, size_t len)
+{
+	return len > s->o.max_text ? proto(s, "upstream text too long") :
+	    CGS_OK;
+}
+
+/* A fenced block: code, execution output, text addressed to a tool. */
+static enum chatgpt_stream_err
+fenced(struct chatgpt_stream *s, struct cgs_msg *m, const char *t,
+    size_t len, const char *lang)
+{
+	enum chatgpt_stream_err	 rc;
+	size_t			 a, b;
+
+	if ((rc = text_too_long(s, len)) != CGS_OK)
+		return rc;
+	if (!next_delta(t, len, &m->text_off, &a, &b))
+		return CGS_OK;
+	if (!m->seg) {
+		m->seg = true;
+		if ((rc = segment(s, lang)) != CGS_OK)
+			return rc;
+	}
+	return put(s, CH_TEXT, t + a, b - a);
+}
+
+/* Percent-encode what would break a markdown link target. */
+static enum chatgpt_stream_err
+put_url(struct chatgpt_stream *s, const char *u)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	enum chatgpt_stream_err	 rc;
+	char			 esc[3];
+	size_t			 run = 0;
+
+	for (; u[run] != '\0' || run > 0; ) {
+		unsigned char	 c = (unsigned char)u[run];
+
+		if (c != '\0' && c > 0x20 && c != 0x7f && c != '(' &&
+		    c != ')' && c != '<' && c != '>' && c != '"' &&
+		    c != '\\' && c != '`' && c != '[' && c != ']') {
+			run++;
+			continue;
+		}
+		if ((rc = put(s, CH_TEXT, u, run)) != CGS_OK)
+			return rc;
+		if (c == '\0')
+			break;
+		esc[0] = '%';
+		esc[1] = hex[c >> 4];
+		esc[2] = hex[c & 15];
+		if ((rc = put(s, CH_TEXT, esc, 3)) != CGS_OK)
+			return rc;
+		u += run + 1;
+		run = 0;
+	}
+	return CGS_OK;
+}
+
+static bool
+url_ok(const char *u, size_t len)
+{
+	return u != NULL && strlen(u) == len && len <= URL_MAX &&
+	    (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0);
+}
+
+/* Link text: no brackets or backslashes unescaped, no control bytes. */
+static enum chatgpt_stream_err
+put_title(struct chatgpt_stream *s, const char *t, size_t len)
+{
+	enum chatgpt_stream_err	 rc;
+	size_t			 i, run = 0;
+
+	if (len > TITLE_MAX)
+		len = u8_complete(t, TITLE_MAX);
+	for (i = 0; i <= len; i++) {
+		unsigned char	 c = i < len ? (unsigned char)t[i] : 0;
+
+		if (i < len && c >= 0x20 && c != '[' && c != ']' &&
+		    c != '\\' && c != 0x7f)
+			continue;
+		if ((rc = put(s, CH_TEXT, t + run, i - run)) != CGS_OK)
+			return rc;
+		run = i + 1;
+		if (i == len)
+			break;
+		if (c == '[' || c == ']' || c == '\\') {
+			char	 e[2] = { '\\', (char)c };
+
+			rc = put(s, CH_TEXT, e, 2);
+		} else
+			rc = put(s, CH_TEXT, " ", 1);
+		if (rc != CGS_OK)
+			return rc;
+	}
+	return CGS_OK;
+}
+
+static enum chatgpt_stream_err
+citation(struct chatgpt_stream *s, struct cgs_msg *m, json_object *c)
+{
+	json_object		*md = get(c, "metadata");
+	const char		*url, *title;
+	size_t			 ulen, tlen;
+	enum chatgpt_stream_err	 rc;
+
+	url = str(s, get(md, "url"), &ulen);
+	if (!url_ok(url, ulen))
+		return CGS_OK;
+	title = str(s, get(md, "title"), &tlen);
+	if (title == NULL || tlen == 0) {
+		title = url;
+		tlen = ulen;
+	}
+	if (!m->seg) {
+		m->seg = true;
+		if ((rc = segment(s, NULL)) != CGS_OK)
+			return rc;
+	}
+	if ((rc = puts_(s, CH_TEXT, " [")) != CGS_OK ||
+	    (rc = put_title(s, title, tlen)) != CGS_OK ||
+	    (rc = puts_(s, CH_TEXT, "](")) != CGS_OK ||
+	    (rc = put_url(s, url)) != CGS_OK)
+		return rc;
+	return puts_(s, CH_TEXT, ")");
+}
+
+static enum chatgpt_stream_err
+text_message(struct chatgpt_stream *s, struct cgs_msg *m, json_object *msg,
+    const char *t, size_t len)
+{
+	const char		*rcpt = cstr(s, get(msg, "recipient"));
+	json_object		*cits;
+	enum chatgpt_stream_err	 rc;
+	size_t			 a, b, n;
+
+	if (rcpt != NULL && !streq(rcpt, "all"))
+		return fenced(s, m, t, len, recipient_lang(rcpt));
+	if ((rc = text_too_long(s, len)) != CGS_OK)
+		return rc;
+	if (next_delta(t, len, &m->text_off, &a, &b)) {
+		if (!m->seg) {
+			m->seg = true;
+			if ((rc = segment(s, NULL)) != CGS_OK)
+				return rc;
+		}
+		if ((rc = put(s, CH_TEXT, t + a, b - a)) != CGS_OK)
+			return rc;
+	}
+	cits = get(get(msg, "metadata"), "citations");
+	if (!json_object_is_type(cits, json_type_array))
+		return CGS_OK;
+	n = json_object_array_length(cits);
+	for (; m->cit_seen < n; m->cit_seen++)
+		if ((rc = citation(s, m, json_object_array_get_idx(cits,
+		    m->cit_seen))) != CGS_OK)
+			return rc;
+	m->cit_seen = n;
+	return CGS_OK;
+}
+
+static enum chatgpt_stream_err
+reason(struct chatgpt_stream *s, struct cgs_msg *m, const char *t,
+    size_t len, size_t *off)
+{
+	enum chatgpt_stream_err	 rc;
+	size_t			 a, b;
+
+	if ((rc = text_too_long(s, len)) != CGS_OK)
+		return rc;
+	if (!next_delta(t, len, off, &a, &b))
+		return CGS_OK;
+	if (!m->rseg) {
+		m->rseg = true;
+		if ((rc = sep(s, CH_REASON, 2)) != CGS_OK)
+			return rc;
+	}
+	return put(s, CH_REASON, t + a, b - a);
+}
+
+static enum chatgpt_stream_err
+thoughts(struct chatgpt_stream *s, struct cgs_msg *m, json_object *arr)
+{
+	enum chatgpt_stream_err	 rc;
+	size_t			 n, j, len;
+	const char		*t;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return CGS_OK;
+	n = json_object_array_length(arr);
+	for (j = m->th_idx; j < n; j++) {
+		if (j != m->th_idx) {
+			m->th_idx = j;
+			m->th_off = 0;
+			m->rseg = false;
+		}
+		t = str(s, get(json_object_array_get_idx(arr, j), "content"),
+		    &len);
+		if (t != NULL &&
+		    (rc = reason(s, m, t, len, &m->th_off)) != CGS_OK)
+			return rc;
+	}
+	return CGS_OK;
+}
+
+static bool
+asset_id_ok(const char *p)
+{
+	size_t	 n;
+
+	for (n = 0; p[n] != '\0'; n++) {
+		char	 c = p[n];
+
+		if (n >= ASSET_ID_MAX || !((c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+static enum chatgpt_stream_err
+image(struct chatgpt_stream *s, const char *ptr)
+{
+	static const char	 fs[] = "file-service://", sd[] = "sediment://";
+	enum chatgpt_asset	 kind = CHATGPT_ASSET_FILE_SERVICE;
+	enum chatgpt_stream_err	 rc;
+	const char		*id = NULL;
+	char			*url = NULL;
+	bool			 ok = false;
+
+	if (strncmp(ptr, fs, sizeof(fs) - 1) == 0) {
+		kind = CHATGPT_ASSET_FILE_SERVICE;
+		id = ptr + sizeof(fs) - 1;
+	} else if (strncmp(ptr, sd, sizeof(sd) - 1) == 0) {
+		kind = CHATGPT_ASSET_SEDIMENT;
+		id = ptr + sizeof(sd) - 1;
+	}
+	if (id != NULL && asset_id_ok(id) && s->o.resolve_image != NULL) {
+		/* the resolver does HTTP: let the client have the text first */
+		if ((rc = flush(s)) != CGS_OK)
+			return rc;
+		ok = s->o.resolve_image(s->o.resolve_ctx, kind, id, s->conv_id,
+		    &url) == 0 && url != NULL && url_ok(url, strlen(url));
+	}
+	if ((rc = segment(s, NULL)) == CGS_OK) {
+		if (ok && (rc = puts_(s, CH_TEXT, "![image](")) == CGS_OK &&
+		    (rc = put_url(s, url)) == CGS_OK)
+			rc = puts_(s, CH_TEXT, ")\n");
+		else if (!ok)
+			rc = puts_(s, CH_TEXT, "Failed to load the image.\n");
+	}
+	free(url);
+	return rc;
+}
+
+static enum chatgpt_stream_err
+images(struct chatgpt_stream *s, struct cgs_msg *m, json_object *parts)
+{
+	enum chatgpt_stream_err	 rc;
+	size_t			 n;
+
+	if (!json_object_is_type(parts, json_type_array))
+		return CGS_OK;
+	n = json_object_array_length(parts);
+	for (; m->img_done < n; m->img_done++) {
+		json_object	*p = json_object_array_get_idx(parts,
+				    m->img_done);
+		const char	*ptr = cstr(s, get(p, "asset_pointer"));
+
+		if (!streq(cstr(s, get(p, "content_type")),
+		    "image_asset_pointer") || ptr == NULL)
+			continue;
+		if ((rc = image(s, ptr)) != CGS_OK)
+			return rc;
+	}
+	return CGS_OK;
+}
+
+static enum chatgpt_stream_err
+maybe_finish(struct chatgpt_stream *s, json_object *msg)
+{
+	json_object	*et = get(msg, "end_turn");
+	const char	*fd;
+	bool		 end_turn;
+
+	end_turn = json_object_is_type(et, json_type_boolean) &&
+	    json_object_get_boolean(et);
+	fd = cstr(s, get(get(get(msg, "metadata"), "finish_details"), "type"));
+	if (streq(fd, "max_tokens"))
+		return finish(s, CHAT_FINISH_LENGTH);
+	if (end_turn || streq(fd, "interrupted"))
+		return finish(s, CHAT_FINISH_STOP);
+	return CGS_OK;
+}
+
+/* {"message": null, "error": ...}: before the start only remembered. */
+static enum chatgpt_stream_err
+upstream_error(struct chatgpt_stream *s, json_object *e)
+{
+	const char	*text = NULL, *code = NULL;
+	size_t		 len = 0, cut;
+	char		*copy;
+
+	if (json_object_is_type(e, json_type_string))
+		text = str(s, e, &len);
+	else if (json_object_is_type(e, json_type_object)) {
+		if ((text = str(s, get(e, "message"), &len)) == NULL)
+			text = str(s, get(e, "detail"), &len);
+		code = cstr(s, get(e, "code"));
+		if (!id_ok(code))
+			code = NULL;
+	}
+	if (text == NULL || len == 0) {
+		text = json_object_to_json_string_ext(e,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		len = text ? strlen(text) : 0;
+	}
+	if (text == NULL || len == 0) {
+		text = "upstream error";
+		len = strlen(text);
+	}
+	cut = len > ERRMSG_MAX ? u8_complete(text, ERRMSG_MAX) : len;
+	if ((copy = malloc(cut * 3 + 1)) == NULL)
+		return CGS_ENOMEM;
+	/* keep valid UTF-8 and no control bytes: it ends up in JSON and logs */
+	{
+		const unsigned char	*u = (const unsigned char *)text;
+		size_t			 i = 0, w = 0, k;
+
+		while (i < cut) {
+			if ((k = u8_seq(u + i, cut - i)) == 0) {
+				memcpy(copy + w, "\xef\xbf\xbd", 3);
+				w += 3;
+				i++;
+			} else if (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)) {
+				copy[w++] = ' ';
+				i++;
+			} else {
+				memcpy(copy + w, text + i, k);
+				w += k;
+				i += k;
+			}
+		}
+		copy[w] = '\0';
+	}
+	free(s->up_err);
+	s->up_err = copy;
+	if (s->started && sink_error(s, code, copy) == CGS_ABORT)
+		return CGS_ABORT;
+	s->err = CGS_UPSTREAM;
+	return CGS_UPSTREAM;
+}
+
+/* One snapshot document: the §5.4 conversion. */
+static enum chatgpt_stream_err
+convert(struct chatgpt_stream *s, json_object *doc)
+{
+	json_object		*msg, *content, *e;
+	const char		*role, *status, *ctype, *id, *t;
+	struct cgs_msg		*m;
+	enum chatgpt_stream_err	 rc = CGS_OK;
+	bool			 tool, in_prog, fin;
+	size_t			 len;
+
+	if (s->terminal || !json_object_is_type(doc, json_type_object))
+		return CGS_OK;
+	msg = get(doc, "message");
+	if (!json_object_is_type(msg, json_type_object)) {
+		if ((e = get(doc, "error")) != NULL)
+			return upstream_error(s, e);
+		return CGS_OK;
+	}
+	if ((rc = note_conv(s, doc)) != CGS_OK)
+		return rc;
+	role = cstr(s, get(get(msg, "author"), "role"));
+	if (streq(role, "assistant"))
+		tool = false;
+	else if (streq(role, "tool"))
+		tool = true;
+	else
+		return CGS_OK;	/* user, system, unknown */
+	status = cstr(s, get(msg, "status"));
+	in_prog = streq(status, "in_progress");
+	fin = status != NULL && strncmp(status, "finished", 8) == 0;
+	if (!s->started) {
+		if (!in_prog)
+			return CGS_OK;
+		if ((rc = start(s)) != CGS_OK)
+			return rc;
+	}
+	if ((id = cstr(s, get(msg, "id"))) == NULL)
+		id = "";
+	if ((rc = msg_state(s, id, &m)) != CGS_OK)
+		return rc;
+	if (m->finished)
+		return CGS_OK;
+	if ((rc = meta(s, id)) != CGS_OK)
+		return rc;
+	if (in_prog)
+		m->streamed = true;
+	content = get(msg, "content");
+	ctype = cstr(s, get(content, "content_type"));
+	if (streq(ctype, "text")) {
+		e = get(content, "parts");
+		t = NULL;
+		len = 0;
+		if (json_object_is_type(e, json_type_array) &&
+		    json_object_array_length(e) > 0)
+			t = str(s, json_object_array_get_idx(e, 0), &len);
+		if (tool) {
+			if (m->streamed)
+				rc = reason(s, m, t, len, &m->text_off);
+		} else
+			rc = text_message(s, m, msg, t, len);
+	} else if (streq(ctype, "code")) {
+		t = str(s, get(content, "text"), &len);
+		rc = fenced(s, m, t, len, code_lang(s, content, msg));
+	} else if (streq(ctype, "execution_output")) {
+		t = str(s, get(content, "text"), &len);
+		rc = fenced(s, m, t, len, "Output");
+	} else if (streq(ctype, "multimodal_text")) {
+		if (fin)
+			rc = images(s, m, get(content, "parts"));
+	} else if (streq(ctype, "thoughts"))
+		rc = thoughts(s, m, get(content, "thoughts"));
+	if (rc != CGS_OK || !fin)
+		return rc;
+	m->finished = true;
+	return maybe_finish(s, msg);
+}
+
+/* ------------------------------------------------------------ events */
+
+static enum chatgpt_stream_err
+typed(struct chatgpt_stream *s, json_object *o, const char *type)
+{
+	enum chatgpt_stream_err	 rc;
+	json_object		*mr, *bl;
+
+	if (streq(type, "moderation")) {
+		mr = get(o, "moderation_response");
+		bl = get(mr, "blocked");
+		if (json_object_is_type(mr, json_type_object) &&
+		    !(json_object_is_type(bl, json_type_boolean) &&
+		    json_object_get_boolean(bl)))
+			return CGS_OK;	/* flagged at most: goes on */
+		if (!s->started && (rc = start(s)) != CGS_OK)
+			return rc;
+		if ((rc = fence_close(s)) != CGS_OK ||
+		    (rc = sep(s, CH_TEXT, 2)) != CGS_OK ||
+		    (rc = puts_(s, CH_TEXT, CHATGPT_MODERATION_TEXT)) != CGS_OK)
+			return rc;
+		return finish(s, CHAT_FINISH_CONTENT_FILTER);
+	}
+	if (streq(type, "message_stream_complete") && s->started)
+		return finish(s, CHAT_FINISH_STOP);
+	return CGS_OK;
+}
+
+static struct cgs_doc *
+doc_find(struct chatgpt_stream *s, long c)
+{
+	for (size_t i = 0; i < CGS_MAX_DOCS; i++)
+		if (s->docs[i].live && s->docs[i].c == c) {
+			s->docs[i].used = ++s->tick;
+			return &s->docs[i];
+		}
+	return NULL;
+}
+
+/* A slot for a new document c, dropping the least recently used one. */
+static struct cgs_doc *
+doc_slot(struct chatgpt_stream *s, long c)
+{
+	struct cgs_doc	*d = &s->docs[0];
+
+	for (size_t i = 0; i < CGS_MAX_DOCS; i++) {
+		if (!s->docs[i].live) {
+			d = &s->docs[i];
+			break;
+		}
+		if (s->docs[i].used < d->used)
+			d = &s->docs[i];
+	}
+	json_object_put(d->doc);
+	s->doc_bytes -= d->bytes;
+	memset(d, 0, sizeof(*d));
+	d->live = true;
+	d->c = c;
+	d->used = ++s->tick;
+	return d;
+}
+
+static enum chatgpt_stream_err
+doc_account(struct chatgpt_stream *s, struct cgs_doc *d, size_t n)
+{
+	d->bytes += n;
+	s->doc_bytes += n;
+	if (s->doc_bytes > s->o.max_doc_bytes)
+		return proto(s, "upstream documents too large");
+	return CGS_OK;
+}
+
+/* One v1 delta line. */
+static enum chatgpt_stream_err
+delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
+{
+	json_object		*jc = NULL, *jv = get(o, "v"), *jp_ = NULL,
+				*jo = NULL, *root;
+	struct cgs_doc		*d;
+	enum chatgpt_stream_err	 rc;
+	enum jp_err		 e;
+	bool			 has_p, has_o;
+
+	if (json_object_object_get_ex(o, "c", &jc)) {
+		int64_t	 c;
+
+		if (!json_object_is_type(jc, json_type_int) ||
+		    (c = json_object_get_int64(jc)) < 0 || c > CGS_MAX_C)
+			return proto(s, "bad upstream document number");
+		s->cur_c = (long)c;
+		has_p = json_object_object_get_ex(o, "p", &jp_);
+		has_o = json_object_object_get_ex(o, "o", &jo);
+		if (json_object_is_type(jv, json_type_object) &&
+		    (!has_p || (json_object_is_type(jp_, json_type_string) &&
+		    json_object_get_string_len(jp_) == 0)) &&
+		    (!has_o || streq(cstr(s, jo), "add") ||
+		    streq(cstr(s, jo), "replace"))) {
+			if ((d = doc_find(s, s->cur_c)) == NULL)
+				d = doc_slot(s, s->cur_c);
+			json_object_put(d->doc);
+			s->doc_bytes -= d->bytes;
+			d->bytes = 0;
+			d->doc = json_object_get(jv);
+			if ((rc = doc_account(s, d, evlen)) != CGS_OK)
+				return rc;
+			return convert(s, d->doc);
+		}
+	}
+	d = doc_find(s, s->cur_c);
+	root = d != NULL ? d->doc : NULL;
+	e = jp_line(&s->jp, &root, o);
+	if (d == NULL && root != NULL)
+		d = doc_slot(s, s->cur_c);
+	if (d != NULL)
+		d->doc = root;
+	switch (e) {
+	case JP_OK:
+		break;
+	case JP_ENOMEM:
+		return CGS_ENOMEM;
+	case JP_ELIMIT:
+		return proto(s, "upstream delta exceeds a limit");
+	default:
+		s->skipped++;
+		break;
+	}
+	if (d == NULL)
+		return CGS_OK;
+	if ((rc = doc_account(s, d, evlen)) != CGS_OK)
+		return rc;
+	return convert(s, d->doc);
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+enum chatgpt_stream_err
+chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
+    const char *data, size_t len)
+{
+	enum chatgpt_stream_err	 rc = CGS_OK;
+	json_object		*o = NULL;
+	const char		*type;
+	bool			 named, delta_ev;
+
+	if (s == NULL || (data == NULL && len != 0))
+		return CGS_EINVAL;
+	if (s->err != CGS_OK)
+		return s->err;
+	if (s->terminal || s->eof)
+		return CGS_OK;
+	while (len > 0 && is_space(*data)) {
+		data++;
+		len--;
+	}
+	while (len > 0 && is_space(data[len - 1]))
+		len--;
+	if (len == 0)
+		return CGS_OK;
+	s->why = NULL;
+	if (len > s->o.max_event)
+		return fail(s, proto(s, "upstream event too large"));
+	if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		s->eof = true;
+		rc = s->started ? finish(s, CHAT_FINISH_STOP) : CGS_OK;
+		return rc == CGS_OK ? CGS_OK : fail(s, rc);
+	}
+	named = name != NULL && *name != '\0' && strcmp(name, "message") != 0;
+	delta_ev = named && strcmp(name, "delta") == 0;
+
+	json_tokener_reset(s->tok);
+	o = json_tokener_parse_ex(s->tok, data, (int)len);
+	if (json_tokener_get_error(s->tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(s->tok) != len) {
+		json_object_put(o);
+		return fail(s, proto(s, "malformed upstream event"));
+	}
+	if (named && strcmp(name, "delta_encoding") == 0) {
+		if (!streq(cstr(s, o), "v1"))
+			rc = proto(s, "unsupported upstream delta encoding");
+		else
+			s->v1 = true;
+	} else if (json_object_is_type(o, json_type_string)) {
+		if (streq(cstr(s, o), "v1"))
+			s->v1 = true;
+	} else if (json_object_is_type(o, json_type_object)) {
+		if (delta_ev)
+			s->v1 = true;
+		type = cstr(s, get(o, "type"));
+		if (s->v1 && has(o, "v") && !has(o, "message"))
+			rc = delta(s, o, len);
+		else if (has(o, "message"))
+			rc = convert(s, o);
+		else if (type != NULL)
+			rc = typed(s, o, type);
+		else if (get(o, "error") != NULL)
+			rc = convert(s, o);
+	}
+	if (rc == CGS_OK)
+		rc = flush(s);
+	json_object_put(o);
+	return rc == CGS_OK ? CGS_OK : fail(s, rc);
+}
+
+enum chatgpt_stream_err
+chatgpt_stream_end(struct chatgpt_stream *s)
+{
+	if (s == NULL)
+		return CGS_EINVAL;
+	if (s->err != CGS_OK)
+		return s->err;
+	if (s->terminal)
+		return CGS_OK;
+	if (!s->started)
+		return CGS_NOSTART;
+	if (sink_error(s, NULL, "upstream stream ended early") == CGS_ABORT)
+		return s->err;
+	s->err = CGS_TRUNCATED;
+	return CGS_TRUNCATED;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+enum chatgpt_stream_err
+chatgpt_stream_new(struct chatgpt_stream **out,
+    const struct chat_sink *sink, const struct chatgpt_stream_opts *opts)
+{
+	struct chatgpt_stream	*s;
+	struct jp_limits	 lim;
+
+	if (out == NULL || sink == NULL)
+		return CGS_EINVAL;
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return CGS_ENOMEM;
+	s->sink = *sink;
+	if (opts != NULL)
+		s->o = *opts;
+	if (s->o.max_event == 0)
+		s->o.max_event = CGS_DEFAULT_MAX_EVENT;
+	if (s->o.max_event > INT32_MAX - 1)
+		s->o.max_event = INT32_MAX - 1;	/* json-c takes an int */
+	if (s->o.max_text == 0)
+		s->o.max_text = CGS_DEFAULT_MAX_TEXT;
+	if (s->o.max_doc_bytes == 0)
+		s->o.max_doc_bytes = CGS_DEFAULT_MAX_DOC_BYTES;
+	memset(&lim, 0, sizeof(lim));
+	lim.max_string = s->o.max_text;
+	jp_init(&s->jp, &lim);
+	if ((s->tok = json_tokener_new_ex(CGS_JSON_DEPTH)) == NULL) {
+		free(s);
+		return CGS_ENOMEM;
+	}
+	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT);
+	*out = s;
+	return CGS_OK;
+}
+
+void
+chatgpt_stream_free(struct chatgpt_stream *s)
+{
+	if (s == NULL)
+		return;
+	jp_free(&s->jp);
+	for (size_t i = 0; i < CGS_MAX_DOCS; i++)
+		json_object_put(s->docs[i].doc);
+	for (size_t i = 0; i < CGS_MAX_MSGS; i++)
+		free(s->msgs[i].id);
+	json_tokener_free(s->tok);
+	free(s->pend);
+	free(s->conv_id);
+	free(s->meta_id);
+	free(s->up_err);
+	free(s);
+}
+
+int
+chatgpt_stream_started(const struct chatgpt_stream *s)
+{
+	return s != NULL && s->started;
+}
+
+int
+chatgpt_stream_done(const struct chatgpt_stream *s)
+{
+	return s == NULL || s->terminal || s->eof || s->err != CGS_OK;
+}
+
+const char *
+chatgpt_stream_upstream_error(const struct chatgpt_stream *s)
+{
+	return s != NULL ? s->up_err : NULL;
+}
+
+const char *
+chatgpt_stream_conversation_id(const struct chatgpt_stream *s)
+{
+	return s != NULL ? s->conv_id : NULL;
+}
+
+int
+chatgpt_stream_is_v1(const struct chatgpt_stream *s)
+{
+	return s != NULL && s->v1;
+}
+
+size_t
+chatgpt_stream_skipped(const struct chatgpt_stream *s)
+{
+	return s != NULL ? s->skipped : 0;
+}
+
+const char *
+chatgpt_stream_strerror(enum chatgpt_stream_err err)
+{
+	switch (err) {
+	case CGS_OK:
+		return "success";
+	case CGS_ENOMEM:
+		return "out of memory";
+	case CGS_PROTO:
+		return "malformed upstream stream";
+	case CGS_ABORT:
+		return "aborted by the client";
+	case CGS_UPSTREAM:
+		return "the upstream reported an error";
+	case CGS_NOSTART:
+		return "the upstream stream ended before the answer started";
+	case CGS_TRUNCATED:
+		return "upstream stream ended early";
+	case CGS_EINVAL:
+		return "invalid argument";
+	}
+	return "unknown error";
+}

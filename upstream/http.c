@@ -1,0 +1,332 @@
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "fcgi/log.h"
+#include "upstream/http.h"
+
+#define HTTP_DEFAULT_MAX	(4u << 20)
+
+static CURLSH		*share;
+static pthread_mutex_t	 share_locks[CURL_LOCK_DATA_LAST];
+static pthread_key_t	 easy_key;
+static pthread_once_t	 key_once = PTHREAD_ONCE_INIT;
+
+static const char *const up_errs[UP__MAX] = {
+	[UP_OK] = "success",
+	[UP_ENOMEM] = "out of memory",
+	[UP_NETWORK] = "upstream unreachable",
+	[UP_TIMEOUT] = "upstream timed out",
+	[UP_ABORTED] = "transfer aborted",
+	[UP_TOOBIG] = "upstream response too large",
+	[UP_PROTO] = "upstream protocol error",
+	[UP_HTTP] = "upstream HTTP error",
+};
+
+const char *
+up_strerror(enum up_err e)
+{
+	if ((unsigned)e >= UP__MAX)
+		return "unknown error";
+	return up_errs[e];
+}
+
+static void
+share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *u)
+{
+	(void)h;
+	(void)a;
+	(void)u;
+	pthread_mutex_lock(&share_locks[d]);
+}
+
+static void
+share_unlock(CURL *h, curl_lock_data d, void *u)
+{
+	(void)h;
+	(void)u;
+	pthread_mutex_unlock(&share_locks[d]);
+}
+
+static void
+easy_destroy(void *p)
+{
+	curl_easy_cleanup(p);
+}
+
+static void
+key_init(void)
+{
+	pthread_key_create(&easy_key, easy_destroy);
+}
+
+int
+http_global_init(void)
+{
+	int i;
+
+	pthread_once(&key_once, key_init);
+	if (share != NULL)
+		return 0;
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	if ((share = curl_share_init()) == NULL)
+		return -1;
+	curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	return 0;
+}
+
+void
+http_global_cleanup(void)
+{
+	if (share != NULL)
+		curl_share_cleanup(share);
+	share = NULL;
+}
+
+/* The calling thread's handle, created on first use. */
+static CURL *
+http_easy(void)
+{
+	CURL *h;
+
+	pthread_once(&key_once, key_init);
+	if ((h = pthread_getspecific(easy_key)) != NULL) {
+		curl_easy_reset(h);
+		return h;
+	}
+	if ((h = curl_easy_init()) == NULL)
+		return NULL;
+	/* Cookies live per thread; http_cookies_reset() starts a session. */
+	curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+	pthread_setspecific(easy_key, h);
+	return h;
+}
+
+void
+http_cookies_reset(void)
+{
+	CURL *h;
+
+	pthread_once(&key_once, key_init);
+	if ((h = pthread_getspecific(easy_key)) != NULL)
+		curl_easy_setopt(h, CURLOPT_COOKIELIST, "ALL");
+}
+
+void
+http_thread_cleanup(void)
+{
+	CURL *h;
+
+	pthread_once(&key_once, key_init);
+	if ((h = pthread_getspecific(easy_key)) != NULL) {
+		curl_easy_cleanup(h);
+		pthread_setspecific(easy_key, NULL);
+	}
+}
+
+struct xfer {
+	const struct http_req	*req;
+	struct http_resp	*resp;
+	CURL			*h;
+	size_t			 cap, max;
+	int			 aborted, toobig;
+};
+
+static int
+buffer_append(struct xfer *x, const char *p, size_t n)
+{
+	struct http_resp *r = x->resp;
+	char *nb;
+	size_t ncap;
+
+	if (r->body_len + n > x->max) {
+		x->toobig = 1;
+		return -1;
+	}
+	if (r->body_len + n + 1 > x->cap) {
+		ncap = x->cap ? x->cap : 4096;
+		while (ncap < r->body_len + n + 1)
+			ncap *= 2;
+		if ((nb = realloc(r->body, ncap)) == NULL)
+			return -1;
+		r->body = nb;
+		x->cap = ncap;
+	}
+	memcpy(r->body + r->body_len, p, n);
+	r->body_len += n;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static size_t
+on_write(char *p, size_t sz, size_t n, void *u)
+{
+	struct xfer *x = u;
+	long status = 0;
+
+	n *= sz;
+	if (x->req->on_data != NULL) {
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+		if (status >= 200 && status < 300) {
+			if (x->req->on_data(x->req->data_ctx, p, n) != 0) {
+				x->aborted = 1;
+				return CURL_WRITEFUNC_ERROR;
+			}
+			return n;
+		}
+	}
+	if (buffer_append(x, p, n) < 0)
+		return CURL_WRITEFUNC_ERROR;
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t sz, size_t n, void *u)
+{
+	struct xfer *x = u;
+	size_t len = sz * n, k;
+	char **dst = NULL;
+	const char *v;
+
+	if (len > 13 && strncasecmp(p, "content-type:", 13) == 0)
+		dst = &x->resp->content_type, k = 13;
+	else if (len > 9 && strncasecmp(p, "location:", 9) == 0)
+		dst = &x->resp->location, k = 9;
+	else
+		return len;
+	for (v = p + k; v < p + len && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n'))
+		len--;
+	free(*dst);
+	*dst = strndup(v, (size_t)(p + len - v));
+	return sz * n;
+}
+
+static int
+on_progress(void *u, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+	struct xfer *x = u;
+
+	(void)a; (void)b; (void)c; (void)d;
+	if (x->req->idle != NULL && x->req->idle(x->req->idle_ctx) != 0) {
+		x->aborted = 1;
+		return 1;
+	}
+	return 0;
+}
+
+enum up_err
+http_do(const struct http_req *req, struct http_resp *resp)
+{
+	struct curl_slist *hdrs = NULL, *t;
+	struct xfer x;
+	const char **hp;
+	CURLcode cc;
+	CURL *h;
+	enum up_err e;
+
+	memset(resp, 0, sizeof(*resp));
+	memset(&x, 0, sizeof(x));
+	x.req = req;
+	x.resp = resp;
+	x.max = req->max_body ? req->max_body : HTTP_DEFAULT_MAX;
+	if ((h = http_easy()) == NULL)
+		return UP_ENOMEM;
+	x.h = h;
+	for (hp = req->headers; hp != NULL && *hp != NULL; hp++) {
+		if ((t = curl_slist_append(hdrs, *hp)) == NULL) {
+			curl_slist_free_all(hdrs);
+			return UP_ENOMEM;
+		}
+		hdrs = t;
+	}
+	/* Suppress curl's own "Expect: 100-continue" round trip. */
+	if ((t = curl_slist_append(hdrs, "Expect:")) != NULL)
+		hdrs = t;
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_SHARE, share);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	/* Explicit, so the environment (httpoxy) never picks a proxy. */
+	curl_easy_setopt(h, CURLOPT_PROXY, req->proxy ? req->proxy : "");
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+	    req->idle_timeout_s ? req->idle_timeout_s : 60L);
+	if (req->total_timeout_ms)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	if (req->idle != NULL) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+	}
+	if (strcmp(req->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)req->body_len);
+	}
+	cc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_slist_free_all(hdrs);
+	/* The handle outlives the request: drop pointers into our stack. */
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	switch (cc) {
+	case CURLE_OK:
+		e = resp->status >= 200 && resp->status < 300 ? UP_OK : UP_HTTP;
+		break;
+	case CURLE_WRITE_ERROR:
+	case CURLE_ABORTED_BY_CALLBACK:
+		e = x.aborted ? UP_ABORTED : x.toobig ? UP_TOOBIG : UP_ENOMEM;
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		e = UP_TIMEOUT;
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		e = UP_ENOMEM;
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_WEIRD_SERVER_REPLY:
+		e = UP_PROTO;
+		break;
+	default:
+		e = UP_NETWORK;
+		break;
+	}
+	if (e != UP_OK && e != UP_HTTP && e != UP_ABORTED)
+		log_debug("upstream %s %s: %s", req->method, req->url,
+		    curl_easy_strerror(cc));
+	if (resp->body == NULL && (resp->body = strdup("")) == NULL)
+		return UP_ENOMEM;
+	return e;
+}
+
+void
+http_resp_free(struct http_resp *r)
+{
+	free(r->body);
+	free(r->content_type);
+	free(r->location);
+	memset(r, 0, sizeof(*r));
+}
