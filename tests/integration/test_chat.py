@@ -13,6 +13,7 @@ Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -220,17 +221,31 @@ def sentinel_cases(r, fe, mock):
     mock.configure({"conversation_status": 0, "conversation_status_times": 0})
 
 
+def client_dir():
+    """A writable copy of tests/client with node_modules installed (npm ci,
+    from the lock file).  Kept in the build tree so reruns skip the install;
+    the source tree may be read-only (make distcheck)."""
+    base = os.environ.get("top_builddir") or os.getcwd()
+    dest = os.path.join(base, "tests", "client-node")
+    os.makedirs(dest, exist_ok=True)
+    for f in ("package.json", "package-lock.json", "openai_client.mjs"):
+        shutil.copyfile(os.path.join(CLIENT_DIR, f), os.path.join(dest, f))
+    if not os.path.isdir(os.path.join(dest, "node_modules", "openai")):
+        rc = subprocess.run([harness.which("npm"), "ci", "--no-audit", "--no-fund",
+                             "--silent"], cwd=dest, capture_output=True, text=True,
+                            timeout=300)
+        if rc.returncode != 0:
+            raise HarnessError("npm ci failed: " + (rc.stderr or rc.stdout)[-800:])
+    return dest
+
+
 def openai_client(r, fe, mock):
     node = harness.which("node")
-    if not os.path.isdir(os.path.join(CLIENT_DIR, "node_modules", "openai")):
-        rc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"],
-                            cwd=CLIENT_DIR, capture_output=True, text=True, timeout=300)
-        if rc.returncode != 0:
-            raise HarnessError("npm ci failed: " + rc.stderr[-500:])
+    cdir = client_dir()
     base = "http://127.0.0.1:%d/v1" % fe.port
 
     def run(*args):
-        p = subprocess.run([node, os.path.join(CLIENT_DIR, "openai_client.mjs"), base] +
+        p = subprocess.run([node, os.path.join(cdir, "openai_client.mjs"), base] +
                            list(args), capture_output=True, text=True, timeout=60)
         try:
             return json.loads(p.stdout.strip().splitlines()[-1])
