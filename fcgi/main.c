@@ -21,6 +21,7 @@
 #include "fcgi/server.h"
 #include "handlers/handlers.h"
 #include "store/store.h"
+#include "upstream/http.h"
 
 static void
 usage(FILE *f)
@@ -87,7 +88,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    http_global_init() != 0) {
 		log_error("curl_global_init failed");
 		goto out;
 	}
@@ -126,6 +128,7 @@ out:
 	if (st != NULL)
 		store_close(st);
 	if (ret == 0) {
+		http_global_cleanup();
 		curl_global_cleanup();
 		config_free(&cfg);
 	}

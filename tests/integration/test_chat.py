@@ -295,6 +295,42 @@ def disconnect(r, fe, mock):
                                              st.get("conversations_completed")))
 
 
+def modes(r, fe, mock, label):
+    """CONVERSATION_ONLY and HISTORY_DISABLED=false instances."""
+    port = fe.port
+    mock.reset()
+    if label == "conversation-only":
+        resp = chat(port, "no sentinel please", token=AT)
+        st = mock.snapshot()
+        r.check("CONVERSATION_ONLY: answers without page or sentinel", resp.status == 200 and
+                st.get("requests", {}).get("conversation", 0) == 1 and
+                st.get("requests", {}).get("sentinel", 0) == 0 and
+                st.get("requests", {}).get("home", 0) == 0, "%s %s" % (
+                    resp.describe(), st.get("requests")))
+        hdrs = (st.get("last_conversation") or {}).get("headers") or {}
+        r.check("CONVERSATION_ONLY: no sentinel headers",
+                not any(h.startswith("openai-sentinel") for h in hdrs), str(sorted(hdrs)))
+    else:
+        resp = chat(port, "remember me", token=AT, stream=True)
+        ev = [e for e in (sse_json(resp) if resp.status == 200 else []) if isinstance(e, dict)]
+        st = mock.snapshot()
+        last = st.get("last_conversation") or {}
+        body = last.get("body") or {}
+        r.check("HISTORY_DISABLED=false: upstream keeps history",
+                body.get("history_and_training_disabled") is False, str(body)[:200])
+        r.check("HISTORY_DISABLED=false: chunks carry conversation_id and message_id",
+                ev and all(e.get("conversation_id") == last.get("conversation_id") and
+                           e.get("message_id") for e in ev[1:]), str(ev[:2])[:300])
+        cid = last.get("conversation_id")
+        mid = ev[-1].get("message_id") if ev else None
+        resp = chat(port, "and continue", token=AT, extra={
+            "conversation_id": cid, "parent_message_id": mid})
+        body = (mock.snapshot().get("last_conversation") or {}).get("body") or {}
+        r.check("conversation_id/parent_message_id continue a conversation",
+                resp.status == 200 and body.get("conversation_id") == cid and
+                body.get("parent_message_id") == mid, resp.describe())
+
+
 def main():
     r = Results("test_chat")
     harness.install_signal_handlers(600)
@@ -303,6 +339,9 @@ def main():
               ("old", {"CHATGPT_DELTA_ENCODING": "false"}, {}),
               ("v1+bytes", {"CHATGPT_DELTA_ENCODING": "true"}, {"split": "bytes"}),
               ("old+bytes", {"CHATGPT_DELTA_ENCODING": "false"}, {"split": "bytes"})]
+    setups += [("conversation-only", {"CONVERSATION_ONLY": "true"},
+                {"require_sentinel": False}),
+               ("history", {"HISTORY_DISABLED": "false"}, {})]
     for i, (label, env, mconf) in enumerate(setups):
         ws = harness.Workspace("chat-" + label.replace("+", "-"))
         mock = chatgpt_mock.ChatGPTMock().start()
@@ -312,6 +351,9 @@ def main():
             fe.check_installed()
             fe.app_extra = dict(env, CHATGPT_BASE_URL=mock.url, RETRY_TIMES="2")
             fe.start()
+            if label in ("conversation-only", "history"):
+                modes(r, fe, mock, label)
+                continue
             suite(r, label, fe, mock)
             if i == 0:
                 sentinel_cases(r, fe, mock)
