@@ -13,8 +13,9 @@
  *       fuzz/fuzz_sse.c upstream/sse.c -o fuzz_sse
  *   ./fuzz_sse -max_total_time=60 fuzz/corpus/sse
  *
- * Without libFuzzer, -DFUZZ_STANDALONE adds a main() that runs the files
- * named on the command line (corpus replay, e.g. under gcc or valgrind).
+ * Without libFuzzer, -DFUZZ_STANDALONE adds a main() that replays the
+ * files named on the command line, or the whole seed corpus when run
+ * without arguments (for "make check", gcc or valgrind).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -134,30 +135,69 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
+#include <dirent.h>
+
+static int
+replay(const char *path)
+{
+	FILE		*f;
+	uint8_t		*buf = NULL;
+	long		 n;
+	int		 rc = -1;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return -1;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 &&
+	    (buf = malloc((size_t)n + 1)) != NULL &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		LLVMFuzzerTestOneInput(buf, (size_t)n);	/* aborts on failure */
+		rc = 0;
+	}
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+/*
+ * Replay the files named on the command line or, with no arguments, every
+ * file in $top_srcdir/fuzz/corpus/sse (so "make check" can run it).
+ */
 int
 main(int argc, char *argv[])
 {
-	for (int i = 1; i < argc; i++) {
-		FILE		*f;
-		uint8_t		*buf;
-		long		 n;
+	char		 path[4096];
+	const char	*top = getenv("top_srcdir");
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0, bad = 0;
 
-		if ((f = fopen(argv[i], "rb")) == NULL ||
-		    fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-		    fseek(f, 0, SEEK_SET) != 0) {
+	for (int i = 1; i < argc; i++, n++)
+		if (replay(argv[i]) != 0) {
 			perror(argv[i]);
+			bad++;
+		}
+	if (argc == 1) {
+		snprintf(path, sizeof(path), "%s/fuzz/corpus/sse",
+		    top != NULL ? top : ".");
+		if ((d = opendir(path)) == NULL) {
+			perror(path);
 			return 1;
 		}
-		if ((buf = malloc((size_t)n + 1)) == NULL ||
-		    fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			perror(argv[i]);
-			return 1;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/fuzz/corpus/sse/%s",
+			    top != NULL ? top : ".", de->d_name);
+			n++;
+			if (replay(path) != 0) {
+				perror(path);
+				bad++;
+			}
 		}
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, (size_t)n);
-		free(buf);
+		closedir(d);
 	}
-	printf("fuzz_sse: %d inputs ok\n", argc - 1);
-	return 0;
+	printf("# counts: %d passed, %d failed\n", n - bad, bad);
+	return bad == 0 && n > 0 ? 0 : 1;
 }
 #endif
