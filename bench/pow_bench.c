@@ -4,12 +4,16 @@
  * Solves at difficulty "000000" with the strict [C] rule, which no hash
  * can meet, so the solver makes exactly N tries and returns the fallback.
  *
- *   gcc -O2 -I. bench/pow_bench.c upstream/chatgpt/pow.c \
- *       $(pkg-config --cflags --libs libcrypto) -lm -o pow_bench
- *   ./pow_bench [tries]		(default 500000, the protocol cap)
+ *   gcc -O2 -I. bench/pow_bench.c $(pkg-config --cflags --libs libcrypto) \
+ *       -o pow_bench
+ *
+ * (pow.c is included, not linked, so -1 can reach the solver's internals.)
+ *   ./pow_bench [-s] [-1] [tries]	(default 500000, the protocol cap)
  *
  * Prints "pow: N tries in S s = X ns/try".  A second line times the naive
- * way (serialise, encode and hash the whole text per try) for comparison.
+ * way (serialise, encode and hash the whole text per try) for comparison;
+ * -s skips it.  -1 forces one try at a time through OpenSSL (no 4-lane
+ * batches), to see what the SIMD path buys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +22,28 @@
 
 #include <openssl/evp.h>
 
-#include "upstream/chatgpt/pow.h"
+#include "upstream/chatgpt/pow.c"
+
+static double
+clock_s(clockid_t id)
+{
+	struct timespec	 ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double
 now(void)
 {
-	struct timespec	 ts;
+	return clock_s(CLOCK_MONOTONIC);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/* CPU time of this process: steadier than wall time on a busy host. */
+static double
+cpu(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void
@@ -91,14 +108,22 @@ main(int argc, char *argv[])
 	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 0 };
 	struct pow_solver	*s = NULL;
 	unsigned long		 n = POW_MAX_TRIES, done = 0;
+	bool			 skip_naive = false, single = false;
 	const char		*seed = "0.8863307117434009";
 	char			*ans = NULL;
 	enum pow_err		 rc;
-	double			 t;
+	double			 t, tc;
 
-	if (argc > 1 && (n = strtoul(argv[1], NULL, 10)) == 0) {
-		fprintf(stderr, "usage: %s [tries]\n", argv[0]);
-		return 2;
+	for (int a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "-s") == 0)
+			skip_naive = true;
+		else if (strcmp(argv[a], "-1") == 0)
+			single = true;
+		else if ((n = strtoul(argv[a], NULL, 10)) == 0) {
+			fprintf(stderr, "usage: %s [-s] [-1] [tries]\n",
+			    argv[0]);
+			return 2;
+		}
 	}
 	example_config(&c);
 	o.max_tries = n;
@@ -106,18 +131,25 @@ main(int argc, char *argv[])
 		fprintf(stderr, "pow_solver_new: %s\n", pow_strerror(rc));
 		return 1;
 	}
+	if (single)
+		s->use_x4 = false;
 	t = now();
+	tc = cpu();
 	rc = pow_solve(s, seed, "000000", &ans, &done);
+	tc = cpu() - tc;
 	t = now() - t;
 	if (rc != POW_UNSOLVED || done != n) {
 		fprintf(stderr, "pow_solve: %s after %lu tries\n",
 		    pow_strerror(rc), done);
 		return 1;
 	}
-	printf("pow: %lu tries in %.3f s = %.1f ns/try\n", n, t, t * 1e9 /
-	    (double)n);
+	printf("pow: %lu tries in %.3f s = %.1f ns/try (cpu %.1f ns/try, %s)\n",
+	    n, t, t * 1e9 / (double)n, tc * 1e9 / (double)n,
+	    s->use_x4 ? "4-lane" : "one at a time");
 	free(ans);
 	pow_solver_free(s);
+	if (skip_naive)
+		return 0;
 
 	n = n / 10 ? n / 10 : 1;
 	t = naive(&c, seed, n);
