@@ -20,6 +20,12 @@
  *	// POW_TOOHARD / POW_UNSOLVED -> 403 (see pow_strerror)
  *	free(p); free(proof); pow_solver_free(s);
  *
+ * Cost: ~1.1 µs per try on a 2-vCPU AMD EPYC with AVX2 (4 tries per
+ * SIMD batch), ~3.2 µs through OpenSSL one at a time; bench/pow_bench.
+ * Expected tries: 16 for the requirements token, ~38 for "06bf7d"; the
+ * hardest difficulty the default gate lets through ("000033") needs
+ * ~330 000, i.e. about 0.4 s.
+ *
  * Strings returned through char ** are malloc'd; the caller frees them.
  * A solver is not thread-safe (it owns scratch hash state); use one per
  * request or per thread.  Everything else is reentrant.
@@ -182,7 +188,10 @@ bool		 pow_difficulty_too_high(const char *difficulty,
  * Check a token the way a server would: prefix POW_PROOF_PREFIX (proof
  * true) or POW_REQ_PREFIX, a well-formed base64 body that is not a
  * fallback, and H(seed ‖ body) below difficulty under rule.  POW_OK when
- * valid, POW_EBADTOKEN or POW_EMISMATCH when not.
+ * valid, POW_EBADTOKEN or POW_EMISMATCH when not, POW_EINVAL for bad
+ * arguments (NULL, unknown algo/rule, difficulty not hex).  For tests and
+ * mocks: a real server cannot check a requirements token, whose seed
+ * never leaves the client.
  */
 enum pow_err	 pow_verify(enum pow_algo algo, enum pow_rule rule,
 		    const char *seed, const char *difficulty, const char *token,
