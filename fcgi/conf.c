@@ -114,6 +114,9 @@ static const struct cfg_var cfg_vars[] = {
 
 	{ "CHAT2API_DATA_DIR", NULL, CFG_STR, OFF(data_dir),
 	  "/var/lib/chat2api", 0, 0, "LMDB directory (created if missing)" },
+	{ "CHAT2API_SECRET_KEY", NULL, CFG_STR, OFF(secret_key), "", 0, 0,
+	  "key for credentials at rest: 64 hex digits or a 16+ char "
+	  "passphrase (default: DATA_DIR/secret.key)" },
 	{ "CHAT2API_THREADS", NULL, CFG_LONG, OFF(threads), "32", 1, 1024,
 	  "worker threads per FastCGI process" },
 	{ "CHAT2API_MAX_BODY", NULL, CFG_SIZE, OFF(max_body), "20m", 1024,

@@ -53,6 +53,7 @@ struct config {
 
 	/* process and platform */
 	char		*data_dir;
+	char		*secret_key;
 	long		 threads;
 	long		 max_body;
 	char		*mount;			/* "" or "/chat2api" */

@@ -115,6 +115,14 @@ main(int argc, char **argv)
 		if (!cgi)
 			goto out;
 	}
+	if (st != NULL && store_key_init(st, cfg.secret_key, err,
+	    sizeof(err)) != STORE_OK) {
+		log_error("%s", err);
+		if (!cgi)
+			goto out;
+		store_close(st);
+		st = NULL;
+	}
 	if (cgi)
 		ret = server_run_cgi(&cfg, st);
 	else

@@ -203,7 +203,11 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	(void)ctx;
 	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "counters", MDB_CREATE, &s->counters)) ||
-	    (rc = mdb_dbi_open(txn, "models", MDB_CREATE, &s->models)))
+	    (rc = mdb_dbi_open(txn, "models", MDB_CREATE, &s->models)) ||
+	    (rc = mdb_dbi_open(txn, "creds", MDB_CREATE, &s->creds)) ||
+	    (rc = mdb_dbi_open(txn, "rtcache", MDB_CREATE, &s->rtcache)) ||
+	    (rc = mdb_dbi_open(txn, "rtlock", MDB_CREATE, &s->rtlock)) ||
+	    (rc = mdb_dbi_open(txn, "seeds", MDB_CREATE, &s->seeds)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {
@@ -309,6 +313,22 @@ fail:
 	return e;
 }
 
+enum store_err
+store_key_init(struct store *s, const char *env, char *err, size_t errsz)
+{
+	if (crypto_key_load(&s->key, env, s->dir, err, errsz) < 0)
+		return STORE_IO;
+	s->have_key = 1;
+	return STORE_OK;
+}
+
+void
+store_mac(struct store *s, const char *label, const void *p, size_t n,
+    unsigned char out[32])
+{
+	crypto_mac(&s->key, label, p, n, out);
+}
+
 void
 store_close(struct store *s)
 {
@@ -316,6 +336,7 @@ store_close(struct store *s)
 		return;
 	mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
+	crypto_wipe(&s->key, sizeof(s->key));
 	pthread_rwlock_destroy(&s->resize);
 	free(s->dir);
 	free(s);

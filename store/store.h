@@ -47,6 +47,16 @@ enum store_err	 store_sync(struct store *);
 int		 store_reader_check(struct store *);
 size_t		 store_map_size(struct store *);
 
+/*
+ * The secret key (store/crypto.h) for credentials, sessions and CSRF:
+ * from CHAT2API_SECRET_KEY, else <dir>/secret.key (created 0600).
+ */
+enum store_err	 store_key_init(struct store *, const char *env_value,
+		    char *err, size_t errsz);
+/* HMAC-SHA-256 under the store key, domain-separated by label. */
+void		 store_mac(struct store *, const char *label, const void *,
+		    size_t, unsigned char out[32]);
+
 enum store_err	 store_count_request(struct store *, const char *model,
 		    int success);
 enum store_err	 store_read_stats(struct store *, struct arena *,

@@ -5,11 +5,15 @@
 #include <pthread.h>
 #include <lmdb.h>
 
+#include "store/crypto.h"
 #include "store/store.h"
 
 struct store {
 	MDB_env			*env;
 	MDB_dbi			 meta, counters, models;
+	MDB_dbi			 creds, rtcache, rtlock, seeds;
+	struct crypto_key	 key;
+	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */
 	char			*dir;
 };

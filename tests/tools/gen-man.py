@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Regenerates chat2api.8 from the variable table in fcgi/conf.c, so the
+man page lists exactly what the binary parses (tests/unit/test_conf.c checks
+that it does).  Run from the top of the tree: python3 tests/tools/gen-man.py"""
+import re
+
+src = open("fcgi/conf.c").read()
+rows = re.findall(r'\{ "([A-Z0-9_]+)", (NULL|"[A-Z0-9_]+"), (CFG_[A-Z]+),\s*OFF\(\w+\),'
+                  r'\s*"([^"]*)",\s*[^,]+,\s*[^,]+,\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\}', src, re.S)
+head = r'''.TH CHAT2API 8 2026-11-23 "chat2api 0.1.0" "System Manager's Manual"
+.SH NAME
+chat2api \- OpenAI-compatible API in front of web chat backends, as a FastCGI/CGI responder
+.SH SYNOPSIS
+.B chat2api
+.RB [ \-\-listen
+.IR unix:PATH | HOST:PORT ]
+.br
+.B chat2api
+.RB \-\-help | \-\-version
+.SH DESCRIPTION
+.B chat2api
+serves
+.BR /v1/models ,
+.BR /v1/chat/completions ,
+.B /health
+and
+.B /stats
+in the shapes the OpenAI API uses, behind a front web server (nginx, lighttpd or Apache).
+.PP
+The mode is chosen at start:
+.TP
+.B FastCGI
+when file descriptor 0 is a listening socket (spawn-fcgi, lighttpd
+.BR bin-path ,
+mod_fcgid), or with
+.BR \-\-listen .
+Each process runs
+.B CHAT2API_THREADS
+threads.
+.TP
+.B CGI
+otherwise: one request from the environment and standard input, answered on standard output.
+.PP
+SIGTERM or SIGINT stops accepting new requests, gives in-flight ones
+.B CHAT2API_GRACE
+seconds and exits.
+.SH OPTIONS
+.TP
+.BI \-\-listen " unix:PATH" | " HOST:PORT"
+Bind the FastCGI socket itself (mode 0660).
+A socket another process still listens on is never taken over.
+.TP
+.B \-\-help
+List the options and environment variables.
+.TP
+.B \-\-version
+Print the version.
+.SH ENVIRONMENT
+Read once at start; a bad value stops start-up with one line naming the variable.
+Booleans accept true/false, 1/0, yes/no, t/f, y/n; lists are comma separated.'''
+out = [head]
+for name, alias, typ, default, helps in rows:
+    h = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', helps)).replace('\\"', '"')
+    out.append(".TP\n.B " + name + ("\n(also " + alias.strip('"') + ")" if alias != "NULL" else ""))
+    line = h[0].upper() + h[1:]
+    if default:
+        line += ". Default: " + default
+    out.append(line.replace("\\", "\\\\").replace("-", "\\-") + ".")
+out.append(r'''.SH FILES
+.TP
+.I $CHAT2API_DATA_DIR/data.mdb , lock.mdb
+The LMDB environment shared by all processes.
+.TP
+.I $CHAT2API_DATA_DIR/secret.key
+The key that encrypts stored credentials (created mode 0600 unless
+.B CHAT2API_SECRET_KEY
+is set).  Keep it with backups of the data: without it the credentials cannot be read.
+.SH EXIT STATUS
+0 after a clean stop; 1 when start-up failed or the grace period ran out; 2 for a bad argument or variable.
+.SH SEE ALSO
+.BR spawn\-fcgi (1),
+.BR nginx (8),
+.BR lighttpd (8),
+.BR apache2 (8),
+.BR mdb_stat (1),
+.BR mdb_copy (1)''')
+open("chat2api.8", "w").write("\n".join(out) + "\n")
+print("%d variables" % len(rows))
