@@ -149,7 +149,7 @@ START_TEST(worked_examples)
 {
 	const struct example	*e = &examples[_i];
 	struct pow_config	 c;
-	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 0 };
+	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 0, false };
 	unsigned char		 h[64];
 	char			 x[129];
 
@@ -364,7 +364,7 @@ START_TEST(fallback)
 {
 	struct pow_config	 c;
 	struct pow_solver	*s = NULL;
-	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 50 };
+	struct pow_opts		 o = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 50, false };
 	char			*f, *a = NULL, *t = NULL;
 	unsigned long		 n = 0;
 
@@ -638,7 +638,8 @@ START_TEST(limits)
 	ck_assert_int_eq(pow_solver_new(&s, NULL, NULL), POW_EINVAL);
 	ck_assert_int_eq(pow_solver_new(NULL, &c, NULL), POW_EINVAL);
 	{
-		struct pow_opts	 o = { (enum pow_algo)3, POW_RULE_BYTES, 0 };
+		struct pow_opts	 o = { (enum pow_algo)3, POW_RULE_BYTES, 0,
+		    false };
 
 		ck_assert_int_eq(pow_solver_new(&s, &c, &o), POW_EINVAL);
 	}
@@ -856,7 +857,7 @@ START_TEST(solver_matches_oracle)
 			for (int mode = 0; mode < 2; mode++) {
 				struct pow_solver	*s = NULL;
 				struct pow_opts		 o = { POW_ALGO_SHA3_512,
-				    POW_RULE_HEX, 24 };
+				    POW_RULE_HEX, 24, mode == 1 };
 				char			*ans = NULL;
 				unsigned long		 got = 0;
 				unsigned char		 h[64];
@@ -864,8 +865,8 @@ START_TEST(solver_matches_oracle)
 
 				ck_assert_int_eq(pow_solver_new(&s, &c, &o),
 				    POW_OK);
-				if (mode == 1)
-					s->use_x4 = false;
+				ck_assert(s->use_x4 == (mode == 0 &&
+				    s->ops->digest_x4 != NULL));
 				ck_assert_int_eq(pow_solve(s, "0.7", x[k], &ans,
 				    &got), POW_OK);
 				ck_assert_uint_eq(got, want);

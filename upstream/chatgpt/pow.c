@@ -1034,7 +1034,8 @@ enum pow_err
 pow_solver_new(struct pow_solver **sp, const struct pow_config *cfg,
     const struct pow_opts *opts)
 {
-	struct pow_opts		 def = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 0 };
+	struct pow_opts		 def = { POW_ALGO_SHA3_512, POW_RULE_BYTES, 0,
+				     false };
 	struct pow_solver	*s = NULL;
 	struct jbuf		 b = { 0 };
 	size_t			 oi, oj, l0, tail_max;
@@ -1098,7 +1099,7 @@ pow_solver_new(struct pow_solver **sp, const struct pow_config *cfg,
 	s->head_len = b64_len(l0);
 	if ((s->work = malloc(s->head_len + tail_max + 1)) == NULL)
 		goto fail;
-	if ((s->use_x4 = s->ops->digest_x4 != NULL))
+	if ((s->use_x4 = s->ops->digest_x4 != NULL && !opts->no_simd))
 		for (int l = 0; l < POW_LANES; l++)
 			if ((s->lt[l] = malloc(tail_max)) == NULL)
 				goto fail;

@@ -116,6 +116,8 @@ struct pow_opts {
 	enum pow_algo	 algo;
 	enum pow_rule	 rule;
 	unsigned long	 max_tries;	/* 0: POW_MAX_TRIES */
+	bool		 no_simd;	/* one try at a time via OpenSSL only
+					   (benchmarks, debugging) */
 };
 
 struct pow_solver;
