@@ -5,11 +5,16 @@
  */
 #include "config.h"
 
-#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fcgi/log.h"
+#include "store/creds.h"
+#include "store/crypto.h"
+#include "upstream/chatgpt/refresh.h"
 #include "fcgi/resp.h"
 #include "handlers/chat_request.h"
 #include "handlers/handlers.h"
@@ -64,12 +69,155 @@ parse_bearer(struct req *r, const char **token, const char **account)
 		*token = a;
 }
 
+/* Who pays for this answer (chatgpt.md §7.1, §7.2). */
+enum auth_mode {
+	AUTH_ANON,	/* no credential: backend-anon */
+	AUTH_TOKEN,	/* the client's own access token */
+	AUTH_REFRESH,	/* the client's own refresh token: exchanged */
+	AUTH_POOL,	/* an AUTHORIZATION code: a pooled credential */
+};
+
+/* Compares against every code, so timing tells nothing about which. */
 static int
-retryable(int status, const char *code)
+is_auth_code(const struct config *cfg, const char *token)
+{
+	size_t i;
+	int hit = 0;
+
+	for (i = 0; i < cfg->authorization.n; i++)
+		hit |= crypto_streq(cfg->authorization.v[i], token);
+	return hit;
+}
+
+static int
+retryable(enum auth_mode mode, int status, const char *code)
 {
 	if (status >= 500)
 		return 1;
-	return status == 403 && strcmp(code, "upstream_not_started") == 0;
+	if (status == 403 && strcmp(code, "upstream_not_started") == 0)
+		return 1;
+	/* Another pooled credential may well succeed where this one failed. */
+	return mode == AUTH_POOL && (status == 401 || status == 403 ||
+	    status == 429);
+}
+
+struct attempt {
+	struct cred_pick	 pick;
+	char			*at;		/* exchanged access token */
+	int			 picked;
+};
+
+static void
+attempt_free(struct attempt *a)
+{
+	if (a->picked)
+		cred_pick_free(&a->pick);
+	if (a->at != NULL) {
+		crypto_wipe(a->at, strlen(a->at));
+		free(a->at);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * Sets pc->credential for this attempt.  Returns 0, or -1 with the sink's
+ * error set (nothing to try).
+ */
+static int
+attempt_prepare(struct req *r, enum auth_mode mode, const char *token,
+    struct attempt *a, struct provider_call *pc, struct oa_sink *sink,
+    const char *account)
+{
+	char err[256];
+	const char *rt = NULL;
+	enum store_err se;
+	enum refresh_err re;
+
+	pc->credential = NULL;
+	pc->account_id = account;
+	if (mode == AUTH_ANON)
+		return 0;
+	if (mode == AUTH_TOKEN) {
+		pc->credential = token;
+		return 0;
+	}
+	if (r->store == NULL) {
+		sink->err_status = 503;
+		snprintf(sink->err_type, sizeof(sink->err_type), "server_error");
+		snprintf(sink->err_code, sizeof(sink->err_code), "store_down");
+		snprintf(sink->err_msg, sizeof(sink->err_msg), "The credential "
+		    "store is unavailable.");
+		return -1;
+	}
+	if (mode == AUTH_POOL) {
+		se = cred_pick(r->store, r->cfg->random_token ?
+		    CRED_PICK_RANDOM : CRED_PICK_ROUND_ROBIN, &a->pick);
+		if (se == STORE_NOTFOUND) {
+			if (sink->err_status)
+				return -1;	/* keep the last real error */
+			/* An empty pool serves anonymously, as the reference. */
+			return 0;
+		}
+		if (se != STORE_OK) {
+			sink->err_status = 503;
+			snprintf(sink->err_type, sizeof(sink->err_type),
+			    "server_error");
+			snprintf(sink->err_code, sizeof(sink->err_code),
+			    "store_error");
+			snprintf(sink->err_msg, sizeof(sink->err_msg),
+			    "The credential store failed: %s.",
+			    store_strerror(se));
+			return -1;
+		}
+		a->picked = 1;
+		if (a->pick.info.account_id[0] != '\0' && account == NULL)
+			pc->account_id = a->pick.info.account_id;
+		if (a->pick.info.kind != CRED_REFRESH) {
+			pc->credential = a->pick.secret;
+			return 0;
+		}
+		rt = a->pick.secret;
+	} else
+		rt = token;
+	re = chatgpt_refresh(r->cfg, r->store, rt, 0, &a->at, NULL, NULL,
+	    err, sizeof(err));
+	if (re == REFRESH_OK) {
+		pc->credential = a->at;
+		return 0;
+	}
+	sink->err_status = re == REFRESH_INVALID ? 401 : 502;
+	snprintf(sink->err_type, sizeof(sink->err_type), "%s",
+	    re == REFRESH_INVALID ? "invalid_request_error" : "upstream_error");
+	snprintf(sink->err_code, sizeof(sink->err_code), "%s",
+	    re == REFRESH_INVALID ? "invalid_refresh_token" : "refresh_failed");
+	snprintf(sink->err_msg, sizeof(sink->err_msg), "Could not exchange "
+	    "the RefreshToken: %s.", err);
+	return -1;
+}
+
+/* What one failed attempt teaches about its pooled credential. */
+static void
+attempt_learn(struct req *r, struct attempt *a, struct oa_sink *sink)
+{
+	char reason[CRED_REASON_MAX];
+
+	if (!a->picked || r->store == NULL)
+		return;
+	if (sink->err_status == 401 || (sink->err_status == 403 &&
+	    strcmp(sink->err_code, "upstream_forbidden") == 0)) {
+		snprintf(reason, sizeof(reason), "%d %s: %.160s", sink->err_status,
+		    sink->err_code, sink->err_msg);
+		cred_mark_error(r->store, a->pick.info.id, reason);
+		log_info("credential %s moved to the error list (%d %s)",
+		    a->pick.info.fingerprint, sink->err_status,
+		    sink->err_code);
+	} else if (sink->err_status == 429 && r->cfg->enable_limit &&
+	    sink->retry_after > 0) {
+		cred_mark_cooldown(r->store, a->pick.info.id,
+		    (int64_t)time(NULL) + sink->retry_after);
+		log_info("credential %s cools down for %ld s",
+		    a->pick.info.fingerprint, sink->retry_after);
+	}
 }
 
 enum app_err
@@ -82,8 +230,10 @@ h_chat_completions(struct req *r, const char *rest)
 	struct chat_sink k;
 	struct chat_ctx cc;
 	struct provider_call pc;
+	struct attempt at;
 	const struct provider *prov;
 	const char *token, *account, *hdr;
+	enum auth_mode mode;
 	enum app_err e;
 	long attempt;
 	size_t i, j;
@@ -116,40 +266,62 @@ h_chat_completions(struct req *r, const char *rest)
 		    "exist.", cr.model);
 	}
 	parse_bearer(r, &token, &account);
-	/*
-	 * SDKs cannot omit the API key, so a Bearer value that is no access
-	 * token (eyJ..., a JWT) means "anonymous", like no header at all.
-	 */
-	if (token != NULL && strncmp(token, "eyJ", 3) != 0)
-		token = NULL;
 	if ((hdr = req_param(r, "HTTP_CHATGPT_ACCOUNT_ID")) != NULL && *hdr)
 		account = hdr;
 	else if (account == NULL && cr.account_id != NULL)
 		account = cr.account_id;
+	if (token == NULL)
+		mode = AUTH_ANON;
+	else if (r->cfg->authorization.n && is_auth_code(r->cfg, token))
+		mode = AUTH_POOL;
+	else if (cred_detect_kind(token) == CRED_ACCESS)
+		mode = AUTH_TOKEN;
+	else if (cred_detect_kind(token) == CRED_REFRESH)
+		mode = AUTH_REFRESH;
+	else if (r->cfg->authorization.n) {
+		json_object_put(root);
+		return resp_error(r, 401, "invalid_request_error",
+		    "invalid_api_key", NULL, "Incorrect API key provided: not "
+		    "an authorization code, access token or refresh token.");
+	} else
+		/* SDKs must send some key: a placeholder means anonymous. */
+		mode = AUTH_ANON;
 
 	oa_sink_init(&sink, r, &cr);
 	oa_sink_bind(&sink, &k);
+	oa_sink_reset_error(&sink);
 	cc.r = r;
 	cc.sink = &sink;
 	memset(&pc, 0, sizeof(pc));
+	memset(&at, 0, sizeof(at));
 	pc.cfg = r->cfg;
 	pc.arena = r->arena;
 	pc.req = &cr;
-	pc.credential = token;
-	pc.account_id = account;
 	pc.sink = &k;
 	pc.idle = chat_idle;
 	pc.idle_ctx = &cc;
 	for (attempt = 0; attempt <= r->cfg->retry_times; attempt++) {
+		attempt_free(&at);
+		if (attempt_prepare(r, mode, token, &at, &pc, &sink,
+		    account) < 0) {
+			if (mode != AUTH_POOL || !at.picked)
+				break;
+			attempt_learn(r, &at, &sink);
+			continue;
+		}
 		oa_sink_reset_error(&sink);
 		prov->chat(&pc);
 		if (sink.started || sink.aborted || r->hup ||
-		    sink.err_status == 0 ||
-		    !retryable(sink.err_status, sink.err_code))
+		    sink.err_status == 0)
 			break;
-		log_info("%s: attempt %ld failed (%d %s), retrying",
-		    prov->name, attempt + 1, sink.err_status, sink.err_code);
+		attempt_learn(r, &at, &sink);
+		if (!retryable(mode, sink.err_status, sink.err_code))
+			break;
+		log_info("%s: attempt %ld failed (%d %s)%s", prov->name,
+		    attempt + 1, sink.err_status, sink.err_code,
+		    attempt < r->cfg->retry_times ? ", retrying" : "");
 	}
+	attempt_free(&at);
 	e = oa_sink_complete(&sink);
 	oa_sink_free(&sink);
 	json_object_put(root);

@@ -108,6 +108,7 @@ void
 oa_sink_reset_error(struct oa_sink *s)
 {
 	s->err_status = 0;
+	s->retry_after = -1;
 	s->err_msg[0] = '\0';
 }
 
@@ -315,9 +316,19 @@ s_error(void *ctx, int status, const char *type, const char *code,
 	return -1;
 }
 
+static int
+s_retry_after(void *ctx, long seconds)
+{
+	struct oa_sink *s = ctx;
+
+	s->retry_after = seconds;
+	return 0;
+}
+
 void
 oa_sink_bind(struct oa_sink *s, struct chat_sink *k)
 {
+	k->retry_after = s_retry_after;
 	k->ctx = s;
 	k->role = s_role;
 	k->text = s_text;

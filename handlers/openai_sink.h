@@ -32,6 +32,7 @@ struct oa_sink {
 	const char			*message_id;
 	/* the last error, kept for a retry or the final answer */
 	int				 err_status;
+	long				 retry_after;	/* s, or -1 */
 	char				 err_type[40];
 	char				 err_code[48];
 	char				 err_msg[512];

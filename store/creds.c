@@ -156,6 +156,15 @@ make_id(struct store *s, const char *label, const char *secret, size_t n,
 	hex(mac, CRED_ID_LEN / 2, out);
 }
 
+enum store_err
+cred_id_of(struct store *s, const char *secret, char out[CRED_ID_LEN + 1])
+{
+	if (!s->have_key)
+		return STORE_INVAL;
+	make_id(s, "cred-id", secret, strlen(secret), out);
+	return STORE_OK;
+}
+
 static int
 rec_decode(const MDB_val *k, const MDB_val *v, struct rec *r)
 {

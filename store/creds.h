@@ -116,6 +116,10 @@ enum store_err	 cred_rt_forget(struct store *, const char *rt);
 enum store_err	 cred_rt_lock(struct store *, const char *rt, int *acquired);
 enum store_err	 cred_rt_unlock(struct store *, const char *rt);
 
+/* The record id a secret would have (whether stored or not). */
+enum store_err	 cred_id_of(struct store *, const char *secret,
+		    char out[CRED_ID_LEN + 1]);
+
 /* A fingerprint that can be shown anywhere (12 hex of SHA-256). */
 void		 cred_fingerprint(const char *secret, char out[13]);
 

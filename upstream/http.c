@@ -16,6 +16,8 @@ static CURLSH		*share;
 static pthread_mutex_t	 share_locks[CURL_LOCK_DATA_LAST];
 static pthread_key_t	 easy_key;
 static pthread_once_t	 key_once = PTHREAD_ONCE_INIT;
+/* A stream callback may fetch something (an image URL) mid-transfer. */
+static __thread int	 http_depth;
 
 static const char *const up_errs[UP__MAX] = {
 	[UP_OK] = "success",
@@ -240,8 +242,12 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	x.req = req;
 	x.resp = resp;
 	x.max = req->max_body ? req->max_body : HTTP_DEFAULT_MAX;
-	if ((h = http_easy()) == NULL)
+	/* The thread's handle is busy when we are called from inside one of
+	 * its callbacks: a nested request gets a handle of its own. */
+	if ((h = http_depth ? curl_easy_init() : http_easy()) == NULL)
 		return UP_ENOMEM;
+	if (http_depth)
+		curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
 	x.h = h;
 	for (hp = req->headers; hp != NULL && *hp != NULL; hp++) {
 		if ((t = curl_slist_append(hdrs, *hp)) == NULL) {
@@ -284,12 +290,18 @@ http_do(const struct http_req *req, struct http_resp *resp)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)req->body_len);
 	}
+	http_depth++;
 	cc = curl_easy_perform(h);
+	http_depth--;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_slist_free_all(hdrs);
-	/* The handle outlives the request: drop pointers into our stack. */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	if (http_depth)
+		curl_easy_cleanup(h);
+	else {
+		/* The handle outlives the request: drop pointers to our stack. */
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+	}
 	switch (cc) {
 	case CURLE_OK:
 		e = resp->status >= 200 && resp->status < 300 ? UP_OK : UP_HTTP;

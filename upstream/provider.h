@@ -98,6 +98,8 @@ struct chat_sink {
 	/* status: the HTTP status this maps to (403, 429, 502 ...) */
 	int	(*error)(void *ctx, int status, const char *type,
 		    const char *code, const char *message);
+	/* optional, before error(): the upstream says when to try again */
+	int	(*retry_after)(void *ctx, long seconds);
 };
 
 

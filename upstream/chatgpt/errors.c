@@ -112,6 +112,8 @@ cg_fail_http(struct cg_call *c, const char *what, const struct http_resp *r)
 		    "conversation as too large: %s", detail);
 		break;
 	case 429:
+		if (clears >= 0 && c->pc->sink->retry_after != NULL)
+			c->pc->sink->retry_after(c->pc->sink->ctx, clears);
 		if (clears >= 0)
 			cg_fail(c, 429, "rate_limit_error",
 			    "rate_limit_exceeded", "Rate limited by the "

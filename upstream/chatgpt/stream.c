@@ -30,6 +30,7 @@
 #define TITLE_MAX	200	/* citation title bytes */
 #define URL_MAX		4096	/* citation or image URL bytes */
 #define ASSET_ID_MAX	128
+#define SANDBOX_MAX	512	/* bytes of a sandbox path */
 
 enum chan { CH_TEXT = 0, CH_REASON = 1 };
 
@@ -790,7 +791,7 @@ asset_id_ok(const char *p)
 }
 
 static enum chatgpt_stream_err
-image(struct chatgpt_stream *s, const char *ptr)
+image(struct chatgpt_stream *s, const char *ptr, const char *msg_id)
 {
 	static const char	 fs[] = "file-service://", sd[] = "sediment://";
 	enum chatgpt_asset	 kind = CHATGPT_ASSET_FILE_SERVICE;
@@ -811,7 +812,8 @@ image(struct chatgpt_stream *s, const char *ptr)
 		if ((rc = flush(s)) != CGS_OK)
 			return rc;
 		ok = s->o.resolve_image(s->o.resolve_ctx, kind, id, s->conv_id,
-		    &url) == 0 && url != NULL && url_ok(url, strlen(url));
+		    msg_id, &url) == 0 && url != NULL &&
+		    url_ok(url, strlen(url));
 	}
 	if ((rc = segment(s, NULL)) == CGS_OK) {
 		if (ok && (rc = puts_(s, CH_TEXT, "![image](")) == CGS_OK &&
@@ -825,7 +827,8 @@ image(struct chatgpt_stream *s, const char *ptr)
 }
 
 static enum chatgpt_stream_err
-images(struct chatgpt_stream *s, struct cgs_msg *m, json_object *parts)
+images(struct chatgpt_stream *s, struct cgs_msg *m, json_object *parts,
+    const char *msg_id)
 {
 	enum chatgpt_stream_err	 rc;
 	size_t			 n;
@@ -841,27 +844,114 @@ images(struct chatgpt_stream *s, struct cgs_msg *m, json_object *parts)
 		if (!streq(cstr(s, get(p, "content_type")),
 		    "image_asset_pointer") || ptr == NULL)
 			continue;
-		if ((rc = image(s, ptr)) != CGS_OK)
+		if ((rc = image(s, ptr, msg_id)) != CGS_OK)
 			return rc;
 	}
 	return CGS_OK;
 }
 
+/* The sandbox path at p (after "(sandbox:"), up to ')': its length or 0. */
+static size_t
+sandbox_path(const char *p, size_t avail)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	size_t			 i = 0, k;
+
+	if (avail == 0 || p[0] != '/')
+		return 0;
+	while (i < avail && p[i] != ')') {
+		if (i >= SANDBOX_MAX || u[i] <= 0x20 || u[i] == 0x7f ||
+		    strchr("(<>\"'\\`[]", p[i]) != NULL ||
+		    (k = u8_seq(u + i, avail - i)) == 0)
+			return 0;
+		i += k;
+	}
+	if (i == avail)
+		return 0;
+	for (k = 0; k + 1 < i; k++)	/* no ".." anywhere */
+		if (p[k] == '.' && p[k + 1] == '.')
+			return 0;
+	return i;
+}
+
+/* §5.4 (c): list download links for the answer's (sandbox:PATH) links. */
 static enum chatgpt_stream_err
-maybe_finish(struct chatgpt_stream *s, json_object *msg)
+sandbox_links(struct chatgpt_stream *s, const char *t, size_t len,
+    const char *msg_id)
+{
+	static const char	 tag[] = "(sandbox:";
+	enum chatgpt_stream_err	 rc;
+	const char		*seen[CGS_MAX_SANDBOX];
+	size_t			 seen_len[CGS_MAX_SANDBOX], nseen = 0;
+	size_t			 i, n, j;
+	bool			 first = true;
+
+	if (t == NULL || s->o.resolve_image == NULL)
+		return CGS_OK;
+	for (i = 0; i + sizeof(tag) - 1 < len && nseen < CGS_MAX_SANDBOX;
+	    i++) {
+		const char	*p = t + i + sizeof(tag) - 1, *base;
+		char		*path, *url = NULL;
+		bool		 ok;
+
+		if (memcmp(t + i, tag, sizeof(tag) - 1) != 0 ||
+		    (n = sandbox_path(p, len - i - (sizeof(tag) - 1))) == 0)
+			continue;
+		for (j = 0; j < nseen; j++)
+			if (seen_len[j] == n && memcmp(seen[j], p, n) == 0)
+				break;
+		if (j < nseen)
+			continue;
+		seen[nseen] = p;
+		seen_len[nseen++] = n;
+		if ((path = strndup(p, n)) == NULL)
+			return CGS_ENOMEM;
+		if ((rc = flush(s)) != CGS_OK) {
+			free(path);
+			return rc;
+		}
+		ok = s->o.resolve_image(s->o.resolve_ctx,
+		    CHATGPT_ASSET_SANDBOX, path, s->conv_id, msg_id, &url) == 0 &&
+		    url != NULL && url_ok(url, strlen(url));
+		for (base = path + n; base > path && base[-1] != '/'; base--)
+			;
+		rc = CGS_OK;
+		if (ok && first) {
+			first = false;
+			rc = segment(s, NULL);
+		}
+		if (ok && rc == CGS_OK &&
+		    (rc = puts_(s, CH_TEXT, "[")) == CGS_OK &&
+		    (rc = put_title(s, *base ? base : path,
+		    strlen(*base ? base : path))) == CGS_OK &&
+		    (rc = puts_(s, CH_TEXT, "](")) == CGS_OK &&
+		    (rc = put_url(s, url)) == CGS_OK)
+			rc = puts_(s, CH_TEXT, ")\n");
+		free(url);
+		free(path);
+		if (rc != CGS_OK)
+			return rc;
+		i += sizeof(tag) - 1 + n;
+	}
+	return CGS_OK;
+}
+
+/* The finish decision for a finished message; 0 = not the end. */
+static int
+finish_reason(struct chatgpt_stream *s, json_object *msg,
+    enum chat_finish *reason)
 {
 	json_object	*et = get(msg, "end_turn");
 	const char	*fd;
-	bool		 end_turn;
 
-	end_turn = json_object_is_type(et, json_type_boolean) &&
-	    json_object_get_boolean(et);
 	fd = cstr(s, get(get(get(msg, "metadata"), "finish_details"), "type"));
-	if (streq(fd, "max_tokens"))
-		return finish(s, CHAT_FINISH_LENGTH);
-	if (end_turn || streq(fd, "interrupted"))
-		return finish(s, CHAT_FINISH_STOP);
-	return CGS_OK;
+	*reason = CHAT_FINISH_STOP;
+	if (streq(fd, "max_tokens")) {
+		*reason = CHAT_FINISH_LENGTH;
+		return 1;
+	}
+	return (json_object_is_type(et, json_type_boolean) &&
+	    json_object_get_boolean(et)) || streq(fd, "interrupted");
 }
 
 /* {"message": null, "error": ...}: before the start only remembered. */
@@ -930,8 +1020,9 @@ convert(struct chatgpt_stream *s, json_object *doc)
 	const char		*role, *status, *ctype, *id, *t;
 	struct cgs_msg		*m;
 	enum chatgpt_stream_err	 rc = CGS_OK;
+	enum chat_finish	 fr;
 	bool			 tool, in_prog, fin;
-	size_t			 len;
+	size_t			 len = 0;
 
 	if (s->terminal || !json_object_is_type(doc, json_type_object))
 		return CGS_OK;
@@ -971,6 +1062,7 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		m->streamed = true;
 	content = get(msg, "content");
 	ctype = cstr(s, get(content, "content_type"));
+	t = NULL;
 	if (streq(ctype, "text")) {
 		e = get(content, "parts");
 		t = NULL;
@@ -991,13 +1083,18 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		rc = fenced(s, m, t, len, "Output");
 	} else if (streq(ctype, "multimodal_text")) {
 		if (fin)
-			rc = images(s, m, get(content, "parts"));
+			rc = images(s, m, get(content, "parts"), id);
 	} else if (streq(ctype, "thoughts"))
 		rc = thoughts(s, m, get(content, "thoughts"));
 	if (rc != CGS_OK || !fin)
 		return rc;
 	m->finished = true;
-	return maybe_finish(s, msg);
+	if (!finish_reason(s, msg, &fr))
+		return CGS_OK;
+	if (!tool && streq(ctype, "text") &&
+	    (rc = sandbox_links(s, t, len, id)) != CGS_OK)
+		return rc;
+	return finish(s, fr);
 }
 
 /* ------------------------------------------------------------ events */
@@ -1233,9 +1330,11 @@ chatgpt_stream_new(struct chatgpt_stream **out,
 	struct chatgpt_stream	*s;
 	struct jp_limits	 lim;
 
-	if (out == NULL || sink == NULL)
+	if (out == NULL)
 		return CGS_EINVAL;
 	*out = NULL;
+	if (sink == NULL)
+		return CGS_EINVAL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return CGS_ENOMEM;
 	s->sink = *sink;

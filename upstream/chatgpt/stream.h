@@ -89,6 +89,12 @@
  *    Progress lines are not emitted.  The resolver runs inside
  *    chatgpt_stream_event(): when that is called from a curl write
  *    callback, the resolver must use another easy handle.
+ *  - When an assistant "text" message ends the answer, its
+ *    "(sandbox:PATH)" links (at most CGS_MAX_SANDBOX, §5.4 (c)) are
+ *    resolved (CHATGPT_ASSET_SANDBOX) and listed after the text, one
+ *    "[<file name>](<url>)" per line; links that fail are left out.  The
+ *    reference does this only when the final snapshot adds no text; we
+ *    always do.
  *  - A message whose status starts with "finished" ends the answer when
  *    end_turn is true, or when metadata.finish_details.type is
  *    "max_tokens" or "interrupted" (even with end_turn false/null).
@@ -138,6 +144,7 @@
 #define CGS_MAX_C			1000000
 #define CGS_MAX_MSGS			16
 #define CGS_JSON_DEPTH			64
+#define CGS_MAX_SANDBOX			8
 
 /* §5.4 (a), verbatim. */
 #define CHATGPT_MODERATION_TEXT	"I'm sorry, I cannot provide or engage " \
@@ -160,16 +167,22 @@ enum chatgpt_stream_err {
 enum chatgpt_asset {
 	CHATGPT_ASSET_FILE_SERVICE,	/* file-service://ID, §1 row 8 */
 	CHATGPT_ASSET_SEDIMENT,		/* sediment://ID, §1 row 9 */
+	CHATGPT_ASSET_SANDBOX,		/* (sandbox:PATH) link, §1 row 10 */
 };
 
 /*
- * Turn an image pointer into a download URL.  file_id matches
- * [A-Za-z0-9_-]{1,128}; conversation_id is the last one the stream named
- * (NULL if none; row 9 needs it).  On success return 0 and a malloc'd,
- * NUL-terminated URL in *url (the decoder frees it); otherwise nonzero.
+ * Turn an asset reference into a download URL.  ref is the file id for
+ * the image kinds ([A-Za-z0-9_-]{1,128}) and the sandbox path for
+ * CHATGPT_ASSET_SANDBOX ("/...", at most 512 bytes of UTF-8 without
+ * spaces, controls, quotes, brackets, parentheses or "..": still
+ * URL-encode it).  conversation_id is the last one the stream named and
+ * message_id the message being converted (either may be NULL; rows 9 and
+ * 10 need them).  On success return 0 and a malloc'd, NUL-terminated
+ * http(s) URL in *url (the decoder frees it); otherwise nonzero.
  */
 typedef int (*chatgpt_resolve_fn)(void *ctx, enum chatgpt_asset kind,
-    const char *file_id, const char *conversation_id, char **url);
+    const char *ref, const char *conversation_id, const char *message_id,
+    char **url);
 
 struct chatgpt_stream_opts {
 	int			 history;	/* call sink->meta */
