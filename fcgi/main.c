@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <fcgiapp.h>
 
+#include "fcgi/cli.h"
 #include "fcgi/conf.h"
 #include "fcgi/log.h"
 #include "fcgi/server.h"
@@ -28,6 +29,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: chat2api [--listen unix:PATH | --listen HOST:PORT]\n"
+	    "       chat2api tokens add|list|remove|clear|errors-clear|export\n"
+	    "       chat2api refresh [--force]\n"
 	    "       chat2api --help | --version\n"
 	    "\n"
 	    "An OpenAI-compatible API in front of the ChatGPT web backend, as\n"
@@ -61,6 +64,25 @@ main(int argc, char **argv)
 	enum store_err se;
 
 	guard_fds();
+	if (cli_wants(argc, argv)) {
+		if (config_load(&cfg, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return 2;
+		}
+		/* The CLI logs to stderr whatever the service uses. */
+		log_level_parse(cfg.log_level, &lvl);
+		log_open("stderr", lvl < LOG_LVL_WARN ? lvl : LOG_LVL_WARN, err,
+		    sizeof(err));
+		signal(SIGPIPE, SIG_IGN);
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		http_global_init();
+		ret = cli_run(&cfg, argc, argv);
+		http_thread_cleanup();
+		http_global_cleanup();
+		curl_global_cleanup();
+		config_free(&cfg);
+		return ret;
+	}
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
