@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,43 @@
 #include "fcgi/server.h"
 #include "handlers/handlers.h"
 #include "store/store.h"
+#include "upstream/chatgpt/refresh.h"
 #include "upstream/http.h"
+
+struct refresh_job {
+	const struct config	*cfg;
+	struct store		*st;
+};
+
+/*
+ * SCHEDULED_REFRESH: a non-forced refresh of every stored RefreshToken,
+ * off the request path so the first request is not delayed.
+ */
+static void *
+refresh_main(void *arg)
+{
+	struct refresh_job *j = arg;
+	size_t ok = 0, failed = 0;
+
+	if (chatgpt_refresh_all(j->cfg, j->st, 0, &ok, &failed) == 0)
+		log_info("scheduled refresh: %zu refreshed, %zu failed", ok,
+		    failed);
+	http_thread_cleanup();
+	return NULL;
+}
+
+static void
+start_refresh(struct refresh_job *j)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, refresh_main, j) != 0)
+		log_warn("scheduled refresh: cannot start its thread");
+	pthread_attr_destroy(&attr);
+}
 
 static void
 usage(FILE *f)
@@ -57,6 +94,7 @@ main(int argc, char **argv)
 {
 	struct config cfg;
 	struct store *st = NULL;
+	struct refresh_job job;
 	enum log_level lvl = LOG_LVL_INFO;
 	const char *listen_spec = NULL;
 	char err[512];
@@ -144,6 +182,11 @@ main(int argc, char **argv)
 			goto out;
 		store_close(st);
 		st = NULL;
+	}
+	if (!cgi && st != NULL && cfg.scheduled_refresh) {
+		job.cfg = &cfg;
+		job.st = st;
+		start_refresh(&job);
 	}
 	if (cgi)
 		ret = server_run_cgi(&cfg, st);
