@@ -396,6 +396,7 @@ class MockState:
                          "disconnect": None, "oauth": None, "solver": None, "upload": None}
             self.rejections = []
             self.recent = []
+            self.token_uses = []
 
     def bump(self, key, sub=None, n=1):
         with self.lock:
@@ -404,6 +405,17 @@ class MockState:
             else:
                 d = self.c.setdefault(key, {})
                 d[sub] = d.get(sub, 0) + n
+
+    def record_token_use(self, authz, account, route="conversation"):
+        """Every conversation attempt with the Bearer it carried (tests of
+        pool rotation, error lists and deletions read token_uses)."""
+        tok = None
+        if authz and authz.startswith("Bearer "):
+            tok = authz[7:].strip()
+        with self.lock:
+            self.token_uses.append({"t": time.time(), "token": tok, "account": account,
+                                    "route": route})
+            del self.token_uses[:-5000]
 
     def record_request(self, route, method, path):
         """Counted when the request has been read, before it is answered."""
@@ -561,6 +573,7 @@ class MockState:
             s["last_upload"] = copy.deepcopy(self.last["upload"])
             s["rejections"] = copy.deepcopy(self.rejections)
             s["recent"] = copy.deepcopy(self.recent)
+            s["token_uses"] = copy.deepcopy(self.token_uses)
             s["tokens_outstanding"] = len(self.tokens)
             s["conversation_ids"] = list(self.conversations)
             s["files"] = {fid: {k: v for k, v in f.items() if k != "data"}
@@ -1440,6 +1453,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ---------------------------------------------------------------- sentinel
     def h_sentinel(self, kind):
+        self.st.record_token_use(self.headers.get("Authorization"),
+                                 self.headers.get("chatgpt-account-id"), "sentinel")
         auth = self._auth(kind)
         if auth is None:
             return
@@ -1518,6 +1533,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- conversation
     def h_conversation(self, kind):
         st = self.st
+        st.record_token_use(self.headers.get("Authorization"),
+                            self.headers.get("chatgpt-account-id"))
         auth = self._auth(kind)
         if auth is None:
             return
