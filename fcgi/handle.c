@@ -240,7 +240,7 @@ fail:
 	if (!r->headers_sent)
 		resp_app_error(r, e);
 	else if (e != APP_HUP)
-		sse_error(r, "server_error", "internal_error",
+		resp_sse_error(r, "server_error", "internal_error",
 		    app_strerror(e));
 done:
 	if (r->hup && r->status < 400)

@@ -150,7 +150,7 @@ resp_verror(struct req *r, int status, const char *extra, const char *type,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (r->headers_sent) {
 		/* Too late for a status: a stream ends with an error event. */
-		return sse_error(r, type, code, msg);
+		return resp_sse_error(r, type, code, msg);
 	}
 	if ((o = resp_error_object(type, code, param, msg)) == NULL)
 		return APP_ENOMEM;
@@ -224,7 +224,7 @@ resp_app_error(struct req *r, enum app_err err)
 }
 
 enum app_err
-sse_start(struct req *r)
+resp_sse_start(struct req *r)
 {
 	enum app_err e;
 
@@ -236,7 +236,7 @@ sse_start(struct req *r)
 }
 
 enum app_err
-sse_data(struct req *r, const char *data, size_t len)
+resp_sse_data(struct req *r, const char *data, size_t len)
 {
 	enum app_err e;
 
@@ -248,7 +248,7 @@ sse_data(struct req *r, const char *data, size_t len)
 }
 
 enum app_err
-sse_json(struct req *r, struct json_object *o)
+resp_sse_json(struct req *r, struct json_object *o)
 {
 	const char *s;
 	size_t len;
@@ -257,11 +257,11 @@ sse_json(struct req *r, struct json_object *o)
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (s == NULL)
 		return APP_ENOMEM;
-	return sse_data(r, s, len);
+	return resp_sse_data(r, s, len);
 }
 
 enum app_err
-sse_comment(struct req *r, const char *text)
+resp_sse_comment(struct req *r, const char *text)
 {
 	enum app_err e;
 
@@ -273,25 +273,25 @@ sse_comment(struct req *r, const char *text)
 }
 
 enum app_err
-sse_done(struct req *r)
+resp_sse_done(struct req *r)
 {
-	return sse_data(r, "[DONE]", 6);
+	return resp_sse_data(r, "[DONE]", 6);
 }
 
 enum app_err
-sse_error(struct req *r, const char *type, const char *code, const char *msg)
+resp_sse_error(struct req *r, const char *type, const char *code, const char *msg)
 {
 	struct json_object *o;
 	enum app_err e;
 
-	if (!r->headers_sent && (e = sse_start(r)) != APP_OK)
+	if (!r->headers_sent && (e = resp_sse_start(r)) != APP_OK)
 		return e;
 	if ((o = resp_error_object(type, code, NULL, msg)) == NULL)
 		return APP_ENOMEM;
-	e = sse_json(r, o);
+	e = resp_sse_json(r, o);
 	json_object_put(o);
 	if (e == APP_OK)
-		e = sse_done(r);
+		e = resp_sse_done(r);
 	if (r->status < 400)
 		r->status = 599;	/* logged and counted as failed */
 	return e;
@@ -299,12 +299,12 @@ sse_error(struct req *r, const char *type, const char *code, const char *msg)
 
 /* Called while waiting on an upstream: keep-alive and hang-up check. */
 enum app_err
-sse_idle(struct req *r)
+resp_sse_idle(struct req *r)
 {
 	if (r->hup)
 		return APP_HUP;
 	if (req_now_ms() - r->last_write_ms >= r->cfg->sse_keepalive * 1000)
-		return sse_comment(r, "keep-alive");
+		return resp_sse_comment(r, "keep-alive");
 	if (r->io->gone(r, 0)) {
 		r->hup = 1;
 		return APP_HUP;
@@ -313,14 +313,14 @@ sse_idle(struct req *r)
 }
 
 enum app_err
-sse_wait(struct req *r, long ms)
+resp_sse_wait(struct req *r, long ms)
 {
 	long long deadline = req_now_ms() + ms, now, next_ka;
 	long slice;
 	enum app_err e;
 
 	while ((now = req_now_ms()) < deadline) {
-		if ((e = sse_idle(r)) != APP_OK)
+		if ((e = resp_sse_idle(r)) != APP_OK)
 			return e;
 		next_ka = r->last_write_ms + r->cfg->sse_keepalive * 1000;
 		slice = (long)((next_ka < deadline ? next_ka : deadline) - now);

@@ -26,14 +26,14 @@ struct json_object *resp_error_object(const char *type, const char *code,
 		    const char *param, const char *msg);
 const char	*resp_reason(int status);
 
-enum app_err	 sse_start(struct req *);
-enum app_err	 sse_data(struct req *, const char *, size_t);
-enum app_err	 sse_json(struct req *, struct json_object *);
-enum app_err	 sse_comment(struct req *, const char *);
-enum app_err	 sse_done(struct req *);
-enum app_err	 sse_error(struct req *, const char *type, const char *code,
+enum app_err	 resp_sse_start(struct req *);
+enum app_err	 resp_sse_data(struct req *, const char *, size_t);
+enum app_err	 resp_sse_json(struct req *, struct json_object *);
+enum app_err	 resp_sse_comment(struct req *, const char *);
+enum app_err	 resp_sse_done(struct req *);
+enum app_err	 resp_sse_error(struct req *, const char *type, const char *code,
 		    const char *msg);
-enum app_err	 sse_idle(struct req *);
-enum app_err	 sse_wait(struct req *, long ms);
+enum app_err	 resp_sse_idle(struct req *);
+enum app_err	 resp_sse_wait(struct req *, long ms);
 
 #endif

@@ -38,7 +38,7 @@ chat_idle(void *u)
 	struct req *r = cc->r;
 
 	if (cc->sink->started && cc->sink->cr->stream)
-		return sse_idle(r) != APP_OK;
+		return resp_sse_idle(r) != APP_OK;
 	if (r->hup || r->io->gone(r, 0)) {
 		r->hup = 1;
 		cc->sink->aborted = 1;

@@ -146,7 +146,7 @@ chunk_send(struct oa_sink *s)
 {
 	if (s->out.failed)
 		return -1;
-	if (sse_data(s->r, s->out.p, s->out.len) != APP_OK) {
+	if (resp_sse_data(s->r, s->out.p, s->out.len) != APP_OK) {
 		s->aborted = 1;
 		return -1;
 	}
@@ -190,7 +190,7 @@ s_role(void *ctx, const char *role)
 	s->started = 1;
 	if (!s->cr->stream)
 		return 0;
-	if (sse_start(s->r) != APP_OK) {
+	if (resp_sse_start(s->r) != APP_OK) {
 		s->aborted = 1;
 		return -1;
 	}
@@ -233,7 +233,7 @@ s_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
 		if (chunk_send(s) < 0)
 			return -1;
 	}
-	if (sse_done(s->r) != APP_OK) {
+	if (resp_sse_done(s->r) != APP_OK) {
 		s->aborted = 1;
 		return -1;
 	}
@@ -310,7 +310,7 @@ s_error(void *ctx, int status, const char *type, const char *code,
 	/* Mid-stream: the last event is the error, then [DONE]. */
 	s->finished = 1;
 	s->failed = 1;
-	if (s->cr->stream && sse_error(s->r, s->err_type, s->err_code[0] ?
+	if (s->cr->stream && resp_sse_error(s->r, s->err_type, s->err_code[0] ?
 	    s->err_code : NULL, s->err_msg) != APP_OK)
 		s->aborted = 1;
 	return -1;
@@ -356,7 +356,7 @@ oa_sink_complete(struct oa_sink *s)
 		    "The upstream ended without an answer.");
 	}
 	if (s->cr->stream) {
-		if (!s->finished && sse_error(s->r, "upstream_error",
+		if (!s->finished && resp_sse_error(s->r, "upstream_error",
 		    "upstream_incomplete", "The upstream stream ended early.") !=
 		    APP_OK)
 			return APP_HUP;

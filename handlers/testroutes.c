@@ -97,15 +97,15 @@ h_test_sse(struct req *r, const char *rest)
 		return resp_error(r, 400, "invalid_request_error",
 		    "invalid_value", NULL, "n must be 1..%d and interval_ms "
 		    "0..%d.", SSE_TEST_MAX_EVENTS, SSE_TEST_MAX_INTERVAL);
-	if ((e = sse_start(r)) != APP_OK)
+	if ((e = resp_sse_start(r)) != APP_OK)
 		return e;
 	for (i = 0; i < n; i++) {
-		if (i > 0 && (e = sse_wait(r, interval)) != APP_OK)
+		if (i > 0 && (e = resp_sse_wait(r, interval)) != APP_OK)
 			return e;
 		len = snprintf(buf, sizeof(buf), "{\"i\":%ld,\"ms\":%lld}", i,
 		    req_elapsed_ms(r));
-		if ((e = sse_data(r, buf, (size_t)len)) != APP_OK)
+		if ((e = resp_sse_data(r, buf, (size_t)len)) != APP_OK)
 			return e;
 	}
-	return sse_done(r);
+	return resp_sse_done(r);
 }
