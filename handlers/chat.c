@@ -236,7 +236,6 @@ h_chat_completions(struct req *r, const char *rest)
 	enum auth_mode mode;
 	enum app_err e;
 	long attempt;
-	size_t i, j;
 
 	(void)rest;
 	if (r->body_len == 0)
@@ -250,15 +249,6 @@ h_chat_completions(struct req *r, const char *rest)
 	if (cr.model == NULL || *cr.model == '\0')
 		cr.model = CHATGPT_DEFAULT_MODEL;
 	r->model = arena_strdup(r->arena, cr.model);
-	for (i = 0; i < cr.nmessages; i++)
-		for (j = 0; j < cr.messages[i].nparts; j++)
-			if (cr.messages[i].parts[j].type != CHAT_PART_TEXT) {
-				json_object_put(root);
-				return resp_error(r, 400,
-				    "invalid_request_error", "unsupported_content",
-				    "messages", "Image and file parts are not "
-				    "supported yet; send text parts only.");
-			}
 	if ((prov = provider_for_model(cr.model)) == NULL) {
 		json_object_put(root);
 		return resp_error(r, 404, "invalid_request_error",

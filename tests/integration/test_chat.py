@@ -239,6 +239,56 @@ def client_dir():
     return dest
 
 
+def png(w, h):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        c = struct.pack(">I", len(data)) + kind + data
+        return c + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * w for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def uploads(r, fe, mock):
+    """image_url and file parts: uploaded (files, blob PUT, uploaded) and
+    referenced from the conversation as the web client does."""
+    import base64
+    img = png(2, 3)
+    doc = b"%PDF-1.4 not really a pdf, but bytes to upload"
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "what is in these?"},
+        {"type": "image_url", "image_url": {
+            "url": "data:image/png;base64," + base64.b64encode(img).decode()}},
+        {"type": "file", "file": {"file_data": "data:application/pdf;base64," +
+                                  base64.b64encode(doc).decode()}}]}]}
+    mock.reset()
+    resp = harness.http(fe.port, "POST", "/v1/chat/completions", json.dumps(body), headers={
+        "Content-Type": "application/json", "Authorization": "Bearer " + AT})
+    st = mock.snapshot()
+    conv = (st.get("last_conversation") or {}).get("body") or {}
+    msg = (conv.get("messages") or [{}])[-1]
+    parts = (msg.get("content") or {}).get("parts") or []
+    ptr = [p for p in parts if isinstance(p, dict)]
+    atts = (msg.get("metadata") or {}).get("attachments") or []
+    r.check("image and file parts are uploaded (2 blob PUTs)", resp.status == 200 and
+            st.get("uploads") == 2, "%s uploads=%s" % (resp.describe(), st.get("uploads")))
+    r.check("the image becomes an image_asset_pointer with its size",
+            len(ptr) == 1 and ptr[0].get("asset_pointer", "").startswith("file-service://") and
+            ptr[0].get("width") == 2 and ptr[0].get("height") == 3 and
+            ptr[0].get("size_bytes") == len(img), str(ptr)[:300])
+    r.check("both are attachments with their MIME types",
+            sorted(a.get("mime_type") for a in atts) == ["application/pdf", "image/png"] and
+            (msg.get("content") or {}).get("content_type") == "multimodal_text", str(atts)[:300])
+    bad = dict(body)
+    bad["messages"] = [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}}]}]
+    resp = harness.http(fe.port, "POST", "/v1/chat/completions", json.dumps(bad), headers={
+        "Content-Type": "application/json", "Authorization": "Bearer " + AT})
+    check_error_shape(r, "unreadable image_url -> 400", resp, 400, "invalid_image_url")
+
+
 def openai_client(r, fe, mock):
     node = harness.which("node")
     cdir = client_dir()
@@ -357,6 +407,7 @@ def main():
             suite(r, label, fe, mock)
             if i == 0:
                 sentinel_cases(r, fe, mock)
+                uploads(r, fe, mock)
                 openai_client(r, fe, mock)
                 disconnect(r, fe, mock)
         except Missing as e:

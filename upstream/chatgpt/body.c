@@ -1,7 +1,8 @@
 /*
  * The conversation request body (§4.1) and the OpenAI → ChatGPT message
- * conversion (§4.2).  Images and files are not uploaded yet: their parts
- * are refused upstream of here with a clear error (handlers/chat.c).
+ * conversion (§4.2).  Image and file parts were uploaded by files.c
+ * before: images become image_asset_pointer parts, both become
+ * attachments.
  */
 #include "config.h"
 
@@ -30,9 +31,29 @@ upstream_role(enum chat_role r)
 }
 
 static struct json_object *
-convert_message(const struct chat_message *m)
+attachment(const struct cg_upload *u)
 {
-	struct json_object *msg, *author, *content, *parts;
+	struct json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "id", json_object_new_string(u->file_id));
+	json_object_object_add(a, "size", json_object_new_int64(
+	    (int64_t)u->size));
+	json_object_object_add(a, "name", json_object_new_string(u->name));
+	json_object_object_add(a, "mime_type", json_object_new_string(u->mime));
+	if (u->is_image) {
+		json_object_object_add(a, "width",
+		    json_object_new_int(u->width));
+		json_object_object_add(a, "height",
+		    json_object_new_int(u->height));
+	}
+	return a;
+}
+
+static struct json_object *
+convert_message(struct cg_call *c, const struct chat_message *m,
+    struct cg_upload *ups)
+{
+	struct json_object *msg, *author, *content, *parts, *meta, *atts;
 	char id[37];
 	size_t i;
 	int multi = !m->string_content;
@@ -48,15 +69,43 @@ convert_message(const struct chat_message *m)
 	json_object_object_add(content, "content_type",
 	    json_object_new_string(multi ? "multimodal_text" : "text"));
 	parts = json_object_new_array();
-	for (i = 0; i < m->nparts; i++)
-		if (m->parts[i].type == CHAT_PART_TEXT)
+	atts = json_object_new_array();
+	for (i = 0; i < m->nparts; i++) {
+		const struct cg_upload *u = ups ? &ups[i] : NULL;
+		if (m->parts[i].type == CHAT_PART_TEXT) {
 			json_object_array_add(parts, json_object_new_string_len(
 			    m->parts[i].text, (int)m->parts[i].len));
+			continue;
+		}
+		if (u == NULL || !u->done)
+			continue;
+		if (u->is_image) {
+			struct json_object *p = json_object_new_object();
+			json_object_object_add(p, "content_type",
+			    json_object_new_string("image_asset_pointer"));
+			json_object_object_add(p, "asset_pointer",
+			    json_object_new_string(arena_printf(c->arena,
+			    "file-service://%s", u->file_id)));
+			json_object_object_add(p, "size_bytes",
+			    json_object_new_int64((int64_t)u->size));
+			json_object_object_add(p, "width",
+			    json_object_new_int(u->width));
+			json_object_object_add(p, "height",
+			    json_object_new_int(u->height));
+			json_object_array_add(parts, p);
+		}
+		json_object_array_add(atts, attachment(u));
+	}
 	if (json_object_array_length(parts) == 0)
 		json_object_array_add(parts, json_object_new_string(""));
 	json_object_object_add(content, "parts", parts);
 	json_object_object_add(msg, "content", content);
-	json_object_object_add(msg, "metadata", json_object_new_object());
+	meta = json_object_new_object();
+	if (json_object_array_length(atts) > 0)
+		json_object_object_add(meta, "attachments", atts);
+	else
+		json_object_put(atts);
+	json_object_object_add(msg, "metadata", meta);
 	return msg;
 }
 
@@ -110,7 +159,8 @@ cg_conversation_body(struct cg_call *c, size_t *len)
 	    json_object_new_boolean(hist));
 	msgs = json_object_new_array();
 	for (i = 0; i < r->nmessages; i++)
-		json_object_array_add(msgs, convert_message(&r->messages[i]));
+		json_object_array_add(msgs, convert_message(c, &r->messages[i],
+		    c->uploads ? c->uploads[i] : NULL));
 	json_object_object_add(o, "messages", msgs);
 	json_object_object_add(o, "model", json_object_new_string(c->slug));
 	json_object_object_add(o, "paragen_cot_summary_display_override",

@@ -408,6 +408,18 @@ conversation(struct cg_call *c)
 	chatgpt_stream_free(sc.dec);
 }
 
+static int
+has_attachments(const struct chat_request *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nmessages; i++)
+		for (j = 0; j < r->messages[i].nparts; j++)
+			if (r->messages[i].parts[j].type != CHAT_PART_TEXT)
+				return 1;
+	return 0;
+}
+
 static void
 chatgpt_chat(const struct provider_call *pc)
 {
@@ -438,6 +450,8 @@ chatgpt_chat(const struct provider_call *pc)
 	 * conversation within this answer, never across answers. */
 	http_cookies_reset();
 	if (!cfg->conversation_only && cg_sentinel(&c) < 0)
+		goto out;
+	if (has_attachments(pc->req) && cg_upload_parts(&c) < 0)
 		goto out;
 	conversation(&c);
 out:

@@ -25,6 +25,18 @@ extern const struct cg_proto	cg_proto_2025;
 
 #define CG_MAX_HEADERS	32
 
+/* One uploaded image or file part (files.c). */
+struct cg_upload {
+	int		 done;
+	unsigned char	*data;
+	size_t		 size;
+	const char	*mime;
+	const char	*name;
+	const char	*use_case;
+	const char	*file_id;
+	int		 is_image, width, height;
+};
+
 struct cg_call {
 	const struct provider_call	*pc;
 	const struct config		*cfg;
@@ -47,6 +59,7 @@ struct cg_call {
 	const char			*arkose_token;
 	const char			*persona;
 	const char			*slug;		/* upstream model */
+	struct cg_upload		**uploads;	/* [message][part] */
 };
 
 /* page.c: build id and script URLs from GET HOST/, cached 15 minutes */
@@ -62,6 +75,10 @@ int	 cg_sentinel(struct cg_call *);
 
 /* body.c: the conversation request body (§4) */
 char	*cg_conversation_body(struct cg_call *, size_t *len);
+
+/* files.c: uploads every image/file part; 0, or -1 with the sink told */
+int	 cg_upload_parts(struct cg_call *);
+int	 cg_image_size(const unsigned char *, size_t, int *w, int *h);
 
 /* errors.c: upstream failures as OpenAI errors, through the sink */
 void	 cg_fail_http(struct cg_call *, const char *what,
