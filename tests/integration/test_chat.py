@@ -379,6 +379,18 @@ def modes(r, fe, mock, label):
         r.check("conversation_id/parent_message_id continue a conversation",
                 resp.status == 200 and body.get("conversation_id") == cid and
                 body.get("parent_message_id") == mid, resp.describe())
+        mock.reset()
+        mock.configure({"arkose_required": True, "enforce_arkose": True,
+                        "turnstile_required": True, "enforce_turnstile": True})
+        resp = chat(port, "solvers please", token=AT)
+        st = mock.snapshot()
+        r.check("ARKOSE_TOKEN_URL and TURNSTILE_SOLVER_URL solve the challenges",
+                resp.status == 200 and st.get("arkose_tokens_seen", 0) >= 1 and
+                (st.get("solver_requests") or {}).get("arkose", 0) >= 1 and
+                (st.get("solver_requests") or {}).get("turnstile", 0) >= 1,
+                "%s %s" % (resp.describe(), st.get("solver_requests")))
+        mock.configure({"arkose_required": False, "enforce_arkose": False,
+                        "turnstile_required": False, "enforce_turnstile": False})
 
 
 def main():
@@ -391,7 +403,9 @@ def main():
               ("old+bytes", {"CHATGPT_DELTA_ENCODING": "false"}, {"split": "bytes"})]
     setups += [("conversation-only", {"CONVERSATION_ONLY": "true"},
                 {"require_sentinel": False}),
-               ("history", {"HISTORY_DISABLED": "false"}, {})]
+               ("history", {"HISTORY_DISABLED": "false",
+                            "ARKOSE_TOKEN_URL": "{mock}/arkose",
+                            "TURNSTILE_SOLVER_URL": "{mock}/turnstile"}, {})]
     for i, (label, env, mconf) in enumerate(setups):
         ws = harness.Workspace("chat-" + label.replace("+", "-"))
         mock = chatgpt_mock.ChatGPTMock().start()
@@ -399,6 +413,7 @@ def main():
             mock.configure(mconf or None)
             fe = harness.Nginx(ws, binary, pfx=False)
             fe.check_installed()
+            env = {k: v.replace("{mock}", mock.url) for k, v in env.items()}
             fe.app_extra = dict(env, CHATGPT_BASE_URL=mock.url, RETRY_TIMES="2")
             fe.start()
             if label in ("conversation-only", "history"):
