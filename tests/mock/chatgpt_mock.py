@@ -96,6 +96,9 @@ import time
 import uuid
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import turnstile  # noqa: E402  (the section 3.7 challenge VM, shared with the C tests)
 from urllib.parse import parse_qs, urlsplit
 
 # --------------------------------------------------------------------------- constants
@@ -1489,15 +1492,22 @@ class Handler(BaseHTTPRequestHandler):
         token = "gAAAAAB" + base64.urlsafe_b64encode(os.urandom(300)).decode("ascii")
         ts_req, ark_req = bool(cfg.get("turnstile_required")), bool(cfg.get("arkose_required"))
         dx = None
+        ts_expected = None
         if ts_req:
-            dx = cfg.get("turnstile_dx") or self._turnstile_dx(body["p"])
+            if cfg.get("turnstile_dx"):
+                dx = cfg["turnstile_dx"]
+            else:
+                # A real challenge program (tests/mock/turnstile.py); the
+                # conversation must then carry exactly its answer.
+                dx, ts_expected = turnstile.make_challenge(body["p"], rng)
         adx = (cfg.get("arkose_dx") or base64.b64encode(os.urandom(96)).decode()) if ark_req else None
         persona = "chatgpt-noauth" if not auth else cfg.get("persona", "chatgpt-freeaccount")
         now = time.time()
         rec = {"seed": seed, "difficulty": difficulty, "pow_required": pow_req, "auth": auth,
                "device_id": self.headers.get("oai-device-id"), "issued": now,
                "expires": now + float(cfg.get("token_ttl_s", 540)), "turnstile_required": ts_req,
-               "arkose_required": ark_req, "uses": 0, "oai_sc": None, "p": body["p"]}
+               "arkose_required": ark_req, "uses": 0, "oai_sc": None, "p": body["p"],
+               "turnstile_expected": ts_expected}
         resp = {"persona": persona, "token": token, "expire_after": int(cfg.get("token_ttl_s", 540)),
                 "expire_at": int(rec["expires"]), "force_login": False,
                 "turnstile": {"required": ts_req, "dx": dx},
@@ -1759,7 +1769,7 @@ class Handler(BaseHTTPRequestHandler):
             st.bump("turnstile_tokens_seen")
             info["turnstile"] = ts
         if rec["turnstile_required"] and cfg.get("enforce_turnstile", True):
-            exp = cfg.get("turnstile_expected")
+            exp = cfg.get("turnstile_expected") or rec.get("turnstile_expected")
             if not ts or (exp and ts != exp):
                 return self._reject(403, {"detail": UNUSUAL_ACTIVITY},
                                     "turnstile was required but openai-sentinel-turnstile-token is %s"
@@ -2369,7 +2379,12 @@ class Handler(BaseHTTPRequestHandler):
             self.st.last["solver"] = {"kind": "turnstile", "body": body}
         if not isinstance(body, dict) or not body.get("dx") or not str(body.get("p", "")).startswith("gAAAAAC"):
             return self._reject(400, {"error": "need url, p (gAAAAAC...), dx and ua"}, "turnstile solver: bad body")
-        self._json(200, {"t": "turnstile-test"})
+        # A working solver service: it runs the challenge like a browser.
+        try:
+            t = turnstile.solve(body["dx"], body["p"])
+        except Exception as e:  # noqa: BLE001
+            return self._reject(422, {"error": "cannot solve: %s" % e}, "turnstile solver: unsolvable")
+        self._json(200, {"t": t})
 
     # ---------------------------------------------------------------- control API
     def h_mock_state(self):

@@ -862,8 +862,13 @@ def turnstile_and_arkose_required():
     st, obj = json.loads(http_req("POST", "/turnstile", {"url": "https://chatgpt.com", "p": s.p,
                                                           "dx": sent["turnstile"]["dx"], "ua": UA},
                                    {"Content-Type": "application/json"})[2]), None
-    check(st["t"] == "turnstile-test")
-    st, r, raw = s.converse(s.body("x"), sent=sent, extra_headers={"openai-sentinel-turnstile-token": st["t"]})
+    # the solver service runs the challenge; a wrong answer is refused
+    check(st["t"] and st["t"] != "turnstile-test", "solver returns the program's answer")
+    good = st["t"]
+    st, r, raw = s.converse(s.body("x"), sent=sent,
+                            extra_headers={"openai-sentinel-turnstile-token": "wrong-answer"})
+    check(st == 403 and "turnstile" in r.getheader("x-mock-reason"))
+    st, r, raw = s.converse(s.body("x"), sent=sent, extra_headers={"openai-sentinel-turnstile-token": good})
     check(st == 200)
     mock_config(turnstile_required=False, arkose_required=True)
     st, sent, raw = s.sentinel()
@@ -882,7 +887,7 @@ def turnstile_and_arkose_required():
     st, r, raw = http_req("POST", "/arkose", {"blob": "b", "method": "x"}, {"Content-Type": "application/json"})
     check(st == 400)
     state = mock_state()
-    check(state["turnstile_tokens_seen"] == 1 and state["arkose_tokens_seen"] == 1)
+    check(state["turnstile_tokens_seen"] == 2 and state["arkose_tokens_seen"] == 1)
     check(state["solver_requests"]["arkose"] == 3 and state["solver_requests"]["turnstile"] == 1)
 
 
