@@ -1,0 +1,845 @@
+/*
+ * fastmock.c - a FAST loopback stand-in for the ChatGPT web backend, for
+ * benchmarks only.
+ *
+ *   *** It checks nothing. ***  It does not verify the proof of work, the
+ *   requirements token, the sentinel headers, the request body or any
+ *   credential; it answers every well-formed request with canned bytes.
+ *   Correctness of chat2api against the upstream protocol is tested with
+ *   tests/mock/chatgpt_mock.py (which verifies all of that but is slow);
+ *   this program only exists so that the mock is not the bottleneck when
+ *   chat2api's own cost is measured (bench/bench-chat.sh, BENCHMARKS.md).
+ *
+ * Routes (any other → 404; the query string is ignored):
+ *   GET  /                                   tiny HTML with data-build and a
+ *                                            c/<build>/_ script URL
+ *   POST /backend-{anon,api}/sentinel/chat-requirements
+ *                                            fixed JSON: proof of work
+ *                                            required, seed "0.42",
+ *                                            difficulty -D (0fffff)
+ *   POST /backend-{anon,api}/conversation    canned SSE answer; the old
+ *                                            full-message format
+ *                                            (protocols/chatgpt.md §5.1),
+ *                                            or the v1 delta format (§5.2)
+ *                                            when the body contains "v1"
+ *                                            (supported_encodings:["v1"])
+ *   GET  /_fastmock/stats                    request counters as JSON
+ *   This is also the endpoint that wrk hits directly for the baseline.
+ *
+ * HTTP/1.1 with keep-alive (HTTP/1.0 and "Connection: close" close after
+ * the answer), request bodies by Content-Length only (chunked request
+ * bodies get 411).  Pipelined requests are answered in order.
+ *
+ *   fastmock [-p port] [-b addr] [-t threads] [-d ms] [-c] [-n snapshots]
+ *            [-D difficulty] [-P portfile]
+ *
+ *   -p port       TCP port (default 0 = any free port)
+ *   -b addr       IPv4 address to bind (default 127.0.0.1)
+ *   -t threads    event-loop threads sharing the listening socket (1)
+ *   -d ms         delay before each SSE event (0 = the whole answer in one
+ *                 write); with a delay the stream stays open for about
+ *                 events x ms.  A conversation body that contains
+ *                 "fastmock-delay=MS" (e.g. in the prompt) gets that delay
+ *                 instead, which is how bench-chat.sh holds streams open
+ *                 through chat2api without a second mock
+ *   -c            SSE body with Transfer-Encoding: chunked (default:
+ *                 Content-Length)
+ *   -n snapshots  text snapshots in the answer (default 8)
+ *   -D difficulty proof-of-work difficulty sent by the sentinel (0fffff)
+ *   -P file       write the bound port there (atomically) once listening
+ *
+ * The bound port is also printed as "fastmock: port N" on stdout.  SIGTERM
+ * and SIGINT stop it.  Linux only (epoll, accept4).
+ *
+ *   cc -O2 -Wall -pthread -o fastmock bench/fastmock.c    (or bench/build.sh)
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_HEAD	(64 * 1024)	/* request line + headers */
+#define MAX_BODY	(8 * 1024 * 1024)
+#define MAX_EVENTS	64
+#define MAX_SSE_EVENTS	64
+#define STATS_PATH	"/_fastmock/stats"
+#define DELAY_MARK	"fastmock-delay="
+
+/* ------------------------------------------------------------------ */
+/* canned answers */
+
+struct canned {
+	char	*buf;			/* whole SSE body */
+	size_t	 len;
+	size_t	 off[MAX_SSE_EVENTS + 1];	/* event i = [off[i], off[i+1]) */
+	int	 nev;
+};
+
+static struct canned	 sse_old, sse_v1;
+static char		*page_resp, *sentinel_resp;
+static size_t		 page_len, sentinel_len;
+static const char	*difficulty = "0fffff";
+static int		 delay_ms;
+static int		 chunked;
+static int		 snapshots = 8;
+static volatile sig_atomic_t stop;
+
+enum { R_PAGE, R_SENTINEL, R_CONV, R_OTHER, R__MAX };
+static unsigned long	 counters[R__MAX];
+static const char *const route_names[R__MAX] = {
+	"page", "sentinel", "conversation", "other"
+};
+
+static void
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "fastmock: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(1);
+}
+
+static void
+canned_add(struct canned *c, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	if (c->nev >= MAX_SSE_EVENTS)
+		die("too many SSE events (-n too large)");
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (c->buf = realloc(c->buf, c->len + (size_t)n + 1)) == NULL)
+		die("out of memory");
+	memcpy(c->buf + c->len, s, (size_t)n + 1);
+	free(s);
+	c->off[c->nev++] = c->len;
+	c->len += (size_t)n;
+	c->off[c->nev] = c->len;
+}
+
+/* The assistant text after k of the snapshots. */
+static const char *const words[] = {
+	"Hello", "! This", " is", " fastmock", ", a", " canned", " answer",
+	" for", " chat2api", " benchmarks", " — no", " checks", " done",
+	" here", ".", " Bye", ".",
+};
+#define NWORDS	(sizeof(words) / sizeof(words[0]))
+
+static void
+text_upto(int k, char *out, size_t outsz)
+{
+	size_t	 n = 0;
+	int	 i;
+
+	out[0] = '\0';
+	for (i = 0; i < k; i++) {
+		const char *w = words[(size_t)i % NWORDS];
+		size_t l = strlen(w);
+
+		if (n + l + 1 > outsz)
+			break;
+		memcpy(out + n, w, l + 1);
+		n += l;
+	}
+}
+
+#define UID	"aaaaaaaa-0000-4000-8000-000000000001"
+#define AID	"aaaaaaaa-0000-4000-8000-000000000002"
+#define CID	"cccccccc-0000-4000-8000-000000000003"
+#define USER_MSG \
+	"{\"message\":{\"id\":\"" UID "\",\"author\":{\"role\":\"user\"," \
+	"\"name\":null,\"metadata\":{}},\"create_time\":1736175600.0," \
+	"\"update_time\":null,\"content\":{\"content_type\":\"text\"," \
+	"\"parts\":[\"hi\"]},\"status\":\"finished_successfully\"," \
+	"\"end_turn\":null,\"weight\":1.0,\"metadata\":{}," \
+	"\"recipient\":\"all\",\"channel\":null},\"conversation_id\":\"" CID \
+	"\",\"error\":null}"
+#define ASSIST_FMT \
+	"{\"message\":{\"id\":\"" AID "\",\"author\":{\"role\":\"assistant\"," \
+	"\"name\":null,\"metadata\":{}},\"create_time\":1736175600.1," \
+	"\"update_time\":null,\"content\":{\"content_type\":\"text\"," \
+	"\"parts\":[\"%s\"]},\"status\":\"%s\",\"end_turn\":%s," \
+	"\"weight\":1.0,\"metadata\":{\"citations\":[]," \
+	"\"content_references\":[],\"message_type\":\"next\"," \
+	"\"model_slug\":\"gpt-4o\",\"default_model_slug\":\"auto\"," \
+	"\"parent_id\":\"" UID "\"%s},\"recipient\":\"all\"," \
+	"\"channel\":null},\"conversation_id\":\"" CID "\",\"error\":null}"
+#define FINISH_META \
+	",\"finish_details\":{\"type\":\"stop\",\"stop_tokens\":[200002]}," \
+	"\"is_complete\":true"
+#define TITLE \
+	"{\"type\":\"title_generation\",\"title\":\"Fastmock\"," \
+	"\"conversation_id\":\"" CID "\"}"
+
+static void
+build_canned(void)
+{
+	char	 text[1024], prev[1024];
+	int	 k;
+
+	/* §5.1: every event carries the whole message so far */
+	canned_add(&sse_old, "data: " USER_MSG "\n\n");
+	canned_add(&sse_old, "data: " ASSIST_FMT "\n\n", "", "in_progress",
+	    "null", "");
+	for (k = 1; k <= snapshots; k++) {
+		text_upto(k, text, sizeof(text));
+		canned_add(&sse_old, "data: " ASSIST_FMT "\n\n", text,
+		    "in_progress", "null", "");
+	}
+	canned_add(&sse_old, "data: " ASSIST_FMT "\n\n", text,
+	    "finished_successfully", "true", FINISH_META);
+	canned_add(&sse_old, "data: " TITLE "\n\n");
+	canned_add(&sse_old, "data: [DONE]\n\n");
+
+	/* §5.2: the same answer as v1 deltas */
+	canned_add(&sse_v1, "event: delta_encoding\ndata: \"v1\"\n\n");
+	canned_add(&sse_v1, "event: delta\ndata: {\"p\":\"\",\"o\":\"add\","
+	    "\"v\":" USER_MSG ",\"c\":0}\n\n");
+	canned_add(&sse_v1, "event: delta\ndata: {\"v\":" ASSIST_FMT
+	    ",\"c\":1}\n\n", "", "in_progress", "null", "");
+	prev[0] = '\0';
+	for (k = 1; k <= snapshots; k++) {
+		text_upto(k, text, sizeof(text));
+		if (k == 1)
+			canned_add(&sse_v1, "event: delta\ndata: {\"p\":"
+			    "\"/message/content/parts/0\",\"o\":\"append\","
+			    "\"v\":\"%s\"}\n\n", text + strlen(prev));
+		else
+			canned_add(&sse_v1, "event: delta\ndata: {\"v\":\"%s\"}"
+			    "\n\n", text + strlen(prev));
+		memcpy(prev, text, sizeof(prev));
+	}
+	canned_add(&sse_v1, "event: delta\ndata: {\"p\":\"\",\"o\":\"patch\","
+	    "\"v\":[{\"p\":\"/message/status\",\"o\":\"replace\","
+	    "\"v\":\"finished_successfully\"},{\"p\":\"/message/end_turn\","
+	    "\"o\":\"replace\",\"v\":true},{\"p\":\"/message/metadata\","
+	    "\"o\":\"append\",\"v\":{\"is_complete\":true,\"finish_details\":"
+	    "{\"type\":\"stop\",\"stop_tokens\":[200002]}}}]}\n\n");
+	canned_add(&sse_v1, "data: {\"type\":\"message_stream_complete\","
+	    "\"conversation_id\":\"" CID "\"}\n\n");
+	canned_add(&sse_v1, "data: " TITLE "\n\n");
+	canned_add(&sse_v1, "data: [DONE]\n\n");
+}
+
+static char *
+full_response(const char *ctype, const char *body, size_t *lenp)
+{
+	char	*s;
+	int	 n;
+
+	n = asprintf(&s, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s", ctype,
+	    strlen(body), body);
+	if (n < 0)
+		die("out of memory");
+	*lenp = (size_t)n;
+	return s;
+}
+
+static void
+build_fixed(void)
+{
+	char	*body;
+
+	page_resp = full_response("text/html; charset=utf-8",
+	    "<!DOCTYPE html><html data-build=\"prod-fastmock\"><head>"
+	    "<script src=\"https://cdn.oaistatic.com/_next/static/c/"
+	    "FASTMOCK/_/main.js\"></script></head><body>fastmock</body>"
+	    "</html>\n", &page_len);
+	if (asprintf(&body, "{\"persona\":\"chatgpt-noauth\","
+	    "\"token\":\"gAAAAABfastmock-chat-requirements-token\","
+	    "\"expire_after\":540,\"expire_at\":4102444800,"
+	    "\"proofofwork\":{\"required\":true,\"seed\":\"0.42\","
+	    "\"difficulty\":\"%s\"},\"turnstile\":{\"required\":false},"
+	    "\"arkose\":{\"required\":false,\"dx\":null}}", difficulty) < 0)
+		die("out of memory");
+	sentinel_resp = full_response("application/json", body, &sentinel_len);
+	free(body);
+}
+
+/* ------------------------------------------------------------------ */
+/* connections */
+
+struct conn {
+	int			 fd;
+	char			*in;
+	size_t			 inlen, incap;
+	char			*out;
+	size_t			 outlen, outoff, outcap;
+	int			 close_after;	/* close once out drains */
+	int			 want_out;	/* EPOLLOUT registered */
+	/* a paced SSE answer in progress (-d) */
+	const struct canned	*sse;
+	int			 next_ev;
+	int			 delay;		/* ms between events */
+	uint64_t		 due;		/* monotonic ns */
+	int			 idx;		/* in loop->streams, or -1 */
+};
+
+struct loop {
+	int		 ep;
+	int		 lfd;
+	struct conn	**streams;
+	size_t		 nstreams, capstreams;
+};
+
+static char listen_tag;		/* epoll data for the listening socket */
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+out_add(struct conn *c, const void *p, size_t n)
+{
+	if (c->outlen + n > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 4096;
+
+		while (cap < c->outlen + n)
+			cap *= 2;
+		if ((c->out = realloc(c->out, cap)) == NULL)
+			die("out of memory");
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, p, n);
+	c->outlen += n;
+}
+
+static void
+out_printf(struct conn *c, const char *fmt, ...)
+{
+	char	 tmp[512];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_add(c, tmp, (size_t)n < sizeof(tmp) ? (size_t)n :
+		    sizeof(tmp) - 1);
+}
+
+static void	stream_untrack(struct loop *, struct conn *);
+
+static void
+conn_free(struct loop *l, struct conn *c)
+{
+	stream_untrack(l, c);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void
+set_out_interest(struct loop *l, struct conn *c, int want)
+{
+	struct epoll_event	 ev;
+
+	if (want == c->want_out)
+		return;
+	ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
+	ev.data.ptr = c;
+	epoll_ctl(l->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	c->want_out = want;
+}
+
+/* Writes what is pending; -1 when the connection is finished. */
+static int
+flush_out(struct loop *l, struct conn *c)
+{
+	ssize_t	 n;
+
+	while (c->outoff < c->outlen) {
+		n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				set_out_interest(l, c, 1);
+				return 0;
+			}
+			return -1;
+		}
+		c->outoff += (size_t)n;
+	}
+	c->outoff = c->outlen = 0;
+	set_out_interest(l, c, 0);
+	return c->close_after && c->sse == NULL ? -1 : 0;
+}
+
+static void
+send_event(struct conn *c)
+{
+	const struct canned *s = c->sse;
+	size_t	 n = s->off[c->next_ev + 1] - s->off[c->next_ev];
+
+	if (chunked)
+		out_printf(c, "%zx\r\n", n);
+	out_add(c, s->buf + s->off[c->next_ev], n);
+	if (chunked)
+		out_add(c, "\r\n", 2);
+	if (++c->next_ev == s->nev) {
+		if (chunked)
+			out_add(c, "0\r\n\r\n", 5);
+		c->sse = NULL;
+	}
+}
+
+static void
+stream_track(struct loop *l, struct conn *c)
+{
+	if (l->nstreams == l->capstreams) {
+		l->capstreams = l->capstreams ? 2 * l->capstreams : 64;
+		if ((l->streams = realloc(l->streams, l->capstreams *
+		    sizeof(*l->streams))) == NULL)
+			die("out of memory");
+	}
+	c->idx = (int)l->nstreams;
+	l->streams[l->nstreams++] = c;
+}
+
+static void
+stream_untrack(struct loop *l, struct conn *c)
+{
+	if (c->idx < 0)
+		return;
+	l->streams[c->idx] = l->streams[--l->nstreams];
+	l->streams[c->idx]->idx = c->idx;
+	c->idx = -1;
+}
+
+static void
+answer_sse(struct loop *l, struct conn *c, const struct canned *s, int delay)
+{
+	if (chunked)
+		out_printf(c, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
+		    "Content-Type: text/event-stream; charset=utf-8\r\n"
+		    "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
+		    "\r\n");
+	else
+		out_printf(c, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
+		    "Content-Type: text/event-stream; charset=utf-8\r\n"
+		    "Cache-Control: no-cache\r\nContent-Length: %zu\r\n\r\n",
+		    s->len);
+	c->sse = s;
+	c->next_ev = 0;
+	c->delay = delay;
+	if (delay == 0) {
+		if (!chunked) {			/* one copy, one write */
+			out_add(c, s->buf, s->len);
+			c->sse = NULL;
+		} else
+			while (c->sse != NULL)
+				send_event(c);
+		return;
+	}
+	c->due = now_ns() + (uint64_t)delay * 1000000ull;
+	stream_track(l, c);
+}
+
+static void
+answer_simple(struct conn *c, int status, const char *ctype, const char *body)
+{
+	out_printf(c, "HTTP/1.1 %d %s\r\nServer: fastmock\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s\r\n", status,
+	    status == 200 ? "OK" : status == 404 ? "Not Found" :
+	    status == 411 ? "Length Required" : "Bad Request", ctype,
+	    strlen(body), c->close_after ? "Connection: close\r\n" : "");
+	out_add(c, body, strlen(body));
+}
+
+static int
+ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t	 k = strlen(suffix);
+
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* Case-insensitive search for a header name at a line start. */
+static const char *
+header_value(const char *head, size_t hlen, const char *name, size_t *vlen)
+{
+	size_t	 nl = strlen(name), i;
+	const char *v, *e;
+
+	for (i = 0; i + nl + 1 < hlen; i++) {
+		if (head[i] != '\n' || strncasecmp(head + i + 1, name, nl) != 0
+		    || head[i + 1 + nl] != ':')
+			continue;
+		v = head + i + 1 + nl + 1;
+		while (v < head + hlen && (*v == ' ' || *v == '\t'))
+			v++;
+		for (e = v; e < head + hlen && *e != '\r' && *e != '\n'; e++)
+			;
+		*vlen = (size_t)(e - v);
+		return v;
+	}
+	return NULL;
+}
+
+/*
+ * Answers as many complete requests as the input holds (stopping at a
+ * paced stream).  Returns -1 to drop the connection.
+ */
+static int
+process(struct loop *l, struct conn *c)
+{
+	while (c->sse == NULL && !c->close_after) {
+		char	*end, *sp1, *sp2, *q;
+		const char *v;
+		size_t	 hlen, blen = 0, vlen, plen, total;
+		int	 http10, is_get, is_post;
+
+		if ((end = memmem(c->in, c->inlen, "\r\n\r\n", 4)) == NULL) {
+			if (c->inlen > MAX_HEAD)
+				return -1;
+			return 0;
+		}
+		hlen = (size_t)(end - c->in) + 4;
+		if ((sp1 = memchr(c->in, ' ', hlen)) == NULL ||
+		    (sp2 = memchr(sp1 + 1, ' ', hlen - (size_t)(sp1 + 1 -
+		    c->in))) == NULL)
+			return -1;
+		http10 = strncmp(sp2 + 1, "HTTP/1.0", 8) == 0;
+		if ((v = header_value(c->in, hlen, "content-length", &vlen))
+		    != NULL)
+			blen = strtoul(v, NULL, 10);
+		if (header_value(c->in, hlen, "transfer-encoding", &vlen)) {
+			c->close_after = 1;
+			answer_simple(c, 411, "application/json",
+			    "{\"detail\":\"fastmock: chunked request bodies "
+			    "are not supported\"}");
+			return 0;
+		}
+		if (blen > MAX_BODY)
+			return -1;
+		total = hlen + blen;
+		if (c->inlen < total)
+			return 0;
+		if ((v = header_value(c->in, hlen, "connection", &vlen)) !=
+		    NULL) {
+			if (vlen == 5 && strncasecmp(v, "close", 5) == 0)
+				c->close_after = 1;
+			else if (http10 && vlen == 10 &&
+			    strncasecmp(v, "keep-alive", 10) == 0)
+				http10 = 0;
+		}
+		if (http10)
+			c->close_after = 1;
+
+		is_get = sp1 - c->in == 3 && memcmp(c->in, "GET", 3) == 0;
+		is_post = sp1 - c->in == 4 && memcmp(c->in, "POST", 4) == 0;
+		plen = (size_t)(sp2 - (sp1 + 1));
+		if ((q = memchr(sp1 + 1, '?', plen)) != NULL)
+			plen = (size_t)(q - (sp1 + 1));
+		sp1++;
+		if (is_get && plen == 1 && *sp1 == '/') {
+			__atomic_fetch_add(&counters[R_PAGE], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, page_resp, page_len);
+		} else if (is_post && ends_with(sp1, plen,
+		    "/sentinel/chat-requirements")) {
+			__atomic_fetch_add(&counters[R_SENTINEL], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, sentinel_resp, sentinel_len);
+		} else if (is_post && ends_with(sp1, plen, "/conversation")) {
+			__atomic_fetch_add(&counters[R_CONV], 1,
+			    __ATOMIC_RELAXED);
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			answer_sse(l, c, blen && memmem(c->in + hlen, blen,
+			    "\"v1\"", 4) ? &sse_v1 : &sse_old, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
+		    memcmp(sp1, STATS_PATH, plen) == 0) {
+			char	 b[256];
+			int	 i;
+			size_t	 n = 0;
+
+			for (i = 0; i < R__MAX; i++)
+				n += (size_t)snprintf(b + n, sizeof(b) - n,
+				    "%s\"%s\":%lu", i ? "," : "{",
+				    route_names[i], __atomic_load_n(
+				    &counters[i], __ATOMIC_RELAXED));
+			snprintf(b + n, sizeof(b) - n, "}");
+			answer_simple(c, 200, "application/json", b);
+		} else {
+			__atomic_fetch_add(&counters[R_OTHER], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 404, "application/json",
+			    "{\"detail\":\"Not Found\"}");
+		}
+		memmove(c->in, c->in + total, c->inlen - total);
+		c->inlen -= total;
+	}
+	return 0;
+}
+
+/*
+ * Reads what the socket holds and answers it.  At end of input the
+ * complete requests read so far are answered (a paced stream is cut
+ * short) and the connection is dropped.
+ */
+static int
+on_readable(struct loop *l, struct conn *c)
+{
+	ssize_t	 n;
+	size_t	 room;
+	int	 eof = 0;
+
+	for (;;) {
+		if (c->incap - c->inlen < 16384) {
+			c->incap = c->incap ? 2 * c->incap : 16384;
+			if (c->incap > MAX_HEAD + MAX_BODY + 65536)
+				return -1;
+			if ((c->in = realloc(c->in, c->incap)) == NULL)
+				die("out of memory");
+		}
+		room = c->incap - c->inlen;
+		n = read(c->fd, c->in + c->inlen, room);
+		if (n == 0) {
+			eof = 1;
+			break;
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		c->inlen += (size_t)n;
+		if ((size_t)n < room)
+			break;			/* short read: drained */
+	}
+	if (process(l, c) < 0 || flush_out(l, c) < 0)
+		return -1;
+	return eof ? -1 : 0;
+}
+
+static void
+on_accept(struct loop *l)
+{
+	struct epoll_event	 ev;
+	struct conn		*c;
+	int			 fd, one = 1;
+
+	for (;;) {
+		fd = accept4(l->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;		/* EAGAIN, or another thread won */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			die("out of memory");
+		c->fd = fd;
+		c->idx = -1;
+		ev.events = EPOLLIN | EPOLLRDHUP;
+		ev.data.ptr = c;
+		if (epoll_ctl(l->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			free(c);
+		}
+	}
+}
+
+/* Paced streams: send what is due; returns the epoll timeout in ms. */
+static int
+run_timers(struct loop *l)
+{
+	uint64_t now = now_ns(), next = UINT64_MAX;
+	size_t	 i;
+
+	for (i = 0; i < l->nstreams; ) {
+		struct conn *c = l->streams[i];
+
+		if (c->due <= now) {
+			send_event(c);
+			c->due = now + (uint64_t)c->delay * 1000000ull;
+			if (c->sse == NULL)
+				stream_untrack(l, c);
+			if (flush_out(l, c) < 0 ||
+			    (c->sse == NULL && process(l, c) < 0) ||
+			    flush_out(l, c) < 0) {
+				conn_free(l, c);
+				continue;
+			}
+			if (c->idx != (int)i)
+				continue;	/* slot i now holds another */
+		}
+		if (c->due < next)
+			next = c->due;
+		i++;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+static void *
+loop_run(void *arg)
+{
+	struct loop		*l = arg;
+	struct epoll_event	 evs[MAX_EVENTS], ev;
+	int			 i, n, timeout;
+
+	if ((l->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll_create1: %s", strerror(errno));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.ptr = &listen_tag;
+	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, l->lfd, &ev) < 0)
+		die("epoll_ctl: %s", strerror(errno));
+	while (!stop) {
+		timeout = run_timers(l);
+		if (timeout < 0 || timeout > 500)
+			timeout = 500;		/* notice stop */
+		n = epoll_wait(l->ep, evs, MAX_EVENTS, timeout);
+		for (i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+
+			if (evs[i].data.ptr == &listen_tag) {
+				on_accept(l);
+				continue;
+			}
+			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+				conn_free(l, c);
+				continue;
+			}
+			if ((evs[i].events & EPOLLOUT) && flush_out(l, c) < 0) {
+				conn_free(l, c);
+				continue;
+			}
+			if ((evs[i].events & (EPOLLIN | EPOLLRDHUP)) &&
+			    on_readable(l, c) < 0) {
+				conn_free(l, c);
+				continue;
+			}
+		}
+	}
+	return NULL;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: fastmock [-p port] [-b addr] [-t threads] "
+	    "[-d ms] [-c] [-n snapshots] [-D difficulty] [-P portfile]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 slen = sizeof(sa);
+	struct sigaction	 act;
+	struct loop		*loops;
+	pthread_t		*tids;
+	const char		*bind_addr = "127.0.0.1", *portfile = NULL;
+	int			 ch, port = 0, nthreads = 1, fd, one = 1, i;
+
+	while ((ch = getopt(argc, argv, "b:cd:D:n:p:P:t:")) != -1) {
+		switch (ch) {
+		case 'b': bind_addr = optarg; break;
+		case 'c': chunked = 1; break;
+		case 'd': delay_ms = atoi(optarg); break;
+		case 'D': difficulty = optarg; break;
+		case 'n': snapshots = atoi(optarg); break;
+		case 'p': port = atoi(optarg); break;
+		case 'P': portfile = optarg; break;
+		case 't': nthreads = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (nthreads < 1 || nthreads > 64 || delay_ms < 0 || snapshots < 1 ||
+	    snapshots > MAX_SSE_EVENTS - 8 || strlen(difficulty) > 64 ||
+	    strspn(difficulty, "0123456789abcdefABCDEF") != strlen(difficulty))
+		usage();
+	build_canned();
+	build_fixed();
+
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_signal;
+	sigaction(SIGTERM, &act, NULL);
+	sigaction(SIGINT, &act, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) < 0)
+		die("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, bind_addr, &sa.sin_addr) != 1)
+		die("bad address %s", bind_addr);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 4096) < 0)
+		die("bind/listen %s:%d: %s", bind_addr, port, strerror(errno));
+	getsockname(fd, (struct sockaddr *)&sa, &slen);
+	port = ntohs(sa.sin_port);
+	printf("fastmock: port %d\n", port);
+	fflush(stdout);
+	if (portfile != NULL) {
+		char	 tmp[4096];
+		FILE	*f;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", portfile);
+		if ((f = fopen(tmp, "w")) == NULL)
+			die("%s: %s", tmp, strerror(errno));
+		fprintf(f, "%d\n", port);
+		if (fclose(f) != 0 || rename(tmp, portfile) != 0)
+			die("%s: %s", portfile, strerror(errno));
+	}
+
+	if ((loops = calloc((size_t)nthreads, sizeof(*loops))) == NULL ||
+	    (tids = calloc((size_t)nthreads, sizeof(*tids))) == NULL)
+		die("out of memory");
+	for (i = 0; i < nthreads; i++) {
+		loops[i].lfd = fd;
+		if (i > 0 && pthread_create(&tids[i], NULL, loop_run,
+		    &loops[i]) != 0)
+			die("pthread_create failed");
+	}
+	loop_run(&loops[0]);
+	for (i = 1; i < nthreads; i++)
+		pthread_join(tids[i], NULL);
+	return 0;
+}
