@@ -101,10 +101,12 @@ http_easy(void)
 	CURL *h;
 
 	pthread_once(&key_once, key_init);
-	if ((h = pthread_getspecific(easy_key)) != NULL) {
-		curl_easy_reset(h);
+	/*
+	 * No curl_easy_reset(): in 7.88 it orphans the COOKIEFILE list (a
+	 * leak per call).  http_do() sets every option it uses instead.
+	 */
+	if ((h = pthread_getspecific(easy_key)) != NULL)
 		return h;
-	}
 	if ((h = curl_easy_init()) == NULL)
 		return NULL;
 	/* Cookies live per thread; http_cookies_reset() starts a session. */
@@ -271,24 +273,24 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
 	    req->idle_timeout_s ? req->idle_timeout_s : 60L);
-	if (req->total_timeout_ms)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-	if (req->idle != NULL) {
-		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
-	}
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, req->idle != NULL ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
 	if (strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)req->body_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	} else {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
 	http_depth++;
 	cc = curl_easy_perform(h);
