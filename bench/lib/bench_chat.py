@@ -110,11 +110,45 @@ class CpuMeter:
             out[name] = sum(proc_cpu(p) for p in pids())
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         out["client"] = ru.ru_utime + ru.ru_stime
+        out["host_busy"], out["host_steal"] = host_cpu()
+        out["wall"] = time.monotonic()
         return out
 
     @staticmethod
     def diff(a, b):
         return {k: b[k] - a.get(k, 0.0) for k in b}
+
+
+def host_cpu():
+    """(busy, steal) CPU seconds of the whole host from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal; irq and softirq time
+        # (loopback networking) is not charged to any process, so left out
+        return (v[0] + v[1] + v[2]) / CLK, v[7] / CLK
+    except (OSError, ValueError, IndexError):
+        return 0.0, 0.0
+
+
+def noise(cpu):
+    """CPU of other processes on the host (in cores) and steal (%) during a
+    run: busy host CPU minus what our own processes used."""
+    if not cpu or not cpu.get("wall"):
+        return None, None
+    ours = sum(v for k, v in cpu.items() if k not in ("host_busy", "host_steal", "wall"))
+    return ((cpu["host_busy"] - ours) / cpu["wall"],
+            100.0 * cpu["host_steal"] / cpu["wall"] / (os.cpu_count() or 1))
+
+
+def median_run(runs, key):
+    """The run with the median key (lower middle for an even count), with
+    the range of key over all runs attached."""
+    vals = sorted(runs, key=key)
+    pick = dict(vals[(len(vals) - 1) // 2])
+    pick["range"] = (key(vals[0]), key(vals[-1]))
+    pick["repeats"] = len(runs)
+    return pick
 
 
 def rss_kb(pid):
@@ -403,7 +437,9 @@ def bench_throughput(args, wrk, ttfc, binary, mock_url, mock_pid, mock_port, mod
         for kind in ("non-stream", "stream"):
             run_wrk(wrk, url, 4, 1, 1, scripts[kind], None)      # warm-up
             for conns, threads in ((1, 1), (32, 2)):
-                r = run_wrk(wrk, url, conns, threads, args.duration, scripts[kind], cpu)
+                r = median_run([run_wrk(wrk, url, conns, threads, args.duration,
+                                        scripts[kind], cpu) for _ in range(args.repeat)],
+                               lambda x: x["rps"] or 0)
                 r.update(kind=kind, conns=conns)
                 nreq += r["requests"]
                 out["runs"].append(r)
@@ -411,8 +447,10 @@ def bench_throughput(args, wrk, ttfc, binary, mock_url, mock_pid, mock_port, mod
                     mode, kind, conns, r["rps"] or 0, r["p50"], r["non2xx"] + r["sockerr"]))
         st1 = mock_stats(mock_port)
         out["mock_delta"] = {k: st1.get(k, 0) - st0.get(k, 0) for k in st1}
-        out["ttfc"] = run_ttfc(ttfc, fe.port, "/v1/chat/completions",
-                               json.dumps(CHAT_STREAM), args.ttfc_n, 50)
+        out["ttfc"] = median_run(
+            [run_ttfc(ttfc, fe.port, "/v1/chat/completions", json.dumps(CHAT_STREAM),
+                      args.ttfc_n, 50) for _ in range(args.repeat)],
+            lambda x: x.get("first", {}).get("p50", 0))
         log("  %-18s ttfc p50 %s ms" % (mode, out["ttfc"].get("first", {}).get("p50")))
         if args.profile:
             out["profile"] = profile(args, wrk, ws, fe, scripts["non-stream"], url, mode)
@@ -522,28 +560,46 @@ def report(args, res, binary, load0, load1, commit):
       "CHATGPT_DELTA_ENCODING=%s, RETRY_TIMES=0"
       % (commit, binary, nginx_v, args.procs, args.threads, args.log_level,
          "true" if args.encoding == "v1" else "false"))
-    P("- upstream: bench/fastmock (%d thread(s)), canned %s-format answer of 13 events "
-      "(~%s bytes), Content-Length, no delay; it checks nothing (see its header)"
-      % (args.mock_threads, args.encoding, res.get("sse_bytes", "?")))
+    P("- upstream: bench/fastmock (%d thread(s)), canned %s-format answer of %s SSE events "
+      "(%s bytes), Content-Length, no delay; it checks nothing (see its header)"
+      % (args.mock_threads, args.encoding, res.get("sse_events", "?"),
+         res.get("sse_bytes", "?")))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
       "`%s` (+ `\"stream\":true`)" % (args.duration, json.dumps(CHAT_NONSTREAM)))
     P()
     P("| path | kind | conns | req/s | p50 | p99 | added p50 | errors | CPU µs/req "
-      "chat2api / nginx / mock / wrk |")
-    P("|---|---|---:|---:|---:|---:|---:|---:|---|")
+      "chat2api / nginx / mock / wrk | other load |")
+    P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     base = {r["conns"]: r for r in res["baseline"]["runs"]}
+
+    def rps(r):
+        if r.get("repeats", 1) > 1:
+            return "%s (%.0f–%.0f)" % (fmt(r["rps"]), r["range"][0], r["range"][1])
+        return fmt(r["rps"])
+
+    def other(r):
+        o, st = noise(r.get("cpu"))
+        return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
     for r in res["baseline"]["runs"]:
-        P("| wrk → fastmock (baseline) | SSE | %d | %s | %s | %s | – | %d | %s |" % (
-            r["conns"], fmt(r["rps"]), r["p50"], r["p99"], r["non2xx"] + r["sockerr"],
-            cpu_per_req(r)))
+        P("| wrk → fastmock (baseline) | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
+            r["conns"], rps(r), r["p50"], r["p99"], r["non2xx"] + r["sockerr"],
+            cpu_per_req(r), other(r)))
     for mode, m in res["modes"].items():
         for r in m["runs"]:
             b = base.get(r["conns"])
             added = (r["p50ms"] - b["p50ms"]) if b and r["p50ms"] is not None and \
                 b["p50ms"] is not None else None
-            P("| wrk → nginx → chat2api (%s) | %s | %d | %s | %s | %s | %s | %d | %s |" % (
-                mode, r["kind"], r["conns"], fmt(r["rps"]), r["p50"], r["p99"],
-                fmt(added, "%.3f ms"), r["non2xx"] + r["sockerr"], cpu_per_req(r)))
+            P("| wrk → nginx → chat2api (%s) | %s | %d | %s | %s | %s | %s | %d | %s | %s |" % (
+                mode, r["kind"], r["conns"], rps(r), r["p50"], r["p99"],
+                fmt(added, "%.3f ms"), r["non2xx"] + r["sockerr"], cpu_per_req(r), other(r)))
+    if args.repeat > 1:
+        P()
+        P("Each setting ran %d times; the table shows the run with the median req/s and, in "
+          "brackets, the range over the runs." % args.repeat)
+    P()
+    P("\"other load\" is the host's busy CPU during the run minus what wrk, nginx, chat2api "
+      "and the mock used (other tenants of this VM, in cores), and the hypervisor's steal "
+      "time: both make the figures noisier and lower.")
     P()
     P("Upstream requests the mock saw during the wrk runs of each mode (warm-ups "
       "included; the page is cached 15 min per process, so it was fetched by the sanity "
@@ -576,13 +632,13 @@ def report(args, res, binary, load0, load1, commit):
             label, t["n"], t["errors"], fmt(t.get("head", {}).get("p50"), "%.3f ms"),
             fmt(f.get("p50"), "%.3f ms"), fmt(f.get("p90"), "%.3f ms"),
             fmt(f.get("p99"), "%.3f ms"), fmt(t.get("total", {}).get("p50"), "%.3f ms"),
-            fmt(added, "%.3f ms")))
+            fmt(added, "%.3f ms") if added is not None else "–"))
     if res["rss"]:
         o0 = next(iter(res["rss"].values()))
         P()
         P("RSS of the chat2api process(es) (VmRSS from /proc/PID/status, summed over "
           "processes; CHAT2API_THREADS=%d, so every stream has its own thread; %d streams held "
-          "open at once by pacing the mock at %d ms per event (13 events); per stream = "
+          "open at once by pacing the mock at %d ms per event; per stream = "
           "(RSS with the streams open - RSS before) / %d; the breakdown is the same "
           "difference of /proc/PID/smaps Rss by mapping kind: arenas = glibc per-thread "
           "malloc heaps, heap = main arena, stacks = the %d KiB worker stacks):"
@@ -632,6 +688,8 @@ def main():
                     help="CHAT2API_THREADS of the RSS runs (128)")
     ap.add_argument("--no-rss", action="store_true", help="skip the RSS runs")
     ap.add_argument("--mock-threads", type=int, default=1, help="fastmock threads (1)")
+    ap.add_argument("-r", "--repeat", type=int, default=1,
+                    help="runs per wrk/ttfc setting; the median run is reported (1)")
     ap.add_argument("--profile", metavar="DIR",
                     help="also perf record chat2api during a c=32 non-stream run")
     ap.add_argument("--json", metavar="FILE", help="write all results as JSON")
@@ -671,6 +729,7 @@ def main():
                                else []))
         r = harness.http(mport, "POST", "/backend-anon/conversation", conv)
         res["sse_bytes"] = len(r.body)
+        res["sse_events"] = r.body.count(b"\n\n")
         log("fastmock on port %d (%d-byte answer)" % (mport, len(r.body)))
 
         # baseline: wrk and ttfc straight at the mock
@@ -680,14 +739,16 @@ def main():
         run_wrk(wrk, url, 4, 1, 1, script, None)
         runs = []
         for conns, threads in ((1, 1), (32, 2)):
-            r = run_wrk(wrk, url, conns, threads, args.duration, script, cpu)
+            r = median_run([run_wrk(wrk, url, conns, threads, args.duration, script, cpu)
+                            for _ in range(args.repeat)], lambda x: x["rps"] or 0)
             r.update(kind="SSE", conns=conns)
             runs.append(r)
             log("  %-18s %-10s c=%-3d %8.0f req/s  p50 %s" % ("baseline", "SSE", conns,
                                                                r["rps"] or 0, r["p50"]))
         res["baseline"]["runs"] = runs
-        res["baseline"]["ttfc"] = run_ttfc(ttfc, mport, "/backend-anon/conversation", conv,
-                                           args.ttfc_n, 50)
+        res["baseline"]["ttfc"] = median_run(
+            [run_ttfc(ttfc, mport, "/backend-anon/conversation", conv, args.ttfc_n, 50)
+             for _ in range(args.repeat)], lambda x: x.get("first", {}).get("p50", 0))
 
         for mode in modes:
             bench_throughput(args, wrk, ttfc, binary, murl, mock.pid, mport, mode, res)
