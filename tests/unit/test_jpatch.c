@@ -187,6 +187,38 @@ START_TEST(op_truncate)
 }
 END_TEST
 
+/*
+ * json-c 0.16 leaks a string's heap buffer when it is set to length 0 in
+ * place; truncating to nothing must not do that (LSan checks with
+ * CK_FORK=no), and the emptied string must read as "".
+ */
+START_TEST(truncate_to_empty)
+{
+	SETUP("{\"s\":\"hi\",\"t\":\"x\",\"l\":[\"ab\"]}");
+	json_object	*o;
+	size_t		 len;
+
+	/* grown through the hot buffer and written back: heap-backed now */
+	ck_assert_int_eq(ap(&jp, &r, "/s", JP_APPEND, "\"H\""), JP_OK);
+	same(&jp, r, "{\"s\":\"hiH\",\"t\":\"x\",\"l\":[\"ab\"]}");
+	ck_assert_int_eq(ap(&jp, &r, "/s", JP_TRUNCATE, "0"), JP_OK);
+	/* the same while hot, in an array */
+	ck_assert_int_eq(ap(&jp, &r, "/l/0", JP_APPEND, "\"cdefghijkl\""),
+	    JP_OK);
+	ck_assert_int_eq(ap(&jp, &r, "/l/0", JP_TRUNCATE, "0"), JP_OK);
+	ck_assert_int_eq(ap(&jp, &r, "/l/0", JP_APPEND, "\"z\""), JP_OK);
+	/* an empty hot string is written back without touching json-c */
+	ck_assert_int_eq(ap(&jp, &r, "/t", JP_TRUNCATE, "0"), JP_OK);
+	ck_assert_int_eq(ap(&jp, &r, "/t", JP_APPEND, "\"\""), JP_OK);
+	ck_assert_int_eq(jp_sync(&jp), JP_OK);
+	ck_assert_int_eq(jp_get(&jp, r, "/s", 2, &o), JP_OK);
+	ck_assert_str_eq(jp_string(&jp, o, &len), "");
+	ck_assert_uint_eq(len, 0);
+	same(&jp, r, "{\"s\":\"\",\"t\":\"\",\"l\":[\"z\"]}");
+	TEARDOWN();
+}
+END_TEST
+
 START_TEST(op_patch)
 {
 	SETUP("{\"message\":{\"content\":{\"parts\":[\"Hel\"]},"
@@ -558,6 +590,7 @@ jpatch_suite(void)
 	tcase_add_test(tc, op_append);
 	tcase_add_test(tc, op_remove);
 	tcase_add_test(tc, op_truncate);
+	tcase_add_test(tc, truncate_to_empty);
 	tcase_add_test(tc, op_patch);
 	tcase_add_test(tc, patch_limits);
 	tcase_add_test(tc, inheritance);

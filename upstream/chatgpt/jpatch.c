@@ -9,7 +9,10 @@
  * json-c quirks handled here: JSON null is a NULL json_object pointer;
  * json_object_object_add() and json_object_array_put_idx() release the old
  * value first, so storing a value over itself must be avoided; json-c 0.16
- * has no array insert, so inserting shifts elements one by one.
+ * has no array insert, so inserting shifts elements one by one; and 0.16's
+ * json_object_set_string_len() leaks the heap buffer of a string set to
+ * length 0 (and leaves garbage behind its zero length), so strings are
+ * never emptied in place.
  */
 #include "config.h"
 
@@ -166,13 +169,18 @@ hot_reserve(struct jpatch *jp, size_t need)
 	return JP_OK;
 }
 
+/*
+ * Write the hot buffer back.  hot_len is never 0 for a non-empty node
+ * (truncating to nothing replaces the node instead), so json-c 0.16's
+ * leak when a heap-backed string is set to length 0 cannot happen here.
+ */
 enum jp_err
 jp_sync(struct jpatch *jp)
 {
 	if (jp->hot == NULL)
 		return JP_OK;
-	if (!json_object_set_string_len(jp->hot, jp->hot_buf,
-	    (int)jp->hot_len))
+	if (jp->hot_len > 0 && !json_object_set_string_len(jp->hot,
+	    jp->hot_buf, (int)jp->hot_len))
 		return JP_ENOMEM;
 	json_object_put(jp->hot);
 	jp->hot = NULL;
@@ -562,6 +570,22 @@ op_truncate(struct jpatch *jp, struct slot *s, json_object *v)
 		if ((uint64_t)n >= len)
 			return JP_OK;
 		keep = utf8_prefix(str, len, (size_t)n);
+		if (keep == 0) {
+			/*
+			 * json-c 0.16 loses a string's heap buffer when it is
+			 * set to length 0 in place: put a new "" there.
+			 */
+			json_object	*empty = json_object_new_string("");
+
+			if (empty == NULL)
+				return JP_ENOMEM;
+			if (cur == jp->hot) {
+				json_object_put(jp->hot);
+				jp->hot = NULL;
+				jp->hot_len = 0;
+			}
+			return slot_set(jp, s, empty);
+		}
 		if (cur == jp->hot) {
 			jp->hot_len = keep;
 			jp->hot_buf[keep] = '\0';

@@ -1,0 +1,1427 @@
+/*
+ * Unit tests for upstream/chatgpt/stream.c, the ChatGPT stream decoder.
+ *
+ * Fixtures live in tests/unit/data/chatgpt: NAME.v1.sse (delta encoding),
+ * NAME.old.sse (full snapshots, written by gen.py with its own patch
+ * engine) and NAME.expect (the sink events, by hand).  Every stream is fed
+ * one event at a time, in three variants (nameless events named "message"
+ * as upstream/sse.c reports them, named NULL, and with every JSON payload
+ * re-serialised), and the v1 streams once more after converting them to
+ * the old format in C through jpatch.c.  All must give the same sink log.
+ * A recording sink checks the sink contract on every call.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "tests/unit/unit.h"
+#include "upstream/chatgpt/jpatch.h"
+#include "upstream/chatgpt/stream.h"
+
+/* ------------------------------------------------------------ strings */
+
+struct sb {
+	char	*p;
+	size_t	 len, cap;
+};
+
+static void
+sb_add(struct sb *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t	 ncap = b->cap ? b->cap : 256;
+
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		b->p = realloc(b->p, ncap);
+		ck_assert_ptr_nonnull(b->p);
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void __attribute__((format(printf, 2, 3)))
+sb_printf(struct sb *b, const char *fmt, ...)
+{
+	char	 tmp[512];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	ck_assert(n >= 0 && (size_t)n < sizeof(tmp));
+	sb_add(b, tmp, (size_t)n);
+}
+
+/* "..." with C escapes for control bytes, quotes and backslashes. */
+static void
+sb_quote(struct sb *b, const char *s, size_t n)
+{
+	sb_add(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char	 c = (unsigned char)s[i];
+
+		if (c == '\n')
+			sb_add(b, "\\n", 2);
+		else if (c == '"' || c == '\\') {
+			sb_add(b, "\\", 1);
+			sb_add(b, s + i, 1);
+		} else if (c < 0x20 || c == 0x7f)
+			sb_printf(b, "\\x%02x", c);
+		else
+			sb_add(b, s + i, 1);
+	}
+	sb_add(b, "\"", 1);
+}
+
+static bool
+valid_utf8(const char *s, size_t n)
+{
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i = 0, k, j;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (u[i] >= 0xc2 && u[i] < 0xe0)
+			k = 2;
+		else if (u[i] >= 0xe0 && u[i] < 0xf0)
+			k = 3;
+		else if (u[i] >= 0xf0 && u[i] < 0xf5)
+			k = 4;
+		else
+			return false;
+		if (i + k > n)
+			return false;
+		for (j = 1; j < k; j++)
+			if ((u[i + j] & 0xc0) != 0x80)
+				return false;
+		if ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
+		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
+		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
+		    (u[i] == 0xf4 && u[i + 1] > 0x8f))
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------ recording sink */
+
+struct rec {
+	struct sb	 log;
+	int		 calls;
+	int		 abort_at;	/* return nonzero on this call (1-based) */
+	int		 roles;
+	bool		 terminal;
+	size_t		 text_bytes;	/* for the bulk test */
+	bool		 quiet;		/* count text instead of logging it */
+};
+
+static int
+rec_call(struct rec *r, bool first_ok)
+{
+	ck_assert_msg(!r->terminal, "sink called after finish/error");
+	ck_assert_msg(first_ok || r->roles == 1, "sink called before role");
+	r->calls++;
+	return r->abort_at != 0 && r->calls == r->abort_at;
+}
+
+static int
+rec_role(void *ctx, const char *role)
+{
+	struct rec	*r = ctx;
+
+	ck_assert_int_eq(r->roles, 0);
+	ck_assert_int_eq(r->calls, 0);
+	r->roles++;
+	sb_printf(&r->log, "role %s\n", role);
+	return rec_call(r, true);
+}
+
+static int
+rec_chunk(struct rec *r, const char *what, const char *s, size_t n)
+{
+	ck_assert_uint_gt(n, 0);
+	ck_assert_msg(valid_utf8(s, n), "invalid UTF-8 handed to the sink");
+	if (r->quiet) {
+		r->text_bytes += n;
+		return rec_call(r, false);
+	}
+	sb_printf(&r->log, "%s ", what);
+	sb_quote(&r->log, s, n);
+	sb_add(&r->log, "\n", 1);
+	return rec_call(r, false);
+}
+
+static int
+rec_text(void *ctx, const char *s, size_t n)
+{
+	return rec_chunk(ctx, "text", s, n);
+}
+
+static int
+rec_reasoning(void *ctx, const char *s, size_t n)
+{
+	return rec_chunk(ctx, "reasoning", s, n);
+}
+
+static int
+rec_meta(void *ctx, const char *cid, const char *mid)
+{
+	struct rec	*r = ctx;
+
+	ck_assert_ptr_nonnull(cid);
+	ck_assert_ptr_nonnull(mid);
+	sb_printf(&r->log, "meta %s %s\n", cid, mid);
+	return rec_call(r, false);
+}
+
+static const char *const finish_names[] = {
+	"stop", "length", "content_filter", "tool_calls"
+};
+
+static int
+rec_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
+{
+	struct rec	*r = ctx;
+	int		 rc;
+
+	ck_assert_ptr_null(u);
+	ck_assert(f <= CHAT_FINISH_TOOL_CALLS);
+	sb_printf(&r->log, "finish %s\n", finish_names[f]);
+	rc = rec_call(r, false);
+	r->terminal = true;
+	return rc;
+}
+
+static int
+rec_error(void *ctx, int status, const char *type, const char *code,
+    const char *msg)
+{
+	struct rec	*r = ctx;
+	int		 rc;
+
+	ck_assert_ptr_nonnull(type);
+	ck_assert_ptr_nonnull(msg);
+	ck_assert(valid_utf8(msg, strlen(msg)));
+	sb_printf(&r->log, "error %d %s %s ", status, type, code ? code : "-");
+	sb_quote(&r->log, msg, strlen(msg));
+	sb_add(&r->log, "\n", 1);
+	rc = rec_call(r, false);
+	r->terminal = true;
+	return rc;
+}
+
+static struct chat_sink
+rec_sink(struct rec *r)
+{
+	struct chat_sink	 s = {
+		.ctx = r, .role = rec_role, .text = rec_text,
+		.reasoning = rec_reasoning, .meta = rec_meta,
+		.finish = rec_finish, .error = rec_error,
+	};
+
+	return s;
+}
+
+/* The fake resolver: refs starting with "bad" or "/bad" fail. */
+static int
+fake_resolve(void *ctx, enum chatgpt_asset kind, const char *ref,
+    const char *cid, const char *mid, char **url)
+{
+	char	 buf[1024];
+
+	(void)ctx;
+	if (strncmp(ref, "bad", 3) == 0 || strncmp(ref, "/bad", 4) == 0)
+		return -1;
+	if (kind == CHATGPT_ASSET_SANDBOX)
+		snprintf(buf, sizeof(buf), "https://files.example/sb%s?conv=%s"
+		    "&msg=%s", ref, cid ? cid : "none", mid ? mid : "none");
+	else
+		snprintf(buf, sizeof(buf), "https://files.example/%s/%s"
+		    "?conv=%s", kind == CHATGPT_ASSET_FILE_SERVICE ? "fs" : "sd",
+		    ref, cid ? cid : "none");
+	*url = strdup(buf);
+	return *url ? 0 : -1;
+}
+
+static const char *const err_names[] = {
+	"ok", "enomem", "proto", "abort", "upstream", "nostart", "truncated",
+	"einval"
+};
+
+/* ------------------------------------------------------------ event lists */
+
+struct event {
+	char	*name;		/* NULL: none */
+	char	*data;
+	size_t	 len;
+};
+
+struct evlist {
+	struct event	*ev;
+	size_t		 n, cap;
+};
+
+static void
+ev_add(struct evlist *l, const char *name, const char *data, size_t len)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->ev = realloc(l->ev, l->cap * sizeof(*l->ev));
+		ck_assert_ptr_nonnull(l->ev);
+	}
+	l->ev[l->n].name = name ? strdup(name) : NULL;
+	l->ev[l->n].data = malloc(len + 1);
+	ck_assert_ptr_nonnull(l->ev[l->n].data);
+	memcpy(l->ev[l->n].data, data, len);
+	l->ev[l->n].data[len] = '\0';
+	l->ev[l->n].len = len;
+	l->n++;
+}
+
+static void
+ev_free(struct evlist *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->ev[i].name);
+		free(l->ev[i].data);
+	}
+	free(l->ev);
+	memset(l, 0, sizeof(*l));
+}
+
+static char *
+slurp(const char *name, size_t *lenp)
+{
+	const char	*top = getenv("top_srcdir");
+	char		 path[1024], *buf;
+	FILE		*f;
+	long		 n;
+
+	snprintf(path, sizeof(path), "%s/tests/unit/data/chatgpt/%s",
+	    top ? top : ".", name);
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	if (lenp != NULL)
+		*lenp = (size_t)n;
+	return buf;
+}
+
+/* The fixtures' SSE subset: blank-line separated, "event:" and "data:". */
+static bool
+load_sse(const char *file, struct evlist *out)
+{
+	char		*text = slurp(file, NULL), *blk, *next, *ln, *nl;
+	struct sb	 data;
+
+	if (text == NULL)
+		return false;
+	memset(out, 0, sizeof(*out));
+	for (blk = text; blk != NULL && *blk != '\0'; blk = next) {
+		char	*name = NULL;
+		bool	 have = false;
+
+		if ((next = strstr(blk, "\n\n")) != NULL) {
+			*next = '\0';
+			next += 2;
+		}
+		memset(&data, 0, sizeof(data));
+		for (ln = blk; ln != NULL; ln = nl) {
+			if ((nl = strchr(ln, '\n')) != NULL)
+				*nl++ = '\0';
+			if (strncmp(ln, "event: ", 7) == 0)
+				name = ln + 7;
+			else if (strncmp(ln, "data: ", 6) == 0) {
+				if (have)
+					sb_add(&data, "\n", 1);
+				sb_add(&data, ln + 6, strlen(ln + 6));
+				have = true;
+			}
+		}
+		if (have)
+			ev_add(out, name, data.p, data.len);
+		free(data.p);
+	}
+	free(text);
+	return true;
+}
+
+/* ------------------------------------------------------------ running */
+
+enum variant { V_MESSAGE, V_NULLNAME, V_RESERIALIZE, V_COUNT };
+
+static const char *const variant_names[] = {
+	"named-message", "name-NULL", "reserialised"
+};
+
+struct runopt {
+	enum variant	 variant;
+	int		 abort_at;
+	int		 history;
+	bool		 no_resolver;
+};
+
+static char *
+run(const struct evlist *l, const struct runopt *ro, int *callsp)
+{
+	struct rec			 r;
+	struct chat_sink		 sink;
+	struct chatgpt_stream		*st;
+	struct chatgpt_stream_opts	 o;
+	enum chatgpt_stream_err		 rc;
+	const char			*ue;
+
+	memset(&r, 0, sizeof(r));
+	r.abort_at = ro->abort_at;
+	sink = rec_sink(&r);
+	memset(&o, 0, sizeof(o));
+	o.history = ro->history;
+	if (!ro->no_resolver)
+		o.resolve_image = fake_resolve;
+	ck_assert_int_eq(chatgpt_stream_new(&st, &sink, &o), CGS_OK);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct event	*e = &l->ev[i];
+		const char		*name = e->name, *data = e->data;
+		size_t			 len = e->len;
+		json_object		*j = NULL;
+
+		if (name == NULL && ro->variant == V_MESSAGE)
+			name = "message";
+		if (ro->variant == V_RESERIALIZE && strcmp(data, "[DONE]")) {
+			j = json_tokener_parse(data);
+			if (j != NULL) {
+				data = json_object_to_json_string_ext(j,
+				    JSON_C_TO_STRING_PRETTY |
+				    JSON_C_TO_STRING_NOSLASHESCAPE);
+				len = strlen(data);
+			}
+		}
+		rc = chatgpt_stream_event(st, name, data, len);
+		json_object_put(j);
+		if (rc != CGS_OK) {
+			sb_printf(&r.log, "event %s\n", err_names[rc]);
+			/* errors are sticky */
+			ck_assert_int_eq(chatgpt_stream_event(st, NULL, "{}",
+			    2), rc);
+			ck_assert(chatgpt_stream_done(st));
+			break;
+		}
+	}
+	rc = chatgpt_stream_end(st);
+	sb_printf(&r.log, "end %s\n", err_names[rc]);
+	ck_assert_int_eq(chatgpt_stream_end(st), rc);	/* idempotent */
+	sb_printf(&r.log, "started %d\n", chatgpt_stream_started(st));
+	if ((ue = chatgpt_stream_upstream_error(st)) != NULL) {
+		sb_add(&r.log, "upstream ", 9);
+		sb_quote(&r.log, ue, strlen(ue));
+		sb_add(&r.log, "\n", 1);
+	}
+	/* the contract: a started stream always got its terminal call */
+	if (chatgpt_stream_started(st) && rc != CGS_ABORT)
+		ck_assert_msg(r.terminal, "started stream without finish/error");
+	if (!chatgpt_stream_started(st))
+		ck_assert_int_eq(r.calls, 0);
+	chatgpt_stream_free(st);
+	if (callsp != NULL)
+		*callsp = r.calls;
+	return r.log.p;
+}
+
+/* Section 5.3 in C: rebuild the v1 documents, emit snapshots. */
+static void
+derive_old(const struct evlist *in, struct evlist *out)
+{
+	struct jpatch	 jp;
+	json_object	*docs[64] = { NULL };
+	long		 cur = 0;
+	bool		 v1 = false;
+
+	memset(out, 0, sizeof(*out));
+	jp_init(&jp, NULL);
+	for (size_t i = 0; i < in->n; i++) {
+		const struct event	*e = &in->ev[i];
+		json_object		*o, *c, *v, *p, *op;
+		const char		*s;
+
+		if (strcmp(e->data, "[DONE]") == 0) {
+			ev_add(out, NULL, e->data, e->len);
+			continue;
+		}
+		o = json_tokener_parse(e->data);
+		ck_assert_ptr_nonnull(o);
+		if ((e->name && !strcmp(e->name, "delta_encoding")) ||
+		    (json_object_is_type(o, json_type_string) &&
+		    !strcmp(json_object_get_string(o), "v1"))) {
+			v1 = true;
+			json_object_put(o);
+			continue;
+		}
+		if (e->name && !strcmp(e->name, "delta"))
+			v1 = true;
+		if (!v1 || !json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, "v", &v) ||
+		    json_object_object_get_ex(o, "message", NULL)) {
+			ev_add(out, NULL, e->data, e->len);
+			json_object_put(o);
+			continue;
+		}
+		if (json_object_object_get_ex(o, "c", &c)) {
+			cur = json_object_get_int(c);
+			ck_assert(cur >= 0 && cur < 64);
+			if (json_object_is_type(v, json_type_object) &&
+			    (!json_object_object_get_ex(o, "p", &p) ||
+			    !strcmp(json_object_get_string(p), "")) &&
+			    (!json_object_object_get_ex(o, "o", &op) ||
+			    !strcmp(json_object_get_string(op), "add"))) {
+				json_object_put(docs[cur]);
+				docs[cur] = json_object_get(v);
+				goto emit;
+			}
+		}
+		(void)jp_line(&jp, &docs[cur], o);
+	emit:
+		if (docs[cur] != NULL) {
+			ck_assert_int_eq(jp_sync(&jp), JP_OK);
+			s = json_object_to_json_string_ext(docs[cur],
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE);
+			ev_add(out, NULL, s, strlen(s));
+		}
+		json_object_put(o);
+	}
+	jp_free(&jp);
+	for (size_t i = 0; i < 64; i++)
+		json_object_put(docs[i]);
+}
+
+/* ------------------------------------------------------------ fixtures */
+
+static const char *const fixtures[] = {
+	"sample51", "sample52", "plain_unicode", "code", "citation", "o1",
+	"thoughts", "moderation", "error_before", "error_after",
+	"max_tokens", "interrupted", "image_file", "image_sediment",
+	"no_in_progress", "cut_short", "done_no_finish", "id_change",
+	"truncate",
+};
+#define NFIXTURES	(sizeof(fixtures) / sizeof(fixtures[0]))
+
+static void
+check_stream(const char *fixture, const char *what, const struct evlist *l,
+    const char *want)
+{
+	for (int v = 0; v < V_COUNT; v++) {
+		struct runopt	 ro = { .variant = (enum variant)v,
+				    .history = 1 };
+		char		*got = run(l, &ro, NULL);
+
+		ck_assert_msg(strcmp(got, want) == 0,
+		    "%s (%s, %s):\n--- want\n%s--- got\n%s", fixture, what,
+		    variant_names[v], want, got);
+		free(got);
+	}
+}
+
+START_TEST(fixture)
+{
+	const char	*name = fixtures[_i];
+	char		 file[256], *want;
+	struct evlist	 l, d;
+	int		 formats = 0;
+
+	snprintf(file, sizeof(file), "%s.expect", name);
+	want = slurp(file, NULL);
+	ck_assert_msg(want != NULL, "missing %s", file);
+	snprintf(file, sizeof(file), "%s.old.sse", name);
+	if (load_sse(file, &l)) {
+		check_stream(name, "old format", &l, want);
+		ev_free(&l);
+		formats++;
+	}
+	snprintf(file, sizeof(file), "%s.v1.sse", name);
+	if (load_sse(file, &l)) {
+		check_stream(name, "v1", &l, want);
+		derive_old(&l, &d);
+		check_stream(name, "v1 rebuilt by jpatch.c", &d, want);
+		ev_free(&d);
+		ev_free(&l);
+		formats++;
+	}
+	ck_assert_int_gt(formats, 0);
+	free(want);
+}
+END_TEST
+
+/*
+ * Stop the sink at every call of every fixture: the decoder must return
+ * CGS_ABORT, never call the sink again, and leak nothing.
+ */
+START_TEST(fixture_abort_everywhere)
+{
+	const char	*name = fixtures[_i];
+	char		 file[256], *full, *got;
+	struct evlist	 l;
+	int		 calls = 0;
+
+	snprintf(file, sizeof(file), "%s.v1.sse", name);
+	if (!load_sse(file, &l)) {
+		snprintf(file, sizeof(file), "%s.old.sse", name);
+		ck_assert(load_sse(file, &l));
+	}
+	{
+		struct runopt	 ro = { .history = 1 };
+
+		full = run(&l, &ro, &calls);
+	}
+	for (int k = 1; k <= calls; k++) {
+		struct runopt	 ro = { .history = 1, .abort_at = k };
+
+		got = run(&l, &ro, NULL);
+		ck_assert_msg(strstr(got, "end abort\n") != NULL,
+		    "%s: abort at call %d:\n%s", name, k, got);
+		free(got);
+	}
+	free(full);
+	ev_free(&l);
+}
+END_TEST
+
+/* ------------------------------------------------------------ direct tests */
+
+struct dec {
+	struct rec			 r;
+	struct chat_sink		 sink;
+	struct chatgpt_stream		*st;
+	struct chatgpt_stream_opts	 o;
+};
+
+static void
+dec_open(struct dec *d, const struct chatgpt_stream_opts *o)
+{
+	memset(d, 0, sizeof(*d));
+	d->sink = rec_sink(&d->r);
+	if (o != NULL)
+		d->o = *o;
+	else {
+		d->o.history = 1;
+		d->o.resolve_image = fake_resolve;
+	}
+	ck_assert_int_eq(chatgpt_stream_new(&d->st, &d->sink, &d->o), CGS_OK);
+}
+
+static void
+dec_close(struct dec *d)
+{
+	chatgpt_stream_free(d->st);
+	free(d->r.log.p);
+}
+
+static enum chatgpt_stream_err
+feed(struct dec *d, const char *name, const char *data)
+{
+	return chatgpt_stream_event(d->st, name, data, strlen(data));
+}
+
+static void
+log_is(struct dec *d, const char *want)
+{
+	ck_assert_str_eq(d->r.log.p ? d->r.log.p : "", want);
+}
+
+/* An old-format assistant snapshot. */
+static char *
+snap(const char *id, const char *role, const char *status,
+    const char *content_json, const char *extra)
+{
+	char	 buf[8192];
+
+	snprintf(buf, sizeof(buf), "{\"message\":{\"id\":\"%s\","
+	    "\"author\":{\"role\":\"%s\"},\"content\":%s,\"status\":\"%s\""
+	    "%s%s},\"conversation_id\":\"c9\",\"error\":null}", id, role,
+	    content_json, status, extra ? "," : "", extra ? extra : "");
+	return strdup(buf);
+}
+
+static enum chatgpt_stream_err
+feed_snap(struct dec *d, const char *id, const char *role,
+    const char *status, const char *content_json, const char *extra)
+{
+	char			*s = snap(id, role, status, content_json, extra);
+	enum chatgpt_stream_err	 rc = feed(d, NULL, s);
+
+	free(s);
+	return rc;
+}
+
+#define TXT(t)	"{\"content_type\":\"text\",\"parts\":[\"" t "\"]}"
+#define FINISHED_STOP	"\"end_turn\":true,\"metadata\":" \
+	"{\"finish_details\":{\"type\":\"stop\"}}"
+
+START_TEST(gate_is_silent)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "u", "user", "finished_successfully",
+	    TXT("hi"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "s", "system", "in_progress",
+	    TXT(""), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "x", "critic", "in_progress",
+	    TXT("?"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+	    "finished_successfully", TXT("whole"), FINISHED_STOP), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"title_generation\","
+	    "\"title\":\"t\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"message_stream_complete\""
+	    "}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"moderation\","
+	    "\"moderation_response\":{\"flagged\":true,\"blocked\":false}}"),
+	    CGS_OK);
+	ck_assert_int_eq(d.r.calls, 0);
+	ck_assert(!chatgpt_stream_started(d.st));
+	ck_assert(!chatgpt_stream_done(d.st));
+	ck_assert_int_eq(feed(&d, NULL, "  [DONE]\r\n"), CGS_OK);
+	ck_assert(chatgpt_stream_done(d.st));
+	ck_assert_int_eq(chatgpt_stream_end(d.st), CGS_NOSTART);
+	ck_assert_int_eq(d.r.calls, 0);
+	ck_assert_str_eq(chatgpt_stream_conversation_id(d.st), "c9");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(tool_message_starts)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "t", "tool", "in_progress", TXT(""),
+	    NULL), CGS_OK);
+	ck_assert(chatgpt_stream_started(d.st));
+	log_is(&d, "role assistant\nmeta c9 t\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(error_object_before_start)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":null,\"error\":"
+	    "{\"message\":\"too many\\nrequests\",\"code\":\"rate_limited\"}}"),
+	    CGS_UPSTREAM);
+	ck_assert_str_eq(chatgpt_stream_upstream_error(d.st),
+	    "too many requests");
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_UPSTREAM);
+	ck_assert_int_eq(chatgpt_stream_end(d.st), CGS_UPSTREAM);
+	ck_assert_int_eq(d.r.calls, 0);
+	dec_close(&d);
+
+	/* an error value that is neither string nor object */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "{\"error\":[1,2]}"), CGS_UPSTREAM);
+	ck_assert_str_eq(chatgpt_stream_upstream_error(d.st), "[1,2]");
+	dec_close(&d);
+
+	/* a null error is no error */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":null,\"error\":null}"),
+	    CGS_OK);
+	ck_assert_ptr_null(chatgpt_stream_upstream_error(d.st));
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(error_object_after_start)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":null,\"error\":"
+	    "{\"message\":\"boom\",\"code\":\"bad code!\"}}"), CGS_UPSTREAM);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":null,\"error\":"
+	    "{\"detail\":\"x\",\"code\":\"c\"}}"), CGS_UPSTREAM);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"x\"\n"
+	    "error 502 upstream_error - \"boom\"\n");
+	dec_close(&d);
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT(""), NULL), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"error\":{\"detail\":\"slow\","
+	    "\"code\":\"rate_limited\"}}"), CGS_UPSTREAM);
+	log_is(&d, "role assistant\nmeta c9 a\n"
+	    "error 502 upstream_error rate_limited \"slow\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(finish_once)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("A"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+	    "finished_successfully", TXT("AB"), FINISHED_STOP), CGS_OK);
+	ck_assert(chatgpt_stream_done(d.st));
+	/* everything after the finish is ignored */
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+	    "finished_successfully", TXT("ABC"), FINISHED_STOP), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    TXT("new"), NULL), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "not json at all"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"moderation\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "[DONE]"), CGS_OK);
+	ck_assert_int_eq(chatgpt_stream_end(d.st), CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"A\"\ntext \"B\"\n"
+	    "finish stop\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(finish_statuses)
+{
+	struct dec	 d;
+
+	/* max_tokens wins over end_turn; "finished_*" statuses all count */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT(""), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+	    "finished_partial_completion", TXT("cut"), "\"end_turn\":true,"
+	    "\"metadata\":{\"finish_details\":{\"type\":\"max_tokens\"}}"),
+	    CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"cut\"\nfinish length\n");
+	dec_close(&d);
+
+	/* an unknown status neither emits a finish nor blocks text */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT(""), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "queued",
+	    TXT("q"), FINISHED_STOP), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"message_stream_complete"
+	    "\"}"), CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"q\"\nfinish stop\n");
+	dec_close(&d);
+}
+END_TEST
+
+static int
+abort_text(void *ctx, const char *s, size_t n)
+{
+	(void)s;
+	(void)n;
+	((struct rec *)ctx)->calls++;
+	return 1;
+}
+
+START_TEST(abort_stops_everything)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	d.sink.text = abort_text;
+	chatgpt_stream_free(d.st);
+	ck_assert_int_eq(chatgpt_stream_new(&d.st, &d.sink, &d.o), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_ABORT);
+	ck_assert(chatgpt_stream_done(d.st));
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("xy"), NULL), CGS_ABORT);
+	ck_assert_int_eq(chatgpt_stream_end(d.st), CGS_ABORT);
+	/* role, meta, the aborting text; no error() afterwards */
+	ck_assert_int_eq(d.r.calls, 3);
+	log_is(&d, "role assistant\nmeta c9 a\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(utf8_guard)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("ab\xe4\xbd"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("ab\xe4\xbd\xa0!\xf0\x9f"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("ab\xe4\xbd\xa0!\xf0\x9f\x98\x80"), NULL), CGS_OK);
+	/* invalid bytes and an overlong form become U+FFFD */
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("ab\xe4\xbd\xa0!\xf0\x9f\x98\x80x\xff\xc0\xafy"), NULL),
+	    CGS_OK);
+	/* rewritten text: the old offset lands inside a character */
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    TXT("\xc3\xa9\xc3\xa9"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    TXT("abc\xc3\xa9Z"), NULL), CGS_OK);
+	/* \u escapes, a surrogate pair and a lone surrogate */
+	ck_assert_int_eq(feed_snap(&d, "c", "assistant", "in_progress",
+	    TXT("\\u00e9\\ud83d\\ude00\\ud800."), NULL), CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"ab\"\n"
+	    "text \"\xe4\xbd\xa0!\"\ntext \"\xf0\x9f\x98\x80\"\n"
+	    "text \"x\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdy\"\n"
+	    "meta c9 b\ntext \"\\n\\n\xc3\xa9\xc3\xa9\"\ntext \"Z\"\n"
+	    "meta c9 c\ntext \"\\n\\n\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd.\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(interleaved_messages)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("A"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    TXT("B"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("AA"), NULL), CGS_OK);
+	/* a message that finished is not re-emitted when re-sent */
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant",
+	    "finished_successfully", TXT("BB"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    TXT("BBB"), NULL), CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"A\"\nmeta c9 b\n"
+	    "text \"\\n\\nB\"\nmeta c9 a\ntext \"A\"\nmeta c9 b\n"
+	    "text \"B\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(fences)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	/* text addressed to a tool is fenced with the recipient */
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("{\\\"prompt\\\":1}"), "\"recipient\":\"dalle.text2im\""),
+	    CGS_OK);
+	/* code with an unknown language and a hostile recipient */
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    "{\"content_type\":\"code\",\"language\":\"unknown\","
+	    "\"text\":\"x=1\"}", "\"recipient\":\"a b`c\""), CGS_OK);
+	/* the fence is closed before the finish */
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant",
+	    "finished_successfully", "{\"content_type\":\"code\","
+	    "\"language\":\"unknown\",\"text\":\"x=1\\n\"}",
+	    "\"end_turn\":true"), CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\n"
+	    "text \"```dalle.text2im\\n{\\\"prompt\\\":1}\"\n"
+	    "meta c9 b\ntext \"\\n```\\n\\n```\\nx=1\"\n"
+	    "text \"\\n```\\n\"\nfinish stop\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(moderation_variants)
+{
+	struct dec	 d;
+	const char	*want = "role assistant\ntext \"" CHATGPT_MODERATION_TEXT
+			    "\"\nfinish content_filter\n";
+
+	/* before the start: a blocking moderation opens the gate */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"moderation\","
+	    "\"moderation_response\":{\"flagged\":true,\"blocked\":true}}"),
+	    CGS_OK);
+	ck_assert(chatgpt_stream_started(d.st));
+	ck_assert(chatgpt_stream_done(d.st));
+	log_is(&d, want);
+	dec_close(&d);
+
+	/* no moderation_response at all: the reference's rule */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "{\"type\":\"moderation\"}"), CGS_OK);
+	log_is(&d, want);
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(history_off_and_bad_ids)
+{
+	struct dec			 d;
+	struct chatgpt_stream_opts	 o = { .history = 0 };
+
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	log_is(&d, "role assistant\ntext \"x\"\n");
+	dec_close(&d);
+
+	/* ids that are not printable ASCII are not handed on */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a b", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":{\"id\":\"m1\","
+	    "\"author\":{\"role\":\"assistant\"},\"status\":\"in_progress\","
+	    "\"content\":{\"content_type\":\"text\",\"parts\":[\"xy\"]}}}"),
+	    CGS_OK);
+	log_is(&d, "role assistant\ntext \"x\"\nmeta c9 m1\n"
+	    "text \"\\n\\nxy\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(limits)
+{
+	struct dec			 d;
+	struct chatgpt_stream_opts	 o = { .history = 1, .max_text = 4,
+					    .max_event = 300 };
+	char				 big[400];
+
+	/* the snapshot that opens the gate is too long: role went out */
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("12345"), NULL), CGS_PROTO);
+	log_is(&d, "role assistant\nmeta c9 a\n"
+	    "error 502 upstream_error - \"upstream text too long\"\n");
+	dec_close(&d);
+
+	/* later on */
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("1234"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("12345"), NULL), CGS_PROTO);
+	ck_assert_int_eq(chatgpt_stream_end(d.st), CGS_PROTO);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"1234\"\n"
+	    "error 502 upstream_error - \"upstream text too long\"\n");
+	dec_close(&d);
+
+	/* the same limit through v1 appends */
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed(&d, "delta", "{\"c\":0,\"v\":{\"message\":"
+	    "{\"id\":\"a\",\"author\":{\"role\":\"assistant\"},"
+	    "\"status\":\"in_progress\",\"content\":{\"content_type\":"
+	    "\"text\",\"parts\":[\"12\"]}}}}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, "delta", "{\"p\":\"/message/content/parts/0"
+	    "\",\"o\":\"append\",\"v\":\"34\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, "delta", "{\"v\":\"5\"}"), CGS_PROTO);
+	log_is(&d, "role assistant\ntext \"12\"\ntext \"34\"\n"
+	    "error 502 upstream_error - \"upstream delta exceeds a limit\"\n");
+	dec_close(&d);
+
+	/* event size */
+	dec_open(&d, &o);
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '{';
+	big[sizeof(big) - 2] = '}';
+	big[sizeof(big) - 1] = '\0';
+	ck_assert_int_eq(feed(&d, NULL, big), CGS_PROTO);
+	ck_assert_int_eq(d.r.calls, 0);
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(doc_bytes_limit)
+{
+	struct dec			 d;
+	struct chatgpt_stream_opts	 o = { .max_doc_bytes = 400 };
+	enum chatgpt_stream_err		 rc = CGS_OK;
+	int				 i;
+
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed(&d, "delta", "{\"c\":0,\"v\":{\"message\":"
+	    "{\"id\":\"a\",\"author\":{\"role\":\"assistant\"},"
+	    "\"status\":\"in_progress\",\"content\":{\"content_type\":"
+	    "\"text\",\"parts\":[\"\"]}}}}"), CGS_OK);
+	for (i = 0; i < 100 && rc == CGS_OK; i++)
+		rc = feed(&d, "delta", "{\"p\":\"/message/metadata\","
+		    "\"o\":\"append\",\"v\":{\"k\":[1,2,3,4,5]}}");
+	ck_assert_int_eq(rc, CGS_PROTO);
+	ck_assert_int_lt(i, 100);
+	dec_close(&d);
+
+	/* replacing a document gives its bytes back */
+	dec_open(&d, &o);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(feed(&d, "delta", "{\"c\":3,\"v\":{\"message\":"
+		    "{\"id\":\"a\",\"author\":{\"role\":\"user\"}}}}"), CGS_OK);
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(malformed)
+{
+	static const char *const bad[] = {
+		"{\"message\":", "{} {}", "[1,]", "nul", "{\"a\":1}x",
+		"\"unterminated",
+	};
+	struct dec	 d;
+	char		 deep[200];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		dec_open(&d, NULL);
+		ck_assert_int_eq(feed(&d, NULL, bad[i]), CGS_PROTO);
+		ck_assert_int_eq(d.r.calls, 0);
+		dec_close(&d);
+	}
+	/* deeper than CGS_JSON_DEPTH */
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 99);
+	deep[199] = '\0';
+	deep[99] = '0';
+	deep[100] = ']';
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, deep), CGS_PROTO);
+	dec_close(&d);
+	/* a NUL inside the data */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(chatgpt_stream_event(d.st, NULL, "{\"a\":\"\0\"}",
+	    9), CGS_PROTO);
+	dec_close(&d);
+	/* unknown delta encodings and bad document numbers */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, "delta_encoding", "\"v2\""), CGS_PROTO);
+	dec_close(&d);
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, "delta", "{\"c\":-1,\"v\":{}}"), CGS_PROTO);
+	dec_close(&d);
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, "delta", "{\"c\":\"1\",\"v\":{}}"),
+	    CGS_PROTO);
+	dec_close(&d);
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, "delta", "{\"c\":1000000000,\"v\":{}}"),
+	    CGS_PROTO);
+	dec_close(&d);
+	/* after the start the sink is told */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "<html>"), CGS_PROTO);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"x\"\n"
+	    "error 502 upstream_error - \"malformed upstream event\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(skipped_deltas)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "\"v1\""), CGS_OK);  /* nameless */
+	ck_assert(chatgpt_stream_is_v1(d.st));
+	/* a patch before any document */
+	ck_assert_int_eq(feed(&d, NULL, "{\"p\":\"/x\",\"o\":\"add\","
+	    "\"v\":1}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"c\":0,\"v\":{\"message\":"
+	    "{\"id\":\"a\",\"author\":{\"role\":\"assistant\"},"
+	    "\"status\":\"in_progress\",\"content\":{\"content_type\":"
+	    "\"text\",\"parts\":[\"\"]}},\"conversation_id\":\"k\"}}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"p\":\"/message/content/parts/0\","
+	    "\"o\":\"append\",\"v\":\"A\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"p\":\"/message/nope/0\","
+	    "\"v\":\"B\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"p\":\"/message/content/parts/0\","
+	    "\"o\":\"frobnicate\",\"v\":\"C\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"o\":\"append\",\"v\":\"D\"}"),
+	    CGS_OK);
+	/* a line with only a "c" switches documents */
+	ck_assert_int_eq(feed(&d, NULL, "{\"c\":5,\"v\":\"E\"}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"c\":0,\"v\":\"F\"}"), CGS_OK);
+	ck_assert_uint_eq(chatgpt_stream_skipped(d.st), 4);
+	log_is(&d, "role assistant\nmeta k a\ntext \"A\"\ntext \"D\"\n"
+	    "text \"F\"\n");
+	ck_assert_int_eq(chatgpt_stream_end(d.st), CGS_TRUNCATED);
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(images_direct)
+{
+	struct dec			 d;
+	struct chatgpt_stream_opts	 o = { .history = 0 };
+	const char			*mm = "{\"content_type\":"
+	    "\"multimodal_text\",\"parts\":[{\"content_type\":"
+	    "\"image_asset_pointer\",\"asset_pointer\":\"sediment://f1\"},"
+	    "{\"content_type\":\"image_asset_pointer\",\"asset_pointer\":"
+	    "\"http://x/y\"}]}";
+
+	/* no conversation id known: the resolver gets NULL */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":{\"id\":\"t\","
+	    "\"author\":{\"role\":\"tool\"},\"status\":\"in_progress\","
+	    "\"content\":{\"content_type\":\"multimodal_text\",\"parts\":[]}}}"),
+	    CGS_OK);
+	ck_assert_int_eq(feed(&d, NULL, "{\"message\":{\"id\":\"t\","
+	    "\"author\":{\"role\":\"tool\"},\"status\":\"finished_successfully\","
+	    "\"content\":{\"content_type\":\"multimodal_text\",\"parts\":["
+	    "{\"content_type\":\"image_asset_pointer\",\"asset_pointer\":"
+	    "\"sediment://f1\"}]}}}"), CGS_OK);
+	log_is(&d, "role assistant\n"
+	    "text \"![image](https://files.example/sd/f1?conv=none)\\n\"\n");
+	dec_close(&d);
+
+	/* no resolver: every image fails, unknown schemes too */
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed_snap(&d, "t", "tool", "in_progress", mm, NULL),
+	    CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "t", "tool", "finished_successfully",
+	    mm, NULL), CGS_OK);
+	log_is(&d, "role assistant\ntext \"Failed to load the image.\\n\\n"
+	    "Failed to load the image.\\n\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+static int
+evil_resolve(void *ctx, enum chatgpt_asset kind, const char *id,
+    const char *cid, const char *mid, char **url)
+{
+	(void)ctx;
+	(void)kind;
+	(void)id;
+	(void)cid;
+	(void)mid;
+	*url = strdup("https://h/a b(c)<d>\"e\\f`g[h]");
+	return 0;
+}
+
+START_TEST(image_url_escaped)
+{
+	struct dec			 d;
+	struct chatgpt_stream_opts	 o = { .resolve_image = evil_resolve };
+
+	dec_open(&d, &o);
+	ck_assert_int_eq(feed_snap(&d, "t", "tool", "in_progress",
+	    "{\"content_type\":\"multimodal_text\",\"parts\":[]}", NULL),
+	    CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "t", "tool", "finished_successfully",
+	    "{\"content_type\":\"multimodal_text\",\"parts\":[{\"content_type\""
+	    ":\"image_asset_pointer\",\"asset_pointer\":\"file-service://x\"}]}",
+	    NULL), CGS_OK);
+	log_is(&d, "role assistant\ntext \"![image](https://h/a%20b%28c%29"
+	    "%3Cd%3E%22e%5Cf%60g%5Bh%5D)\\n\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(sandbox_links)
+{
+	struct dec	 d;
+	struct sb	 text = { 0 };
+
+	dec_open(&d, NULL);
+	sb_add(&text, "", 0);
+	/* good, duplicate, failing, traversal, spaces, unterminated */
+	sb_printf(&text, "%s", "a (sandbox:/mnt/data/rÃ©sumÃ©.csv)"
+	    " b (sandbox:/mnt/data/rÃ©sumÃ©.csv) (sandbox:/bad/x)"
+	    " (sandbox:/mnt/../etc/passwd) (sandbox:/a b) (sandbox:rel)"
+	    " (sandbox:/a(b)) (sandbox:/mnt/data/o.png) (sandbox:/x");
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT(""), NULL), CGS_OK);
+	{
+		char	 content[2048];
+
+		snprintf(content, sizeof(content), "{\"content_type\":"
+		    "\"text\",\"parts\":[\"%s\"]}", text.p);
+		ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+		    "finished_successfully", content, FINISHED_STOP), CGS_OK);
+	}
+	log_is(&d, "role assistant\nmeta c9 a\n"
+	    "text \"a (sandbox:/mnt/data/rÃ©sumÃ©.csv) b "
+	    "(sandbox:/mnt/data/rÃ©sumÃ©.csv) (sandbox:/bad/x) "
+	    "(sandbox:/mnt/../etc/passwd) (sandbox:/a b) (sandbox:rel) "
+	    "(sandbox:/a(b)) (sandbox:/mnt/data/o.png) (sandbox:/x\"\n"
+	    "text \"\\n\\n[rÃ©sumÃ©.csv](https://files.example/sb/mnt/"
+	    "data/rÃ©sumÃ©.csv?conv=c9&msg=a)\\n\"\n"
+	    "text \"[o.png](https://files.example/sb/mnt/data/o.png?conv=c9"
+	    "&msg=a)\\n\"\nfinish stop\n");
+	dec_close(&d);
+	free(text.p);
+
+	/* an intermediate message's links are not resolved */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("(sandbox:/f)"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+	    "finished_successfully", TXT("(sandbox:/f)"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant", "in_progress",
+	    TXT("(sandbox:/g)"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "b", "assistant",
+	    "finished_successfully", TXT("(sandbox:/g)"), FINISHED_STOP),
+	    CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\ntext \"(sandbox:/f)\"\n"
+	    "meta c9 b\ntext \"\\n\\n(sandbox:/g)\"\n"
+	    "text \"\\n\\n[g](https://files.example/sb/g?conv=c9&msg=b)\\n\"\n"
+	    "finish stop\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(citation_edge_cases)
+{
+	struct dec	 d;
+
+	dec_open(&d, NULL);
+	/* no url, a javascript: url, no title, a title with controls */
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), "\"metadata\":{\"citations\":[{\"metadata\":"
+	    "{\"title\":\"t\"}},{\"metadata\":{\"url\":\"javascript:alert(1)\"}},"
+	    "{\"metadata\":{\"url\":\"https://a/\"}},{\"metadata\":{\"url\":"
+	    "\"https://b/\",\"title\":\"T\\n\\\\z\"}},7]}"), CGS_OK);
+	/* citations shrinking do not re-emit */
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), "\"metadata\":{\"citations\":[]}"), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("xy"), "\"metadata\":{\"citations\":[{\"metadata\":"
+	    "{\"url\":\"https://c/\",\"title\":\"C\"}}]}"), CGS_OK);
+	log_is(&d, "role assistant\nmeta c9 a\n"
+	    "text \"x [https://a/](https://a/) [T \\\\\\\\z](https://b/)\"\n"
+	    "text \"y [C](https://c/)\"\n");
+	dec_close(&d);
+}
+END_TEST
+
+START_TEST(null_callbacks)
+{
+	struct chat_sink		 sink = { 0 };
+	struct chatgpt_stream		*st;
+	const char			*s;
+
+	ck_assert_int_eq(chatgpt_stream_new(&st, &sink, NULL), CGS_OK);
+	s = "{\"message\":{\"id\":\"a\",\"author\":{\"role\":\"assistant\"},"
+	    "\"status\":\"in_progress\",\"content\":{\"content_type\":"
+	    "\"thoughts\",\"thoughts\":[{\"content\":\"r\"}]}},"
+	    "\"conversation_id\":\"c\"}";
+	ck_assert_int_eq(chatgpt_stream_event(st, NULL, s, strlen(s)), CGS_OK);
+	s = "{\"message\":{\"id\":\"b\",\"author\":{\"role\":\"assistant\"},"
+	    "\"status\":\"in_progress\",\"content\":{\"content_type\":"
+	    "\"text\",\"parts\":[\"t\"]}}}";
+	ck_assert_int_eq(chatgpt_stream_event(st, NULL, s, strlen(s)), CGS_OK);
+	ck_assert_int_eq(chatgpt_stream_end(st), CGS_TRUNCATED);
+	chatgpt_stream_free(st);
+}
+END_TEST
+
+START_TEST(bad_args)
+{
+	struct chat_sink		 sink = { 0 };
+	struct chatgpt_stream		*st = (void *)1;
+
+	ck_assert_int_eq(chatgpt_stream_new(NULL, &sink, NULL), CGS_EINVAL);
+	ck_assert_int_eq(chatgpt_stream_new(&st, NULL, NULL), CGS_EINVAL);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(chatgpt_stream_event(NULL, NULL, "x", 1), CGS_EINVAL);
+	ck_assert_int_eq(chatgpt_stream_end(NULL), CGS_EINVAL);
+	ck_assert_int_eq(chatgpt_stream_started(NULL), 0);
+	ck_assert_int_eq(chatgpt_stream_done(NULL), 1);
+	ck_assert_ptr_null(chatgpt_stream_upstream_error(NULL));
+	ck_assert_ptr_null(chatgpt_stream_conversation_id(NULL));
+	ck_assert_int_eq(chatgpt_stream_is_v1(NULL), 0);
+	ck_assert_uint_eq(chatgpt_stream_skipped(NULL), 0);
+	chatgpt_stream_free(NULL);
+	ck_assert_int_eq(chatgpt_stream_new(&st, &sink, NULL), CGS_OK);
+	ck_assert_int_eq(chatgpt_stream_event(st, NULL, NULL, 1), CGS_EINVAL);
+	ck_assert_int_eq(chatgpt_stream_event(st, NULL, NULL, 0), CGS_OK);
+	ck_assert_int_eq(chatgpt_stream_event(st, "ping", " \n", 2), CGS_OK);
+	chatgpt_stream_free(st);
+	for (int e = CGS_OK; e <= CGS_EINVAL; e++)
+		ck_assert_str_ne(chatgpt_stream_strerror(
+		    (enum chatgpt_stream_err)e), "unknown error");
+	ck_assert_str_eq(chatgpt_stream_strerror((enum chatgpt_stream_err)99),
+	    "unknown error");
+}
+END_TEST
+
+/* 2 MB of text in 100 000 appends: linear thanks to the hot buffer. */
+START_TEST(many_appends)
+{
+	struct dec	 d;
+	char		 line[64];
+
+	dec_open(&d, NULL);
+	d.r.quiet = true;
+	ck_assert_int_eq(feed(&d, "delta", "{\"c\":0,\"v\":{\"message\":"
+	    "{\"id\":\"a\",\"author\":{\"role\":\"assistant\"},"
+	    "\"status\":\"in_progress\",\"content\":{\"content_type\":"
+	    "\"text\",\"parts\":[\"\"]}}}}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, "delta", "{\"p\":\"/message/content/parts/0"
+	    "\",\"o\":\"append\",\"v\":\"\"}"), CGS_OK);
+	for (int i = 0; i < 100000; i++) {
+		snprintf(line, sizeof(line), "{\"v\":\"%019d\"}", i);
+		ck_assert_int_eq(feed(&d, "delta", line), CGS_OK);
+	}
+	ck_assert_int_eq(feed(&d, "delta", "{\"p\":\"/message/end_turn\","
+	    "\"o\":\"replace\",\"v\":true}"), CGS_OK);
+	ck_assert_int_eq(feed(&d, "delta", "{\"p\":\"/message/status\","
+	    "\"v\":\"finished_successfully\"}"), CGS_OK);
+	ck_assert_uint_eq(d.r.text_bytes, 1900000);
+	ck_assert(chatgpt_stream_done(d.st));
+	dec_close(&d);
+}
+END_TEST
+
+static Suite *
+chatgpt_stream_suite(void)
+{
+	Suite	*s = suite_create("chatgpt_stream");
+	TCase	*tc = tcase_create("fixtures");
+	TCase	*td = tcase_create("direct");
+
+	tcase_add_loop_test(tc, fixture, 0, (int)NFIXTURES);
+	tcase_add_loop_test(tc, fixture_abort_everywhere, 0, (int)NFIXTURES);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tcase_add_test(td, gate_is_silent);
+	tcase_add_test(td, tool_message_starts);
+	tcase_add_test(td, error_object_before_start);
+	tcase_add_test(td, error_object_after_start);
+	tcase_add_test(td, finish_once);
+	tcase_add_test(td, finish_statuses);
+	tcase_add_test(td, abort_stops_everything);
+	tcase_add_test(td, utf8_guard);
+	tcase_add_test(td, interleaved_messages);
+	tcase_add_test(td, fences);
+	tcase_add_test(td, moderation_variants);
+	tcase_add_test(td, history_off_and_bad_ids);
+	tcase_add_test(td, limits);
+	tcase_add_test(td, doc_bytes_limit);
+	tcase_add_test(td, malformed);
+	tcase_add_test(td, skipped_deltas);
+	tcase_add_test(td, images_direct);
+	tcase_add_test(td, image_url_escaped);
+	tcase_add_test(td, sandbox_links);
+	tcase_add_test(td, citation_edge_cases);
+	tcase_add_test(td, null_callbacks);
+	tcase_add_test(td, bad_args);
+	tcase_add_test(td, many_appends);
+	tcase_set_timeout(td, 30);
+	suite_add_tcase(s, td);
+	return s;
+}
+
+UNIT_MAIN(chatgpt_stream_suite)
