@@ -17,6 +17,17 @@ enum app_err	 h_models_get(struct req *, const char *);
 /* handlers/chat.c */
 enum app_err	 h_chat_completions(struct req *, const char *);
 
+/* handlers/tokens.c */
+enum app_err	 h_tokens_page(struct req *, const char *);
+enum app_err	 h_tokens_login(struct req *, const char *);
+enum app_err	 h_tokens_logout(struct req *, const char *);
+enum app_err	 h_tokens_upload(struct req *, const char *);
+enum app_err	 h_tokens_clear(struct req *, const char *);
+enum app_err	 h_tokens_error(struct req *, const char *);
+enum app_err	 h_tokens_errors_clear(struct req *, const char *);
+enum app_err	 h_tokens_remove(struct req *, const char *);
+enum app_err	 h_seed_tokens_clear(struct req *, const char *);
+
 /* handlers/testroutes.c (CHAT2API_TEST_ROUTES only) */
 enum app_err	 h_test_echo(struct req *, const char *);
 enum app_err	 h_test_sse(struct req *, const char *);
