@@ -9,7 +9,7 @@
 
 static const struct { int code; const char *text; } reasons[] = {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
-	{ 302, "Found" }, { 304, "Not Modified" },
+	{ 302, "Found" }, { 303, "See Other" }, { 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 403, "Forbidden" },
 	{ 404, "Not Found" }, { 405, "Method Not Allowed" },
 	{ 408, "Request Timeout" }, { 409, "Conflict" },
@@ -59,7 +59,7 @@ resp_flush(struct req *r)
 enum app_err
 resp_start(struct req *r, int status, const char *ctype, const char *extra)
 {
-	char hdr[512];
+	char hdr[2048];
 	int n;
 
 	if (r->headers_sent)
