@@ -628,9 +628,12 @@ def report(args, res, binary, load0, load1, commit):
     for label, t in rows:
         f = t.get("first", {})
         added = f.get("p50", 0) - bt.get("first", {}).get("p50", 0) if t is not bt else None
+        first = fmt(f.get("p50"), "%.3f ms")
+        if t.get("repeats", 1) > 1:
+            first += " (%.3f–%.3f)" % tuple(t["range"])
         P("| %s | %d | %d | %s | %s | %s | %s | %s | %s |" % (
             label, t["n"], t["errors"], fmt(t.get("head", {}).get("p50"), "%.3f ms"),
-            fmt(f.get("p50"), "%.3f ms"), fmt(f.get("p90"), "%.3f ms"),
+            first, fmt(f.get("p90"), "%.3f ms"),
             fmt(f.get("p99"), "%.3f ms"), fmt(t.get("total", {}).get("p50"), "%.3f ms"),
             fmt(added, "%.3f ms") if added is not None else "–"))
     if res["rss"]:
