@@ -25,7 +25,10 @@
 struct chat_ctx {
 	struct req	*r;
 	struct oa_sink	*sink;
+	long long	 last_check_ms;
 };
+
+#define IDLE_CHECK_MS	100	/* curl calls back far more often */
 
 /*
  * While the upstream thinks: before the answer starts only watch for a
@@ -36,7 +39,13 @@ chat_idle(void *u)
 {
 	struct chat_ctx *cc = u;
 	struct req *r = cc->r;
+	long long now = req_now_ms();
 
+	if (r->hup)
+		return 1;
+	if (now - cc->last_check_ms < IDLE_CHECK_MS)
+		return 0;
+	cc->last_check_ms = now;
 	if (cc->sink->started && cc->sink->cr->stream)
 		return resp_sse_idle(r) != APP_OK;
 	if (r->hup || r->io->gone(r, 0)) {
@@ -282,6 +291,7 @@ h_chat_completions(struct req *r, const char *rest)
 	oa_sink_reset_error(&sink);
 	cc.r = r;
 	cc.sink = &sink;
+	cc.last_check_ms = req_now_ms();
 	memset(&pc, 0, sizeof(pc));
 	memset(&at, 0, sizeof(at));
 	pc.cfg = r->cfg;

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/rand.h>
 
+#include "fcgi/rand.h"
 #include "fcgi/resp.h"
 #include "handlers/openai_sink.h"
 #include "upstream/chatgpt/models.h"
@@ -76,8 +76,7 @@ make_id(char *out, size_t outsz)
 	unsigned char rnd[29];
 	size_t i;
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		memset(rnd, 0, sizeof(rnd));
+	rnd_bytes(rnd, sizeof(rnd));
 	i = (size_t)snprintf(out, outsz, "chatcmpl-");
 	for (size_t k = 0; k < sizeof(rnd) && i + 1 < outsz; k++)
 		out[i++] = alnum[rnd[k] % 62];

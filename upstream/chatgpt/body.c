@@ -9,18 +9,15 @@
 #include <string.h>
 
 #include <json-c/json.h>
-#include <openssl/rand.h>
 
+#include "fcgi/rand.h"
 #include "upstream/chatgpt/internal.h"
 #include "upstream/chatgpt/models.h"
 
 static int
 rnd_between(int lo, int hi)
 {
-	unsigned int r = 0;
-
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return lo + (int)(r % (unsigned)(hi - lo + 1));
+	return lo + (int)rnd_below((uint64_t)(hi - lo + 1));
 }
 
 /* ChatGPT knows no "developer" role; it is the system prompt. */

@@ -14,9 +14,9 @@
 
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "fcgi/log.h"
+#include "fcgi/rand.h"
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/chatgpt/internal.h"
 #include "upstream/chatgpt/models.h"
@@ -36,8 +36,7 @@ cg_uuid4(char out[37])
 {
 	unsigned char b[16];
 
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		memset(b, 0x5a, sizeof(b));
+	rnd_bytes(b, sizeof(b));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
@@ -87,10 +86,7 @@ hash_of(const char *s)
 static unsigned
 rnd_index(size_t n)
 {
-	unsigned r = 0;
-
-	RAND_bytes((unsigned char *)&r, sizeof(r));
-	return n ? r % (unsigned)n : 0;
+	return n ? (unsigned)rnd_below(n) : 0;
 }
 
 const char *
