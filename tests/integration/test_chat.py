@@ -289,7 +289,7 @@ def uploads(r, fe, mock):
     check_error_shape(r, "unreadable image_url -> 400", resp, 400, "invalid_image_url")
 
 
-def openai_client(r, fe, mock):
+def openai_client(r, fe, mock, label):
     node = harness.which("node")
     cdir = client_dir()
     base = "http://127.0.0.1:%d/v1" % fe.port
@@ -303,21 +303,21 @@ def openai_client(r, fe, mock):
             return {"error": {"message": "no output: " + p.stdout + p.stderr}}
 
     out = run(AT, "stream", "gpt-4o", "hello from the SDK")
-    r.check("openai npm: stream", not out.get("error") and
+    r.check(label + ": openai npm: stream", not out.get("error") and
             "You said: hello from the SDK" in out.get("content", "") and
             out.get("finish_reason") == "stop" and out.get("usage", {}).get("total_tokens", 0) > 0,
             json.dumps(out)[:400])
     out = run("", "nonstream", "gpt-4o-mini", "anonymous SDK call")
-    r.check("openai npm: non-stream, anonymous", not out.get("error") and
+    r.check(label + ": openai npm: non-stream, anonymous", not out.get("error") and
             "You said: anonymous SDK call" in out.get("content", "") and
             out.get("object") == "chat.completion", json.dumps(out)[:400])
     out = run("eyJnot-a-real-token", "nonstream", "gpt-4o", "x")
     err = out.get("error") or {}
-    r.check("openai npm: 401 surfaces as AuthenticationError",
+    r.check(label + ": openai npm: 401 surfaces as AuthenticationError",
             err.get("status") == 401 and err.get("name") == "AuthenticationError" and
             err.get("code") == "invalid_api_key", json.dumps(out)[:400])
     out = run("", "models", "", "")
-    r.check("openai npm: models.list", "gpt-4o" in (out.get("ids") or []), json.dumps(out)[:300])
+    r.check(label + ": openai npm: models.list", "gpt-4o" in (out.get("ids") or []), json.dumps(out)[:300])
 
 
 def disconnect(r, fe, mock):
@@ -420,10 +420,11 @@ def main():
                 modes(r, fe, mock, label)
                 continue
             suite(r, label, fe, mock)
+            if i < 2:
+                openai_client(r, fe, mock, label)
             if i == 0:
                 sentinel_cases(r, fe, mock)
                 uploads(r, fe, mock)
-                openai_client(r, fe, mock)
                 disconnect(r, fe, mock)
         except Missing as e:
             if harness.allow_skip():
