@@ -10,6 +10,8 @@
  * good seeds.
  *
  * Oracles:
+ *  - the v1 fast path is invisible: the same events with opts.json_only
+ *    give exactly the same sink log and result;
  *  - the sink contract, checked on every callback: role() first and once,
  *    nothing after finish()/error(), text never empty and valid UTF-8,
  *    and a started stream always ends with finish() or error();
@@ -24,9 +26,12 @@
  *       upstream/chatgpt/jpatch.c $(pkg-config --cflags --libs json-c) \
  *       -o fuzz_chatgpt_stream
  *   mkdir -p /tmp/cgs && ./fuzz_chatgpt_stream -max_total_time=60 \
- *       /tmp/cgs tests/unit/data/chatgpt
+ *       /tmp/cgs tests/unit/data/chatgpt tests/unit/data/chatgpt/fuzz
  *
- * (libFuzzer writes new inputs into the first directory.)  Without
+ * (libFuzzer writes new inputs into the first directory.)  The minimised
+ * corpus in tests/unit/data/chatgpt/fuzz was made with -merge=1
+ * -use_counters=0 -max_len=1000 on top of the fixtures; bug-* files are
+ * minimised reproducers of bugs found this way.  Without
  * libFuzzer, -DFUZZ_STANDALONE adds a main() that runs the files named on
  * the command line, or with no arguments replays the fixture streams and
  * the minimised corpus in $top_srcdir/tests/unit/data/chatgpt{,/fuzz}
@@ -554,6 +559,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	split((const char *)data, size, &l);
 	run(&l, &o, abort_at, &a);
+	/* the v1 fast path must be invisible: exact same run with json-c */
+	o.json_only = 1;
+	run(&l, &o, abort_at, &b);
+	o.json_only = 0;
+	if (a.rc != b.rc || a.rec.log.len != b.rec.log.len ||
+	    (a.rec.log.len > 0 &&
+	    memcmp(a.rec.log.p, b.rec.log.p, a.rec.log.len) != 0)) {
+		fprintf(stderr, "fast path and json-c runs differ\n");
+		abort();
+	}
+	free(b.rec.log.p);
 	comparable = derive_old(&l, &d);
 	run(&d, &o, abort_at, &b);
 	if (comparable && !a.bad && !b.bad &&

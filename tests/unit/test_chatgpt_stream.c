@@ -369,10 +369,10 @@ load_sse(const char *file, struct evlist *out)
 
 /* ------------------------------------------------------------ running */
 
-enum variant { V_MESSAGE, V_NULLNAME, V_RESERIALIZE, V_COUNT };
+enum variant { V_MESSAGE, V_NULLNAME, V_RESERIALIZE, V_JSON_ONLY, V_COUNT };
 
 static const char *const variant_names[] = {
-	"named-message", "name-NULL", "reserialised"
+	"named-message", "name-NULL", "reserialised", "json-c only"
 };
 
 struct runopt {
@@ -397,6 +397,7 @@ run(const struct evlist *l, const struct runopt *ro, int *callsp)
 	sink = rec_sink(&r);
 	memset(&o, 0, sizeof(o));
 	o.history = ro->history;
+	o.json_only = ro->variant == V_JSON_ONLY;
 	if (!ro->no_resolver)
 		o.resolve_image = fake_resolve;
 	ck_assert_int_eq(chatgpt_stream_new(&st, &sink, &o), CGS_OK);
@@ -1126,6 +1127,22 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* Found by fuzzing: the fast path must not take delta_encoding events. */
+START_TEST(delta_encoding_object)
+{
+	for (int k = 0; k < 2; k++) {
+		struct chatgpt_stream_opts	 o = { .json_only = k };
+		struct dec			 d;
+
+		dec_open(&d, &o);
+		ck_assert_int_eq(feed(&d, NULL, "\"v1\""), CGS_OK);
+		ck_assert_int_eq(feed(&d, "delta_encoding", "{\"v\":\"\"}"),
+		    CGS_PROTO);
+		dec_close(&d);
+	}
+}
+END_TEST
+
 START_TEST(skipped_deltas)
 {
 	struct dec	 d;
@@ -1356,6 +1373,71 @@ START_TEST(bad_args)
 }
 END_TEST
 
+/*
+ * The v1 fast path against json-c: each line is fed to two decoders, one
+ * with opts.json_only, after the same document; the logs must match.
+ */
+START_TEST(fast_path_equivalence)
+{
+	static const char *const lines[] = {
+		"{\"v\":\"plain\"}",
+		" {\"v\" : \"spaced\" } ",
+		"{\"v\":\"esc \\\"\\\\\\/\\b\\f\\n\\r\\t\"}",
+		"{\"v\":\"\\u00e9\\u4f60\\uD83D\\uDE00\\u007f\"}",
+		"{\"v\":\"raw \xe4\xbd\xa0 \xff\"}",
+		"{\"\\u0076\":\"escaped key\"}",
+		"{\"p\":\"\\/message\\/content\\/parts\\/0\",\"v\":\"p\"}",
+		"{\"o\":\"append\",\"p\":\"/message/content/parts/0\","
+		    "\"v\":\"!\"}",
+		/* the rest must fall back to json-c, same result */
+		"{\"v\":\"lone \\ud800\"}",
+		"{\"v\":\"lone \\udc00 low\"}",
+		"{\"v\":\"nul \\u0000 inside\"}",
+		"{\"v\":\"bad \\x escape\"}",
+		"{\"v\":\"tab\there\"}",
+		"{\"v\":\"a\",\"v\":\"b\"}",
+		"{\"v\":1}",
+		"{\"v\":[\"x\"],\"o\":\"append\",\"p\":\"/message/x\"}",
+		"{\"v\":\"x\",\"c\":1}",
+		"{\"v\":\"x\",}",
+		"{\"v\":\"x\"} {}",
+		"{\"v\":\"x\"",
+		"{\"p\":\"/message/content/parts/0\",\"o\":\"truncate\","
+		    "\"v\":\"2\"}",
+		"{\"o\":\"append\",\"v\":\"ok again\"}",
+	};
+	const char	*doc = "{\"c\":0,\"v\":{\"message\":{\"id\":\"a\","
+	    "\"author\":{\"role\":\"assistant\"},\"status\":\"in_progress\","
+	    "\"content\":{\"content_type\":\"text\",\"parts\":[\"\"]}},"
+	    "\"conversation_id\":\"k\"}}";
+	const char	*first = "{\"p\":\"/message/content/parts/0\","
+	    "\"o\":\"append\",\"v\":\"\"}";
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct chatgpt_stream_opts	 o[2] = {
+			{ .history = 1 }, { .history = 1, .json_only = 1 }
+		};
+		struct dec			 d[2];
+
+		for (int k = 0; k < 2; k++) {
+			dec_open(&d[k], &o[k]);
+			ck_assert_int_eq(feed(&d[k], "delta", doc), CGS_OK);
+			ck_assert_int_eq(feed(&d[k], "delta", first), CGS_OK);
+			(void)feed(&d[k], "delta", lines[i]);
+			(void)feed(&d[k], "delta", "{\"v\":\"+\"}");
+			(void)chatgpt_stream_end(d[k].st);
+		}
+		ck_assert_msg(strcmp(d[0].r.log.p, d[1].r.log.p) == 0,
+		    "line %zu:\n--- fast\n%s--- json-c\n%s", i, d[0].r.log.p,
+		    d[1].r.log.p);
+		ck_assert_uint_eq(chatgpt_stream_skipped(d[0].st),
+		    chatgpt_stream_skipped(d[1].st));
+		dec_close(&d[0]);
+		dec_close(&d[1]);
+	}
+}
+END_TEST
+
 /* 2 MB of text in 100 000 appends: linear thanks to the hot buffer. */
 START_TEST(many_appends)
 {
@@ -1411,6 +1493,7 @@ chatgpt_stream_suite(void)
 	tcase_add_test(td, limits);
 	tcase_add_test(td, doc_bytes_limit);
 	tcase_add_test(td, malformed);
+	tcase_add_test(td, delta_encoding_object);
 	tcase_add_test(td, skipped_deltas);
 	tcase_add_test(td, images_direct);
 	tcase_add_test(td, image_url_escaped);
@@ -1418,6 +1501,7 @@ chatgpt_stream_suite(void)
 	tcase_add_test(td, citation_edge_cases);
 	tcase_add_test(td, null_callbacks);
 	tcase_add_test(td, bad_args);
+	tcase_add_test(td, fast_path_equivalence);
 	tcase_add_test(td, many_appends);
 	tcase_set_timeout(td, 30);
 	suite_add_tcase(s, td);

@@ -790,11 +790,27 @@ set_last_p(struct jpatch *jp, const char *p, size_t len)
 }
 
 enum jp_err
+jp_line_parts(struct jpatch *jp, json_object **root, const char *p,
+    size_t plen, const char *o, size_t olen, json_object *v)
+{
+	enum jp_err	 e;
+
+	if (jp == NULL || root == NULL)
+		return JP_EOP;
+	if (p != NULL && (e = set_last_p(jp, p, plen)) != JP_OK)
+		return e;
+	if (o != NULL)
+		jp->last_o = jp_op_parse(o, olen);
+	if (!jp->have_p || jp->last_o == JP_OP_NONE)
+		return JP_EOP;
+	return apply(jp, root, jp->last_p, jp->last_plen, jp->last_o, v, 0);
+}
+
+enum jp_err
 jp_line(struct jpatch *jp, json_object **root, json_object *line)
 {
 	json_object	*p = NULL, *o = NULL, *v = NULL;
 	bool		 has_p, has_o;
-	enum jp_err	 e;
 
 	if (jp == NULL || root == NULL ||
 	    !json_object_is_type(line, json_type_object) ||
@@ -805,13 +821,9 @@ jp_line(struct jpatch *jp, json_object **root, json_object *line)
 	if ((has_p && !json_object_is_type(p, json_type_string)) ||
 	    (has_o && !json_object_is_type(o, json_type_string)))
 		return JP_EOP;
-	if (has_p && (e = set_last_p(jp, json_object_get_string(p),
-	    (size_t)json_object_get_string_len(p))) != JP_OK)
-		return e;
-	if (has_o)
-		jp->last_o = jp_op_parse(json_object_get_string(o),
-		    (size_t)json_object_get_string_len(o));
-	if (!jp->have_p || jp->last_o == JP_OP_NONE)
-		return JP_EOP;
-	return apply(jp, root, jp->last_p, jp->last_plen, jp->last_o, v, 0);
+	return jp_line_parts(jp, root,
+	    has_p ? json_object_get_string(p) : NULL,
+	    has_p ? (size_t)json_object_get_string_len(p) : 0,
+	    has_o ? json_object_get_string(o) : NULL,
+	    has_o ? (size_t)json_object_get_string_len(o) : 0, v);
 }

@@ -129,6 +129,14 @@ enum jp_err	 jp_reset(struct jpatch *jp);
 enum jp_err	 jp_line(struct jpatch *jp, json_object **root,
 		    json_object *line);
 
+/*
+ * jp_line() with the line already taken apart: p and o (plen/olen bytes)
+ * are NULL when the line has none, v is the value.  Same inheritance.
+ */
+enum jp_err	 jp_line_parts(struct jpatch *jp, json_object **root,
+		    const char *p, size_t plen, const char *o, size_t olen,
+		    json_object *v);
+
 /* Apply one operation; path is plen bytes (may hold no NUL). */
 enum jp_err	 jp_apply(struct jpatch *jp, json_object **root,
 		    const char *path, size_t plen, enum jp_op op,

@@ -5,7 +5,8 @@
  * Layout: event() classifies one SSE event; v1 deltas update documents
  * (jpatch.c) and then the current document, like every old-format event,
  * goes through convert(), which compares the snapshot with what was
- * already emitted for that message id and writes the difference.
+ * already emitted for that message id and writes the difference.  Flat
+ * v1 lines skip json-c's parser (fast_line(); see the comment there).
  *
  * Output is collected per event in one pending buffer (one channel at a
  * time) and flushed to the sink at the end of the event or before any
@@ -87,7 +88,19 @@ struct chatgpt_stream {
 	char				*meta_id;
 	char				*up_err;
 	size_t				 skipped;
+
+	char				*fbuf;		/* fast path strings */
+	size_t				 fblen, fbcap;
 };
+
+/* A v1 line decoded by the fast path: p, o, v as pieces of s->fbuf. */
+struct fast_line {
+	bool	 has[3];
+	size_t	 off[3];
+	size_t	 len[3];
+};
+
+enum { FL_P, FL_O, FL_V };
 
 static enum chatgpt_stream_err	convert(struct chatgpt_stream *,
 				    json_object *);
@@ -1169,15 +1182,59 @@ doc_account(struct chatgpt_stream *s, struct cgs_doc *d, size_t n)
 	return CGS_OK;
 }
 
+/*
+ * Apply one patch line to the current document: a parsed line object, or
+ * (line == NULL) the fast path's pieces with the value v.
+ */
+static enum chatgpt_stream_err
+patch_current(struct chatgpt_stream *s, json_object *line,
+    const struct fast_line *fl, json_object *v, size_t evlen)
+{
+	struct cgs_doc		*d;
+	json_object		*root;
+	enum chatgpt_stream_err	 rc;
+	enum jp_err		 e;
+
+	d = doc_find(s, s->cur_c);
+	root = d != NULL ? d->doc : NULL;
+	if (line != NULL)
+		e = jp_line(&s->jp, &root, line);
+	else
+		e = jp_line_parts(&s->jp, &root,
+		    fl->has[FL_P] ? s->fbuf + fl->off[FL_P] : NULL,
+		    fl->len[FL_P],
+		    fl->has[FL_O] ? s->fbuf + fl->off[FL_O] : NULL,
+		    fl->len[FL_O], v);
+	if (d == NULL && root != NULL)
+		d = doc_slot(s, s->cur_c);
+	if (d != NULL)
+		d->doc = root;
+	switch (e) {
+	case JP_OK:
+		break;
+	case JP_ENOMEM:
+		return CGS_ENOMEM;
+	case JP_ELIMIT:
+		return proto(s, "upstream delta exceeds a limit");
+	default:
+		s->skipped++;
+		break;
+	}
+	if (d == NULL)
+		return CGS_OK;
+	if ((rc = doc_account(s, d, evlen)) != CGS_OK)
+		return rc;
+	return convert(s, d->doc);
+}
+
 /* One v1 delta line. */
 static enum chatgpt_stream_err
 delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 {
 	json_object		*jc = NULL, *jv = get(o, "v"), *jp_ = NULL,
-				*jo = NULL, *root;
+				*jo = NULL;
 	struct cgs_doc		*d;
 	enum chatgpt_stream_err	 rc;
-	enum jp_err		 e;
 	bool			 has_p, has_o;
 
 	if (json_object_object_get_ex(o, "c", &jc)) {
@@ -1205,29 +1262,225 @@ delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 			return convert(s, d->doc);
 		}
 	}
-	d = doc_find(s, s->cur_c);
-	root = d != NULL ? d->doc : NULL;
-	e = jp_line(&s->jp, &root, o);
-	if (d == NULL && root != NULL)
-		d = doc_slot(s, s->cur_c);
-	if (d != NULL)
-		d->doc = root;
-	switch (e) {
-	case JP_OK:
-		break;
-	case JP_ENOMEM:
-		return CGS_ENOMEM;
-	case JP_ELIMIT:
-		return proto(s, "upstream delta exceeds a limit");
-	default:
-		s->skipped++;
-		break;
+	return patch_current(s, o, NULL, NULL, evlen);
+}
+
+/* ------------------------------------------------------------ v1 fast path */
+
+/*
+ * Nearly every v1 event is {"v":"text"} or {"p":"..","o":"..","v":".."}.
+ * json-c 0.16 spends about 3 us in every json_tokener_parse_ex() call
+ * whatever the input (it switches the C locale each time), several times
+ * the rest of the work per event, so lines of exactly that shape -- an
+ * object whose keys are a subset of p, o, v with v present, no key twice,
+ * string values -- are decoded here.  Anything else (other keys or types,
+ * control bytes, \u0000, unpaired surrogates, odd escapes, bad syntax)
+ * goes to json-c as before, and what this accepts json-c would read the
+ * same way (opts.json_only turns the fast path off, for tests).
+ */
+static size_t
+fast_ws(const char *d, size_t n, size_t i)
+{
+	while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
+	    d[i] == '\r'))
+		i++;
+	return i;
+}
+
+static bool
+fast_hex(const char *d, size_t n, size_t i, unsigned *out)
+{
+	unsigned	 v = 0;
+
+	if (i + 4 > n)
+		return false;
+	for (size_t k = i; k < i + 4; k++) {
+		char	 c = d[k];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return false;
 	}
-	if (d == NULL)
-		return CGS_OK;
-	if ((rc = doc_account(s, d, evlen)) != CGS_OK)
-		return rc;
-	return convert(s, d->doc);
+	*out = v;
+	return true;
+}
+
+/*
+ * The JSON string starting at d[*ip] (a '"'), decoded onto s->fbuf
+ * (room was reserved).  Returns false if the fast path does not take it.
+ */
+static bool
+fast_string(struct chatgpt_stream *s, const char *d, size_t n, size_t *ip,
+    size_t *off, size_t *len)
+{
+	size_t		 i = *ip + 1, j;
+	unsigned	 cp, lo;
+	char		*w = s->fbuf + s->fblen;
+
+	*off = s->fblen;
+	while (i < n) {
+		unsigned char	 c = (unsigned char)d[i];
+
+		if (c == '"') {
+			s->fblen = (size_t)(w - s->fbuf);
+			*len = s->fblen - *off;
+			*ip = i + 1;
+			return true;
+		}
+		if (c < 0x20)
+			return false;
+		if (c != '\\') {
+			for (j = i; j < n && d[j] != '"' && d[j] != '\\' &&
+			    (unsigned char)d[j] >= 0x20; j++)
+				;
+			memcpy(w, d + i, j - i);
+			w += j - i;
+			i = j;
+			continue;
+		}
+		if (++i >= n)
+			return false;
+		switch (d[i]) {
+		case '"':
+		case '\\':
+		case '/':
+			*w++ = d[i];
+			break;
+		case 'b':
+			*w++ = '\b';
+			break;
+		case 'f':
+			*w++ = '\f';
+			break;
+		case 'n':
+			*w++ = '\n';
+			break;
+		case 'r':
+			*w++ = '\r';
+			break;
+		case 't':
+			*w++ = '\t';
+			break;
+		case 'u':
+			if (!fast_hex(d, n, i + 1, &cp) || cp == 0 ||
+			    (cp >= 0xdc00 && cp <= 0xdfff))
+				return false;
+			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (i + 2 >= n || d[i + 1] != '\\' ||
+				    d[i + 2] != 'u' ||
+				    !fast_hex(d, n, i + 3, &lo) ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return false;
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				    (lo - 0xdc00);
+				i += 6;
+			}
+			if (cp < 0x80)
+				*w++ = (char)cp;
+			else if (cp < 0x800) {
+				*w++ = (char)(0xc0 | (cp >> 6));
+				*w++ = (char)(0x80 | (cp & 0x3f));
+			} else if (cp < 0x10000) {
+				*w++ = (char)(0xe0 | (cp >> 12));
+				*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+				*w++ = (char)(0x80 | (cp & 0x3f));
+			} else {
+				*w++ = (char)(0xf0 | (cp >> 18));
+				*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+				*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+				*w++ = (char)(0x80 | (cp & 0x3f));
+			}
+			break;
+		default:
+			return false;
+		}
+		i++;
+	}
+	return false;
+}
+
+/* 1: decoded into *fl, 0: not for the fast path, -1: out of memory. */
+static int
+fast_line(struct chatgpt_stream *s, const char *d, size_t n,
+    struct fast_line *fl)
+{
+	size_t	 i = 1, koff, klen;
+	int	 k;
+
+	memset(fl, 0, sizeof(*fl));
+	if (n < 2 || d[0] != '{')
+		return 0;
+	/* decoding never grows a string, so n bytes hold all of them */
+	if (n + 1 > s->fbcap) {
+		char	*nb = realloc(s->fbuf, n + 1);
+
+		if (nb == NULL)
+			return -1;
+		s->fbuf = nb;
+		s->fbcap = n + 1;
+	}
+	s->fblen = 0;
+	for (;;) {
+		i = fast_ws(d, n, i);
+		if (i >= n || d[i] != '"' ||
+		    !fast_string(s, d, n, &i, &koff, &klen) || klen != 1)
+			return 0;
+		switch (s->fbuf[koff]) {
+		case 'p':
+			k = FL_P;
+			break;
+		case 'o':
+			k = FL_O;
+			break;
+		case 'v':
+			k = FL_V;
+			break;
+		default:
+			return 0;
+		}
+		if (fl->has[k])
+			return 0;
+		s->fblen = koff;	/* the key is not needed */
+		i = fast_ws(d, n, i);
+		if (i >= n || d[i] != ':')
+			return 0;
+		i = fast_ws(d, n, i + 1);
+		if (i >= n || d[i] != '"' ||
+		    !fast_string(s, d, n, &i, &fl->off[k], &fl->len[k]))
+			return 0;
+		fl->has[k] = true;
+		i = fast_ws(d, n, i);
+		if (i < n && d[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < n && d[i] == '}')
+			break;
+		return 0;
+	}
+	return i + 1 == n && fl->has[FL_V];
+}
+
+static enum chatgpt_stream_err
+fast_apply(struct chatgpt_stream *s, const struct fast_line *fl, size_t n)
+{
+	enum chatgpt_stream_err	 rc;
+	json_object		*v;
+
+	v = json_object_new_string_len(s->fbuf + fl->off[FL_V],
+	    (int)fl->len[FL_V]);
+	if (v == NULL)
+		return CGS_ENOMEM;
+	rc = patch_current(s, NULL, fl, v, n);
+	json_object_put(v);
+	return rc;
 }
 
 static bool
@@ -1269,6 +1522,21 @@ chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
 	}
 	named = name != NULL && *name != '\0' && strcmp(name, "message") != 0;
 	delta_ev = named && strcmp(name, "delta") == 0;
+
+	if (!s->o.json_only && (delta_ev || s->v1) && data[0] == '{' &&
+	    !(named && strcmp(name, "delta_encoding") == 0)) {
+		struct fast_line	 fl;
+		int			 r = fast_line(s, data, len, &fl);
+
+		if (r < 0)
+			return fail(s, CGS_ENOMEM);
+		if (r > 0) {
+			s->v1 = true;
+			if ((rc = fast_apply(s, &fl, len)) == CGS_OK)
+				rc = flush(s);
+			return rc == CGS_OK ? CGS_OK : fail(s, rc);
+		}
+	}
 
 	json_tokener_reset(s->tok);
 	o = json_tokener_parse_ex(s->tok, data, (int)len);
@@ -1375,6 +1643,7 @@ chatgpt_stream_free(struct chatgpt_stream *s)
 	free(s->conv_id);
 	free(s->meta_id);
 	free(s->up_err);
+	free(s->fbuf);
 	free(s);
 }
 
