@@ -602,6 +602,64 @@ START_TEST(repr_double)
 }
 END_TEST
 
+/* Significant digits of a decimal string, leading and trailing zeros cut. */
+static void
+sig_digits(const char *s, char *out)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0' && *s != 'e'; s++)
+		if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0'))
+			out[n++] = *s;
+	while (n > 1 && out[n - 1] == '0')
+		n--;
+	out[n] = '\0';
+}
+
+START_TEST(repr_double_random)
+{
+	/* The 15-digits-first shortcut against the plain 1..17 search. */
+	uint64_t	 x = 0x9e3779b97f4a7c15ULL;
+	char		 buf[POW_DOUBLE_BUFSZ], tmp[40], a[24], b[24];
+
+	for (int i = 0; i < 200000; i++) {
+		double	 v;
+		int	 prec;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		switch (i % 4) {
+		case 0:	/* any finite bit pattern */
+			memcpy(&v, &x, sizeof(v));
+			if (!isfinite(v) || v == 0)
+				continue;
+			break;
+		case 1:	/* performance.now()-like: ms with a fraction */
+			v = (double)(x % 100000000) / 10.0 + 0.05 * (x >> 60);
+			break;
+		case 2:	/* Math.random() */
+			v = (double)(x >> 11) / 9007199254740992.0;
+			break;
+		default: /* short decimals */
+			v = (double)(x % 1000000) / 1000.0;
+			break;
+		}
+		if (v == 0)
+			continue;
+		for (prec = 1; prec < 17; prec++) {
+			snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+			if (strtod(tmp, NULL) == v)
+				break;
+		}
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		pow_repr_double(v, buf);
+		ck_assert(strtod(buf, NULL) == v);
+		sig_digits(tmp, a);
+		sig_digits(buf, b);
+		ck_assert_msg(strcmp(a, b) == 0, "%.17g: %s vs %s", v, buf, tmp);
+	}
+}
+END_TEST
+
 START_TEST(json_escaping)
 {
 	struct jbuf	 b = { 0 };
@@ -930,6 +988,7 @@ pow_suite(void)
 	tcase_add_test(tc, verify);
 	tcase_add_test(tc, comparator);
 	tcase_add_test(tc, repr_double);
+	tcase_add_test(tc, repr_double_random);
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, date_and_seed);

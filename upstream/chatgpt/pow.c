@@ -19,6 +19,7 @@
  * try, pow_hash() and pow_verify(), and is the reference the tests hold
  * the 4-lane code to.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -584,13 +585,22 @@ pow_repr_double(double v, char buf[POW_DOUBLE_BUFSZ])
 		return (size_t)snprintf(buf, POW_DOUBLE_BUFSZ, "%s",
 		    signbit(v) ? "-0.0" : "0.0");
 
-	/* Shortest digit count that reads back to the same double. */
-	for (prec = 1; prec < 17; prec++) {
+	/*
+	 * Shortest digit count that reads back to the same double.  15
+	 * digits are always tried first: 15-digit decimals lie further
+	 * apart than doubles, so if any k <= 15 digits read back, the
+	 * 15-digit rounding is those k digits padded with zeros, which the
+	 * trailing-zero strip below removes.  One or three conversions
+	 * instead of up to seventeen.  Subnormals have fewer bits, so they
+	 * take the full search.
+	 */
+	for (prec = fabs(v) >= DBL_MIN ? 15 : 1; prec < 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
-	snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+	if (prec == 17)
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
 	neg = tmp[0] == '-';
 	e = strchr(tmp, 'e');
 	for (char *c = tmp; c < e; c++)	/* skips sign and decimal point */
