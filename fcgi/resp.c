@@ -236,13 +236,23 @@ resp_sse_start(struct req *r)
 }
 
 enum app_err
-resp_sse_data(struct req *r, const char *data, size_t len)
+resp_sse_put(struct req *r, const char *data, size_t len)
 {
 	enum app_err e;
 
 	if ((e = resp_write(r, "data: ", 6)) != APP_OK ||
 	    (e = resp_write(r, data, len)) != APP_OK ||
 	    (e = resp_write(r, "\n\n", 2)) != APP_OK)
+		return e;
+	return APP_OK;
+}
+
+enum app_err
+resp_sse_data(struct req *r, const char *data, size_t len)
+{
+	enum app_err e;
+
+	if ((e = resp_sse_put(r, data, len)) != APP_OK)
 		return e;
 	return resp_flush(r);
 }

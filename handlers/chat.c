@@ -43,6 +43,9 @@ chat_idle(void *u)
 
 	if (r->hup)
 		return 1;
+	/* Backstop: a provider that never calls sink->flush. */
+	if (cc->sink->pending && oa_sink_flush(cc->sink) != 0)
+		return 1;
 	if (now - cc->last_check_ms < IDLE_CHECK_MS)
 		return 0;
 	cc->last_check_ms = now;

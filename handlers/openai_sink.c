@@ -145,11 +145,32 @@ chunk_send(struct oa_sink *s)
 {
 	if (s->out.failed)
 		return -1;
-	if (resp_sse_data(s->r, s->out.p, s->out.len) != APP_OK) {
+	/* Held until the end of the upstream read (s_flush). */
+	if (resp_sse_put(s->r, s->out.p, s->out.len) != APP_OK) {
+		s->aborted = 1;
+		return -1;
+	}
+	s->pending = 1;
+	return 0;
+}
+
+int
+oa_sink_flush(struct oa_sink *s)
+{
+	if (!s->pending || s->aborted)
+		return s->aborted ? -1 : 0;
+	s->pending = 0;
+	if (resp_flush(s->r) != APP_OK) {
 		s->aborted = 1;
 		return -1;
 	}
 	return 0;
+}
+
+static int
+s_flush(void *ctx)
+{
+	return oa_sink_flush(ctx);
 }
 
 /* One choice delta: key is "content" or "reasoning_content" or NULL. */
@@ -232,6 +253,7 @@ s_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
 		if (chunk_send(s) < 0)
 			return -1;
 	}
+	s->pending = 0;		/* [DONE] flushes */
 	if (resp_sse_done(s->r) != APP_OK) {
 		s->aborted = 1;
 		return -1;
@@ -335,6 +357,7 @@ oa_sink_bind(struct oa_sink *s, struct chat_sink *k)
 	k->meta = s_meta;
 	k->finish = s_finish;
 	k->error = s_error;
+	k->flush = s_flush;
 }
 
 enum app_err
@@ -355,6 +378,8 @@ oa_sink_complete(struct oa_sink *s)
 		    "The upstream ended without an answer.");
 	}
 	if (s->cr->stream) {
+		if (oa_sink_flush(s) != 0)
+			return APP_HUP;
 		if (!s->finished && resp_sse_error(s->r, "upstream_error",
 		    "upstream_incomplete", "The upstream stream ended early.") !=
 		    APP_OK)

@@ -22,6 +22,7 @@ struct oa_sink {
 	int				 finished;
 	int				 aborted;	/* client gone */
 	int				 failed;		/* error after start */
+	int				 pending;	/* chunks not flushed yet */
 	enum chat_finish		 finish;
 	struct chat_usage		 usage;
 	long				 completion_tokens;
@@ -45,6 +46,8 @@ void	 oa_sink_free(struct oa_sink *);
 void	 oa_sink_bind(struct oa_sink *, struct chat_sink *);
 /* Writes the non-stream answer, or the pending error; once, at the end. */
 enum app_err oa_sink_complete(struct oa_sink *);
+/* Sends the chunks held since the last flush; -1 when the client left. */
+int	 oa_sink_flush(struct oa_sink *);
 long	 oa_estimate_tokens(const char *, size_t);
 long	 oa_prompt_tokens(const struct chat_request *);
 

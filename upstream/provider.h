@@ -100,6 +100,12 @@ struct chat_sink {
 		    const char *code, const char *message);
 	/* optional, before error(): the upstream says when to try again */
 	int	(*retry_after)(void *ctx, long seconds);
+	/*
+	 * optional: the end of one upstream read.  A sink may hold the
+	 * events of a read and send them together here (one write to the
+	 * client per read, not per event).
+	 */
+	int	(*flush)(void *ctx);
 };
 
 

@@ -345,6 +345,34 @@ def disconnect(r, fe, mock):
                                              st.get("conversations_completed")))
 
 
+def drip_timing(r, fe, mock):
+    """Chunks reach the client as the upstream sends them, not at the end."""
+    mock.reset()
+    body = json.dumps({"model": "gpt-4o", "stream": True, "messages": [
+        {"role": "user", "content": "timed [[drip:120]] [[long:12]]"}]})
+    s = socket.create_connection(("127.0.0.1", fe.port), timeout=15)
+    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+               "\r\nAuthorization: Bearer %s\r\nConnection: close\r\nContent-Length: %d"
+               "\r\n\r\n%s" % (AT, len(body), body)).encode())
+    times, got, t0 = [], b"", time.monotonic()
+    while time.monotonic() - t0 < 15:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+        n = got.count(b"data: {") - len(times)
+        times.extend([time.monotonic() - t0] * n)
+    s.close()
+    # 12+ content events 120 ms apart: they must arrive over >= 1 s, in
+    # many separate reads, and the last one well after the first.
+    distinct = len(set(round(t, 2) for t in times))
+    r.check("stream: chunks arrive as the upstream drips them (not batched to the end)",
+            len(times) >= 10 and times[-1] - times[0] >= 1.0 and distinct >= 8 and
+            b"data: [DONE]" in got,
+            "chunks=%d distinct=%d span=%.2fs" % (len(times), distinct,
+                                                   (times[-1] - times[0]) if times else 0))
+
+
 def modes(r, fe, mock, label):
     """CONVERSATION_ONLY and HISTORY_DISABLED=false instances."""
     port = fe.port
@@ -426,6 +454,7 @@ def main():
                 sentinel_cases(r, fe, mock)
                 uploads(r, fe, mock)
                 disconnect(r, fe, mock)
+                drip_timing(r, fe, mock)
         except Missing as e:
             if harness.allow_skip():
                 r.skip(label, str(e))

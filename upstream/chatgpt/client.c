@@ -191,6 +191,7 @@ base_headers(struct cg_call *c)
 
 struct stream_ctx {
 	struct cg_call		*c;
+	const struct chat_sink	*sink;
 	struct sse_parser	 sse;
 	struct chatgpt_stream	*dec;
 	enum chatgpt_stream_err	 dec_err;
@@ -213,7 +214,11 @@ on_data(void *u, const char *p, size_t n)
 	/* Once the answer is complete the rest of the transfer is noise. */
 	if (chatgpt_stream_done(sc->dec))
 		return 1;
-	return sse_feed(&sc->sse, p, n) == SSE_OK ? 0 : 1;
+	if (sse_feed(&sc->sse, p, n) != SSE_OK)
+		return 1;
+	if (sc->sink->flush != NULL && sc->sink->flush(sc->sink->ctx) != 0)
+		return 1;
+	return 0;
 }
 
 /* RFC 3986 unreserved characters pass, everything else is %XX. */
@@ -341,6 +346,7 @@ conversation(struct cg_call *c)
 	so.resolve_image = resolve_image;
 	so.resolve_ctx = c;
 	sc.c = c;
+	sc.sink = k;
 	if (chatgpt_stream_new(&sc.dec, k, &so) != CGS_OK) {
 		cg_fail(c, 503, "server_error", "overloaded", "Out of memory.");
 		return;
