@@ -3,12 +3,16 @@
  * conversion (§4.2).  Image and file parts were uploaded by files.c
  * before: images become image_asset_pointer parts, both become
  * attachments.
+ *
+ * The body has a fixed shape, so it is written straight into a buffer:
+ * a json-c tree and its serialisation cost about three times as much
+ * (BENCHMARKS.md §5).  Key order is the web client's.
  */
 #include "config.h"
 
 #include <string.h>
 
-#include <json-c/json.h>
+#include "fcgi/buf.h"
 
 #include "fcgi/rand.h"
 #include "upstream/chatgpt/internal.h"
@@ -27,178 +31,142 @@ upstream_role(enum chat_role r)
 	return r == CHAT_ROLE_DEVELOPER ? "system" : chat_role_name(r);
 }
 
-static struct json_object *
-attachment(const struct cg_upload *u)
+static void
+str(struct buf *b, const char *s)
 {
-	struct json_object *a = json_object_new_object();
-
-	json_object_object_add(a, "id", json_object_new_string(u->file_id));
-	json_object_object_add(a, "size", json_object_new_int64(
-	    (int64_t)u->size));
-	json_object_object_add(a, "name", json_object_new_string(u->name));
-	json_object_object_add(a, "mime_type", json_object_new_string(u->mime));
-	if (u->is_image) {
-		json_object_object_add(a, "width",
-		    json_object_new_int(u->width));
-		json_object_object_add(a, "height",
-		    json_object_new_int(u->height));
-	}
-	return a;
+	buf_json_str(b, s, strlen(s));
 }
 
-static struct json_object *
-convert_message(struct cg_call *c, const struct chat_message *m,
-    struct cg_upload *ups)
+static void
+attachment(struct buf *b, const struct cg_upload *u)
 {
-	struct json_object *msg, *author, *content, *parts, *meta, *atts;
+	buf_adds(b, "{\"id\":");
+	str(b, u->file_id);
+	buf_printf(b, ",\"size\":%zu,\"name\":", u->size);
+	str(b, u->name);
+	buf_adds(b, ",\"mime_type\":");
+	str(b, u->mime);
+	if (u->is_image)
+		buf_printf(b, ",\"width\":%d,\"height\":%d", u->width,
+		    u->height);
+	buf_adds(b, "}");
+}
+
+static void
+convert_message(struct cg_call *c, struct buf *b,
+    const struct chat_message *m, const struct cg_upload *ups)
+{
 	char id[37];
-	size_t i;
-	int multi = !m->string_content;
+	size_t i, nparts = 0, natts = 0;
 
 	cg_uuid4(id);
-	msg = json_object_new_object();
-	json_object_object_add(msg, "id", json_object_new_string(id));
-	author = json_object_new_object();
-	json_object_object_add(author, "role",
-	    json_object_new_string(upstream_role(m->role)));
-	json_object_object_add(msg, "author", author);
-	content = json_object_new_object();
-	json_object_object_add(content, "content_type",
-	    json_object_new_string(multi ? "multimodal_text" : "text"));
-	parts = json_object_new_array();
-	atts = json_object_new_array();
+	buf_printf(b, "{\"id\":\"%s\",\"author\":{\"role\":", id);
+	str(b, upstream_role(m->role));
+	buf_printf(b, "},\"content\":{\"content_type\":\"%s\",\"parts\":[",
+	    m->string_content ? "text" : "multimodal_text");
 	for (i = 0; i < m->nparts; i++) {
 		const struct cg_upload *u = ups ? &ups[i] : NULL;
+
 		if (m->parts[i].type == CHAT_PART_TEXT) {
-			json_object_array_add(parts, json_object_new_string_len(
-			    m->parts[i].text, (int)m->parts[i].len));
+			if (nparts++ > 0)
+				buf_adds(b, ",");
+			buf_json_str(b, m->parts[i].text, m->parts[i].len);
 			continue;
 		}
-		if (u == NULL || !u->done)
+		if (u == NULL || !u->done || !u->is_image)
 			continue;
-		if (u->is_image) {
-			struct json_object *p = json_object_new_object();
-			json_object_object_add(p, "content_type",
-			    json_object_new_string("image_asset_pointer"));
-			json_object_object_add(p, "asset_pointer",
-			    json_object_new_string(arena_printf(c->arena,
-			    "file-service://%s", u->file_id)));
-			json_object_object_add(p, "size_bytes",
-			    json_object_new_int64((int64_t)u->size));
-			json_object_object_add(p, "width",
-			    json_object_new_int(u->width));
-			json_object_object_add(p, "height",
-			    json_object_new_int(u->height));
-			json_object_array_add(parts, p);
-		}
-		json_object_array_add(atts, attachment(u));
+		if (nparts++ > 0)
+			buf_adds(b, ",");
+		buf_adds(b, "{\"content_type\":\"image_asset_pointer\","
+		    "\"asset_pointer\":");
+		str(b, arena_printf(c->arena, "file-service://%s",
+		    u->file_id));
+		buf_printf(b, ",\"size_bytes\":%zu,\"width\":%d,\"height\":%d}",
+		    u->size, u->width, u->height);
 	}
-	if (json_object_array_length(parts) == 0)
-		json_object_array_add(parts, json_object_new_string(""));
-	json_object_object_add(content, "parts", parts);
-	json_object_object_add(msg, "content", content);
-	meta = json_object_new_object();
-	if (json_object_array_length(atts) > 0)
-		json_object_object_add(meta, "attachments", atts);
-	else
-		json_object_put(atts);
-	json_object_object_add(msg, "metadata", meta);
-	return msg;
+	if (nparts == 0)
+		buf_adds(b, "\"\"");
+	buf_adds(b, "]},\"metadata\":{");
+	for (i = 0; i < m->nparts; i++) {
+		const struct cg_upload *u = ups ? &ups[i] : NULL;
+
+		if (m->parts[i].type == CHAT_PART_TEXT || u == NULL || !u->done)
+			continue;
+		buf_adds(b, natts++ > 0 ? "," : "\"attachments\":[");
+		attachment(b, u);
+	}
+	buf_adds(b, natts > 0 ? "]}}" : "}}");
 }
 
+/* The body, in the request arena; NULL when out of memory. */
 char *
 cg_conversation_body(struct cg_call *c, size_t *len)
 {
 	const struct chat_request *r = c->pc->req;
-	struct json_object *o, *ctx, *mode, *msgs, *enc, *hints;
 	char gizmo[CHATGPT_GIZMO_MAX + 1], uuid[37];
-	const char *s;
-	char *out;
+	struct buf b;
+	char *out = NULL;
 	size_t i;
 	int hist;
 
-	o = json_object_new_object();
-	json_object_object_add(o, "action", json_object_new_string("next"));
-	ctx = json_object_new_object();
-	json_object_object_add(ctx, "is_dark_mode", json_object_new_boolean(0));
-	json_object_object_add(ctx, "time_since_loaded",
-	    json_object_new_int(rnd_between(50, 500)));
-	json_object_object_add(ctx, "page_height",
-	    json_object_new_int(rnd_between(500, 1000)));
-	json_object_object_add(ctx, "page_width",
-	    json_object_new_int(rnd_between(1000, 2000)));
-	json_object_object_add(ctx, "pixel_ratio", json_object_new_double(1.5));
-	json_object_object_add(ctx, "screen_height",
-	    json_object_new_int(rnd_between(800, 1200)));
-	json_object_object_add(ctx, "screen_width",
-	    json_object_new_int(rnd_between(1200, 2200)));
-	json_object_object_add(o, "client_contextual_info", ctx);
-	mode = json_object_new_object();
+	buf_init(&b, 0);
+	buf_printf(&b, "{\"action\":\"next\",\"client_contextual_info\":{"
+	    "\"is_dark_mode\":false,\"time_since_loaded\":%d,"
+	    "\"page_height\":%d,\"page_width\":%d,\"pixel_ratio\":1.5,"
+	    "\"screen_height\":%d,\"screen_width\":%d},",
+	    rnd_between(50, 500), rnd_between(500, 1000),
+	    rnd_between(1000, 2000), rnd_between(800, 1200),
+	    rnd_between(1200, 2200));
 	if (chatgpt_model_gizmo(r->model, gizmo, sizeof(gizmo))) {
-		json_object_object_add(mode, "kind",
-		    json_object_new_string("gizmo_interaction"));
-		json_object_object_add(mode, "gizmo_id",
-		    json_object_new_string(gizmo));
+		buf_adds(&b, "\"conversation_mode\":{\"kind\":"
+		    "\"gizmo_interaction\",\"gizmo_id\":");
+		str(&b, gizmo);
+		buf_adds(&b, "},");
 	} else
-		json_object_object_add(mode, "kind",
-		    json_object_new_string("primary_assistant"));
-	json_object_object_add(o, "conversation_mode", mode);
-	json_object_object_add(o, "conversation_origin", NULL);
-	json_object_object_add(o, "force_paragen", json_object_new_boolean(0));
-	json_object_object_add(o, "force_paragen_model_slug",
-	    json_object_new_string(""));
-	json_object_object_add(o, "force_rate_limit",
-	    json_object_new_boolean(0));
-	json_object_object_add(o, "force_use_sse", json_object_new_boolean(1));
+		buf_adds(&b, "\"conversation_mode\":{\"kind\":"
+		    "\"primary_assistant\"},");
 	hist = r->history_disabled >= 0 ? r->history_disabled :
 	    c->cfg->history_disabled;
-	json_object_object_add(o, "history_and_training_disabled",
-	    json_object_new_boolean(hist));
-	msgs = json_object_new_array();
-	for (i = 0; i < r->nmessages; i++)
-		json_object_array_add(msgs, convert_message(c, &r->messages[i],
-		    c->uploads ? c->uploads[i] : NULL));
-	json_object_object_add(o, "messages", msgs);
-	json_object_object_add(o, "model", json_object_new_string(c->slug));
-	json_object_object_add(o, "paragen_cot_summary_display_override",
-	    json_object_new_string("allow"));
-	json_object_object_add(o, "paragen_stream_type_override", NULL);
+	buf_printf(&b, "\"conversation_origin\":null,\"force_paragen\":false,"
+	    "\"force_paragen_model_slug\":\"\",\"force_rate_limit\":false,"
+	    "\"force_use_sse\":true,\"history_and_training_disabled\":%s,"
+	    "\"messages\":[", hist ? "true" : "false");
+	for (i = 0; i < r->nmessages; i++) {
+		if (i > 0)
+			buf_adds(&b, ",");
+		convert_message(c, &b, &r->messages[i],
+		    c->uploads ? c->uploads[i] : NULL);
+	}
+	buf_adds(&b, "],\"model\":");
+	str(&b, c->slug);
+	buf_adds(&b, ",\"paragen_cot_summary_display_override\":\"allow\","
+	    "\"paragen_stream_type_override\":null,\"parent_message_id\":");
 	if (r->parent_message_id != NULL)
-		s = r->parent_message_id;
+		str(&b, r->parent_message_id);
 	else {
 		cg_uuid4(uuid);
-		s = uuid;
+		buf_printf(&b, "\"%s\"", uuid);
 	}
-	json_object_object_add(o, "parent_message_id",
-	    json_object_new_string(s));
-	json_object_object_add(o, "reset_rate_limits",
-	    json_object_new_boolean(0));
-	json_object_object_add(o, "suggestions", json_object_new_array());
-	enc = json_object_new_array();
-	if (c->cfg->delta_encoding)
-		json_object_array_add(enc, json_object_new_string("v1"));
-	json_object_object_add(o, "supported_encodings", enc);
-	hints = json_object_new_array();
-	if (strstr(c->slug, "image") != NULL ||
-	    (r->model && strstr(r->model, "image") != NULL))
-		json_object_array_add(hints, json_object_new_string(
-		    "picture_v2"));
-	json_object_object_add(o, "system_hints", hints);
-	json_object_object_add(o, "timezone",
-	    json_object_new_string("America/Los_Angeles"));
-	json_object_object_add(o, "timezone_offset_min",
-	    json_object_new_int(-480));
-	json_object_object_add(o, "variant_purpose",
-	    json_object_new_string("comparison_implicit"));
+	buf_printf(&b, ",\"reset_rate_limits\":false,\"suggestions\":[],"
+	    "\"supported_encodings\":[%s],\"system_hints\":[%s],"
+	    "\"timezone\":\"America/Los_Angeles\",\"timezone_offset_min\":-480,"
+	    "\"variant_purpose\":\"comparison_implicit\","
+	    "\"websocket_request_id\":",
+	    c->cfg->delta_encoding ? "\"v1\"" : "",
+	    strstr(c->slug, "image") != NULL || (r->model &&
+	    strstr(r->model, "image") != NULL) ? "\"picture_v2\"" : "");
 	cg_uuid4(uuid);
-	json_object_object_add(o, "websocket_request_id",
-	    json_object_new_string(uuid));
-	if (r->conversation_id != NULL)
-		json_object_object_add(o, "conversation_id",
-		    json_object_new_string(r->conversation_id));
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, len);
-	out = arena_strndup(c->arena, s, *len);
-	json_object_put(o);
+	buf_printf(&b, "\"%s\"", uuid);
+	if (r->conversation_id != NULL) {
+		buf_adds(&b, ",\"conversation_id\":");
+		str(&b, r->conversation_id);
+	}
+	buf_adds(&b, "}");
+	if (b.failed)
+		goto fail;
+	out = arena_strndup(c->arena, b.p, b.len);
+	*len = b.len;
+fail:
+	buf_free(&b);
 	return out;
 }
