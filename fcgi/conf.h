@@ -61,6 +61,8 @@ struct config {
 	char		*log_level;
 	long		 grace;			/* seconds */
 	long		 sse_keepalive;		/* seconds */
+	long		 admin_max_fails;	/* per client and window */
+	long		 admin_fail_window;	/* seconds */
 	int		 test_routes;
 	long		 map_size;		/* initial LMDB map, bytes */
 	char		*cors_origin;

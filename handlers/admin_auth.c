@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "fcgi/log.h"
 #include "handlers/admin_auth.h"
 #include "store/crypto.h"
 #include "store/store.h"
@@ -271,6 +272,63 @@ admin_cookie_name(struct req *r)
 	    ADMIN_COOKIE_HOST : ADMIN_COOKIE;
 }
 
+static const char *
+admin_client(struct req *r)
+{
+	const char *a = req_param(r, "REMOTE_ADDR");
+
+	/* Behind a proxy every client shares its address: fail closed. */
+	return a != NULL && *a != '\0' ? a : "-";
+}
+
+static void
+admin_limits(struct req *r, struct store_throttle *lim)
+{
+	lim->max_fails = r->cfg->admin_max_fails;
+	lim->window_s = r->cfg->admin_fail_window;
+}
+
+int
+admin_throttled(struct req *r, long *wait_s)
+{
+	struct store_throttle lim;
+
+	*wait_s = 0;
+	if (r->store == NULL)
+		return 0;
+	admin_limits(r, &lim);
+	if (store_throttle_check(r->store, "admin", admin_client(r), &lim,
+	    wait_s) != STORE_OK)
+		return 0;
+	return *wait_s > 0;
+}
+
+void
+admin_failed(struct req *r)
+{
+	struct store_throttle lim;
+	long wait = 0;
+
+	if (r->store == NULL)
+		return;
+	admin_limits(r, &lim);
+	store_throttle_fail(r->store, "admin", admin_client(r), &lim, &wait);
+	if (wait > 0)
+		log_warn("admin: %s blocked for %lds after %ld failed codes",
+		    admin_client(r), wait, lim.max_fails);
+}
+
+void
+admin_succeeded(struct req *r)
+{
+	struct store_throttle lim;
+
+	if (r->store == NULL)
+		return;
+	admin_limits(r, &lim);
+	store_throttle_clear(r->store, "admin", admin_client(r), &lim);
+}
+
 enum admin_verdict
 admin_check(struct req *r, struct admin_auth *a)
 {
@@ -283,8 +341,12 @@ admin_check(struct req *r, struct admin_auth *a)
 		return ADMIN_DISABLED;
 	/* Only a Bearer is ours: Basic may belong to the front server. */
 	if ((bearer = admin_bearer(r->auth)) != NULL) {
-		if (!admin_code_ok(r->cfg, bearer, strlen(bearer)))
+		if (admin_throttled(r, &a->retry_after))
+			return ADMIN_THROTTLED;
+		if (!admin_code_ok(r->cfg, bearer, strlen(bearer))) {
+			admin_failed(r);
 			return ADMIN_BADBEARER;
+		}
 		a->via = ADMIN_BEARER;
 		return ADMIN_OK;
 	}

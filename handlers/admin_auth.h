@@ -70,6 +70,7 @@ enum admin_verdict {
 	ADMIN_DISABLED,		/* no AUTHORIZATION configured */
 	ADMIN_NOAUTH,		/* no (valid) session, no Bearer */
 	ADMIN_BADBEARER,	/* a Bearer that is no configured code */
+	ADMIN_THROTTLED,	/* too many failures from this address */
 };
 
 struct admin_auth {
@@ -77,9 +78,18 @@ struct admin_auth {
 	char		 session[ADMIN_SESSION_MAX];
 	char		 csrf[ADMIN_CSRF_LEN + 1];
 	time_t		 expires;
+	long		 retry_after;	/* ADMIN_THROTTLED: seconds */
 };
 
 enum admin_verdict admin_check(struct req *, struct admin_auth *);
+/*
+ * Failed codes per client address, across processes (store/throttle.c):
+ * admin_throttled() is 1 while the address is blocked (*wait_s: seconds
+ * left); admin_failed() counts one failure; admin_succeeded() forgets.
+ */
+int	 admin_throttled(struct req *, long *wait_s);
+void	 admin_failed(struct req *);
+void	 admin_succeeded(struct req *);
 /* HTTPS=on from the front server: the cookie gets Secure. */
 int	 admin_https(struct req *);
 const char	*admin_cookie_name(struct req *);

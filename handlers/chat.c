@@ -16,6 +16,7 @@
 #include "store/crypto.h"
 #include "upstream/chatgpt/refresh.h"
 #include "fcgi/resp.h"
+#include "handlers/admin_auth.h"
 #include "handlers/chat_request.h"
 #include "handlers/handlers.h"
 #include "handlers/openai_sink.h"
@@ -245,9 +246,10 @@ h_chat_completions(struct req *r, const char *rest)
 	struct attempt at;
 	const struct provider *prov;
 	const char *token, *account, *hdr;
+	char retry_hdr[48];
 	enum auth_mode mode;
 	enum app_err e;
-	long attempt;
+	long attempt, wait;
 
 	(void)rest;
 	if (r->body_len == 0)
@@ -272,6 +274,20 @@ h_chat_completions(struct req *r, const char *rest)
 		account = hdr;
 	else if (account == NULL && cr.account_id != NULL)
 		account = cr.account_id;
+	/*
+	 * The codes also open /tokens: guesses here count against the same
+	 * per-address limit, and a blocked address cannot use a code.
+	 */
+	if (token != NULL && r->cfg->authorization.n &&
+	    (cred_detect_kind(token) == CRED_OTHER ||
+	    is_auth_code(r->cfg, token)) && admin_throttled(r, &wait)) {
+		json_object_put(root);
+		snprintf(retry_hdr, sizeof(retry_hdr), "Retry-After: %ld\r\n",
+		    wait);
+		return resp_error_hdr(r, 429, retry_hdr, "rate_limit_error",
+		    "too_many_failures", NULL, "Too many wrong API keys from "
+		    "this address; wait %ld s before trying again.", wait);
+	}
 	if (token == NULL)
 		mode = AUTH_ANON;
 	else if (r->cfg->authorization.n && is_auth_code(r->cfg, token))
@@ -282,6 +298,7 @@ h_chat_completions(struct req *r, const char *rest)
 		mode = AUTH_REFRESH;
 	else if (r->cfg->authorization.n) {
 		json_object_put(root);
+		admin_failed(r);
 		return resp_error(r, 401, "invalid_request_error",
 		    "invalid_api_key", NULL, "Incorrect API key provided: not "
 		    "an authorization code, access token or refresh token.");

@@ -257,6 +257,29 @@ tok_disabled(struct tok *t)
 	return tok_html(t, 403, &b, NULL);
 }
 
+/* 429 with Retry-After: this address sent too many wrong codes. */
+static enum app_err
+tok_throttled(struct tok *t, long wait)
+{
+	struct buf b;
+	char extra[64];
+	enum app_err e;
+
+	snprintf(extra, sizeof(extra), "Retry-After: %ld\r\n", wait);
+	if (!t->html)
+		return tok_json_error(t, 429, "rate_limit_error",
+		    "too_many_failures", NULL, "Too many wrong authorization "
+		    "codes from this address; wait before trying again.",
+		    extra);
+	buf_init(&b, TOK_PAGE_MAX);
+	t->pg.flash = "Too many wrong codes from this address. Wait a few "
+	    "minutes, then try again.";
+	t->pg.flash_bad = 1;
+	tokens_html_login(&b, &t->pg);
+	e = tok_html(t, 429, &b, extra);
+	return e;
+}
+
 static enum app_err
 tok_bad_bearer(struct tok *t)
 {
@@ -383,6 +406,8 @@ tok_gate(struct tok *t)
 		log_warn("tokens: %s %s with a wrong Bearer code", r->method,
 		    r->path);
 		return tok_bad_bearer(t);
+	case ADMIN_THROTTLED:
+		return tok_throttled(t, t->auth.retry_after);
 	case ADMIN_NOAUTH:
 		if (t->html)
 			return tok_redirect(t, "m=session", NULL, NULL);
@@ -575,6 +600,8 @@ h_tokens_page(struct req *r, const char *rest)
 		return tok_disabled(&t);
 	case ADMIN_BADBEARER:
 		return tok_bad_bearer(&t);
+	case ADMIN_THROTTLED:
+		return tok_throttled(&t, t.auth.retry_after);
 	case ADMIN_NOAUTH:
 		tok_flash(&t);
 		return tok_page_login(&t, 200);
@@ -616,6 +643,7 @@ h_tokens_login(struct req *r, const char *rest)
 	char session[ADMIN_SESSION_MAX], *code = NULL;
 	const char *addr;
 	size_t len = 0;
+	long wait;
 	enum app_err e;
 	int got;
 
@@ -636,14 +664,19 @@ h_tokens_login(struct req *r, const char *rest)
 		t.pg.flash_bad = 1;
 		return tok_page_login(&t, 400);
 	}
+	/* Checked before the code, so guessing stops while blocked. */
+	if (admin_throttled(r, &wait))
+		return tok_throttled(&t, wait);
 	if (!admin_code_ok(r->cfg, code, len)) {
 		addr = req_param(r, "REMOTE_ADDR");
 		log_warn("tokens: failed login from %s",
 		    addr != NULL ? addr : "?");
+		admin_failed(r);
 		t.pg.flash = "Wrong code.";
 		t.pg.flash_bad = 1;
 		return tok_page_login(&t, 401);
 	}
+	admin_succeeded(r);
 	if (admin_session_new(r->store, code, len, time(NULL), session) < 0)
 		return APP_SYSTEM;
 	buf_init(&ck, 4096);

@@ -104,8 +104,8 @@ store_grow(struct store *s, size_t seen)
 	if (info.me_mapsize == seen) {
 		rc = mdb_env_set_mapsize(s->env, seen * 2);
 		if (rc == 0)
-			log_info("store: map grown to %zu MiB",
-			    seen * 2 >> 20);
+			log_info("store: map grown to %zu KiB",
+			    seen * 2 >> 10);
 	}
 	pthread_rwlock_unlock(&s->resize);
 	return rc;
@@ -207,7 +207,8 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "creds", MDB_CREATE, &s->creds)) ||
 	    (rc = mdb_dbi_open(txn, "rtcache", MDB_CREATE, &s->rtcache)) ||
 	    (rc = mdb_dbi_open(txn, "rtlock", MDB_CREATE, &s->rtlock)) ||
-	    (rc = mdb_dbi_open(txn, "seeds", MDB_CREATE, &s->seeds)))
+	    (rc = mdb_dbi_open(txn, "seeds", MDB_CREATE, &s->seeds)) ||
+	    (rc = mdb_dbi_open(txn, "throttle", MDB_CREATE, &s->throttle)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {

@@ -62,4 +62,24 @@ enum store_err	 store_count_request(struct store *, const char *model,
 enum store_err	 store_read_stats(struct store *, struct arena *,
 		    struct store_stats *);
 
+/*
+ * Failure throttle (store/throttle.c): at most max_fails failures per
+ * (scope, who) in a window of window_s seconds, counted across all
+ * processes.  *wait_s > 0: blocked for that many seconds more.
+ * max_fails <= 0 turns it off.
+ */
+#define STORE_THROTTLE_WHO_MAX	128
+struct store_throttle {
+	long	max_fails;
+	long	window_s;
+};
+enum store_err	 store_throttle_check(struct store *, const char *scope,
+		    const char *who, const struct store_throttle *,
+		    long *wait_s);
+enum store_err	 store_throttle_fail(struct store *, const char *scope,
+		    const char *who, const struct store_throttle *,
+		    long *wait_s);
+enum store_err	 store_throttle_clear(struct store *, const char *scope,
+		    const char *who, const struct store_throttle *);
+
 #endif

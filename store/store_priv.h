@@ -12,6 +12,7 @@ struct store {
 	MDB_env			*env;
 	MDB_dbi			 meta, counters, models;
 	MDB_dbi			 creds, rtcache, rtlock, seeds;
+	MDB_dbi			 throttle;
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */

@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -468,6 +469,49 @@ def disabled_suite(r, fe):
             resp.describe())
 
 
+def throttle_suite(r, fe):
+    """Wrong codes per address are limited across both worker processes."""
+    port = fe.port
+    pre = "throttle: "
+    same = {"Sec-Fetch-Site": "same-origin"}
+    for i in range(3):
+        resp = req(port, "POST", "/tokens/login", form(code="guess-%d" % i), FORM, headers=same)
+        r.check(pre + "wrong code %d: 401" % (i + 1), resp.status == 401, resp.describe())
+    resp = req(port, "POST", "/tokens/login", form(code=CODE1), FORM, headers=same)
+    ra = resp.header("retry-after") or ""
+    r.check(pre + "after 3 wrong codes even the right one gets 429 with Retry-After, no cookie",
+            resp.status == 429 and ra.isdigit() and 1 <= int(ra) <= 3 and
+            resp.header("set-cookie") is None and "Too many wrong codes" in resp.text(100000),
+            resp.describe() + " retry-after=" + ra)
+    resp = req(port, "POST", "/tokens/clear", "{}", "application/json", bearer=CODE1)
+    r.check(pre + "a right Bearer from the blocked address: 429 rate_limit_error",
+            error_shape(resp, 429, "too_many_failures") and
+            (resp.header("retry-after") or "").isdigit(), resp.describe())
+    time.sleep(3.2)
+    cookie, _ = login(r, port, pre)
+    r.check(pre + "the window ends: the right code logs in", cookie is not None, "")
+    for i in range(2):
+        resp = req(port, "POST", "/tokens/upload", "{}", "application/json", bearer="nope-%d" % i)
+        r.check(pre + "a success cleared the count: wrong Bearer %d is 401" % (i + 1),
+                error_shape(resp, 401, "invalid_api_key"), resp.describe())
+    resp = req(port, "GET", "/tokens", bearer=CODE2)
+    r.check(pre + "two failures stay under the limit: a right Bearer works",
+            resp.status == 200, resp.describe())
+    # The same codes open the pool: guesses on the API count too.
+    body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    resp = req(port, "POST", "/v1/chat/completions", body, "application/json", bearer="nope-3")
+    r.check(pre + "a wrong API key: 401 (third failure)", error_shape(resp, 401, "invalid_api_key"),
+            resp.describe())
+    resp = req(port, "POST", "/v1/chat/completions", body, "application/json", bearer=CODE1)
+    r.check(pre + "then the right code on /v1/chat/completions: 429 with Retry-After",
+            error_shape(resp, 429, "too_many_failures") and
+            (resp.header("retry-after") or "").isdigit(), resp.describe())
+    resp = req(port, "POST", "/v1/chat/completions", body, "application/json",
+               bearer=at("throttle-own-token"))
+    r.check(pre + "an own access token from that address is not blocked (upstream down: 502)",
+            resp.status == 502, resp.describe())
+
+
 def run_setup(r, binary, label, extra, fn, with_mock=False):
     ws = harness.Workspace("tokens-" + label)
     mock = None
@@ -515,6 +559,10 @@ def main():
     run_setup(r, binary, "main", auth, both, with_mock=True)
     run_setup(r, binary, "prefix", dict(auth, API_PREFIX="secret"), prefix_suite)
     run_setup(r, binary, "disabled", {}, disabled_suite)
+    run_setup(r, binary, "throttle", dict(auth, CHAT2API_ADMIN_MAX_FAILS="3",
+                                          CHAT2API_ADMIN_FAIL_WINDOW="3",
+                                          CHATGPT_BASE_URL="http://127.0.0.1:9",
+                                          RETRY_TIMES="0"), throttle_suite)
     return r.finish()
 
 

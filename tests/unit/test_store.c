@@ -132,6 +132,97 @@ START_TEST(cross_process)
 }
 END_TEST
 
+static size_t
+throttle_entries(struct store *s)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+
+	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_stat(txn, s->throttle, &st), 0);
+	mdb_txn_abort(txn);
+	return st.ms_entries;
+}
+
+/* Failures per (scope, who) across processes; window expiry; pruning. */
+START_TEST(throttle)
+{
+	static const struct store_throttle lim = { 3, 60 }, off = { 0, 60 },
+	    one = { 1, 1 };
+	struct store *s;
+	char err[128], who[32];
+	long wait = -1;
+	pid_t pid;
+	int i, status;
+
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	/* no key yet: refused, not silently open */
+	ck_assert_int_eq(store_throttle_fail(s, "admin", "1.2.3.4", &lim,
+	    &wait), STORE_INVAL);
+	ck_assert_int_eq(store_key_init(s, "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef", err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_throttle_check(s, "admin", "1.2.3.4", &lim,
+	    &wait), STORE_OK);
+	ck_assert_int_eq(wait, 0);
+	/* two failures here, the third in another process */
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(store_throttle_fail(s, "admin", "1.2.3.4",
+		    &lim, &wait), STORE_OK);
+		ck_assert_int_eq(wait, 0);
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct store *c;
+
+		if (store_open(&c, dir, 1 << 20) != STORE_OK ||
+		    store_key_init(c, "0123456789abcdef0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef", err, sizeof(err)) !=
+		    STORE_OK ||
+		    store_throttle_fail(c, "admin", "1.2.3.4", &lim, &wait) !=
+		    STORE_OK || wait < 59)
+			_exit(1);
+		store_close(c);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(store_throttle_check(s, "admin", "1.2.3.4", &lim,
+	    &wait), STORE_OK);
+	ck_assert_int_ge(wait, 59);
+	/* other addresses, other scopes and max_fails 0 are not blocked */
+	store_throttle_check(s, "admin", "1.2.3.5", &lim, &wait);
+	ck_assert_int_eq(wait, 0);
+	store_throttle_check(s, "other", "1.2.3.4", &lim, &wait);
+	ck_assert_int_eq(wait, 0);
+	store_throttle_check(s, "admin", "1.2.3.4", &off, &wait);
+	ck_assert_int_eq(wait, 0);
+	/* clear forgets */
+	ck_assert_int_eq(store_throttle_clear(s, "admin", "1.2.3.4", &lim),
+	    STORE_OK);
+	store_throttle_check(s, "admin", "1.2.3.4", &lim, &wait);
+	ck_assert_int_eq(wait, 0);
+	/* the window ends by itself */
+	store_throttle_fail(s, "admin", "9.9.9.9", &one, &wait);
+	ck_assert_int_eq(wait, 1);
+	sleep(2);
+	store_throttle_check(s, "admin", "9.9.9.9", &one, &wait);
+	ck_assert_int_eq(wait, 0);
+	/* many addresses: expired entries go once the table is large */
+	for (i = 0; i < 4100; i++) {
+		snprintf(who, sizeof(who), "10.0.%d.%d", i / 256, i % 256);
+		ck_assert_int_eq(store_throttle_fail(s, "admin", who, &lim,
+		    &wait), STORE_OK);
+	}
+	ck_assert_uint_ge(throttle_entries(s), 4096);
+	sleep(2);
+	/* judged by the window of the call: all of them are over now */
+	store_throttle_fail(s, "admin", "fresh", &one, &wait);
+	ck_assert_uint_eq(throttle_entries(s), 1);
+	store_close(s);
+}
+END_TEST
+
 /* A 64 KiB map fills at once: writes must grow it, not fail. */
 START_TEST(map_growth)
 {
@@ -197,6 +288,7 @@ store_suite(void)
 	tcase_add_test(tc, model_bounds);
 	tcase_add_test(tc, cross_process);
 	tcase_add_test(tc, map_growth);
+	tcase_add_test(tc, throttle);
 	tcase_add_test(tc, schema_newer);
 	tcase_add_test(tc, bad_dir);
 	suite_add_tcase(s, tc);
