@@ -669,11 +669,43 @@ pow_format_date(time_t t, char buf[POW_DATE_BUFSZ])
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/*
+ * The config picks, the session UUID and the requirements seed only have
+ * to look random: a per-thread xorshift128+ seeded once from OpenSSL
+ * saves a DRBG call (and OpenSSL's getpid() fork check) per value.
+ */
+static __thread uint64_t	 rng_s[2];
+static __thread int		 rng_seeded;
+
+static enum pow_err
+rng_u64(uint64_t *v)
+{
+	uint64_t	 a, b;
+
+	if (!rng_seeded) {
+		if (RAND_bytes((unsigned char *)rng_s, sizeof(rng_s)) != 1)
+			return POW_ECRYPTO;
+		rng_s[0] |= 1;		/* never the all-zero state */
+		rng_seeded = 1;
+	}
+	a = rng_s[0];
+	b = rng_s[1];
+	rng_s[0] = b;
+	a ^= a << 23;
+	rng_s[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+	*v = rng_s[1] + b;
+	return POW_OK;
+}
+
 static enum pow_err
 rand_u32(uint32_t *v)
 {
-	return RAND_bytes((unsigned char *)v, sizeof(*v)) == 1 ?
-	    POW_OK : POW_ECRYPTO;
+	uint64_t	 r;
+
+	if (rng_u64(&r) != POW_OK)
+		return POW_ECRYPTO;
+	*v = (uint32_t)(r >> 32);
+	return POW_OK;
 }
 
 enum pow_err
@@ -681,7 +713,7 @@ pow_random_seed(char buf[POW_SEED_BUFSZ])
 {
 	uint64_t	 r;
 
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+	if (rng_u64(&r) != POW_OK)
 		return POW_ECRYPTO;
 	/* 53 random bits, as Python's random.random(). */
 	pow_repr_double((double)(r >> 11) / 9007199254740992.0, buf);
@@ -692,9 +724,11 @@ static enum pow_err
 uuid4(char buf[POW_UUID_BUFSZ])
 {
 	unsigned char	 u[16];
+	uint64_t	 r[2];
 
-	if (RAND_bytes(u, sizeof(u)) != 1)
+	if (rng_u64(&r[0]) != POW_OK || rng_u64(&r[1]) != POW_OK)
 		return POW_ECRYPTO;
+	memcpy(u, r, sizeof(u));
 	u[6] = (u[6] & 0x0f) | 0x40;
 	u[8] = (u[8] & 0x3f) | 0x80;
 	snprintf(buf, POW_UUID_BUFSZ, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
