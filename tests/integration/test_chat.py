@@ -320,15 +320,21 @@ def openai_client(r, fe, mock, label):
     r.check(label + ": openai npm: models.list", "gpt-4o" in (out.get("ids") or []), json.dumps(out)[:300])
 
 
+def raw_stream(port, prompt, timeout):
+    """A streamed chat request on a plain socket, to time or drop its reads."""
+    body = json.dumps({"model": "gpt-4o", "stream": True, "messages": [
+        {"role": "user", "content": prompt}]})
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+               "\r\nAuthorization: Bearer %s\r\nConnection: close\r\nContent-Length: %d"
+               "\r\n\r\n%s" % (AT, len(body), body)).encode())
+    return s
+
+
 def disconnect(r, fe, mock):
     """The client leaves mid-stream: chat2api must drop the upstream."""
     mock.reset()
-    body = json.dumps({"model": "gpt-4o", "stream": True, "messages": [
-        {"role": "user", "content": "slow [[drip:150]] [[long:200]]"}]})
-    s = socket.create_connection(("127.0.0.1", fe.port), timeout=10)
-    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-               "\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s" % (
-                   AT, len(body), body)).encode())
+    s = raw_stream(fe.port, "slow [[drip:150]] [[long:200]]", 10)
     got = b""
     deadline = time.monotonic() + 10
     while got.count(b"data: ") < 3 and time.monotonic() < deadline:
@@ -348,12 +354,7 @@ def disconnect(r, fe, mock):
 def drip_timing(r, fe, mock):
     """Chunks reach the client as the upstream sends them, not at the end."""
     mock.reset()
-    body = json.dumps({"model": "gpt-4o", "stream": True, "messages": [
-        {"role": "user", "content": "timed [[drip:120]] [[long:12]]"}]})
-    s = socket.create_connection(("127.0.0.1", fe.port), timeout=15)
-    s.sendall(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
-               "\r\nAuthorization: Bearer %s\r\nConnection: close\r\nContent-Length: %d"
-               "\r\n\r\n%s" % (AT, len(body), body)).encode())
+    s = raw_stream(fe.port, "timed [[drip:120]] [[long:12]]", 15)
     times, got, t0 = [], b"", time.monotonic()
     while time.monotonic() - t0 < 15:
         chunk = s.recv(65536)
