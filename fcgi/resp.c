@@ -98,21 +98,28 @@ resp_no_content(struct req *r)
 }
 
 enum app_err
-resp_json(struct req *r, int status, struct json_object *o)
+resp_json_text(struct req *r, int status, const char *s, size_t len)
 {
-	const char *s;
-	size_t len;
 	enum app_err e;
 
-	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (s == NULL)
-		return APP_ENOMEM;
 	if ((e = resp_start(r, status, "application/json", NULL)) != APP_OK ||
 	    (e = resp_write(r, s, len)) != APP_OK ||
 	    (e = resp_write(r, "\n", 1)) != APP_OK)
 		return e;
 	return resp_flush(r);
+}
+
+enum app_err
+resp_json(struct req *r, int status, struct json_object *o)
+{
+	const char *s;
+	size_t len;
+
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s == NULL)
+		return APP_ENOMEM;
+	return resp_json_text(r, status, s, len);
 }
 
 struct json_object *

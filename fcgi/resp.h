@@ -14,6 +14,9 @@ enum app_err	 resp_start(struct req *, int status, const char *ctype,
 enum app_err	 resp_write(struct req *, const char *, size_t);
 enum app_err	 resp_flush(struct req *);
 enum app_err	 resp_json(struct req *, int status, struct json_object *);
+/* A JSON document already serialised (len bytes, no newline). */
+enum app_err	 resp_json_text(struct req *, int status, const char *,
+		    size_t len);
 enum app_err	 resp_error(struct req *, int status, const char *type,
 		    const char *code, const char *param, const char *fmt, ...)
 		    __attribute__((format(printf, 6, 7)));

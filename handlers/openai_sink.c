@@ -119,15 +119,15 @@ oa_sink_free(struct oa_sink *s)
 	buf_free(&s->reasoning);
 }
 
-/* The fields every chunk starts with, up to "choices":[ */
+/* The fields every chunk and the completion start with, up to "choices":[ */
 static void
-chunk_head(struct oa_sink *s)
+object_head(struct oa_sink *s, const char *object)
 {
 	struct buf *b = &s->out;
 
 	buf_reset(b);
-	buf_printf(b, "{\"id\":\"%s\",\"object\":\"chat.completion.chunk\","
-	    "\"created\":%ld,\"model\":", s->id, s->created);
+	buf_printf(b, "{\"id\":\"%s\",\"object\":\"%s\","
+	    "\"created\":%ld,\"model\":", s->id, object, s->created);
 	buf_json_str(b, s->model, strlen(s->model));
 	if (s->fingerprint)
 		buf_printf(b, ",\"system_fingerprint\":\"%s\"", s->fingerprint);
@@ -138,6 +138,12 @@ chunk_head(struct oa_sink *s)
 		buf_json_str(b, s->message_id, strlen(s->message_id));
 	}
 	buf_adds(b, ",\"choices\":[");
+}
+
+static void
+chunk_head(struct oa_sink *s)
+{
+	object_head(s, "chat.completion.chunk");
 }
 
 static int
@@ -363,8 +369,7 @@ oa_sink_bind(struct oa_sink *s, struct chat_sink *k)
 enum app_err
 oa_sink_complete(struct oa_sink *s)
 {
-	struct json_object *o, *choices, *choice, *msg, *usage;
-	enum app_err e;
+	struct buf *b;
 
 	if (s->aborted)
 		return APP_HUP;
@@ -396,47 +401,22 @@ oa_sink_complete(struct oa_sink *s)
 	if (s->text.len == 0 && s->reasoning.len == 0)
 		return resp_error(s->r, 502, "upstream_error", "empty_answer",
 		    NULL, "The upstream returned no content.");
-	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(s->id));
-	json_object_object_add(o, "object",
-	    json_object_new_string("chat.completion"));
-	json_object_object_add(o, "created", json_object_new_int64(s->created));
-	json_object_object_add(o, "model", json_object_new_string(s->model));
-	if (s->fingerprint)
-		json_object_object_add(o, "system_fingerprint",
-		    json_object_new_string(s->fingerprint));
-	if (s->conversation_id && s->message_id) {
-		json_object_object_add(o, "conversation_id",
-		    json_object_new_string(s->conversation_id));
-		json_object_object_add(o, "message_id",
-		    json_object_new_string(s->message_id));
+	/* Written directly: the fixed shape needs no json-c tree. */
+	b = &s->out;
+	object_head(s, "chat.completion");
+	buf_adds(b, "{\"index\":0,\"message\":{\"role\":\"assistant\","
+	    "\"content\":");
+	buf_json_str(b, s->text.p ? s->text.p : "", s->text.len);
+	if (s->reasoning.len) {
+		buf_adds(b, ",\"reasoning_content\":");
+		buf_json_str(b, s->reasoning.p, s->reasoning.len);
 	}
-	choices = json_object_new_array();
-	choice = json_object_new_object();
-	msg = json_object_new_object();
-	json_object_object_add(msg, "role", json_object_new_string("assistant"));
-	json_object_object_add(msg, "content", json_object_new_string_len(
-	    s->text.p ? s->text.p : "", (int)s->text.len));
-	if (s->reasoning.len)
-		json_object_object_add(msg, "reasoning_content",
-		    json_object_new_string_len(s->reasoning.p,
-		    (int)s->reasoning.len));
-	json_object_object_add(choice, "index", json_object_new_int(0));
-	json_object_object_add(choice, "message", msg);
-	json_object_object_add(choice, "logprobs", NULL);
-	json_object_object_add(choice, "finish_reason",
-	    json_object_new_string(finish_names[s->finish]));
-	json_object_array_add(choices, choice);
-	json_object_object_add(o, "choices", choices);
-	usage = json_object_new_object();
-	json_object_object_add(usage, "prompt_tokens",
-	    json_object_new_int64(s->usage.prompt_tokens));
-	json_object_object_add(usage, "completion_tokens",
-	    json_object_new_int64(s->usage.completion_tokens));
-	json_object_object_add(usage, "total_tokens", json_object_new_int64(
-	    s->usage.prompt_tokens + s->usage.completion_tokens));
-	json_object_object_add(o, "usage", usage);
-	e = resp_json(s->r, 200, o);
-	json_object_put(o);
-	return e;
+	buf_printf(b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
+	    "\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,"
+	    "\"total_tokens\":%ld}}", finish_names[s->finish],
+	    s->usage.prompt_tokens, s->usage.completion_tokens,
+	    s->usage.prompt_tokens + s->usage.completion_tokens);
+	if (b->failed)
+		return APP_ENOMEM;
+	return resp_json_text(s->r, 200, b->p, b->len);
 }

@@ -96,6 +96,13 @@ def suite(r, label, fe, mock):
                 msg["content"] == last.get("reply_text") and "You said: hello there" in msg["content"],
                 "got %r want %r" % (msg["content"][:120], (last.get("reply_text") or "")[:120]))
         r.check(pre + "non-stream shape", body["id"].startswith("chatcmpl-") and
+                set(body) - {"system_fingerprint"} == {"id", "object", "created", "model",
+                                                       "choices", "usage"} and
+                isinstance(body["created"], int) and
+                body.get("system_fingerprint", "fp_").startswith("fp_") and
+                set(body["choices"][0]) == {"index", "message", "logprobs", "finish_reason"} and
+                body["choices"][0]["index"] == 0 and body["choices"][0]["logprobs"] is None and
+                msg["role"] == "assistant" and
                 body["model"] == "gpt-4o-2024-08-06" and
                 body["choices"][0]["finish_reason"] == "stop" and
                 body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] +
