@@ -6,11 +6,13 @@ proof of work, headers, tokens and body the way chatgpt.com does.
 The same checks run in four setups: v1 delta stream and old full-message
 stream, each with normal chunking and with every upstream chunk split into
 single bytes (inside UTF-8 characters and SSE lines).  Then the error cases,
-the official openai npm client, and a client that disconnects mid-stream.
+the official openai npm client, a client that disconnects mid-stream, and
+PROXY_URL through loopback forward proxies (tests/mock/http_proxy.py).
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 import harness  # noqa: E402
 from harness import HarnessError, Missing, Results  # noqa: E402
 import chatgpt_mock  # noqa: E402
+import http_proxy  # noqa: E402
 
 AT = chatgpt_mock.DEFAULT_ACCESS_TOKEN
 CLIENT_DIR = os.path.join(os.path.dirname(HERE), "client")
@@ -429,6 +432,122 @@ def modes(r, fe, mock, label):
                         "turnstile_required": False, "enforce_turnstile": False})
 
 
+def proxy_setup(r, binary, label, proxy_url, fn):
+    ws = harness.Workspace("chat-" + label)
+    mock = chatgpt_mock.ChatGPTMock().start()
+    try:
+        fe = harness.Nginx(ws, binary, pfx=False)
+        fe.check_installed()
+        fe.app_extra = dict(CHATGPT_BASE_URL=mock.url, RETRY_TIMES="0", PROXY_URL=proxy_url)
+        fe.start()
+        fn(fe, mock)
+    except Missing as e:
+        if harness.allow_skip():
+            r.skip(label, str(e))
+        else:
+            r.fail(label + ": setup", str(e))
+    except HarnessError as e:
+        r.fail(label + ": setup", str(e))
+    finally:
+        mock.stop()
+        harness.finish_workspace(r, ws, "chat-" + label)
+
+
+def proxies(r, binary):
+    """PROXY_URL (chatgpt.md §11.3): every upstream call of an answer goes
+    through the chosen proxy; random per anonymous request, sticky per
+    token; "{}" becomes the md5 of the token."""
+    p1, p2, p3 = (http_proxy.HttpProxy().start() for _ in range(3))
+
+    def rotation(fe, mock):
+        answers = 0
+        for i in range(40):
+            stream = i % 2 == 1
+            resp = chat(fe.port, "via a proxy %d" % i, stream=stream)
+            if resp.status != 200:
+                break
+            text = stream_parts(sse_json(resp))[0] if stream else \
+                resp.json()["choices"][0]["message"]["content"]
+            if "You said: via a proxy %d" % i not in text:
+                break
+            answers += 1
+            if i >= 7 and p1.hits("/conversation") and p2.hits("/conversation"):
+                break
+        st = mock.snapshot()
+        n1, n2 = len(p1.hits("/conversation")), len(p2.hits("/conversation"))
+        r.check("PROXY_URL: anonymous answers (stream and not) come through the proxies",
+                answers >= 8 and n1 + n2 == answers ==
+                st.get("requests", {}).get("conversation", 0),
+                "answers=%d via p1=%d p2=%d mock=%s" % (answers, n1, n2, st.get("requests")))
+        r.check("PROXY_URL: anonymous requests spread over both proxies", n1 > 0 and n2 > 0,
+                "p1=%d p2=%d" % (n1, n2))
+        r.check("PROXY_URL: the sentinel goes through the proxies too",
+                len(p1.hits("/chat-requirements")) + len(p2.hits("/chat-requirements")) ==
+                st.get("requests", {}).get("sentinel", -1), str(st.get("requests")))
+        p1.reset()
+        p2.reset()
+        for i in range(6):
+            chat(fe.port, "sticky %d" % i, token=AT)
+        n1, n2 = len(p1.hits("/conversation")), len(p2.hits("/conversation"))
+        r.check("PROXY_URL: one access token always uses the same proxy",
+                n1 + n2 == 6 and (n1 == 0 or n2 == 0), "p1=%d p2=%d" % (n1, n2))
+
+    def session(fe, mock):
+        resp = chat(fe.port, "session proxy", token=AT)
+        users = {h["user"] for h in p3.hits()}
+        want = "sess-%s:pw" % hashlib.md5(AT.encode()).hexdigest()
+        r.check("PROXY_URL: {} in the proxy URL becomes md5(token) (sticky provider session)",
+                resp.status == 200 and users == {want}, "users=%s want=%s %s" % (
+                    users, want, resp.describe()))
+
+    try:
+        proxy_setup(r, binary, "proxy", "%s,%s" % (p1.url, p2.url), rotation)
+        proxy_setup(r, binary, "proxy-session", "http://sess-{}:pw@127.0.0.1:%d" % p3.port,
+                    session)
+    finally:
+        for p in (p1, p2, p3):
+            p.stop()
+
+
+def base_urls(r, binary):
+    """CHATGPT_BASE_URL list (§11.4): a random base per request, and each
+    answer's sentinel and conversation stay on the base it picked (the
+    mocks verify their own proof-of-work seeds)."""
+    ws = harness.Workspace("chat-bases")
+    m1, m2 = chatgpt_mock.ChatGPTMock().start(), chatgpt_mock.ChatGPTMock().start()
+    try:
+        fe = harness.Nginx(ws, binary, pfx=False)
+        fe.check_installed()
+        fe.app_extra = dict(CHATGPT_BASE_URL="%s,%s" % (m1.url, m2.url), RETRY_TIMES="0")
+        fe.start()
+        ok = 0
+        for i in range(40):
+            resp = chat(fe.port, "base %d" % i)
+            ok += resp.status == 200
+            c1 = m1.snapshot().get("requests", {}).get("conversation", 0)
+            c2 = m2.snapshot().get("requests", {}).get("conversation", 0)
+            if i >= 7 and c1 and c2:
+                break
+        s1, s2 = m1.snapshot(), m2.snapshot()
+        c1 = s1.get("requests", {}).get("conversation", 0)
+        c2 = s2.get("requests", {}).get("conversation", 0)
+        r.check("CHATGPT_BASE_URL list: every answer succeeds and both bases serve some",
+                ok == i + 1 and c1 + c2 == ok and c1 > 0 and c2 > 0 and
+                s1.get("proofs_failed", 0) == 0 and s2.get("proofs_failed", 0) == 0,
+                "ok=%d/%d m1=%d m2=%d" % (ok, i + 1, c1, c2))
+    except Missing as e:
+        if harness.allow_skip():
+            r.skip("bases", str(e))
+        else:
+            r.fail("bases: setup", str(e))
+    except HarnessError as e:
+        r.fail("bases: setup", str(e))
+    finally:
+        m1.stop()
+        m2.stop()
+        harness.finish_workspace(r, ws, "chat-bases")
+
+
 def main():
     r = Results("test_chat")
     harness.install_signal_handlers(600)
@@ -473,6 +592,8 @@ def main():
         finally:
             mock.stop()
             harness.finish_workspace(r, ws, "chat-" + label)
+    proxies(r, binary)
+    base_urls(r, binary)
     return r.finish()
 
 
