@@ -3,6 +3,8 @@
 # spawn-fcgi, with its LMDB data under ./data.  Foreground: Ctrl-C stops
 # everything.  Environment variables (API_PREFIX, AUTHORIZATION, ...) are
 # passed through to chat2api; PORT, PROCS and DATA override the defaults.
+# CHAT2API_BIN=path serves that binary instead of building one here (the
+# tests run this script against their out-of-tree build).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,11 +24,16 @@ if [ -n "$missing" ]; then
 	sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
 fi
 
-echo "==> building"
 cd "$top"
-[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
-[ -f Makefile ] && [ Makefile -nt Makefile.am ] || ./configure -q
-make -j"$(nproc)" >/dev/null
+bin=${CHAT2API_BIN:-}
+if [ -z "$bin" ]; then
+	echo "==> building"
+	[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
+	[ -f Makefile ] && [ Makefile -nt Makefile.am ] || ./configure -q
+	make -j"$(nproc)" >/dev/null
+	bin=$top/chat2api
+fi
+[ -x "$bin" ] || { echo "no executable at $bin" >&2; exit 1; }
 
 # The socket lives outside the tree: nginx's worker must reach it even
 # when the checkout sits under a private home directory.
@@ -83,7 +90,7 @@ trap cleanup INT TERM EXIT
 export CHAT2API_DATA_DIR="$data"
 export CHAT2API_LOG=${CHAT2API_LOG:-file:$data/chat2api.log}
 spawn-fcgi -s "$run/chat2api.sock" -M 0660 "${sock_owner[@]}" -F "$procs" \
-	-- "$top/chat2api" >"$run/spawn.log" 2>&1 || { cat "$run/spawn.log"; exit 1; }
+	-- "$bin" >"$run/spawn.log" 2>&1 || { cat "$run/spawn.log"; exit 1; }
 # spawn-fcgi's children run in their own sessions: remember them.
 pids+=($(sed -n 's/.*PID: *\([0-9][0-9]*\).*/\1/p' "$run/spawn.log"))
 nginx -c "$run/nginx.conf" &
