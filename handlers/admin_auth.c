@@ -131,7 +131,7 @@ admin_session_ok(struct store *st, const struct config *cfg,
 	long long exp;
 	size_t i;
 	char *end;
-	int match = 0;
+	int match = 0, revoked;
 
 	/* 1.<expiry>.<nonce>.<code id>.<mac>, all fields fixed in shape */
 	if (strncmp(value, "1.", 2) != 0)
@@ -174,6 +174,10 @@ admin_session_ok(struct store *st, const struct config *cfg,
 		match |= crypto_streq(cid, given);
 	}
 	if (!match)
+		return 0;
+	/* Logged out before it expired (a read of the revocation list). */
+	if (store_is_revoked(st, "session", value, &revoked) != STORE_OK ||
+	    revoked)
 		return 0;
 	if (expires != NULL)
 		*expires = (time_t)exp;

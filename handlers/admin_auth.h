@@ -5,10 +5,11 @@
  * carries a CSRF token derived from that cookie under another label.
  * Scripts send "Authorization: Bearer <code>" instead and need no CSRF.
  *
- * The session cannot be revoked server-side before it expires (12 h):
- * logging out drops the cookie in the browser; removing the code from
- * AUTHORIZATION, or changing the secret key, invalidates every session
- * made with it at the next request.
+ * Logging out revokes the session server-side (store/revoke.c keeps its
+ * HMAC until it would have expired, at most 12 h), so a copied cookie
+ * stops working too; removing the code from AUTHORIZATION, or changing
+ * the secret key, invalidates every session made with it at the next
+ * request.
  */
 #ifndef HANDLERS_ADMIN_AUTH_H
 #define HANDLERS_ADMIN_AUTH_H
@@ -43,7 +44,8 @@ int	 admin_session_new(struct store *, const char *code, size_t len,
 	    time_t now, char out[ADMIN_SESSION_MAX]);
 /*
  * 1 when value is a session this key signed, not expired at now, made
- * with a code that is still configured; *expires gets its expiry.
+ * with a code that is still configured, and not logged out; *expires
+ * gets its expiry.
  */
 int	 admin_session_ok(struct store *, const struct config *,
 	    const char *value, time_t now, time_t *expires);

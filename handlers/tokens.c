@@ -702,6 +702,10 @@ h_tokens_logout(struct req *r, const char *rest)
 	tok_init(&t, r);
 	if ((e = tok_gate(&t)) != APP_OK || !t.go)
 		return e;
+	/* Server-side too: a copy of the cookie must not outlive the logout. */
+	if (t.auth.via == ADMIN_SESSION && store_revoke(r->store, "session",
+	    t.auth.session, t.auth.expires) != STORE_OK)
+		return APP_STORE;
 	if (!t.html)
 		return tok_success(&t, NULL, 0, NULL, 0, NULL, 0);
 	buf_init(&ck, 4096);

@@ -208,7 +208,8 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "rtcache", MDB_CREATE, &s->rtcache)) ||
 	    (rc = mdb_dbi_open(txn, "rtlock", MDB_CREATE, &s->rtlock)) ||
 	    (rc = mdb_dbi_open(txn, "seeds", MDB_CREATE, &s->seeds)) ||
-	    (rc = mdb_dbi_open(txn, "throttle", MDB_CREATE, &s->throttle)))
+	    (rc = mdb_dbi_open(txn, "throttle", MDB_CREATE, &s->throttle)) ||
+	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND) {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fcgi/arena.h"
 
@@ -68,6 +69,15 @@ enum store_err	 store_read_stats(struct store *, struct arena *,
  * processes.  *wait_s > 0: blocked for that many seconds more.
  * max_fails <= 0 turns it off.
  */
+/*
+ * Revoked signed values (store/revoke.c), e.g. a session cookie at
+ * logout: kept as an HMAC until `until`, when the value expires anyway.
+ */
+enum store_err	 store_revoke(struct store *, const char *scope,
+		    const char *value, time_t until);
+enum store_err	 store_is_revoked(struct store *, const char *scope,
+		    const char *value, int *revoked);
+
 #define STORE_THROTTLE_WHO_MAX	128
 struct store_throttle {
 	long	max_fails;

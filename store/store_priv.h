@@ -12,7 +12,7 @@ struct store {
 	MDB_env			*env;
 	MDB_dbi			 meta, counters, models;
 	MDB_dbi			 creds, rtcache, rtlock, seeds;
-	MDB_dbi			 throttle;
+	MDB_dbi			 throttle, revoked;
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */

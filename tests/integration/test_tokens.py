@@ -329,6 +329,17 @@ def http_suite(r, fe, mock):
     r.check(pre + "logout: 303 and the cookie deleted",
             resp.status == 303 and sc.startswith("c2a_admin=;") and "Max-Age=0" in sc,
             resp.describe() + " " + sc)
+    resp = req(port, "GET", "/tokens", cookie=cookie)
+    r.check(pre + "after logout a saved copy of the cookie gets the login form (revoked)",
+            resp.status == 200 and 'id="login-form"' in resp.text(100000), resp.describe())
+    resp = req(port, "POST", "/tokens/clear", form(confirm="yes", csrf=csrf), FORM, cookie=cookie,
+               headers={"Sec-Fetch-Site": "same-origin"})
+    r.check(pre + "... and cannot post forms any more", resp.status == 303 and
+            (resp.header("location") or "").endswith("m=session"), resp.describe())
+    other, _ = login(r, port, pre)
+    resp = req(port, "GET", "/tokens", cookie=other)
+    r.check(pre + "a new login after the logout works", resp.status == 200 and
+            'id="login-form"' not in resp.text(100000), resp.describe())
     resp = req(port, "GET", "/tokens/upload")
     r.check(pre + "GET on an action: 405", resp.status == 405, resp.describe())
 

@@ -676,6 +676,16 @@ START_TEST(e2e_login_and_forms)
 	ck_assert_ptr_nonnull(header(&f, "Set-Cookie", v, sizeof(v)));
 	ck_assert_ptr_nonnull(strstr(v, "c2a_admin=;"));
 	ck_assert_ptr_nonnull(strstr(v, "Max-Age=0"));
+	/* A copy of the old cookie is dead too: revoked server-side. */
+	ck_assert_int_eq(serve(&f, "GET", "/tokens", NULL, NULL, cookie, NULL,
+	    NULL), 200);
+	ck_assert_ptr_nonnull(strstr(f.out, "id=\"login-form\""));
+	snprintf(body, sizeof(body), "confirm=yes&csrf=%s", csrf);
+	ck_assert_int_eq(serve(&f, "POST", "/tokens/clear",
+	    "application/x-www-form-urlencoded", body, cookie, NULL, NULL),
+	    303);
+	ck_assert_str_eq(header(&f, "Location", v, sizeof(v)),
+	    "/tokens?m=session");
 	/* A form without any session goes back to the login page. */
 	ck_assert_int_eq(serve(&f, "POST", "/tokens/clear",
 	    "application/x-www-form-urlencoded", "confirm=yes", NULL, NULL,

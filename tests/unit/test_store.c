@@ -133,15 +133,27 @@ START_TEST(cross_process)
 END_TEST
 
 static size_t
-throttle_entries(struct store *s)
+db_entries(struct store *s, MDB_dbi dbi)
 {
 	MDB_txn *txn;
 	MDB_stat st;
 
 	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_stat(txn, s->throttle, &st), 0);
+	ck_assert_int_eq(mdb_stat(txn, dbi, &st), 0);
 	mdb_txn_abort(txn);
 	return st.ms_entries;
+}
+
+static size_t
+revoked_entries(struct store *s)
+{
+	return db_entries(s, s->revoked);
+}
+
+static size_t
+throttle_entries(struct store *s)
+{
+	return db_entries(s, s->throttle);
 }
 
 /* Failures per (scope, who) across processes; window expiry; pruning. */
@@ -223,6 +235,64 @@ START_TEST(throttle)
 }
 END_TEST
 
+/* Revocation: per scope and value, across processes, until expiry. */
+START_TEST(revocation)
+{
+	struct store *s, *c;
+	char err[128], v[32];
+	int revoked = -1, i;
+	time_t now = time(NULL);
+	static const char key[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_revoke(s, "session", "v1", now + 60),
+	    STORE_INVAL);	/* no key */
+	ck_assert_int_eq(store_key_init(s, key, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_is_revoked(s, "session", "v1", &revoked),
+	    STORE_OK);
+	ck_assert_int_eq(revoked, 0);
+	ck_assert_int_eq(store_revoke(s, "session", "v1", now + 60), STORE_OK);
+	/* another process (its own environment) sees it */
+	ck_assert_int_eq(store_open(&c, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_key_init(c, key, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_is_revoked(c, "session", "v1", &revoked),
+	    STORE_OK);
+	ck_assert_int_eq(revoked, 1);
+	store_close(c);
+	/* other values and scopes are not */
+	store_is_revoked(s, "session", "v2", &revoked);
+	ck_assert_int_eq(revoked, 0);
+	store_is_revoked(s, "other", "v1", &revoked);
+	ck_assert_int_eq(revoked, 0);
+	/* an entry ends with the value's own expiry */
+	ck_assert_int_eq(store_revoke(s, "session", "short", time(NULL) + 2),
+	    STORE_OK);
+	store_is_revoked(s, "session", "short", &revoked);
+	ck_assert_int_eq(revoked, 1);
+	sleep(3);
+	store_is_revoked(s, "session", "short", &revoked);
+	ck_assert_int_eq(revoked, 0);
+	/* already expired: nothing stored */
+	ck_assert_int_eq(store_revoke(s, "session", "old", now - 5), STORE_OK);
+	store_is_revoked(s, "session", "old", &revoked);
+	ck_assert_int_eq(revoked, 0);
+	/* many entries: expired ones are pruned, live ones stay */
+	for (i = 0; i < 1100; i++) {
+		snprintf(v, sizeof(v), "bulk-%d", i);
+		ck_assert_int_eq(store_revoke(s, "session", v, time(NULL) + 1),
+		    STORE_OK);
+	}
+	sleep(2);
+	ck_assert_int_eq(store_revoke(s, "session", "last", time(NULL) + 60),
+	    STORE_OK);
+	ck_assert_uint_le(revoked_entries(s), 3);
+	store_is_revoked(s, "session", "v1", &revoked);
+	ck_assert_int_eq(revoked, 1);
+	store_close(s);
+}
+END_TEST
+
 /* A 64 KiB map fills at once: writes must grow it, not fail. */
 START_TEST(map_growth)
 {
@@ -289,6 +359,7 @@ store_suite(void)
 	tcase_add_test(tc, cross_process);
 	tcase_add_test(tc, map_growth);
 	tcase_add_test(tc, throttle);
+	tcase_add_test(tc, revocation);
 	tcase_add_test(tc, schema_newer);
 	tcase_add_test(tc, bad_dir);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,125 @@
+/*
+ * Revoked tokens: a signed, stateless value (the /tokens session cookie)
+ * that must stop working before its own expiry, e.g. at logout.  Each
+ * entry is an HMAC of scope and value, so the store never holds a usable
+ * token, and it lives only until the value would have expired anyway.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/store_priv.h"
+
+#define REVOKE_KEY_LEN		16
+#define REVOKE_PRUNE_AT		1024	/* entries before expired ones go */
+
+struct revoke_ctx {
+	unsigned char	 key[REVOKE_KEY_LEN];
+	uint64_t	 until;		/* revoke: when the value expires */
+	uint64_t	 now;
+	int		 found;		/* check: out */
+};
+
+static void
+revoke_key(struct store *s, const char *scope, const char *value,
+    unsigned char out[REVOKE_KEY_LEN])
+{
+	unsigned char mac[32];
+	char label[64];
+
+	snprintf(label, sizeof(label), "revoke %s", scope);
+	store_mac(s, label, value, strlen(value), mac);
+	memcpy(out, mac, REVOKE_KEY_LEN);
+}
+
+static int
+prune(struct store *s, MDB_txn *txn, uint64_t now)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = mdb_stat(txn, s->revoked, &st)) != 0)
+		return rc;
+	if (st.ms_entries < REVOKE_PRUNE_AT)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->revoked, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((v.mv_size != 8 || store_get_be64(&v) <= now) &&
+		    (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+revoke_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct revoke_ctx *c = arg;
+	MDB_val k = { REVOKE_KEY_LEN, c->key }, v;
+	unsigned char buf[8];
+	int rc;
+
+	if ((rc = prune(s, txn, c->now)) != 0)
+		return rc;
+	store_be64(buf, c->until);
+	v.mv_size = sizeof(buf);
+	v.mv_data = buf;
+	return mdb_put(txn, s->revoked, &k, &v, 0);
+}
+
+static int
+check_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct revoke_ctx *c = arg;
+	MDB_val k = { REVOKE_KEY_LEN, c->key }, v;
+	int rc;
+
+	rc = mdb_get(txn, s->revoked, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	c->found = v.mv_size == 8 && store_get_be64(&v) > c->now;
+	return 0;
+}
+
+enum store_err
+store_revoke(struct store *s, const char *scope, const char *value,
+    time_t until)
+{
+	struct revoke_ctx c;
+
+	if (s == NULL || scope == NULL || value == NULL || !s->have_key)
+		return STORE_INVAL;
+	memset(&c, 0, sizeof(c));
+	revoke_key(s, scope, value, c.key);
+	c.until = until > 0 ? (uint64_t)until : 0;
+	c.now = (uint64_t)time(NULL);
+	if (c.until <= c.now)
+		return STORE_OK;	/* expired already: nothing to do */
+	return store_write(s, revoke_txn, &c);
+}
+
+enum store_err
+store_is_revoked(struct store *s, const char *scope, const char *value,
+    int *revoked)
+{
+	struct revoke_ctx c;
+	enum store_err e;
+
+	*revoked = 0;
+	if (s == NULL || scope == NULL || value == NULL || !s->have_key)
+		return STORE_INVAL;
+	memset(&c, 0, sizeof(c));
+	revoke_key(s, scope, value, c.key);
+	c.now = (uint64_t)time(NULL);
+	if ((e = store_read(s, check_txn, &c)) == STORE_OK)
+		*revoked = c.found;
+	return e;
+}
