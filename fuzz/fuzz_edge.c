@@ -8,8 +8,9 @@
  * besides the sanitizers:
  *  - chat body: a success obeys every limit of upstream/provider.h
  *    (message and part counts, text bytes summed exactly, model and id
- *    lengths, known roles, text never NULL); a failure is a 4xx with a
- *    code and a message; the same bytes always give the same verdict;
+ *    lengths, known roles, text never NULL), also after the UPLOAD_BY_URL
+ *    split; a failure is a 4xx with a code and a message; the same bytes
+ *    always give the same verdict;
  *  - form field: a found value is NUL-terminated at its length and has
  *    no NUL inside; decoding never grows the text;
  *  - cookies: every value found is NUL-terminated, shorter than the
@@ -108,6 +109,23 @@ chat_body(const char *s, size_t n)
 	else
 		CHECK(e2.status == e.status && strcmp(e2.code, e.code) == 0 &&
 		    strcmp(e2.message, e.message) == 0);
+	/* UPLOAD_BY_URL keeps every limit and the text count exact. */
+	if (rc == 0) {
+		CHECK(chat_request_split_urls(&a, &r2) == 0);
+		for (i = 0, text = 0; i < r2.nmessages; i++) {
+			CHECK(r2.messages[i].nparts <= CHAT_MAX_PARTS);
+			for (j = 0; j < r2.messages[i].nparts; j++) {
+				const struct chat_part *p =
+				    &r2.messages[i].parts[j];
+
+				if (p->type == CHAT_PART_TEXT)
+					text += p->len;
+				else
+					CHECK(p->url != NULL);
+			}
+		}
+		CHECK(text == r2.text_bytes && text <= r.text_bytes);
+	}
 	json_object_put(root);
 	json_object_put(root2);
 	arena_free(&a);

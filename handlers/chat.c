@@ -262,6 +262,11 @@ h_chat_completions(struct req *r, const char *rest)
 		    err.message);
 	if (cr.model == NULL || *cr.model == '\0')
 		cr.model = CHATGPT_DEFAULT_MODEL;
+	if (r->cfg->upload_by_url &&
+	    chat_request_split_urls(r->arena, &cr) < 0) {
+		json_object_put(root);
+		return APP_ENOMEM;
+	}
 	r->model = arena_strdup(r->arena, cr.model);
 	if ((prov = provider_for_model(cr.model)) == NULL) {
 		json_object_put(root);

@@ -26,4 +26,11 @@ int	 chat_request_parse(struct arena *, const char *body, size_t len,
 	    struct chat_request *, struct json_object **root,
 	    struct chat_req_error *);
 
+/*
+ * UPLOAD_BY_URL (handlers/chat_urls.c): the leading URLs of a user
+ * turn's string content become image_url parts after a text part with
+ * the rest.  0, or -1 when out of memory.
+ */
+int	 chat_request_split_urls(struct arena *, struct chat_request *);
+
 #endif

@@ -432,13 +432,15 @@ def modes(r, fe, mock, label):
                         "turnstile_required": False, "enforce_turnstile": False})
 
 
-def proxy_setup(r, binary, label, proxy_url, fn):
+def proxy_setup(r, binary, label, proxy_url, fn, extra=None):
     ws = harness.Workspace("chat-" + label)
     mock = chatgpt_mock.ChatGPTMock().start()
     try:
         fe = harness.Nginx(ws, binary, pfx=False)
         fe.check_installed()
-        fe.app_extra = dict(CHATGPT_BASE_URL=mock.url, RETRY_TIMES="0", PROXY_URL=proxy_url)
+        fe.app_extra = dict(CHATGPT_BASE_URL=mock.url, RETRY_TIMES="0", **(extra or {}))
+        if proxy_url:
+            fe.app_extra["PROXY_URL"] = proxy_url
         fe.start()
         fn(fe, mock)
     except Missing as e:
@@ -507,6 +509,86 @@ def proxies(r, binary):
     finally:
         for p in (p1, p2, p3):
             p.stop()
+
+
+class _Files:
+    """A loopback file server for UPLOAD_BY_URL: path -> (type, bytes)."""
+
+    def __init__(self, files):
+        import http.server
+        import threading
+        outer = self
+        self.files, self.seen = files, []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.seen.append(self.path)
+                ctype, data = outer.files.get(self.path, (None, None))
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def upload_by_url(r, binary):
+    """UPLOAD_BY_URL (§11.1): "<url> <url> question" uploads both URLs,
+    fetched through EXPORT_PROXY_URL; a non-image becomes a file."""
+    img = png(2, 3)
+    files = _Files({"/cat.png": ("image/png", img),
+                    "/notes.txt": ("text/plain; charset=utf-8", b"some notes\n")})
+    proxy = http_proxy.HttpProxy().start()
+
+    def run(fe, mock):
+        prompt = "%s/cat.png %s/notes.txt what are these?" % (files.url, files.url)
+        resp = chat(fe.port, prompt, token=AT)
+        st = mock.snapshot()
+        conv = (st.get("last_conversation") or {}).get("body") or {}
+        msg = (conv.get("messages") or [{}])[-1]
+        parts = (msg.get("content") or {}).get("parts") or []
+        atts = (msg.get("metadata") or {}).get("attachments") or []
+        text = [p for p in parts if isinstance(p, str)]
+        ptr = [p for p in parts if isinstance(p, dict)]
+        r.check("UPLOAD_BY_URL: both URLs are uploaded and the question is what is left",
+                resp.status == 200 and st.get("uploads") == 2 and text == ["what are these?"],
+                "%s uploads=%s text=%s" % (resp.describe(), st.get("uploads"), text))
+        r.check("UPLOAD_BY_URL: the PNG is an image pointer, the text file an attachment",
+                len(ptr) == 1 and ptr[0].get("width") == 2 and ptr[0].get("height") == 3 and
+                sorted(a.get("mime_type") for a in atts) == ["image/png", "text/plain"],
+                "%s %s" % (str(ptr)[:200], str(atts)[:300]))
+        via = sorted(h["url"] for h in proxy.hits())
+        r.check("UPLOAD_BY_URL: both fetched through EXPORT_PROXY_URL",
+                via == sorted([files.url + "/cat.png", files.url + "/notes.txt"]) and
+                sorted(files.seen) == ["/cat.png", "/notes.txt"], "proxy=%s server=%s" % (
+                    via, files.seen))
+        resp = chat(fe.port, "%s/missing.png and this?" % files.url, token=AT)
+        check_error_shape(r, "UPLOAD_BY_URL: a URL that cannot be fetched -> 400", resp, 400,
+                          "invalid_image_url")
+        resp = chat(fe.port, "plain question, no link", token=AT)
+        r.check("UPLOAD_BY_URL: a message without a leading URL is plain text",
+                resp.status == 200 and "You said: plain question, no link" in
+                resp.json()["choices"][0]["message"]["content"], resp.describe())
+
+    try:
+        proxy_setup(r, binary, "upload-by-url", "", run,
+                    extra={"UPLOAD_BY_URL": "true", "EXPORT_PROXY_URL": proxy.url})
+    finally:
+        files.stop()
+        proxy.stop()
 
 
 def base_urls(r, binary):
@@ -594,6 +676,7 @@ def main():
             harness.finish_workspace(r, ws, "chat-" + label)
     proxies(r, binary)
     base_urls(r, binary)
+    upload_by_url(r, binary)
     return r.finish()
 
 

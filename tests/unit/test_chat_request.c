@@ -105,6 +105,61 @@ START_TEST(accepts)
 }
 END_TEST
 
+/* UPLOAD_BY_URL: "<url> <url> question" in user turns (§11.1). */
+START_TEST(split_urls)
+{
+	static const char body[] = "{\"messages\":["
+	    "{\"role\":\"system\",\"content\":\"http://sys.example/x keep\"},"
+	    "{\"role\":\"user\",\"content\":\" http://no.example/lead-space\"},"
+	    "{\"role\":\"user\",\"content\":\"https://a.example/cat.png "
+	    "http://b.example/n.txt  what are these? "
+	    "again https://a.example/cat.png \"},"
+	    "{\"role\":\"user\",\"content\":\"http:// not a url\"},"
+	    "{\"role\":\"user\",\"content\":[{\"type\":\"text\","
+	    "\"text\":\"https://parts.example/stay\"}]},"
+	    "{\"role\":\"user\",\"content\":\"https://only.example/u\"}]}";
+	struct arena a;
+	struct chat_request r;
+	struct chat_req_error e;
+	struct json_object *root;
+	size_t before;
+
+	arena_init(&a, 0);
+	ck_assert_int_eq(chat_request_parse(&a, body, sizeof(body) - 1, &r,
+	    &root, &e), 0);
+	before = r.text_bytes;
+	ck_assert_int_eq(chat_request_split_urls(&a, &r), 0);
+	/* system prompt, leading space, bare scheme, parts: untouched */
+	ck_assert_uint_eq(r.messages[0].nparts, 1);
+	ck_assert_int_eq(r.messages[0].string_content, 1);
+	ck_assert_uint_eq(r.messages[1].nparts, 1);
+	ck_assert_uint_eq(r.messages[3].nparts, 1);
+	ck_assert_str_eq(r.messages[3].parts[0].text, "http:// not a url");
+	ck_assert_uint_eq(r.messages[4].nparts, 1);
+	ck_assert_int_eq(r.messages[4].parts[0].type, CHAT_PART_TEXT);
+	/* two URLs; every occurrence of one is removed, the rest trimmed */
+	ck_assert_uint_eq(r.messages[2].nparts, 3);
+	ck_assert_int_eq(r.messages[2].string_content, 0);
+	ck_assert_int_eq(r.messages[2].parts[0].type, CHAT_PART_TEXT);
+	ck_assert_str_eq(r.messages[2].parts[0].text, "what are these? again");
+	ck_assert_uint_eq(r.messages[2].parts[0].len, 21);
+	ck_assert_int_eq(r.messages[2].parts[1].type, CHAT_PART_IMAGE);
+	ck_assert_str_eq(r.messages[2].parts[1].url, "https://a.example/cat.png");
+	ck_assert_str_eq(r.messages[2].parts[2].url, "http://b.example/n.txt");
+	/* a URL alone leaves an empty text part */
+	ck_assert_uint_eq(r.messages[5].nparts, 2);
+	ck_assert_uint_eq(r.messages[5].parts[0].len, 0);
+	ck_assert_str_eq(r.messages[5].parts[1].url, "https://only.example/u");
+	/* text_bytes follows the text that is left */
+	ck_assert_uint_eq(r.text_bytes, before - (strlen("https://a.example/"
+	    "cat.png http://b.example/n.txt  what are these? again "
+	    "https://a.example/cat.png ") - 21) -
+	    strlen("https://only.example/u"));
+	json_object_put(root);
+	arena_free(&a);
+}
+END_TEST
+
 START_TEST(limits)
 {
 	struct arena a;
@@ -164,6 +219,7 @@ chat_request_suite(void)
 	tcase_add_loop_test(tc, rejects, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, accepts);
 	tcase_add_test(tc, limits);
+	tcase_add_test(tc, split_urls);
 	suite_add_tcase(s, tc);
 	return s;
 }
