@@ -233,8 +233,13 @@ attempt_learn(struct req *r, struct attempt *a, struct oa_sink *sink)
 	}
 }
 
+/*
+ * One chat body (len bytes) through auth, pool, provider and retries, the
+ * answer written in fmt.  /v1/completions arrives here with its prompt
+ * already turned into a chat body.
+ */
 enum app_err
-h_chat_completions(struct req *r, const char *rest)
+chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 {
 	struct chat_request cr;
 	struct chat_req_error err;
@@ -251,15 +256,15 @@ h_chat_completions(struct req *r, const char *rest)
 	enum app_err e;
 	long attempt, wait;
 
-	(void)rest;
-	if (r->body_len == 0)
-		return resp_error(r, 400, "invalid_request_error",
-		    "missing_body", NULL, "The request needs a JSON body.");
-	if (chat_request_parse(r->arena, r->body, r->body_len, &cr, &root,
-	    &err) < 0)
+	if (chat_request_parse(r->arena, body, len, &cr, &root, &err) < 0) {
+		/* The legacy prompt is the chat body's only message. */
+		if (fmt == OA_TEXT &&
+		    strncmp(err.param, "messages[0].content", 19) == 0)
+			snprintf(err.param, sizeof(err.param), "prompt");
 		return resp_error(r, err.status, "invalid_request_error",
 		    err.code, err.param[0] ? err.param : NULL, "%s",
 		    err.message);
+	}
 	if (cr.model == NULL || *cr.model == '\0')
 		cr.model = CHATGPT_DEFAULT_MODEL;
 	if (r->cfg->upload_by_url &&
@@ -311,7 +316,7 @@ h_chat_completions(struct req *r, const char *rest)
 		/* SDKs must send some key: a placeholder means anonymous. */
 		mode = AUTH_ANON;
 
-	oa_sink_init(&sink, r, &cr);
+	oa_sink_init(&sink, r, &cr, fmt);
 	oa_sink_bind(&sink, &k);
 	oa_sink_reset_error(&sink);
 	cc.r = r;
@@ -351,4 +356,14 @@ h_chat_completions(struct req *r, const char *rest)
 	oa_sink_free(&sink);
 	json_object_put(root);
 	return e;
+}
+
+enum app_err
+h_chat_completions(struct req *r, const char *rest)
+{
+	(void)rest;
+	if (r->body_len == 0)
+		return resp_error(r, 400, "invalid_request_error",
+		    "missing_body", NULL, "The request needs a JSON body.");
+	return chat_serve(r, r->body, r->body_len, OA_CHAT);
 }

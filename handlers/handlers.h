@@ -17,6 +17,9 @@ enum app_err	 h_models_get(struct req *, const char *);
 /* handlers/chat.c */
 enum app_err	 h_chat_completions(struct req *, const char *);
 
+/* handlers/completions.c: the legacy prompt as a one-message chat */
+enum app_err	 h_completions(struct req *, const char *);
+
 /* handlers/tokens.c */
 enum app_err	 h_tokens_page(struct req *, const char *);
 enum app_err	 h_tokens_login(struct req *, const char *);

@@ -69,7 +69,7 @@ oa_prompt_tokens(const struct chat_request *cr)
 }
 
 static void
-make_id(char *out, size_t outsz)
+make_id(char *out, size_t outsz, const char *prefix)
 {
 	static const char alnum[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -77,21 +77,23 @@ make_id(char *out, size_t outsz)
 	size_t i;
 
 	rnd_bytes(rnd, sizeof(rnd));
-	i = (size_t)snprintf(out, outsz, "chatcmpl-");
+	i = (size_t)snprintf(out, outsz, "%s", prefix);
 	for (size_t k = 0; k < sizeof(rnd) && i + 1 < outsz; k++)
 		out[i++] = alnum[rnd[k] % 62];
 	out[i] = '\0';
 }
 
 void
-oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr)
+oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
+    enum oa_format fmt)
 {
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
 	s->r = r;
 	s->cr = cr;
-	make_id(s->id, sizeof(s->id));
+	s->fmt = fmt;
+	make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" : "chatcmpl-");
 	s->created = (long)time(NULL);
 	s->model = chatgpt_model_response_name(cr->model);
 	for (i = 0; i < sizeof(fingerprints) / sizeof(fingerprints[0]); i++)
@@ -143,7 +145,8 @@ object_head(struct oa_sink *s, const char *object)
 static void
 chunk_head(struct oa_sink *s)
 {
-	object_head(s, "chat.completion.chunk");
+	object_head(s, s->fmt == OA_TEXT ? "text_completion" :
+	    "chat.completion.chunk");
 }
 
 static int
@@ -186,13 +189,22 @@ send_delta(struct oa_sink *s, const char *key, const char *txt, size_t n,
 {
 	struct buf *b = &s->out;
 
+	if (s->fmt == OA_TEXT && key != NULL && strcmp(key, "content") != 0)
+		return 0;	/* completions have no reasoning channel */
 	chunk_head(s);
-	buf_adds(b, "{\"index\":0,\"delta\":{");
-	if (key != NULL) {
-		buf_printf(b, "\"%s\":", key);
-		buf_json_str(b, txt, n);
+	if (s->fmt == OA_TEXT) {
+		buf_adds(b, "{\"text\":");
+		buf_json_str(b, key != NULL ? txt : "", key != NULL ? n : 0);
+		buf_adds(b, ",\"index\":0");
+	} else {
+		buf_adds(b, "{\"index\":0,\"delta\":{");
+		if (key != NULL) {
+			buf_printf(b, "\"%s\":", key);
+			buf_json_str(b, txt, n);
+		}
+		buf_adds(b, "}");
 	}
-	buf_adds(b, "},\"logprobs\":null,\"finish_reason\":");
+	buf_adds(b, ",\"logprobs\":null,\"finish_reason\":");
 	if (finish)
 		buf_printf(b, "\"%s\"", finish);
 	else
@@ -220,6 +232,8 @@ s_role(void *ctx, const char *role)
 		s->aborted = 1;
 		return -1;
 	}
+	if (s->fmt == OA_TEXT)
+		return 0;	/* completions streams carry no role chunk */
 	chunk_head(s);
 	buf_adds(b, "{\"index\":0,\"delta\":{\"role\":\"assistant\","
 	    "\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]");
@@ -398,20 +412,28 @@ oa_sink_complete(struct oa_sink *s)
 		return resp_error(s->r, 502, "upstream_error",
 		    "upstream_incomplete", NULL,
 		    "The upstream ended without an answer.");
-	if (s->text.len == 0 && s->reasoning.len == 0)
+	if (s->text.len == 0 && (s->reasoning.len == 0 || s->fmt == OA_TEXT))
 		return resp_error(s->r, 502, "upstream_error", "empty_answer",
 		    NULL, "The upstream returned no content.");
 	/* Written directly: the fixed shape needs no json-c tree. */
 	b = &s->out;
-	object_head(s, "chat.completion");
-	buf_adds(b, "{\"index\":0,\"message\":{\"role\":\"assistant\","
-	    "\"content\":");
-	buf_json_str(b, s->text.p ? s->text.p : "", s->text.len);
-	if (s->reasoning.len) {
-		buf_adds(b, ",\"reasoning_content\":");
-		buf_json_str(b, s->reasoning.p, s->reasoning.len);
+	if (s->fmt == OA_TEXT) {
+		object_head(s, "text_completion");
+		buf_adds(b, "{\"text\":");
+		buf_json_str(b, s->text.p ? s->text.p : "", s->text.len);
+		buf_adds(b, ",\"index\":0");
+	} else {
+		object_head(s, "chat.completion");
+		buf_adds(b, "{\"index\":0,\"message\":{\"role\":"
+		    "\"assistant\",\"content\":");
+		buf_json_str(b, s->text.p ? s->text.p : "", s->text.len);
+		if (s->reasoning.len) {
+			buf_adds(b, ",\"reasoning_content\":");
+			buf_json_str(b, s->reasoning.p, s->reasoning.len);
+		}
+		buf_adds(b, "}");
 	}
-	buf_printf(b, "},\"logprobs\":null,\"finish_reason\":\"%s\"}],"
+	buf_printf(b, ",\"logprobs\":null,\"finish_reason\":\"%s\"}],"
 	    "\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,"
 	    "\"total_tokens\":%ld}}", finish_names[s->finish],
 	    s->usage.prompt_tokens, s->usage.completion_tokens,

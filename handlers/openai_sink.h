@@ -1,6 +1,8 @@
 /*
  * The OpenAI output side of /v1/chat/completions: a chat_sink that writes
  * chat.completion.chunk events (stream) or collects one chat.completion.
+ * The same sink speaks the legacy /v1/completions format (text_completion
+ * objects with "text" choices, no role chunk, reasoning left out).
  * Nothing reaches the client until the answer has started, so a failed
  * attempt can still be retried or answered with a plain JSON error.
  */
@@ -11,8 +13,11 @@
 #include "fcgi/req.h"
 #include "upstream/provider.h"
 
+enum oa_format { OA_CHAT, OA_TEXT };
+
 struct oa_sink {
 	struct req			*r;
+	enum oa_format			 fmt;
 	const struct chat_request	*cr;
 	char				 id[48];
 	long				 created;
@@ -40,7 +45,7 @@ struct oa_sink {
 };
 
 void	 oa_sink_init(struct oa_sink *, struct req *,
-	    const struct chat_request *);
+	    const struct chat_request *, enum oa_format);
 void	 oa_sink_reset_error(struct oa_sink *);
 void	 oa_sink_free(struct oa_sink *);
 void	 oa_sink_bind(struct oa_sink *, struct chat_sink *);
@@ -49,6 +54,10 @@ enum app_err oa_sink_complete(struct oa_sink *);
 /* Sends the chunks held since the last flush; -1 when the client left. */
 int	 oa_sink_flush(struct oa_sink *);
 long	 oa_estimate_tokens(const char *, size_t);
+
+/* handlers/chat.c: a chat body through auth, pool and provider. */
+enum app_err chat_serve(struct req *, const char *body, size_t len,
+	    enum oa_format);
 long	 oa_prompt_tokens(const struct chat_request *);
 
 #endif

@@ -31,6 +31,8 @@ const struct route handler_routes[] = {
 	  h_models_get },
 	{ "POST", "/v1/chat/completions", ROUTE_API | ROUTE_COUNT | ROUTE_BODY,
 	  h_chat_completions },
+	{ "POST", "/v1/completions", ROUTE_API | ROUTE_COUNT | ROUTE_BODY,
+	  h_completions },
 	TOKENS_ROUTES(0),
 	TOKENS_ROUTES(ROUTE_API),
 	{ "GET POST", "/_test/echo", ROUTE_TEST | ROUTE_COUNT | ROUTE_BODY,

@@ -37,6 +37,8 @@ h_index(struct req *r, const char *rest)
 		    json_object_new_string("/v1/models"));
 		json_object_array_add(ep,
 		    json_object_new_string("/v1/chat/completions"));
+		json_object_array_add(ep,
+		    json_object_new_string("/v1/completions"));
 	}
 	json_object_object_add(o, "endpoints", ep);
 	e = resp_json(r, 200, o);

@@ -1,8 +1,10 @@
 // Drives chat2api with the official openai npm package, the way users'
 // apps do.  Usage:
 //   node openai_client.mjs BASE_URL API_KEY MODE MODEL PROMPT
-// MODE: stream | nonstream | models.  Prints one JSON object with what
-// the SDK saw: content, reasoning, finish_reason, usage, or the error.
+// MODE: stream | nonstream | models | completion | completion-stream
+// (the last two through the legacy client.completions API).  Prints one
+// JSON object with what the SDK saw: content, reasoning, finish_reason,
+// usage, or the error.
 import OpenAI from "openai";
 
 const [baseURL, apiKey, mode, model, prompt] = process.argv.slice(2);
@@ -41,6 +43,33 @@ async function main() {
         if (c.delta.reasoning_content) out.reasoning += c.delta.reasoning_content;
         if (c.finish_reason) out.finish_reason = c.finish_reason;
       }
+    } else if (mode === "completion-stream") {
+      const stream = await client.completions.create({
+        model,
+        prompt,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      out.content = "";
+      out.chunks = 0;
+      for await (const chunk of stream) {
+        out.chunks++;
+        out.id = chunk.id;
+        out.object = chunk.object;
+        if (chunk.usage) out.usage = chunk.usage;
+        const c = chunk.choices[0];
+        if (!c) continue;
+        if (c.text) out.content += c.text;
+        if (c.finish_reason) out.finish_reason = c.finish_reason;
+      }
+    } else if (mode === "completion") {
+      const r = await client.completions.create({ model, prompt });
+      out.id = r.id;
+      out.object = r.object;
+      out.model = r.model;
+      out.content = r.choices[0].text;
+      out.finish_reason = r.choices[0].finish_reason;
+      out.usage = r.usage;
     } else {
       const r = await client.chat.completions.create({
         model,

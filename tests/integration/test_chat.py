@@ -326,6 +326,16 @@ def openai_client(r, fe, mock, label):
     r.check(label + ": openai npm: 401 surfaces as AuthenticationError",
             err.get("status") == 401 and err.get("name") == "AuthenticationError" and
             err.get("code") == "invalid_api_key", json.dumps(out)[:400])
+    out = run(AT, "completion", "gpt-4o", "legacy SDK call")
+    r.check(label + ": openai npm: completions.create", not out.get("error") and
+            "You said: legacy SDK call" in out.get("content", "") and
+            out.get("object") == "text_completion" and out.get("finish_reason") == "stop",
+            json.dumps(out)[:400])
+    out = run("", "completion-stream", "gpt-4o", "legacy streamed")
+    r.check(label + ": openai npm: completions.create, stream", not out.get("error") and
+            "You said: legacy streamed" in out.get("content", "") and
+            out.get("finish_reason") == "stop" and out.get("usage", {}).get("total_tokens", 0) > 0,
+            json.dumps(out)[:400])
     out = run("", "models", "", "")
     r.check(label + ": openai npm: models.list", "gpt-4o" in (out.get("ids") or []), json.dumps(out)[:300])
 
@@ -339,6 +349,66 @@ def raw_stream(port, prompt, timeout):
                "\r\nAuthorization: Bearer %s\r\nConnection: close\r\nContent-Length: %d"
                "\r\n\r\n%s" % (AT, len(body), body)).encode())
     return s
+
+
+def completions(r, fe, mock, label):
+    """POST /v1/completions: the prompt goes up as one chat turn, the
+    answer comes back as text_completion objects."""
+    pre = label + ": /v1/completions: "
+    port = fe.port
+
+    def post(body, token=AT):
+        return harness.http(port, "POST", "/v1/completions", json.dumps(body), headers={
+            "Content-Type": "application/json", "Authorization": "Bearer " + token})
+
+    mock.reset()
+    resp = post({"model": "gpt-4o", "prompt": "complete this please", "max_tokens": 500})
+    body = resp.json() if resp.status == 200 else {}
+    ch = (body.get("choices") or [{}])[0]
+    last = mock.snapshot().get("last_conversation") or {}
+    r.check(pre + "non-stream text_completion", resp.status == 200 and
+            body.get("object") == "text_completion" and body.get("id", "").startswith("cmpl-") and
+            set(ch) == {"text", "index", "logprobs", "finish_reason"} and
+            ch.get("text") == last.get("reply_text") and
+            "You said: complete this please" in ch.get("text", "") and
+            ch.get("finish_reason") == "stop" and body["usage"]["total_tokens"] > 0,
+            json.dumps(body)[:400] or resp.describe())
+    msgs = ((last.get("body") or {}).get("messages")) or [{}]
+    r.check(pre + "the prompt went up as one user message",
+            len(msgs) == 1 and msgs[0].get("author", {}).get("role") == "user" and
+            msgs[0].get("content", {}).get("parts") == ["complete this please"], str(msgs)[:300])
+    resp = post({"model": "gpt-4o", "prompt": ["as a list"], "stream": True,
+                 "stream_options": {"include_usage": True}})
+    ev = sse_json(resp) if resp.status == 200 else []
+    objs = [e for e in ev if isinstance(e, dict)]
+    text = "".join((e.get("choices") or [{}])[0].get("text", "") for e in objs if e.get("choices"))
+    r.check(pre + "stream: text_completion chunks, no delta, finish, usage, [DONE]",
+            resp.status == 200 and objs and ev[-1] == "[DONE]" and
+            all(o.get("object") == "text_completion" for o in objs) and
+            not any("delta" in c for o in objs for c in o.get("choices") or []) and
+            "You said: as a list" in text and
+            [c.get("finish_reason") for o in objs for c in o.get("choices") or []
+             if c.get("finish_reason")] == ["stop"] and
+            objs[-1].get("choices") == [] and objs[-1].get("usage", {}).get("total_tokens", 0) > 0,
+            (json.dumps(ev)[:600] if ev else resp.describe()))
+    for name, extra, code in (
+            ("two prompts", {"prompt": ["a", "b"]}, "unsupported_value"),
+            ("token ids", {"prompt": [[1, 2, 3]]}, "unsupported_value"),
+            ("echo", {"prompt": "x", "echo": True}, "unsupported_value"),
+            ("suffix", {"prompt": "x", "suffix": "after"}, "unsupported_value"),
+            ("n=2", {"prompt": "x", "n": 2}, "unsupported_value"),
+            ("no prompt", {}, "missing_required_parameter"),
+            ("prompt of the wrong type", {"prompt": {"x": 1}}, "invalid_type"),
+            ("empty prompt list", {"prompt": []}, "unsupported_value")):
+        resp = post(dict({"model": "gpt-4o"}, **extra))
+        check_error_shape(r, pre + name + " -> 400", resp, 400, code)
+    resp = harness.http(port, "POST", "/v1/completions", "{not json", headers={
+        "Content-Type": "application/json"})
+    check_error_shape(r, pre + "bad JSON -> 400", resp, 400, "invalid_json")
+    resp = post({"model": "gpt-4o", "prompt": "x", "temperature": 9})
+    err = (resp.json() or {}).get("error", {}) if resp.status == 400 else {}
+    r.check(pre + "chat limits apply (temperature 9 -> 400 on 'temperature')",
+            resp.status == 400 and err.get("param") == "temperature", resp.describe())
 
 
 def disconnect(r, fe, mock):
@@ -659,6 +729,8 @@ def main():
             suite(r, label, fe, mock)
             if i < 2:
                 openai_client(r, fe, mock, label)
+            if i in (0, 1, 3):
+                completions(r, fe, mock, label)
             if i == 0:
                 sentinel_cases(r, fe, mock)
                 uploads(r, fe, mock)
