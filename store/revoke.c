@@ -35,26 +35,11 @@ revoke_key(struct store *s, const char *scope, const char *value,
 }
 
 static int
-prune(struct store *s, MDB_txn *txn, uint64_t now)
+expired(const MDB_val *v, void *arg)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	MDB_stat st;
-	int rc;
+	const struct revoke_ctx *c = arg;
 
-	if ((rc = mdb_stat(txn, s->revoked, &st)) != 0)
-		return rc;
-	if (st.ms_entries < REVOKE_PRUNE_AT)
-		return 0;
-	if ((rc = mdb_cursor_open(txn, s->revoked, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if ((v.mv_size != 8 || store_get_be64(&v) <= now) &&
-		    (rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	return v->mv_size != 8 || store_get_be64(v) <= c->now;
 }
 
 static int
@@ -65,7 +50,8 @@ revoke_txn(struct store *s, MDB_txn *txn, void *arg)
 	unsigned char buf[8];
 	int rc;
 
-	if ((rc = prune(s, txn, c->now)) != 0)
+	if ((rc = store_prune(txn, s->revoked, REVOKE_PRUNE_AT, expired,
+	    c)) != 0)
 		return rc;
 	store_be64(buf, c->until);
 	v.mv_size = sizeof(buf);

@@ -191,6 +191,30 @@ store_read(struct store *s, store_txn_fn fn, void *ctx)
 	return store_txn(s, fn, ctx, MDB_RDONLY);
 }
 
+int
+store_prune(MDB_txn *txn, MDB_dbi dbi, size_t at,
+    int (*expired)(const MDB_val *, void *), void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_stat st;
+	int rc;
+
+	if ((rc = mdb_stat(txn, dbi, &st)) != 0)
+		return rc;
+	if (st.ms_entries < at)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return rc;
+	/* After a delete the cursor already sits on the next entry. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (expired(&v, ctx) && (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int
 store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 {

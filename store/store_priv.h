@@ -26,5 +26,11 @@ enum store_err	 store_write(struct store *, store_txn_fn, void *);
 enum store_err	 store_read(struct store *, store_txn_fn, void *);
 void		 store_be64(unsigned char out[8], uint64_t);
 uint64_t	 store_get_be64(const MDB_val *);
+/*
+ * Once dbi holds at least `at` entries, deletes those whose value
+ * expired(value, ctx) calls expired.  For tables of short-lived marks.
+ */
+int		 store_prune(MDB_txn *, MDB_dbi, size_t at,
+		    int (*expired)(const MDB_val *, void *), void *ctx);
 
 #endif

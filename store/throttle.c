@@ -83,31 +83,15 @@ check_txn(struct store *s, MDB_txn *txn, void *arg)
 	return 0;
 }
 
-/* Drops expired entries once the table is large (many addresses). */
+/* An entry whose window is over (judged by the window of this call). */
 static int
-prune(struct store *s, MDB_txn *txn, const struct throttle_ctx *c)
+window_over(const MDB_val *v, void *arg)
 {
-	MDB_cursor *cur;
-	MDB_val k, v;
-	MDB_stat st;
+	const struct throttle_ctx *c = arg;
 	uint64_t start, count;
-	int rc;
 
-	if ((rc = mdb_stat(txn, s->throttle, &st)) != 0)
-		return rc;
-	if (st.ms_entries < THROTTLE_PRUNE_AT)
-		return 0;
-	if ((rc = mdb_cursor_open(txn, s->throttle, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		throttle_decode(&v, &start, &count);
-		if (start + (uint64_t)c->lim->window_s <= c->now &&
-		    (rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	throttle_decode(v, &start, &count);
+	return start + (uint64_t)c->lim->window_s <= c->now;
 }
 
 static int
@@ -127,7 +111,9 @@ fail_txn(struct store *s, MDB_txn *txn, void *arg)
 	if (rc != 0 || start + (uint64_t)c->lim->window_s <= c->now) {
 		start = c->now;
 		count = 0;
-		if ((rc = prune(s, txn, c)) != 0)
+		/* A new window: drop the finished ones of many addresses. */
+		if ((rc = store_prune(txn, s->throttle, THROTTLE_PRUNE_AT,
+		    window_over, c)) != 0)
 			return rc;
 	}
 	count++;

@@ -121,6 +121,16 @@ def allow_skip():
     return os.environ.get("CHAT2API_ALLOW_SKIP") == "1"
 
 
+def report_setup(r, label, e):
+    """A setup that raised: a missing program is a skip under
+    CHAT2API_ALLOW_SKIP=1 and a failure otherwise; any other harness error
+    is a failure."""
+    if isinstance(e, Missing) and allow_skip():
+        r.skip(label, str(e))
+    else:
+        r.fail(label + ": setup", str(e))
+
+
 # ====================================================================== binary
 def find_binary():
     """Absolute path of the chat2api binary under test."""

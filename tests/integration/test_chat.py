@@ -26,7 +26,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 
 import harness  # noqa: E402
-from harness import HarnessError, Missing, Results  # noqa: E402
+from harness import HarnessError, Results  # noqa: E402
 import chatgpt_mock  # noqa: E402
 import http_proxy  # noqa: E402
 
@@ -513,13 +513,8 @@ def proxy_setup(r, binary, label, proxy_url, fn, extra=None):
             fe.app_extra["PROXY_URL"] = proxy_url
         fe.start()
         fn(fe, mock)
-    except Missing as e:
-        if harness.allow_skip():
-            r.skip(label, str(e))
-        else:
-            r.fail(label + ": setup", str(e))
     except HarnessError as e:
-        r.fail(label + ": setup", str(e))
+        harness.report_setup(r, label, e)
     finally:
         mock.stop()
         harness.finish_workspace(r, ws, "chat-" + label)
@@ -687,13 +682,8 @@ def base_urls(r, binary):
                 ok == i + 1 and c1 + c2 == ok and c1 > 0 and c2 > 0 and
                 s1.get("proofs_failed", 0) == 0 and s2.get("proofs_failed", 0) == 0,
                 "ok=%d/%d m1=%d m2=%d" % (ok, i + 1, c1, c2))
-    except Missing as e:
-        if harness.allow_skip():
-            r.skip("bases", str(e))
-        else:
-            r.fail("bases: setup", str(e))
     except HarnessError as e:
-        r.fail("bases: setup", str(e))
+        harness.report_setup(r, "bases", e)
     finally:
         m1.stop()
         m2.stop()
@@ -736,13 +726,8 @@ def main():
                 uploads(r, fe, mock)
                 disconnect(r, fe, mock)
                 drip_timing(r, fe, mock)
-        except Missing as e:
-            if harness.allow_skip():
-                r.skip(label, str(e))
-            else:
-                r.fail(label + ": setup", str(e))
         except HarnessError as e:
-            r.fail(label + ": setup", str(e))
+            harness.report_setup(r, label, e)
         finally:
             mock.stop()
             harness.finish_workspace(r, ws, "chat-" + label)

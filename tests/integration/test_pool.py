@@ -32,7 +32,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 
 import harness  # noqa: E402
-from harness import HarnessError, Missing, Results  # noqa: E402
+from harness import HarnessError, Results  # noqa: E402
 import chatgpt_mock  # noqa: E402
 
 CODE = "pool-code-1"
@@ -309,13 +309,8 @@ def main():
                 logs += fh.read()
         leaked = [t for t in pool + [RT, RT_AT, CODE] if t in logs]
         r.check("no token, RT or code appears in any log", not leaked, str(leaked))
-    except Missing as e:
-        if harness.allow_skip():
-            r.skip("pool", str(e))
-        else:
-            r.fail("pool: setup", str(e))
     except HarnessError as e:
-        r.fail("pool: setup", str(e))
+        harness.report_setup(r, "pool", e)
     finally:
         mock.stop()
         harness.finish_workspace(r, ws, "pool")

@@ -99,13 +99,8 @@ def one_format(r, binary, cdir, fmt):
         resp = harness.http(port, "GET", "/health", timeout=2)
         r.check(label + ": the port is closed afterwards",
                 (resp.error or "").startswith("connect"), resp.describe())
-    except Missing as e:
-        if harness.allow_skip():
-            r.skip(label, str(e))
-        else:
-            r.fail(label + ": setup", str(e))
     except HarnessError as e:
-        r.fail(label + ": setup", str(e))
+        harness.report_setup(r, label, e)
     finally:
         mock.stop()
         harness.finish_workspace(r, ws, "serve-" + fmt)

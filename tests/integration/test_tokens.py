@@ -538,13 +538,8 @@ def run_setup(r, binary, label, extra, fn, with_mock=False):
         fn(r, fe, mock) if with_mock else fn(r, fe)
         fe.ws.stop_all()
         no_secrets_logged(r, ws, label)
-    except Missing as e:
-        if harness.allow_skip():
-            r.skip(label, str(e))
-        else:
-            r.fail(label + ": setup", str(e))
     except HarnessError as e:
-        r.fail(label + ": setup", str(e))
+        harness.report_setup(r, label, e)
     finally:
         if mock is not None:
             mock.stop()
