@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -598,6 +599,18 @@ class _Files:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_POST(self):
+                # CF_FILE_URL: {"file_url": url} -> that file, by its path
+                n = int(self.headers.get("Content-Length") or 0)
+                try:
+                    url = json.loads(self.rfile.read(n)).get("file_url", "")
+                except ValueError:
+                    url = ""
+                outer.seen.append("POST %s %s %s" % (self.path, url,
+                                                     self.headers.get("Content-Type")))
+                self.path = urllib.parse.urlsplit(url).path or "/none"
+                self.do_GET()
+
             def log_message(self, *a):
                 pass
 
@@ -648,9 +661,23 @@ def upload_by_url(r, binary):
                 resp.status == 200 and "You said: plain question, no link" in
                 resp.json()["choices"][0]["message"]["content"], resp.describe())
 
+    def via_fetcher(fe, mock):
+        files.seen.clear()
+        resp = chat(fe.port, "http://files.example.invalid/cat.png and this one?", token=AT)
+        st = mock.snapshot()
+        msg = (((st.get("last_conversation") or {}).get("body") or {}).get("messages") or [{}])[-1]
+        ptr = [p for p in (msg.get("content") or {}).get("parts") or [] if isinstance(p, dict)]
+        r.check("CF_FILE_URL: the URL is fetched by POST {file_url} to the fetcher",
+                resp.status == 200 and len(ptr) == 1 and ptr[0].get("width") == 2 and
+                files.seen == ["POST /fetch http://files.example.invalid/cat.png "
+                               "application/json", "/cat.png"],  # (the fetcher's own lookup)
+                "%s seen=%s ptr=%s" % (resp.describe(), files.seen, str(ptr)[:200]))
+
     try:
         proxy_setup(r, binary, "upload-by-url", "", run,
                     extra={"UPLOAD_BY_URL": "true", "EXPORT_PROXY_URL": proxy.url})
+        proxy_setup(r, binary, "cf-file-url", "", via_fetcher,
+                    extra={"UPLOAD_BY_URL": "true", "CF_FILE_URL": files.url + "/fetch"})
     finally:
         files.stop()
         proxy.stop()

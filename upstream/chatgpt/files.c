@@ -153,6 +153,9 @@ fetch_data_url(struct cg_call *c, const char *url, struct cg_upload *u)
 	return 0;
 }
 
+static const char *cf_headers[] = { "content-type: application/json", NULL };
+
+/* GET the URL, or POST {"file_url":url} to CF_FILE_URL when set (§11.2). */
 static int
 fetch_http(struct cg_call *c, const char *url, struct cg_upload *u)
 {
@@ -165,6 +168,24 @@ fetch_http(struct cg_call *c, const char *url, struct cg_upload *u)
 	memset(&req, 0, sizeof(req));
 	req.method = "GET";
 	req.url = url;
+	if (c->cfg->cf_file_url[0]) {
+		/* A fetcher (e.g. a Cloudflare worker) gets the URL instead. */
+		struct json_object *o = json_object_new_object();
+		const char *js;
+
+		json_object_object_add(o, "file_url",
+		    json_object_new_string(url));
+		js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+		    JSON_C_TO_STRING_NOSLASHESCAPE);
+		req.body = js ? arena_strdup(c->arena, js) : NULL;
+		json_object_put(o);
+		if (req.body == NULL)
+			return -1;
+		req.body_len = strlen(req.body);
+		req.method = "POST";
+		req.url = c->cfg->cf_file_url;
+		req.headers = cf_headers;
+	}
 	req.proxy = c->cfg->export_proxy_url[0] ? c->cfg->export_proxy_url :
 	    NULL;
 	req.total_timeout_ms = 60000;
