@@ -528,6 +528,8 @@ def proxies(r, binary):
     p1, p2, p3 = (http_proxy.HttpProxy().start() for _ in range(3))
 
     def rotation(fe, mock):
+        p1.reset()
+        p2.reset()
         answers = 0
         for i in range(40):
             stream = i % 2 == 1
@@ -568,7 +570,19 @@ def proxies(r, binary):
                 resp.status == 200 and users == {want}, "users=%s want=%s %s" % (
                     users, want, resp.describe()))
 
+    def sentinel_proxy(fe, mock):
+        p1.reset()
+        p2.reset()
+        resp = chat(fe.port, "sentinel through its own proxy")
+        r.check("SENTINEL_PROXY_URL: chat-requirements through it, the conversation through "
+                "PROXY_URL", resp.status == 200 and
+                len(p2.hits("/chat-requirements")) == 1 and not p2.hits("/conversation") and
+                len(p1.hits("/conversation")) == 1 and not p1.hits("/chat-requirements"),
+                "p1=%s p2=%s" % ([h["url"] for h in p1.hits()], [h["url"] for h in p2.hits()]))
+
     try:
+        proxy_setup(r, binary, "proxy-sentinel", p1.url, sentinel_proxy,
+                    extra={"SENTINEL_PROXY_URL": p2.url})
         proxy_setup(r, binary, "proxy", "%s,%s" % (p1.url, p2.url), rotation)
         proxy_setup(r, binary, "proxy-session", "http://sess-{}:pw@127.0.0.1:%d" % p3.port,
                     session)

@@ -136,11 +136,13 @@ cg_headers_plus(struct cg_call *c, const char **extra)
 	return all;
 }
 
-/* PROXY_URL: sticky per credential, random when anonymous; "{}" → md5. */
-static const char *
-pick_proxy(struct cg_call *c)
+/*
+ * A proxy of list l (§11.3): sticky per credential when asked, else
+ * random; "{}" in it becomes md5(token) for provider-side sessions.
+ */
+const char *
+cg_proxy_from(struct cg_call *c, const struct strlist *l, int sticky)
 {
-	const struct strlist *l = &c->cfg->proxy_url;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0, i;
 	const char *p, *brace;
@@ -148,7 +150,8 @@ pick_proxy(struct cg_call *c)
 
 	if (l->n == 0)
 		return NULL;
-	p = l->v[c->token ? hash_of(c->token) % l->n : rnd_index(l->n)];
+	p = l->v[sticky && c->token ? hash_of(c->token) % l->n :
+	    rnd_index(l->n)];
 	if ((brace = strstr(p, "{}")) == NULL)
 		return p;
 	EVP_Digest(c->token ? c->token : "", c->token ? strlen(c->token) : 0,
@@ -446,7 +449,8 @@ chatgpt_chat(const struct provider_call *pc)
 	    hash_of(c.token) % cfg->user_agents.n :
 	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
 	device_id_for(c.token, c.device_id);
-	c.proxy = pick_proxy(&c);
+	/* PROXY_URL: sticky per credential, random when anonymous. */
+	c.proxy = cg_proxy_from(&c, &c.cfg->proxy_url, 1);
 	base_headers(&c);
 	/* Cookies (oai-sc, __cf_bm ...) carry from page to sentinel to
 	 * conversation within this answer, never across answers. */

@@ -171,7 +171,9 @@ cg_sentinel(struct cg_call *c)
 	req.headers = c->hdrs;
 	req.body = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
 	req.body_len = strlen(req.body);
-	req.proxy = c->proxy;
+	/* SENTINEL_PROXY_URL, random per request, for this call only. */
+	req.proxy = c->cfg->sentinel_proxy_url.n ?
+	    cg_proxy_from(c, &c->cfg->sentinel_proxy_url, 0) : c->proxy;
 	req.total_timeout_ms = 10000;
 	req.idle = c->pc->idle;
 	req.idle_ctx = c->pc->idle_ctx;
