@@ -88,6 +88,7 @@ enum auth_mode {
 	AUTH_TOKEN,	/* the client's own access token */
 	AUTH_REFRESH,	/* the client's own refresh token: exchanged */
 	AUTH_POOL,	/* an AUTHORIZATION code: a pooled credential */
+	AUTH_BAD,	/* none of these while a pool is configured: 401 */
 };
 
 /* Compares against every code, so timing tells nothing about which. */
@@ -284,20 +285,6 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		account = hdr;
 	else if (account == NULL && cr.account_id != NULL)
 		account = cr.account_id;
-	/*
-	 * The codes also open /tokens: guesses here count against the same
-	 * per-address limit, and a blocked address cannot use a code.
-	 */
-	if (token != NULL && r->cfg->authorization.n &&
-	    (cred_detect_kind(token) == CRED_OTHER ||
-	    is_auth_code(r->cfg, token)) && admin_throttled(r, &wait)) {
-		json_object_put(root);
-		snprintf(retry_hdr, sizeof(retry_hdr), "Retry-After: %ld\r\n",
-		    wait);
-		return resp_error_hdr(r, 429, retry_hdr, "rate_limit_error",
-		    "too_many_failures", NULL, "Too many wrong API keys from "
-		    "this address; wait %ld s before trying again.", wait);
-	}
 	if (token == NULL)
 		mode = AUTH_ANON;
 	else if (r->cfg->authorization.n && is_auth_code(r->cfg, token))
@@ -306,15 +293,32 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		mode = AUTH_TOKEN;
 	else if (cred_detect_kind(token) == CRED_REFRESH)
 		mode = AUTH_REFRESH;
-	else if (r->cfg->authorization.n) {
+	else if (r->cfg->authorization.n)
+		mode = AUTH_BAD;
+	else
+		/* SDKs must send some key: a placeholder means anonymous. */
+		mode = AUTH_ANON;
+	/*
+	 * The codes also open /tokens: guesses here count against the same
+	 * per-address limit, and while blocked even the right code is
+	 * refused, so a guess made then tells nothing.
+	 */
+	if ((mode == AUTH_POOL || mode == AUTH_BAD) &&
+	    admin_throttled(r, &wait)) {
+		json_object_put(root);
+		snprintf(retry_hdr, sizeof(retry_hdr), "Retry-After: %ld\r\n",
+		    wait);
+		return resp_error_hdr(r, 429, retry_hdr, "rate_limit_error",
+		    "too_many_failures", NULL, "Too many wrong API keys from "
+		    "this address; wait %ld s before trying again.", wait);
+	}
+	if (mode == AUTH_BAD) {
 		json_object_put(root);
 		admin_failed(r);
 		return resp_error(r, 401, "invalid_request_error",
 		    "invalid_api_key", NULL, "Incorrect API key provided: not "
 		    "an authorization code, access token or refresh token.");
-	} else
-		/* SDKs must send some key: a placeholder means anonymous. */
-		mode = AUTH_ANON;
+	}
 
 	oa_sink_init(&sink, r, &cr, fmt);
 	oa_sink_bind(&sink, &k);
