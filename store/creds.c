@@ -36,12 +36,6 @@ struct rec {
 	size_t			 sealed_len;
 };
 
-static int64_t
-now_s(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static void
 put32(unsigned char *p, uint32_t v)
 {
@@ -315,7 +309,7 @@ add_txn(struct store *s, MDB_txn *txn, void *arg)
 		}
 		info.kind = cred_detect_kind(secret);
 		info.status = CRED_ACTIVE;
-		info.created_at = now_s();
+		info.created_at = store_now(s);
 		memcpy(info.account_id, it->account, it->alen);
 		cred_fingerprint(secret, info.fingerprint);
 		if ((sealed = malloc(it->slen + CRYPTO_OVERHEAD)) == NULL ||
@@ -606,11 +600,17 @@ eligible(const struct cred_info *i, int64_t now)
 	return i->status == CRED_ACTIVE && i->cooldown_until <= now;
 }
 
+struct count_ctx {
+	struct cred_counts	*out;
+	int64_t			 now;
+};
+
 static int
 count_fn(void *arg, const struct cred_info *i)
 {
-	struct cred_counts *c = arg;
-	int64_t now = now_s();
+	struct count_ctx *cc = arg;
+	struct cred_counts *c = cc->out;
+	int64_t now = cc->now;
 
 	c->total++;
 	if (i->status == CRED_ERROR)
@@ -627,8 +627,10 @@ count_fn(void *arg, const struct cred_info *i)
 enum store_err
 cred_count(struct store *s, struct cred_counts *out)
 {
+	struct count_ctx cc = { out, store_now(s) };
+
 	memset(out, 0, sizeof(*out));
-	return cred_list(s, count_fn, out);
+	return cred_list(s, count_fn, &cc);
 }
 
 /* ---------------------------------------------------------- pick */
@@ -649,7 +651,7 @@ pick_txn(struct store *s, MDB_txn *txn, void *arg)
 	unsigned char cbuf[8];
 	struct rec r;
 	uint64_t cursor = 0, n = 0, want, i = 0;
-	int64_t now = now_s();
+	int64_t now = store_now(s);
 	int rc;
 
 	if ((rc = mdb_cursor_open(txn, s->creds, &cur)) != 0)
@@ -776,7 +778,7 @@ mark_txn(struct store *s, MDB_txn *txn, void *arg)
 	if (c->what == 0) {
 		r.info.status = CRED_ERROR;
 		r.info.error_count++;
-		r.info.last_error_at = now_s();
+		r.info.last_error_at = store_now(s);
 		snprintf(r.info.last_error, sizeof(r.info.last_error), "%s",
 		    c->reason ? c->reason : "error");
 	} else
@@ -894,7 +896,7 @@ cred_rt_lookup(struct store *s, const char *rt, char **at, int64_t *expires)
 	make_id(s, "rt-id", rt, strlen(rt), c.id);
 	if ((e = store_read(s, rt_get_txn, &c)) != STORE_OK)
 		return e;
-	if (c.expires <= now_s()) {
+	if (c.expires <= store_now(s)) {
 		free(c.sealed);
 		return STORE_NOTFOUND;
 	}
@@ -1000,11 +1002,11 @@ rt_lock_txn(struct store *s, MDB_txn *txn, void *arg)
 		int64_t until = get64(v.mv_data),
 		    owner = get64((unsigned char *)v.mv_data + 8);
 		/* A live holder within its time keeps it; a dead one not. */
-		if (until > now_s() && holder_alive(owner))
+		if (until > store_now(s) && holder_alive(owner))
 			return 0;
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	put64(buf, now_s() + RT_LOCK_TTL);
+	put64(buf, store_now(s) + RT_LOCK_TTL);
 	put64(buf + 8, c->owner);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;

@@ -86,7 +86,7 @@ store_revoke(struct store *s, const char *scope, const char *value,
 	memset(&c, 0, sizeof(c));
 	revoke_key(s, scope, value, c.key);
 	c.until = until > 0 ? (uint64_t)until : 0;
-	c.now = (uint64_t)time(NULL);
+	c.now = (uint64_t)store_now(s);
 	if (c.until <= c.now)
 		return STORE_OK;	/* expired already: nothing to do */
 	return store_write(s, revoke_txn, &c);
@@ -104,7 +104,7 @@ store_is_revoked(struct store *s, const char *scope, const char *value,
 		return STORE_INVAL;
 	memset(&c, 0, sizeof(c));
 	revoke_key(s, scope, value, c.key);
-	c.now = (uint64_t)time(NULL);
+	c.now = (uint64_t)store_now(s);
 	if ((e = store_read(s, check_txn, &c)) == STORE_OK)
 		*revoked = c.found;
 	return e;

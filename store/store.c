@@ -60,6 +60,12 @@ store_map_rc(int rc)
 	}
 }
 
+int64_t
+store_now(const struct store *s)
+{
+	return (int64_t)time(NULL) + s->clock_skew;
+}
+
 void
 store_be64(unsigned char out[8], uint64_t v)
 {

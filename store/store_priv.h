@@ -17,6 +17,7 @@ struct store {
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */
 	char			*dir;
+	int64_t			 clock_skew;	/* tests move time, never sleep */
 };
 
 typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *);
@@ -24,6 +25,8 @@ typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *);
 enum store_err	 store_map_rc(int rc);
 enum store_err	 store_write(struct store *, store_txn_fn, void *);
 enum store_err	 store_read(struct store *, store_txn_fn, void *);
+/* Wall clock in seconds as every expiry in the store sees it. */
+int64_t		 store_now(const struct store *);
 void		 store_be64(unsigned char out[8], uint64_t);
 uint64_t	 store_get_be64(const MDB_val *);
 /*

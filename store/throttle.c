@@ -155,7 +155,7 @@ throttle_run(struct store *s, const char *scope, const char *who,
 	memset(&c, 0, sizeof(c));
 	throttle_key(s, scope, who, c.key);
 	c.lim = lim;
-	c.now = (uint64_t)time(NULL);
+	c.now = (uint64_t)store_now(s);
 	e = write ? store_write(s, fn, &c) : store_read(s, fn, &c);
 	if (e == STORE_OK && wait_s != NULL)
 		*wait_s = c.wait;
