@@ -10,8 +10,9 @@
  * good seeds.
  *
  * Oracles:
- *  - the v1 fast path is invisible: the same events with opts.json_only
- *    give exactly the same sink log and result;
+ *  - the fast paths (v1 lines, skim.c for old-format events) are
+ *    invisible: the same events with opts.json_only give exactly the
+ *    same sink log and result;
  *  - the sink contract, checked on every callback: role() first and once,
  *    nothing after finish()/error(), text never empty and valid UTF-8,
  *    and a started stream always ends with finish() or error();
@@ -23,7 +24,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -include config.h \
  *       fuzz/fuzz_chatgpt_stream.c upstream/chatgpt/stream.c \
- *       upstream/chatgpt/jpatch.c $(pkg-config --cflags --libs json-c) \
+ *       upstream/chatgpt/jpatch.c upstream/chatgpt/skim.c \
+ *       $(pkg-config --cflags --libs json-c) \
  *       -o fuzz_chatgpt_stream
  *   mkdir -p /tmp/cgs && ./fuzz_chatgpt_stream -max_total_time=60 \
  *       /tmp/cgs tests/unit/data/chatgpt tests/unit/data/chatgpt/fuzz
@@ -559,7 +561,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	split((const char *)data, size, &l);
 	run(&l, &o, abort_at, &a);
-	/* the v1 fast path must be invisible: exact same run with json-c */
+	/* the fast paths must be invisible: exact same run with json-c */
 	o.json_only = 1;
 	run(&l, &o, abort_at, &b);
 	o.json_only = 0;

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "upstream/chatgpt/jpatch.h"
+#include "upstream/chatgpt/skim.h"
 #include "upstream/chatgpt/stream.h"
 
 #define ID_MAX		128	/* conversation and message ids */
@@ -1278,132 +1279,16 @@ delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
  * goes to json-c as before, and what this accepts json-c would read the
  * same way (opts.json_only turns the fast path off, for tests).
  */
-static size_t
-fast_ws(const char *d, size_t n, size_t i)
-{
-	while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' ||
-	    d[i] == '\r'))
-		i++;
-	return i;
-}
-
-static bool
-fast_hex(const char *d, size_t n, size_t i, unsigned *out)
-{
-	unsigned	 v = 0;
-
-	if (i + 4 > n)
-		return false;
-	for (size_t k = i; k < i + 4; k++) {
-		char	 c = d[k];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return false;
-	}
-	*out = v;
-	return true;
-}
-
-/*
- * The JSON string starting at d[*ip] (a '"'), decoded onto s->fbuf
- * (room was reserved).  Returns false if the fast path does not take it.
- */
+/* Decode the string at d[*ip] onto s->fbuf (room was reserved). */
 static bool
 fast_string(struct chatgpt_stream *s, const char *d, size_t n, size_t *ip,
     size_t *off, size_t *len)
 {
-	size_t		 i = *ip + 1, j;
-	unsigned	 cp, lo;
-	char		*w = s->fbuf + s->fblen;
-
 	*off = s->fblen;
-	while (i < n) {
-		unsigned char	 c = (unsigned char)d[i];
-
-		if (c == '"') {
-			s->fblen = (size_t)(w - s->fbuf);
-			*len = s->fblen - *off;
-			*ip = i + 1;
-			return true;
-		}
-		if (c < 0x20)
-			return false;
-		if (c != '\\') {
-			for (j = i; j < n && d[j] != '"' && d[j] != '\\' &&
-			    (unsigned char)d[j] >= 0x20; j++)
-				;
-			memcpy(w, d + i, j - i);
-			w += j - i;
-			i = j;
-			continue;
-		}
-		if (++i >= n)
-			return false;
-		switch (d[i]) {
-		case '"':
-		case '\\':
-		case '/':
-			*w++ = d[i];
-			break;
-		case 'b':
-			*w++ = '\b';
-			break;
-		case 'f':
-			*w++ = '\f';
-			break;
-		case 'n':
-			*w++ = '\n';
-			break;
-		case 'r':
-			*w++ = '\r';
-			break;
-		case 't':
-			*w++ = '\t';
-			break;
-		case 'u':
-			if (!fast_hex(d, n, i + 1, &cp) || cp == 0 ||
-			    (cp >= 0xdc00 && cp <= 0xdfff))
-				return false;
-			i += 4;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (i + 2 >= n || d[i + 1] != '\\' ||
-				    d[i + 2] != 'u' ||
-				    !fast_hex(d, n, i + 3, &lo) ||
-				    lo < 0xdc00 || lo > 0xdfff)
-					return false;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				    (lo - 0xdc00);
-				i += 6;
-			}
-			if (cp < 0x80)
-				*w++ = (char)cp;
-			else if (cp < 0x800) {
-				*w++ = (char)(0xc0 | (cp >> 6));
-				*w++ = (char)(0x80 | (cp & 0x3f));
-			} else if (cp < 0x10000) {
-				*w++ = (char)(0xe0 | (cp >> 12));
-				*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-				*w++ = (char)(0x80 | (cp & 0x3f));
-			} else {
-				*w++ = (char)(0xf0 | (cp >> 18));
-				*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-				*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-				*w++ = (char)(0x80 | (cp & 0x3f));
-			}
-			break;
-		default:
-			return false;
-		}
-		i++;
-	}
-	return false;
+	if (!skim_string(d, n, ip, s->fbuf + s->fblen, len))
+		return false;
+	s->fblen += *len;
+	return true;
 }
 
 /* 1: decoded into *fl, 0: not for the fast path, -1: out of memory. */
@@ -1428,7 +1313,7 @@ fast_line(struct chatgpt_stream *s, const char *d, size_t n,
 	}
 	s->fblen = 0;
 	for (;;) {
-		i = fast_ws(d, n, i);
+		i = skim_ws(d, n, i);
 		if (i >= n || d[i] != '"' ||
 		    !fast_string(s, d, n, &i, &koff, &klen) || klen != 1)
 			return 0;
@@ -1448,15 +1333,15 @@ fast_line(struct chatgpt_stream *s, const char *d, size_t n,
 		if (fl->has[k])
 			return 0;
 		s->fblen = koff;	/* the key is not needed */
-		i = fast_ws(d, n, i);
+		i = skim_ws(d, n, i);
 		if (i >= n || d[i] != ':')
 			return 0;
-		i = fast_ws(d, n, i + 1);
+		i = skim_ws(d, n, i + 1);
 		if (i >= n || d[i] != '"' ||
 		    !fast_string(s, d, n, &i, &fl->off[k], &fl->len[k]))
 			return 0;
 		fl->has[k] = true;
-		i = fast_ws(d, n, i);
+		i = skim_ws(d, n, i);
 		if (i < n && d[i] == ',') {
 			i++;
 			continue;
@@ -1482,6 +1367,61 @@ fast_apply(struct chatgpt_stream *s, const struct fast_line *fl, size_t n)
 	json_object_put(v);
 	return rc;
 }
+
+/* ------------------------------------------------------------ old format */
+
+/*
+ * An old-format event is the whole message so far (text cumulative) with
+ * metadata this decoder never reads, so json-c's full tree is quadratic
+ * work in the answer's length.  skim.c validates the event and builds
+ * only the members below: every key convert() and typed() read, and the
+ * keys the dispatch in chatgpt_stream_event() tests.  A key added to
+ * those readers must be added here too (the unit tests and the fuzz
+ * driver compare this path with json-c's, opts.json_only).
+ */
+#define SKIM_SPEC(keys, elem)	{ keys, sizeof(keys) / sizeof(keys[0]), elem }
+
+static const struct skim_key	 sk_role[] = { { "role", NULL } };
+static const struct skim_key	 sk_part[] = {
+	{ "content_type", NULL }, { "asset_pointer", NULL } };
+static const struct skim_key	 sk_thought[] = { { "content", NULL } };
+static const struct skim_key	 sk_link[] = {
+	{ "url", NULL }, { "title", NULL } };
+static const struct skim_key	 sk_type[] = { { "type", NULL } };
+static const struct skim_key	 sk_blocked[] = { { "blocked", NULL } };
+
+static const struct skim_spec	 sp_author = SKIM_SPEC(sk_role, NULL);
+static const struct skim_spec	 sp_part = SKIM_SPEC(sk_part, NULL);
+static const struct skim_spec	 sp_parts = { NULL, 0, &sp_part };
+static const struct skim_spec	 sp_thought = SKIM_SPEC(sk_thought, NULL);
+static const struct skim_spec	 sp_thoughts = { NULL, 0, &sp_thought };
+static const struct skim_spec	 sp_link = SKIM_SPEC(sk_link, NULL);
+
+static const struct skim_key	 sk_cite[] = { { "metadata", &sp_link } };
+static const struct skim_spec	 sp_cite = SKIM_SPEC(sk_cite, NULL);
+static const struct skim_spec	 sp_cites = { NULL, 0, &sp_cite };
+static const struct skim_spec	 sp_fdetails = SKIM_SPEC(sk_type, NULL);
+
+static const struct skim_key	 sk_content[] = {
+	{ "content_type", NULL }, { "parts", &sp_parts }, { "text", NULL },
+	{ "language", NULL }, { "thoughts", &sp_thoughts } };
+static const struct skim_key	 sk_meta[] = {
+	{ "citations", &sp_cites }, { "finish_details", &sp_fdetails } };
+static const struct skim_spec	 sp_content = SKIM_SPEC(sk_content, NULL);
+static const struct skim_spec	 sp_meta = SKIM_SPEC(sk_meta, NULL);
+
+static const struct skim_key	 sk_msg[] = {
+	{ "id", NULL }, { "author", &sp_author }, { "status", NULL },
+	{ "recipient", NULL }, { "end_turn", NULL },
+	{ "content", &sp_content }, { "metadata", &sp_meta } };
+static const struct skim_spec	 sp_msg = SKIM_SPEC(sk_msg, NULL);
+static const struct skim_spec	 sp_mod = SKIM_SPEC(sk_blocked, NULL);
+
+static const struct skim_key	 sk_event[] = {
+	{ "message", &sp_msg }, { "conversation_id", NULL },
+	{ "error", NULL }, { "type", NULL },
+	{ "moderation_response", &sp_mod }, { "v", NULL } };
+static const struct skim_spec	 sp_event = SKIM_SPEC(sk_event, NULL);
 
 static bool
 is_space(char c)
@@ -1538,6 +1478,15 @@ chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
 		}
 	}
 
+	if (!s->o.json_only && !s->v1 && !delta_ev && data[0] == '{') {
+		enum skim_rc	 r = skim_parse(data, len, &sp_event,
+				    &s->fbuf, &s->fbcap, &o);
+
+		if (r == SKIM_ENOMEM)
+			return fail(s, CGS_ENOMEM);
+		if (r == SKIM_OK)
+			goto parsed;
+	}
 	json_tokener_reset(s->tok);
 	o = json_tokener_parse_ex(s->tok, data, (int)len);
 	if (json_tokener_get_error(s->tok) != json_tokener_success ||
@@ -1545,6 +1494,7 @@ chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
 		json_object_put(o);
 		return fail(s, proto(s, "malformed upstream event"));
 	}
+parsed:
 	if (named && strcmp(name, "delta_encoding") == 0) {
 		if (!streq(cstr(s, o), "v1"))
 			rc = proto(s, "unsupported upstream delta encoding");

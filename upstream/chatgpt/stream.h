@@ -53,7 +53,11 @@
  *    string values) are decoded by a strict fast path that falls back to
  *    json-c for anything else: json-c 0.16 costs ~3 us per parse call
  *    (it switches the C locale every time), several times the rest of the
- *    work per event.  opts.json_only turns it off (tests compare both).
+ *    work per event.  Old-format events (and v1 events before the
+ *    encoding is known) go through skim.c, which validates the whole
+ *    event but builds only the members the conversion reads, so the
+ *    metadata of a long message is not turned into a json-c tree on
+ *    every event.  opts.json_only turns both off (tests compare both).
  *    After every applied delta the current document goes through the very
  *    same snapshot conversion as an old-format event, so one conversation
  *    gives identical sink events in both encodings.  Typed lines
@@ -196,7 +200,7 @@ struct chatgpt_stream_opts {
 	size_t			 max_event;	/* 0: defaults */
 	size_t			 max_text;
 	size_t			 max_doc_bytes;
-	int			 json_only;	/* tests: no v1 fast path */
+	int			 json_only;	/* tests: json-c only */
 };
 
 struct chatgpt_stream;
