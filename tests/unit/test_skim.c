@@ -88,6 +88,9 @@ START_TEST(whole_values_match_jsonc)
 		"{\"raw\":\"\xff\xfe not utf-8\"}",	/* json-c copies it */
 		"{\"n\":999999999999999999}",
 		"{\"n\":-999999999999999999}",
+		/* doubles keep their text, as json-c's do */
+		"{\"t\":1736175600.5,\"w\":1.0,\"e\":-2.5E+3,\"z\":0.0}",
+		"{\"tiny\":1.5e-400,\"huge\":1e999,\"neg\":-0.0}",
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -109,8 +112,10 @@ START_TEST(declines_outside_the_subset)
 		/* valid, but left to json-c */
 		"{\"a\":\"\\u0000\"}", "{\"a\":\"x\ty\"}",
 		"{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00x\"}",
-		"{\"a\":\"\\ud800\\u0041\"}", "{\"a\":1.5}", "{\"a\":1e3}",
+		"{\"a\":\"\\ud800\\u0041\"}",
 		"{\"a\":-0}", "{\"a\":1234567890123456789}",
+		"{\"a\":1.00000000000000000000000000000000000000000000000000"
+		"000000000000005}",
 		"{\"a\":\f1}", "{\"a\":NaN}",
 		/* top-level scalars: json-c waits for more input after them */
 		"0", "\"x\"", "true",
@@ -296,11 +301,9 @@ START_TEST(property_over_fixtures_and_mutations)
 	load_fixtures(&l);
 	ck_assert_uint_gt(l.n, 40);
 	for (size_t i = 0; i < l.n; i++) {
-		/* the real events must take the fast path when pruned (whole,
-		 * their float timestamps are json-c's to read) */
+		/* the real events must take the fast path */
+		accepted(l.t[i], NULL);
 		accepted(l.t[i], &oracle_spec);
-		ck_assert_int_ne(oracle_check(l.t[i], strlen(l.t[i]), NULL,
-		    &why), -2);
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		size_t	 n = strlen(l.t[i]), cap = n + 64;

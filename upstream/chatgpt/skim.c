@@ -20,6 +20,7 @@
 #include "upstream/chatgpt/skim.h"
 
 #define SKIM_INT_DIGITS	18	/* kept integers: always fit an int64 */
+#define SKIM_REAL_MAX	64	/* bytes of a kept non-integer number */
 
 struct skim {
 	const char	*d;
@@ -182,17 +183,40 @@ skim_string(const char *d, size_t n, size_t *ip, char *w, size_t *wlen)
 	return false;
 }
 
+/* A number with a fraction or exponent, as json-c's tokener builds it. */
+static enum skim_rc
+real(const char *p, size_t len, json_object **out)
+{
+	char	 text[SKIM_REAL_MAX + 1], *end;
+	double	 v;
+
+	if (len > SKIM_REAL_MAX)
+		return SKIM_DECLINE;
+	memcpy(text, p, len);
+	text[len] = '\0';
+	/* strtod reads the C locale's decimal point: chat2api never sets one */
+	v = strtod(text, &end);
+	if (end != text + len)
+		return SKIM_DECLINE;
+	if ((*out = json_object_new_double_s(v, text)) == NULL)
+		return SKIM_ENOMEM;
+	return SKIM_OK;
+}
+
 static bool
 digit(const struct skim *k)
 {
 	return k->i < k->n && k->d[k->i] >= '0' && k->d[k->i] <= '9';
 }
 
-/* RFC 8259 numbers; kept ones only as integers json-c stores exactly. */
+/*
+ * RFC 8259 numbers.  Kept ones as json-c makes them: integers of up to 18
+ * digits exactly, others as doubles that keep their text for printing.
+ */
 static enum skim_rc
 number(struct skim *k, bool keep, json_object **out)
 {
-	size_t	 start, digits;
+	size_t	 start, digits, first = k->i;
 	bool	 neg = false, whole = true;
 	int64_t	 v = 0;
 
@@ -229,7 +253,9 @@ number(struct skim *k, bool keep, json_object **out)
 	}
 	if (!keep)
 		return SKIM_OK;
-	if (!whole || digits > SKIM_INT_DIGITS)
+	if (!whole)
+		return real(k->d + first, k->i - first, out);
+	if (digits > SKIM_INT_DIGITS)
 		return SKIM_DECLINE;
 	for (size_t j = start; j < start + digits; j++)
 		v = v * 10 + (k->d[j] - '0');

@@ -14,7 +14,8 @@
  * have built (duplicate keys: the last one wins, as json-c).  Anything
  * outside the conservative subset below is SKIM_DECLINE, and the caller
  * parses it with json-c as before: numbers that are not plain RFC 8259
- * numbers or, where kept, not integers of at most 18 digits; control
+ * numbers or, where kept, integers of over 18 digits, -0, or other
+ * numbers of over 64 bytes; control
  * bytes, \u0000 and unpaired surrogates in strings; nesting deeper than
  * SKIM_MAX_DEPTH; a top-level value that is not an object or an array;
  * anything after the value but whitespace.

@@ -1377,7 +1377,9 @@ fast_apply(struct chatgpt_stream *s, const struct fast_line *fl, size_t n)
  * only the members below: every key convert() and typed() read, and the
  * keys the dispatch in chatgpt_stream_event() tests.  A key added to
  * those readers must be added here too (the unit tests and the fuzz
- * driver compare this path with json-c's, opts.json_only).
+ * driver compare this path with json-c's, opts.json_only).  v1 lines
+ * the fast path does not take are read by skim.c too, whole, which
+ * spares json-c's per-call locale switch.
  */
 #define SKIM_SPEC(keys, elem)	{ keys, sizeof(keys) / sizeof(keys[0]), elem }
 
@@ -1478,8 +1480,10 @@ chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
 		}
 	}
 
-	if (!s->o.json_only && !s->v1 && !delta_ev && data[0] == '{') {
-		enum skim_rc	 r = skim_parse(data, len, &sp_event,
+	if (!s->o.json_only && data[0] == '{') {
+		/* v1 documents are patched later: they are kept whole */
+		enum skim_rc	 r = skim_parse(data, len,
+				    s->v1 || delta_ev ? NULL : &sp_event,
 				    &s->fbuf, &s->fbcap, &o);
 
 		if (r == SKIM_ENOMEM)

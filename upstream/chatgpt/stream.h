@@ -53,11 +53,11 @@
  *    string values) are decoded by a strict fast path that falls back to
  *    json-c for anything else: json-c 0.16 costs ~3 us per parse call
  *    (it switches the C locale every time), several times the rest of the
- *    work per event.  Old-format events (and v1 events before the
- *    encoding is known) go through skim.c, which validates the whole
- *    event but builds only the members the conversion reads, so the
- *    metadata of a long message is not turned into a json-c tree on
- *    every event.  opts.json_only turns both off (tests compare both).
+ *    work per event.  Other JSON events go through skim.c, which
+ *    validates the whole event and, for old-format events, builds only
+ *    the members the conversion reads, so the metadata of a long message
+ *    is not turned into a json-c tree on every event; json-c reads what
+ *    skim.c declines.  opts.json_only turns both off (tests compare).
  *    After every applied delta the current document goes through the very
  *    same snapshot conversion as an old-format event, so one conversation
  *    gives identical sink events in both encodings.  Typed lines
