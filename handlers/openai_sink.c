@@ -100,6 +100,7 @@ oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
 		if (strcmp(fingerprints[i].model, s->model) == 0)
 			s->fingerprint = fingerprints[i].fp;
 	buf_init(&s->out, 0);
+	buf_init(&s->head, 0);
 	buf_init(&s->text, OA_MAX_ANSWER);
 	buf_init(&s->reasoning, OA_MAX_ANSWER);
 	s->usage.prompt_tokens = oa_prompt_tokens(cr);
@@ -117,6 +118,7 @@ void
 oa_sink_free(struct oa_sink *s)
 {
 	buf_free(&s->out);
+	buf_free(&s->head);
 	buf_free(&s->text);
 	buf_free(&s->reasoning);
 }
@@ -125,14 +127,24 @@ oa_sink_free(struct oa_sink *s)
 static void
 object_head(struct oa_sink *s, const char *object)
 {
-	struct buf *b = &s->out;
+	struct buf *b = &s->out, *h = &s->head;
 
+	/* the same for every chunk of a stream: formatted once */
+	if (s->head_object != object) {
+		buf_reset(h);
+		buf_printf(h, "{\"id\":\"%s\",\"object\":\"%s\","
+		    "\"created\":%ld,\"model\":", s->id, object, s->created);
+		buf_json_str(h, s->model, strlen(s->model));
+		if (s->fingerprint)
+			buf_printf(h, ",\"system_fingerprint\":\"%s\"",
+			    s->fingerprint);
+		s->head_object = h->failed ? NULL : object;
+	}
 	buf_reset(b);
-	buf_printf(b, "{\"id\":\"%s\",\"object\":\"%s\","
-	    "\"created\":%ld,\"model\":", s->id, object, s->created);
-	buf_json_str(b, s->model, strlen(s->model));
-	if (s->fingerprint)
-		buf_printf(b, ",\"system_fingerprint\":\"%s\"", s->fingerprint);
+	if (h->failed)
+		b->failed = 1;
+	else
+		buf_add(b, h->p, h->len);
 	if (s->conversation_id && s->message_id) {
 		buf_adds(b, ",\"conversation_id\":");
 		buf_json_str(b, s->conversation_id, strlen(s->conversation_id));

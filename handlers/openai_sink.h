@@ -32,6 +32,8 @@ struct oa_sink {
 	struct chat_usage		 usage;
 	long				 completion_tokens;
 	struct buf			 out;		/* chunk scratch */
+	struct buf			 head;		/* chunk prefix */
+	const char			*head_object;	/* head is for it */
 	struct buf			 text;		/* non-stream */
 	struct buf			 reasoning;	/* non-stream */
 	const char			*conversation_id;
