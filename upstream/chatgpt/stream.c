@@ -1276,8 +1276,8 @@ delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
  * object whose keys are a subset of p, o, v with v present, no key twice,
  * string values -- are decoded here.  Anything else (other keys or types,
  * control bytes, \u0000, unpaired surrogates, odd escapes, bad syntax)
- * goes to json-c as before, and what this accepts json-c would read the
- * same way (opts.json_only turns the fast path off, for tests).
+ * goes to skim.c and then json-c, and what this accepts json-c would read
+ * the same way (opts.json_only turns the fast path off, for tests).
  */
 /* Decode the string at d[*ip] onto s->fbuf (room was reserved). */
 static bool
