@@ -348,17 +348,21 @@ object(struct skim *k, const struct skim_spec *sp, bool keep, int depth,
 		goto done;
 	}
 	do {
+		/* keys of a dropped object are only checked, not decoded */
 		if (k->i >= k->n || k->d[k->i] != '"' ||
-		    !skim_string(k->d, k->n, &k->i, k->w + kpos, &klen))
+		    !skim_string(k->d, k->n, &k->i, keep ? k->w + kpos : NULL,
+		    &klen))
 			goto fail;
-		/* a whole object keeps the decoded key below its value */
-		k->w[kpos + klen] = '\0';
-		k->wpos = kpos + klen + 1;
 		key = NULL;
 		kept = keep;
-		if (keep && sp != NULL &&
-		    (key = find_key(sp, k->w + kpos, klen)) == NULL)
-			kept = false;
+		if (keep) {
+			/* a whole object keeps the decoded key below its value */
+			k->w[kpos + klen] = '\0';
+			k->wpos = kpos + klen + 1;
+			if (sp != NULL &&
+			    (key = find_key(sp, k->w + kpos, klen)) == NULL)
+				kept = false;
+		}
 		k->i = skim_ws(k->d, k->n, k->i);
 		if (k->i >= k->n || k->d[k->i] != ':')
 			goto fail;
