@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fcgi/conf.h"
 #include "fcgi/log.h"
@@ -25,6 +27,9 @@ enum cfg_type {
 	CFG_PREFIX,	/* path prefix: normalised to "/a/b" */
 	CFG_LOGSPEC,
 	CFG_LOGLEVEL,
+	CFG_STRATEGY,	/* a load-balancing strategy name */
+	CFG_MAPPING,	/* MODEL_MAPPING: JSON object or @file */
+	CFG_TZ,		/* a time zone: applied to the process */
 };
 
 struct cfg_var {
@@ -112,6 +117,26 @@ static const struct cfg_var cfg_vars[] = {
 	{ "CHATGPT_DELTA_ENCODING", NULL, CFG_BOOL, OFF(delta_encoding), "true",
 	  0, 0, "ask ChatGPT for the v1 delta stream (false: full messages)" },
 
+	{ "DEEPSEEK_BASE_URL", NULL, CFG_URLS, OFF(deepseek_base_url),
+	  "https://chat.deepseek.com", 0, 0,
+	  "DeepSeek web backend base URL(s), one picked per request" },
+	{ "MODEL_MAPPING", NULL, CFG_MAPPING, OFF(model_mapping), "", 0, 0,
+	  "JSON object {\"name or pattern*\": \"target\" | {\"target\","
+	  "\"provider\",\"account\"}}, or @FILE holding it" },
+	{ "LB_STRATEGY", NULL, CFG_STRATEGY, OFF(lb_strategy), "", 0, 0,
+	  "account choice: round-robin, fill-first, failover, weighted or "
+	  "random (ChatGPT without it: RANDOM_TOKEN decides)" },
+	{ "LB_STRATEGY_CHATGPT", NULL, CFG_STRATEGY, OFF(lb_strategy_chatgpt),
+	  "", 0, 0, "LB_STRATEGY for ChatGPT accounts only" },
+	{ "LB_STRATEGY_DEEPSEEK", NULL, CFG_STRATEGY,
+	  OFF(lb_strategy_deepseek), "", 0, 0,
+	  "LB_STRATEGY for DeepSeek accounts only" },
+	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
+	  0, "refuse API requests without an AUTHORIZATION code or API key" },
+	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
+	  "time zone of daily limits, e.g. Asia/Shanghai (default: the "
+	  "system's)" },
+
 	{ "CHAT2API_DATA_DIR", NULL, CFG_STR, OFF(data_dir),
 	  "/var/lib/chat2api", 0, 0, "LMDB directory (created if missing)" },
 	{ "CHAT2API_SECRET_KEY", NULL, CFG_STR, OFF(secret_key), "", 0, 0,
@@ -133,6 +158,9 @@ static const struct cfg_var cfg_vars[] = {
 	  1, 3600, "seconds of stream silence before a keep-alive comment" },
 	{ "CHAT2API_TEST_ROUTES", NULL, CFG_BOOL, OFF(test_routes), "false",
 	  0, 0, "enable /_test/* routes (tests only)" },
+	{ "CHAT2API_TEST_CLOCK_SKEW", NULL, CFG_LONG, OFF(test_clock_skew),
+	  "0", -31536000, 31536000, "seconds added to the store's clock "
+	  "(tests only: needs CHAT2API_TEST_ROUTES)" },
 	{ "CHAT2API_MAP_SIZE", NULL, CFG_SIZE, OFF(map_size), "64m", 1L << 20,
 	  LONG_MAX, "initial LMDB map size; grows when full" },
 	{ "CHAT2API_ADMIN_MAX_FAILS", NULL, CFG_LONG, OFF(admin_max_fails),
@@ -297,6 +325,46 @@ norm_prefix(const char *s)
 }
 
 static int
+strategy_ok(const char *s)
+{
+	static const char *const names[] = { "round-robin", "fill-first",
+	    "failover", "weighted", "random" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* An IANA name that exists here, or a POSIX value (letters, offset). */
+static int
+tz_ok(const char *s)
+{
+	char path[512];
+	const char *p;
+
+	if (strlen(s) > 128 || strstr(s, "..") || *s == '/')
+		return 0;
+	if (*s == ':')
+		s++;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", s);
+	if (strchr(s, '/') != NULL || strcmp(s, "UTC") == 0 ||
+	    strcmp(s, "GMT") == 0)
+		return access(path, R_OK) == 0 || strcmp(s, "UTC") == 0 ||
+		    strcmp(s, "GMT") == 0;
+	for (p = s; isalpha((unsigned char)*p); p++)
+		;
+	if (p - s < 3)
+		return 0;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && strchr("+-:,./<>", *p) ==
+		    NULL)
+			return 0;
+	return 1;
+}
+
+static int
 parse_one(struct config *c, const struct cfg_var *v, const char *val,
     char *err, size_t errsz)
 {
@@ -400,6 +468,30 @@ parse_one(struct config *c, const struct cfg_var *v, const char *val,
 			what = "a URL path like /secret (letters, digits, "
 			    "- _ . ~ and /)";
 		break;
+	case CFG_STRATEGY:
+		if (*val && !strategy_ok(val)) {
+			what = "round-robin, fill-first, failover, weighted or "
+			    "random";
+			break;
+		}
+		goto str;
+	case CFG_TZ:
+		if (*val && !tz_ok(val)) {
+			what = "a time zone name of /usr/share/zoneinfo (e.g. "
+			    "Europe/Berlin) or a POSIX TZ value (e.g. UTC, "
+			    "CST-8)";
+			break;
+		}
+		/* Daily limits count in this zone: all of the process. */
+		if (*val) {
+			setenv("TZ", val, 1);
+			tzset();
+		}
+		goto str;
+	case CFG_MAPPING:
+		if (config_parse_mapping(val, field, err, errsz) < 0)
+			return -1;
+		break;
 	}
 	if (what != NULL) {
 		snprintf(err, errsz, "%s=%s: accepts %s", v->name, val, what);
@@ -453,8 +545,12 @@ config_free(struct config *c)
 		case CFG_LIST: case CFG_URLS: case CFG_PROXIES: case CFG_PYLIST:
 			free_list(field);
 			break;
+		case CFG_MAPPING:
+			config_free_mapping(field);
+			break;
 		case CFG_STR: case CFG_URL: case CFG_PROXY: case CFG_HEX:
 		case CFG_PREFIX: case CFG_LOGSPEC: case CFG_LOGLEVEL:
+		case CFG_STRATEGY: case CFG_TZ:
 			free(*(char **)field);
 			*(char **)field = NULL;
 			break;
@@ -462,6 +558,20 @@ config_free(struct config *c)
 			break;
 		}
 	}
+}
+
+const char *
+config_lb_strategy(const struct config *c, const char *provider)
+{
+	const char *s = NULL;
+
+	if (strcmp(provider, "chatgpt") == 0)
+		s = c->lb_strategy_chatgpt;
+	else if (strcmp(provider, "deepseek") == 0)
+		s = c->lb_strategy_deepseek;
+	if (s == NULL || *s == '\0')
+		s = c->lb_strategy;
+	return s != NULL && *s ? s : NULL;
 }
 
 const char *

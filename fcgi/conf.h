@@ -14,6 +14,22 @@ struct strlist {
 	size_t	  n;
 };
 
+/*
+ * MODEL_MAPPING: a requested name (or * pattern) → a target model,
+ * optionally pinned to a provider or an account, in the order given.
+ */
+struct model_map {
+	char	*name;
+	char	*target;
+	char	*provider;	/* NULL: any */
+	char	*account;	/* NULL: any */
+};
+
+struct model_maps {
+	struct model_map	*v;
+	size_t			 n;
+};
+
 struct config {
 	/* chat2api's own variables (chatgpt.md §10) */
 	char		*api_prefix;		/* "" or "/secret" */
@@ -51,6 +67,15 @@ struct config {
 	char		*oauth_url;
 	int		 delta_encoding;
 
+	/* providers, routing, keys (providers.md §10) */
+	struct strlist	 deepseek_base_url;
+	struct model_maps model_mapping;
+	char		*lb_strategy;		/* "" : round-robin */
+	char		*lb_strategy_chatgpt;
+	char		*lb_strategy_deepseek;
+	int		 require_api_key;
+	char		*tz;			/* "" : the system's */
+
 	/* process and platform */
 	char		*data_dir;
 	char		*secret_key;
@@ -64,6 +89,7 @@ struct config {
 	long		 admin_max_fails;	/* per client and window */
 	long		 admin_fail_window;	/* seconds */
 	int		 test_routes;
+	long		 test_clock_skew;	/* s; with test_routes only */
 	long		 map_size;		/* initial LMDB map, bytes */
 	char		*cors_origin;
 };
@@ -73,5 +99,11 @@ void	 config_free(struct config *);
 void	 config_usage(FILE *);
 const char	*config_var_name(size_t);
 int	 config_parse_bool(const char *, int *);
+/* LB_STRATEGY_<ID> if set, else LB_STRATEGY, else NULL. */
+const char	*config_lb_strategy(const struct config *, const char *provider);
+/* fcgi/conf_mapping.c: MODEL_MAPPING (JSON object, or @file). */
+int	 config_parse_mapping(const char *, struct model_maps *, char *err,
+	    size_t errsz);
+void	 config_free_mapping(struct model_maps *);
 
 #endif

@@ -17,13 +17,13 @@
 #include <curl/curl.h>
 #include <fcgiapp.h>
 
-#include "fcgi/cli.h"
 #include "fcgi/conf.h"
 #include "fcgi/log.h"
 #include "fcgi/server.h"
+#include "handlers/accounts_ops.h"
+#include "handlers/cli.h"
 #include "handlers/handlers.h"
 #include "store/store.h"
-#include "upstream/chatgpt/refresh.h"
 #include "upstream/http.h"
 
 struct refresh_job {
@@ -32,8 +32,9 @@ struct refresh_job {
 };
 
 /*
- * SCHEDULED_REFRESH: a non-forced refresh of every stored RefreshToken,
- * off the request path so the first request is not delayed.
+ * SCHEDULED_REFRESH: a non-forced refresh of every account that has
+ * something to refresh, off the request path so the first request is not
+ * delayed.
  */
 static void *
 refresh_main(void *arg)
@@ -41,7 +42,7 @@ refresh_main(void *arg)
 	struct refresh_job *j = arg;
 	size_t ok = 0, failed = 0;
 
-	if (chatgpt_refresh_all(j->cfg, j->st, 0, &ok, &failed) == 0)
+	if (accounts_refresh_all(j->cfg, j->st, 0, &ok, &failed) == 0)
 		log_info("scheduled refresh: %zu refreshed, %zu failed", ok,
 		    failed);
 	http_thread_cleanup();
@@ -67,11 +68,15 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: chat2api [--listen unix:PATH | --listen HOST:PORT]\n"
 	    "       chat2api tokens add|list|remove|clear|errors-clear|export\n"
+	    "       chat2api accounts add|list|remove|enable|disable|set|"
+	    "validate\n"
+	    "       chat2api keys add|list|enable|disable|remove\n"
+	    "       chat2api models map|unmap|list|route\n"
 	    "       chat2api refresh [--force]\n"
 	    "       chat2api --help | --version\n"
 	    "\n"
-	    "An OpenAI-compatible API in front of the ChatGPT web backend, as\n"
-	    "a FastCGI or CGI responder.  Mode: FastCGI when fd 0 is a\n"
+	    "An OpenAI-compatible API in front of the ChatGPT and DeepSeek web\n"
+	    "backends, as a FastCGI or CGI responder.  Mode: FastCGI when fd 0 is a\n"
 	    "listening socket or --listen is given, CGI otherwise.\n"
 	    "See chat2api(8).\n\n");
 	config_usage(f);
@@ -183,6 +188,9 @@ main(int argc, char **argv)
 		store_close(st);
 		st = NULL;
 	}
+	/* Tests move the store's clock to the next day; nobody else may. */
+	if (st != NULL && cfg.test_routes && cfg.test_clock_skew)
+		store_set_clock_skew(st, cfg.test_clock_skew);
 	if (!cgi && st != NULL && cfg.scheduled_refresh) {
 		job.cfg = &cfg;
 		job.st = st;

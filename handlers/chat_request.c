@@ -358,10 +358,18 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 	    opt_string(root, "Chatgpt-Account-Id", CHAT_MAX_ID,
 	    &r->account_id, e) < 0)
 		goto fail;
+	/* camelCase as some clients send it (§1.1) */
+	if (r->reasoning_effort == NULL && opt_string(root, "reasoningEffort",
+	    16, &r->reasoning_effort, e) < 0)
+		goto fail;
 	b = -1;
 	if (opt_bool(root, "history_disabled", &b, e) < 0)
 		goto fail;
 	r->history_disabled = b;
+	r->web_search = r->deep_research = -1;
+	if (opt_bool(root, "web_search", &r->web_search, e) < 0 ||
+	    opt_bool(root, "deep_research", &r->deep_research, e) < 0)
+		goto fail;
 	*rootp = root;
 	return 0;
 fail:

@@ -1,28 +1,91 @@
-/* /v1/models and /v1/models/{id} in OpenAI's list/object shapes. */
+/*
+ * /v1/models and /v1/models/{id} in OpenAI's list/object shapes: the
+ * built-in models of every provider that can answer now (one that needs
+ * no account, or has an active one), then the names of the model
+ * mappings, owned by the provider they lead to.  /v1/models/{id} resolves
+ * through the same routing as a chat request.
+ */
 #include "config.h"
+
+#include <string.h>
+#include <strings.h>
 
 #include "fcgi/resp.h"
 #include "handlers/handlers.h"
-#include "upstream/chatgpt/models.h"
+#include "store/accounts.h"
+#include "store/mappings.h"
+#include "upstream/provider.h"
+#include "upstream/route.h"
 
-static struct json_object *
-model_object(const struct chatgpt_model *m)
+static int
+add_model(struct json_object *data, const char *id, long created,
+    const char *owner)
 {
 	struct json_object *o;
+	size_t i, n = json_object_array_length(data);
 
+	for (i = 0; i < n; i++) {
+		struct json_object *v, *m = json_object_array_get_idx(data, i);
+		if (json_object_object_get_ex(m, "id", &v) &&
+		    strcasecmp(json_object_get_string(v), id) == 0)
+			return 0;	/* a mapping may repeat a name */
+	}
 	if ((o = json_object_new_object()) == NULL)
-		return NULL;
-	json_object_object_add(o, "id", json_object_new_string(m->id));
+		return -1;
+	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "object", json_object_new_string("model"));
-	json_object_object_add(o, "created", json_object_new_int64(m->created));
-	json_object_object_add(o, "owned_by", json_object_new_string("chatgpt"));
-	return o;
+	json_object_object_add(o, "created", json_object_new_int64(created));
+	json_object_object_add(o, "owned_by", json_object_new_string(owner));
+	return json_object_array_add(data, o);
+}
+
+static int
+serves(struct req *r, const struct provider *p)
+{
+	struct acct_counts c;
+
+	if (p->flags & PROVIDER_ANON)
+		return 1;
+	return r->store != NULL && acct_count(r->store, p->id, &c) ==
+	    STORE_OK && c.active + c.cooling > 0;
+}
+
+/* A mapping name as a model of the provider it routes to. */
+static int
+add_mapping(struct req *r, struct json_object *data, const char *name)
+{
+	struct route rt;
+
+	if (strchr(name, '*') != NULL)
+		return 0;	/* a pattern is no model name */
+	if (route_resolve(r->cfg, r->store, r->arena, name, &rt) != ROUTE_OK)
+		return 0;
+	return add_model(data, name, rt.model != NULL ? rt.model->created :
+	    0, rt.provider->id);
+}
+
+struct list_ctx {
+	struct req		*r;
+	struct json_object	*data;
+	int			 failed;
+};
+
+static int
+stored_mapping(void *arg, const struct mapping *m)
+{
+	struct list_ctx *c = arg;
+
+	if (add_mapping(c->r, c->data, m->name) < 0)
+		c->failed = 1;
+	return c->failed;
 }
 
 enum app_err
 h_models_list(struct req *r, const char *rest)
 {
-	struct json_object *o, *data, *m;
+	const struct provider *const *pp;
+	struct json_object *o, *data;
+	struct list_ctx c;
 	enum app_err e;
 	size_t i;
 
@@ -30,14 +93,27 @@ h_models_list(struct req *r, const char *rest)
 	if ((o = json_object_new_object()) == NULL)
 		return APP_ENOMEM;
 	json_object_object_add(o, "object", json_object_new_string("list"));
-	data = json_object_new_array_ext((int)chatgpt_nmodels);
+	data = json_object_new_array();
 	json_object_object_add(o, "data", data);
-	for (i = 0; i < chatgpt_nmodels; i++) {
-		if ((m = model_object(&chatgpt_models[i])) == NULL) {
-			json_object_put(o);
-			return APP_ENOMEM;
-		}
-		json_object_array_add(data, m);
+	c.r = r;
+	c.data = data;
+	c.failed = 0;
+	for (pp = providers; *pp != NULL && !c.failed; pp++) {
+		if (!serves(r, *pp))
+			continue;
+		for (i = 0; (*pp)->models[i].id != NULL; i++)
+			if (add_model(data, (*pp)->models[i].id,
+			    (*pp)->models[i].created, (*pp)->id) < 0)
+				c.failed = 1;
+	}
+	for (i = 0; i < r->cfg->model_mapping.n && !c.failed; i++)
+		if (add_mapping(r, data, r->cfg->model_mapping.v[i].name) < 0)
+			c.failed = 1;
+	if (!c.failed && r->store != NULL)
+		mapping_list(r->store, stored_mapping, &c);
+	if (c.failed) {
+		json_object_put(o);
+		return APP_ENOMEM;
 	}
 	e = resp_json(r, 200, o);
 	json_object_put(o);
@@ -47,16 +123,29 @@ h_models_list(struct req *r, const char *rest)
 enum app_err
 h_models_get(struct req *r, const char *id)
 {
-	const struct chatgpt_model *m;
-	struct json_object *o;
+	struct json_object *o, *data, *m;
+	struct route rt;
+	enum route_err re;
 	enum app_err e;
 
-	if ((m = chatgpt_model_find(id)) == NULL)
+	re = route_resolve(r->cfg, r->store, r->arena, id, &rt);
+	if (re == ROUTE_ENOMEM)
+		return APP_ENOMEM;
+	/* The catch-all takes any name; only known ones are models. */
+	if (re != ROUTE_OK || (rt.model == NULL && rt.mapping == NULL))
 		return resp_error(r, 404, "invalid_request_error",
 		    "model_not_found", "model", "The model `%.128s` does not "
 		    "exist or you do not have access to it.", id);
-	if ((o = model_object(m)) == NULL)
+	if ((data = json_object_new_array()) == NULL)
 		return APP_ENOMEM;
+	if (add_model(data, id, rt.model != NULL ? rt.model->created : 0,
+	    rt.provider->id) < 0) {
+		json_object_put(data);
+		return APP_ENOMEM;
+	}
+	m = json_object_array_get_idx(data, 0);
+	o = json_object_get(m);
+	json_object_put(data);
 	e = resp_json(r, 200, o);
 	json_object_put(o);
 	return e;

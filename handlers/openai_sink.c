@@ -9,7 +9,6 @@
 #include "fcgi/rand.h"
 #include "fcgi/resp.h"
 #include "handlers/openai_sink.h"
-#include "upstream/chatgpt/models.h"
 
 #define OA_MAX_ANSWER	(16u << 20)
 
@@ -85,7 +84,7 @@ make_id(char *out, size_t outsz, const char *prefix)
 
 void
 oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
-    enum oa_format fmt)
+    enum oa_format fmt, const char *model)
 {
 	size_t i;
 
@@ -95,7 +94,7 @@ oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
 	s->fmt = fmt;
 	make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" : "chatcmpl-");
 	s->created = (long)time(NULL);
-	s->model = chatgpt_model_response_name(cr->model);
+	s->model = model;
 	for (i = 0; i < sizeof(fingerprints) / sizeof(fingerprints[0]); i++)
 		if (strcmp(fingerprints[i].model, s->model) == 0)
 			s->fingerprint = fingerprints[i].fp;
@@ -238,6 +237,7 @@ s_role(void *ctx, const char *role)
 	if (s->started)
 		return 0;
 	s->started = 1;
+	s->started_ms = req_now_ms();
 	if (!s->cr->stream)
 		return 0;
 	if (resp_sse_start(s->r) != APP_OK) {
@@ -272,6 +272,11 @@ s_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
 		s->usage.prompt_tokens = u->prompt_tokens;
 	if (u != NULL && u->completion_tokens > 0)
 		s->usage.completion_tokens = u->completion_tokens;
+	/* An upstream that only counts the whole turn (DeepSeek). */
+	if (u != NULL && u->total_tokens > s->usage.prompt_tokens &&
+	    u->completion_tokens <= 0)
+		s->usage.completion_tokens = u->total_tokens -
+		    s->usage.prompt_tokens;
 	if (!s->cr->stream)
 		return 0;
 	if (send_delta(s, NULL, NULL, 0, finish_names[f]) < 0)
@@ -392,6 +397,23 @@ oa_sink_bind(struct oa_sink *s, struct chat_sink *k)
 	k->flush = s_flush;
 }
 
+/* The kept error as the whole answer; a 429 says when to come back. */
+static enum app_err
+error_answer(struct oa_sink *s)
+{
+	const char *code = s->err_code[0] ? s->err_code : NULL;
+	char hdr[48];
+
+	if (s->err_status == 429 && s->retry_after >= 0) {
+		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n",
+		    s->retry_after);
+		return resp_error_hdr(s->r, 429, hdr, s->err_type, code, NULL,
+		    "%s", s->err_msg);
+	}
+	return resp_error(s->r, s->err_status, s->err_type, code, NULL, "%s",
+	    s->err_msg);
+}
+
 enum app_err
 oa_sink_complete(struct oa_sink *s)
 {
@@ -401,9 +423,7 @@ oa_sink_complete(struct oa_sink *s)
 		return APP_HUP;
 	if (!s->started) {
 		if (s->err_status)
-			return resp_error(s->r, s->err_status, s->err_type,
-			    s->err_code[0] ? s->err_code : NULL, NULL, "%s",
-			    s->err_msg);
+			return error_answer(s);
 		return resp_error(s->r, 502, "upstream_error",
 		    "upstream_incomplete", NULL,
 		    "The upstream ended without an answer.");
@@ -418,8 +438,7 @@ oa_sink_complete(struct oa_sink *s)
 		return APP_OK;
 	}
 	if (s->failed)
-		return resp_error(s->r, s->err_status, s->err_type,
-		    s->err_code[0] ? s->err_code : NULL, NULL, "%s", s->err_msg);
+		return error_answer(s);
 	if (!s->finished)
 		return resp_error(s->r, 502, "upstream_error",
 		    "upstream_incomplete", NULL,

@@ -24,6 +24,7 @@ struct oa_sink {
 	const char			*model;		/* reported name */
 	const char			*fingerprint;	/* or NULL */
 	int				 started;	/* role seen */
+	long long			 started_ms;	/* when (req_now_ms) */
 	int				 finished;
 	int				 aborted;	/* client gone */
 	int				 failed;		/* error after start */
@@ -46,8 +47,9 @@ struct oa_sink {
 	char				 err_msg[512];
 };
 
+/* model: the name the answer reports (route->reported). */
 void	 oa_sink_init(struct oa_sink *, struct req *,
-	    const struct chat_request *, enum oa_format);
+	    const struct chat_request *, enum oa_format, const char *model);
 void	 oa_sink_reset_error(struct oa_sink *);
 void	 oa_sink_free(struct oa_sink *);
 void	 oa_sink_bind(struct oa_sink *, struct chat_sink *);

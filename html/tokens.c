@@ -159,6 +159,12 @@ stat_box(struct buf *b, const char *id, size_t n, const char *label)
 	buf_adds(b, "</span></div>");
 }
 
+static const char *
+kind_name(const struct tokens_view *v, int k)
+{
+	return k >= 0 && (size_t)k < v->nkinds ? v->kind_names[k] : "token";
+}
+
 static void
 summary(struct buf *b, const struct tokens_view *v)
 {
@@ -180,9 +186,11 @@ summary(struct buf *b, const struct tokens_view *v)
 		buf_adds(b, "</th>");
 	}
 	buf_adds(b, "<th class=\"n\">total</th></tr></thead><tbody>");
-	for (k = CRED_ACCESS; k <= CRED_OTHER; k++) {
+	/* kind 0 is the generic "token", which ChatGPT does not use */
+	for (k = v->nkinds > 1 ? 1 : 0; k < v->nkinds &&
+	    k < TOKENS_KINDS_MAX; k++) {
 		buf_adds(b, "<tr><td>");
-		html_txts(b, cred_kind_name((enum cred_kind)k));
+		html_txts(b, kind_name(v, (int)k));
 		buf_adds(b, "</td>");
 		for (c = row = 0; c < TOKENS_NCOLS; c++) {
 			buf_printf(b, "<td class=\"n\">%zu</td>", v->grid[k][c]);
@@ -212,18 +220,18 @@ upload(struct buf *b, const struct tokens_page *pg, const struct tokens_view *v)
 }
 
 static const char *
-status_of(const struct cred_info *ci, time_t now, const char **cls)
+status_of(const struct acct_info *ci, time_t now, const char **cls)
 {
-	if (ci->status == CRED_ERROR) {
+	if (ci->status != ACCT_ACTIVE) {
 		*cls = "st-error";
-		return "error";
+		return acct_status_name(ci->status);
 	}
 	if (ci->cooldown_until > (int64_t)now) {
 		*cls = "st-cooling";
 		return "cooling";
 	}
 	*cls = "st-active";
-	return cred_status_name(ci->status);
+	return acct_status_name(ci->status);
 }
 
 static void
@@ -244,11 +252,11 @@ errors(struct buf *b, const struct tokens_page *pg, const struct tokens_view *v)
 	    "<tr><th>fingerprint</th><th>kind</th><th>reason</th>"
 	    "<th>time</th><th class=\"n\">count</th></tr></thead><tbody>");
 	for (i = 0; i < v->nerrors; i++) {
-		const struct cred_info *ci = &v->errors[i];
+		const struct acct_info *ci = &v->errors[i];
 		buf_adds(b, "<tr><td class=\"fp\">");
 		html_txts(b, ci->fingerprint);
 		buf_adds(b, "</td><td>");
-		html_txts(b, cred_kind_name(ci->kind));
+		html_txts(b, kind_name(v, ci->kind));
 		buf_adds(b, "</td><td class=\"reason\">");
 		html_txts(b, ci->last_error);
 		buf_adds(b, "</td><td>");
@@ -287,20 +295,20 @@ pool(struct buf *b, const struct tokens_page *pg, const struct tokens_view *v)
 	    "<th>account</th><th>added</th><th>last used</th><th></th></tr>"
 	    "</thead><tbody>");
 	for (i = 0; i < v->nrows; i++) {
-		const struct cred_info *ci = &v->rows[i];
+		const struct acct_info *ci = &v->rows[i];
 		st = status_of(ci, v->now, &cls);
 		tokens_fmt_time(ci->created_at, created, sizeof(created));
 		tokens_fmt_time(ci->last_used_at, used, sizeof(used));
 		buf_adds(b, "<tr><td class=\"fp\">");
 		html_txts(b, ci->fingerprint);
 		buf_adds(b, "</td><td>");
-		html_txts(b, cred_kind_name(ci->kind));
+		html_txts(b, kind_name(v, ci->kind));
 		buf_adds(b, "</td><td class=\"");
 		html_attrs(b, cls);
 		buf_adds(b, "\">");
 		html_txts(b, st);
 		buf_adds(b, "</td><td class=\"account\">");
-		html_txts(b, ci->account_id);
+		html_txts(b, ci->team_id);
 		buf_adds(b, "</td><td>");
 		html_txts(b, created);
 		buf_adds(b, "</td><td>");

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "fcgi/buf.h"
-#include "store/creds.h"
+#include "store/accounts.h"
 
 #define TOKENS_ROWS_MAX		500	/* pool rows shown */
 #define TOKENS_ERRORS_MAX	1000	/* error rows shown */
@@ -27,16 +27,21 @@ struct tokens_page {
 enum tokens_col { TOKENS_COL_ACTIVE, TOKENS_COL_COOLING, TOKENS_COL_ERROR,
 	TOKENS_NCOLS };
 
+#define TOKENS_KINDS_MAX	8
+
 struct tokens_view {
 	const char		*csrf;
 	time_t			 now;
 	time_t			 session_expires;
-	struct cred_counts	 counts;
-	/* [kind][column], kind indexed by enum cred_kind (0 unused) */
-	size_t			 grid[4][TOKENS_NCOLS];
-	const struct cred_info	*rows;
+	struct acct_counts	 counts;
+	/* the pool's credential kinds; [0] is unused by ChatGPT's */
+	const char *const	*kind_names;
+	size_t			 nkinds;
+	/* [kind][column] */
+	size_t			 grid[TOKENS_KINDS_MAX][TOKENS_NCOLS];
+	const struct acct_info	*rows;
 	size_t			 nrows, rows_total;
-	const struct cred_info	*errors;
+	const struct acct_info	*errors;
 	size_t			 nerrors, errors_total;
 };
 

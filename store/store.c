@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fcgi/log.h"
+#include "store/acct_rec.h"
 #include "store/store_priv.h"
 
 #define STORE_MAX_DBS		16
@@ -64,6 +65,37 @@ int64_t
 store_now(const struct store *s)
 {
 	return (int64_t)time(NULL) + s->clock_skew;
+}
+
+void
+store_set_clock_skew(struct store *s, int64_t seconds)
+{
+	s->clock_skew = seconds;
+}
+
+uint32_t
+store_today(const struct store *s)
+{
+	time_t t = (time_t)store_now(s);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	return (uint32_t)((tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 +
+	    tm.tm_mday);
+}
+
+/* The next local midnight; mktime copes with DST and month ends. */
+int64_t
+store_day_end(const struct store *s)
+{
+	time_t t = (time_t)store_now(s);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	tm.tm_mday++;
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	return (int64_t)mktime(&tm);
 }
 
 void
@@ -222,12 +254,22 @@ store_prune(MDB_txn *txn, MDB_dbi dbi, size_t at,
 }
 
 static int
+put_version(struct store *s, MDB_txn *txn, MDB_val *k)
+{
+	unsigned char buf[8];
+	MDB_val v = { sizeof(buf), buf };
+
+	store_be64(buf, STORE_SCHEMA_VERSION);
+	return mdb_put(txn, s->meta, k, &v, 0);
+}
+
+static int
 store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 {
 	static const char key[] = "schema_version";
 	MDB_val k = { sizeof(key) - 1, (void *)key }, v;
-	unsigned char buf[8];
 	uint64_t ver;
+	size_t moved;
 	int rc;
 
 	(void)ctx;
@@ -239,15 +281,14 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "rtlock", MDB_CREATE, &s->rtlock)) ||
 	    (rc = mdb_dbi_open(txn, "seeds", MDB_CREATE, &s->seeds)) ||
 	    (rc = mdb_dbi_open(txn, "throttle", MDB_CREATE, &s->throttle)) ||
-	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)))
+	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)) ||
+	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE, &s->accounts)) ||
+	    (rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &s->apikeys)) ||
+	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		store_be64(buf, STORE_SCHEMA_VERSION);
-		v.mv_size = sizeof(buf);
-		v.mv_data = buf;
-		return mdb_put(txn, s->meta, &k, &v, 0);
-	}
+	if (rc == MDB_NOTFOUND)
+		return put_version(s, txn, &k);
 	if (rc != 0)
 		return rc;
 	ver = store_get_be64(&v);
@@ -256,7 +297,40 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 		    (unsigned long long)ver, STORE_SCHEMA_VERSION);
 		return EINVAL;
 	}
-	return 0;
+	if (ver == STORE_SCHEMA_VERSION)
+		return 0;
+	/* Same transaction as the version: all of it happens, or none. */
+	if ((rc = acct_migrate_v1(s, txn, s->creds, s->accounts, &moved)) != 0)
+		return rc;
+	log_info("store: schema %llu -> %d: %zu ChatGPT credential(s) are "
+	    "now accounts", (unsigned long long)ver, STORE_SCHEMA_VERSION,
+	    moved);
+	return put_version(s, txn, &k);
+}
+
+static int
+seeds_clear_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	MDB_stat st;
+	int rc;
+
+	if ((rc = mdb_stat(txn, s->seeds, &st)) != 0)
+		return rc;
+	*(size_t *)arg = st.ms_entries;
+	return mdb_drop(txn, s->seeds, 0);
+}
+
+enum store_err
+store_seeds_clear(struct store *s, size_t *removed)
+{
+	size_t n = 0;
+	enum store_err e;
+
+	if ((e = store_write(s, seeds_clear_txn, &n)) == STORE_OK)
+		e = store_sync(s);
+	if (removed)
+		*removed = n;
+	return e;
 }
 
 static int

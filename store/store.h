@@ -24,7 +24,7 @@ enum store_err {
 	STORE__MAX
 };
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2	/* 2: accounts of every provider */
 #define STORE_MODEL_NAME_MAX	64	/* longer names count as "(other)" */
 #define STORE_MODELS_MAX	256	/* distinct model keys kept */
 
@@ -57,6 +57,20 @@ enum store_err	 store_key_init(struct store *, const char *env_value,
 /* HMAC-SHA-256 under the store key, domain-separated by label. */
 void		 store_mac(struct store *, const char *label, const void *,
 		    size_t, unsigned char out[32]);
+
+/*
+ * The day as the operator counts it: YYYYMMDD in the process's time zone
+ * (CHAT2API_TZ, else the system's), and when it ends (unix time).  Daily
+ * limits count per such day, so they reset at local midnight by
+ * themselves.
+ */
+uint32_t	 store_today(const struct store *);
+int64_t		 store_day_end(const struct store *);
+/* Tests move the store's clock instead of sleeping. */
+void		 store_set_clock_skew(struct store *, int64_t seconds);
+
+/* Gateway seeds: seed -> credential.  Cleared by /seed_tokens/clear. */
+enum store_err	 store_seeds_clear(struct store *, size_t *removed);
 
 enum store_err	 store_count_request(struct store *, const char *model,
 		    int success);

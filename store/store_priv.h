@@ -11,8 +11,9 @@
 struct store {
 	MDB_env			*env;
 	MDB_dbi			 meta, counters, models;
-	MDB_dbi			 creds, rtcache, rtlock, seeds;
+	MDB_dbi			 creds, rtcache, rtlock, seeds;	/* creds: schema 1 */
 	MDB_dbi			 throttle, revoked;
+	MDB_dbi			 accounts, apikeys, mappings;
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */

@@ -205,6 +205,8 @@ on_header(char *p, size_t sz, size_t n, void *u)
 		dst = &x->resp->content_type, k = 13;
 	else if (len > 9 && strncasecmp(p, "location:", 9) == 0)
 		dst = &x->resp->location, k = 9;
+	else if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0)
+		dst = &x->resp->retry_after, k = 12;
 	else
 		return len;
 	for (v = p + k; v < p + len && (*v == ' ' || *v == '\t'); v++)
@@ -344,5 +346,6 @@ http_resp_free(struct http_resp *r)
 	free(r->body);
 	free(r->content_type);
 	free(r->location);
+	free(r->retry_after);
 	memset(r, 0, sizeof(*r));
 }

@@ -53,6 +53,7 @@ struct http_resp {
 	size_t		 body_len;
 	char		*content_type;
 	char		*location;
+	char		*retry_after;	/* the header's value, or NULL */
 };
 
 int		 http_global_init(void);

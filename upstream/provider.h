@@ -57,12 +57,14 @@ struct chat_request {
 	double			 temperature;	/* < 0: unset */
 	double			 top_p;		/* < 0: unset */
 	const char		*user;
-	const char		*reasoning_effort;
+	const char		*reasoning_effort;	/* any value: think */
+	int			 web_search;		/* -1: unset */
+	int			 deep_research;		/* -1: unset */
 	/* ChatGPT continuation extras (chatgpt.md §10.1) */
 	const char		*conversation_id;
 	const char		*parent_message_id;
 	int			 history_disabled;	/* -1: default */
-	const char		*account_id;
+	const char		*account_id;	/* body, or ChatGPT-Account-ID */
 };
 
 const char	*chat_role_name(enum chat_role);
@@ -75,8 +77,9 @@ enum chat_finish {
 };
 
 struct chat_usage {
-	long	prompt_tokens;
-	long	completion_tokens;
+	long	prompt_tokens;		/* 0: estimate from the request */
+	long	completion_tokens;	/* 0: estimate from the answer */
+	long	total_tokens;		/* 0: the sum; else what upstream said */
 };
 
 /*
@@ -112,31 +115,159 @@ struct chat_sink {
 
 struct config;
 struct arena;
+struct store;
+struct acct_field;
+
+/* A model a provider knows by name (case-insensitive). */
+struct provider_model {
+	const char	*id;		/* what clients ask for */
+	const char	*upstream;	/* the provider's own name; NULL: id */
+	long		 created;	/* unix time, cosmetic */
+	unsigned	 flags;		/* ROUTE_THINK, ROUTE_SEARCH implied */
+};
+
+/* A credential field an account of the provider carries (§10.3). */
+struct provider_field {
+	const char	*name;		/* "token", "real_user_id" */
+	const char	*help;
+	int		 required;
+	int		 team;		/* kept as the account's team id */
+};
+
+/*
+ * Where a request goes (upstream/route.c): provider, the model it should
+ * use and the switches the name, the body and the headers asked for.
+ */
+#define ROUTE_THINK		0x01
+#define ROUTE_SEARCH		0x02
+#define ROUTE_DEEP_RESEARCH	0x04
+#define ROUTE_EXPERT		0x08
+
+struct route {
+	const struct provider		*provider;
+	const struct provider_model	*model;		/* a built-in, or NULL */
+	const char			*requested;	/* the client's name */
+	const char			*upstream_model;	/* for the provider */
+	const char			*reported;	/* "model" in answers */
+	unsigned			 flags;		/* ROUTE_* */
+	const char			*pin_account;	/* from a mapping */
+	const char			*mapping;	/* that matched, or NULL */
+};
+
+/* The credential one attempt uses. */
+struct provider_account {
+	const char		*id;		/* store id; NULL: the client's */
+	const char		*secret;
+	int			 kind;
+	const char		*team_id;	/* ChatGPT workspace, or NULL */
+	const struct acct_field	*fields;
+	size_t			 nfields;
+};
 
 /* One attempt at one answer, with one credential. */
 struct provider_call {
 	const struct config		*cfg;
+	struct store			*store;		/* may be NULL (CGI) */
 	struct arena			*arena;		/* the request's */
 	const struct chat_request	*req;
-	const char			*credential;	/* NULL: anonymous */
-	const char			*account_id;	/* team/workspace */
+	const struct route		*route;
+	const struct provider_account	*account;	/* NULL: anonymous */
 	const struct chat_sink		*sink;
 	/* polled while waiting upstream: keep-alives, client gone */
 	int				(*idle)(void *);
 	void				*idle_ctx;
+	/*
+	 * Work the provider leaves for after the answer has been written
+	 * (deleting the upstream chat): the caller runs it then.
+	 */
+	struct provider_after		*after;
 };
 
+struct provider_after {
+	void	(*fn)(void *ctx);
+	void	*ctx;
+};
+
+/* What validate() learned about a credential. */
+enum provider_verdict {
+	PROVIDER_VALID,
+	PROVIDER_INVALID,	/* refused: error */
+	PROVIDER_EXPIRED,	/* the provider says the login expired */
+	PROVIDER_UNKNOWN,	/* could not tell (network, 5xx) */
+};
+
+struct provider_check {
+	enum provider_verdict	 verdict;
+	char			 email[128];
+	long			 latency_ms;
+	char			 message[256];
+};
+
+/* What validate() and refresh() need outside a request. */
+struct provider_ctx {
+	const struct config	*cfg;
+	struct store		*store;
+	struct arena		*arena;
+};
+
+#define PROVIDER_ANON		0x01	/* answers without a credential */
+#define PROVIDER_CATCHALL	0x02	/* takes names nobody else knows */
+
 /*
- * A provider reports every outcome through the sink: finish() on
- * success, error() otherwise (before or after the answer started).
+ * A provider: one folder under upstream/ and one line in the table of
+ * upstream/providers.c.  chat() reports every outcome through the sink:
+ * finish() on success, error() otherwise (before or after the answer
+ * started).  A provider never sees OpenAI JSON and never writes to the
+ * client.
  */
 struct provider {
-	const char	*name;
-	int		(*owns_model)(const char *model);
+	const char			*id;		/* "deepseek" */
+	const char			*display;	/* "DeepSeek" */
+	unsigned			 flags;		/* PROVIDER_* */
+	const struct provider_model	*models;	/* ends with id NULL */
+	/* a body without "model" (catch-all only); NULL: models[0] */
+	const char			*default_model;
+	const struct provider_field	*fields;	/* [0]: the secret */
+	size_t				 nfields;
+	const char *const		*kinds;		/* credential kinds */
+	size_t				 nkinds;
+	/* the kind of a credential (index into kinds); NULL: 0 */
+	int		(*classify)(const char *secret);
+	/*
+	 * A credential as users paste it into the form the provider uses
+	 * (DeepSeek's localStorage JSON → its token); malloc'd, or NULL
+	 * when it is unusable.  NULL hook: taken as is.
+	 */
+	char		*(*normalize)(const char *pasted);
+	/*
+	 * A Bearer that is neither a code nor a key: the client's own
+	 * credential for this provider?  1 with *out filled (strings in the
+	 * arena), 0 when it does not look like one (a placeholder such as
+	 * "sk-xxx" that SDKs insist on).  NULL hook: never.
+	 */
+	int		(*raw_credential)(struct arena *, const char *bearer,
+			    struct provider_account *out);
+	/* Extra switches from a model name (§1.2); may be NULL. */
+	unsigned	(*name_flags)(const char *name);
+	/* The "model" an answer reports; NULL hook: the requested name. */
+	const char	*(*reported)(const char *requested);
 	void		(*chat)(const struct provider_call *);
+	void		(*validate)(const struct provider_ctx *,
+			    const struct provider_account *,
+			    struct provider_check *);
+	/*
+	 * 0 refreshed, 1 nothing to refresh for this credential, -1 failed
+	 * (err says why).  NULL when the provider never has anything to.
+	 */
+	int		(*refresh)(const struct provider_ctx *,
+			    const struct provider_account *, int force,
+			    char *err, size_t errsz);
 };
 
 extern const struct provider	*const providers[];
 
-const struct provider	*provider_for_model(const char *model);
+const struct provider	*provider_by_id(const char *id);
+/* The provider whose flags include PROVIDER_CATCHALL (the first). */
+const struct provider	*provider_default(void);
+const char		*provider_kind_name(const struct provider *, int kind);
 #endif

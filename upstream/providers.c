@@ -1,23 +1,49 @@
-/* The static provider table: one line per provider. */
+/*
+ * The static provider table: one line per provider.  Order matters
+ * twice: /v1/models lists in it, and the first catch-all provider takes
+ * the names nobody else knows.
+ */
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "upstream/chatgpt/chatgpt.h"
+#include "upstream/deepseek/deepseek.h"
 #include "upstream/provider.h"
 
 const struct provider *const providers[] = {
-	&chatgpt_provider,	/* default: owns every model name */
+	&chatgpt_provider,
+	&deepseek_provider,
 	NULL,
 };
 
 const struct provider *
-provider_for_model(const char *model)
+provider_by_id(const char *id)
 {
 	const struct provider *const *p;
 
 	for (p = providers; *p != NULL; p++)
-		if ((*p)->owns_model(model))
+		if (strcmp((*p)->id, id) == 0)
 			return *p;
 	return NULL;
+}
+
+const struct provider *
+provider_default(void)
+{
+	const struct provider *const *p;
+
+	for (p = providers; *p != NULL; p++)
+		if ((*p)->flags & PROVIDER_CATCHALL)
+			return *p;
+	return NULL;
+}
+
+const char *
+provider_kind_name(const struct provider *p, int kind)
+{
+	if (p->kinds == NULL || kind < 0 || (size_t)kind >= p->nkinds)
+		return "token";
+	return p->kinds[kind];
 }

@@ -85,7 +85,7 @@ START_TEST(listing)
 		    &chatgpt_models[i]);
 		/* every advertised id must map to its own slug */
 		ck_assert_str_eq(chatgpt_model_slug(chatgpt_models[i].id),
-		    chatgpt_models[i].slug);
+		    chatgpt_models[i].upstream);
 		for (j = i + 1; j < chatgpt_nmodels; j++)
 			ck_assert_str_ne(chatgpt_models[i].id,
 			    chatgpt_models[j].id);

@@ -1,13 +1,23 @@
 /*
- * The ChatGPT web upstream (chatgpt.md §1-§6): anonymous (backend-anon)
- * and AccessToken (backend-api) modes, sentinel with proof of work,
- * turnstile and arkose, both stream encodings.
+ * The ChatGPT web upstream (chatgpt.md §1-§7): anonymous (backend-anon)
+ * and AccessToken (backend-api) modes, RefreshTokens exchanged on the way,
+ * sentinel with proof of work, turnstile and arkose, both stream
+ * encodings.
  */
 #ifndef UPSTREAM_CHATGPT_H
 #define UPSTREAM_CHATGPT_H
 
 #include "upstream/provider.h"
 
+/* Credential kinds (their numbers are those of the schema 1 pool). */
+enum chatgpt_kind {
+	CHATGPT_KIND_ACCESS = 1,	/* eyJ... JWT, or fk-... share token */
+	CHATGPT_KIND_REFRESH = 2,	/* 45 chars, or rt_... / rt-... */
+	CHATGPT_KIND_OTHER = 3,		/* anything else: used as an AT */
+};
+
 extern const struct provider	chatgpt_provider;
+
+int	 chatgpt_token_kind(const char *secret);
 
 #endif

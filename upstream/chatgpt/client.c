@@ -17,9 +17,12 @@
 
 #include "fcgi/log.h"
 #include "fcgi/rand.h"
+#include "store/crypto.h"
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/chatgpt/internal.h"
+#include "upstream/chatgpt/refresh.h"
 #include "upstream/chatgpt/models.h"
+#include "upstream/call.h"
 #include "upstream/chatgpt/stream.h"
 #include "upstream/sse.h"
 
@@ -136,30 +139,11 @@ cg_headers_plus(struct cg_call *c, const char **extra)
 	return all;
 }
 
-/*
- * A proxy of list l (§11.3): sticky per credential when asked, else
- * random; "{}" in it becomes md5(token) for provider-side sessions.
- */
+/* A proxy of list l (§11.3): see call_proxy(). */
 const char *
 cg_proxy_from(struct cg_call *c, const struct strlist *l, int sticky)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	const char *p, *brace;
-	char hex[33];
-
-	if (l->n == 0)
-		return NULL;
-	p = l->v[sticky && c->token ? hash_of(c->token) % l->n :
-	    rnd_index(l->n)];
-	if ((brace = strstr(p, "{}")) == NULL)
-		return p;
-	EVP_Digest(c->token ? c->token : "", c->token ? strlen(c->token) : 0,
-	    md, &n, EVP_md5(), NULL);
-	for (i = 0; i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return arena_printf(c->arena, "%.*s%s%s", (int)(brace - p), p, hex,
-	    brace + 2);
+	return call_proxy(c->arena, l, c->token, sticky);
 }
 
 static void
@@ -425,20 +409,65 @@ has_attachments(const struct chat_request *r)
 	return 0;
 }
 
-static void
+/*
+ * A RefreshToken is exchanged (once for all processes, then cached) and
+ * the AccessToken it gives is what the call uses.  0, or -1 with the sink
+ * told.
+ */
+static int
+access_token(struct cg_call *c, const struct provider_call *pc, char **owned)
+{
+	const struct provider_account *a = pc->account;
+	enum refresh_err re;
+	char err[256];
+
+	*owned = NULL;
+	c->token = a != NULL ? a->secret : NULL;
+	if (a == NULL || chatgpt_token_kind(a->secret) != CHATGPT_KIND_REFRESH)
+		return 0;
+	if (pc->store == NULL) {
+		cg_fail(c, 503, "server_error", "store_down", "The credential "
+		    "store is unavailable, so a RefreshToken cannot be "
+		    "exchanged.");
+		return -1;
+	}
+	re = chatgpt_refresh(pc->cfg, pc->store, a->secret, 0, owned,
+	    pc->idle, pc->idle_ctx, err, sizeof(err));
+	if (re == REFRESH_OK) {
+		c->token = *owned;
+		return 0;
+	}
+	if (re == REFRESH_INVALID)
+		cg_fail(c, 401, "invalid_request_error",
+		    "invalid_refresh_token", "Could not exchange the "
+		    "RefreshToken: %s.", err);
+	else
+		cg_fail(c, 502, "upstream_error", "refresh_failed", "Could not "
+		    "exchange the RefreshToken: %s.", err);
+	return -1;
+}
+
+void
 chatgpt_chat(const struct provider_call *pc)
 {
 	const struct config *cfg = pc->cfg;
+	const struct route *rt = pc->route;
 	struct cg_call c;
+	char *at = NULL;
 
 	memset(&c, 0, sizeof(c));
 	c.pc = pc;
 	c.cfg = cfg;
 	c.proto = &cg_proto_2025;
 	c.arena = pc->arena;
-	c.token = pc->credential;
-	c.account_id = pc->account_id;
-	c.slug = chatgpt_model_slug(pc->req->model);
+	if (access_token(&c, pc, &at) < 0)
+		return;
+	/* The request's team id (header, body) before the account's. */
+	c.account_id = pc->req->account_id != NULL ? pc->req->account_id :
+	    pc->account != NULL ? pc->account->team_id : NULL;
+	/* A built-in name carries its slug; any other name is mapped. */
+	c.slug = rt->model != NULL ? rt->upstream_model :
+	    chatgpt_model_slug(rt->upstream_model);
 	c.host = cfg->chatgpt_base_url.v[rnd_index(cfg->chatgpt_base_url.n)];
 	/* "https://host/" and "https://host" are the same base */
 	if (c.host[strlen(c.host) - 1] == '/')
@@ -464,15 +493,8 @@ out:
 	free(c.req_token);
 	free(c.proof_token);
 	free(c.turnstile_token);
+	if (at != NULL) {
+		crypto_wipe(at, strlen(at));
+		free(at);
+	}
 }
-
-static int
-chatgpt_owns_model(const char *model)
-{
-	(void)model;
-	return 1;	/* the default provider */
-}
-
-const struct provider chatgpt_provider = {
-	"chatgpt", chatgpt_owns_model, chatgpt_chat
-};

@@ -89,6 +89,7 @@ void	 cg_fail(struct cg_call *, int status, const char *type,
 	    __attribute__((format(printf, 5, 6)));
 
 /* client.c */
+void	 chatgpt_chat(const struct provider_call *);
 void	 cg_uuid4(char out[37]);
 const char	*cg_proxy_from(struct cg_call *, const struct strlist *,
 		    int sticky);

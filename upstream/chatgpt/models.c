@@ -5,33 +5,35 @@
 
 #include "upstream/chatgpt/models.h"
 
-const struct chatgpt_model chatgpt_models[] = {
-	{ "auto",		"auto",				1714521600 },
-	{ "gpt-3.5-turbo",	"text-davinci-002-render-sha",	1677610602 },
-	{ "gpt-4",		"gpt-4",			1687882411 },
-	{ "gpt-4-mobile",	"gpt-4-mobile",			1687882411 },
-	{ "gpt-4o",		"gpt-4o",			1715367049 },
-	{ "gpt-4o-mini",	"gpt-4o-mini",			1721172741 },
-	{ "gpt-4o-canmore",	"gpt-4o-canmore",		1727740800 },
-	{ "gpt-4.1",		"gpt-4-1",			1744588800 },
-	{ "gpt-4.1-mini",	"gpt-4-1-mini",			1744588800 },
-	{ "gpt-4.5",		"gpt-4-5",			1740614400 },
-	{ "gpt-5",		"gpt-5",			1754524800 },
-	{ "gpt-5.1",		"gpt-5-1",			1762819200 },
-	{ "gpt-5.2",		"gpt-5-2",			1765238400 },
-	{ "o1",			"o1",				1734480000 },
-	{ "o1-mini",		"o1-mini",			1726099200 },
-	{ "o1-preview",		"o1-preview",			1726099200 },
-	{ "o1-pro",		"o1-pro",			1734480000 },
-	{ "o3",			"o3",				1744761600 },
-	{ "o3-mini",		"o3-mini",			1738281600 },
-	{ "o3-mini-high",	"o3-mini-high",			1738281600 },
-	{ "o3-mini-medium",	"o3-mini-medium",		1738281600 },
-	{ "o3-mini-low",	"o3-mini-low",			1738281600 },
-	{ "o4-mini",		"o4-mini",			1744761600 },
-	{ "o4-mini-high",	"o4-mini-high",			1744761600 },
+const struct provider_model chatgpt_models[] = {
+	{ "auto",		"auto",				1714521600, 0 },
+	{ "gpt-3.5-turbo",	"text-davinci-002-render-sha",	1677610602, 0 },
+	{ "gpt-4",		"gpt-4",			1687882411, 0 },
+	{ "gpt-4-mobile",	"gpt-4-mobile",			1687882411, 0 },
+	{ "gpt-4o",		"gpt-4o",			1715367049, 0 },
+	{ "gpt-4o-mini",	"gpt-4o-mini",			1721172741, 0 },
+	{ "gpt-4o-canmore",	"gpt-4o-canmore",		1727740800, 0 },
+	{ "gpt-4.1",		"gpt-4-1",			1744588800, 0 },
+	{ "gpt-4.1-mini",	"gpt-4-1-mini",			1744588800, 0 },
+	{ "gpt-4.5",		"gpt-4-5",			1740614400, 0 },
+	{ "gpt-5",		"gpt-5",			1754524800, 0 },
+	{ "gpt-5.1",		"gpt-5-1",			1762819200, 0 },
+	{ "gpt-5.2",		"gpt-5-2",			1765238400, 0 },
+	{ "o1",			"o1",				1734480000, 0 },
+	{ "o1-mini",		"o1-mini",			1726099200, 0 },
+	{ "o1-preview",		"o1-preview",			1726099200, 0 },
+	{ "o1-pro",		"o1-pro",			1734480000, 0 },
+	{ "o3",			"o3",				1744761600, 0 },
+	{ "o3-mini",		"o3-mini",			1738281600, 0 },
+	{ "o3-mini-high",	"o3-mini-high",			1738281600, 0 },
+	{ "o3-mini-medium",	"o3-mini-medium",		1738281600, 0 },
+	{ "o3-mini-low",	"o3-mini-low",			1738281600, 0 },
+	{ "o4-mini",		"o4-mini",			1744761600, 0 },
+	{ "o4-mini-high",	"o4-mini-high",			1744761600, 0 },
+	{ NULL, NULL, 0, 0 }
 };
-const size_t chatgpt_nmodels = sizeof(chatgpt_models) / sizeof(chatgpt_models[0]);
+const size_t chatgpt_nmodels = sizeof(chatgpt_models) /
+    sizeof(chatgpt_models[0]) - 1;
 
 /*
  * Substring rules, first match wins (§6.1).  Fixed against the reference:
@@ -91,7 +93,7 @@ static const struct { const char *req, *resp; } resp_alias[] = {
 	{ "o3-mini-high",		"o3-mini-high-2025-01-31" },
 };
 
-const struct chatgpt_model *
+const struct provider_model *
 chatgpt_model_find(const char *id)
 {
 	size_t i;

@@ -8,19 +8,16 @@
 
 #include <stddef.h>
 
-struct chatgpt_model {
-	const char	*id;		/* what clients ask for */
-	const char	*slug;		/* what the upstream gets */
-	long		 created;	/* unix time, cosmetic */
-};
+#include "upstream/provider.h"
 
-extern const struct chatgpt_model	chatgpt_models[];
+/* upstream: the slug the upstream gets */
+extern const struct provider_model	chatgpt_models[];
 extern const size_t			chatgpt_nmodels;
 
 #define CHATGPT_DEFAULT_MODEL	"gpt-3.5-turbo-0125"
 #define CHATGPT_GIZMO_MAX	128
 
-const struct chatgpt_model *chatgpt_model_find(const char *id);
+const struct provider_model *chatgpt_model_find(const char *id);
 const char	*chatgpt_model_slug(const char *requested);
 const char	*chatgpt_model_response_name(const char *requested);
 int		 chatgpt_model_gizmo(const char *requested, char *out,

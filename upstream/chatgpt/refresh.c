@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +10,10 @@
 #include <openssl/rand.h>
 
 #include "fcgi/log.h"
-#include "store/creds.h"
+#include "store/accounts.h"
 #include "store/crypto.h"
+#include "store/tokcache.h"
+#include "upstream/chatgpt/chatgpt.h"
 #include "upstream/chatgpt/refresh.h"
 #include "upstream/http.h"
 
@@ -125,10 +126,33 @@ exchange(const struct config *cfg, const char *rt, char **at,
 static void
 mark_invalid(struct store *st, const char *rt, const char *reason)
 {
-	char id[CRED_ID_LEN + 1];
+	struct acct_change ch;
+	char id[ACCT_ID_LEN + 1];
 
-	if (cred_id_of(st, rt, id) == STORE_OK)
-		cred_mark_error(st, id, reason);
+	memset(&ch, 0, sizeof(ch));
+	ch.set = ACCT_SET_STATUS;
+	ch.status = ACCT_ERROR;
+	ch.reason = reason;
+	if (acct_id_of(st, "chatgpt", rt, id) == STORE_OK)
+		acct_set(st, id, &ch);
+}
+
+struct exch {
+	const struct config	*cfg;
+	const char		*rt;
+	int			(*idle)(void *);
+	void			*idle_ctx;
+	char			*err;
+	size_t			 errsz;
+};
+
+static int
+do_exchange(void *u, char **at, int64_t *expires)
+{
+	struct exch *x = u;
+
+	return (int)exchange(x->cfg, x->rt, at, expires, x->idle, x->idle_ctx,
+	    x->err, x->errsz);
 }
 
 enum refresh_err
@@ -136,108 +160,32 @@ chatgpt_refresh(const struct config *cfg, struct store *st, const char *rt,
     int force, char **at, int (*idle)(void *), void *idle_ctx, char *err,
     size_t errsz)
 {
-	struct timespec t0, t1;
-	enum refresh_err re;
-	int64_t expires = 0;
-	int got = 0;
-	long waited;
+	struct exch x = { cfg, rt, idle, idle_ctx, err, errsz };
+	enum tokcache_how how;
 	char fp[13];
+	int rc;
 
 	*at = NULL;
 	err[0] = '\0';
-	cred_fingerprint(rt, fp);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (!force && cred_rt_lookup(st, rt, at, NULL) == STORE_OK)
-			return REFRESH_OK;
-		if (cred_rt_lock(st, rt, &got) != STORE_OK) {
-			snprintf(err, errsz, "storage failure");
-			return REFRESH_STORE;
-		}
-		if (got)
-			break;
-		/* Someone else is exchanging this RT: wait for its result. */
-		force = 0;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		waited = (t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (waited > REFRESH_WAIT_MS || (idle && idle(idle_ctx))) {
-			snprintf(err, errsz, "timed out waiting for another "
-			    "exchange of the same refresh token");
-			return REFRESH_FAILED;
-		}
-		poll(NULL, 0, 50);
-	}
-	/* Won the lock; the cache may have been filled meanwhile. */
-	if (!force && cred_rt_lookup(st, rt, at, NULL) == STORE_OK) {
-		cred_rt_unlock(st, rt);
+	log_fingerprint(rt, fp);
+	rc = tokcache_fetch(st, REFRESH_SCOPE, rt, force, do_exchange, &x,
+	    idle, idle_ctx, at, &how);
+	if (rc == 0) {
+		if (how == TOKCACHE_EXCHANGED)
+			log_info("refresh: %s exchanged", fp);
 		return REFRESH_OK;
 	}
-	re = exchange(cfg, rt, at, &expires, idle, idle_ctx, err, errsz);
-	if (re == REFRESH_OK) {
-		if (cred_rt_store(st, rt, *at, expires) != STORE_OK)
-			log_warn("refresh: could not cache the access token of "
-			    "%s", fp);
-		log_info("refresh: %s exchanged", fp);
-	} else {
-		log_info("refresh: %s: %s", fp, err);
-		if (re == REFRESH_INVALID) {
-			cred_rt_forget(st, rt);
-			mark_invalid(st, rt, err);
-		}
+	if (rc == TOKCACHE_STORE) {
+		snprintf(err, errsz, "storage failure");
+		return REFRESH_STORE;
 	}
-	cred_rt_unlock(st, rt);
-	return re;
-}
-
-struct rt_list {
-	char	**v;
-	size_t	  n, cap;
-};
-
-static int
-collect_rt(void *arg, const struct cred_info *i, const char *secret)
-{
-	struct rt_list *l = arg;
-	char **nv;
-
-	if (i->kind != CRED_REFRESH || i->status != CRED_ACTIVE)
-		return 0;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		if ((nv = realloc(l->v, l->cap * sizeof(*nv))) == NULL)
-			return 1;
-		l->v = nv;
+	if (rc == TOKCACHE_GAVE_UP) {
+		snprintf(err, errsz, "timed out waiting for another exchange "
+		    "of the same refresh token");
+		return REFRESH_FAILED;
 	}
-	if ((l->v[l->n] = strdup(secret)) != NULL)
-		l->n++;
-	return 0;
-}
-
-int
-chatgpt_refresh_all(const struct config *cfg, struct store *st, int force,
-    size_t *ok, size_t *failed)
-{
-	struct rt_list l = { NULL, 0, 0 };
-	char err[256], *at;
-	size_t i;
-
-	*ok = *failed = 0;
-	if (cred_export(st, collect_rt, &l) != STORE_OK) {
-		free(l.v);
-		return -1;
-	}
-	for (i = 0; i < l.n; i++) {
-		if (chatgpt_refresh(cfg, st, l.v[i], force, &at, NULL, NULL,
-		    err, sizeof(err)) == REFRESH_OK) {
-			(*ok)++;
-			crypto_wipe(at, strlen(at));
-			free(at);
-		} else
-			(*failed)++;
-		crypto_wipe(l.v[i], strlen(l.v[i]));
-		free(l.v[i]);
-	}
-	free(l.v);
-	return 0;
+	log_info("refresh: %s: %s", fp, err);
+	if (rc == REFRESH_INVALID)
+		mark_invalid(st, rt, err);
+	return (enum refresh_err)rc;
 }

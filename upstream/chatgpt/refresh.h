@@ -12,6 +12,7 @@
 
 struct store;
 
+/* Positive values: they pass through tokcache_fetch() unchanged. */
 enum refresh_err {
 	REFRESH_OK = 0,
 	REFRESH_INVALID,	/* the OAuth server refused the RT for good */
@@ -24,7 +25,7 @@ enum refresh_err {
 #define REFRESH_REDIRECT_URI	"com.openai.chat://auth0.openai.com/ios/" \
 				"com.openai.chat/callback"
 #define REFRESH_DEFAULT_TTL	(5 * 86400)	/* no expires_in given */
-#define REFRESH_WAIT_MS		20000		/* for another exchange */
+#define REFRESH_SCOPE		"chatgpt-rt"	/* store/tokcache.h */
 
 /*
  * *at is malloc'd (wipe and free it).  force skips the cache.  idle, if
@@ -35,9 +36,5 @@ enum refresh_err chatgpt_refresh(const struct config *, struct store *,
 		    int (*idle)(void *), void *idle_ctx,
 		    char *err, size_t errsz);
 const char	*refresh_strerror(enum refresh_err);
-
-/* Refreshes every stored RefreshToken; prints one line each to log. */
-int		 chatgpt_refresh_all(const struct config *, struct store *,
-		    int force, size_t *ok, size_t *failed);
 
 #endif

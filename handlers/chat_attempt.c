@@ -1,0 +1,324 @@
+/*
+ * The attempt loop of a chat request (see chat_attempt.h).
+ *
+ * Failover is per request and before the first byte only: once the
+ * client has seen the answer start, a failure ends the stream with an
+ * error chunk instead.  Accounts that failed in this request are not
+ * taken again, unless nothing else is left and the failure was the
+ * upstream's (5xx, network), when the same account may well succeed.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi/log.h"
+#include "fcgi/resp.h"
+#include "handlers/admin_auth.h"
+#include "handlers/chat_attempt.h"
+#include "store/accounts.h"
+
+#define IDLE_CHECK_MS		100	/* curl calls back far more often */
+#define COOLDOWN_DEFAULT	60	/* s, a 429 that says nothing */
+
+struct chat_ctx {
+	struct req	*r;
+	struct oa_sink	*sink;
+	long long	 last_check_ms;
+};
+
+/*
+ * While the upstream thinks: before the answer starts only watch for a
+ * hang-up; once a stream is open also send keep-alive comments.
+ */
+static int
+chat_idle(void *u)
+{
+	struct chat_ctx *cc = u;
+	struct req *r = cc->r;
+	long long now = req_now_ms();
+
+	if (r->hup)
+		return 1;
+	/* Backstop: a provider that never calls sink->flush. */
+	if (cc->sink->pending && oa_sink_flush(cc->sink) != 0)
+		return 1;
+	if (now - cc->last_check_ms < IDLE_CHECK_MS)
+		return 0;
+	cc->last_check_ms = now;
+	if (cc->sink->started && cc->sink->cr->stream)
+		return resp_sse_idle(r) != APP_OK;
+	if (r->hup || r->io->gone(r, 0)) {
+		r->hup = 1;
+		cc->sink->aborted = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+is_code(const struct oa_sink *s, const char *code)
+{
+	return strcmp(s->err_code, code) == 0;
+}
+
+/* The upstream's trouble, not the credential's: another try may work. */
+static int
+transient(const struct oa_sink *s)
+{
+	return s->err_status >= 500 || (s->err_status == 403 &&
+	    is_code(s, "upstream_not_started"));
+}
+
+static int
+retryable(enum chat_pay mode, const struct oa_sink *s)
+{
+	if (transient(s))
+		return 1;
+	/* Another pooled account may well succeed where this one failed. */
+	return mode == PAY_POOL && (s->err_status == 401 ||
+	    s->err_status == 403 || s->err_status == 429);
+}
+
+static void
+sink_fail(struct oa_sink *s, int status, const char *type, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+sink_fail(struct oa_sink *s, int status, const char *type, const char *code,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	s->err_status = status;
+	snprintf(s->err_type, sizeof(s->err_type), "%s", type);
+	snprintf(s->err_code, sizeof(s->err_code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(s->err_msg, sizeof(s->err_msg), fmt, ap);
+	va_end(ap);
+}
+
+/* What one failed attempt teaches about its account. */
+static void
+learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
+    long latency_ms)
+{
+	struct acct_result res;
+	char reason[ACCT_REASON_MAX];
+	long cool;
+
+	memset(&res, 0, sizeof(res));
+	res.refund = 1;		/* the day's use was not spent */
+	res.latency_ms = (uint32_t)(latency_ms > 0 ? latency_ms : 0);
+	snprintf(reason, sizeof(reason), "%d %s: %.180s", s->err_status,
+	    s->err_code, s->err_msg);
+	res.reason = reason;
+	if (is_code(s, "account_expired"))
+		res.outcome = ACCT_OUT_EXPIRED;
+	else if (s->err_status == 401 || is_code(s, "upstream_forbidden") ||
+	    is_code(s, "invalid_refresh_token"))
+		res.outcome = ACCT_OUT_ERROR;
+	else if (s->err_status == 429) {
+		res.outcome = ACCT_OUT_LIMITED;
+		if (!r->cfg->enable_limit)
+			res.outcome = ACCT_OUT_SOFT;
+		cool = s->retry_after > 0 ? s->retry_after : COOLDOWN_DEFAULT;
+		res.cooldown_until = (int64_t)time(NULL) + cool;
+	} else
+		res.outcome = ACCT_OUT_SOFT;
+	if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
+	    STORE_OK)
+		log_warn("account %s: could not record the outcome",
+		    pk->info.fingerprint);
+	if (res.outcome == ACCT_OUT_ERROR || res.outcome == ACCT_OUT_EXPIRED)
+		log_info("account %s (%s) is now %s (%d %s)",
+		    pk->info.fingerprint, pk->info.provider,
+		    res.outcome == ACCT_OUT_ERROR ? "error" : "expired",
+		    s->err_status, s->err_code);
+	else if (res.outcome == ACCT_OUT_LIMITED)
+		log_info("account %s (%s) cools down for %ld s",
+		    pk->info.fingerprint, pk->info.provider,
+		    (long)(res.cooldown_until - time(NULL)));
+}
+
+static void
+learn_success(struct req *r, const struct acct_pick *pk,
+    const struct oa_sink *s, long long t0)
+{
+	struct acct_result res;
+	long long t1 = s->started ? s->started_ms : req_now_ms();
+
+	memset(&res, 0, sizeof(res));
+	res.outcome = ACCT_OUT_OK;
+	res.latency_ms = (uint32_t)(t1 > t0 ? t1 - t0 : 0);
+	/* A client gone before the answer started used nothing. */
+	res.refund = !s->started;
+	acct_record(r->store, pk->info.provider, pk->info.id, &res);
+}
+
+/* No account to take: say why, in the sink. */
+static void
+none_left(struct req *r, const struct route *rt,
+    const struct acct_pick_why *w, struct oa_sink *s)
+{
+	int64_t end, left;
+
+	if (w->over_limit > 0) {
+		end = store_day_end(r->store);
+		left = end - (int64_t)time(NULL);
+		if (left < 1)
+			left = 1;
+		s->retry_after = (long)left;
+		sink_fail(s, 429, "rate_limit_error", "daily_limit_reached",
+		    "Every %s account has reached its daily limit; the day "
+		    "resets at midnight (%s), in %lld h %02lld min.",
+		    rt->provider->display, r->cfg->tz[0] ? r->cfg->tz :
+		    "server time", (long long)(left / 3600),
+		    (long long)(left % 3600 / 60));
+		return;
+	}
+	sink_fail(s, 503, "service_unavailable_error", "no_available_account",
+	    "No available account for model: %s (%s has %zu account(s): "
+	    "%zu in error, %zu expired, %zu disabled, %zu cooling down).",
+	    rt->requested, rt->provider->display, w->total, w->error,
+	    w->expired, w->inactive, w->cooling);
+}
+
+static void
+account_of(const struct acct_pick *pk, struct provider_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = pk->info.id;
+	a->secret = pk->secret;
+	a->kind = pk->info.kind;
+	a->team_id = pk->info.team_id[0] ? pk->info.team_id : NULL;
+	a->fields = pk->fields;
+	a->nfields = pk->nfields;
+}
+
+static void
+run_after(struct provider_after *after)
+{
+	if (after->fn != NULL)
+		after->fn(after->ctx);
+	after->fn = NULL;
+}
+
+enum app_err
+chat_attempts(struct req *r, const struct chat_request *cr,
+    const struct route *rt, const struct chat_plan *p, enum oa_format fmt)
+{
+	struct oa_sink sink;
+	struct chat_sink k;
+	struct chat_ctx cc;
+	struct provider_call pc;
+	struct provider_after after;
+	struct provider_account acct;
+	struct acct_pick pick;
+	struct acct_pick_opts po;
+	struct acct_pick_why why;
+	const char **tried;
+	size_t ntried = 0;
+	long attempt, n = r->cfg->retry_times + 1;
+	long long t0;
+	enum store_err se;
+	enum app_err e;
+	int picked = 0, anon = 0;
+
+	oa_sink_init(&sink, r, cr, fmt, rt->reported);
+	oa_sink_bind(&sink, &k);
+	oa_sink_reset_error(&sink);
+	memset(&pick, 0, sizeof(pick));
+	memset(&after, 0, sizeof(after));
+	cc.r = r;
+	cc.sink = &sink;
+	cc.last_check_ms = req_now_ms();
+	memset(&pc, 0, sizeof(pc));
+	pc.cfg = r->cfg;
+	pc.store = r->store;
+	pc.arena = r->arena;
+	pc.req = cr;
+	pc.route = rt;
+	pc.sink = &k;
+	pc.idle = chat_idle;
+	pc.idle_ctx = &cc;
+	pc.after = &after;
+	if ((tried = arena_calloc(r->arena, (size_t)n, sizeof(*tried))) ==
+	    NULL)
+		return APP_ENOMEM;
+	for (attempt = 0; attempt < n; attempt++) {
+		pc.account = p->mode == PAY_OWN ? p->own : NULL;
+		if (p->mode == PAY_POOL && !anon) {
+			if (r->store == NULL) {
+				sink_fail(&sink, 503, "server_error",
+				    "store_down", "The account store is "
+				    "unavailable.");
+				break;
+			}
+			memset(&po, 0, sizeof(po));
+			po.provider = rt->provider->id;
+			po.strategy = p->strategy;
+			po.prefer = rt->pin_account;
+			po.skip = tried;
+			po.nskip = ntried;
+			po.reuse_skipped = attempt > 0 && transient(&sink);
+			se = acct_pick(r->store, &po, &pick, &why);
+			if (se == STORE_NOTFOUND) {
+				if (sink.err_status)
+					break;	/* keep the last real error */
+				if (why.over_limit == 0 &&
+				    (rt->provider->flags & PROVIDER_ANON))
+					anon = 1;	/* as the reference */
+				else {
+					none_left(r, rt, &why, &sink);
+					break;
+				}
+			} else if (se != STORE_OK) {
+				sink_fail(&sink, 503, "server_error",
+				    "store_error", "The account store failed: "
+				    "%s.", store_strerror(se));
+				break;
+			} else {
+				picked = 1;
+				tried[ntried++] = arena_strdup(r->arena,
+				    pick.info.id);
+				account_of(&pick, &acct);
+				pc.account = &acct;
+			}
+		}
+		oa_sink_reset_error(&sink);
+		t0 = req_now_ms();
+		rt->provider->chat(&pc);
+		if (sink.started || sink.aborted || r->hup ||
+		    sink.err_status == 0) {
+			if (picked)
+				learn_success(r, &pick, &sink, t0);
+			break;
+		}
+		if (picked)
+			learn(r, &pick, &sink, (long)(req_now_ms() - t0));
+		else if (p->mode == PAY_OWN && p->protected &&
+		    (sink.err_status == 401 || sink.err_status == 403))
+			admin_failed(r);	/* guessing through upstreams */
+		run_after(&after);
+		if (picked) {
+			acct_pick_free(&pick);
+			picked = 0;
+		}
+		if (!retryable(p->mode, &sink))
+			break;
+		log_info("%s: attempt %ld failed (%d %s)%s", rt->provider->id,
+		    attempt + 1, sink.err_status, sink.err_code,
+		    attempt + 1 < n ? ", retrying" : "");
+	}
+	if (picked)
+		acct_pick_free(&pick);
+	e = oa_sink_complete(&sink);
+	/* The answer is out: now the provider's clean-up may take its time. */
+	run_after(&after);
+	oa_sink_free(&sink);
+	return e;
+}
