@@ -43,7 +43,7 @@
 #include "handlers/admin_auth.h"
 #include "handlers/chat_request.h"
 #include "html/escape.h"
-#include "store/creds.h"
+#include "upstream/chatgpt/chatgpt.h"
 
 #define CHECK(c)	do { if (!(c)) { fprintf(stderr, "fuzz_edge: %s:%d: %s\n", \
 			    __FILE__, __LINE__, #c); abort(); } } while (0)
@@ -196,7 +196,7 @@ bearer(const char *s)
 
 	if (b != NULL)
 		CHECK(b >= s && b <= s + strlen(s));
-	(void)cred_kind_name(cred_detect_kind(s));
+	(void)chatgpt_token_kind(s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,6 @@
 #include "fcgi/conf.h"
 #include "fcgi/handle.h"
 #include "handlers/admin_auth.h"
-#include "store/creds.h"
 #include "store/store.h"
 #include "unit.h"
 

@@ -213,15 +213,20 @@ END_TEST
 
 #define EVIL	"<script>alert(1)</script>\"'&"
 
+static const char *const evil_kinds[] = { "token", "<i>kind</i>", EVIL,
+	"other" };
+
 static void
-evil_info(struct cred_info *ci)
+evil_info(struct acct_info *ci)
 {
 	memset(ci, 0, sizeof(*ci));
 	strcpy(ci->id, "0123456789abcdef0123456789abcdef");
 	strcpy(ci->fingerprint, "<b>fp</b>x");
-	ci->kind = CRED_OTHER;
-	ci->status = CRED_ERROR;
-	strcpy(ci->account_id, EVIL);
+	strcpy(ci->provider, "chatgpt");
+	strcpy(ci->label, EVIL);
+	ci->kind = 3;
+	ci->status = ACCT_ERROR;
+	strcpy(ci->team_id, EVIL);
 	strcpy(ci->last_error, "401 invalid: " EVIL);
 	ci->error_count = 3;
 	ci->last_error_at = 1700000000;
@@ -232,15 +237,18 @@ START_TEST(template_escapes_everything)
 {
 	struct tokens_page pg = { "/pfx\"><script>", "n0nce", EVIL, 1 };
 	struct tokens_view v;
-	struct cred_info ci;
+	struct acct_info ci;
 
 	evil_info(&ci);
 	memset(&v, 0, sizeof(v));
+	v.kind_names = evil_kinds;
+	v.nkinds = 4;
 	v.csrf = "\"><script>csrf";
 	v.now = 1700000100;
 	v.session_expires = 1700040000;
 	v.counts.total = v.counts.error = 1;
-	v.grid[CRED_OTHER][TOKENS_COL_ERROR] = 1;
+	v.grid[3][TOKENS_COL_ERROR] = 1;
+	v.grid[2][TOKENS_COL_ACTIVE] = 1;
 	v.rows = v.errors = &ci;
 	v.nrows = v.rows_total = v.nerrors = v.errors_total = 1;
 	ck_assert_int_eq(tokens_html_main(&b, &pg, &v), 0);

@@ -100,10 +100,12 @@ envelope(struct json_object *root, struct ds_call *c, struct json_object **biz)
 			msg = json_object_get_string(v);
 	}
 	snprintf(c->msg, sizeof(c->msg), "%s", msg ? msg : "");
-	if (c->code != 0 || data == NULL ||
-	    !json_object_object_get_ex(data, "biz_data", biz) ||
-	    !json_object_is_type(*biz, json_type_object))
+	if (c->code != 0 || data == NULL)
 		return -1;
+	/* Some answers (a delete) carry no biz_data: *biz stays NULL. */
+	if (!json_object_object_get_ex(data, "biz_data", biz) ||
+	    !json_object_is_type(*biz, json_type_object))
+		*biz = NULL;
 	return 0;
 }
 

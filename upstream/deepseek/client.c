@@ -26,29 +26,23 @@
 #define DS_TARGET_PATH	"/api/v0/chat/completion"
 #define DS_ERR_BODY_MAX	(64u << 10)
 
-/* A step that may meet a stale cached bearer: fetch it again, once. */
+/*
+ * A step that may meet a stale cached bearer: fetch it again, once.
+ * ds_api() tells the sink every failure but a refused login, which is
+ * decided here.
+ */
 static enum ds_step_err
 api_fresh(struct ds_call *c, const char *what, const char *path,
     const char *body, struct json_object **root, struct json_object **biz)
 {
-	const struct chat_sink *k = c->sink;
 	enum ds_step_err se;
 
-	/* The first try's 40003 must not reach the client. */
-	c->sink = c->bearer_cached ? NULL : k;
 	se = ds_api(c, what, path, body, root, biz);
-	c->sink = k;
-	if (se == DS_STEP_OK || !c->bearer_cached)
-		goto out;
-	if (se != DS_STEP_EXPIRED) {
-		/* Not the bearer's fault: say it now, with the sink on. */
+	if (se == DS_STEP_EXPIRED && c->bearer_cached) {
+		if ((se = ds_bearer(c, 1, NULL, 0)) != DS_STEP_OK)
+			return se;	/* ds_bearer told the sink */
 		se = ds_api(c, what, path, body, root, biz);
-		goto out;
 	}
-	if ((se = ds_bearer(c, 1, NULL, 0)) != DS_STEP_OK)
-		return se;
-	se = ds_api(c, what, path, body, root, biz);
-out:
 	if (se == DS_STEP_EXPIRED)
 		ds_fail_expired(c, what);
 	return se;

@@ -49,7 +49,8 @@ const char **ds_headers(struct ds_call *, const char *referer,
 	    const char *extra);
 /*
  * POST (body non-NULL) or GET path under the base; *biz gets
- * data.biz_data of the envelope (json_object_put *root).  Failures go to
+ * data.biz_data of the envelope, or NULL when it has none
+ * (json_object_put *root).  Failures go to
  * the sink (when there is one) and into c->status/code/msg.
  */
 enum ds_step_err ds_api(struct ds_call *, const char *what, const char *path,
