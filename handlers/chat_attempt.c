@@ -126,7 +126,7 @@ learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
 		if (!r->cfg->enable_limit)
 			res.outcome = ACCT_OUT_SOFT;
 		cool = s->retry_after > 0 ? s->retry_after : COOLDOWN_DEFAULT;
-		res.cooldown_until = (int64_t)time(NULL) + cool;
+		res.cooldown_s = cool;
 	} else
 		res.outcome = ACCT_OUT_SOFT;
 	if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
@@ -140,8 +140,7 @@ learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
 		    s->err_status, s->err_code);
 	else if (res.outcome == ACCT_OUT_LIMITED)
 		log_info("account %s (%s) cools down for %ld s",
-		    pk->info.fingerprint, pk->info.provider,
-		    (long)(res.cooldown_until - time(NULL)));
+		    pk->info.fingerprint, pk->info.provider, res.cooldown_s);
 }
 
 static void
@@ -164,11 +163,10 @@ static void
 none_left(struct req *r, const struct route *rt,
     const struct acct_pick_why *w, struct oa_sink *s)
 {
-	int64_t end, left;
+	int64_t left;
 
 	if (w->over_limit > 0) {
-		end = store_day_end(r->store);
-		left = end - (int64_t)time(NULL);
+		left = store_day_left(r->store);
 		if (left < 1)
 			left = 1;
 		s->retry_after = (long)left;

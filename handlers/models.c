@@ -11,12 +11,17 @@
 #include <strings.h>
 
 #include "fcgi/resp.h"
+#include "handlers/apiauth.h"
 #include "handlers/handlers.h"
 #include "store/accounts.h"
 #include "store/mappings.h"
 #include "upstream/provider.h"
 #include "upstream/route.h"
 
+/*
+ * Adds a model, or, when the name is listed already, says who owns it now
+ * (a mapping of a built-in name takes it to another provider).
+ */
 static int
 add_model(struct json_object *data, const char *id, long created,
     const char *owner)
@@ -27,8 +32,11 @@ add_model(struct json_object *data, const char *id, long created,
 	for (i = 0; i < n; i++) {
 		struct json_object *v, *m = json_object_array_get_idx(data, i);
 		if (json_object_object_get_ex(m, "id", &v) &&
-		    strcasecmp(json_object_get_string(v), id) == 0)
-			return 0;	/* a mapping may repeat a name */
+		    strcasecmp(json_object_get_string(v), id) == 0) {
+			json_object_object_add(m, "owned_by",
+			    json_object_new_string(owner));
+			return 0;
+		}
 	}
 	if ((o = json_object_new_object()) == NULL)
 		return -1;
@@ -85,11 +93,16 @@ h_models_list(struct req *r, const char *rest)
 {
 	const struct provider *const *pp;
 	struct json_object *o, *data;
+	struct api_auth auth;
 	struct list_ctx c;
 	enum app_err e;
 	size_t i;
+	int answered;
 
 	(void)rest;
+	/* REQUIRE_API_KEY covers the whole API, the list included. */
+	if ((e = api_auth(r, &auth, &answered)) != APP_OK || answered)
+		return e;
 	if ((o = json_object_new_object()) == NULL)
 		return APP_ENOMEM;
 	json_object_object_add(o, "object", json_object_new_string("list"));
@@ -124,10 +137,14 @@ enum app_err
 h_models_get(struct req *r, const char *id)
 {
 	struct json_object *o, *data, *m;
+	struct api_auth auth;
 	struct route rt;
 	enum route_err re;
 	enum app_err e;
+	int answered;
 
+	if ((e = api_auth(r, &auth, &answered)) != APP_OK || answered)
+		return e;
 	re = route_resolve(r->cfg, r->store, r->arena, id, &rt);
 	if (re == ROUTE_ENOMEM)
 		return APP_ENOMEM;

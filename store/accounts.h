@@ -112,7 +112,7 @@ enum acct_strategy {
 struct acct_pick_opts {
 	const char		*provider;
 	enum acct_strategy	 strategy;
-	const char		*prefer;	/* pinned id (mapping), or NULL */
+	const char		*prefer;	/* pinned id or fingerprint */
 	const char *const	*skip;		/* ids this request tried */
 	size_t			 nskip;
 	int			 reuse_skipped;	/* none left: a tried one */
@@ -135,7 +135,7 @@ struct acct_result {
 	enum acct_outcome	 outcome;
 	uint32_t		 latency_ms;
 	const char		*reason;	/* for errors */
-	int64_t			 cooldown_until;
+	long			 cooldown_s;	/* LIMITED: from now */
 	int			 refund;	/* give today's use back */
 };
 

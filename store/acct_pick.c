@@ -216,7 +216,8 @@ add_cand(struct pick_ctx *c, const MDB_val *k, const struct acct_rec *r,
 	nc->weight = r->info.weight;
 	nc->skipped = skipped;
 	nc->preferred = c->o->prefer != NULL &&
-	    strcmp(c->o->prefer, r->info.id) == 0;
+	    (strcmp(c->o->prefer, r->info.id) == 0 ||
+	    strcmp(c->o->prefer, r->info.fingerprint) == 0);
 	return 0;
 }
 
@@ -448,8 +449,8 @@ learn(struct store *s, struct acct_rec *r, const struct acct_result *res,
 		    res->reason ? res->reason : "error");
 		break;
 	case ACCT_OUT_LIMITED:
-		if (res->cooldown_until > in->cooldown_until)
-			in->cooldown_until = res->cooldown_until;
+		if (now + res->cooldown_s > in->cooldown_until)
+			in->cooldown_until = now + res->cooldown_s;
 		break;
 	default:
 		break;

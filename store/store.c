@@ -84,9 +84,9 @@ store_today(const struct store *s)
 	    tm.tm_mday);
 }
 
-/* The next local midnight; mktime copes with DST and month ends. */
+/* Up to the next local midnight; mktime copes with DST and month ends. */
 int64_t
-store_day_end(const struct store *s)
+store_day_left(const struct store *s)
 {
 	time_t t = (time_t)store_now(s);
 	struct tm tm;
@@ -95,7 +95,7 @@ store_day_end(const struct store *s)
 	tm.tm_mday++;
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
+	return (int64_t)mktime(&tm) - (int64_t)t;
 }
 
 void

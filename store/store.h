@@ -60,12 +60,12 @@ void		 store_mac(struct store *, const char *label, const void *,
 
 /*
  * The day as the operator counts it: YYYYMMDD in the process's time zone
- * (CHAT2API_TZ, else the system's), and when it ends (unix time).  Daily
+ * (CHAT2API_TZ, else the system's), and the seconds until it ends.  Daily
  * limits count per such day, so they reset at local midnight by
  * themselves.
  */
 uint32_t	 store_today(const struct store *);
-int64_t		 store_day_end(const struct store *);
+int64_t		 store_day_left(const struct store *);
 /* Tests move the store's clock instead of sleeping. */
 void		 store_set_clock_skew(struct store *, int64_t seconds);
 

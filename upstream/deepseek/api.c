@@ -149,7 +149,8 @@ ds_api(struct ds_call *c, const char *what, const char *path,
 			se = DS_STEP_OK;
 			goto out;
 		}
-		if (c->code == DS_ERR_INVALID_TOKEN || resp.status == 401) {
+		/* Only 40003 says the login is over; a bare 401 is refusal. */
+		if (c->code == DS_ERR_INVALID_TOKEN) {
 			se = DS_STEP_EXPIRED;
 			goto out;
 		}

@@ -3,16 +3,15 @@
  * contract and the conversion rules.
  *
  * Layout: ds_stream_event() sorts an event by name; data lines go through
- * json-c (the events are small, a few hundred per answer, so unlike the
- * ChatGPT decoder there is no fast path) and then op(), which classifies
- * the full path once and does what that path means.  Nothing of the
- * upstream document is kept beyond the fragment types and the search
- * results, because every text change arrives as an explicit append.
+ * json-c (the events are small and few, so unlike the ChatGPT decoder
+ * there is no fast path) and then op(), which looks the full path up in
+ * a small table and does what that path means.  Nothing of the upstream
+ * document is kept beyond the fragment types and the search results:
+ * every text change arrives as an explicit append.
  *
  * Output of one event is collected in one pending buffer (one channel at
  * a time) and handed to the sink at the end of the event, so a BATCH that
- * creates a fragment with text and the text appended right after it
- * reach the client as one chunk.
+ * creates a fragment and appends to it reaches the client as one chunk.
  */
 #include "config.h"
 
@@ -28,11 +27,14 @@
 #include "upstream/deepseek/stream.h"
 
 #define SRC_OLD		(-1)	/* results of response/search_results */
-#define CODE_MAX	64	/* bytes of an upstream error code we pass on */
+#define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define CITE_LIMIT	1000000	/* cite_index values we believe */
+#define REPLACEMENT	"\xef\xbf\xbd"
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
 enum chan { CH_TEXT, CH_REASON };
 enum kind { K_OTHER, K_THINK, K_ANSWER, K_SEARCH };
+enum clean { CL_TEXT, CL_LINE, CL_TITLE };	/* see put_clean() */
 
 struct dbuf {
 	char	*p;
@@ -43,8 +45,7 @@ struct result {
 	int	 src;		/* fragment index, or SRC_OLD */
 	long	 pos;		/* index in that source's list */
 	long	 cite;		/* -1: none */
-	char	*title;		/* markdown-escaped, may be "" */
-	char	*url;		/* percent-escaped; NULL: not usable */
+	char	*link;		/* "[title](url)"; NULL: no usable url */
 };
 
 struct ds_stream {
@@ -52,7 +53,6 @@ struct ds_stream {
 	struct ds_stream_opts	 o;
 	json_tokener		*tok;
 	enum ds_stream_err	 err;		/* sticky */
-
 	bool			 started;	/* role() sent */
 	bool			 terminal;	/* finish/error sent, or abort */
 	bool			 upstream_end;	/* the upstream ended it */
@@ -65,14 +65,13 @@ struct ds_stream {
 
 	char			 path[DSS_PATH_MAX + 1];	/* last "p" */
 	unsigned char		 kind[DSS_MAX_FRAGMENTS];
-	bool			 had[DSS_MAX_FRAGMENTS];	/* has content */
+	bool			 had[DSS_MAX_FRAGMENTS];	/* has text */
 	bool			 old_had[2];	/* response/content, thinking */
 	size_t			 nfrag;
-
 	struct result		 res[DSS_MAX_RESULTS];
 	size_t			 nres;
 
-	char			 hold[DSS_HOLD_MAX];
+	char			 hold[DSS_HOLD_MAX];	/* marker prefix */
 	size_t			 hlen;
 	struct dbuf		 pend;		/* output of this event */
 	enum chan		 pch;
@@ -92,10 +91,36 @@ struct ds_stream {
 static const struct {
 	const char		*name;
 	enum chat_finish	 why;
-} status_table[] = {
+} statuses[] = {
 	{ "FINISHED", CHAT_FINISH_STOP },
 	{ "INCOMPLETE", CHAT_FINISH_STOP },
 	{ "CONTENT_FILTER", CHAT_FINISH_STOP },
+};
+
+/* The paths we act on; '#' is an index, negative from the end. */
+enum pk {
+	P_ROOT, P_RESPONSE, P_STATUS, P_TOKENS, P_OLD_CONTENT, P_OLD_THINK,
+	P_OLD_RESULTS, P_OLD_CITE, P_FRAGS,
+	P_FRAG_CONTENT, P_FRAG_RESULTS, P_FRAG_CITE	/* need fragment # */
+};
+
+static const struct {
+	const char	*pat;
+	enum pk		 kind;
+} paths[] = {
+	{ "", P_ROOT },
+	{ "response", P_RESPONSE },
+	{ "response/status", P_STATUS },
+	{ "response/quasi_status", P_STATUS },
+	{ "response/accumulated_token_usage", P_TOKENS },
+	{ "response/content", P_OLD_CONTENT },
+	{ "response/thinking_content", P_OLD_THINK },
+	{ "response/search_results", P_OLD_RESULTS },
+	{ "response/search_results/#/cite_index", P_OLD_CITE },
+	{ "response/fragments", P_FRAGS },
+	{ "response/fragments/#/content", P_FRAG_CONTENT },
+	{ "response/fragments/#/results", P_FRAG_RESULTS },
+	{ "response/fragments/#/results/#/cite_index", P_FRAG_CITE },
 };
 
 static enum ds_stream_err	op(struct ds_stream *, const char *,
@@ -112,8 +137,7 @@ dbuf_add(struct dbuf *b, const char *p, size_t n)
 	if (n > SIZE_MAX / 4 - b->len)
 		return DSS_ENOMEM;
 	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap ? b->cap : 256;
-		while (ncap < b->len + n + 1)
+		for (ncap = b->cap ? b->cap : 256; ncap < b->len + n + 1; )
 			ncap *= 2;
 		if ((np = realloc(b->p, ncap)) == NULL)
 			return DSS_ENOMEM;
@@ -155,24 +179,35 @@ u8_len(const unsigned char *p, size_t n)
 	return need;
 }
 
-/* Append p[0..n) with every invalid byte replaced by U+FFFD. */
+/*
+ * Append p[0..n) as valid UTF-8 (every byte that starts no valid
+ * character becomes U+FFFD), at most max bytes of it, cut between
+ * characters.  CL_LINE and CL_TITLE also turn controls into spaces;
+ * CL_TITLE escapes [ ] \ for a markdown link text.
+ */
 static enum ds_stream_err
-dbuf_add_utf8(struct dbuf *b, const char *p, size_t n)
+put_clean(struct dbuf *b, const char *p, size_t n, size_t max, enum clean m)
 {
 	const unsigned char	*u = (const unsigned char *)p;
-	size_t			 i = 0, run, k;
+	const char		*c;
+	size_t			 i, k, w, used = 0;
 
-	while (i < n) {
-		for (run = i; run < n && (k = u8_len(u + run, n - run)) != 0;
-		    run += k)
-			;
-		if (dbuf_add(b, p + i, run - i) != DSS_OK)
-			return DSS_ENOMEM;
-		if (run == n)
+	for (i = 0; i < n; i += k ? k : 1) {
+		c = p + i;
+		if ((w = k = u8_len(u + i, n - i)) == 0) {
+			c = REPLACEMENT;
+			w = 3;
+		}
+		if (w > max - used)
 			break;
-		if (dbuf_add(b, "\xef\xbf\xbd", 3) != DSS_OK)
+		used += w;
+		if (m != CL_TEXT && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+			c = " ";
+		if (m == CL_TITLE && w == 1 && strchr("[]\\", *c) != NULL &&
+		    dbuf_add(b, "\\", 1) != DSS_OK)
 			return DSS_ENOMEM;
-		i = run + 1;
+		if (dbuf_add(b, c, w) != DSS_OK)
+			return DSS_ENOMEM;
 	}
 	return DSS_OK;
 }
@@ -185,8 +220,7 @@ sink_rc(struct ds_stream *s, int rc)
 	if (rc == 0)
 		return DSS_OK;
 	s->terminal = true;
-	s->err = DSS_ABORT;
-	return DSS_ABORT;
+	return s->err = DSS_ABORT;
 }
 
 static enum ds_stream_err
@@ -213,9 +247,7 @@ flush(struct ds_stream *s)
 	if ((rc = start(s)) != DSS_OK)
 		return rc;
 	fn = s->pch == CH_TEXT ? s->sink.text : s->sink.reasoning;
-	if (fn == NULL)
-		return DSS_OK;
-	return sink_rc(s, fn(s->sink.ctx, s->pend.p, n));
+	return fn == NULL ? DSS_OK : sink_rc(s, fn(s->sink.ctx, s->pend.p, n));
 }
 
 static enum ds_stream_err
@@ -292,7 +324,7 @@ marker_tail(const char *p, size_t n)
 	return 0;
 }
 
-/* Answer text: sanitised, markers rewritten, a marker prefix held. */
+/* Answer text: made valid, markers rewritten, a marker prefix held. */
 static enum ds_stream_err
 answer(struct ds_stream *s, const char *p, size_t n)
 {
@@ -302,7 +334,7 @@ answer(struct ds_stream *s, const char *p, size_t n)
 
 	s->work.len = 0;
 	if (dbuf_add(&s->work, s->hold, s->hlen) != DSS_OK ||
-	    dbuf_add_utf8(&s->work, p, n) != DSS_OK)
+	    put_clean(&s->work, p, n, SIZE_MAX, CL_TEXT) != DSS_OK)
 		return DSS_ENOMEM;
 	s->hlen = 0;
 	w = s->work.p;
@@ -341,7 +373,7 @@ emit(struct ds_stream *s, int kind, const char *p, size_t n)
 		return answer(s, p, n);
 	if ((rc = channel(s, CH_REASON)) != DSS_OK)
 		return rc;
-	return dbuf_add_utf8(&s->pend, p, n);
+	return put_clean(&s->pend, p, n, SIZE_MAX, CL_TEXT);
 }
 
 /* What was held back is plain text after all. */
@@ -365,32 +397,25 @@ references(struct ds_stream *s)
 
 	for (i = 0; i < s->nres; i++) {
 		r = &s->res[i];
-		if (r->cite < 0 || r->url == NULL)
+		if (r->cite < 0 || r->link == NULL)
 			continue;
 		for (j = 0; j < n && list[j]->cite != r->cite; j++)
 			;
 		if (j < n)
 			continue;
-		for (j = n; j > 0 && list[j - 1]->cite > r->cite; j--)
+		for (j = n++; j > 0 && list[j - 1]->cite > r->cite; j--)
 			list[j] = list[j - 1];
 		list[j] = r;
-		n++;
 	}
-	if (n == 0)
-		return DSS_OK;
-	if (s->any_text && s->nl < 2 &&
+	if (n > 0 && s->any_text && s->nl < 2 &&
 	    (rc = text_raw(s, "\n\n", (size_t)(2 - s->nl))) != DSS_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
-		r = list[i];
-		snprintf(num, sizeof(num), "%s[%ld]: [", i > 0 ? "\n" : "",
-		    r->cite);
+		snprintf(num, sizeof(num), "%s[%ld]: ", i > 0 ? "\n" : "",
+		    list[i]->cite);
 		if ((rc = text_raw(s, num, strlen(num))) != DSS_OK ||
-		    (rc = text_raw(s, r->title[0] ? r->title : r->url,
-		    strlen(r->title[0] ? r->title : r->url))) != DSS_OK ||
-		    (rc = text_raw(s, "](", 2)) != DSS_OK ||
-		    (rc = text_raw(s, r->url, strlen(r->url))) != DSS_OK ||
-		    (rc = text_raw(s, ")", 1)) != DSS_OK)
+		    (rc = text_raw(s, list[i]->link, strlen(list[i]->link))) !=
+		    DSS_OK)
 			return rc;
 	}
 	return DSS_OK;
@@ -462,42 +487,22 @@ jindex(json_object *o, long limit)
 static enum ds_stream_err
 parse(struct ds_stream *s, const char *data, size_t len, json_object **out)
 {
-	json_object	*j;
-
 	*out = NULL;
 	if (len > DSS_MAX_EVENT)
 		return DSS_PROTO;
 	json_tokener_reset(s->tok);
-	j = json_tokener_parse_ex(s->tok, data, (int)len);
-	if (json_tokener_get_error(s->tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(s->tok) != len) {
-		json_object_put(j);
-		return DSS_PROTO;
-	}
-	*out = j;
-	return DSS_OK;
+	*out = json_tokener_parse_ex(s->tok, data, (int)len);
+	if (json_tokener_get_error(s->tok) == json_tokener_success &&
+	    json_tokener_get_parse_end(s->tok) == len)
+		return DSS_OK;
+	json_object_put(*out);
+	*out = NULL;
+	return DSS_PROTO;
 }
 
 /* ------------------------------------------------------------ errors */
 
-static bool
-looks_rate_limited(const char *code)
-{
-	static const char *const words[] = { "rate_limit", "ratelimit",
-	    "too_many" };
-	size_t	 i, k, n = strlen(code);
-
-	if (strcmp(code, "429") == 0)
-		return true;
-	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		for (i = 0; i + strlen(words[k]) <= n; i++)
-			if (strncasecmp(code + i, words[k],
-			    strlen(words[k])) == 0)
-				return true;
-	return false;
-}
-
-/* An upstream code as a short token: [A-Za-z0-9_.-], or "" if none. */
+/* An upstream code as a short token of [A-Za-z0-9_.-], or "". */
 static void
 error_code(json_object *o, char *buf, size_t size)
 {
@@ -505,18 +510,29 @@ error_code(json_object *o, char *buf, size_t size)
 	size_t		 n, i, k = 0;
 
 	buf[0] = '\0';
-	if (json_object_is_type(o, json_type_int)) {
+	if (json_object_is_type(o, json_type_int))
 		snprintf(buf, size, "%lld", (long long)json_object_get_int64(o));
-		return;
+	else if ((p = jstr(o, &n)) != NULL) {
+		for (i = 0; i < n && k + 1 < size; i++)
+			if (is_digit(p[i]) || (p[i] >= 'a' && p[i] <= 'z') ||
+			    (p[i] >= 'A' && p[i] <= 'Z') || p[i] == '_' ||
+			    p[i] == '-' || p[i] == '.')
+				buf[k++] = p[i];
+		buf[k] = '\0';
 	}
-	if ((p = jstr(o, &n)) == NULL)
-		return;
-	for (i = 0; i < n && k + 1 < size; i++)
-		if ((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' &&
-		    p[i] <= 'Z') || is_digit(p[i]) || p[i] == '_' ||
-		    p[i] == '-' || p[i] == '.')
-			buf[k++] = p[i];
-	buf[k] = '\0';
+}
+
+static bool
+rate_limited(const char *code)
+{
+	static const char *const words[] = { "rate_limit", "ratelimit",
+	    "too_many" };
+
+	for (size_t k = 0; k < NITEMS(words); k++)
+		for (const char *p = code; *p != '\0'; p++)
+			if (strncasecmp(p, words[k], strlen(words[k])) == 0)
+				return true;
+	return strcmp(code, "429") == 0;
 }
 
 /*
@@ -528,6 +544,11 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
     size_t rawlen)
 {
 	json_object		*e = get(o, "error");
+	json_object		*msgs[] = { e, get(e, "message"), get(e, "msg"),
+				    get(o, "msg"), get(o, "message"),
+				    get(o, "content") };
+	json_object		*codes[] = { get(o, "code"), get(e, "code"),
+				    get(o, "finish_reason"), get(e, "type") };
 	enum ds_stream_err	 rc;
 	const char		*msg = NULL;
 	char			 code[CODE_MAX + 1];
@@ -536,51 +557,26 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 
 	if ((rc = release(s)) != DSS_OK || (rc = flush(s)) != DSS_OK)
 		return rc;
-	if (o != NULL) {
-		if ((msg = jstr(e, &n)) == NULL &&
-		    (msg = jstr(get(e, "message"), &n)) == NULL &&
-		    (msg = jstr(get(e, "msg"), &n)) == NULL &&
-		    (msg = jstr(get(o, "msg"), &n)) == NULL &&
-		    (msg = jstr(get(o, "message"), &n)) == NULL)
-			msg = jstr(get(o, "content"), &n);
-		error_code(get(o, "code"), code, sizeof(code));
-		if (code[0] == '\0')
-			error_code(get(e, "code"), code, sizeof(code));
-		if (code[0] == '\0')
-			error_code(get(o, "finish_reason"), code, sizeof(code));
-		if (code[0] == '\0')
-			error_code(get(e, "type"), code, sizeof(code));
-	} else {
+	for (i = 0; o != NULL && msg == NULL && i < NITEMS(msgs); i++)
+		msg = jstr(msgs[i], &n);
+	if (o == NULL) {
 		msg = raw;
 		n = rawlen;
-		code[0] = '\0';
 	}
-	status = looks_rate_limited(code) ? 429 : 502;
+	code[0] = '\0';
+	for (i = 0; code[0] == '\0' && i < NITEMS(codes); i++)
+		error_code(codes[i], code, sizeof(code));
+	status = rate_limited(code) ? 429 : 502;
 	if (code[0] == '\0')
 		snprintf(code, sizeof(code), "upstream_stream_error");
 	if (msg == NULL || n == 0) {
 		msg = "The upstream reported an error.";
 		n = strlen(msg);
 	}
-	/* the text: valid UTF-8, one line, cut between characters */
-	if (n > DSS_ERRMSG_MAX) {
-		n = DSS_ERRMSG_MAX;
-		while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
-			n--;
-	}
 	s->work.len = 0;
-	if (dbuf_add_utf8(&s->work, msg, n) != DSS_OK)
+	if (put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, CL_LINE) != DSS_OK ||
+	    dbuf_add(&s->work, "", 0) != DSS_OK)
 		return DSS_ENOMEM;
-	if ((n = s->work.len) > DSS_ERRMSG_MAX) {	/* U+FFFD grew it */
-		n = DSS_ERRMSG_MAX;
-		while (n > 0 && ((unsigned char)s->work.p[n] & 0xc0) == 0x80)
-			n--;
-	}
-	s->work.p[n] = '\0';
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s->work.p[i] < 0x20 ||
-		    s->work.p[i] == 0x7f)
-			s->work.p[i] = ' ';
 	s->terminal = true;
 	s->err = DSS_UPSTREAM;
 	if (s->sink.error != NULL)
@@ -593,14 +589,13 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 static bool
 is_error(json_object *o)
 {
-	json_object	*c, *m = get(o, "msg");
+	json_object	*c, *m = get(o, "msg"), *e = get(o, "error");
 
 	if (json_object_object_get_ex(o, "code", &c))
 		return c != NULL && !(json_object_is_type(c, json_type_int) &&
 		    json_object_get_int64(c) == 0) && !jis(c, "0") &&
 		    !jis(c, "");
-	return (get(o, "error") != NULL &&
-	    !json_object_is_type(get(o, "error"), json_type_boolean)) ||
+	return (e != NULL && !json_object_is_type(e, json_type_boolean)) ||
 	    jis(get(o, "type"), "error") ||
 	    (json_object_is_type(m, json_type_string) &&
 	    json_object_get_string_len(m) > 0);
@@ -608,76 +603,40 @@ is_error(json_object *o)
 
 /* ------------------------------------------------------------ results */
 
-/* Markdown link text: one line, [ ] \ escaped, cut to DSS_TITLE_MAX. */
+/* "[title](url)" for an http(s) url, or NULL in *out. */
 static enum ds_stream_err
-esc_title(struct ds_stream *s, json_object *o, char **out)
+make_link(json_object *r, char **out)
 {
-	const char	*p;
 	struct dbuf	 b = { NULL, 0, 0 };
-	size_t		 n = 0, i;
+	const char	*url, *title;
+	size_t		 ul, tl = 0, i;
+	char		 e[4];
 
 	*out = NULL;
-	s->work.len = 0;
-	if ((p = jstr(o, &n)) != NULL &&
-	    dbuf_add_utf8(&s->work, p, n) != DSS_OK)
-		return DSS_ENOMEM;
-	n = s->work.len;
-	if (n > DSS_TITLE_MAX) {
-		n = DSS_TITLE_MAX;
-		while (n > 0 && ((unsigned char)s->work.p[n] & 0xc0) == 0x80)
-			n--;
-	}
-	if (dbuf_add(&b, "", 0) != DSS_OK)
-		return DSS_ENOMEM;
-	for (i = 0; i < n; i++) {
-		char	 c = s->work.p[i];
-
-		if ((unsigned char)c < 0x20 || c == 0x7f)
-			c = ' ';
-		if ((c == '[' || c == ']' || c == '\\') &&
-		    dbuf_add(&b, "\\", 1) != DSS_OK)
-			goto fail;
-		if (dbuf_add(&b, &c, 1) != DSS_OK)
-			goto fail;
-	}
-	*out = b.p;
-	return DSS_OK;
-fail:
-	free(b.p);
-	return DSS_ENOMEM;
-}
-
-/* An http(s) URL, characters that would end the link %-escaped. */
-static enum ds_stream_err
-esc_url(json_object *o, char **out)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	const unsigned char	*u;
-	struct dbuf		 b = { NULL, 0, 0 };
-	const char		*p;
-	size_t			 n, i, k;
-	char			 e[3];
-
-	*out = NULL;
-	if ((p = jstr(o, &n)) == NULL || n > DSS_URL_MAX ||
-	    !((n > 7 && strncasecmp(p, "http://", 7) == 0) ||
-	    (n > 8 && strncasecmp(p, "https://", 8) == 0)))
+	if ((url = jstr(get(r, "url"), &ul)) == NULL || ul > DSS_URL_MAX ||
+	    !((ul > 7 && strncasecmp(url, "http://", 7) == 0) ||
+	    (ul > 8 && strncasecmp(url, "https://", 8) == 0)))
 		return DSS_OK;
-	u = (const unsigned char *)p;
-	for (i = 0; i < n; i += k)
-		if ((k = u8_len(u + i, n - i)) == 0)
-			return DSS_OK;
-	for (i = 0; i < n; i++) {
-		if (u[i] <= 0x20 || u[i] == 0x7f ||
-		    strchr("()<>\"`[]\\", u[i]) != NULL) {
-			e[0] = '%';
-			e[1] = hex[u[i] >> 4];
-			e[2] = hex[u[i] & 15];
-			if (dbuf_add(&b, e, 3) != DSS_OK)
-				goto fail;
-		} else if (dbuf_add(&b, p + i, 1) != DSS_OK)
+	if ((title = jstr(get(r, "title"), &tl)) == NULL || tl == 0) {
+		title = url;
+		tl = ul;
+	}
+	if (dbuf_add(&b, "[", 1) != DSS_OK ||
+	    put_clean(&b, title, tl, DSS_TITLE_MAX, CL_TITLE) != DSS_OK ||
+	    dbuf_add(&b, "](", 2) != DSS_OK)
+		goto fail;
+	/* %-escape what would end the link, and every non-ASCII byte */
+	for (i = 0; i < ul; i++) {
+		unsigned char	 c = (unsigned char)url[i];
+		bool		 esc = c <= 0x20 || c >= 0x7f ||
+				    strchr("()<>\"`[]\\", c) != NULL;
+
+		snprintf(e, sizeof(e), "%%%02X", c);
+		if (dbuf_add(&b, esc ? e : url + i, esc ? 3 : 1) != DSS_OK)
 			goto fail;
 	}
+	if (dbuf_add(&b, ")", 1) != DSS_OK)
+		goto fail;
 	*out = b.p;
 	return DSS_OK;
 fail:
@@ -685,16 +644,16 @@ fail:
 	return DSS_ENOMEM;
 }
 
+/* Forget the results of one source, or (src < -1) of all fragments. */
 static void
-drop_results(struct ds_stream *s, bool fragments_only, int src)
+drop_results(struct ds_stream *s, int src)
 {
 	size_t	 i, k = 0;
 
 	for (i = 0; i < s->nres; i++) {
-		if (fragments_only ? s->res[i].src != SRC_OLD :
+		if (src < SRC_OLD ? s->res[i].src != SRC_OLD :
 		    s->res[i].src == src) {
-			free(s->res[i].title);
-			free(s->res[i].url);
+			free(s->res[i].link);
 			continue;
 		}
 		s->res[k++] = s->res[i];
@@ -702,7 +661,7 @@ drop_results(struct ds_stream *s, bool fragments_only, int src)
 	s->nres = k;
 }
 
-/* Number of positions a source's list has (its highest pos + 1). */
+/* Positions a source's list has (its highest pos + 1). */
 static long
 results_count(const struct ds_stream *s, int src)
 {
@@ -717,17 +676,16 @@ results_count(const struct ds_stream *s, int src)
 static enum ds_stream_err
 results(struct ds_stream *s, int src, json_object *v, bool append)
 {
-	struct result		*r;
-	enum ds_stream_err	 rc;
-	json_object		*e;
-	long			 base;
-	size_t			 i, n;
+	struct result	*r;
+	json_object	*e;
+	long		 base;
+	size_t		 i, n;
 
 	if (!json_object_is_type(v, json_type_array))
 		return DSS_OK;
 	s->cite = true;
 	if (!append)
-		drop_results(s, false, src);
+		drop_results(s, src);
 	base = results_count(s, src);
 	n = json_object_array_length(v);
 	for (i = 0; i < n && s->nres < DSS_MAX_RESULTS; i++) {
@@ -735,16 +693,11 @@ results(struct ds_stream *s, int src, json_object *v, bool append)
 		if (!json_object_is_type(e, json_type_object))
 			continue;
 		r = &s->res[s->nres];
-		memset(r, 0, sizeof(*r));
 		r->src = src;
 		r->pos = base + (long)i;
 		r->cite = jindex(get(e, "cite_index"), CITE_LIMIT);
-		if ((rc = esc_title(s, get(e, "title"), &r->title)) != DSS_OK)
-			return rc;
-		if ((rc = esc_url(get(e, "url"), &r->url)) != DSS_OK) {
-			free(r->title);
-			return rc;
-		}
+		if (make_link(e, &r->link) != DSS_OK)
+			return DSS_ENOMEM;
 		s->nres++;
 	}
 	return DSS_OK;
@@ -760,91 +713,30 @@ cite_index(struct ds_stream *s, int src, long j, json_object *v)
 			s->res[i].cite = jindex(v, CITE_LIMIT);
 }
 
-/* ------------------------------------------------------------ paths */
+/* ------------------------------------------------------------ operations */
 
-enum pk {
-	P_NONE, P_ROOT, P_RESPONSE, P_FRAGS, P_FRAG_CONTENT, P_FRAG_RESULTS,
-	P_FRAG_CITE, P_STATUS, P_TOKENS, P_MSG_ID, P_OLD_CONTENT, P_OLD_THINK,
-	P_OLD_RESULTS, P_OLD_CITE
-};
-
-/* "-?[0-9]{1,6}" followed by '/' or the end. */
+/* p matches pat, each '#' an index "-?[0-9]{1,6}" stored in ix[]. */
 static bool
-index_seg(const char **pp, long *out)
+match(const char *p, const char *pat, long ix[2])
 {
-	const char	*p = *pp;
-	long		 v = 0;
-	int		 d = 0, neg = *p == '-';
+	long	 v;
+	int	 n = 0, d, neg;
 
-	p += neg;
-	for (; is_digit(*p) && d < 7; p++, d++)
-		v = v * 10 + (*p - '0');
-	if (d == 0 || d > 6 || (*p != '\0' && *p != '/'))
-		return false;
-	*out = neg ? -v : v;
-	*pp = p;
-	return true;
-}
-
-static bool
-skip(const char **pp, const char *prefix)
-{
-	size_t	 n = strlen(prefix);
-
-	if (strncmp(*pp, prefix, n) != 0)
-		return false;
-	*pp += n;
-	return true;
-}
-
-static enum pk
-classify(const char *p, long *i, long *j)
-{
-	if (*p == '\0')
-		return P_ROOT;
-	if (strcmp(p, "response") == 0)
-		return P_RESPONSE;
-	if (!skip(&p, "response/"))
-		return P_NONE;
-	if (strcmp(p, "status") == 0 || strcmp(p, "quasi_status") == 0)
-		return P_STATUS;
-	if (strcmp(p, "accumulated_token_usage") == 0)
-		return P_TOKENS;
-	if (strcmp(p, "message_id") == 0)
-		return P_MSG_ID;
-	if (strcmp(p, "content") == 0)
-		return P_OLD_CONTENT;
-	if (strcmp(p, "thinking_content") == 0)
-		return P_OLD_THINK;
-	if (strcmp(p, "search_results") == 0)
-		return P_OLD_RESULTS;
-	if (skip(&p, "search_results/"))
-		return index_seg(&p, j) && strcmp(p, "/cite_index") == 0 ?
-		    P_OLD_CITE : P_NONE;
-	if (strcmp(p, "fragments") == 0)
-		return P_FRAGS;
-	if (!skip(&p, "fragments/") || !index_seg(&p, i))
-		return P_NONE;
-	if (strcmp(p, "/content") == 0)
-		return P_FRAG_CONTENT;
-	if (strcmp(p, "/results") == 0)
-		return P_FRAG_RESULTS;
-	if (skip(&p, "/results/") && index_seg(&p, j) &&
-	    strcmp(p, "/cite_index") == 0)
-		return P_FRAG_CITE;
-	return P_NONE;
-}
-
-/* Fragment i (negative: from the end) as an index, if it exists. */
-static bool
-frag_at(const struct ds_stream *s, long i, size_t *out)
-{
-	if (i < 0)
-		i += (long)s->nfrag;
-	if (i < 0 || (size_t)i >= s->nfrag)
-		return false;
-	*out = (size_t)i;
-	return true;
+	while (*pat != '\0') {
+		if (*pat++ != '#') {
+			if (*p++ != pat[-1])
+				return false;
+			continue;
+		}
+		neg = *p == '-';
+		p += neg;
+		for (v = 0, d = 0; is_digit(*p) && d < 7; d++)
+			v = v * 10 + (*p++ - '0');
+		if (d == 0 || d > 6)
+			return false;
+		ix[n++] = neg ? -v : v;
+	}
+	return *p == '\0';
 }
 
 static int
@@ -869,8 +761,7 @@ text_op(struct ds_stream *s, int kind, bool *had, json_object *v,
 
 	if ((p = jstr(v, &n)) == NULL || (!append && *had))
 		return DSS_OK;
-	if (n > 0)
-		*had = true;
+	*had = *had || n > 0;
 	return emit(s, kind, p, n);
 }
 
@@ -879,43 +770,28 @@ fragments(struct ds_stream *s, json_object *v, bool append)
 {
 	enum ds_stream_err	 rc;
 	json_object		*e;
-	size_t			 i, n, f;
+	size_t			 i, f;
 
 	if (!json_object_is_type(v, json_type_array))
 		return DSS_OK;
 	if (!append) {
 		s->nfrag = 0;
-		drop_results(s, true, 0);
+		drop_results(s, SRC_OLD - 1);
 	}
-	n = json_object_array_length(v);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < json_object_array_length(v); i++) {
 		if (s->nfrag == DSS_MAX_FRAGMENTS)
 			return DSS_PROTO;
 		e = json_object_array_get_idx(v, i);
 		f = s->nfrag++;
 		s->kind[f] = (unsigned char)kind_of(get(e, "type"));
 		s->had[f] = false;
-		if (s->kind[f] == K_SEARCH)
-			s->cite = true;
+		s->cite = s->cite || s->kind[f] == K_SEARCH;
 		if ((rc = text_op(s, s->kind[f], &s->had[f], get(e, "content"),
 		    true)) != DSS_OK ||
 		    (rc = results(s, (int)f, get(e, "results"), true)) !=
 		    DSS_OK)
 			return rc;
 	}
-	return DSS_OK;
-}
-
-static enum ds_stream_err
-status(struct ds_stream *s, json_object *v)
-{
-	for (size_t i = 0; i < sizeof(status_table) / sizeof(status_table[0]);
-	    i++)
-		if (jis(v, status_table[i].name)) {
-			s->end_pending = true;
-			s->end_why = status_table[i].why;
-			s->upstream_end = true;
-		}
 	return DSS_OK;
 }
 
@@ -946,12 +822,11 @@ batch(struct ds_stream *s, const char *path, json_object *v)
 	json_object		*e, *jo;
 	const char		*sp, *so;
 	char			 full[2 * DSS_PATH_MAX + 2];
-	size_t			 i, n, sl;
+	size_t			 i, sl;
 
 	if (!json_object_is_type(v, json_type_array))
 		return DSS_OK;
-	n = json_object_array_length(v);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < json_object_array_length(v); i++) {
 		e = json_object_array_get_idx(v, i);
 		if ((sp = jstr(get(e, "p"), &sl)) == NULL ||
 		    !json_object_object_get_ex(e, "v", NULL))
@@ -978,15 +853,25 @@ static enum ds_stream_err
 op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 {
 	enum pk	 k;
-	long	 i = 0, j = 0;
-	size_t	 f;
+	long	 ix[2] = { 0, 0 }, i;
+	size_t	 p, f = 0;
 	bool	 append;
 
 	if (o != NULL && strcmp(o, "BATCH") == 0)
 		return batch(s, path, v);
 	if (o != NULL && strcmp(o, "SET") != 0 && strcmp(o, "APPEND") != 0)
 		return DSS_OK;
-	k = classify(path, &i, &j);
+	for (p = 0; p < NITEMS(paths) && !match(path, paths[p].pat, ix); p++)
+		;
+	if (p == NITEMS(paths))
+		return DSS_OK;
+	k = paths[p].kind;
+	if (k >= P_FRAG_CONTENT) {	/* fragment ix[0], if it exists */
+		i = ix[0] < 0 ? ix[0] + (long)s->nfrag : ix[0];
+		if (i < 0 || (size_t)i >= s->nfrag)
+			return DSS_OK;
+		f = (size_t)i;
+	}
 	append = o != NULL ? strcmp(o, "APPEND") == 0 : k == P_FRAG_CONTENT ||
 	    k == P_OLD_CONTENT || k == P_OLD_THINK;
 	switch (k) {
@@ -996,31 +881,16 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 		return response(s, get(v, "response"));
 	case P_RESPONSE:
 		return response(s, v);
-	case P_FRAGS:
-		return fragments(s, v, append);
-	case P_FRAG_CONTENT:
-		if (!frag_at(s, i, &f))
-			return DSS_OK;
-		return text_op(s, s->kind[f], &s->had[f], v, append);
-	case P_FRAG_RESULTS:
-		if (!frag_at(s, i, &f))
-			return DSS_OK;
-		return results(s, (int)f, v, append);
-	case P_FRAG_CITE:
-		if (frag_at(s, i, &f))
-			cite_index(s, (int)f, j, v);
-		return DSS_OK;
 	case P_STATUS:
-		return status(s, v);
-	case P_TOKENS:
-		if (json_object_is_type(v, json_type_int) &&
-		    json_object_get_int64(v) >= 0)
-			s->tokens = json_object_get_int64(v) > INT32_MAX ?
-			    INT32_MAX : (long)json_object_get_int64(v);
+		for (i = 0; i < (long)NITEMS(statuses); i++)
+			if (jis(v, statuses[i].name)) {
+				s->end_pending = s->upstream_end = true;
+				s->end_why = statuses[i].why;
+			}
 		return DSS_OK;
-	case P_MSG_ID:
-		if (s->msg_id < 0)
-			s->msg_id = jindex(v, INT32_MAX);
+	case P_TOKENS:
+		if ((i = jindex(v, INT32_MAX)) >= 0)
+			s->tokens = i;
 		return DSS_OK;
 	case P_OLD_CONTENT:
 		return text_op(s, K_ANSWER, &s->old_had[0], v, append);
@@ -1029,10 +899,17 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 	case P_OLD_RESULTS:
 		return results(s, SRC_OLD, v, append);
 	case P_OLD_CITE:
-		cite_index(s, SRC_OLD, j, v);
+		cite_index(s, SRC_OLD, ix[0], v);
 		return DSS_OK;
-	case P_NONE:
-		break;
+	case P_FRAGS:
+		return fragments(s, v, append);
+	case P_FRAG_CONTENT:
+		return text_op(s, s->kind[f], &s->had[f], v, append);
+	case P_FRAG_RESULTS:
+		return results(s, (int)f, v, append);
+	case P_FRAG_CITE:
+		cite_index(s, (int)f, ix[1], v);
+		return DSS_OK;
 	}
 	return DSS_OK;
 }
@@ -1097,32 +974,24 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 
 	if (s == NULL)
 		return DSS_ENOMEM;	/* ds_stream_new() failed */
-	if (s->err != DSS_OK)
+	if (s->err != DSS_OK || s->terminal)
 		return s->err;
-	if (s->terminal)
-		return DSS_OK;
-	if (data == NULL)
-		len = 0;
-	while (len > 0 && is_space(*data)) {
+	for (len = data != NULL ? len : 0; len > 0 && is_space(*data); len--)
 		data++;
-		len--;
-	}
 	while (len > 0 && is_space(data[len - 1]))
 		len--;
 	if (name == NULL || *name == '\0' || strcmp(name, "message") == 0) {
 		if (len > 0)
 			rc = data_line(s, data, len);
 	} else if (strcmp(name, "ready") == 0) {
-		if ((rc = parse(s, data, len, &j)) == DSS_OK &&
-		    s->msg_id < 0)
+		if ((rc = parse(s, data, len, &j)) == DSS_OK && s->msg_id < 0)
 			s->msg_id = jindex(get(j, "response_message_id"),
 			    INT32_MAX);
 	} else if (strcmp(name, "finish") == 0 || strcmp(name, "close") == 0) {
 		/* without content, ds_stream_end() reports the empty stream */
 		if (s->content && !s->end_pending) {
-			s->end_pending = true;
+			s->end_pending = s->upstream_end = true;
 			s->end_why = CHAT_FINISH_STOP;
-			s->upstream_end = true;
 		}
 	} else if (strcmp(name, "error") == 0) {
 		if (parse(s, data, len, &j) == DSS_OK &&
@@ -1149,21 +1018,13 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 enum ds_stream_err
 ds_stream_end(struct ds_stream *s)
 {
-	enum ds_stream_err	 rc;
-
 	if (s == NULL)
 		return DSS_ENOMEM;
-	if (s->err != DSS_OK)
+	if (s->err != DSS_OK || s->terminal)
 		return s->err;
-	if (s->terminal)
-		return DSS_OK;
-	if (!s->content)
-		rc = DSS_PROTO;		/* nothing came: not an answer */
-	else
-		rc = end_answer(s, CHAT_FINISH_STOP);
-	if (rc != DSS_OK && s->err == DSS_OK)
-		s->err = rc;
-	return rc;
+	/* nothing came: not an answer */
+	s->err = s->content ? end_answer(s, CHAT_FINISH_STOP) : DSS_PROTO;
+	return s->err;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -1198,8 +1059,8 @@ ds_stream_free(struct ds_stream *s)
 {
 	if (s == NULL)
 		return;
-	drop_results(s, true, 0);
-	drop_results(s, false, SRC_OLD);
+	for (size_t i = 0; i < s->nres; i++)
+		free(s->res[i].link);
 	json_tokener_free(s->tok);
 	free(s->pend.p);
 	free(s->work.p);

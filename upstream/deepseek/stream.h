@@ -38,7 +38,10 @@
  *    cite_index}, and ".../<j>/cite_index" updates) are collected; when
  *    the answer ends they are appended to it after a blank line, one
  *    "[N]: [title](url)" line each, sorted by cite_index, only those with
- *    a cite_index and an http(s) url, one per cite_index.
+ *    a cite_index and an http(s) url, one per cite_index (the first).
+ *    The title (the url when there is none) is one line with [ ] \
+ *    escaped; the url has spaces, controls, non-ASCII bytes and
+ *    ( ) < > " ` [ ] \ %-escaped.
  *  - "[citation:N]" in answer text becomes "[N]" when opts.search was set
  *    or search results were seen (otherwise the text is left alone).  A
  *    marker may be split over two deltas: only a possible marker prefix
@@ -158,7 +161,7 @@ int			 ds_stream_done(const struct ds_stream *);
  */
 int			 ds_stream_finished_upstream(const struct ds_stream *);
 
-/* response_message_id from "ready" (or the response snapshot), or -1. */
+/* response_message_id from the "ready" event, or -1. */
 long			 ds_stream_message_id(const struct ds_stream *);
 
 void			 ds_stream_free(struct ds_stream *);
