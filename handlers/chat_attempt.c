@@ -178,6 +178,15 @@ none_left(struct req *r, const struct route *rt,
 		    (long long)(left % 3600 / 60));
 		return;
 	}
+	if (w->cooling > 0) {
+		/* Only a rate limit keeps them: say when to come back. */
+		s->retry_after = (long)w->cooling_left;
+		sink_fail(s, 429, "rate_limit_error", "rate_limit_exceeded",
+		    "Every usable %s account is cooling down after the "
+		    "upstream's rate limit; the first is back in %lld s.",
+		    rt->provider->display, (long long)w->cooling_left);
+		return;
+	}
 	sink_fail(s, 503, "service_unavailable_error", "no_available_account",
 	    "No available account for model: %s (%s has %zu account(s): "
 	    "%zu in error, %zu expired, %zu disabled, %zu cooling down).",

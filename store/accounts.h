@@ -121,6 +121,7 @@ struct acct_pick_opts {
 /* Why nothing could be picked (or what was passed over). */
 struct acct_pick_why {
 	size_t	total, inactive, error, expired, cooling, over_limit, skipped;
+	int64_t	cooling_left;	/* s until the first cooling one is back */
 };
 
 enum acct_outcome {

@@ -272,8 +272,11 @@ pick_txn(struct store *s, MDB_txn *txn, void *arg)
 			w->error++;
 		else if (r.info.status == ACCT_EXPIRED)
 			w->expired++;
-		else if (r.info.cooldown_until > now)
-			w->cooling++;
+		else if (r.info.cooldown_until > now) {
+			if (w->cooling++ == 0 ||
+			    r.info.cooldown_until - now < w->cooling_left)
+				w->cooling_left = r.info.cooldown_until - now;
+		}
 		else if (r.info.daily_limit &&
 		    r.info.today_use >= r.info.daily_limit)
 			w->over_limit++;

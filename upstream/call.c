@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -129,13 +130,15 @@ call_fail_net(const struct chat_sink *k, const char *provider,
 		    provider, what, up_strerror(e));
 }
 
+/* A challenge (cf_chl_opt) or one of Cloudflare's own error pages. */
 int
 call_is_cloudflare(const struct http_resp *r)
 {
 	return r->body != NULL && (strstr(r->body, "cf_chl_opt") != NULL ||
 	    strstr(r->body, "challenge-platform") != NULL ||
-	    (strstr(r->body, "cloudflare") != NULL &&
-	    strstr(r->body, "<html") != NULL));
+	    strstr(r->body, "cf-error-details") != NULL ||
+	    (strcasestr(r->body, "cloudflare") != NULL &&
+	    strcasestr(r->body, "<html") != NULL));
 }
 
 long

@@ -341,6 +341,11 @@ def main():
         rows = cli.accounts("deepseek")
         r.check("401: the account is marked error", rows[ids[U3]]["status"] == "error",
                 str(rows[ids[U3]]))
+        resp = chat(port, "DeepSeek-R1", "cooling left", token=CODE)
+        r.check("only a cooling account left: 429 with Retry-After",
+                resp.status == 429 and resp.header("retry-after") is not None,
+                resp.describe())
+        cli.run("accounts", "disable", ids[U2])
         resp = chat(port, "DeepSeek-R1", "none left", token=CODE)
         r.check("no usable account: 503 no_available_account naming the model",
                 resp.status == 503 and err_code(resp) == "no_available_account" and

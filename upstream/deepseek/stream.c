@@ -2,16 +2,14 @@
  * stream.c - DeepSeek completion stream decoder; see stream.h for the
  * contract and the conversion rules.
  *
- * Layout: ds_stream_event() sorts an event by name; data lines go through
- * json-c (the events are small and few, so unlike the ChatGPT decoder
- * there is no fast path) and then op(), which looks the full path up in
- * a small table and does what that path means.  Nothing of the upstream
- * document is kept beyond the fragment types and the search results:
- * every text change arrives as an explicit append.
- *
- * Output of one event is collected in one pending buffer (one channel at
- * a time) and handed to the sink at the end of the event, so a BATCH that
- * creates a fragment and appends to it reaches the client as one chunk.
+ * ds_stream_event() sorts an event by name; data lines go through json-c
+ * (the events are small and few, so unlike the ChatGPT decoder there is
+ * no fast path) and then op(), which looks the full path up in a table
+ * and does what that path means.  Nothing of the upstream document is
+ * kept beyond the fragment types and the search results: every text
+ * change arrives as an explicit append.  Each delta reaches the sink in
+ * one call; gathering the calls of one upstream read is the sink's job
+ * (its flush(), called by the caller).
  */
 #include "config.h"
 
@@ -26,13 +24,13 @@
 
 #include "upstream/deepseek/stream.h"
 
-#define SRC_OLD		(-1)	/* results of response/search_results */
+#define SRC_OLD		DSS_MAX_FRAGMENTS	/* response/search_results */
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define CITE_LIMIT	1000000	/* cite_index values we believe */
-#define REPLACEMENT	"\xef\xbf\xbd"
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
+#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
-enum chan { CH_TEXT, CH_REASON };
 enum kind { K_OTHER, K_THINK, K_ANSWER, K_SEARCH };
 enum clean { CL_TEXT, CL_LINE, CL_TITLE };	/* see put_clean() */
 
@@ -57,36 +55,29 @@ struct ds_stream {
 	bool			 terminal;	/* finish/error sent, or abort */
 	bool			 upstream_end;	/* the upstream ended it */
 	bool			 end_pending;	/* end after this event */
-	enum chat_finish	 end_why;
 	bool			 content;	/* text or reasoning received */
 	bool			 cite;		/* rewrite [citation:N] */
+	bool			 any_text;	/* text() was called */
+	int			 nl;		/* its trailing newlines, <= 2 */
+	enum chat_finish	 end_why;
 	long			 msg_id;
 	long			 tokens;	/* -1: not given */
-
 	char			 path[DSS_PATH_MAX + 1];	/* last "p" */
 	unsigned char		 kind[DSS_MAX_FRAGMENTS];
-	bool			 had[DSS_MAX_FRAGMENTS];	/* has text */
-	bool			 old_had[2];	/* response/content, thinking */
 	size_t			 nfrag;
 	struct result		 res[DSS_MAX_RESULTS];
 	size_t			 nres;
-
-	char			 hold[DSS_HOLD_MAX];	/* marker prefix */
+	long			 npos[SRC_OLD + 1];	/* list length per source */
+	char			 hold[DSS_HOLD_MAX];	/* a marker prefix */
 	size_t			 hlen;
-	struct dbuf		 pend;		/* output of this event */
-	enum chan		 pch;
-	struct dbuf		 work;		/* hold + a delta; messages */
-	bool			 any_text;	/* text channel written */
-	int			 nl;		/* its trailing newlines, <= 2 */
+	struct dbuf		 work;
 };
 
 /*
- * Statuses that end the answer.  §2.7 names only FINISHED.  The web
- * client's streams also end with INCOMPLETE (cut at the length limit,
- * the client offers "continue") and CONTENT_FILTER (withdrawn); neither
- * §2.7 nor §1.3 says what to report for them, so they finish with "stop"
- * as well.  CHAT_FINISH_LENGTH and CHAT_FINISH_CONTENT_FILTER would be
- * the matching OpenAI reasons should that be decided.
+ * Statuses that end the answer.  §2.7 names only FINISHED; INCOMPLETE
+ * (cut at the length limit) and CONTENT_FILTER (withdrawn) have no
+ * finish reason in §2.7/§1.3, so "stop" too.  LENGTH and CONTENT_FILTER
+ * would be the matching ones should that be decided.
  */
 static const struct {
 	const char		*name;
@@ -97,10 +88,10 @@ static const struct {
 	{ "CONTENT_FILTER", CHAT_FINISH_STOP },
 };
 
-/* The paths we act on; '#' is an index, negative from the end. */
+/* The paths acted on; '#' is an index, negative from the end. */
 enum pk {
-	P_ROOT, P_RESPONSE, P_STATUS, P_TOKENS, P_OLD_CONTENT, P_OLD_THINK,
-	P_OLD_RESULTS, P_OLD_CITE, P_FRAGS,
+	P_ROOT, P_RESPONSE, P_STATUS, P_TOKENS, P_FRAGS, P_OLD_CONTENT,
+	P_OLD_THINK, P_OLD_RESULTS, P_OLD_CITE,
 	P_FRAG_CONTENT, P_FRAG_RESULTS, P_FRAG_CITE	/* need fragment # */
 };
 
@@ -113,11 +104,11 @@ static const struct {
 	{ "response/status", P_STATUS },
 	{ "response/quasi_status", P_STATUS },
 	{ "response/accumulated_token_usage", P_TOKENS },
+	{ "response/fragments", P_FRAGS },
 	{ "response/content", P_OLD_CONTENT },
 	{ "response/thinking_content", P_OLD_THINK },
 	{ "response/search_results", P_OLD_RESULTS },
 	{ "response/search_results/#/cite_index", P_OLD_CITE },
-	{ "response/fragments", P_FRAGS },
 	{ "response/fragments/#/content", P_FRAG_CONTENT },
 	{ "response/fragments/#/results", P_FRAG_RESULTS },
 	{ "response/fragments/#/results/#/cite_index", P_FRAG_CITE },
@@ -126,7 +117,7 @@ static const struct {
 static enum ds_stream_err	op(struct ds_stream *, const char *,
 				    const char *, json_object *);
 
-/* ------------------------------------------------------------ buffers */
+/* ------------------------------------------------------------ text */
 
 static enum ds_stream_err
 dbuf_add(struct dbuf *b, const char *p, size_t n)
@@ -151,26 +142,20 @@ dbuf_add(struct dbuf *b, const char *p, size_t n)
 	return DSS_OK;
 }
 
-/* Length of the valid UTF-8 character at p (n > 0 bytes), 0 if none. */
+/*
+ * Length of the valid UTF-8 character at p (n > 0 bytes), 0 if none: no
+ * overlongs, no surrogates (ED A0..BF), nothing past U+10FFFF.
+ */
 static size_t
 u8_len(const unsigned char *p, size_t n)
 {
-	unsigned char	 lo = 0x80, hi = 0xbf;
-	size_t		 need, i;
+	size_t	 i, need = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ?
+		    2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
+	int	 lo = p[0] == 0xe0 ? 0xa0 : p[0] == 0xf0 ? 0x90 : 0x80;
+	int	 hi = p[0] == 0xed ? 0x9f : p[0] == 0xf4 ? 0x8f : 0xbf;
 
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	need = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (p[0] == 0xe0)
-		lo = 0xa0;
-	else if (p[0] == 0xed)
-		hi = 0x9f;	/* no surrogates */
-	else if (p[0] == 0xf0)
-		lo = 0x90;
-	else if (p[0] == 0xf4)
-		hi = 0x8f;
+	if (need < 2)
+		return need;
 	if (n < need || p[1] < lo || p[1] > hi)
 		return 0;
 	for (i = 2; i < need; i++)
@@ -195,7 +180,7 @@ put_clean(struct dbuf *b, const char *p, size_t n, size_t max, enum clean m)
 	for (i = 0; i < n; i += k ? k : 1) {
 		c = p + i;
 		if ((w = k = u8_len(u + i, n - i)) == 0) {
-			c = REPLACEMENT;
+			c = "\xef\xbf\xbd";
 			w = 3;
 		}
 		if (w > max - used)
@@ -212,80 +197,6 @@ put_clean(struct dbuf *b, const char *p, size_t n, size_t max, enum clean m)
 	return DSS_OK;
 }
 
-/* ------------------------------------------------------------ sink output */
-
-static enum ds_stream_err
-sink_rc(struct ds_stream *s, int rc)
-{
-	if (rc == 0)
-		return DSS_OK;
-	s->terminal = true;
-	return s->err = DSS_ABORT;
-}
-
-static enum ds_stream_err
-start(struct ds_stream *s)
-{
-	if (s->started)
-		return DSS_OK;
-	s->started = true;
-	if (s->sink.role == NULL)
-		return DSS_OK;
-	return sink_rc(s, s->sink.role(s->sink.ctx, "assistant"));
-}
-
-static enum ds_stream_err
-flush(struct ds_stream *s)
-{
-	int			(*fn)(void *, const char *, size_t);
-	enum ds_stream_err	 rc;
-	size_t			 n = s->pend.len;
-
-	if (n == 0)
-		return DSS_OK;
-	s->pend.len = 0;	/* the bytes stay valid for the call */
-	if ((rc = start(s)) != DSS_OK)
-		return rc;
-	fn = s->pch == CH_TEXT ? s->sink.text : s->sink.reasoning;
-	return fn == NULL ? DSS_OK : sink_rc(s, fn(s->sink.ctx, s->pend.p, n));
-}
-
-static enum ds_stream_err
-channel(struct ds_stream *s, enum chan ch)
-{
-	enum ds_stream_err	 rc;
-
-	if (s->pend.len > 0 && s->pch != ch && (rc = flush(s)) != DSS_OK)
-		return rc;
-	s->pch = ch;
-	return DSS_OK;
-}
-
-/* Answer bytes that are already valid UTF-8. */
-static enum ds_stream_err
-text_raw(struct ds_stream *s, const char *p, size_t n)
-{
-	enum ds_stream_err	 rc;
-	size_t			 t;
-
-	if (n == 0)
-		return DSS_OK;
-	if ((rc = channel(s, CH_TEXT)) != DSS_OK ||
-	    (rc = dbuf_add(&s->pend, p, n)) != DSS_OK)
-		return rc;
-	for (t = 0; t < n && t < 2 && p[n - 1 - t] == '\n'; t++)
-		;
-	s->nl = t == n ? (s->nl + (int)t > 2 ? 2 : s->nl + (int)t) : (int)t;
-	s->any_text = true;
-	return DSS_OK;
-}
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
 /* Length of a whole "[citation:N]" at p, or 0. */
 static size_t
 marker_at(const char *p, size_t n)
@@ -294,7 +205,7 @@ marker_at(const char *p, size_t n)
 
 	if (n < 12 || memcmp(p, "[citation:", 10) != 0)
 		return 0;
-	while (10 + d < n && d <= DSS_CITE_DIGITS && is_digit(p[10 + d]))
+	while (10 + d < n && d <= DSS_CITE_DIGITS && ISDIGIT(p[10 + d]))
 		d++;
 	if (d == 0 || d > DSS_CITE_DIGITS || 10 + d >= n || p[10 + d] != ']')
 		return 0;
@@ -310,80 +221,111 @@ marker_at(const char *p, size_t n)
 static size_t
 marker_tail(const char *p, size_t n)
 {
-	size_t	 t, i, lim = n < DSS_HOLD_MAX ? n : DSS_HOLD_MAX;
+	size_t	 t, i;
 
-	for (t = 1; t <= lim; t++) {
+	for (t = 1; t <= n && t <= DSS_HOLD_MAX; t++) {
 		if (p[n - t] != '[')
 			continue;
 		for (i = 0; i < t; i++)
 			if (i < 10 ? p[n - t + i] != "[citation:"[i] :
-			    !is_digit(p[n - t + i]))
+			    !ISDIGIT(p[n - t + i]))
 				return 0;
 		return t;
 	}
 	return 0;
 }
 
-/* Answer text: made valid, markers rewritten, a marker prefix held. */
+/* ------------------------------------------------------------ sink */
+
+/* A sink callback's answer: nonzero stops it all (DSS_ABORT). */
 static enum ds_stream_err
-answer(struct ds_stream *s, const char *p, size_t n)
+sunk(struct ds_stream *s, int rc)
 {
-	enum ds_stream_err	 rc;
-	const char		*w;
-	size_t			 len, keep, end, i, from, k;
-
-	s->work.len = 0;
-	if (dbuf_add(&s->work, s->hold, s->hlen) != DSS_OK ||
-	    put_clean(&s->work, p, n, SIZE_MAX, CL_TEXT) != DSS_OK)
-		return DSS_ENOMEM;
-	s->hlen = 0;
-	w = s->work.p;
-	len = s->work.len;
-	if (!s->cite)
-		return text_raw(s, w, len);
-	keep = marker_tail(w, len);
-	end = len - keep;
-	for (i = from = 0; i < end; i++) {
-		if (w[i] != '[' || (k = marker_at(w + i, end - i)) == 0)
-			continue;
-		/* "[citation:12]" -> "[" + "12]" */
-		if ((rc = text_raw(s, w + from, i - from)) != DSS_OK ||
-		    (rc = text_raw(s, "[", 1)) != DSS_OK ||
-		    (rc = text_raw(s, w + i + 10, k - 10)) != DSS_OK)
-			return rc;
-		i += k - 1;
-		from = i + 1;
-	}
-	if ((rc = text_raw(s, w + from, end - from)) != DSS_OK)
-		return rc;
-	memcpy(s->hold, w + end, keep);
-	s->hlen = keep;
-	return DSS_OK;
-}
-
-static enum ds_stream_err
-emit(struct ds_stream *s, int kind, const char *p, size_t n)
-{
-	enum ds_stream_err	 rc;
-
-	if (n == 0 || (kind != K_THINK && kind != K_ANSWER))
+	if (rc == 0)
 		return DSS_OK;
-	s->content = true;
-	if (kind == K_ANSWER)
-		return answer(s, p, n);
-	if ((rc = channel(s, CH_REASON)) != DSS_OK)
-		return rc;
-	return put_clean(&s->pend, p, n, SIZE_MAX, CL_TEXT);
+	s->terminal = true;
+	return s->err = DSS_ABORT;
 }
 
-/* What was held back is plain text after all. */
+static enum ds_stream_err
+start(struct ds_stream *s)
+{
+	if (s->started || (s->started = true, s->sink.role == NULL))
+		return DSS_OK;
+	return sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+}
+
+/* Valid UTF-8 to text() or reasoning(), after role(). */
+static enum ds_stream_err
+out(struct ds_stream *s, bool text, const char *p, size_t n)
+{
+	int			(*fn)(void *, const char *, size_t);
+	enum ds_stream_err	 rc;
+	size_t			 t;
+
+	if (n == 0)
+		return DSS_OK;
+	if ((rc = start(s)) != DSS_OK)
+		return rc;
+	if (text) {
+		for (t = 0; t < n && t < 2 && p[n - 1 - t] == '\n'; t++)
+			;
+		s->nl = t < n ? (int)t : s->nl + (int)t > 2 ? 2 :
+		    s->nl + (int)t;
+		s->any_text = true;
+	}
+	fn = text ? s->sink.text : s->sink.reasoning;
+	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : DSS_OK;
+}
+
+/* The text held back is plain text after all. */
 static enum ds_stream_err
 release(struct ds_stream *s)
 {
 	size_t	 n = s->hlen;
 
 	s->hlen = 0;
-	return text_raw(s, s->hold, n);
+	return out(s, true, s->hold, n);
+}
+
+/* Fragment text: reasoning, or answer with its markers rewritten. */
+static enum ds_stream_err
+emit(struct ds_stream *s, int kind, json_object *v)
+{
+	const char	*p;
+	char		*w;
+	size_t		 n, len, keep, r, o, k;
+
+	if (!json_object_is_type(v, json_type_string) ||
+	    (n = (size_t)json_object_get_string_len(v)) == 0 ||
+	    (kind != K_THINK && kind != K_ANSWER))
+		return DSS_OK;
+	p = json_object_get_string(v);
+	s->content = true;
+	s->work.len = 0;
+	if ((kind == K_ANSWER &&
+	    dbuf_add(&s->work, s->hold, s->hlen) != DSS_OK) ||
+	    put_clean(&s->work, p, n, SIZE_MAX, CL_TEXT) != DSS_OK)
+		return DSS_ENOMEM;
+	if (kind == K_THINK)
+		return out(s, false, s->work.p, s->work.len);
+	w = s->work.p;
+	len = s->work.len;
+	keep = s->cite ? marker_tail(w, len) : 0;
+	/* "[citation:12]" -> "[12]" in place: it only shrinks */
+	for (r = o = 0; r < len - keep; ) {
+		if (s->cite && w[r] == '[' &&
+		    (k = marker_at(w + r, len - keep - r)) != 0) {
+			w[o++] = '[';
+			memmove(w + o, w + r + 10, k - 10);
+			o += k - 10;
+			r += k;
+		} else
+			w[o++] = w[r++];
+	}
+	memcpy(s->hold, w + len - keep, keep);
+	s->hlen = keep;
+	return out(s, true, w, o);
 }
 
 /* "[N]: [title](url)" lines, sorted by N, the first result per N. */
@@ -391,34 +333,32 @@ static enum ds_stream_err
 references(struct ds_stream *s)
 {
 	const struct result	*list[DSS_MAX_RESULTS], *r;
-	enum ds_stream_err	 rc;
 	char			 num[40];
 	size_t			 n = 0, i, j;
 
 	for (i = 0; i < s->nres; i++) {
 		r = &s->res[i];
-		if (r->cite < 0 || r->link == NULL)
-			continue;
 		for (j = 0; j < n && list[j]->cite != r->cite; j++)
 			;
-		if (j < n)
+		if (r->cite < 0 || r->link == NULL || j < n)
 			continue;
 		for (j = n++; j > 0 && list[j - 1]->cite > r->cite; j--)
 			list[j] = list[j - 1];
 		list[j] = r;
 	}
+	s->work.len = 0;
 	if (n > 0 && s->any_text && s->nl < 2 &&
-	    (rc = text_raw(s, "\n\n", (size_t)(2 - s->nl))) != DSS_OK)
-		return rc;
+	    dbuf_add(&s->work, "\n\n", (size_t)(2 - s->nl)) != DSS_OK)
+		return DSS_ENOMEM;
 	for (i = 0; i < n; i++) {
 		snprintf(num, sizeof(num), "%s[%ld]: ", i > 0 ? "\n" : "",
 		    list[i]->cite);
-		if ((rc = text_raw(s, num, strlen(num))) != DSS_OK ||
-		    (rc = text_raw(s, list[i]->link, strlen(list[i]->link))) !=
-		    DSS_OK)
-			return rc;
+		if (dbuf_add(&s->work, num, strlen(num)) != DSS_OK ||
+		    dbuf_add(&s->work, list[i]->link,
+		    strlen(list[i]->link)) != DSS_OK)
+			return DSS_ENOMEM;
 	}
-	return DSS_OK;
+	return out(s, true, s->work.p, s->work.len);
 }
 
 static enum ds_stream_err
@@ -430,18 +370,16 @@ end_answer(struct ds_stream *s, enum chat_finish why)
 	if (s->terminal)
 		return DSS_OK;
 	if ((rc = release(s)) != DSS_OK || (rc = references(s)) != DSS_OK ||
-	    (rc = flush(s)) != DSS_OK || (rc = start(s)) != DSS_OK)
+	    (rc = start(s)) != DSS_OK)
 		return rc;
 	s->terminal = true;
-	if (s->sink.finish == NULL)
-		return DSS_OK;
 	memset(&u, 0, sizeof(u));
 	u.total_tokens = s->tokens;
-	return sink_rc(s, s->sink.finish(s->sink.ctx, why,
-	    s->tokens >= 0 ? &u : NULL));
+	return s->sink.finish == NULL ? DSS_OK : sunk(s,
+	    s->sink.finish(s->sink.ctx, why, s->tokens >= 0 ? &u : NULL));
 }
 
-/* ------------------------------------------------------------ JSON helpers */
+/* ------------------------------------------------------------ JSON */
 
 static json_object *
 get(json_object *o, const char *key)
@@ -514,7 +452,7 @@ error_code(json_object *o, char *buf, size_t size)
 		snprintf(buf, size, "%lld", (long long)json_object_get_int64(o));
 	else if ((p = jstr(o, &n)) != NULL) {
 		for (i = 0; i < n && k + 1 < size; i++)
-			if (is_digit(p[i]) || (p[i] >= 'a' && p[i] <= 'z') ||
+			if (ISDIGIT(p[i]) || (p[i] >= 'a' && p[i] <= 'z') ||
 			    (p[i] >= 'A' && p[i] <= 'Z') || p[i] == '_' ||
 			    p[i] == '-' || p[i] == '.')
 				buf[k++] = p[i];
@@ -522,21 +460,8 @@ error_code(json_object *o, char *buf, size_t size)
 	}
 }
 
-static bool
-rate_limited(const char *code)
-{
-	static const char *const words[] = { "rate_limit", "ratelimit",
-	    "too_many" };
-
-	for (size_t k = 0; k < NITEMS(words); k++)
-		for (const char *p = code; *p != '\0'; p++)
-			if (strncasecmp(p, words[k], strlen(words[k])) == 0)
-				return true;
-	return strcmp(code, "429") == 0;
-}
-
 /*
- * The answer ends with error(): the pending text first, then the error
+ * The answer ends with error(): the text held back first, then the error
  * (object o, or the raw text of an "error" event that was not JSON).
  */
 static enum ds_stream_err
@@ -550,23 +475,21 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 	json_object		*codes[] = { get(o, "code"), get(e, "code"),
 				    get(o, "finish_reason"), get(e, "type") };
 	enum ds_stream_err	 rc;
-	const char		*msg = NULL;
-	char			 code[CODE_MAX + 1];
-	size_t			 n = 0, i;
+	const char		*msg = o == NULL ? raw : NULL;
+	char			 code[CODE_MAX + 1] = "";
+	size_t			 n = rawlen, i;
 	int			 status;
 
-	if ((rc = release(s)) != DSS_OK || (rc = flush(s)) != DSS_OK)
+	if ((rc = release(s)) != DSS_OK)
 		return rc;
 	for (i = 0; o != NULL && msg == NULL && i < NITEMS(msgs); i++)
 		msg = jstr(msgs[i], &n);
-	if (o == NULL) {
-		msg = raw;
-		n = rawlen;
-	}
-	code[0] = '\0';
 	for (i = 0; code[0] == '\0' && i < NITEMS(codes); i++)
 		error_code(codes[i], code, sizeof(code));
-	status = rate_limited(code) ? 429 : 502;
+	status = strcasestr(code, "rate_limit") != NULL ||
+	    strcasestr(code, "ratelimit") != NULL ||
+	    strcasestr(code, "too_many") != NULL ||
+	    strcmp(code, "429") == 0 ? 429 : 502;
 	if (code[0] == '\0')
 		snprintf(code, sizeof(code), "upstream_stream_error");
 	if (msg == NULL || n == 0) {
@@ -574,8 +497,7 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 		n = strlen(msg);
 	}
 	s->work.len = 0;
-	if (put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, CL_LINE) != DSS_OK ||
-	    dbuf_add(&s->work, "", 0) != DSS_OK)
+	if (put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, CL_LINE) != DSS_OK)
 		return DSS_ENOMEM;
 	s->terminal = true;
 	s->err = DSS_UPSTREAM;
@@ -611,6 +533,7 @@ make_link(json_object *r, char **out)
 	const char	*url, *title;
 	size_t		 ul, tl = 0, i;
 	char		 e[4];
+	bool		 esc;
 
 	*out = NULL;
 	if ((url = jstr(get(r, "url"), &ul)) == NULL || ul > DSS_URL_MAX ||
@@ -627,11 +550,10 @@ make_link(json_object *r, char **out)
 		goto fail;
 	/* %-escape what would end the link, and every non-ASCII byte */
 	for (i = 0; i < ul; i++) {
-		unsigned char	 c = (unsigned char)url[i];
-		bool		 esc = c <= 0x20 || c >= 0x7f ||
-				    strchr("()<>\"`[]\\", c) != NULL;
-
-		snprintf(e, sizeof(e), "%%%02X", c);
+		esc = (unsigned char)url[i] <= 0x20 ||
+		    (unsigned char)url[i] >= 0x7f ||
+		    strchr("()<>\"`[]\\", url[i]) != NULL;
+		snprintf(e, sizeof(e), "%%%02X", (unsigned char)url[i]);
 		if (dbuf_add(&b, esc ? e : url + i, esc ? 3 : 1) != DSS_OK)
 			goto fail;
 	}
@@ -644,41 +566,30 @@ fail:
 	return DSS_ENOMEM;
 }
 
-/* Forget the results of one source, or (src < -1) of all fragments. */
+/* Forget the results of source src, or (src < 0) of every fragment. */
 static void
 drop_results(struct ds_stream *s, int src)
 {
 	size_t	 i, k = 0;
 
-	for (i = 0; i < s->nres; i++) {
-		if (src < SRC_OLD ? s->res[i].src != SRC_OLD :
-		    s->res[i].src == src) {
+	for (i = 0; i < s->nres; i++)
+		if (src < 0 ? s->res[i].src != SRC_OLD : s->res[i].src == src)
 			free(s->res[i].link);
-			continue;
-		}
-		s->res[k++] = s->res[i];
-	}
+		else
+			s->res[k++] = s->res[i];
 	s->nres = k;
+	if (src >= 0)
+		s->npos[src] = 0;
+	else
+		memset(s->npos, 0, SRC_OLD * sizeof(s->npos[0]));
 }
 
-/* Positions a source's list has (its highest pos + 1). */
-static long
-results_count(const struct ds_stream *s, int src)
-{
-	long	 n = 0;
-
-	for (size_t i = 0; i < s->nres; i++)
-		if (s->res[i].src == src && s->res[i].pos >= n)
-			n = s->res[i].pos + 1;
-	return n;
-}
-
+/* A list of results set (replacing the source's) or appended. */
 static enum ds_stream_err
 results(struct ds_stream *s, int src, json_object *v, bool append)
 {
 	struct result	*r;
 	json_object	*e;
-	long		 base;
 	size_t		 i, n;
 
 	if (!json_object_is_type(v, json_type_array))
@@ -686,7 +597,6 @@ results(struct ds_stream *s, int src, json_object *v, bool append)
 	s->cite = true;
 	if (!append)
 		drop_results(s, src);
-	base = results_count(s, src);
 	n = json_object_array_length(v);
 	for (i = 0; i < n && s->nres < DSS_MAX_RESULTS; i++) {
 		e = json_object_array_get_idx(v, i);
@@ -694,23 +604,14 @@ results(struct ds_stream *s, int src, json_object *v, bool append)
 			continue;
 		r = &s->res[s->nres];
 		r->src = src;
-		r->pos = base + (long)i;
+		r->pos = s->npos[src] + (long)i;
 		r->cite = jindex(get(e, "cite_index"), CITE_LIMIT);
 		if (make_link(e, &r->link) != DSS_OK)
 			return DSS_ENOMEM;
 		s->nres++;
 	}
+	s->npos[src] += (long)n;
 	return DSS_OK;
-}
-
-static void
-cite_index(struct ds_stream *s, int src, long j, json_object *v)
-{
-	if (j < 0)
-		j += results_count(s, src);
-	for (size_t i = 0; i < s->nres; i++)
-		if (s->res[i].src == src && s->res[i].pos == j)
-			s->res[i].cite = jindex(v, CITE_LIMIT);
 }
 
 /* ------------------------------------------------------------ operations */
@@ -723,14 +624,15 @@ match(const char *p, const char *pat, long ix[2])
 	int	 n = 0, d, neg;
 
 	while (*pat != '\0') {
-		if (*pat++ != '#') {
-			if (*p++ != pat[-1])
+		if (*pat != '#') {
+			if (*p++ != *pat++)
 				return false;
 			continue;
 		}
-		neg = *p == '-';
-		p += neg;
-		for (v = 0, d = 0; is_digit(*p) && d < 7; d++)
+		pat++;
+		if ((neg = *p == '-'))
+			p++;
+		for (v = 0, d = 0; ISDIGIT(*p) && d < 7; d++)
 			v = v * 10 + (*p++ - '0');
 		if (d == 0 || d > 6)
 			return false;
@@ -739,76 +641,32 @@ match(const char *p, const char *pat, long ix[2])
 	return *p == '\0';
 }
 
-static int
-kind_of(json_object *type)
-{
-	if (jis(type, "THINK"))
-		return K_THINK;
-	if (jis(type, "RESPONSE") || jis(type, "ANSWER"))
-		return K_ANSWER;
-	if (jis(type, "SEARCH") || jis(type, "TOOL_SEARCH"))
-		return K_SEARCH;
-	return K_OTHER;
-}
-
-/* Text set or appended; a SET after text is not taken back (ignored). */
-static enum ds_stream_err
-text_op(struct ds_stream *s, int kind, bool *had, json_object *v,
-    bool append)
-{
-	const char	*p;
-	size_t		 n;
-
-	if ((p = jstr(v, &n)) == NULL || (!append && *had))
-		return DSS_OK;
-	*had = *had || n > 0;
-	return emit(s, kind, p, n);
-}
-
 static enum ds_stream_err
 fragments(struct ds_stream *s, json_object *v, bool append)
 {
 	enum ds_stream_err	 rc;
-	json_object		*e;
+	json_object		*e, *t;
 	size_t			 i, f;
 
 	if (!json_object_is_type(v, json_type_array))
 		return DSS_OK;
 	if (!append) {
 		s->nfrag = 0;
-		drop_results(s, SRC_OLD - 1);
+		drop_results(s, -1);
 	}
 	for (i = 0; i < json_object_array_length(v); i++) {
 		if (s->nfrag == DSS_MAX_FRAGMENTS)
 			return DSS_PROTO;
 		e = json_object_array_get_idx(v, i);
+		t = get(e, "type");
 		f = s->nfrag++;
-		s->kind[f] = (unsigned char)kind_of(get(e, "type"));
-		s->had[f] = false;
+		s->kind[f] = jis(t, "THINK") ? K_THINK : jis(t, "RESPONSE") ||
+		    jis(t, "ANSWER") ? K_ANSWER : jis(t, "SEARCH") ||
+		    jis(t, "TOOL_SEARCH") ? K_SEARCH : K_OTHER;
 		s->cite = s->cite || s->kind[f] == K_SEARCH;
-		if ((rc = text_op(s, s->kind[f], &s->had[f], get(e, "content"),
-		    true)) != DSS_OK ||
+		if ((rc = emit(s, s->kind[f], get(e, "content"))) != DSS_OK ||
 		    (rc = results(s, (int)f, get(e, "results"), true)) !=
 		    DSS_OK)
-			return rc;
-	}
-	return DSS_OK;
-}
-
-/* A snapshot of "response": every member is a SET of response/<key>. */
-static enum ds_stream_err
-response(struct ds_stream *s, json_object *v)
-{
-	enum ds_stream_err	 rc;
-	char			 path[DSS_PATH_MAX + 1];
-
-	if (!json_object_is_type(v, json_type_object))
-		return DSS_OK;
-	json_object_object_foreach(v, key, val) {
-		if (strlen(key) > DSS_PATH_MAX - 9)
-			continue;
-		snprintf(path, sizeof(path), "response/%s", key);
-		if ((rc = op(s, path, "SET", val)) != DSS_OK)
 			return rc;
 	}
 	return DSS_OK;
@@ -848,121 +706,126 @@ batch(struct ds_stream *s, const char *path, json_object *v)
 /*
  * One operation on a full path.  o is "SET", "APPEND", "BATCH", NULL (not
  * given: APPEND for text, SET otherwise) or anything else (ignored).
+ * Text is appended whatever o says.
  */
 static enum ds_stream_err
 op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 {
-	enum pk	 k;
-	long	 ix[2] = { 0, 0 }, i;
-	size_t	 p, f = 0;
-	bool	 append;
+	enum ds_stream_err	 rc;
+	enum pk			 k;
+	long			 ix[2] = { 0, 0 }, i;
+	size_t			 p, f = 0;
+	bool			 append = o != NULL && strcmp(o, "APPEND") == 0;
+	char			 sub[DSS_PATH_MAX + 1];
 
 	if (o != NULL && strcmp(o, "BATCH") == 0)
 		return batch(s, path, v);
-	if (o != NULL && strcmp(o, "SET") != 0 && strcmp(o, "APPEND") != 0)
+	if (o != NULL && !append && strcmp(o, "SET") != 0)
 		return DSS_OK;
 	for (p = 0; p < NITEMS(paths) && !match(path, paths[p].pat, ix); p++)
 		;
 	if (p == NITEMS(paths))
 		return DSS_OK;
-	k = paths[p].kind;
-	if (k >= P_FRAG_CONTENT) {	/* fragment ix[0], if it exists */
+	if ((k = paths[p].kind) >= P_FRAG_CONTENT) {	/* fragment ix[0] */
 		i = ix[0] < 0 ? ix[0] + (long)s->nfrag : ix[0];
 		if (i < 0 || (size_t)i >= s->nfrag)
 			return DSS_OK;
 		f = (size_t)i;
 	}
-	append = o != NULL ? strcmp(o, "APPEND") == 0 : k == P_FRAG_CONTENT ||
-	    k == P_OLD_CONTENT || k == P_OLD_THINK;
 	switch (k) {
 	case P_ROOT:
 		if (jis(get(v, "type"), "error"))
 			return upstream_error(s, v, NULL, 0);
-		return response(s, get(v, "response"));
-	case P_RESPONSE:
-		return response(s, v);
+		v = get(v, "response");
+		/* FALLTHROUGH */
+	case P_RESPONSE:	/* a snapshot: a SET of each response/<key> */
+		if (!json_object_is_type(v, json_type_object))
+			return DSS_OK;
+		json_object_object_foreach(v, key, val) {
+			if (strlen(key) > DSS_PATH_MAX - 9)
+				continue;
+			snprintf(sub, sizeof(sub), "response/%s", key);
+			if ((rc = op(s, sub, "SET", val)) != DSS_OK)
+				return rc;
+		}
+		return DSS_OK;
 	case P_STATUS:
-		for (i = 0; i < (long)NITEMS(statuses); i++)
-			if (jis(v, statuses[i].name)) {
+		for (p = 0; p < NITEMS(statuses); p++)
+			if (jis(v, statuses[p].name)) {
 				s->end_pending = s->upstream_end = true;
-				s->end_why = statuses[i].why;
+				s->end_why = statuses[p].why;
 			}
 		return DSS_OK;
 	case P_TOKENS:
 		if ((i = jindex(v, INT32_MAX)) >= 0)
 			s->tokens = i;
 		return DSS_OK;
-	case P_OLD_CONTENT:
-		return text_op(s, K_ANSWER, &s->old_had[0], v, append);
-	case P_OLD_THINK:
-		return text_op(s, K_THINK, &s->old_had[1], v, append);
-	case P_OLD_RESULTS:
-		return results(s, SRC_OLD, v, append);
-	case P_OLD_CITE:
-		cite_index(s, SRC_OLD, ix[0], v);
-		return DSS_OK;
 	case P_FRAGS:
 		return fragments(s, v, append);
-	case P_FRAG_CONTENT:
-		return text_op(s, s->kind[f], &s->had[f], v, append);
+	case P_OLD_RESULTS:
 	case P_FRAG_RESULTS:
-		return results(s, (int)f, v, append);
+		return results(s, k == P_OLD_RESULTS ? SRC_OLD : (int)f, v,
+		    append);
+	case P_OLD_CITE:
 	case P_FRAG_CITE:
-		cite_index(s, (int)f, ix[1], v);
+		f = k == P_OLD_CITE ? SRC_OLD : f;
+		if ((i = ix[k == P_OLD_CITE ? 0 : 1]) < 0)
+			i += s->npos[f];
+		for (p = 0; p < s->nres; p++)
+			if (s->res[p].src == (int)f && s->res[p].pos == i)
+				s->res[p].cite = jindex(v, CITE_LIMIT);
 		return DSS_OK;
+	case P_OLD_CONTENT:
+	case P_OLD_THINK:
+		return emit(s, k == P_OLD_CONTENT ? K_ANSWER : K_THINK, v);
+	case P_FRAG_CONTENT:
+		return emit(s, s->kind[f], v);
 	}
 	return DSS_OK;
 }
 
 /* ------------------------------------------------------------ events */
 
-/* {"p":..., "o":..., "v":...}; without "p", "v" appends to the last. */
-static enum ds_stream_err
-patch(struct ds_stream *s, json_object *j, json_object *v)
-{
-	json_object	*jp, *jo;
-	const char	*o = NULL, *p;
-	size_t		 n;
-
-	if (json_object_object_get_ex(j, "o", &jo)) {
-		if (!json_object_is_type(jo, json_type_string))
-			return DSS_OK;	/* an operation we do not know */
-		o = json_object_get_string(jo);
-	}
-	if (json_object_object_get_ex(j, "p", &jp)) {
-		if ((p = jstr(jp, &n)) == NULL || n > DSS_PATH_MAX ||
-		    strlen(p) != n)
-			return DSS_PROTO;
-		memcpy(s->path, p, n + 1);
-		return op(s, s->path, o, v);
-	}
-	if (json_object_is_type(v, json_type_object))
-		return op(s, "", "SET", v);	/* the document root */
-	return op(s, s->path, o != NULL ? o : "APPEND", v);
-}
-
+/* {"p":..., "o":..., "v":...}, an error object, or something else. */
 static enum ds_stream_err
 data_line(struct ds_stream *s, const char *data, size_t len)
 {
 	enum ds_stream_err	 rc;
-	json_object		*j, *v;
+	json_object		*j, *v, *jp, *jo;
+	const char		*o = NULL, *p;
+	size_t			 n;
 
 	if ((rc = parse(s, data, len, &j)) != DSS_OK)
 		return rc;
-	if (!json_object_is_type(j, json_type_object))
+	if (!json_object_is_type(j, json_type_object)) {
 		rc = DSS_PROTO;
-	else if (json_object_object_get_ex(j, "v", &v))
-		rc = patch(s, j, v);
-	else if (is_error(j))
-		rc = upstream_error(s, j, NULL, 0);
+		goto done;
+	}
+	if (!json_object_object_get_ex(j, "v", &v)) {
+		if (is_error(j))
+			rc = upstream_error(s, j, NULL, 0);
+		goto done;
+	}
+	if (json_object_object_get_ex(j, "o", &jo)) {
+		if (!json_object_is_type(jo, json_type_string))
+			goto done;	/* an operation we do not know */
+		o = json_object_get_string(jo);
+	}
+	if (json_object_object_get_ex(j, "p", &jp)) {
+		if ((p = jstr(jp, &n)) == NULL || n > DSS_PATH_MAX ||
+		    strlen(p) != n) {
+			rc = DSS_PROTO;
+			goto done;
+		}
+		memcpy(s->path, p, n + 1);
+		rc = op(s, s->path, o, v);
+	} else if (json_object_is_type(v, json_type_object))
+		rc = op(s, "", "SET", v);	/* the document root */
+	else
+		rc = op(s, s->path, o != NULL ? o : "APPEND", v);
+done:
 	json_object_put(j);
 	return rc;
-}
-
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
 enum ds_stream_err
@@ -976,9 +839,9 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 		return DSS_ENOMEM;	/* ds_stream_new() failed */
 	if (s->err != DSS_OK || s->terminal)
 		return s->err;
-	for (len = data != NULL ? len : 0; len > 0 && is_space(*data); len--)
+	for (len = data != NULL ? len : 0; len > 0 && ISSPACE(*data); len--)
 		data++;
-	while (len > 0 && is_space(data[len - 1]))
+	while (len > 0 && ISSPACE(data[len - 1]))
 		len--;
 	if (name == NULL || *name == '\0' || strcmp(name, "message") == 0) {
 		if (len > 0)
@@ -1008,8 +871,6 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 	json_object_put(j);
 	if (rc == DSS_OK && s->end_pending)
 		rc = end_answer(s, s->end_why);
-	if (rc == DSS_OK)
-		rc = flush(s);
 	if (rc != DSS_OK && s->err == DSS_OK)
 		s->err = rc;
 	return rc;
@@ -1022,9 +883,9 @@ ds_stream_end(struct ds_stream *s)
 		return DSS_ENOMEM;
 	if (s->err != DSS_OK || s->terminal)
 		return s->err;
-	/* nothing came: not an answer */
-	s->err = s->content ? end_answer(s, CHAT_FINISH_STOP) : DSS_PROTO;
-	return s->err;
+	/* without any content it was not an answer */
+	return s->err = s->content ? end_answer(s, CHAT_FINISH_STOP) :
+	    DSS_PROTO;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -1043,8 +904,7 @@ ds_stream_new(struct ds_stream **out, const struct chat_sink *sink,
 	if (opts != NULL)
 		s->o = *opts;
 	s->cite = s->o.search != 0;
-	s->msg_id = -1;
-	s->tokens = -1;
+	s->msg_id = s->tokens = -1;
 	if ((s->tok = json_tokener_new_ex(DSS_JSON_DEPTH)) == NULL) {
 		free(s);
 		return DSS_ENOMEM;
@@ -1062,7 +922,6 @@ ds_stream_free(struct ds_stream *s)
 	for (size_t i = 0; i < s->nres; i++)
 		free(s->res[i].link);
 	json_tokener_free(s->tok);
-	free(s->pend.p);
 	free(s->work.p);
 	free(s);
 }
@@ -1094,19 +953,10 @@ ds_stream_message_id(const struct ds_stream *s)
 const char *
 ds_stream_strerror(enum ds_stream_err err)
 {
-	switch (err) {
-	case DSS_OK:
-		return "success";
-	case DSS_ENOMEM:
-		return "out of memory";
-	case DSS_PROTO:
-		return "malformed upstream stream";
-	case DSS_ABORT:
-		return "aborted by the client";
-	case DSS_UPSTREAM:
-		return "the upstream reported an error";
-	case DSS__MAX:
-		break;
-	}
-	return "unknown error";
+	static const char *const text[DSS__MAX] = {
+		"success", "out of memory", "malformed upstream stream",
+		"aborted by the client", "the upstream reported an error",
+	};
+
+	return (unsigned)err < DSS__MAX ? text[err] : "unknown error";
 }

@@ -23,7 +23,8 @@
  *  - The last top-level "p" is remembered; a line without "p" whose "v"
  *    is a string appends to it.  A line without "p" whose "v" is an
  *    object is a snapshot of the document root ({"v":{"response":...}}).
- *    A missing "o" means APPEND on text paths, SET elsewhere.  BATCH's "v"
+ *    Text is always appended (SET included: nothing the client has seen
+ *    can be taken back); on a list a missing "o" means SET.  BATCH's "v"
  *    is a list of operations whose paths are relative to the batch path.
  *    Unknown operations and paths are ignored.
  *  - response/fragments (SET or APPEND a list) creates fragments
@@ -68,8 +69,9 @@
  *  - role("assistant") comes once, before the first text() or
  *    reasoning() and before finish(); error() may come without it.
  *    Text is valid UTF-8 (invalid bytes become U+FFFD), never empty and
- *    never split inside a character.  Output of one event is handed to
- *    the sink in one call per channel run.  flush() is the caller's.
+ *    never split inside a character.  Each delta is one call (the answer
+ *    text once its markers are rewritten); gathering the calls of one
+ *    upstream read is the sink's flush(), which the caller calls.
  *  - Exactly one of finish() and error() ends the answer.  After it, or
  *    after a sink callback returned nonzero (DSS_ABORT: the sink is not
  *    called again), ds_stream_done() is 1 and events are ignored.
