@@ -95,7 +95,10 @@ take(struct line_set *ls, const struct provider *p, const char *a,
 		return 0;
 	}
 	if (ls->n == ls->cap && grow(ls) < 0) {
-		free(norm);
+		if (norm != NULL) {
+			crypto_wipe(norm, strlen(norm));
+			free(norm);
+		}
 		return -1;
 	}
 	it = &ls->items[ls->n];

@@ -112,24 +112,41 @@ acct_id_of(struct store *s, const char *provider, const char *secret,
 
 /* ------------------------------------------------------------ add */
 
+/*
+ * An account whose secret was rotated keeps its first id, so its key no
+ * longer says its secret.  Those few are collected once per provider and
+ * transaction; every other duplicate is found by its key directly, so a
+ * bulk upload stays linear.
+ */
+struct rotated {
+	unsigned char	 mac[ACCT_MAC_LEN];
+	char		 id[ACCT_ID_LEN + 1];
+};
+
 struct add_ctx {
 	const struct acct_new	*items;
 	size_t			 n;
 	size_t			 added, dups;
 	char			*first_id;
+	char			 scanned[ACCT_PROVIDER_MAX + 1];
+	struct rotated		*rot;
+	size_t			 nrot, caprot;
 };
 
-/* The record of provider p whose current secret has this mac, if any. */
 static int
-find_by_mac(MDB_txn *txn, MDB_dbi dbi, const char *p,
-    const unsigned char *mac, uint32_t today, struct acct_rec *out)
+collect_rotated(MDB_txn *txn, MDB_dbi dbi, const char *p, uint32_t today,
+    struct add_ctx *c)
 {
-	char prefix[ACCT_PROVIDER_MAX + 2];
+	char prefix[ACCT_PROVIDER_MAX + 2], id[ACCT_ID_LEN + 1];
+	struct acct_rec r;
+	struct rotated *nr;
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t plen;
 	int rc;
 
+	c->nrot = 0;
+	snprintf(c->scanned, sizeof(c->scanned), "%s", p);
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:", p);
 	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
 		return rc;
@@ -137,16 +154,54 @@ find_by_mac(MDB_txn *txn, MDB_dbi dbi, const char *p,
 	k.mv_data = prefix;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) {
-			rc = MDB_NOTFOUND;
+		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
+		if (acct_rec_decode(&k, &v, &r, today) < 0)
+			continue;
+		acct_hex(r.mac, ACCT_MAC_LEN, id);
+		if (strcmp(id, r.info.id) == 0)
+			continue;
+		if (c->nrot == c->caprot) {
+			c->caprot = c->caprot ? c->caprot * 2 : 8;
+			if ((nr = realloc(c->rot, c->caprot * sizeof(*nr))) ==
+			    NULL) {
+				rc = ENOMEM;
+				break;
+			}
+			c->rot = nr;
 		}
-		if (acct_rec_decode(&k, &v, out, today) == 0 &&
-		    memcmp(out->mac, mac, ACCT_MAC_LEN) == 0)
-			break;
+		memcpy(c->rot[c->nrot].mac, r.mac, ACCT_MAC_LEN);
+		memcpy(c->rot[c->nrot++].id, r.info.id, ACCT_ID_LEN + 1);
 	}
 	mdb_cursor_close(cur);
-	return rc;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The record of provider p whose secret (now or at first) has this mac. */
+static int
+find_by_mac(MDB_txn *txn, MDB_dbi dbi, const char *p,
+    const unsigned char *mac, uint32_t today, struct add_ctx *c,
+    struct acct_rec *out)
+{
+	char key[ACCT_KEY_MAX + 1], id[ACCT_ID_LEN + 1];
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	acct_hex(mac, ACCT_MAC_LEN, id);
+	if (strcmp(c->scanned, p) != 0 &&
+	    (rc = collect_rotated(txn, dbi, p, today, c)) != 0)
+		return rc;
+	for (i = 0; i < c->nrot; i++)
+		if (memcmp(c->rot[i].mac, mac, ACCT_MAC_LEN) == 0) {
+			memcpy(id, c->rot[i].id, ACCT_ID_LEN + 1);
+			break;
+		}
+	k.mv_size = acct_key(p, id, key);
+	k.mv_data = key;
+	if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
+		return rc;
+	return acct_rec_decode(&k, &v, out, today) == 0 ? 0 : MDB_CORRUPTED;
 }
 
 static int
@@ -165,7 +220,7 @@ add_one(struct store *s, MDB_txn *txn, struct add_ctx *c,
 		return ENOMEM;
 	memset(&r, 0, sizeof(r));
 	acct_secret_mac(s, it->provider, secret, it->secret_len, r.mac);
-	rc = find_by_mac(txn, s->accounts, it->provider, r.mac, today, &old);
+	rc = find_by_mac(txn, s->accounts, it->provider, r.mac, today, c, &old);
 	if (rc == 0) {
 		/* A duplicate: a team id given now is kept. */
 		c->dups++;
@@ -234,6 +289,7 @@ add_txn(struct store *s, MDB_txn *txn, void *arg)
 	int rc;
 
 	c->added = c->dups = 0;
+	c->scanned[0] = '\0';	/* a retried transaction scans again */
 	if ((rc = mdb_stat(txn, s->accounts, &st)) != 0)
 		return rc;
 	for (i = 0; i < c->n; i++)
@@ -266,7 +322,7 @@ enum store_err
 acct_add(struct store *s, const struct acct_new *items, size_t n,
     size_t *added, size_t *dups, char *first_id)
 {
-	struct add_ctx c = { items, n, 0, 0, first_id };
+	struct add_ctx c;
 	enum store_err e;
 	size_t i;
 
@@ -281,7 +337,12 @@ acct_add(struct store *s, const struct acct_new *items, size_t n,
 			return STORE_INVAL;
 	if (n == 0)
 		return STORE_OK;
+	memset(&c, 0, sizeof(c));
+	c.items = items;
+	c.n = n;
+	c.first_id = first_id;
 	e = store_write(s, add_txn, &c);
+	free(c.rot);
 	if (e == STORE_OK)
 		e = store_sync(s);	/* credentials do not wait a second */
 	if (added)

@@ -100,17 +100,6 @@ in_failure(const struct cand *c, int64_t now)
 	return c->fail_streak > 0 && now - c->last_fail_at < ACCT_FAIL_WINDOW;
 }
 
-static uint64_t
-gcd(uint64_t a, uint64_t b)
-{
-	while (b) {
-		uint64_t t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /* The next value of this provider's cursor (then stored + 1). */
 static int
 cursor_next(struct store *s, MDB_txn *txn, const char *provider,
@@ -139,8 +128,8 @@ choose(struct store *s, MDB_txn *txn, struct pick_ctx *c, size_t *at)
 {
 	const struct acct_pick_opts *o = c->o;
 	int64_t now = store_now(s);
-	uint64_t cur, total = 0, pos, stride;
-	size_t i;
+	uint64_t cur, total = 0, pos;
+	size_t i, bits;
 	int rc;
 
 	for (i = 0; i < c->n; i++)
@@ -172,12 +161,19 @@ choose(struct store *s, MDB_txn *txn, struct pick_ctx *c, size_t *at)
 	case ACCT_WEIGHTED:
 		for (i = 0; i < c->n; i++)
 			total += c->c[i].weight ? c->c[i].weight : 1;
-		if ((rc = cursor_next(s, txn, o->provider, &cur)) != 0)
-			return rc;
-		for (stride = total * 5 / 8 + 1; gcd(stride, total) != 1;
-		    stride++)
+		/*
+		 * The cursor's low bits reversed walk the cycle in a
+		 * low-discrepancy order; values past total are skipped,
+		 * at most one in a row.
+		 */
+		for (bits = 0; (UINT64_C(1) << bits) < total; bits++)
 			;
-		pos = (cur % total) * stride % total;
+		do {
+			if ((rc = cursor_next(s, txn, o->provider, &cur)) != 0)
+				return rc;
+			for (pos = 0, i = 0; i < bits; i++, cur >>= 1)
+				pos = pos << 1 | (cur & 1);
+		} while (pos >= total);
 		for (i = 0; i < c->n; i++) {
 			uint64_t w = c->c[i].weight ? c->c[i].weight : 1;
 			if (pos < w)
@@ -386,6 +382,7 @@ acct_pick(struct store *s, const struct acct_pick_opts *o,
 		undo.reason = "cannot decrypt: the data dir was written with "
 		    "another CHAT2API_SECRET_KEY";
 		acct_record(s, o->provider, out->info.id, &undo);
+		memset(out, 0, sizeof(*out));
 	}
 	return STORE_NOTFOUND;
 }

@@ -302,6 +302,9 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	/* Same transaction as the version: all of it happens, or none. */
 	if ((rc = acct_migrate_v1(s, txn, s->creds, s->accounts, &moved)) != 0)
 		return rc;
+	/* Schema 1 keyed its exchanged tokens otherwise: none would match. */
+	if ((rc = mdb_drop(txn, s->rtcache, 0)) != 0)
+		return rc;
 	log_info("store: schema %llu -> %d: %zu ChatGPT credential(s) are "
 	    "now accounts", (unsigned long long)ver, STORE_SCHEMA_VERSION,
 	    moved);
