@@ -99,7 +99,8 @@ static const struct cfg_var cfg_vars[] = {
 	{ "SCHEDULED_REFRESH", NULL, CFG_BOOL, OFF(scheduled_refresh), "false",
 	  0, 0, "refresh stored RefreshTokens at start" },
 	{ "RANDOM_TOKEN", NULL, CFG_BOOL, OFF(random_token), "true", 0, 0,
-	  "random pool pick (false: round-robin)" },
+	  "ChatGPT accounts picked at random when no LB_STRATEGY is set "
+	  "(false: round-robin)" },
 	{ "OAI_LANGUAGE", NULL, CFG_STR, OFF(oai_language), "zh-CN", 0, 0,
 	  "oai-language header" },
 	{ "ENABLE_GATEWAY", NULL, CFG_BOOL, OFF(enable_gateway), "false", 0, 0,
@@ -571,6 +572,10 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_deepseek;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
+	/* The reference's switch, for the pool it was made for. */
+	if ((s == NULL || *s == '\0') && strcmp(provider, "chatgpt") == 0 &&
+	    c->random_token)
+		s = "random";
 	return s != NULL && *s ? s : NULL;
 }
 

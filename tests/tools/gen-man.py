@@ -16,16 +16,45 @@ chat2api \- OpenAI-compatible API in front of web chat backends, as a FastCGI/CG
 .IR unix:PATH | HOST:PORT ]
 .br
 .B chat2api
+.B tokens
+.IR add | list | remove | clear | errors\-clear | export " ..."
+.br
+.B chat2api
+.B accounts
+.IR add | list | remove | enable | disable | set | validate " ..."
+.br
+.B chat2api
+.B keys
+.IR add | list | enable | disable | remove " ..."
+.br
+.B chat2api
+.B models
+.IR map | unmap | list | route " ..."
+.br
+.B chat2api refresh
+.RB [ \-\-force ]
+.br
+.B chat2api
 .RB \-\-help | \-\-version
 .SH DESCRIPTION
 .B chat2api
 serves
 .BR /v1/models ,
 .BR /v1/chat/completions ,
+.BR /v1/completions ,
 .B /health
 and
 .B /stats
-in the shapes the OpenAI API uses, behind a front web server (nginx, lighttpd or Apache).
+in the shapes the OpenAI API uses, behind a front web server (nginx, lighttpd or Apache),
+in front of the web chat backends of ChatGPT and DeepSeek.
+The model name picks the provider (built-in names, with
+.BR \-Think ,
+.B \-Search
+and
+.B \-Think\-Search
+suffixes, and model mappings with * patterns);
+each provider's accounts are chosen by its load-balancing strategy, with failover
+within a request and daily limits that reset at local midnight.
 .PP
 The mode is chosen at start:
 .TP
@@ -55,6 +84,55 @@ List the options and environment variables.
 .TP
 .B \-\-version
 Print the version.
+.SH COMMANDS
+The commands work on the data directory of the service; run them as its user.
+Accounts are named by the fingerprint the listings show (or their 32-digit id).
+.TP
+.BI "accounts add " "PROVIDER CREDENTIAL" | \- " \fR[\fB\-\-label \fIL\fR] [\fB\-\-daily\-limit \fIN\fR] [\fB\-\-weight \fIW\fR] [\fB\-\-set \fIFIELD\fB=\fIVALUE\fR]..."
+Add an account (\- reads the credential from standard input).
+PROVIDER is
+.B chatgpt
+or
+.BR deepseek ;
+a DeepSeek credential is the userToken of chat.deepseek.com, or its whole Local Storage JSON;
+.B \-\-set account_id=
+gives a ChatGPT team id.
+.TP
+.BI "accounts list " \fR[\fIPROVIDER\fR]
+Fingerprints, status, today's use against the daily limit, weight, last latency, counts, label, last error.
+.TP
+.BI "accounts remove" \fR|\fBenable\fR|\fBdisable " ID"
+.TP
+.BI "accounts set " ID " \fR[\fB\-\-daily\-limit \fIN\fR] [\fB\-\-weight \fIW\fR] [\fB\-\-label \fIL\fR]"
+A daily limit of 0 means none; weights run from 1 to 100.
+.TP
+.BI "accounts validate " \fR[\fIID\fR|\fIPROVIDER\fR]
+Ask the upstream about each account; status, e\-mail and latency are written back.
+.TP
+.B "keys add \\fR[\\fB\\-\\-name \\fIN\\fR]"
+Print a new API key, once; only its HMAC is stored.
+.TP
+.B keys list
+.TP
+.BI "keys enable" \fR|\fBdisable\fR|\fBremove " ID"
+.TP
+.BI "models map " "NAME TARGET" " \fR[\fB\-\-provider \fIP\fR] [\fB\-\-account \fIID\fR]"
+NAME may hold * wildcards; exact names win over patterns, earlier patterns over later ones.
+.TP
+.BI "models unmap " NAME
+.TP
+.B models list
+.TP
+.BI "models route " NAME
+Where a model name goes now: provider, model, switches, pinned account.
+.TP
+.B tokens add\fR|\fBlist\fR|\fBremove\fR|\fBclear\fR|\fBerrors\-clear\fR|\fBexport
+The ChatGPT accounts in the terms of the Python chat2api: one token per line,
+.I token,account_id
+for a team.
+.TP
+.BR "refresh " [ \-\-force ]
+Exchange every stored ChatGPT RefreshToken.
 .SH ENVIRONMENT
 Read once at start; a bad value stops start-up with one line naming the variable.
 Booleans accept true/false, 1/0, yes/no, t/f, y/n; lists are comma separated.'''
