@@ -28,8 +28,8 @@ read_file(const char *path, char *err, size_t errsz)
 	size_t n;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errsz, "MODEL_MAPPING=@%s: cannot open the file",
-		    path);
+		snprintf(err, errsz, "MODEL_MAPPING=@%s: accepts a readable file "
+		    "(cannot open it)", path);
 		return NULL;
 	}
 	if ((buf = malloc(MAP_FILE_MAX + 1)) == NULL) {

@@ -179,8 +179,9 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		e = APP_ENOMEM;
 		goto out;
 	}
-	/* The team id: header, then "key,team", then the body (§16.1). */
-	if ((hdr = req_param(r, "HTTP_CHATGPT_ACCOUNT_ID")) != NULL && *hdr)
+	/* The team id: the provider's header, then "key,team", the body. */
+	if (rt.provider->team_header != NULL &&
+	    (hdr = req_param(r, rt.provider->team_header)) != NULL && *hdr)
 		cr.account_id = hdr;
 	else if (auth.suffix != NULL && auth.who != API_OTHER)
 		cr.account_id = auth.suffix;

@@ -464,7 +464,7 @@ tok_provider(void)
 {
 	const struct provider *p = provider_default();
 
-	return p != NULL ? p->id : "chatgpt";
+	return p != NULL ? p->id : "";
 }
 
 size_t

@@ -228,6 +228,8 @@ struct provider {
 	/* a body without "model" (catch-all only); NULL: models[0] */
 	const char			*default_model;
 	const struct provider_field	*fields;	/* [0]: the secret */
+	/* the request header that names a team id (CGI form), or NULL */
+	const char			*team_header;
 	size_t				 nfields;
 	const char *const		*kinds;		/* credential kinds */
 	size_t				 nkinds;

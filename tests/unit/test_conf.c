@@ -16,7 +16,9 @@ clear_env(void)
 	    "POW_DIFFICULTY", "RETRY_TIMES", "CHAT2API_MAX_BODY",
 	    "CHAT2API_MOUNT", "CHAT2API_THREADS", "IMPERSONATE",
 	    "ARKOSE_TOKEN_URL", "ARK0SE_TOKEN_URL", "CHAT2API_LOG",
-	    "CHAT2API_LOG_LEVEL", "RANDOM_TOKEN", NULL };
+	    "CHAT2API_LOG_LEVEL", "RANDOM_TOKEN", "LB_STRATEGY",
+	    "LB_STRATEGY_CHATGPT", "LB_STRATEGY_DEEPSEEK", "MODEL_MAPPING",
+	    "CHAT2API_TZ", "DEEPSEEK_BASE_URL", "REQUIRE_API_KEY", NULL };
 	const char *const *v;
 
 	for (v = vars; *v; v++)
@@ -109,6 +111,18 @@ static const struct { const char *var, *val; } bad[] = {
 	{ "CHAT2API_LOG", "file:" },
 	{ "CHAT2API_LOG", "console" },
 	{ "CHAT2API_LOG_LEVEL", "loud" },
+	{ "LB_STRATEGY", "fastest" },
+	{ "LB_STRATEGY_DEEPSEEK", "round robin" },
+	{ "DEEPSEEK_BASE_URL", "chat.deepseek.com" },
+	{ "REQUIRE_API_KEY", "sometimes" },
+	{ "MODEL_MAPPING", "{\"a\":" },
+	{ "MODEL_MAPPING", "[\"a\"]" },
+	{ "MODEL_MAPPING", "{\"a\":42}" },
+	{ "MODEL_MAPPING", "{\"a b\":\"x\"}" },
+	{ "MODEL_MAPPING", "{\"a\":{\"provider\":\"deepseek\"}}" },
+	{ "MODEL_MAPPING", "@/nonexistent/chat2api-mapping.json" },
+	{ "CHAT2API_TZ", "Mars/Olympus_Mons" },
+	{ "CHAT2API_TZ", "../../etc/passwd" },
 };
 
 START_TEST(bad_values)
@@ -123,6 +137,47 @@ START_TEST(bad_values)
 	ck_assert_msg(strstr(err, bad[_i].var) != NULL, "err=%s", err);
 	ck_assert_msg(strstr(err, "accepts") != NULL, "err=%s", err);
 	unsetenv(bad[_i].var);
+}
+END_TEST
+
+/* Routing and accounts: the strategy chosen per provider, mappings. */
+START_TEST(providers_and_routing)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.deepseek_base_url.v[0], "https://chat.deepseek.com");
+	ck_assert_int_eq(c.require_api_key, 0);
+	ck_assert_uint_eq(c.model_mapping.n, 0);
+	/* RANDOM_TOKEN (default true) decides for ChatGPT only */
+	ck_assert_str_eq(config_lb_strategy(&c, "chatgpt"), "random");
+	ck_assert_ptr_null(config_lb_strategy(&c, "deepseek"));
+	config_free(&c);
+
+	setenv("LB_STRATEGY", "fill-first", 1);
+	setenv("LB_STRATEGY_DEEPSEEK", "Weighted", 1);
+	setenv("MODEL_MAPPING", " {\"gpt-4o\": \"DeepSeek-V3.2\", "
+	    "\"claude-*\": {\"target\": \"DeepSeek-R1\", "
+	    "\"provider\": \"deepseek\", \"account\": \"0a1b2c3d4e5f\"}}", 1);
+	setenv("CHAT2API_TZ", "UTC", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(config_lb_strategy(&c, "chatgpt"), "fill-first");
+	ck_assert_str_eq(config_lb_strategy(&c, "deepseek"), "Weighted");
+	ck_assert_uint_eq(c.model_mapping.n, 2);
+	ck_assert_str_eq(c.model_mapping.v[0].name, "gpt-4o");
+	ck_assert_str_eq(c.model_mapping.v[0].target, "DeepSeek-V3.2");
+	ck_assert_ptr_null(c.model_mapping.v[0].provider);
+	ck_assert_str_eq(c.model_mapping.v[1].name, "claude-*");
+	ck_assert_str_eq(c.model_mapping.v[1].provider, "deepseek");
+	ck_assert_str_eq(c.model_mapping.v[1].account, "0a1b2c3d4e5f");
+	ck_assert_str_eq(getenv("TZ"), "UTC");
+	config_free(&c);
+	unsetenv("LB_STRATEGY");
+	unsetenv("LB_STRATEGY_DEEPSEEK");
+	unsetenv("MODEL_MAPPING");
+	unsetenv("CHAT2API_TZ");
 }
 END_TEST
 
@@ -180,6 +235,7 @@ conf_suite(void)
 	tcase_add_test(tc, lists_and_bools);
 	tcase_add_test(tc, sizes_and_prefixes);
 	tcase_add_loop_test(tc, bad_values, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, providers_and_routing);
 	tcase_add_test(tc, bool_forms);
 	tcase_add_test(tc, man_page_complete);
 	suite_add_tcase(s, tc);

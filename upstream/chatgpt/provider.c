@@ -210,6 +210,7 @@ const struct provider chatgpt_provider = {
 	.default_model = CHATGPT_DEFAULT_MODEL,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
+	.team_header = "HTTP_CHATGPT_ACCOUNT_ID",	/* §16.1 */
 	.kinds = kinds,
 	.nkinds = sizeof(kinds) / sizeof(kinds[0]),
 	.classify = classify,
