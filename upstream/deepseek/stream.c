@@ -22,29 +22,15 @@
 
 #include <json-c/json.h>
 
+#include "upstream/deepseek/cite.h"
 #include "upstream/deepseek/stream.h"
 
-#define SRC_OLD		DSS_MAX_FRAGMENTS	/* response/search_results */
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
-#define CITE_LIMIT	1000000	/* cite_index values we believe */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 #define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
 enum kind { K_OTHER, K_THINK, K_ANSWER, K_SEARCH };
-enum clean { CL_TEXT, CL_LINE, CL_TITLE };	/* see put_clean() */
-
-struct dbuf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-struct result {
-	int	 src;		/* fragment index, or SRC_OLD */
-	long	 pos;		/* index in that source's list */
-	long	 cite;		/* -1: none */
-	char	*link;		/* "[title](url)"; NULL: no usable url */
-};
 
 struct ds_stream {
 	struct chat_sink	 sink;
@@ -65,12 +51,10 @@ struct ds_stream {
 	char			 path[DSS_PATH_MAX + 1];	/* last "p" */
 	unsigned char		 kind[DSS_MAX_FRAGMENTS];
 	size_t			 nfrag;
-	struct result		 res[DSS_MAX_RESULTS];
-	size_t			 nres;
-	long			 npos[SRC_OLD + 1];	/* list length per source */
+	struct ds_refs		 refs;		/* search results */
 	char			 hold[DSS_HOLD_MAX];	/* a marker prefix */
 	size_t			 hlen;
-	struct dbuf		 work;
+	struct ds_buf		 work;
 };
 
 /*
@@ -114,126 +98,8 @@ static const struct {
 	{ "response/fragments/#/results/#/cite_index", P_FRAG_CITE },
 };
 
-static enum ds_stream_err	op(struct ds_stream *, const char *,
-				    const char *, json_object *);
-
-/* ------------------------------------------------------------ text */
-
-static enum ds_stream_err
-dbuf_add(struct dbuf *b, const char *p, size_t n)
-{
-	size_t	 ncap;
-	char	*np;
-
-	if (n > SIZE_MAX / 4 - b->len)
-		return DSS_ENOMEM;
-	if (b->len + n + 1 > b->cap) {
-		for (ncap = b->cap ? b->cap : 256; ncap < b->len + n + 1; )
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL)
-			return DSS_ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return DSS_OK;
-}
-
-/*
- * Length of the valid UTF-8 character at p (n > 0 bytes), 0 if none: no
- * overlongs, no surrogates (ED A0..BF), nothing past U+10FFFF.
- */
-static size_t
-u8_len(const unsigned char *p, size_t n)
-{
-	size_t	 i, need = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ?
-		    2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
-	int	 lo = p[0] == 0xe0 ? 0xa0 : p[0] == 0xf0 ? 0x90 : 0x80;
-	int	 hi = p[0] == 0xed ? 0x9f : p[0] == 0xf4 ? 0x8f : 0xbf;
-
-	if (need < 2)
-		return need;
-	if (n < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return need;
-}
-
-/*
- * Append p[0..n) as valid UTF-8 (every byte that starts no valid
- * character becomes U+FFFD), at most max bytes of it, cut between
- * characters.  CL_LINE and CL_TITLE also turn controls into spaces;
- * CL_TITLE escapes [ ] \ for a markdown link text.
- */
-static enum ds_stream_err
-put_clean(struct dbuf *b, const char *p, size_t n, size_t max, enum clean m)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	const char		*c;
-	size_t			 i, k, w, used = 0;
-
-	for (i = 0; i < n; i += k ? k : 1) {
-		c = p + i;
-		if ((w = k = u8_len(u + i, n - i)) == 0) {
-			c = "\xef\xbf\xbd";
-			w = 3;
-		}
-		if (w > max - used)
-			break;
-		used += w;
-		if (m != CL_TEXT && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			c = " ";
-		if (m == CL_TITLE && w == 1 && strchr("[]\\", *c) != NULL &&
-		    dbuf_add(b, "\\", 1) != DSS_OK)
-			return DSS_ENOMEM;
-		if (dbuf_add(b, c, w) != DSS_OK)
-			return DSS_ENOMEM;
-	}
-	return DSS_OK;
-}
-
-/* Length of a whole "[citation:N]" at p, or 0. */
-static size_t
-marker_at(const char *p, size_t n)
-{
-	size_t	 d = 0;
-
-	if (n < 12 || memcmp(p, "[citation:", 10) != 0)
-		return 0;
-	while (10 + d < n && d <= DSS_CITE_DIGITS && ISDIGIT(p[10 + d]))
-		d++;
-	if (d == 0 || d > DSS_CITE_DIGITS || 10 + d >= n || p[10 + d] != ']')
-		return 0;
-	return 11 + d;
-}
-
-/*
- * Bytes at the end of p[0..n) that may still become a marker: from the
- * last '[' (a marker has only one), if what follows it is a proper
- * prefix of "[citation:" and digits.  Pure ASCII starting at '[', so
- * holding it back never cuts a character.
- */
-static size_t
-marker_tail(const char *p, size_t n)
-{
-	size_t	 t, i;
-
-	for (t = 1; t <= n && t <= DSS_HOLD_MAX; t++) {
-		if (p[n - t] != '[')
-			continue;
-		for (i = 0; i < t; i++)
-			if (i < 10 ? p[n - t + i] != "[citation:"[i] :
-			    !ISDIGIT(p[n - t + i]))
-				return 0;
-		return t;
-	}
-	return 0;
-}
+static enum ds_stream_err	one(struct ds_stream *, const char *,
+				    json_object *);
 
 /* ------------------------------------------------------------ sink */
 
@@ -250,9 +116,11 @@ sunk(struct ds_stream *s, int rc)
 static enum ds_stream_err
 start(struct ds_stream *s)
 {
-	if (s->started || (s->started = true, s->sink.role == NULL))
+	if (s->started)
 		return DSS_OK;
-	return sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	s->started = true;
+	return s->sink.role == NULL ? DSS_OK :
+	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
 }
 
 /* Valid UTF-8 to text() or reasoning(), after role(). */
@@ -278,44 +146,33 @@ out(struct ds_stream *s, bool text, const char *p, size_t n)
 	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : DSS_OK;
 }
 
-/* The text held back is plain text after all. */
-static enum ds_stream_err
-release(struct ds_stream *s)
-{
-	size_t	 n = s->hlen;
-
-	s->hlen = 0;
-	return out(s, true, s->hold, n);
-}
-
 /* Fragment text: reasoning, or answer with its markers rewritten. */
 static enum ds_stream_err
 emit(struct ds_stream *s, int kind, json_object *v)
 {
-	const char	*p;
-	char		*w;
-	size_t		 n, len, keep, r, o, k;
+	char	*w;
+	size_t	 n, len, keep, r, o, k;
 
 	if (!json_object_is_type(v, json_type_string) ||
 	    (n = (size_t)json_object_get_string_len(v)) == 0 ||
 	    (kind != K_THINK && kind != K_ANSWER))
 		return DSS_OK;
-	p = json_object_get_string(v);
 	s->content = true;
 	s->work.len = 0;
 	if ((kind == K_ANSWER &&
-	    dbuf_add(&s->work, s->hold, s->hlen) != DSS_OK) ||
-	    put_clean(&s->work, p, n, SIZE_MAX, CL_TEXT) != DSS_OK)
+	    ds_buf_add(&s->work, s->hold, s->hlen) != DSS_OK) ||
+	    ds_put_clean(&s->work, json_object_get_string(v), n, SIZE_MAX,
+	    DS_CLEAN_TEXT) != DSS_OK)
 		return DSS_ENOMEM;
 	if (kind == K_THINK)
 		return out(s, false, s->work.p, s->work.len);
 	w = s->work.p;
 	len = s->work.len;
-	keep = s->cite ? marker_tail(w, len) : 0;
+	keep = s->cite ? ds_cite_tail(w, len) : 0;
 	/* "[citation:12]" -> "[12]" in place: it only shrinks */
 	for (r = o = 0; r < len - keep; ) {
 		if (s->cite && w[r] == '[' &&
-		    (k = marker_at(w + r, len - keep - r)) != 0) {
+		    (k = ds_cite_at(w + r, len - keep - r)) != 0) {
 			w[o++] = '[';
 			memmove(w + o, w + r + 10, k - 10);
 			o += k - 10;
@@ -328,39 +185,17 @@ emit(struct ds_stream *s, int kind, json_object *v)
 	return out(s, true, w, o);
 }
 
-/* "[N]: [title](url)" lines, sorted by N, the first result per N. */
+/* The text held back is plain text after all. */
 static enum ds_stream_err
-references(struct ds_stream *s)
+release(struct ds_stream *s)
 {
-	const struct result	*list[DSS_MAX_RESULTS], *r;
-	char			 num[40];
-	size_t			 n = 0, i, j;
+	size_t	 n = s->hlen;
 
-	for (i = 0; i < s->nres; i++) {
-		r = &s->res[i];
-		for (j = 0; j < n && list[j]->cite != r->cite; j++)
-			;
-		if (r->cite < 0 || r->link == NULL || j < n)
-			continue;
-		for (j = n++; j > 0 && list[j - 1]->cite > r->cite; j--)
-			list[j] = list[j - 1];
-		list[j] = r;
-	}
-	s->work.len = 0;
-	if (n > 0 && s->any_text && s->nl < 2 &&
-	    dbuf_add(&s->work, "\n\n", (size_t)(2 - s->nl)) != DSS_OK)
-		return DSS_ENOMEM;
-	for (i = 0; i < n; i++) {
-		snprintf(num, sizeof(num), "%s[%ld]: ", i > 0 ? "\n" : "",
-		    list[i]->cite);
-		if (dbuf_add(&s->work, num, strlen(num)) != DSS_OK ||
-		    dbuf_add(&s->work, list[i]->link,
-		    strlen(list[i]->link)) != DSS_OK)
-			return DSS_ENOMEM;
-	}
-	return out(s, true, s->work.p, s->work.len);
+	s->hlen = 0;
+	return out(s, true, s->hold, n);
 }
 
+/* Write what is held, the references (cite.c), then finish(). */
 static enum ds_stream_err
 end_answer(struct ds_stream *s, enum chat_finish why)
 {
@@ -369,7 +204,13 @@ end_answer(struct ds_stream *s, enum chat_finish why)
 
 	if (s->terminal)
 		return DSS_OK;
-	if ((rc = release(s)) != DSS_OK || (rc = references(s)) != DSS_OK ||
+	if ((rc = release(s)) != DSS_OK)
+		return rc;
+	s->work.len = 0;
+	if (ds_refs_list(&s->refs, &s->work, s->any_text ? 2 - s->nl : 0) !=
+	    DSS_OK)
+		return DSS_ENOMEM;
+	if ((rc = out(s, true, s->work.p, s->work.len)) != DSS_OK ||
 	    (rc = start(s)) != DSS_OK)
 		return rc;
 	s->terminal = true;
@@ -380,47 +221,6 @@ end_answer(struct ds_stream *s, enum chat_finish why)
 }
 
 /* ------------------------------------------------------------ JSON */
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object	*v = NULL;
-
-	if (json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-/* A string value (its bytes and length) or NULL. */
-static const char *
-jstr(json_object *o, size_t *lenp)
-{
-	if (!json_object_is_type(o, json_type_string))
-		return NULL;
-	*lenp = (size_t)json_object_get_string_len(o);
-	return json_object_get_string(o);
-}
-
-static bool
-jis(json_object *o, const char *lit)
-{
-	size_t		 n;
-	const char	*p = jstr(o, &n);
-
-	return p != NULL && n == strlen(lit) && memcmp(p, lit, n) == 0;
-}
-
-/* A non-negative integer below limit, or -1. */
-static long
-jindex(json_object *o, long limit)
-{
-	int64_t	 v;
-
-	if (!json_object_is_type(o, json_type_int))
-		return -1;
-	v = json_object_get_int64(o);
-	return v >= 0 && v < limit ? (long)v : -1;
-}
 
 static enum ds_stream_err
 parse(struct ds_stream *s, const char *data, size_t len, json_object **out)
@@ -440,70 +240,60 @@ parse(struct ds_stream *s, const char *data, size_t len, json_object **out)
 
 /* ------------------------------------------------------------ errors */
 
-/* An upstream code as a short token of [A-Za-z0-9_.-], or "". */
-static void
-error_code(json_object *o, char *buf, size_t size)
-{
-	const char	*p;
-	size_t		 n, i, k = 0;
-
-	buf[0] = '\0';
-	if (json_object_is_type(o, json_type_int))
-		snprintf(buf, size, "%lld", (long long)json_object_get_int64(o));
-	else if ((p = jstr(o, &n)) != NULL) {
-		for (i = 0; i < n && k + 1 < size; i++)
-			if (ISDIGIT(p[i]) || (p[i] >= 'a' && p[i] <= 'z') ||
-			    (p[i] >= 'A' && p[i] <= 'Z') || p[i] == '_' ||
-			    p[i] == '-' || p[i] == '.')
-				buf[k++] = p[i];
-		buf[k] = '\0';
-	}
-}
-
 /*
  * The answer ends with error(): the text held back first, then the error
  * (object o, or the raw text of an "error" event that was not JSON).
+ * The code passed on is the upstream's, as a token of [A-Za-z0-9_.-].
  */
 static enum ds_stream_err
 upstream_error(struct ds_stream *s, json_object *o, const char *raw,
     size_t rawlen)
 {
-	json_object		*e = get(o, "error");
-	json_object		*msgs[] = { e, get(e, "message"), get(e, "msg"),
-				    get(o, "msg"), get(o, "message"),
-				    get(o, "content") };
-	json_object		*codes[] = { get(o, "code"), get(e, "code"),
-				    get(o, "finish_reason"), get(e, "type") };
+	json_object		*e = ds_json_get(o, "error");
+	json_object		*msgs[] = { e, ds_json_get(e, "message"), ds_json_get(o, "msg"),
+				    ds_json_get(o, "message"), ds_json_get(o, "content") };
+	json_object		*codes[] = { ds_json_get(o, "code"), ds_json_get(e, "code"),
+				    ds_json_get(o, "finish_reason"), ds_json_get(e, "type") };
 	enum ds_stream_err	 rc;
-	const char		*msg = o == NULL ? raw : NULL;
+	const char		*msg = o != NULL ? NULL : raw, *p;
 	char			 code[CODE_MAX + 1] = "";
-	size_t			 n = rawlen, i;
+	size_t			 n = rawlen, i, j, cl, k = 0;
 	int			 status;
 
 	if ((rc = release(s)) != DSS_OK)
 		return rc;
-	for (i = 0; o != NULL && msg == NULL && i < NITEMS(msgs); i++)
-		msg = jstr(msgs[i], &n);
-	for (i = 0; code[0] == '\0' && i < NITEMS(codes); i++)
-		error_code(codes[i], code, sizeof(code));
-	status = strcasestr(code, "rate_limit") != NULL ||
-	    strcasestr(code, "ratelimit") != NULL ||
-	    strcasestr(code, "too_many") != NULL ||
-	    strcmp(code, "429") == 0 ? 429 : 502;
-	if (code[0] == '\0')
-		snprintf(code, sizeof(code), "upstream_stream_error");
+	for (i = 0; msg == NULL && i < NITEMS(msgs); i++)
+		msg = ds_json_str(msgs[i], &n);
 	if (msg == NULL || n == 0) {
 		msg = "The upstream reported an error.";
 		n = strlen(msg);
 	}
+	for (i = 0; k == 0 && i < NITEMS(codes); i++) {
+		if (json_object_is_type(codes[i], json_type_int))
+			k = (size_t)snprintf(code, sizeof(code), "%lld",
+			    (long long)json_object_get_int64(codes[i]));
+		else if ((p = ds_json_str(codes[i], &cl)) != NULL)
+			for (j = 0; j < cl && k < CODE_MAX; j++)
+				if (ISDIGIT(p[j]) || (p[j] >= 'a' &&
+				    p[j] <= 'z') || (p[j] >= 'A' &&
+				    p[j] <= 'Z') || (p[j] != '\0' &&
+				    strchr("_-.", p[j]) != NULL))
+					code[k++] = p[j];
+		code[k] = '\0';
+	}
+	status = strcasestr(code, "rate_limit") != NULL ||
+	    strcasestr(code, "too_many") != NULL || strcmp(code, "429") == 0 ?
+	    429 : 502;
 	s->work.len = 0;
-	if (put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, CL_LINE) != DSS_OK)
+	if (ds_put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, DS_CLEAN_LINE) != DSS_OK ||
+	    ds_buf_add(&s->work, "", 0) != DSS_OK)
 		return DSS_ENOMEM;
 	s->terminal = true;
 	s->err = DSS_UPSTREAM;
 	if (s->sink.error != NULL)
-		(void)s->sink.error(s->sink.ctx, status, "upstream_error", code,
-		    s->work.p);
+		(void)s->sink.error(s->sink.ctx, status, status == 429 ?
+		    "rate_limit_error" : "upstream_error",
+		    k > 0 ? code : "upstream_stream_error", s->work.p);
 	return DSS_UPSTREAM;
 }
 
@@ -511,107 +301,15 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 static bool
 is_error(json_object *o)
 {
-	json_object	*c, *m = get(o, "msg"), *e = get(o, "error");
+	json_object	*c, *m = ds_json_get(o, "msg"), *e = ds_json_get(o, "error");
 
 	if (json_object_object_get_ex(o, "code", &c))
 		return c != NULL && !(json_object_is_type(c, json_type_int) &&
-		    json_object_get_int64(c) == 0) && !jis(c, "0") &&
-		    !jis(c, "");
+		    json_object_get_int64(c) == 0) && !ds_json_is(c, "0") &&
+		    !ds_json_is(c, "");
 	return (e != NULL && !json_object_is_type(e, json_type_boolean)) ||
-	    jis(get(o, "type"), "error") ||
 	    (json_object_is_type(m, json_type_string) &&
 	    json_object_get_string_len(m) > 0);
-}
-
-/* ------------------------------------------------------------ results */
-
-/* "[title](url)" for an http(s) url, or NULL in *out. */
-static enum ds_stream_err
-make_link(json_object *r, char **out)
-{
-	struct dbuf	 b = { NULL, 0, 0 };
-	const char	*url, *title;
-	size_t		 ul, tl = 0, i;
-	char		 e[4];
-	bool		 esc;
-
-	*out = NULL;
-	if ((url = jstr(get(r, "url"), &ul)) == NULL || ul > DSS_URL_MAX ||
-	    !((ul > 7 && strncasecmp(url, "http://", 7) == 0) ||
-	    (ul > 8 && strncasecmp(url, "https://", 8) == 0)))
-		return DSS_OK;
-	if ((title = jstr(get(r, "title"), &tl)) == NULL || tl == 0) {
-		title = url;
-		tl = ul;
-	}
-	if (dbuf_add(&b, "[", 1) != DSS_OK ||
-	    put_clean(&b, title, tl, DSS_TITLE_MAX, CL_TITLE) != DSS_OK ||
-	    dbuf_add(&b, "](", 2) != DSS_OK)
-		goto fail;
-	/* %-escape what would end the link, and every non-ASCII byte */
-	for (i = 0; i < ul; i++) {
-		esc = (unsigned char)url[i] <= 0x20 ||
-		    (unsigned char)url[i] >= 0x7f ||
-		    strchr("()<>\"`[]\\", url[i]) != NULL;
-		snprintf(e, sizeof(e), "%%%02X", (unsigned char)url[i]);
-		if (dbuf_add(&b, esc ? e : url + i, esc ? 3 : 1) != DSS_OK)
-			goto fail;
-	}
-	if (dbuf_add(&b, ")", 1) != DSS_OK)
-		goto fail;
-	*out = b.p;
-	return DSS_OK;
-fail:
-	free(b.p);
-	return DSS_ENOMEM;
-}
-
-/* Forget the results of source src, or (src < 0) of every fragment. */
-static void
-drop_results(struct ds_stream *s, int src)
-{
-	size_t	 i, k = 0;
-
-	for (i = 0; i < s->nres; i++)
-		if (src < 0 ? s->res[i].src != SRC_OLD : s->res[i].src == src)
-			free(s->res[i].link);
-		else
-			s->res[k++] = s->res[i];
-	s->nres = k;
-	if (src >= 0)
-		s->npos[src] = 0;
-	else
-		memset(s->npos, 0, SRC_OLD * sizeof(s->npos[0]));
-}
-
-/* A list of results set (replacing the source's) or appended. */
-static enum ds_stream_err
-results(struct ds_stream *s, int src, json_object *v, bool append)
-{
-	struct result	*r;
-	json_object	*e;
-	size_t		 i, n;
-
-	if (!json_object_is_type(v, json_type_array))
-		return DSS_OK;
-	s->cite = true;
-	if (!append)
-		drop_results(s, src);
-	n = json_object_array_length(v);
-	for (i = 0; i < n && s->nres < DSS_MAX_RESULTS; i++) {
-		e = json_object_array_get_idx(v, i);
-		if (!json_object_is_type(e, json_type_object))
-			continue;
-		r = &s->res[s->nres];
-		r->src = src;
-		r->pos = s->npos[src] + (long)i;
-		r->cite = jindex(get(e, "cite_index"), CITE_LIMIT);
-		if (make_link(e, &r->link) != DSS_OK)
-			return DSS_ENOMEM;
-		s->nres++;
-	}
-	s->npos[src] += (long)n;
-	return DSS_OK;
 }
 
 /* ------------------------------------------------------------ operations */
@@ -641,6 +339,7 @@ match(const char *p, const char *pat, long ix[2])
 	return *p == '\0';
 }
 
+/* Fragments appended (or set: the list starts over). */
 static enum ds_stream_err
 fragments(struct ds_stream *s, json_object *v, bool append)
 {
@@ -650,54 +349,23 @@ fragments(struct ds_stream *s, json_object *v, bool append)
 
 	if (!json_object_is_type(v, json_type_array))
 		return DSS_OK;
-	if (!append) {
+	if (!append)
 		s->nfrag = 0;
-		drop_results(s, -1);
-	}
 	for (i = 0; i < json_object_array_length(v); i++) {
 		if (s->nfrag == DSS_MAX_FRAGMENTS)
 			return DSS_PROTO;
 		e = json_object_array_get_idx(v, i);
-		t = get(e, "type");
+		t = ds_json_get(e, "type");
 		f = s->nfrag++;
-		s->kind[f] = jis(t, "THINK") ? K_THINK : jis(t, "RESPONSE") ||
-		    jis(t, "ANSWER") ? K_ANSWER : jis(t, "SEARCH") ||
-		    jis(t, "TOOL_SEARCH") ? K_SEARCH : K_OTHER;
+		s->kind[f] = ds_json_is(t, "THINK") ? K_THINK : ds_json_is(t, "RESPONSE") ||
+		    ds_json_is(t, "ANSWER") ? K_ANSWER : ds_json_is(t, "SEARCH") ||
+		    ds_json_is(t, "TOOL_SEARCH") ? K_SEARCH : K_OTHER;
 		s->cite = s->cite || s->kind[f] == K_SEARCH;
-		if ((rc = emit(s, s->kind[f], get(e, "content"))) != DSS_OK ||
-		    (rc = results(s, (int)f, get(e, "results"), true)) !=
-		    DSS_OK)
-			return rc;
-	}
-	return DSS_OK;
-}
-
-/* The sub-operations of a BATCH, paths relative to the batch's. */
-static enum ds_stream_err
-batch(struct ds_stream *s, const char *path, json_object *v)
-{
-	enum ds_stream_err	 rc;
-	json_object		*e, *jo;
-	const char		*sp, *so;
-	char			 full[2 * DSS_PATH_MAX + 2];
-	size_t			 i, sl;
-
-	if (!json_object_is_type(v, json_type_array))
-		return DSS_OK;
-	for (i = 0; i < json_object_array_length(v); i++) {
-		e = json_object_array_get_idx(v, i);
-		if ((sp = jstr(get(e, "p"), &sl)) == NULL ||
-		    !json_object_object_get_ex(e, "v", NULL))
-			continue;
-		if (sl > DSS_PATH_MAX || strlen(sp) != sl)
-			return DSS_PROTO;
-		so = NULL;	/* not given */
-		if (json_object_object_get_ex(e, "o", &jo))
-			so = json_object_is_type(jo, json_type_string) ?
-			    json_object_get_string(jo) : "";
-		snprintf(full, sizeof(full), "%s%s%s", path,
-		    *path != '\0' && *sp != '\0' ? "/" : "", sp);
-		if ((rc = op(s, full, so, get(e, "v"))) != DSS_OK)
+		s->refs.npos[f] = 0;
+		if (json_object_is_type(ds_json_get(e, "results"), json_type_array))
+			s->cite = true;
+		if ((rc = emit(s, s->kind[f], ds_json_get(e, "content"))) != DSS_OK ||
+		    (rc = ds_refs_add(&s->refs, (int)f, ds_json_get(e, "results"))) != DSS_OK)
 			return rc;
 	}
 	return DSS_OK;
@@ -705,8 +373,8 @@ batch(struct ds_stream *s, const char *path, json_object *v)
 
 /*
  * One operation on a full path.  o is "SET", "APPEND", "BATCH", NULL (not
- * given: APPEND for text, SET otherwise) or anything else (ignored).
- * Text is appended whatever o says.
+ * given) or anything else (ignored).  Text and results are appended
+ * whatever o says; a fragment list is set unless o is APPEND.
  */
 static enum ds_stream_err
 op(struct ds_stream *s, const char *path, const char *o, json_object *v)
@@ -714,13 +382,18 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 	enum ds_stream_err	 rc;
 	enum pk			 k;
 	long			 ix[2] = { 0, 0 }, i;
-	size_t			 p, f = 0;
-	bool			 append = o != NULL && strcmp(o, "APPEND") == 0;
+	size_t			 p, f = DS_REFS_OLD;
 	char			 sub[DSS_PATH_MAX + 1];
 
-	if (o != NULL && strcmp(o, "BATCH") == 0)
-		return batch(s, path, v);
-	if (o != NULL && !append && strcmp(o, "SET") != 0)
+	if (o != NULL && strcmp(o, "BATCH") == 0) {
+		for (p = 0; json_object_is_type(v, json_type_array) &&
+		    p < json_object_array_length(v); p++)
+			if ((rc = one(s, path, json_object_array_get_idx(v,
+			    p))) != DSS_OK)
+				return rc;
+		return DSS_OK;
+	}
+	if (o != NULL && strcmp(o, "SET") != 0 && strcmp(o, "APPEND") != 0)
 		return DSS_OK;
 	for (p = 0; p < NITEMS(paths) && !match(path, paths[p].pat, ix); p++)
 		;
@@ -734,9 +407,7 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 	}
 	switch (k) {
 	case P_ROOT:
-		if (jis(get(v, "type"), "error"))
-			return upstream_error(s, v, NULL, 0);
-		v = get(v, "response");
+		v = ds_json_get(v, "response");
 		/* FALLTHROUGH */
 	case P_RESPONSE:	/* a snapshot: a SET of each response/<key> */
 		if (!json_object_is_type(v, json_type_object))
@@ -751,79 +422,89 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 		return DSS_OK;
 	case P_STATUS:
 		for (p = 0; p < NITEMS(statuses); p++)
-			if (jis(v, statuses[p].name)) {
+			if (ds_json_is(v, statuses[p].name)) {
 				s->end_pending = s->upstream_end = true;
 				s->end_why = statuses[p].why;
 			}
 		return DSS_OK;
 	case P_TOKENS:
-		if ((i = jindex(v, INT32_MAX)) >= 0)
+		if ((i = ds_json_index(v, INT32_MAX)) >= 0)
 			s->tokens = i;
 		return DSS_OK;
 	case P_FRAGS:
-		return fragments(s, v, append);
-	case P_OLD_RESULTS:
-	case P_FRAG_RESULTS:
-		return results(s, k == P_OLD_RESULTS ? SRC_OLD : (int)f, v,
-		    append);
-	case P_OLD_CITE:
-	case P_FRAG_CITE:
-		f = k == P_OLD_CITE ? SRC_OLD : f;
-		if ((i = ix[k == P_OLD_CITE ? 0 : 1]) < 0)
-			i += s->npos[f];
-		for (p = 0; p < s->nres; p++)
-			if (s->res[p].src == (int)f && s->res[p].pos == i)
-				s->res[p].cite = jindex(v, CITE_LIMIT);
-		return DSS_OK;
+		return fragments(s, v, o != NULL && strcmp(o, "APPEND") == 0);
 	case P_OLD_CONTENT:
 	case P_OLD_THINK:
 		return emit(s, k == P_OLD_CONTENT ? K_ANSWER : K_THINK, v);
 	case P_FRAG_CONTENT:
 		return emit(s, s->kind[f], v);
+	case P_OLD_RESULTS:
+	case P_FRAG_RESULTS:
+		s->cite = true;
+		return ds_refs_add(&s->refs, (int)f, v);
+	case P_OLD_CITE:
+	case P_FRAG_CITE:
+		ds_refs_cite(&s->refs, (int)f, ix[k == P_OLD_CITE ? 0 : 1],
+		    ds_json_index(v, DS_CITE_LIMIT));
+		return DSS_OK;
 	}
 	return DSS_OK;
 }
 
 /* ------------------------------------------------------------ events */
 
-/* {"p":..., "o":..., "v":...}, an error object, or something else. */
+/*
+ * One {"p","o","v"} operation, its p relative to base.  At the top (base
+ * NULL) p is remembered, and without p a string "v" appends to the last
+ * path while an object "v" is the document root.
+ */
+static enum ds_stream_err
+one(struct ds_stream *s, const char *base, json_object *j)
+{
+	json_object	*v, *jp, *jo;
+	const char	*o = NULL, *p;
+	char		 full[2 * DSS_PATH_MAX + 2];
+	size_t		 n;
+
+	if (!json_object_object_get_ex(j, "v", &v))
+		return DSS_OK;
+	/* an "o" that is no string: an operation we do not know */
+	if (json_object_object_get_ex(j, "o", &jo))
+		o = json_object_is_type(jo, json_type_string) ?
+		    json_object_get_string(jo) : "";
+	if (!json_object_object_get_ex(j, "p", &jp)) {
+		if (base != NULL)
+			return DSS_OK;
+		if (json_object_is_type(v, json_type_object))
+			return op(s, "", "SET", v);
+		return op(s, s->path, o != NULL ? o : "APPEND", v);
+	}
+	if ((p = ds_json_str(jp, &n)) == NULL && base != NULL)
+		return DSS_OK;
+	if (p == NULL || n > DSS_PATH_MAX || strlen(p) != n)
+		return DSS_PROTO;
+	if (base == NULL)
+		return op(s, memcpy(s->path, p, n + 1), o, v);
+	snprintf(full, sizeof(full), "%s%s%s", base, *base != '\0' &&
+	    *p != '\0' ? "/" : "", p);
+	return op(s, full, o, v);
+}
+
+/* A data line: an operation, an error object, or nothing we know. */
 static enum ds_stream_err
 data_line(struct ds_stream *s, const char *data, size_t len)
 {
 	enum ds_stream_err	 rc;
-	json_object		*j, *v, *jp, *jo;
-	const char		*o = NULL, *p;
-	size_t			 n;
+	json_object		*j;
 
 	if ((rc = parse(s, data, len, &j)) != DSS_OK)
 		return rc;
-	if (!json_object_is_type(j, json_type_object)) {
+	if (!json_object_is_type(j, json_type_object))
 		rc = DSS_PROTO;
-		goto done;
-	}
-	if (!json_object_object_get_ex(j, "v", &v)) {
-		if (is_error(j))
-			rc = upstream_error(s, j, NULL, 0);
-		goto done;
-	}
-	if (json_object_object_get_ex(j, "o", &jo)) {
-		if (!json_object_is_type(jo, json_type_string))
-			goto done;	/* an operation we do not know */
-		o = json_object_get_string(jo);
-	}
-	if (json_object_object_get_ex(j, "p", &jp)) {
-		if ((p = jstr(jp, &n)) == NULL || n > DSS_PATH_MAX ||
-		    strlen(p) != n) {
-			rc = DSS_PROTO;
-			goto done;
-		}
-		memcpy(s->path, p, n + 1);
-		rc = op(s, s->path, o, v);
-	} else if (json_object_is_type(v, json_type_object))
-		rc = op(s, "", "SET", v);	/* the document root */
-	else
-		rc = op(s, s->path, o != NULL ? o : "APPEND", v);
-done:
+	else if (json_object_object_get_ex(j, "v", NULL))
+		rc = one(s, NULL, j);
+	else if (is_error(j))
+		rc = upstream_error(s, j, NULL, 0);
 	json_object_put(j);
 	return rc;
 }
@@ -848,7 +529,7 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 			rc = data_line(s, data, len);
 	} else if (strcmp(name, "ready") == 0) {
 		if ((rc = parse(s, data, len, &j)) == DSS_OK && s->msg_id < 0)
-			s->msg_id = jindex(get(j, "response_message_id"),
+			s->msg_id = ds_json_index(ds_json_get(j, "response_message_id"),
 			    INT32_MAX);
 	} else if (strcmp(name, "finish") == 0 || strcmp(name, "close") == 0) {
 		/* without content, ds_stream_end() reports the empty stream */
@@ -863,8 +544,9 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 		else
 			rc = upstream_error(s, NULL, data, len);
 	} else if (strcmp(name, "hint") == 0) {
+		/* {"type":"error","content":...,"finish_reason":...} */
 		if (parse(s, data, len, &j) == DSS_OK &&
-		    jis(get(j, "type"), "error"))
+		    ds_json_is(ds_json_get(j, "type"), "error"))
 			rc = upstream_error(s, j, NULL, 0);
 	}
 	/* update_session, title and events we do not know: nothing */
@@ -896,8 +578,7 @@ ds_stream_new(struct ds_stream **out, const struct chat_sink *sink,
 {
 	struct ds_stream	*s;
 
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((*out = s = calloc(1, sizeof(*s))) == NULL)
 		return DSS_ENOMEM;
 	if (sink != NULL)
 		s->sink = *sink;
@@ -907,10 +588,10 @@ ds_stream_new(struct ds_stream **out, const struct chat_sink *sink,
 	s->msg_id = s->tokens = -1;
 	if ((s->tok = json_tokener_new_ex(DSS_JSON_DEPTH)) == NULL) {
 		free(s);
+		*out = NULL;
 		return DSS_ENOMEM;
 	}
 	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT);
-	*out = s;
 	return DSS_OK;
 }
 
@@ -919,8 +600,7 @@ ds_stream_free(struct ds_stream *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->nres; i++)
-		free(s->res[i].link);
+	ds_refs_free(&s->refs);
 	json_tokener_free(s->tok);
 	free(s->work.p);
 	free(s);

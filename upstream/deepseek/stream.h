@@ -23,10 +23,11 @@
  *  - The last top-level "p" is remembered; a line without "p" whose "v"
  *    is a string appends to it.  A line without "p" whose "v" is an
  *    object is a snapshot of the document root ({"v":{"response":...}}).
- *    Text is always appended (SET included: nothing the client has seen
- *    can be taken back); on a list a missing "o" means SET.  BATCH's "v"
- *    is a list of operations whose paths are relative to the batch path.
- *    Unknown operations and paths are ignored.
+ *    Text and result lists are always appended (a SET included: nothing
+ *    the client has seen can be taken back); a fragment list is set
+ *    unless "o" is APPEND.  BATCH's "v" is a list of operations whose
+ *    paths are relative to the batch path.  Unknown operations and
+ *    paths are ignored.
  *  - response/fragments (SET or APPEND a list) creates fragments
  *    {type, content, ...}.  Text of a fragment (its initial content, then
  *    response/fragments/<i>/content, i = -1 for the last one or an index)
@@ -35,9 +36,10 @@
  *    TOOL_OPEN, ...).  The older response/content and
  *    response/thinking_content paths are read as answer and reasoning.
  *  - Search results (response/fragments/<i>/results, the older
- *    response/search_results, set or appended lists of {url, title,
- *    cite_index}, and ".../<j>/cite_index" updates) are collected; when
- *    the answer ends they are appended to it after a blank line, one
+ *    response/search_results: lists of {url, title, cite_index};
+ *    ".../<j>/cite_index" updates one) are collected, at most
+ *    DSS_MAX_RESULTS; when the answer ends they are appended to it
+ *    after a blank line, one
  *    "[N]: [title](url)" line each, sorted by cite_index, only those with
  *    a cite_index and an http(s) url, one per cite_index (the first).
  *    The title (the url when there is none) is one line with [ ] \
@@ -54,16 +56,19 @@
  *    finish(CHAT_FINISH_STOP) with usage.total_tokens =
  *    accumulated_token_usage when upstream gave one (usage NULL if not).
  *    "INCOMPLETE" and "CONTENT_FILTER", not named by §2.7, end it the
- *    same way (still CHAT_FINISH_STOP; see status_table in stream.c).
+ *    same way (still CHAT_FINISH_STOP; see statuses[] in stream.c).
  *  - The "finish" and "close" events end an answer that has content;
  *    "ready" gives the response_message_id; "update_session", "title" and
  *    unknown events are ignored.
- *  - An in-stream error -- a JSON object without "v" carrying "error",
- *    a non-zero "code", or "msg"; {"type":"error",...}; an "error" event;
- *    a "hint" event of type "error" -- calls sink->error(429 when it reads
- *    as a rate limit, else 502, "upstream_error", the upstream code or
- *    "upstream_stream_error", the upstream message) after any pending text
- *    and returns DSS_UPSTREAM.
+ *  - An in-stream error -- a data line that is a JSON object without "v"
+ *    carrying "error", a non-zero "code" or a non-empty "msg"; an "error"
+ *    event (JSON or plain text); a "hint" event {"type":"error",
+ *    "content":..., "finish_reason":...} -- calls sink->error(429 when
+ *    the code reads as a rate limit, else 502, "upstream_error", the
+ *    upstream code or "upstream_stream_error", the upstream message: one
+ *    line) after the text held back, and returns DSS_UPSTREAM.
+ *  - opts.thinking changes nothing today: THINK fragments are reasoning
+ *    whether or not it was sent.
  *
  * The contract with the caller:
  *  - role("assistant") comes once, before the first text() or
