@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <fcgiapp.h>
 
 #include "fcgi/conf.h"
@@ -24,7 +23,6 @@
 #include "handlers/cli.h"
 #include "handlers/handlers.h"
 #include "store/store.h"
-#include "upstream/http.h"
 
 struct refresh_job {
 	const struct config	*cfg;
@@ -45,7 +43,7 @@ refresh_main(void *arg)
 	if (accounts_refresh_all(j->cfg, j->st, 0, &ok, &failed) == 0)
 		log_info("scheduled refresh: %zu refreshed, %zu failed", ok,
 		    failed);
-	http_thread_cleanup();
+	handlers_thread_done();
 	return NULL;
 }
 
@@ -117,12 +115,13 @@ main(int argc, char **argv)
 		log_open("stderr", lvl < LOG_LVL_WARN ? lvl : LOG_LVL_WARN, err,
 		    sizeof(err));
 		signal(SIGPIPE, SIG_IGN);
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		http_global_init();
+		if (handlers_init() < 0) {
+			log_error("the HTTP client could not be set up");
+			return 1;
+		}
 		ret = cli_run(&cfg, argc, argv);
-		http_thread_cleanup();
-		http_global_cleanup();
-		curl_global_cleanup();
+		handlers_thread_done();
+		handlers_cleanup();
 		config_free(&cfg);
 		return ret;
 	}
@@ -153,12 +152,11 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    http_global_init() != 0) {
-		log_error("curl_global_init failed");
+	if (handlers_init() < 0) {
+		log_error("the HTTP client could not be set up "
+		    "(curl_global_init failed)");
 		goto out;
 	}
-	h_status_init();
 
 	if (listen_spec != NULL) {
 		if ((fd = server_listen(listen_spec, err, sizeof(err))) < 0) {
@@ -209,8 +207,7 @@ out:
 	if (st != NULL)
 		store_close(st);
 	if (ret == 0) {
-		http_global_cleanup();
-		curl_global_cleanup();
+		handlers_cleanup();
 		config_free(&cfg);
 	}
 	log_close();

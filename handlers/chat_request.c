@@ -6,21 +6,6 @@
 
 #include "handlers/chat_request.h"
 
-static const char *const role_names[] = {
-	[CHAT_ROLE_SYSTEM] = "system",
-	[CHAT_ROLE_DEVELOPER] = "developer",
-	[CHAT_ROLE_USER] = "user",
-	[CHAT_ROLE_ASSISTANT] = "assistant",
-	[CHAT_ROLE_TOOL] = "tool",
-};
-
-const char *
-chat_role_name(enum chat_role r)
-{
-	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ?
-	    role_names[r] : "user";
-}
-
 static int
 fail(struct chat_req_error *e, const char *code, const char *param,
     const char *fmt, ...)
@@ -95,10 +80,10 @@ opt_number(struct json_object *o, const char *key, double min, double max,
 static int
 parse_role(const char *s, enum chat_role *out)
 {
-	size_t i;
+	int i;
 
-	for (i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
-		if (strcmp(s, role_names[i]) == 0) {
+	for (i = CHAT_ROLE_SYSTEM; i <= CHAT_ROLE_TOOL; i++)
+		if (strcmp(s, chat_role_name((enum chat_role)i)) == 0) {
 			*out = (enum chat_role)i;
 			return 0;
 		}

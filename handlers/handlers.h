@@ -4,6 +4,11 @@
 
 #include "fcgi/req.h"
 
+/* handlers/init.c: once per process (0 or -1), and per thread at exit */
+int		 handlers_init(void);
+void		 handlers_thread_done(void);
+void		 handlers_cleanup(void);
+
 /* handlers/status.c */
 enum app_err	 h_index(struct req *, const char *);
 enum app_err	 h_health(struct req *, const char *);

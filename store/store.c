@@ -1,16 +1,11 @@
 /*
- * LMDB environment: open, schema, map growth, transactions with retry.
- *
- * Durability: the env runs with MDB_NOSYNC so a request does not wait for
- * fsync.  A worker that dies loses nothing (its commits are in the page
- * cache); a power cut loses at most about a second, because commits sync
- * at most once a second and store_sync() forces it for data that must not
- * wait (credentials).
+ * The LMDB environment: open (with the schema and its migrations),
+ * close, the secret key, the store's clock and day.  Transactions, map
+ * growth and the small codecs every table uses are in store/txn.c.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,10 +18,6 @@
 
 #define STORE_MAX_DBS		16
 #define STORE_MAX_READERS	1024
-#define STORE_RETRIES		8
-#define STORE_SYNC_EVERY_MS	1000
-
-static atomic_llong last_sync_ms;
 
 static const char *const store_errs[STORE__MAX] = {
 	[STORE_OK] = "success",
@@ -45,20 +36,6 @@ store_strerror(enum store_err e)
 	if ((unsigned)e >= STORE__MAX)
 		return "unknown error";
 	return store_errs[e];
-}
-
-enum store_err
-store_map_rc(int rc)
-{
-	switch (rc) {
-	case 0:			return STORE_OK;
-	case MDB_NOTFOUND:	return STORE_NOTFOUND;
-	case MDB_MAP_FULL:	return STORE_FULL;
-	case ENOMEM:		return STORE_ENOMEM;
-	case EIO: case ENOSPC: case EACCES: case EROFS: case ENOENT:
-				return STORE_IO;
-	default:		return STORE_LMDB;
-	}
 }
 
 int64_t
@@ -96,161 +73,6 @@ store_day_left(const struct store *s)
 	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
 	tm.tm_isdst = -1;
 	return (int64_t)mktime(&tm) - (int64_t)t;
-}
-
-void
-store_be64(unsigned char out[8], uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (unsigned char)(v & 0xff);
-}
-
-uint64_t
-store_get_be64(const MDB_val *v)
-{
-	const unsigned char *p = v->mv_data;
-	uint64_t r = 0;
-	size_t i;
-
-	if (v->mv_size != 8)
-		return 0;
-	for (i = 0; i < 8; i++)
-		r = (r << 8) | p[i];
-	return r;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Double the map; only legal with no transaction open in this process. */
-static int
-store_grow(struct store *s, size_t seen)
-{
-	MDB_envinfo info;
-	int rc = 0;
-
-	pthread_rwlock_wrlock(&s->resize);
-	mdb_env_info(s->env, &info);
-	if (info.me_mapsize == seen) {
-		rc = mdb_env_set_mapsize(s->env, seen * 2);
-		if (rc == 0)
-			log_info("store: map grown to %zu KiB",
-			    seen * 2 >> 10);
-	}
-	pthread_rwlock_unlock(&s->resize);
-	return rc;
-}
-
-/* Another process grew the map past ours: adopt its size. */
-static int
-store_adopt(struct store *s)
-{
-	int rc;
-
-	pthread_rwlock_wrlock(&s->resize);
-	rc = mdb_env_set_mapsize(s->env, 0);
-	pthread_rwlock_unlock(&s->resize);
-	return rc;
-}
-
-static enum store_err
-store_txn(struct store *s, store_txn_fn fn, void *ctx, unsigned flags)
-{
-	MDB_txn *txn = NULL;
-	MDB_envinfo info;
-	int rc = 0, tries;
-	long long now;
-
-	for (tries = 0; tries < STORE_RETRIES; tries++) {
-		pthread_rwlock_rdlock(&s->resize);
-		mdb_env_info(s->env, &info);
-		rc = mdb_txn_begin(s->env, NULL, flags, &txn);
-		if (rc == MDB_MAP_RESIZED) {
-			pthread_rwlock_unlock(&s->resize);
-			if ((rc = store_adopt(s)) != 0)
-				break;
-			continue;
-		}
-		if (rc == MDB_READERS_FULL) {
-			pthread_rwlock_unlock(&s->resize);
-			store_reader_check(s);
-			continue;
-		}
-		if (rc != 0) {
-			pthread_rwlock_unlock(&s->resize);
-			break;
-		}
-		rc = fn(s, txn, ctx);
-		if (rc == 0 && !(flags & MDB_RDONLY))
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
-		txn = NULL;
-		pthread_rwlock_unlock(&s->resize);
-		if (rc == MDB_MAP_FULL) {
-			if ((rc = store_grow(s, info.me_mapsize)) != 0)
-				break;
-			rc = MDB_MAP_FULL;
-			continue;
-		}
-		break;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND && rc != ENOMEM && rc != EINVAL)
-		log_warn("store: transaction failed: %s", mdb_strerror(rc));
-	if (rc == EINVAL)
-		return STORE_INVAL;
-	if (rc == 0 && !(flags & MDB_RDONLY)) {
-		now = now_ms();
-		if (now - atomic_load(&last_sync_ms) >= STORE_SYNC_EVERY_MS) {
-			atomic_store(&last_sync_ms, now);
-			mdb_env_sync(s->env, 1);
-		}
-	}
-	return store_map_rc(rc);
-}
-
-enum store_err
-store_write(struct store *s, store_txn_fn fn, void *ctx)
-{
-	return store_txn(s, fn, ctx, 0);
-}
-
-enum store_err
-store_read(struct store *s, store_txn_fn fn, void *ctx)
-{
-	return store_txn(s, fn, ctx, MDB_RDONLY);
-}
-
-int
-store_prune(MDB_txn *txn, MDB_dbi dbi, size_t at,
-    int (*expired)(const MDB_val *, void *), void *ctx)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	MDB_stat st;
-	int rc;
-
-	if ((rc = mdb_stat(txn, dbi, &st)) != 0)
-		return rc;
-	if (st.ms_entries < at)
-		return 0;
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
-		return rc;
-	/* After a delete the cursor already sits on the next entry. */
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (expired(&v, ctx) && (rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
@@ -455,15 +277,6 @@ enum store_err
 store_sync(struct store *s)
 {
 	return store_map_rc(mdb_env_sync(s->env, 1));
-}
-
-int
-store_reader_check(struct store *s)
-{
-	int dead = 0;
-
-	mdb_reader_check(s->env, &dead);
-	return dead;
 }
 
 size_t

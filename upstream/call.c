@@ -54,6 +54,19 @@ call_hdrs_done(struct call_hdrs *h)
 	return out;
 }
 
+void
+call_uuid4(char out[37])
+{
+	unsigned char b[16];
+
+	rnd_bytes(b, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
 const char *
 call_base(struct arena *a, const struct strlist *l)
 {

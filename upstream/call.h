@@ -31,6 +31,9 @@ void	 call_hdr(struct call_hdrs *, const char *fmt, ...)
 /* The list as an arena array that outlives h (NULL: out of memory). */
 const char **call_hdrs_done(struct call_hdrs *);
 
+/* A random UUIDv4 in its 36-character text form. */
+void	 call_uuid4(char out[37]);
+
 /* One of the base URLs at random, without a trailing '/'. */
 const char *call_base(struct arena *, const struct strlist *);
 /*

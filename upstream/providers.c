@@ -40,6 +40,21 @@ provider_default(void)
 	return NULL;
 }
 
+static const char *const role_names[] = {
+	[CHAT_ROLE_SYSTEM] = "system",
+	[CHAT_ROLE_DEVELOPER] = "developer",
+	[CHAT_ROLE_USER] = "user",
+	[CHAT_ROLE_ASSISTANT] = "assistant",
+	[CHAT_ROLE_TOOL] = "tool",
+};
+
+const char *
+chat_role_name(enum chat_role r)
+{
+	return (unsigned)r < sizeof(role_names) / sizeof(role_names[0]) ?
+	    role_names[r] : "user";
+}
+
 const char *
 provider_kind_name(const struct provider *p, int kind)
 {

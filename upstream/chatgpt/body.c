@@ -15,6 +15,7 @@
 #include "fcgi/buf.h"
 
 #include "fcgi/rand.h"
+#include "upstream/call.h"
 #include "upstream/chatgpt/internal.h"
 #include "upstream/chatgpt/models.h"
 
@@ -59,7 +60,7 @@ convert_message(struct cg_call *c, struct buf *b,
 	char id[37];
 	size_t i, nparts = 0, natts = 0;
 
-	cg_uuid4(id);
+	call_uuid4(id);
 	buf_printf(b, "{\"id\":\"%s\",\"author\":{\"role\":", id);
 	str(b, upstream_role(m->role));
 	buf_printf(b, "},\"content\":{\"content_type\":\"%s\",\"parts\":[",
@@ -144,7 +145,7 @@ cg_conversation_body(struct cg_call *c, size_t *len)
 	if (r->parent_message_id != NULL)
 		str(&b, r->parent_message_id);
 	else {
-		cg_uuid4(uuid);
+		call_uuid4(uuid);
 		buf_printf(&b, "\"%s\"", uuid);
 	}
 	buf_printf(&b, ",\"reset_rate_limits\":false,\"suggestions\":[],"
@@ -155,7 +156,7 @@ cg_conversation_body(struct cg_call *c, size_t *len)
 	    c->cfg->delta_encoding ? "\"v1\"" : "",
 	    strstr(c->slug, "image") != NULL || (r->model &&
 	    strstr(r->model, "image") != NULL) ? "\"picture_v2\"" : "");
-	cg_uuid4(uuid);
+	call_uuid4(uuid);
 	buf_printf(&b, "\"%s\"", uuid);
 	if (r->conversation_id != NULL) {
 		buf_adds(&b, ",\"conversation_id\":");

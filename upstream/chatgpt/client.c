@@ -34,19 +34,6 @@ const struct cg_proto cg_proto_2025 = {
 	"2025", "/sentinel/chat-requirements", "/conversation", 0
 };
 
-void
-cg_uuid4(char out[37])
-{
-	unsigned char b[16];
-
-	rnd_bytes(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 /* A stable UUIDv4-shaped id derived from the credential (§2.2). */
 static void
 device_id_for(const char *token, char out[37])
@@ -56,11 +43,11 @@ device_id_for(const char *token, char out[37])
 	EVP_MD_CTX *ctx;
 
 	if (token == NULL) {
-		cg_uuid4(out);
+		call_uuid4(out);
 		return;
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		cg_uuid4(out);
+		call_uuid4(out);
 		return;
 	}
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
@@ -137,13 +124,6 @@ cg_headers_plus(struct cg_call *c, const char **extra)
 	}
 	memcpy(all + k, extra, n * sizeof(*all));
 	return all;
-}
-
-/* A proxy of list l (§11.3): see call_proxy(). */
-const char *
-cg_proxy_from(struct cg_call *c, const struct strlist *l, int sticky)
-{
-	return call_proxy(c->arena, l, c->token, sticky);
 }
 
 static void
@@ -479,7 +459,7 @@ chatgpt_chat(const struct provider_call *pc)
 	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
 	device_id_for(c.token, c.device_id);
 	/* PROXY_URL: sticky per credential, random when anonymous. */
-	c.proxy = cg_proxy_from(&c, &c.cfg->proxy_url, 1);
+	c.proxy = call_proxy(c.arena, &cfg->proxy_url, c.token, 1);
 	base_headers(&c);
 	/* Cookies (oai-sc, __cf_bm ...) carry from page to sentinel to
 	 * conversation within this answer, never across answers. */

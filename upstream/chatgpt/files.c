@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "fcgi/log.h"
+#include "upstream/call.h"
 #include "upstream/chatgpt/internal.h"
 
 #define FILE_MAX_BYTES	(20u << 20)
@@ -306,7 +307,7 @@ upload_one(struct cg_call *c, struct cg_upload *u, const char *what)
 		u->mime = "text/plain";	/* as the reference: not an image */
 	u->is_image = strncasecmp(u->mime, "image/", 6) == 0;
 	mime_info(u->mime, &ext, &u->use_case);
-	cg_uuid4(uuid);
+	call_uuid4(uuid);
 	u->name = arena_printf(c->arena, "%s%s", uuid, ext);
 	body = json_object_new_object();
 	json_object_object_add(body, "file_name", json_object_new_string(

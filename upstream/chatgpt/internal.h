@@ -90,9 +90,6 @@ void	 cg_fail(struct cg_call *, int status, const char *type,
 
 /* client.c */
 void	 chatgpt_chat(const struct provider_call *);
-void	 cg_uuid4(char out[37]);
-const char	*cg_proxy_from(struct cg_call *, const struct strlist *,
-		    int sticky);
 const char *cg_header(struct cg_call *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 const char **cg_headers_plus(struct cg_call *, const char **extra);

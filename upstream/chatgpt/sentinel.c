@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/log.h"
+#include "upstream/call.h"
 #include "upstream/chatgpt/internal.h"
 #include "upstream/chatgpt/pow.h"
 #include "upstream/chatgpt/turnstile.h"
@@ -173,7 +174,7 @@ cg_sentinel(struct cg_call *c)
 	req.body_len = strlen(req.body);
 	/* SENTINEL_PROXY_URL, random per request, for this call only. */
 	req.proxy = c->cfg->sentinel_proxy_url.n ?
-	    cg_proxy_from(c, &c->cfg->sentinel_proxy_url, 0) : c->proxy;
+	    call_proxy(c->arena, &c->cfg->sentinel_proxy_url, c->token, 0) : c->proxy;
 	req.total_timeout_ms = 10000;
 	req.idle = c->pc->idle;
 	req.idle_ctx = c->pc->idle_ctx;
