@@ -110,16 +110,24 @@ held_free(struct held_list *l)
 	free(l->v);
 }
 
+void
+accounts_provider_account(const struct acct_info *i, const char *secret,
+    const struct acct_field *f, size_t nf, struct provider_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = i->id;
+	a->secret = secret;
+	a->kind = i->kind;
+	a->team_id = i->team_id[0] ? i->team_id : NULL;
+	a->fields = f;
+	a->nfields = nf;
+}
+
 static void
 account_of(const struct held *h, struct provider_account *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->id = h->info.id;
-	a->secret = h->secret;
-	a->kind = h->info.kind;
-	a->team_id = h->info.team_id[0] ? h->info.team_id : NULL;
-	a->fields = h->fields;
-	a->nfields = h->nfields;
+	accounts_provider_account(&h->info, h->secret, h->fields, h->nfields,
+	    a);
 }
 
 /* What a verdict does to the record: status, e-mail, latency. */

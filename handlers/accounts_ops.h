@@ -13,6 +13,11 @@
 #include "store/accounts.h"
 #include "upstream/provider.h"
 
+/* A stored account as the provider sees it (pointers into the inputs). */
+void	 accounts_provider_account(const struct acct_info *, const char *secret,
+	    const struct acct_field *, size_t nfields,
+	    struct provider_account *);
+
 /* One account's check, as validate reports it. */
 struct accounts_checked {
 	struct acct_info	 info;		/* after the update */

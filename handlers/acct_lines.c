@@ -20,32 +20,6 @@ struct line_set {
 };
 
 static int
-printable_token(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > ACCT_SECRET_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\')
-			return 0;
-	return 1;
-}
-
-static int
-team_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n > ACCT_TEAM_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_')
-			return 0;
-	return 1;
-}
-
-static int
 grow(struct line_set *ls)
 {
 	struct acct_new *ni;
@@ -86,8 +60,8 @@ take(struct line_set *ls, const struct provider *p, const char *a,
 			return 0;
 		slen = strlen(norm);
 	}
-	if (!printable_token(norm != NULL ? norm : a, slen) ||
-	    (comma != NULL && !team_ok(comma + 1, (size_t)(b - comma - 1)))) {
+	if (!acct_secret_ok(norm != NULL ? norm : a, slen) ||
+	    (comma != NULL && !acct_team_ok(comma + 1, (size_t)(b - comma - 1)))) {
 		if (norm != NULL) {
 			crypto_wipe(norm, strlen(norm));
 			free(norm);

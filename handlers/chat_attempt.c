@@ -17,6 +17,7 @@
 
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
+#include "handlers/accounts_ops.h"
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
 #include "store/accounts.h"
@@ -195,18 +196,6 @@ none_left(struct req *r, const struct route *rt,
 }
 
 static void
-account_of(const struct acct_pick *pk, struct provider_account *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->id = pk->info.id;
-	a->secret = pk->secret;
-	a->kind = pk->info.kind;
-	a->team_id = pk->info.team_id[0] ? pk->info.team_id : NULL;
-	a->fields = pk->fields;
-	a->nfields = pk->nfields;
-}
-
-static void
 run_after(struct provider_after *after)
 {
 	if (after->fn != NULL)
@@ -292,7 +281,9 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				picked = 1;
 				tried[ntried++] = arena_strdup(r->arena,
 				    pick.info.id);
-				account_of(&pick, &acct);
+				accounts_provider_account(&pick.info,
+				    pick.secret, pick.fields, pick.nfields,
+				    &acct);
 				pc.account = &acct;
 			}
 		}

@@ -71,8 +71,8 @@ acct_secret_ok(const char *s, size_t n)
 	return 1;
 }
 
-static int
-team_ok(const char *s, size_t n)
+int
+acct_team_ok(const char *s, size_t n)
 {
 	size_t i;
 
@@ -306,7 +306,7 @@ new_ok(const struct acct_new *it)
 
 	if (!acct_provider_ok(it->provider) ||
 	    !acct_secret_ok(it->secret, it->secret_len) ||
-	    !team_ok(it->team_id ? it->team_id : "", it->team_len) ||
+	    !acct_team_ok(it->team_id ? it->team_id : "", it->team_len) ||
 	    (it->label && !acct_text_ok(it->label, ACCT_LABEL_MAX)) ||
 	    it->weight > ACCT_WEIGHT_MAX || it->daily_limit > ACCT_LIMIT_MAX ||
 	    it->nfields > ACCT_FIELDS_MAX || it->kind < 0 || it->kind > 7)

@@ -163,6 +163,9 @@ int		 acct_status_parse(const char *, enum acct_status *);
 const char	*acct_strategy_name(enum acct_strategy);
 int		 acct_strategy_parse(const char *, enum acct_strategy *);
 int		 acct_provider_ok(const char *);
+/* What a secret and a team id may hold (one printable token each). */
+int		 acct_secret_ok(const char *, size_t);
+int		 acct_team_ok(const char *, size_t);
 
 /* The id a secret of a provider gets when added. */
 enum store_err	 acct_id_of(struct store *, const char *provider,

@@ -19,21 +19,6 @@
 #define V1_ACCOUNT_MAX	128
 #define V1_REASON_MAX	256
 
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t
-get64(const unsigned char *p)
-{
-	MDB_val v = { 8, (void *)p };
-
-	return (int64_t)store_get_be64(&v);
-}
-
 static int
 hexval(int c)
 {
@@ -67,15 +52,15 @@ v1_decode(const MDB_val *k, const MDB_val *v, struct acct_rec *r)
 	snprintf(r->info.provider, sizeof(r->info.provider), "chatgpt");
 	r->info.kind = p[1];
 	r->info.status = p[2] == 1 ? ACCT_ERROR : ACCT_ACTIVE;
-	r->info.error_count = get32(p + 4);
-	r->info.created_at = get64(p + 8);
-	r->info.last_used_at = get64(p + 16);
-	r->info.last_error_at = get64(p + 24);
-	r->info.cooldown_until = get64(p + 32);
+	r->info.error_count = store_get32(p + 4);
+	r->info.created_at = (int64_t)store_get64(p + 8);
+	r->info.last_used_at = (int64_t)store_get64(p + 16);
+	r->info.last_error_at = (int64_t)store_get64(p + 24);
+	r->info.cooldown_until = (int64_t)store_get64(p + 32);
 	alen = (size_t)(p[40] << 8 | p[41]);
 	rlen = (size_t)(p[42] << 8 | p[43]);
 	memcpy(r->info.fingerprint, p + 44, 12);
-	slen = get32(p + 56);
+	slen = store_get32(p + 56);
 	if (alen > V1_ACCOUNT_MAX || rlen > V1_REASON_MAX ||
 	    V1_HDR + alen + rlen + slen != v->mv_size)
 		return -1;

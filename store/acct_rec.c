@@ -26,36 +26,6 @@
 
 #define HDR		140
 
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put64(unsigned char *p, uint64_t v)
-{
-	store_be64(p, v);
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	MDB_val v = { 8, (void *)p };
-
-	return store_get_be64(&v);
-}
-
 void
 acct_hex(const unsigned char *p, size_t n, char *out)
 {
@@ -133,25 +103,25 @@ acct_rec_decode(const MDB_val *k, const MDB_val *v, struct acct_rec *r,
 	in->kind = p[1];
 	in->status = p[2] < ACCT__STATUS_MAX ? (enum acct_status)p[2] :
 	    ACCT_ERROR;
-	in->error_count = get32(p + 4);
-	in->created_at = (int64_t)get64(p + 8);
-	in->last_used_at = (int64_t)get64(p + 16);
-	in->last_error_at = (int64_t)get64(p + 24);
-	in->cooldown_until = (int64_t)get64(p + 32);
-	in->last_fail_at = (int64_t)get64(p + 40);
-	in->daily_limit = get32(p + 48);
-	r->use_day = get32(p + 52);
-	r->day_use = get32(p + 56);
-	in->weight = get32(p + 60);
-	in->requests = get64(p + 64);
-	in->successes = get64(p + 72);
-	in->failures = get64(p + 80);
-	in->last_latency_ms = get32(p + 88);
-	in->fail_streak = get32(p + 92);
+	in->error_count = store_get32(p + 4);
+	in->created_at = (int64_t)store_get64(p + 8);
+	in->last_used_at = (int64_t)store_get64(p + 16);
+	in->last_error_at = (int64_t)store_get64(p + 24);
+	in->cooldown_until = (int64_t)store_get64(p + 32);
+	in->last_fail_at = (int64_t)store_get64(p + 40);
+	in->daily_limit = store_get32(p + 48);
+	r->use_day = store_get32(p + 52);
+	r->day_use = store_get32(p + 56);
+	in->weight = store_get32(p + 60);
+	in->requests = store_get64(p + 64);
+	in->successes = store_get64(p + 72);
+	in->failures = store_get64(p + 80);
+	in->last_latency_ms = store_get32(p + 88);
+	in->fail_streak = store_get32(p + 92);
 	memcpy(r->mac, p + 96, ACCT_MAC_LEN);
 	memcpy(in->fingerprint, p + 112, 12);
-	r->sealed_len = get32(p + 124);
-	r->sealed_fields_len = get32(p + 128);
+	r->sealed_len = store_get32(p + 124);
+	r->sealed_fields_len = store_get32(p + 128);
 	in->today_use = acct_rec_today(r, today);
 	q = p + HDR;
 	end = p + v->mv_size;
@@ -200,25 +170,25 @@ acct_rec_put(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *cur,
 	buf[0] = ACCT_REC_VERSION;
 	buf[1] = (unsigned char)in->kind;
 	buf[2] = (unsigned char)in->status;
-	put32(buf + 4, in->error_count);
-	put64(buf + 8, (uint64_t)in->created_at);
-	put64(buf + 16, (uint64_t)in->last_used_at);
-	put64(buf + 24, (uint64_t)in->last_error_at);
-	put64(buf + 32, (uint64_t)in->cooldown_until);
-	put64(buf + 40, (uint64_t)in->last_fail_at);
-	put32(buf + 48, in->daily_limit);
-	put32(buf + 52, r->use_day);
-	put32(buf + 56, r->day_use);
-	put32(buf + 60, in->weight);
-	put64(buf + 64, in->requests);
-	put64(buf + 72, in->successes);
-	put64(buf + 80, in->failures);
-	put32(buf + 88, in->last_latency_ms);
-	put32(buf + 92, in->fail_streak);
+	store_put32(buf + 4, in->error_count);
+	store_be64(buf + 8, (uint64_t)in->created_at);
+	store_be64(buf + 16, (uint64_t)in->last_used_at);
+	store_be64(buf + 24, (uint64_t)in->last_error_at);
+	store_be64(buf + 32, (uint64_t)in->cooldown_until);
+	store_be64(buf + 40, (uint64_t)in->last_fail_at);
+	store_put32(buf + 48, in->daily_limit);
+	store_put32(buf + 52, r->use_day);
+	store_put32(buf + 56, r->day_use);
+	store_put32(buf + 60, in->weight);
+	store_be64(buf + 64, (uint64_t)in->requests);
+	store_be64(buf + 72, (uint64_t)in->successes);
+	store_be64(buf + 80, (uint64_t)in->failures);
+	store_put32(buf + 88, in->last_latency_ms);
+	store_put32(buf + 92, in->fail_streak);
 	memcpy(buf + 96, r->mac, ACCT_MAC_LEN);
 	memcpy(buf + 112, in->fingerprint, 12);
-	put32(buf + 124, (uint32_t)r->sealed_len);
-	put32(buf + 128, (uint32_t)r->sealed_fields_len);
+	store_put32(buf + 124, (uint32_t)r->sealed_len);
+	store_put32(buf + 128, (uint32_t)r->sealed_fields_len);
 	buf[132] = (unsigned char)lp;
 	buf[133] = (unsigned char)ll;
 	buf[134] = (unsigned char)lt;

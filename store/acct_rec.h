@@ -43,8 +43,7 @@ int	 acct_rec_put(MDB_txn *, MDB_dbi, MDB_cursor *cur,
 /* Today's use as the record has it (0 on another day). */
 uint32_t acct_rec_today(const struct acct_rec *, uint32_t today);
 
-/* store/accounts.c: what a secret and a label or e-mail may hold. */
-int	 acct_secret_ok(const char *, size_t);
+/* store/accounts.c: what a label or e-mail may hold. */
 int	 acct_text_ok(const char *, size_t max);
 
 /* The HMAC of a provider's secret; the id is its hex. */

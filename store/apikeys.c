@@ -22,20 +22,6 @@
 #define KEY_HEX		32
 
 static void
-put64(unsigned char *p, uint64_t v)
-{
-	store_be64(p, v);
-}
-
-static uint64_t
-get64(const unsigned char *p)
-{
-	MDB_val v = { 8, (void *)p };
-
-	return store_get_be64(&v);
-}
-
-static void
 key_of(struct store *s, const char *key, char out[KEY_HEX + 1])
 {
 	static const char h[] = "0123456789abcdef";
@@ -69,9 +55,9 @@ decode(const MDB_val *k, const MDB_val *v, struct apikey_info *in)
 	memset(in, 0, sizeof(*in));
 	memcpy(in->id, k->mv_data, APIKEY_ID_LEN);
 	in->enabled = p[1];
-	in->created_at = (int64_t)get64(p + 8);
-	in->last_used_at = (int64_t)get64(p + 16);
-	in->requests = get64(p + 24);
+	in->created_at = (int64_t)store_get64(p + 8);
+	in->last_used_at = (int64_t)store_get64(p + 16);
+	in->requests = store_get64(p + 24);
 	memcpy(in->name, p + REC_HDR, nl);
 	memcpy(in->hint, p + REC_HDR + nl, hl);
 	return 0;
@@ -90,9 +76,9 @@ encode_put(MDB_txn *txn, MDB_dbi dbi, const MDB_val *k,
 	buf[1] = (unsigned char)(in->enabled != 0);
 	buf[2] = (unsigned char)nl;
 	buf[3] = (unsigned char)hl;
-	put64(buf + 8, (uint64_t)in->created_at);
-	put64(buf + 16, (uint64_t)in->last_used_at);
-	put64(buf + 24, in->requests);
+	store_be64(buf + 8, (uint64_t)in->created_at);
+	store_be64(buf + 16, (uint64_t)in->last_used_at);
+	store_be64(buf + 24, (uint64_t)in->requests);
 	memcpy(buf + REC_HDR, in->name, nl);
 	memcpy(buf + REC_HDR + nl, in->hint, hl);
 	v.mv_size = REC_HDR + nl + hl;

@@ -28,8 +28,12 @@ enum store_err	 store_write(struct store *, store_txn_fn, void *);
 enum store_err	 store_read(struct store *, store_txn_fn, void *);
 /* Wall clock in seconds as every expiry in the store sees it. */
 int64_t		 store_now(const struct store *);
+/* Big-endian integers in records (store/txn.c). */
 void		 store_be64(unsigned char out[8], uint64_t);
 uint64_t	 store_get_be64(const MDB_val *);
+uint64_t	 store_get64(const unsigned char *);
+void		 store_put32(unsigned char *, uint32_t);
+uint32_t	 store_get32(const unsigned char *);
 /*
  * Once dbi holds at least `at` entries, deletes those whose value
  * expired(value, ctx) calls expired.  For tables of short-lived marks.

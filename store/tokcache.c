@@ -31,20 +31,6 @@ struct tc_ctx {
 };
 
 static void
-put64(unsigned char *p, int64_t v)
-{
-	store_be64(p, (uint64_t)v);
-}
-
-static int64_t
-get64(const void *p)
-{
-	MDB_val v = { 8, (void *)p };
-
-	return (int64_t)store_get_be64(&v);
-}
-
-static void
 key_of(struct store *s, const char *scope, const char *cred,
     char out[ID_LEN + 1])
 {
@@ -73,7 +59,7 @@ get_txn(struct store *s, MDB_txn *txn, void *arg)
 		return rc;
 	if (v.mv_size < 8 + CRYPTO_OVERHEAD)
 		return MDB_NOTFOUND;
-	c->expires = get64(v.mv_data);
+	c->expires = (int64_t)store_get64(v.mv_data);
 	c->sealed_len = v.mv_size - 8;
 	if ((c->sealed = malloc(c->sealed_len)) == NULL)
 		return ENOMEM;
@@ -143,7 +129,7 @@ tokcache_put(struct store *s, const char *scope, const char *cred,
 	c.sealed_len = 8 + n + CRYPTO_OVERHEAD;
 	if ((c.sealed = malloc(c.sealed_len)) == NULL)
 		return STORE_ENOMEM;
-	put64(c.sealed, expires);
+	store_be64(c.sealed, (uint64_t)expires);
 	if (crypto_seal(&s->key, c.id, ID_LEN, value, n, c.sealed + 8) < 0) {
 		free(c.sealed);
 		return STORE_IO;
@@ -215,13 +201,14 @@ lock_txn(struct store *s, MDB_txn *txn, void *arg)
 	rc = mdb_get(txn, s->rtlock, &k, &v);
 	if (rc == 0 && v.mv_size == 16) {
 		/* A live holder within its time keeps it; a dead one not. */
-		if (get64(v.mv_data) > store_now(s) &&
-		    holder_alive(get64((unsigned char *)v.mv_data + 8)))
+		if ((int64_t)store_get64(v.mv_data) > store_now(s) &&
+		    holder_alive((int64_t)store_get64(
+		    (unsigned char *)v.mv_data + 8)))
 			return 0;
 	} else if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	put64(buf, store_now(s) + TOKCACHE_LOCK_TTL);
-	put64(buf + 8, c->owner);
+	store_be64(buf, (uint64_t)store_now(s) + TOKCACHE_LOCK_TTL);
+	store_be64(buf + 8, (uint64_t)c->owner);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
 	if ((rc = mdb_put(txn, s->rtlock, &k, &v, 0)) == 0)
@@ -253,8 +240,8 @@ unlock_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	if ((rc = mdb_get(txn, s->rtlock, &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
-	if (v.mv_size == 16 && get64((unsigned char *)v.mv_data + 8) !=
-	    c->owner)
+	if (v.mv_size == 16 && (int64_t)store_get64(
+	    (unsigned char *)v.mv_data + 8) != c->owner)
 		return 0;	/* someone else's by now */
 	return mdb_del(txn, s->rtlock, &k, NULL);
 }

@@ -48,6 +48,33 @@ store_be64(unsigned char out[8], uint64_t v)
 }
 
 uint64_t
+store_get64(const unsigned char *p)
+{
+	uint64_t r = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		r = (r << 8) | p[i];
+	return r;
+}
+
+void
+store_put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+uint32_t
+store_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t
 store_get_be64(const MDB_val *v)
 {
 	const unsigned char *p = v->mv_data;

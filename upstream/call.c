@@ -82,8 +82,8 @@ call_base(struct arena *a, const struct strlist *l)
 	return arena_strndup(a, b, n);
 }
 
-static unsigned
-fnv1a(const char *s)
+unsigned
+call_hash(const char *s)
 {
 	unsigned h = 2166136261u;
 
@@ -103,7 +103,7 @@ call_proxy(struct arena *a, const struct strlist *l, const char *cred,
 
 	if (l->n == 0)
 		return NULL;
-	p = l->v[sticky && cred != NULL ? fnv1a(cred) % l->n :
+	p = l->v[sticky && cred != NULL ? call_hash(cred) % l->n :
 	    rnd_below(l->n)];
 	if ((brace = strstr(p, "{}")) == NULL)
 		return p;
@@ -116,16 +116,24 @@ call_proxy(struct arena *a, const struct strlist *l, const char *cred,
 }
 
 void
+call_vfail(const struct chat_sink *k, int status, const char *type,
+    const char *code, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	k->error(k->ctx, status, type, code, msg);
+}
+
+void
 call_fail(const struct chat_sink *k, int status, const char *type,
     const char *code, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	call_vfail(k, status, type, code, fmt, ap);
 	va_end(ap);
-	k->error(k->ctx, status, type, code, msg);
 }
 
 void

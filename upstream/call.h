@@ -48,6 +48,11 @@ const char *call_proxy(struct arena *, const struct strlist *,
 void	 call_fail(const struct chat_sink *, int status, const char *type,
 	    const char *code, const char *fmt, ...)
 	    __attribute__((format(printf, 5, 6)));
+void	 call_vfail(const struct chat_sink *, int status, const char *type,
+	    const char *code, const char *fmt, va_list)
+	    __attribute__((format(printf, 5, 0)));
+/* A stable small hash of a credential: the same pick for the same one. */
+unsigned call_hash(const char *);
 /* A transport failure (no HTTP answer) of provider's step `what`. */
 void	 call_fail_net(const struct chat_sink *, const char *provider,
 	    const char *what, enum up_err);

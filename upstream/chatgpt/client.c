@@ -64,16 +64,6 @@ device_id_for(const char *token, char out[37])
 }
 
 static unsigned
-hash_of(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-static unsigned
 rnd_index(size_t n)
 {
 	return n ? (unsigned)rnd_below(n) : 0;
@@ -455,7 +445,7 @@ chatgpt_chat(const struct provider_call *pc)
 	c.base = arena_printf(c.arena, "%s/%s", c.host,
 	    c.token ? "backend-api" : "backend-anon");
 	c.ua = cfg->user_agents.n ? cfg->user_agents.v[c.token ?
-	    hash_of(c.token) % cfg->user_agents.n :
+	    call_hash(c.token) % cfg->user_agents.n :
 	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
 	device_id_for(c.token, c.device_id);
 	/* PROXY_URL: sticky per credential, random when anonymous. */

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/log.h"
+#include "upstream/call.h"
 #include "upstream/chatgpt/internal.h"
 
 #define DETAIL_MAX	300
@@ -20,14 +21,11 @@ void
 cg_fail(struct cg_call *c, int status, const char *type, const char *code,
     const char *fmt, ...)
 {
-	const struct chat_sink *k = c->pc->sink;
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	call_vfail(c->pc->sink, status, type, code, fmt, ap);
 	va_end(ap);
-	k->error(k->ctx, status, type, code, msg);
 }
 
 /* The upstream's explanation: JSON detail/message, else the text. */
