@@ -1,14 +1,16 @@
 /*
- * fastmock.c - a FAST loopback stand-in for the ChatGPT web backend, for
- * benchmarks only.
+ * fastmock.c - a FAST loopback stand-in for the ChatGPT and DeepSeek web
+ * backends, for benchmarks only.
  *
- *   *** It checks nothing. ***  It does not verify the proof of work, the
- *   requirements token, the sentinel headers, the request body or any
- *   credential; it answers every well-formed request with canned bytes.
- *   Correctness of chat2api against the upstream protocol is tested with
- *   tests/mock/chatgpt_mock.py (which verifies all of that but is slow);
- *   this program only exists so that the mock is not the bottleneck when
- *   chat2api's own cost is measured (bench/bench-chat.sh, BENCHMARKS.md).
+ *   *** It checks nothing. ***  It does not verify the proof of work (of
+ *   either provider), the requirements token, the sentinel headers, the
+ *   bearer, the chat session, the request body or any credential; it
+ *   answers every well-formed request with canned bytes.  Correctness of
+ *   chat2api against the upstream protocols is tested with
+ *   tests/mock/chatgpt_mock.py and tests/mock/deepseek_mock.py (which
+ *   verify all of that but are slow); this program only exists so that the
+ *   mock is not the bottleneck when chat2api's own cost is measured
+ *   (bench/bench-chat.sh, BENCHMARKS.md).
  *
  * Routes (any other → 404; the query string is ignored):
  *   GET  /                                   tiny HTML with data-build and a
@@ -23,15 +25,38 @@
  *                                            or the v1 delta format (§5.2)
  *                                            when the body contains "v1"
  *                                            (supported_encodings:["v1"])
- *   GET  /_fastmock/stats                    request counters as JSON
  *   This is also the endpoint that wrk hits directly for the baseline.
+ *
+ *   DeepSeek (protocols/providers.md §2), every JSON answer in the
+ *   {code:0, msg, data:{biz_code:0, biz_msg, biz_data}} envelope:
+ *   GET  /api/v0/users/current               biz_data.token "bench-bearer"
+ *   POST /api/v0/chat_session/create         biz_data.chat_session.id, a
+ *                                            new uuid-like id each time
+ *   POST /api/v0/chat/create_pow_challenge   one fixed DeepSeekHashV1
+ *                                            challenge of difficulty -W,
+ *                                            computed at start so that it
+ *                                            IS solvable: its answer is
+ *                                            difficulty / 2, the mean work
+ *                                            of a uniformly drawn answer
+ *   POST /api/v0/chat/completion             canned §2.7 SSE answer (ready,
+ *                                            update_session, the response
+ *                                            object, a BATCH with the first
+ *                                            RESPONSE fragment, -n APPENDs
+ *                                            and bare-v continuations, the
+ *                                            FINISHED BATCH, finish,
+ *                                            update_session, title, close);
+ *                                            -d and fastmock-delay= pace
+ *                                            it as above
+ *   POST /api/v0/chat_session/delete         biz_data null
+ *
+ *   GET  /_fastmock/stats                    request counters as JSON
  *
  * HTTP/1.1 with keep-alive (HTTP/1.0 and "Connection: close" close after
  * the answer), request bodies by Content-Length only (chunked request
  * bodies get 411).  Pipelined requests are answered in order.
  *
  *   fastmock [-p port] [-b addr] [-t threads] [-d ms] [-c] [-n snapshots]
- *            [-D difficulty] [-P portfile]
+ *            [-D difficulty] [-W ds_difficulty] [-P portfile]
  *
  *   -p port       TCP port (default 0 = any free port)
  *   -b addr       IPv4 address to bind (default 127.0.0.1)
@@ -44,8 +69,13 @@
  *                 through chat2api without a second mock
  *   -c            SSE body with Transfer-Encoding: chunked (default:
  *                 Content-Length)
- *   -n snapshots  text snapshots in the answer (default 8)
+ *   -n snapshots  text snapshots in the answer (default 8); the DeepSeek
+ *                 answer has as many APPENDs after its first fragment
  *   -D difficulty proof-of-work difficulty sent by the sentinel (0fffff)
+ *   -W ds_difficulty
+ *                 DeepSeek proof-of-work difficulty, 2..5000000 (default
+ *                 1000, ~500 hashes a request, so that throughput measures
+ *                 chat2api rather than the PoW; 144000 is the real one)
  *   -P file       write the bound port there (atomically) once listening
  *
  * The bound port is also printed as "fastmock: port N" on stdout.  SIGTERM
@@ -78,6 +108,10 @@
 #define MAX_EVENTS	64
 #define MAX_SSE_EVENTS	64
 #define STATS_PATH	"/_fastmock/stats"
+#define DS_USER		"/api/v0/users/current"
+#define DS_SESSION	"/api/v0/chat_session/create"
+#define DS_POW		"/api/v0/chat/create_pow_challenge"
+#define DS_DELETE	"/api/v0/chat_session/delete"
 #define DELAY_MARK	"fastmock-delay="
 
 /* ------------------------------------------------------------------ */
@@ -90,19 +124,28 @@ struct canned {
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1;
+static struct canned	 sse_old, sse_v1, sse_ds;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
+static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
+static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
 static const char	*difficulty = "0fffff";
+static long		 ds_difficulty = 1000;
+static unsigned long	 ds_sessions;	/* ids of created chat sessions */
 static int		 delay_ms;
 static int		 chunked;
 static int		 snapshots = 8;
 static volatile sig_atomic_t stop;
 
-enum { R_PAGE, R_SENTINEL, R_CONV, R_OTHER, R__MAX };
+enum {
+	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
+	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+};
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
-	"page", "sentinel", "conversation", "other"
+	"page", "sentinel", "conversation", "ds_users_current",
+	"ds_session_create", "ds_pow_challenge", "ds_completion",
+	"ds_session_delete", "other"
 };
 
 static void
@@ -277,6 +320,200 @@ build_fixed(void)
 		die("out of memory");
 	sentinel_resp = full_response("application/json", body, &sentinel_len);
 	free(body);
+}
+
+/* ------------------------------------------------------------------ */
+/* DeepSeek (protocols/providers.md §2) */
+
+/*
+ * DeepSeekHashV1 (§2.6): SHA3-256 whose Keccak-f[1600] skips the first
+ * round.  Plain and slow (it runs once, at start), written from the
+ * description in §2.6 and kept apart from chat2api's upstream/deepseek/
+ * pow.c, so that a challenge chat2api solves here is also a check of the
+ * two against each other.
+ */
+#define DS_RATE		136
+#define DS_HASH_LEN	32
+#define DS_SALT		"fa57c0defa57c0de0123"
+#define DS_SIGNATURE	"5157ed0000000000000000000000000000000000000000000000" \
+			"000000000000"
+#define DS_EXPIRE_AT	4102444800000LL		/* 2100-01-01, ms */
+#define DS_TARGET	"/api/v0/chat/completion"
+
+static uint64_t
+rotl64(uint64_t v, int n)
+{
+	return n == 0 ? v : (v << n) | (v >> (64 - n));
+}
+
+static void
+ds_permute(uint64_t a[25])
+{
+	static const uint64_t rc[24] = {
+		0x0000000000000001ULL, 0x0000000000008082ULL,
+		0x800000000000808aULL, 0x8000000080008000ULL,
+		0x000000000000808bULL, 0x0000000080000001ULL,
+		0x8000000080008081ULL, 0x8000000000008009ULL,
+		0x000000000000008aULL, 0x0000000000000088ULL,
+		0x0000000080008009ULL, 0x000000008000000aULL,
+		0x000000008000808bULL, 0x800000000000008bULL,
+		0x8000000000008089ULL, 0x8000000000008003ULL,
+		0x8000000000008002ULL, 0x8000000000000080ULL,
+		0x000000000000800aULL, 0x800000008000000aULL,
+		0x8000000080008081ULL, 0x8000000000008080ULL,
+		0x0000000080000001ULL, 0x8000000080008008ULL,
+	};
+	/* rotation of lane (x, y), indexed [x][y] */
+	static const int rot[5][5] = {
+		{ 0, 36, 3, 41, 18 }, { 1, 44, 10, 45, 2 },
+		{ 62, 6, 43, 15, 61 }, { 28, 55, 25, 21, 56 },
+		{ 27, 20, 39, 8, 14 },
+	};
+	uint64_t c[5], d[5], b[25];
+	int	 i, x, y;
+
+	for (i = 1; i < 24; i++) {		/* round 0 is skipped */
+		for (x = 0; x < 5; x++)
+			c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^
+			    a[x + 20];
+		for (x = 0; x < 5; x++)
+			d[x] = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
+		for (y = 0; y < 5; y++)
+			for (x = 0; x < 5; x++)
+				a[x + 5 * y] ^= d[x];
+		for (y = 0; y < 5; y++)
+			for (x = 0; x < 5; x++)
+				b[y + 5 * ((2 * x + 3 * y) % 5)] =
+				    rotl64(a[x + 5 * y], rot[x][y]);
+		for (y = 0; y < 5; y++)
+			for (x = 0; x < 5; x++)
+				a[x + 5 * y] = b[x + 5 * y] ^
+				    (~b[(x + 1) % 5 + 5 * y] &
+				    b[(x + 2) % 5 + 5 * y]);
+		a[0] ^= rc[i];
+	}
+}
+
+static void
+ds_hash(const char *msg, size_t len, unsigned char out[DS_HASH_LEN])
+{
+	unsigned char	 blk[DS_RATE];
+	uint64_t	 a[25];
+	size_t		 off = 0, n, k;
+	int		 last = 0;
+
+	memset(a, 0, sizeof(a));
+	while (!last) {
+		n = len - off < DS_RATE ? len - off : DS_RATE;
+		memset(blk, 0, sizeof(blk));
+		memcpy(blk, msg + off, n);
+		off += n;
+		if (n < DS_RATE) {		/* the padding fits here */
+			blk[n] ^= 0x06;
+			blk[DS_RATE - 1] ^= 0x80;
+			last = 1;
+		}
+		for (k = 0; k < DS_RATE; k++)
+			a[k / 8] ^= (uint64_t)blk[k] << (8 * (k % 8));
+		ds_permute(a);
+	}
+	for (k = 0; k < DS_HASH_LEN; k++)
+		out[k] = (unsigned char)(a[k / 8] >> (8 * (k % 8)));
+}
+
+static void
+ds_hex(const unsigned char *h, size_t n, char *out)
+{
+	size_t	 k;
+
+	for (k = 0; k < n; k++) {
+		out[2 * k] = "0123456789abcdef"[h[k] >> 4];
+		out[2 * k + 1] = "0123456789abcdef"[h[k] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static char *
+ds_envelope(const char *biz_data, size_t *lenp)
+{
+	char	*body, *resp;
+
+	if (asprintf(&body, "{\"code\":0,\"msg\":\"\",\"data\":{\"biz_code\":0,"
+	    "\"biz_msg\":\"\",\"biz_data\":%s}}", biz_data) < 0)
+		die("out of memory");
+	resp = full_response("application/json", body, lenp);
+	free(body);
+	return resp;
+}
+
+static void
+build_deepseek(void)
+{
+	unsigned char	 h[DS_HASH_LEN];
+	char		 hex[2 * DS_HASH_LEN + 1], msg[128], *biz;
+	int		 n;
+
+	/* §2.6's vector of H("salt_1700000000_0") first */
+	ds_hash("salt_1700000000_0", 17, h);
+	ds_hex(h, sizeof(h), hex);
+	if (strcmp(hex, "eb1554b3f98c63cde3da0be54e8e8d6f0328c6a78ebb096aad42"
+	    "b9d406546c45") != 0)
+		die("DeepSeekHashV1 self-test failed");
+	n = snprintf(msg, sizeof(msg), "%s_%lld_%ld", DS_SALT, DS_EXPIRE_AT,
+	    ds_difficulty / 2);
+	ds_hash(msg, (size_t)n, h);
+	ds_hex(h, sizeof(h), hex);
+
+	ds_user_resp = ds_envelope("{\"id\":\"u\",\"email\":\"b@example.com\","
+	    "\"token\":\"bench-bearer\"}", &ds_user_len);
+	if (asprintf(&biz, "{\"challenge\":{\"algorithm\":\"DeepSeekHashV1\","
+	    "\"challenge\":\"%s\",\"salt\":\"" DS_SALT "\",\"signature\":\""
+	    DS_SIGNATURE "\",\"difficulty\":%ld,\"expire_at\":%lld,"
+	    "\"expire_after\":300000,\"target_path\":\"" DS_TARGET "\"}}",
+	    hex, ds_difficulty, DS_EXPIRE_AT) < 0)
+		die("out of memory");
+	ds_pow_resp = ds_envelope(biz, &ds_pow_len);
+	free(biz);
+	ds_delete_resp = ds_envelope("null", &ds_delete_len);
+
+	/* §2.7, as the real stream orders it */
+	canned_add(&sse_ds, "event: ready\ndata: {\"request_message_id\":1,"
+	    "\"response_message_id\":2}\n\n");
+	canned_add(&sse_ds, "event: update_session\ndata: {\"updated_at\":"
+	    "1736175600.123456}\n\n");
+	canned_add(&sse_ds, "data: {\"v\":{\"response\":{\"message_id\":2,"
+	    "\"parent_id\":1,\"model\":\"\",\"role\":\"ASSISTANT\","
+	    "\"thinking_enabled\":false,\"ban_edit\":false,"
+	    "\"ban_regenerate\":false,\"status\":\"WIP\","
+	    "\"accumulated_token_usage\":null,\"files\":[],\"feedback\":null,"
+	    "\"inserted_at\":1736175600.1,\"search_enabled\":false,"
+	    "\"fragments\":[],\"has_pending_fragment\":true,"
+	    "\"auto_continue\":false}}}\n\n");
+	canned_add(&sse_ds, "data: {\"v\":[{\"v\":false,\"p\":"
+	    "\"has_pending_fragment\"},{\"v\":[{\"id\":1,\"type\":\"RESPONSE\","
+	    "\"content\":\"%s\",\"references\":[],\"stage_id\":1}],"
+	    "\"p\":\"fragments\",\"o\":\"APPEND\"}],\"p\":\"response\","
+	    "\"o\":\"BATCH\"}\n\n", words[0]);
+	for (n = 1; n <= snapshots; n++) {
+		if (n == 1)
+			canned_add(&sse_ds, "data: {\"v\":\"%s\",\"p\":"
+			    "\"response/fragments/-1/content\","
+			    "\"o\":\"APPEND\"}\n\n",
+			    words[(size_t)n % NWORDS]);
+		else
+			canned_add(&sse_ds, "data: {\"v\":\"%s\"}\n\n",
+			    words[(size_t)n % NWORDS]);
+	}
+	canned_add(&sse_ds, "data: {\"v\":[{\"v\":\"FINISHED\","
+	    "\"p\":\"status\"},{\"v\":%d,\"p\":\"accumulated_token_usage\"}],"
+	    "\"p\":\"response\",\"o\":\"BATCH\"}\n\n", 20 + snapshots);
+	canned_add(&sse_ds, "event: finish\ndata: {}\n\n");
+	canned_add(&sse_ds, "event: update_session\ndata: {\"updated_at\":"
+	    "1736175601.234567}\n\n");
+	canned_add(&sse_ds, "event: title\ndata: {\"content\":\"Fastmock\"}"
+	    "\n\n");
+	canned_add(&sse_ds, "event: close\ndata: {\"click_behavior\":\"none\","
+	    "\"auto_resume\":false}\n\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -581,9 +818,51 @@ process(struct loop *l, struct conn *c)
 			answer_sse(l, c, blen && memmem(c->in + hlen, blen,
 			    "\"v1\"", 4) ? &sse_v1 : &sse_old, d ? atoi(d +
 			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_get && plen == sizeof(DS_USER) - 1 &&
+		    memcmp(sp1, DS_USER, plen) == 0) {
+			__atomic_fetch_add(&counters[R_DS_USER], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, ds_user_resp, ds_user_len);
+		} else if (is_post && plen == sizeof(DS_SESSION) - 1 &&
+		    memcmp(sp1, DS_SESSION, plen) == 0) {
+			char	 b[512];
+			unsigned long id;
+
+			__atomic_fetch_add(&counters[R_DS_SESSION], 1,
+			    __ATOMIC_RELAXED);
+			id = __atomic_add_fetch(&ds_sessions, 1,
+			    __ATOMIC_RELAXED);
+			snprintf(b, sizeof(b), "{\"code\":0,\"msg\":\"\","
+			    "\"data\":{\"biz_code\":0,\"biz_msg\":\"\","
+			    "\"biz_data\":{\"chat_session\":{\"id\":"
+			    "\"dddddddd-0000-4000-8000-%012lx\",\"seq_id\":%lu,"
+			    "\"agent\":\"chat\",\"title\":null,"
+			    "\"inserted_at\":1736175600.0,\"updated_at\":"
+			    "1736175600.0,\"model_type\":\"default\"},"
+			    "\"ttl_seconds\":259200}}}", id, id);
+			answer_simple(c, 200, "application/json", b);
+		} else if (is_post && plen == sizeof(DS_POW) - 1 &&
+		    memcmp(sp1, DS_POW, plen) == 0) {
+			__atomic_fetch_add(&counters[R_DS_POW], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, ds_pow_resp, ds_pow_len);
+		} else if (is_post && plen == sizeof(DS_TARGET) - 1 &&
+		    memcmp(sp1, DS_TARGET, plen) == 0) {
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			__atomic_fetch_add(&counters[R_DS_COMPLETION], 1,
+			    __ATOMIC_RELAXED);
+			answer_sse(l, c, &sse_ds, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_post && plen == sizeof(DS_DELETE) - 1 &&
+		    memcmp(sp1, DS_DELETE, plen) == 0) {
+			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, ds_delete_resp, ds_delete_len);
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[256];
+			char	 b[512];
 			int	 i;
 			size_t	 n = 0;
 
@@ -760,7 +1039,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: fastmock [-p port] [-b addr] [-t threads] "
-	    "[-d ms] [-c] [-n snapshots] [-D difficulty] [-P portfile]\n");
+	    "[-d ms] [-c] [-n snapshots] [-D difficulty] [-W ds_difficulty] "
+	    "[-P portfile]\n");
 	exit(2);
 }
 
@@ -775,7 +1055,7 @@ main(int argc, char *argv[])
 	const char		*bind_addr = "127.0.0.1", *portfile = NULL;
 	int			 ch, port = 0, nthreads = 1, fd, one = 1, i;
 
-	while ((ch = getopt(argc, argv, "b:cd:D:n:p:P:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:cd:D:n:p:P:t:W:")) != -1) {
 		switch (ch) {
 		case 'b': bind_addr = optarg; break;
 		case 'c': chunked = 1; break;
@@ -785,15 +1065,18 @@ main(int argc, char *argv[])
 		case 'p': port = atoi(optarg); break;
 		case 'P': portfile = optarg; break;
 		case 't': nthreads = atoi(optarg); break;
+		case 'W': ds_difficulty = atol(optarg); break;
 		default: usage();
 		}
 	}
 	if (nthreads < 1 || nthreads > 64 || delay_ms < 0 || snapshots < 1 ||
-	    snapshots > MAX_SSE_EVENTS - 8 || strlen(difficulty) > 64 ||
-	    strspn(difficulty, "0123456789abcdefABCDEF") != strlen(difficulty))
+	    snapshots > MAX_SSE_EVENTS - 9 || strlen(difficulty) > 64 ||
+	    strspn(difficulty, "0123456789abcdefABCDEF") !=
+	    strlen(difficulty) || ds_difficulty < 2 || ds_difficulty > 5000000)
 		usage();
 	build_canned();
 	build_fixed();
+	build_deepseek();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;

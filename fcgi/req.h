@@ -45,6 +45,12 @@ struct req {
 	const char		*model;		/* for /stats */
 	struct timespec		 start;
 	long long		 last_write_ms;
+	/*
+	 * Work that need not hold the client (deleting an upstream chat):
+	 * run once the response is complete, before the arena goes.
+	 */
+	void			(*after)(void *);
+	void			*after_ctx;
 };
 
 const char	*req_param(struct req *, const char *);

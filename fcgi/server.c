@@ -207,6 +207,8 @@ worker_main(void *arg)
 		r.store = w->store;
 		fcgi_handle(&r);
 		FCGX_Finish_r(&fr);
+		if (r.after != NULL)
+			r.after(r.after_ctx);
 		arena_reset(&arena);
 	}
 	FCGX_Free(&fr, 0);
@@ -327,7 +329,12 @@ server_run_cgi(const struct config *cfg, struct store *st)
 	r.cfg = cfg;
 	r.store = st;
 	fcgi_handle(&r);
+	/* The web server sees the end of the response at our stdout's. */
 	fflush(stdout);
+	if (r.after != NULL) {
+		fclose(stdout);
+		r.after(r.after_ctx);
+	}
 	arena_free(&arena);
 	return 0;
 }

@@ -203,6 +203,12 @@ run_after(struct provider_after *after)
 	after->fn = NULL;
 }
 
+static void
+run_after_cb(void *u)
+{
+	run_after(u);
+}
+
 enum app_err
 chat_attempts(struct req *r, const struct chat_request *cr,
     const struct route *rt, const struct chat_plan *p, enum oa_format fmt)
@@ -315,8 +321,20 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	if (picked)
 		acct_pick_free(&pick);
 	e = oa_sink_complete(&sink);
-	/* The answer is out: now the provider's clean-up may take its time. */
-	run_after(&after);
 	oa_sink_free(&sink);
+	/*
+	 * The provider's clean-up waits until the response is complete, so
+	 * the client does not wait for it; the request's arena holds it.
+	 */
+	if (after.fn != NULL) {
+		struct provider_after *later;
+		if ((later = arena_alloc(r->arena, sizeof(*later))) != NULL &&
+		    r->after == NULL) {
+			*later = after;
+			r->after = run_after_cb;
+			r->after_ctx = later;
+		} else
+			run_after(&after);
+	}
 	return e;
 }

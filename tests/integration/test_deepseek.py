@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 import harness  # noqa: E402
 from harness import HarnessError, Results  # noqa: E402
 import deepseek_mock  # noqa: E402
+import http_proxy  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 
 CODE = "ds-code-1"
@@ -98,6 +99,56 @@ def err(resp):
     return (resp.json() or {}).get("error") or {}
 
 
+def proxies(r, binary):
+    """PROXY_URL applies to DeepSeek too: every call of an account goes
+    through the same proxy (sticky)."""
+    ws = harness.Workspace("deepseek-proxy")
+    ds = deepseek_mock.DeepSeekMock().start()
+    p1, p2 = http_proxy.HttpProxy().start(), http_proxy.HttpProxy().start()
+    try:
+        fe = harness.Nginx(ws, binary, pfx=False)
+        fe.check_installed()
+        fe.app_extra = {"DEEPSEEK_BASE_URL": ds.url, "AUTHORIZATION": CODE,
+                        "RETRY_TIMES": "0", "PROXY_URL": p1.url + "," + p2.url,
+                        "LB_STRATEGY": "round-robin"}
+        fe.start()
+        env = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn")
+        prefix = ["runuser", "-u", harness.RUN_USER, "--"] if harness.RUN_USER else []
+        for tok in (U1, U2):
+            subprocess.run(prefix + [binary, "accounts", "add", "deepseek", tok], env=env,
+                           capture_output=True)
+        ok = [chat(fe.port, "DeepSeek-V3.2", "via proxy %d" % i).status for i in range(6)]
+        h1 = p1.hits("/api/v0/chat/completion")
+        h2 = p2.hits("/api/v0/chat/completion")
+        r.check("PROXY_URL: DeepSeek answers come through the proxies",
+                ok == [200] * 6 and len(h1) + len(h2) == 6, "%s p1=%d p2=%d" % (
+                    ok, len(h1), len(h2)))
+        # deletes run after each response: wait for the last one
+        harness.wait_until(lambda: sum(len(p.hits("/api/v0/chat_session/delete"))
+                                       for p in (p1, p2)) == 6, 5)
+        st = ds.snapshot()
+        per = {"p1": len(p1.hits(None)), "p2": len(p2.hits(None)),
+               "users": st.get("completions")}
+        r.check("PROXY_URL: users/current, session, PoW and delete go through them too",
+                sum(len(p.hits("/api/v0/chat_session/delete")) for p in (p1, p2)) == 6 and
+                sum(len(p.hits("/api/v0/chat/create_pow_challenge")) for p in (p1, p2)) == 6
+                and sum(len(p.hits("/api/v0/users/current")) for p in (p1, p2)) ==
+                sum(st.get("users_current", {}).values()), str(per))
+        # round-robin gives each account 3 answers; sticky proxies carry
+        # whole accounts, so a proxy carries 0, 3 or 6 of them
+        r.check("PROXY_URL: one account, one proxy (sticky)",
+                sorted(st.get("completions", {}).values()) == [3, 3] and
+                len(h1) in (0, 3, 6), "p1=%d p2=%d %s" % (len(h1), len(h2),
+                                                           st.get("completions")))
+    except HarnessError as e:
+        harness.report_setup(r, "deepseek-proxy", e)
+    finally:
+        p1.stop()
+        p2.stop()
+        ds.stop()
+        harness.finish_workspace(r, ws, "deepseek-proxy")
+
+
 def main():
     r = Results("test_deepseek")
     harness.install_signal_handlers(900)
@@ -146,8 +197,11 @@ def main():
                 not st.get("rejections"), json.dumps(st.get("rejections"))[:600])
         r.check("one bearer for all of it, across 4 processes",
                 st.get("users_current", {}).get(U1) == 1, str(st.get("users_current")))
-        r.check("every chat session deleted after its answer",
-                not st.get("sessions_live", {}).get(U1), str(st.get("live_sessions")))
+        # the delete runs once each response is complete: give it a moment
+        gone = harness.wait_until(lambda: not ds.snapshot().get("sessions_live", {})
+                                  .get(U1), 5)
+        r.check("every chat session deleted after its answer", gone,
+                str(ds.snapshot().get("live_sessions")))
 
         # --- the prompt
         msgs = [{"role": "system", "content": "Be brief."},
@@ -218,6 +272,18 @@ def main():
                 resp.status == 200 and m.get("content", "").endswith(
                     deepseek_mock.UNICODE_TAIL.rstrip()), m.get("content", "")[-80:])
 
+        # --- the session delete does not hold the response open
+        ds.configure({"api_delay_ms": 400})
+        t0 = time.monotonic()
+        resp = chat(port, "DeepSeek-V3.2", "quick end")
+        took = time.monotonic() - t0
+        ds.configure({"api_delay_ms": 0})
+        gone = harness.wait_until(lambda: not ds.snapshot().get("sessions_live", {})
+                                  .get(U1), 5)
+        r.check("the response ends before the session delete (2 slow calls, not 3)",
+                resp.status == 200 and 0.75 < took < 1.15 and gone,
+                "took %.2fs, deleted=%s" % (took, gone))
+
         # --- bearer revoked: fetched again, the request still succeeds
         ds.configure({"revoke_bearers": True})
         resp = chat(port, "DeepSeek-V3.2", "after revoke")
@@ -247,9 +313,10 @@ def main():
         r.check("a 403 marks the account error", " error " in p.stdout, p.stdout)
         subprocess.run(prefix + [binary, "accounts", "enable", fp(U1)], env=env,
                        capture_output=True)
-        st = ds.snapshot()
-        r.check("sessions of failed attempts are deleted too",
-                not st.get("sessions_live", {}).get(U1), str(st.get("live_sessions")))
+        gone = harness.wait_until(lambda: not ds.snapshot().get("sessions_live", {})
+                                  .get(U1), 5)
+        r.check("sessions of failed attempts are deleted too", gone,
+                str(ds.snapshot().get("live_sessions")))
         ds.configure({"completion_status": 500, "completion_status_times": 1})
         resp = chat(port, "DeepSeek-V3.2", "heals")
         r.check("a 500 that heals: the retry answers 200", resp.status == 200,
@@ -361,6 +428,7 @@ def main():
     finally:
         ds.stop()
         harness.finish_workspace(r, ws, "deepseek")
+    proxies(r, binary)
     return r.finish()
 
 
