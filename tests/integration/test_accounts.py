@@ -224,6 +224,14 @@ def main():
                 rc == 0 and "already present" in out, out + err)
         rc, out, err = cli.run("accounts", "add", "deepseek", "sk-short")
         r.check("accounts add: a placeholder is refused", rc != 0, out + err)
+        rc, out, err = cli.run("accounts", "add", "chatgpt", "eyJcli.team.sig",
+                               "--set", "account_id=team-9", "--label", "cli")
+        rc2, out2, err2 = cli.run("tokens", "list")
+        r.check("accounts add chatgpt --set account_id=: the team id is kept",
+                rc == 0 and "team-9" in out2, out + err + out2)
+        rc, out, err = cli.run("accounts", "add", "deepseek", "x" * 30, "--set", "nope=1")
+        r.check("accounts add --set with a field the provider lacks is refused",
+                rc != 0 and "nope" in err, out + err)
         rc, out, err = cli.run("accounts", "add", "nosuch", "x" * 30)
         r.check("accounts add: an unknown provider is refused", rc == 2 and "nosuch" in err,
                 out + err)
@@ -329,6 +337,21 @@ def main():
         r.check("40003: the account is marked expired and skipped",
                 rows[ids[U1]]["status"] == "expired" and U1 not in completions(ds, s0),
                 str(rows[ids[U1]]))
+        ds.configure({"by_token": {U1: None, U3: {"completion_status": 401}}})
+        cli.run("accounts", "enable", ids[U1])
+        s0 = served(ds)
+        st = [chat(port, "DeepSeek-V3.2", "401 %d" % i, token=CODE).status for i in range(4)]
+        rows = cli.accounts("deepseek")
+        r.check("401 on one account: every request still succeeds (failover within it), "
+                "the account is marked error", st == [200] * 4 and
+                rows[ids[U3]]["status"] == "error" and
+                set(completions(ds, s0)) == {U1, U2}, str(st) + str(rows[ids[U3]]))
+        ds.configure({"by_token": {U3: None,
+                                   U1: {"completion_status": 40003,
+                                        "users_current_status": 40003}}})
+        cli.run("accounts", "enable", ids[U3])
+        chat(port, "DeepSeek-V3.2", "expire again", token=CODE)
+        chat(port, "DeepSeek-V3.2", "expire again", token=CODE)
         ds.configure({"by_token": {U2: {"completion_status": 429}}})
         st = [chat(port, "DeepSeek-V3.2", "hot %d" % i, token=CODE).status for i in range(4)]
         rows = cli.accounts("deepseek")
