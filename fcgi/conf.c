@@ -132,6 +132,11 @@ static const struct cfg_var cfg_vars[] = {
 	{ "LB_STRATEGY_DEEPSEEK", NULL, CFG_STRATEGY,
 	  OFF(lb_strategy_deepseek), "", 0, 0,
 	  "LB_STRATEGY for DeepSeek accounts only" },
+	{ "QWEN_BASE_URL", NULL, CFG_URLS, OFF(qwen_base_url), "", 0, 0,
+	  "Qwen (qianwen.com) base URL(s) for every Qwen call; unset: the "
+	  "real hosts chat2.qianwen.com and chat2-api.qianwen.com" },
+	{ "LB_STRATEGY_QWEN", NULL, CFG_STRATEGY, OFF(lb_strategy_qwen), "",
+	  0, 0, "LB_STRATEGY for Qwen (qianwen.com) accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -570,6 +575,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_chatgpt;
 	else if (strcmp(provider, "deepseek") == 0)
 		s = c->lb_strategy_deepseek;
+	else if (strcmp(provider, "qwen") == 0)
+		s = c->lb_strategy_qwen;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

@@ -73,6 +73,8 @@ struct config {
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
 	char		*lb_strategy_deepseek;
+	struct strlist	 qwen_base_url;		/* empty: the real hosts */
+	char		*lb_strategy_qwen;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 

@@ -207,6 +207,8 @@ on_header(char *p, size_t sz, size_t n, void *u)
 		dst = &x->resp->location, k = 9;
 	else if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0)
 		dst = &x->resp->retry_after, k = 12;
+	else if (len > 17 && strncasecmp(p, "content-encoding:", 17) == 0)
+		dst = &x->resp->content_encoding, k = 17;
 	else
 		return len;
 	for (v = p + k; v < p + len && (*v == ' ' || *v == '\t'); v++)
@@ -229,6 +231,21 @@ on_progress(void *u, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 		return 1;
 	}
 	return 0;
+}
+
+const char *
+http_encodings(void)
+{
+	/* what CURLOPT_ACCEPT_ENCODING "" offers, by the codecs built in */
+	static const char *const lists[8] = {
+		"identity", "deflate, gzip", "br", "deflate, gzip, br", "zstd",
+		"deflate, gzip, zstd", "br, zstd", "deflate, gzip, br, zstd",
+	};
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	return lists[(v->features & CURL_VERSION_LIBZ ? 1 : 0) |
+	    (v->features & CURL_VERSION_BROTLI ? 2 : 0) |
+	    (v->features & CURL_VERSION_ZSTD ? 4 : 0)];
 }
 
 enum up_err
@@ -347,5 +364,6 @@ http_resp_free(struct http_resp *r)
 	free(r->content_type);
 	free(r->location);
 	free(r->retry_after);
+	free(r->content_encoding);
 	memset(r, 0, sizeof(*r));
 }

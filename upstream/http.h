@@ -54,6 +54,7 @@ struct http_resp {
 	char		*content_type;
 	char		*location;
 	char		*retry_after;	/* the header's value, or NULL */
+	char		*content_encoding;	/* or NULL */
 };
 
 int		 http_global_init(void);
@@ -62,5 +63,7 @@ enum up_err	 http_do(const struct http_req *, struct http_resp *);
 void		 http_resp_free(struct http_resp *);
 void		 http_cookies_reset(void);
 void		 http_thread_cleanup(void);
+/* The content codings this libcurl decodes: "deflate, gzip, br, zstd". */
+const char	*http_encodings(void);
 
 #endif

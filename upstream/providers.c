@@ -11,10 +11,12 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "upstream/provider.h"
+#include "upstream/qwen/qwen.h"
 
 const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
+	&qwen_provider,
 	NULL,
 };
 

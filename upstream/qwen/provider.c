@@ -1,0 +1,265 @@
+/*
+ * Qwen (qianwen.com, China) as a provider: its line of the table, its
+ * models (§6.2: the display names map to upstream ids, Qwen3-Max to its
+ * thinking agent when thinking is on), the switches its names carry
+ * (§1.2), the ticket cookie in the forms users paste it (§6.1), and the
+ * account check.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "upstream/qwen/internal.h"
+#include "upstream/qwen/qwen.h"
+
+#define QW_CREATED	1764547200	/* 2025-12-01, cosmetic */
+#define MAX_MODEL	"tongyi-qwen3-max-model-agent"
+#define MAX_THINKING	"tongyi-qwen3-max-thinking-agent"
+
+static const struct provider_model models[] = {
+	{ "Qwen3", MAX_MODEL, QW_CREATED, 0 },
+	{ "Qwen3-Max", MAX_MODEL, QW_CREATED, 0 },
+	{ "Qwen3-Max-Thinking", MAX_THINKING, QW_CREATED, ROUTE_THINK },
+	{ "Qwen3-Plus", "tongyi-qwen-plus-agent", QW_CREATED, 0 },
+	{ "Qwen3.5-Plus", "Qwen3.5-Plus", QW_CREATED, 0 },
+	{ "Qwen3-Flash", "qwen3-flash", QW_CREATED, 0 },
+	{ "Qwen3-Coder", "qwen3-coder-plus", QW_CREATED, 0 },
+	/* the upstream's own ids, for clients configured with them */
+	{ MAX_MODEL, MAX_MODEL, QW_CREATED, 0 },
+	{ MAX_THINKING, MAX_THINKING, QW_CREATED, ROUTE_THINK },
+	{ "tongyi-qwen-plus-agent", "tongyi-qwen-plus-agent", QW_CREATED, 0 },
+	{ NULL, NULL, 0, 0 }
+};
+
+static const struct provider_field fields[] = {
+	{ "ticket", "the tongyi_sso_ticket cookie of www.qianwen.com (the "
+	  "value, \"tongyi_sso_ticket=...\" or the whole Cookie header); "
+	  "for an Alibaba Cloud login \"login_aliyunid_ticket=...\"", 1, 0 },
+};
+
+static const char *const kinds[] = { "sso_ticket", "aliyun_ticket" };
+
+static int
+contains(const char *hay, const char *needle)
+{
+	return strcasestr(hay, needle) != NULL;
+}
+
+/* §1.2: "think" or "r1" switch thinking on, "search" searching. */
+static unsigned
+name_flags(const char *name)
+{
+	unsigned f = 0;
+
+	if (contains(name, "think") || contains(name, "r1"))
+		f |= ROUTE_THINK;
+	if (contains(name, "search"))
+		f |= ROUTE_SEARCH;
+	return f;
+}
+
+const char *
+qw_upstream_model(const struct route *rt)
+{
+	if ((rt->flags & ROUTE_THINK) && rt->upstream_model != NULL &&
+	    strcmp(rt->upstream_model, MAX_MODEL) == 0)
+		return MAX_THINKING;
+	return rt->upstream_model != NULL ? rt->upstream_model : MAX_MODEL;
+}
+
+/* A cookie value: printable ASCII without separators. */
+static int
+value_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < QW_TICKET_MIN || n > QW_TICKET_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' ||
+		    s[i] == '\\' || s[i] == ';' || s[i] == ',')
+			return 0;
+	return 1;
+}
+
+/*
+ * The value of cookie `name` in a "a=b; c=d" string, without quotes, or
+ * NULL; *n its length.
+ */
+static const char *
+cookie_value(const char *s, const char *name, size_t *n)
+{
+	size_t nl = strlen(name);
+	const char *v, *e;
+
+	while (*s != '\0') {
+		while (*s == ' ' || *s == ';' || *s == '\t')
+			s++;
+		if (strncmp(s, name, nl) == 0 && s[nl] == '=') {
+			v = s + nl + 1;
+			e = v + strcspn(v, ";");
+			while (e > v && isspace((unsigned char)e[-1]))
+				e--;
+			if (e - v >= 2 && *v == '"' && e[-1] == '"') {
+				v++;
+				e--;
+			}
+			*n = (size_t)(e - v);
+			return v;
+		}
+		s += strcspn(s, ";");
+	}
+	return NULL;
+}
+
+/*
+ * What users paste (§6.1): the ticket, "tongyi_sso_ticket=<ticket>",
+ * "login_aliyunid_ticket=<ticket>", or a whole Cookie header holding
+ * either.  The stored form is the bare tongyi_sso_ticket, or
+ * "login_aliyunid_ticket=<ticket>" for an Alibaba Cloud login.
+ */
+static char *
+normalize(const char *pasted)
+{
+	const char *s = pasted, *v, *e;
+	char *out = NULL;
+	size_t n;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
+		;
+	n = (size_t)(e - s);
+	if (memchr(s, ';', n) == NULL && memchr(s, '=', n) == NULL)
+		return value_ok(s, n) ? strndup(s, n) : NULL;
+	/* a cookie string: the tongyi ticket first, the Aliyun one else */
+	if ((out = strndup(s, n)) == NULL)
+		return NULL;
+	if ((v = cookie_value(out, QW_SSO_COOKIE, &n)) != NULL) {
+		if (!value_ok(v, n))
+			goto bad;
+		memmove(out, v, n);
+		out[n] = '\0';
+		return out;
+	}
+	if ((v = cookie_value(out, QW_ALIYUN_COOKIE, &n)) != NULL) {
+		if (!value_ok(v, n))
+			goto bad;
+		memmove(out + sizeof(QW_ALIYUN_COOKIE), v, n);
+		memcpy(out, QW_ALIYUN_COOKIE "=", sizeof(QW_ALIYUN_COOKIE));
+		out[sizeof(QW_ALIYUN_COOKIE) + n] = '\0';
+		return out;
+	}
+	/* no known cookie: a bare ticket may end in Base64's padding */
+	n = strlen(out);
+	v = strchr(out, '=');
+	if (value_ok(out, n) && v != NULL &&
+	    strspn(v, "=") == (size_t)(out + n - v))
+		return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+static int
+classify(const char *secret)
+{
+	return strncmp(secret, QW_ALIYUN_COOKIE "=",
+	    sizeof(QW_ALIYUN_COOKIE)) == 0 ? 1 : 0;
+}
+
+const char *
+qw_cookie(struct arena *a, const char *ticket)
+{
+	if (ticket == NULL)
+		return NULL;
+	if (classify(ticket) == 1)
+		return value_ok(ticket + sizeof(QW_ALIYUN_COOKIE),
+		    strlen(ticket + sizeof(QW_ALIYUN_COOKIE))) ?
+		    arena_strdup(a, ticket) : NULL;
+	return value_ok(ticket, strlen(ticket)) ?
+	    arena_printf(a, QW_SSO_COOKIE "=%s", ticket) : NULL;
+}
+
+/*
+ * The client's own ticket as the API key, in any form normalize() takes
+ * but a whole cookie header.  Placeholders ("sk-...", short words) are
+ * no credential.
+ */
+static int
+raw_credential(struct arena *a, const char *bearer,
+    struct provider_account *out)
+{
+	char *t;
+
+	if (strncmp(bearer, "sk-", 3) == 0 || strchr(bearer, ';') != NULL ||
+	    (t = normalize(bearer)) == NULL)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->secret = arena_strdup(a, t);
+	out->kind = classify(t);
+	free(t);
+	return out->secret != NULL;
+}
+
+/* The session list answers success:true for a live login (§6.1). */
+static void
+validate(const struct provider_ctx *x, const struct provider_account *a,
+    struct provider_check *out)
+{
+	struct json_object *root;
+	struct timespec t0;
+	struct qw_call c;
+	enum qw_step_err se;
+
+	memset(out, 0, sizeof(*out));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (qw_call_init(&c, x, a->secret) < 0) {
+		out->verdict = PROVIDER_INVALID;
+		snprintf(out->message, sizeof(out->message), "not a Qwen "
+		    "ticket");
+		return;
+	}
+	se = qw_api(&c, "session/page/list", QW_LIST_PATH, "{}", &root);
+	out->latency_ms = call_ms_since(&t0);
+	switch (se) {
+	case QW_STEP_OK:
+		json_object_put(root);
+		out->verdict = PROVIDER_VALID;
+		snprintf(out->message, sizeof(out->message), "ok");
+		break;
+	case QW_STEP_EXPIRED:
+		out->verdict = PROVIDER_EXPIRED;
+		snprintf(out->message, sizeof(out->message), "%.40s: %.180s",
+		    c.code, c.msg[0] ? c.msg : "not logged in");
+		break;
+	default:
+		out->verdict = c.status == 401 || c.status == 403 ?
+		    PROVIDER_INVALID : PROVIDER_UNKNOWN;
+		snprintf(out->message, sizeof(out->message), "%.40s%s%.180s",
+		    c.code, c.code[0] ? ": " : "", c.msg[0] ? c.msg :
+		    "no answer");
+		break;
+	}
+}
+
+const struct provider qwen_provider = {
+	.id = "qwen",
+	.display = "Qwen",
+	.models = models,
+	.fields = fields,
+	.nfields = sizeof(fields) / sizeof(fields[0]),
+	.kinds = kinds,
+	.nkinds = sizeof(kinds) / sizeof(kinds[0]),
+	.classify = classify,
+	.normalize = normalize,
+	.raw_credential = raw_credential,
+	.name_flags = name_flags,
+	.chat = qwen_chat,
+	.validate = validate,
+};
