@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html/escape.h"
 #include "upstream/qwen/snap.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
+#define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
 #define MARK_DIGITS	6	/* the N of "_N" */
 
 /* The card names a marker may carry (§6.3). */
@@ -84,7 +86,7 @@ grow(char **p, size_t *cap, size_t need)
 	if (need <= *cap)
 		return QWS_OK;
 	for (ncap = *cap ? *cap : 256; ncap < need; ncap *= 2)
-		if (ncap > QWS_MAX_EVENT * 2)
+		if (ncap > QWS_MAX_EVENT * 4)
 			return QWS_PROTO;
 	if ((np = realloc(*p, ncap)) == NULL)
 		return QWS_ENOMEM;
@@ -94,27 +96,34 @@ grow(char **p, size_t *cap, size_t need)
 }
 
 /*
- * s[0..n) into the work buffer without its markers; returns the length
- * and sets *held to the bytes at its end that may begin a marker.
+ * s[0..n) into the work buffer as valid UTF-8 (json-c lets surrogates
+ * and overlong forms through: each byte that starts no valid character
+ * becomes U+FFFD) without its markers; returns the length and sets
+ * *held to the bytes at its end that may begin a marker.
  */
 static size_t
 clean(struct qw_snap *sn, const char *s, size_t n, size_t *held)
 {
-	size_t	 i, w = 0, k, j;
-	bool	 partial;
+	const unsigned char	*u = (const unsigned char *)s;
+	size_t			 i, w = 0, k, j;
+	bool			 partial;
 
 	*held = 0;
-	if (!sn->markers) {
-		memcpy(sn->work, s, n);
-		return n;
-	}
-	for (i = 0; i < n; ) {
-		if (s[i] == '[' && (k = qw_marker_at(s + i, n - i, NULL)) > 0) {
-			i += k;
+	for (i = 0; i < n; i += k) {
+		if (sn->markers && s[i] == '[' &&
+		    (k = qw_marker_at(s + i, n - i, NULL)) > 0)
+			continue;
+		if ((k = utf8_seq_len(u + i, n - i)) == 0) {
+			memcpy(sn->work + w, REPLACEMENT, 3);
+			w += 3;
+			k = 1;
 			continue;
 		}
-		sn->work[w++] = s[i++];
+		memcpy(sn->work + w, s + i, k);
+		w += k;
 	}
+	if (!sn->markers)
+		return w;
 	/* the leftmost '[' near the end that a marker could still grow from */
 	for (j = w > QW_MARKER_MAX ? w - QW_MARKER_MAX : 0; j < w; j++)
 		if (sn->work[j] == '[' && qw_marker_at(sn->work + j, w - j,
@@ -135,7 +144,7 @@ qw_snap_take(struct qw_snap *sn, const char *s, size_t n,
 
 	*delta = NULL;
 	*dlen = 0;
-	if ((rc = grow(&sn->work, &sn->wcap, n + 1)) != QWS_OK)
+	if ((rc = grow(&sn->work, &sn->wcap, 3 * n + 1)) != QWS_OK)
 		return rc;
 	wl = clean(sn, s, n, &held);
 	vl = wl - held;

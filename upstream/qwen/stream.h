@@ -57,8 +57,9 @@
  * The contract with the caller is the DeepSeek decoder's:
  *  - role("assistant") comes once, before the first text() or
  *    reasoning() and before finish(); error() may come without it.
- *    Text is valid UTF-8 (json-c checks it), never empty, never split
- *    inside a character.
+ *    Text is valid UTF-8 (json-c refuses stray bytes but lets
+ *    surrogates and overlong forms through; each byte of those becomes
+ *    U+FFFD), never empty, never split inside a character.
  *  - Exactly one of finish() and error() ends the answer.  After it, or
  *    after a sink callback returned nonzero (QWS_ABORT), qw_stream_done()
  *    is 1 and events are ignored.
