@@ -63,8 +63,9 @@ STREAM (6.3: shape inferred by the protocol document; made explicit here)
   again, "status" = only the finished status, "done" = a "data: [DONE]" line, "none" =
   nothing (the body just ends).
   Coding (config encoding or [[enc:X]]): identity, gzip, deflate (streamed, flushed per
-  event), br, zstd (the whole body through the brotli / zstd tools), or "bogus" (an unknown
-  Content-Encoding over random bytes).  A coding the client's Accept-Encoding does not list
+  event), zstd (a frame per event through the zstd tool; zstd_frames false: one frame), br
+  (the whole body through the brotli tool), or "bogus" (an unknown Content-Encoding over
+  random bytes).  A coding the client's Accept-Encoding does not list
   is not used (identity instead, counted in encoding_refused) unless force_encoding.  JSON
   answers follow json_encoding the same way.
 
@@ -153,7 +154,7 @@ FLOW_LIMIT = {"success": False, "code": 42900, "errorCode": "FLOW_LIMIT",
 MID_ERROR = {"error_code": "INTERNAL_ERROR", "error_msg": "mock internal error mid-answer"}
 MAX_BODY = 16 * 1024 * 1024
 CODINGS = ("identity", "gzip", "deflate", "br", "zstd", "bogus")
-WHOLE = ("br", "zstd", "bogus")             # coded as one body, not per event
+WHOLE = ("br", "bogus")                     # coded as one body, not per event
 
 DEFAULT_CONFIG = {
     "ticket_cookie": "tongyi_sso_ticket",   # the cookie a ticket must come in
@@ -170,6 +171,7 @@ DEFAULT_CONFIG = {
     "encoding": "identity",                 # the stream's coding (CODINGS)
     "json_encoding": "identity",            # list and delete answers
     "force_encoding": False,                # use it even when the client did not offer it
+    "zstd_frames": True,                    # zstd: a frame per event (false: one frame)
     "shape": "card",                        # card | plain
     "end": "complete",                      # complete | status | done | none
     "named_events": False,                  # "event: message" before each data line
@@ -241,10 +243,12 @@ def _tool(argv, data):
 
 
 class Coder:
-    """One response body's coding; feed() per event, end() at the end."""
+    """One response body's coding; feed() per event, end() at the end.  zstd with frames
+    is one zstd frame per event (a decoder takes the frames one after the other, as a server
+    that flushes would have it); br and bogus are coded as one body at the end."""
 
-    def __init__(self, name):
-        self.name, self.parts = name, []
+    def __init__(self, name, frames=True):
+        self.name, self.parts, self.frames = name, [], frames
         if name == "gzip":
             self.z = zlib.compressobj(6, zlib.DEFLATED, 31)
         elif name == "deflate":
@@ -257,6 +261,8 @@ class Coder:
             return self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH)
         if self.name == "identity":
             return data
+        if self.name == "zstd" and self.frames:
+            return _tool(["zstd", "-c", "-q", "-3"], data) if data else b""
         self.parts.append(data)             # br, zstd, bogus: all at the end
         return b""
 
@@ -264,6 +270,8 @@ class Coder:
         if self.z is not None:
             return self.z.flush(zlib.Z_FINISH)
         data = b"".join(self.parts)
+        if not data and self.name != "bogus":
+            return b""
         if self.name == "br":
             return _tool(["brotli", "-c", "-q", "5"], data)
         if self.name == "zstd":
@@ -976,8 +984,9 @@ class Handler(BaseHTTPRequestHandler):
         stall_at = st.take("stall_after_events", self.user)
         if "stall" in markers:
             stall_at = int(markers["stall"] or 1)
-        coder = Coder(coding)
-        if coding in WHOLE:
+        frames = bool(knob.get("zstd_frames", True))
+        coder = Coder(coding, frames)
+        if coding in WHOLE or (coding == "zstd" and not frames):
             # one coded body; a cut (close, stall) keeps the share of it the events before
             raw = b"".join(events)
             blob = coder.whole(raw)

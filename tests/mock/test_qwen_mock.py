@@ -384,6 +384,15 @@ def codings():
         check(r.getheader("Content-Encoding") == c and
               read(raw)["answer"] == "You said: z" + qm.UNICODE_TAIL, (c, raw[:100]))
         check(state()["last_chat"]["encoding"] == c)
+    # zstd: a frame per event, or one frame for the whole body
+    for frames, many in ((True, True), (False, False)):
+        configure(zstd_frames=frames)
+        b, ts = body("frames [[enc:zstd]]")
+        st, r, raw = raw_req("POST", "/api/v2/chat?" + query(ts=ts), b, headers())
+        n = raw.count(b"\x28\xb5\x2f\xfd")
+        check((n > 3) if many else (n == 1), (frames, n))
+        check(read(decode(raw, "zstd"))["answer"] == "You said: frames")
+    configure(zstd_frames=True)
     # not offered: identity, counted
     st, r, raw, b = chat_raw("z [[enc:zstd]]", hdrs={"Accept-Encoding": "gzip"})
     check(r.getheader("Content-Encoding") is None and read(raw)["answer"] == "You said: z")

@@ -281,7 +281,7 @@ static const struct want {
 	  "\x8e\xe9\xa2\x91\xe7\xb9\x81", QWS_UPSTREAM, 0, 0, "s1", "r1" },
 	{ "error_event.sse", "Part", "", "error 502 upstream_error "
 	  "SYSTEM_BUSY try later", QWS_UPSTREAM, 0, 0, "s1", "r1" },
-	{ "error_raw.sse", "Part[(deep", "", "error 502 upstream_error "
+	{ "error_raw.sse", "Part", "", "error 502 upstream_error "
 	  "upstream_stream_error plain \xef\xbf\xbd text  here", QWS_UPSTREAM,
 	  0, 0, "s1", "r1" },
 	{ "done.sse", "Done here", "", "finish", QWS_OK, 1, 0, "s1", "r1" },

@@ -220,21 +220,19 @@ one_line(char *o, size_t osz, const char *p, size_t n)
 }
 
 /*
- * The answer ends with error(): the text held back first, then the
- * error, its status from the code and the message (msg, or raw text).
+ * The answer ends with error(), its status from the code and the message
+ * (msg, or raw text).  A marker's beginning held back is dropped: cut
+ * off here, it is far likelier a card than text.
  */
 static enum qw_stream_err
 upstream_error(struct qw_stream *s, const char *code, const char *msg,
     size_t msglen)
 {
-	enum qw_stream_err	 rc;
 	char			 c[QWS_CODE_MAX + 1], m[QWS_ERRMSG_MAX + 1];
 	const char		*type, *oc;
 	size_t			 i, k = 0;
 	int			 status;
 
-	if ((rc = release(s)) != QWS_OK)
-		return rc;
 	for (i = 0; code != NULL && code[i] != '\0' && k < QWS_CODE_MAX; i++)
 		if ((code[i] >= '0' && code[i] <= '9') ||
 		    (code[i] >= 'a' && code[i] <= 'z') ||

@@ -40,8 +40,8 @@
  *    a later snapshot completes it (removed) or shows it is text.
  *  - An error: "error_code" present and not 0/""/"0", or "success":false
  *    with an errorCode or errorMsg, in a data line; or an "error" event
- *    (JSON, or plain text).  The held text is handed on, then
- *    sink->error() with qw_error_status() of the code and message
+ *    (JSON, or plain text).  The held text is dropped (cut off there,
+ *    it is far likelier a card than text), then sink->error() with qw_error_status() of the code and message
  *    (401 "account_expired" for a login that is over, 429
  *    "rate_limit_exceeded", else 502 with the upstream code or
  *    "upstream_stream_error"), the message as one line; QWS_UPSTREAM.
