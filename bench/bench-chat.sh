@@ -10,10 +10,12 @@
 # an AUTHORIZATION code: users/current once, then session create, PoW
 # challenge of difficulty --ds-difficulty (1000), completion and session
 # delete per request) and deepseek@N (the same at PoW difficulty N, e.g.
-# deepseek@144000, the real one).  Prints a markdown report (BENCHMARKS.md).
+# deepseek@144000, the real one) and qwen (Qwen3-Max through an account and
+# the code: the chat, then session/delete/batch after the response).  Prints
+# a markdown report (BENCHMARKS.md).
 #
 #   bench/bench-chat.sh [-d SECONDS] [-p PROCS] [-t THREADS] [-e old|v1]
-#                       [-m sentinel,conversation-only,deepseek,deepseek@N]
+#                       [-m sentinel,conversation-only,deepseek,deepseek@N,qwen]
 #                       [--ds-difficulty N] [-n TTFC_REQUESTS] [-r REPEAT]
 #                       [-s STREAMS] [--no-rss] [--profile DIR] [--json FILE]
 #

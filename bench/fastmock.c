@@ -49,6 +49,17 @@
  *                                            it as above
  *   POST /api/v0/chat_session/delete         biz_data null
  *
+ *   Qwen China (protocols/providers.md §6), every host on this one base:
+ *   POST /api/v2/chat                        canned §6.3 SSE answer: -n
+ *                                            cumulative snapshots of a
+ *                                            multi_load/iframe message
+ *                                            (the whole answer so far in
+ *                                            each), the finished one, then
+ *                                            "event: complete"; -d and
+ *                                            fastmock-delay= pace it
+ *   POST /api/v1/session/delete/batch        {"success":true,"code":0}
+ *   POST /api/v2/session/page/list           an empty list, success
+ *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
  * HTTP/1.1 with keep-alive (HTTP/1.0 and "Connection: close" close after
@@ -113,6 +124,9 @@
 #define DS_POW		"/api/v0/chat/create_pow_challenge"
 #define DS_DELETE	"/api/v0/chat_session/delete"
 #define DELAY_MARK	"fastmock-delay="
+#define QW_CHAT		"/api/v2/chat"
+#define QW_DELETE	"/api/v1/session/delete/batch"
+#define QW_LIST		"/api/v2/session/page/list"
 
 /* ------------------------------------------------------------------ */
 /* canned answers */
@@ -124,7 +138,7 @@ struct canned {
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1, sse_ds;
+static struct canned	 sse_old, sse_v1, sse_ds, sse_qw;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
 static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
@@ -139,13 +153,15 @@ static volatile sig_atomic_t stop;
 
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
-	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+	R_DS_COMPLETION, R_DS_DELETE, R_QW_CHAT, R_QW_DELETE, R_QW_LIST,
+	R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
-	"ds_session_delete", "other"
+	"ds_session_delete", "qw_chat", "qw_session_delete", "qw_session_list",
+	"other"
 };
 
 static void
@@ -516,6 +532,25 @@ build_deepseek(void)
 	    "\"auto_resume\":false}\n\n");
 }
 
+/* Qwen §6.3: every event the whole answer so far, then complete. */
+static void
+build_qwen(void)
+{
+	char	 text[1024];
+	int	 k;
+
+	for (k = 1; k <= snapshots + 1; k++) {
+		text_upto(k < snapshots ? k : snapshots, text, sizeof(text));
+		canned_add(&sse_qw, "%sdata: {\"communication\":{\"sessionid\":"
+		    "\"fastmock-session\",\"reqid\":\"fastmock-req\"},\"data\":"
+		    "{\"messages\":[{\"mime_type\":\"multi_load/iframe\","
+		    "\"content\":\"%s\",\"status\":\"%s\",\"meta_data\":"
+		    "{\"multi_load\":[]}}]},\"error_code\":0,\"error_msg\":\"\"}"
+		    "\n\n", k > snapshots ? "event: complete\n" : "", text,
+		    k < snapshots ? "processing" : "finished");
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* connections */
 
@@ -860,9 +895,31 @@ process(struct loop *l, struct conn *c)
 			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
 			    __ATOMIC_RELAXED);
 			out_add(c, ds_delete_resp, ds_delete_len);
+		} else if (is_post && plen == sizeof(QW_CHAT) - 1 &&
+		    memcmp(sp1, QW_CHAT, plen) == 0) {
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			__atomic_fetch_add(&counters[R_QW_CHAT], 1,
+			    __ATOMIC_RELAXED);
+			answer_sse(l, c, &sse_qw, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_post && ((plen == sizeof(QW_DELETE) - 1 &&
+		    memcmp(sp1, QW_DELETE, plen) == 0) ||
+		    (plen == sizeof(QW_LIST) - 1 &&
+		    memcmp(sp1, QW_LIST, plen) == 0))) {
+			int del = plen == sizeof(QW_DELETE) - 1;
+
+			__atomic_fetch_add(&counters[del ? R_QW_DELETE :
+			    R_QW_LIST], 1, __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json", del ?
+			    "{\"success\":true,\"code\":0,\"msg\":\"\","
+			    "\"data\":true}" : "{\"success\":true,\"code\":0,"
+			    "\"msg\":\"\",\"data\":{\"list\":[],"
+			    "\"hasMore\":false}}");
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[512];
+			char	 b[2048];
 			int	 i;
 			size_t	 n = 0;
 
@@ -1077,6 +1134,7 @@ main(int argc, char *argv[])
 	build_canned();
 	build_fixed();
 	build_deepseek();
+	build_qwen();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;
