@@ -46,7 +46,7 @@ serves
 and
 .B /stats
 in the shapes the OpenAI API uses, behind a front web server (nginx, lighttpd or Apache),
-in front of the web chat backends of ChatGPT and DeepSeek.
+in front of the web chat backends of ChatGPT, DeepSeek and Qwen (qianwen.com).
 The model name picks the provider (built-in names, with
 .BR \-Think ,
 .B \-Search
@@ -91,10 +91,12 @@ Accounts are named by the fingerprint the listings show (or their 32-digit id).
 .BI "accounts add " "PROVIDER CREDENTIAL" | \- " \fR[\fB\-\-label \fIL\fR] [\fB\-\-daily\-limit \fIN\fR] [\fB\-\-weight \fIW\fR] [\fB\-\-set \fIFIELD\fB=\fIVALUE\fR]..."
 Add an account (\- reads the credential from standard input).
 PROVIDER is
-.B chatgpt
+.BR chatgpt ,
+.B deepseek
 or
-.BR deepseek ;
+.BR qwen ;
 a DeepSeek credential is the userToken of chat.deepseek.com, or its whole Local Storage JSON;
+a Qwen credential is the tongyi_sso_ticket cookie of www.qianwen.com (the value, tongyi_sso_ticket=..., or a whole Cookie header), or login_aliyunid_ticket=... for an Alibaba Cloud login;
 .B \-\-set account_id=
 gives a ChatGPT team id.
 .TP
