@@ -246,3 +246,40 @@ call_ms_since(const struct timespec *t0)
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
+
+void
+call_stream_init(struct call_stream *cs, const struct chat_sink *k,
+    const struct http_resp *resp, sse_event_fn on_event, void *ctx,
+    size_t max_event, size_t err_max)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->sink = k;
+	cs->resp = resp;
+	sse_init(&cs->sse, on_event, ctx, max_event);
+	buf_init(&cs->err_body, err_max);
+}
+
+int
+call_stream_data(void *u, const char *p, size_t n)
+{
+	struct call_stream *cs = u;
+	const char *ct = cs->resp->content_type;
+
+	if (cs->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
+		cs->not_sse = 1;
+		return buf_add(&cs->err_body, p, n) < 0;
+	}
+	/* Once the answer is complete the rest of the transfer is noise. */
+	if (cs->done != NULL && cs->done(cs->dec))
+		return 1;
+	if (sse_feed(&cs->sse, p, n) != SSE_OK)
+		return 1;
+	return cs->sink->flush != NULL && cs->sink->flush(cs->sink->ctx) != 0;
+}
+
+void
+call_stream_free(struct call_stream *cs)
+{
+	sse_free(&cs->sse);
+	buf_free(&cs->err_body);
+}

@@ -2,7 +2,8 @@
  * What every provider's calls need, so the eight of them do not each
  * write it again: a header list in the request arena, the upstream base
  * and the proxy of this call, failures told to the sink in OpenAI's
- * shape, Cloudflare pages recognised, a clock for latencies.
+ * shape, Cloudflare pages recognised, a clock for latencies, an event
+ * stream fed to a decoder.
  */
 #ifndef UPSTREAM_CALL_H
 #define UPSTREAM_CALL_H
@@ -12,9 +13,11 @@
 #include <time.h>
 
 #include "fcgi/arena.h"
+#include "fcgi/buf.h"
 #include "fcgi/conf.h"
 #include "upstream/http.h"
 #include "upstream/provider.h"
+#include "upstream/sse.h"
 
 #define CALL_MAX_HEADERS	48
 
@@ -69,5 +72,29 @@ int	 call_is_cloudflare(const struct http_resp *);
 long	 call_retry_after(const struct http_resp *);
 
 long	 call_ms_since(const struct timespec *);
+
+/*
+ * An answer that should be an event stream, taken by http_req.on_data =
+ * call_stream_data, data_ctx = the call_stream: the bytes go through the
+ * SSE re-framer to on_event (the provider's decoder) and the sink is
+ * flushed after each read; a body that is no event stream (a JSON
+ * refusal with HTTP 200) is kept in err_body for the message instead.
+ * Once done(dec) says the answer is complete the transfer stops.
+ */
+struct call_stream {
+	struct sse_parser	 sse;
+	const struct chat_sink	*sink;
+	const struct http_resp	*resp;		/* its Content-Type decides */
+	int			(*done)(const void *dec);
+	const void		*dec;
+	int			 not_sse;
+	struct buf		 err_body;	/* at most err_max bytes */
+};
+
+void	 call_stream_init(struct call_stream *, const struct chat_sink *,
+	    const struct http_resp *, sse_event_fn on_event, void *ctx,
+	    size_t max_event, size_t err_max);
+int	 call_stream_data(void *call_stream, const char *, size_t);
+void	 call_stream_free(struct call_stream *);
 
 #endif

@@ -23,7 +23,6 @@ timestamp, the device id and the exact chat body.
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
 
-import hashlib
 import json
 import os
 import socket
@@ -40,64 +39,17 @@ from harness import HarnessError, Results  # noqa: E402
 import http_proxy  # noqa: E402
 import qwen_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
+import test_deepseek  # noqa: E402  (its request and answer readers)
+from test_deepseek import err, fp, message, sse  # noqa: E402
 
 CODE = "qwen-code-1"
 T1, T2, TA = qwen_mock.DEFAULT_TICKET, qwen_mock.OTHER_TICKET, qwen_mock.ALIYUN_TICKET
 ALIYUN = "login_aliyunid_ticket=" + TA
 
 
-def fp(secret):
-    return hashlib.sha256(secret.encode()).hexdigest()[:12]
-
-
-def chat(port, model, messages, stream=False, token=CODE, headers=None, extra=None,
-         timeout=60):
-    if isinstance(messages, str):
-        messages = [{"role": "user", "content": messages}]
-    body = {"model": model, "messages": messages}
-    if stream:
-        body["stream"] = True
-    body.update(extra or {})
-    h = {"Content-Type": "application/json"}
-    if token:
-        h["Authorization"] = "Bearer " + token
-    h.update(headers or {})
-    return harness.http(port, "POST", "/v1/chat/completions", json.dumps(body), headers=h,
-                        timeout=timeout)
-
-
-def sse(resp):
-    """(content, reasoning, finish_reason, error object, done) of a stream."""
-    content, reasoning, finish, error, done = "", "", None, None, False
-    raw = b"".join(d for _, d in resp.pieces).decode("utf-8", "replace")
-    for ev in raw.replace("\r\n", "\n").split("\n\n"):
-        data = "\n".join(line[6:] for line in ev.split("\n") if line.startswith("data: "))
-        if data == "[DONE]":
-            done = True
-            continue
-        try:
-            o = json.loads(data)
-        except ValueError:
-            continue
-        if "error" in o:
-            error = o["error"]
-            continue
-        for ch in o.get("choices", []):
-            d = ch.get("delta", {})
-            content += d.get("content") or ""
-            reasoning += d.get("reasoning_content") or ""
-            finish = ch.get("finish_reason") or finish
-    return content, reasoning, finish, error, done
-
-
-def message(resp):
-    doc = resp.json() or {}
-    ch = (doc.get("choices") or [{}])[0]
-    return ch.get("message", {}), ch.get("finish_reason"), doc
-
-
-def err(resp):
-    return (resp.json() or {}).get("error") or {}
+def chat(port, model, messages, token=CODE, **kw):
+    """test_deepseek's request, with this test's code."""
+    return test_deepseek.chat(port, model, messages, token=token, **kw)
 
 
 class Cli:

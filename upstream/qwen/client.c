@@ -115,11 +115,9 @@ struct stream_ctx {
 	struct qw_call		*c;
 	const struct chat_sink	*sink;
 	struct http_resp	*resp;
-	struct sse_parser	 sse;
+	struct call_stream	 cs;
 	struct qw_stream	*dec;
 	enum qw_stream_err	 dec_err;
-	int			 not_sse;	/* an error body instead */
-	struct buf		 err_body;
 };
 
 static int
@@ -132,23 +130,9 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-on_data(void *u, const char *p, size_t n)
+done(const void *dec)
 {
-	struct stream_ctx *sc = u;
-	const char *ct = sc->resp->content_type;
-
-	/* A JSON refusal comes with 200: keep it for the message. */
-	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
-		sc->not_sse = 1;
-		return buf_add(&sc->err_body, p, n) < 0;
-	}
-	if (qw_stream_done(sc->dec))
-		return 1;
-	if (sse_feed(&sc->sse, p, n) != SSE_OK)
-		return 1;
-	if (sc->sink->flush != NULL && sc->sink->flush(sc->sink->ctx) != 0)
-		return 1;
-	return 0;
+	return qw_stream_done(dec);
 }
 
 /* A 200 that carried a refusal (or anything else) instead of a stream. */
@@ -158,8 +142,8 @@ fail_body(struct stream_ctx *sc)
 	struct qw_call *c = sc->c;
 	struct json_object *root = NULL;
 
-	if (sc->err_body.len > 0 && !sc->err_body.failed)
-		root = json_tokener_parse(sc->err_body.p);
+	if (sc->cs.err_body.len > 0 && !sc->cs.err_body.failed)
+		root = json_tokener_parse(sc->cs.err_body.p);
 	if (root != NULL && qw_envelope(c, root) < 0)
 		qw_fail(c, "chat");
 	else
@@ -249,7 +233,8 @@ finish_stream(struct stream_ctx *sc, enum up_err e)
 {
 	enum qw_stream_err de = sc->dec_err;
 
-	if (e == UP_OK && de == QWS_OK && sse_finish(&sc->sse, NULL) != SSE_OK)
+	if (e == UP_OK && de == QWS_OK && sse_finish(&sc->cs.sse, NULL) !=
+	    SSE_OK)
 		de = sc->dec_err != QWS_OK ? sc->dec_err : QWS_PROTO;
 	if (de == QWS_ABORT || de == QWS_UPSTREAM)
 		return;		/* the client left, or the sink has the error */
@@ -290,13 +275,15 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	sc.c = c;
 	sc.sink = k;
 	sc.resp = &resp;
-	buf_init(&sc.err_body, QW_ERR_BODY_MAX);
+	call_stream_init(&sc.cs, k, &resp, on_event, &sc, QWS_MAX_EVENT,
+	    QW_ERR_BODY_MAX);
 	if (qw_stream_new(&sc.dec, k) != QWS_OK) {
 		call_fail(k, 503, "server_error", "overloaded",
 		    "Out of memory.");
 		return;
 	}
-	sse_init(&sc.sse, on_event, &sc, QWS_MAX_EVENT);
+	sc.cs.done = done;
+	sc.cs.dec = sc.dec;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ts = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	qw_hex_id(req_id);
@@ -317,8 +304,8 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	req.proxy = c->proxy;
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = QW_IDLE_S;
-	req.on_data = on_data;
-	req.data_ctx = &sc;
+	req.on_data = call_stream_data;
+	req.data_ctx = &sc.cs;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
 	e = http_do(&req, &resp);
@@ -330,15 +317,14 @@ chat(struct qw_call *c, const struct provider_call *pc)
 		fail_http(&sc);
 	else if (e != UP_OK && e != UP_ABORTED)
 		fail_transfer(&sc, e);
-	else if (sc.not_sse)
+	else if (sc.cs.not_sse)
 		fail_body(&sc);
 	else
 		finish_stream(&sc, e);
 out:
 	http_resp_free(&resp);
-	sse_free(&sc.sse);
+	call_stream_free(&sc.cs);
 	qw_stream_free(sc.dec);
-	buf_free(&sc.err_body);
 }
 
 void
