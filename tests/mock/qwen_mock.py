@@ -7,6 +7,8 @@ Python 3 standard library, plus the `zstd` and `brotli` command-line tools (Debi
 zstd and brotli) for the two codings Python lacks.  It speaks shared/protocols/providers.md
 section 6 and *checks* what the real server checks, so a client bug makes a test fail.
 Every path of every Qwen host is served here: point QWEN_BASE_URL at the mock's URL.
+qwen_wire.py holds what goes over the wire (constants, the answer builder, the codings),
+qwen_state.py the knobs and counters; this file the HTTP side.
 
 RUN
     python3 tests/mock/qwen_mock.py --port 0 --port-file /tmp/p [--host 127.0.0.1]
@@ -30,16 +32,16 @@ CREDENTIAL (6.1)
 CHECKS on every call (a failure is HTTP reject_status, 400, and
 {"success":false,"errorCode":"BAD_REQUEST","errorMsg":<why>}, header x-mock-reason):
   POST; Origin https://www.qianwen.com; Referer https://www.qianwen.com/; a browser
-  User-Agent; Sec-Fetch-Site same-site; Content-Type application/json; the query keys with
-  these values: biz_id=ai_qwen, chat_client=h5, device=pc, fr=pc,
-  pr=qwen, ut=<32 hex> (the order is not checked: last_requests shows it), and on the chat also nonce=<12 of [a-z0-9], never seen before> and
-  timestamp=<ms within max_skew_ms of the mock's clock plus clock_offset_ms>; one ut per
-  ticket (strict_device).  List and delete also want X-Platform: pc_tongyi and
-  X-DeviceId equal to ut.  The chat body must have exactly the keys of 6.2 (in any order) with their
-  values and types: deep_search "1" when enable_search or a thinking model (and "1"/"0"
-  otherwise), req_id and session_id 32 new hex digits, a known model (config models),
-  messages = one {"content", "mime_type":"text/plain", "meta_data":{"ori_query": content}},
-  client_tm the query's timestamp, and so on.
+  User-Agent; Sec-Fetch-Site same-site; Content-Type application/json; the query keys
+  biz_id=ai_qwen, chat_client=h5, device=pc, fr=pc, pr=qwen, ut=<32 hex> (in any order:
+  last_requests shows the order) and on the chat also nonce=<12 of [a-z0-9], never seen
+  before> and timestamp=<ms within max_skew_ms of the mock's clock plus clock_offset_ms>;
+  one ut per ticket (strict_device).  List and delete also want X-Platform: pc_tongyi and
+  X-DeviceId equal to ut.  The chat body must have exactly the keys of 6.2 (in any order)
+  with their values and types: deep_search "1" when enable_search or a thinking model
+  ("1"/"0" otherwise), req_id and session_id 32 new hex digits, a known model (config
+  models), messages = one {"content", "mime_type":"text/plain", "meta_data":{"ori_query":
+  content}}, client_tm the query's timestamp, and so on.
 
 ENDPOINTS
     POST /api/v2/chat?...                 the stream (6.3)
@@ -103,103 +105,29 @@ MARKERS (in the last user text of the prompt; stripped from the echo)
 """
 
 import argparse
-import bisect
 import copy
-import gzip
 import json
 import os
 import random
-import re
-import secrets
 import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
-import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-DEFAULT_TICKET = "qwMockTicket0001-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_AbCdEf*GhIj"
-OTHER_TICKET = "qwMockTicket0002-ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210_ZyXwVu*TsRq"
-ALIYUN_TICKET = "qwMockAliyun0003-QwErTyUiOpAsDfGhJkLzXcVbNm1357924680_QwErTy"
-ALIYUN_TICKETS = {ALIYUN_TICKET}
-ORIGIN = "https://www.qianwen.com"
-MODELS = ["tongyi-qwen3-max-model-agent", "tongyi-qwen3-max-thinking-agent",
-          "tongyi-qwen-plus-agent", "Qwen3.5-Plus", "qwen3-flash", "qwen3-coder-plus"]
-QUERY_FIXED = [("biz_id", "ai_qwen"), ("chat_client", "h5"), ("device", "pc"), ("fr", "pc"),
-               ("pr", "qwen")]
-CHAT_KEYS = ["deep_search", "req_id", "model", "scene", "session_id", "sub_scene", "temporary",
-             "messages", "from", "parent_req_id", "enable_search", "biz_data", "scene_param",
-             "chat_client", "client_tm", "protocol_version", "biz_id"]
-CHAT_FIXED = {"scene": "chat", "sub_scene": "chat", "temporary": False, "from": "default",
-              "parent_req_id": "0", "biz_data": '{"entryPoint":"tongyigw"}',
-              "scene_param": "first_turn", "chat_client": "h5", "protocol_version": "v2",
-              "biz_id": "ai_qwen"}
-HEX32 = re.compile(r"[0-9a-f]{32}")
-NONCE = re.compile(r"[a-z0-9]{12}")
-MARKER_RE = re.compile(r"\[\[([a-z_]+)(?::([^\]]*))?\]\]")
-CARD_THINK = "[(deep_think)]"
-CARD_MID = "[(multimodal_chat_think_1)]"
-STEPS = (3, 5, 2, 7, 4, 6, 1, 8)            # characters a snapshot grows by (cycled)
-UNICODE_TAIL = " — 你好，世界！😀🐋 通义千问 éè 🎉"
-SEARCH_SUFFIX = " (searched the web)"
-NOT_LOGIN = {"success": False, "code": 40100, "errorCode": "NOT_LOGIN",
-             "errorMsg": "\u8bf7\u5148\u767b\u5f55", "data": None}          # 请先登录
-FLOW_LIMIT = {"success": False, "code": 42900, "errorCode": "FLOW_LIMIT",
-              "errorMsg": "\u8bf7\u6c42\u8fc7\u4e8e\u9891\u7e41", "data": None}   # 请求过于频繁
-MID_ERROR = {"error_code": "INTERNAL_ERROR", "error_msg": "mock internal error mid-answer"}
-MAX_BODY = 16 * 1024 * 1024
-CODINGS = ("identity", "gzip", "deflate", "br", "zstd", "bogus")
-WHOLE = ("br", "bogus")                     # coded as one body, not per event
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qwen_wire import (  # noqa: E402  (the wire side, re-exported for the tests)
+    CARD_MID, CARD_THINK, CHAT_FIXED, CHAT_KEYS, CODINGS, FLOW_LIMIT, HEX32, MARKER_RE, MODELS,
+    NONCE, NOT_LOGIN, ORIGIN, QUERY_FIXED, SEARCH_SUFFIX, UNICODE_TAIL, WHOLE, Coder, Stream,
+    accepted, build, last_user)
+from qwen_state import (  # noqa: E402  (the knobs and counters)
+    ALIYUN_TICKET, ALIYUN_TICKETS, DEFAULT_CONFIG, DEFAULT_TICKET, OTHER_TICKET, State)
 
-DEFAULT_CONFIG = {
-    "ticket_cookie": "tongyi_sso_ticket",   # the cookie a ticket must come in
-    "aliyun_cookie": "login_aliyunid_ticket",
-    "auth_error": "json",                   # json | http401 | sse (chat only)
-    "check_headers": True,
-    "reject_status": 400,
-    "models": list(MODELS),
-    "max_skew_ms": 300000,                  # timestamp / client_tm window
-    "clock_offset_ms": 0,                   # the mock's clock is off by this much
-    "strict_device": True,                  # one ut per ticket
-    "unique_nonce": True,
-    # responses
-    "encoding": "identity",                 # the stream's coding (CODINGS)
-    "json_encoding": "identity",            # list and delete answers
-    "force_encoding": False,                # use it even when the client did not offer it
-    "zstd_frames": True,                    # zstd: a frame per event (false: one frame)
-    "shape": "card",                        # card | plain
-    "end": "complete",                      # complete | status | done | none
-    "named_events": False,                  # "event: message" before each data line
-    "unicode": False,
-    "long_words": 0,
-    "json_ascii": False,
-    "crlf": False,
-    "split": "none",                        # none | bytes | random | <int>
-    "split_seed": 1,
-    "random_split_max": 16,
-    "drip_ms": 0,
-    "delay_ms": 0,
-    "api_delay_ms": 0,
-    "stream_error": None,                   # null | mid | event | login | limit
-    # faults: status (0 = none) and <key>_times = N (null = every request)
-    "chat_status": 0, "chat_status_times": None,
-    "list_status": 0, "list_status_times": None,
-    "delete_status": 0, "delete_status_times": None,
-    "close_after_events": None, "close_after_events_times": None,
-    "close_mode": "fin",                    # fin | reset
-    "stall_after_events": None, "stall_after_events_times": None,
-    "stall_max_s": 300,
-    "retry_after": 30,
-    "by_ticket": {},
-}
-HEALING = ("chat_status", "list_status", "delete_status", "close_after_events",
-           "stall_after_events")
-SPECIAL = {"tickets", "add_tickets", "expired_tickets", "reset"}
+MAX_BODY = 16 * 1024 * 1024
 
 
 class ClientGone(Exception):
@@ -208,301 +136,6 @@ class ClientGone(Exception):
 
 class Abort(Exception):
     """The stream is cut on purpose (a knob or a marker)."""
-
-
-# --------------------------------------------------------------------------- prompt
-
-def last_user(prompt):
-    """The last user text of a flattened prompt: after the last "User: " block label, or the
-    whole prompt when it has no labels (a bare question)."""
-    starts = [m.start() for m in re.finditer(r"(?:^|\n\n)User: ", prompt)]
-    if not starts:
-        return prompt
-    i = starts[-1]
-    text = prompt[i:].split("User: ", 1)[1]
-    m = re.search(r"\n\n(?:Assistant|Tool|System): ", text)
-    return text[:m.start()] if m else text
-
-
-def grow(text, start=0):
-    """Prefix lengths from start to len(text), growing by STEPS characters (cycled)."""
-    out, n, k = [], start, 0
-    while n < len(text):
-        n = min(len(text), n + STEPS[k % len(STEPS)])
-        out.append(n)
-        k += 1
-    return out
-
-
-# --------------------------------------------------------------------------- codings
-
-def _tool(argv, data):
-    p = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       check=True)
-    return p.stdout
-
-
-class Coder:
-    """One response body's coding; feed() per event, end() at the end.  zstd with frames
-    is one zstd frame per event (a decoder takes the frames one after the other, as a server
-    that flushes would have it); br and bogus are coded as one body at the end."""
-
-    def __init__(self, name, frames=True):
-        self.name, self.parts, self.frames = name, [], frames
-        if name == "gzip":
-            self.z = zlib.compressobj(6, zlib.DEFLATED, 31)
-        elif name == "deflate":
-            self.z = zlib.compressobj(6, zlib.DEFLATED, 15)
-        else:
-            self.z = None
-
-    def feed(self, data):
-        if self.z is not None:
-            return self.z.compress(data) + self.z.flush(zlib.Z_SYNC_FLUSH)
-        if self.name == "identity":
-            return data
-        if self.name == "zstd" and self.frames:
-            return _tool(["zstd", "-c", "-q", "-3"], data) if data else b""
-        self.parts.append(data)             # br, zstd, bogus: all at the end
-        return b""
-
-    def end(self):
-        if self.z is not None:
-            return self.z.flush(zlib.Z_FINISH)
-        data = b"".join(self.parts)
-        if not data and self.name != "bogus":
-            return b""
-        if self.name == "br":
-            return _tool(["brotli", "-c", "-q", "5"], data)
-        if self.name == "zstd":
-            return _tool(["zstd", "-c", "-q", "-3"], data)
-        if self.name == "bogus":
-            return secrets.token_bytes(64)
-        return b""
-
-    def whole(self, data):
-        return self.feed(data) + self.end()
-
-
-def accepted(header, coding):
-    """Whether an Accept-Encoding header value offers coding (q=0 refuses)."""
-    if coding == "identity":
-        return True
-    for item in (header or "").split(","):
-        parts = [p.strip() for p in item.split(";")]
-        if parts[0].lower() in (coding, "*"):
-            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-                           for p in parts[1:])
-    return False
-
-
-# --------------------------------------------------------------------------- state
-
-class State:
-    def __init__(self, tickets=(), config=None):
-        self.lock = threading.RLock()
-        self.config = copy.deepcopy(DEFAULT_CONFIG)
-        self.tickets = {}                   # ticket -> {"expired": bool}
-        for t in (DEFAULT_TICKET, OTHER_TICKET, ALIYUN_TICKET) + tuple(tickets):
-            self.tickets[t] = {"expired": False}
-        self.sessions = {}                  # id -> {"owner", "live", "title"}
-        self.nonces = set()
-        self.devices = {}                   # ticket -> [ut, ...]
-        self.clear()
-        if config:
-            self.configure(config)
-        self.start_config = copy.deepcopy(self.config)
-        self.start_tickets = copy.deepcopy(self.tickets)
-
-    def clear(self):
-        with self.lock:
-            self.n = {"requests": {}, "responses": {}, "chats": {}, "lists": {},
-                      "sessions_created": {}, "sessions_deleted": {}, "chats_completed": 0,
-                      "encoding_refused": 0, "client_disconnects": 0, "server_aborts": 0,
-                      "stalls": 0}
-            self.last = {"chat": None, "rejection": None, "disconnect": None}
-            self.last_requests, self.rejections, self.recent = {}, [], []
-
-    def count(self, key, sub=None):
-        with self.lock:
-            if sub is None:
-                self.n[key] = self.n.get(key, 0) + 1
-            else:
-                self.n[key][sub] = self.n[key].get(sub, 0) + 1
-
-    def reject(self, route, status, reason, user):
-        with self.lock:
-            r = {"t": round(time.time(), 3), "route": route, "status": status,
-                 "reason": reason, "user": user}
-            self.last["rejection"] = r
-            self.rejections = (self.rejections + [r])[-100:]
-
-    def configure(self, obj):
-        if not isinstance(obj, dict):
-            raise ValueError("config must be a JSON object")
-        with self.lock:
-            for k in obj:
-                if k not in DEFAULT_CONFIG and k not in SPECIAL:
-                    raise ValueError("unknown config key %r" % k)
-            if obj.get("reset") and hasattr(self, "start_config"):
-                self.config = copy.deepcopy(self.start_config)
-                self.tickets = copy.deepcopy(self.start_tickets)
-            for k, v in obj.items():
-                if k == "reset":
-                    continue
-                if k in ("tickets", "add_tickets", "expired_tickets"):
-                    if not isinstance(v, list) or not all(isinstance(t, str) and t for t in v):
-                        raise ValueError("%s must be a list of non-empty strings" % k)
-                    if k == "tickets":
-                        for t in self.tickets:
-                            self.tickets[t]["expired"] = t not in v
-                    for t in v:
-                        self.tickets[t] = {"expired": k == "expired_tickets"}
-                elif k == "by_ticket":
-                    if not isinstance(v, dict):
-                        raise ValueError("by_ticket must be an object")
-                    for t, over in v.items():
-                        if over is None:
-                            self.config["by_ticket"].pop(t, None)
-                            continue
-                        bad = [kk for kk in (over if isinstance(over, dict) else [None])
-                               if kk not in DEFAULT_CONFIG or kk == "by_ticket"]
-                        if bad:
-                            raise ValueError("bad by_ticket entry for %r: %r" % (t, bad))
-                        self.config["by_ticket"].setdefault(t, {}).update(copy.deepcopy(over))
-                else:
-                    self.config[k] = copy.deepcopy(v)
-            return self.public_config()
-
-    def public_config(self):
-        with self.lock:
-            c = copy.deepcopy(self.config)
-            c["tickets"] = sorted(t for t, r in self.tickets.items() if not r["expired"])
-            c["expired_tickets"] = sorted(t for t, r in self.tickets.items() if r["expired"])
-            return c
-
-    def knobs(self, ticket):
-        with self.lock:
-            c = copy.deepcopy(self.config)
-            c.update(copy.deepcopy(self.config["by_ticket"].get(ticket) or {}))
-            return c
-
-    def take(self, key, ticket):
-        """A healing knob's value for this ticket; spends one of <key>_times."""
-        with self.lock:
-            for layer in (self.config["by_ticket"].get(ticket), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                value, times = layer[key], layer.get(key + "_times")
-                if times is not None:
-                    if times <= 1:
-                        layer[key], layer[key + "_times"] = DEFAULT_CONFIG[key], None
-                        if times < 1:
-                            continue
-                    else:
-                        layer[key + "_times"] = times - 1
-                return value
-            return DEFAULT_CONFIG[key]
-
-    def snapshot(self):
-        with self.lock:
-            s = copy.deepcopy(self.n)
-            live = {}
-            for sid, rec in self.sessions.items():
-                if rec["live"]:
-                    live.setdefault(rec["owner"], []).append(sid)
-            s["live_sessions"] = live
-            s["sessions_live"] = {t: len(v) for t, v in live.items()}
-            s["devices"] = copy.deepcopy(self.devices)
-            s["nonces_seen"] = len(self.nonces)
-            for k, v in self.last.items():
-                s["last_" + k] = copy.deepcopy(v)
-            s["last_requests"] = copy.deepcopy(self.last_requests)
-            s["rejections"] = copy.deepcopy(self.rejections)
-            s["recent"] = copy.deepcopy(self.recent)
-            return s
-
-
-# --------------------------------------------------------------------------- the stream
-
-class Stream:
-    """The events of one chat answer (section 6.3)."""
-
-    def __init__(self, sid, rid, ascii_, crlf, named):
-        self.sid, self.rid, self.events = sid, rid, []
-        self.ascii, self.nl, self.named = ascii_, "\r\n" if crlf else "\n", named
-
-    def raw(self, data, name=None):
-        if name is None and self.named:
-            name = "message"
-        head = "event: %s%s" % (name, self.nl) if name else ""
-        self.events.append((head + "data: " + data + self.nl + self.nl).encode("utf-8"))
-
-    def obj(self, o, name=None):
-        self.raw(json.dumps(o, ensure_ascii=self.ascii, separators=(",", ":")), name)
-
-    def snap(self, mime, content, status, loads, name=None):
-        msg = {"mime_type": mime, "content": content, "status": status,
-               "meta_data": {"multi_load": loads}}
-        self.obj({"communication": {"sessionid": self.sid, "reqid": self.rid},
-                  "data": {"messages": [msg]}, "error_code": 0, "error_msg": ""}, name)
-
-
-def build(st, body, user_text, thinking, search, knob, markers):
-    """Fill st with the answer; returns (reply, reasoning, answer content as sent)."""
-    reply = "You said: " + user_text
-    if "unicode" in markers or knob["unicode"]:
-        reply += UNICODE_TAIL
-    words = int(markers.get("long") or knob["long_words"] or 0)
-    reply += "".join(" word%d" % i for i in range(1, words + 1))
-    if search:
-        reply += SEARCH_SUFFIX
-    reasoning = ("Thinking about: %s. An echo is wanted, so I echo it." % user_text
-                 if thinking else "")
-    card = (markers.get("shape") or knob["shape"]) == "card"
-    mime = "multi_load/iframe" if card else "text/plain"
-    err = markers.get("error") or knob["stream_error"]
-    if err in ("login", "limit"):
-        e = NOT_LOGIN if err == "login" else FLOW_LIMIT
-        st.obj({"communication": {"sessionid": st.sid, "reqid": st.rid},
-                "data": None, "error_code": e["errorCode"], "error_msg": e["errorMsg"]})
-        return "", "", ""
-    content = reply
-    if card:
-        cut = reply.find(" ", len(reply) // 2)
-        cut = len(reply) if cut < 0 else cut
-        content = CARD_THINK + reply[:cut] + CARD_MID + reply[cut:]
-    lead = CARD_THINK if card and thinking else ""
-    if card and not thinking:
-        content = content[len(CARD_THINK):]
-    extra = [{"type": "search_result", "content": {"links": [{"url": "https://example.com/q",
-                                                              "title": "Mock result"}]}}
-             ] if search else []
-
-    def loads(k):
-        think = [{"type": "deep_think", "content": {"think_content": reasoning[:k]}}]
-        return (think if thinking else []) + extra
-    for k in grow(reasoning):
-        st.snap(mime, lead, "processing", loads(k))
-    sizes = grow(content, len(lead))
-    if err in ("mid", "event"):
-        sizes = sizes[:max(1, len(sizes) // 2)]
-    for k in sizes:
-        st.snap(mime, content[:k], "processing", loads(len(reasoning)))
-    if err == "mid":
-        st.obj(dict(MID_ERROR, communication={"sessionid": st.sid, "reqid": st.rid}))
-        return content[:sizes[-1]], reasoning, content
-    if err == "event":
-        st.obj(MID_ERROR, "error")
-        return content[:sizes[-1]], reasoning, content
-    end = markers.get("end") or knob["end"]
-    if end in ("complete", "status"):
-        st.snap(mime, content, "finished", loads(len(reasoning)))
-    if end == "complete":
-        st.snap(mime, content, "finished", loads(len(reasoning)), "complete")
-    elif end == "done":
-        st.raw("[DONE]")
-    return reply, reasoning, content
 
 
 # --------------------------------------------------------------------------- HTTP
