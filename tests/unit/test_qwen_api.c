@@ -156,7 +156,8 @@ END_TEST
 START_TEST(query_nonce_device)
 {
 	struct arena	 a;
-	char		 n[QW_NONCE_LEN + 1], id[QW_HEX_ID + 1], id2[QW_HEX_ID + 1];
+	char		 n[QW_NONCE_LEN + 1];
+	char		 id[QW_HEX_ID + 1], id2[QW_HEX_ID + 1];
 	size_t		 i, k;
 
 	arena_init(&a, 0);

@@ -69,7 +69,7 @@ utf8_ok(const char *s, size_t n)
 
 struct rec {
 	struct sb	 text, reasoning;
-	char		 end[2048];	/* "finish", "error 502 type code msg" */
+	char		 end[2048];	/* "finish", "error STATUS ..." */
 	int		 calls, roles, abort_at;
 	bool		 stopped;	/* a callback said stop */
 	bool		 text_started;

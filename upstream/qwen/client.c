@@ -237,7 +237,7 @@ finish_stream(struct stream_ctx *sc, enum up_err e)
 	    SSE_OK)
 		de = sc->dec_err != QWS_OK ? sc->dec_err : QWS_PROTO;
 	if (de == QWS_ABORT || de == QWS_UPSTREAM)
-		return;		/* the client left, or the sink has the error */
+		return;	/* the client left, or the sink has the error */
 	if (e == UP_ABORTED && !qw_stream_done(sc->dec))
 		return;		/* the client left */
 	if (de == QWS_OK && !qw_stream_done(sc->dec)) {

@@ -31,12 +31,13 @@
 struct qw_call {
 	const struct config	*cfg;
 	struct arena		*arena;
-	const struct chat_sink	*sink;		/* NULL: nobody to tell */
+	const struct chat_sink	*sink;		/* NULL: tell nobody */
 	const char		*chat_base;	/* the chat host */
 	const char		*api_base;	/* list and delete */
 	const char		*proxy;
 	const char		*cookie;	/* "name=value" */
-	char			 device[QW_HEX_ID + 1];	/* ut, X-DeviceId */
+	/* ut and X-DeviceId */
+	char			 device[QW_HEX_ID + 1];
 	int			(*idle)(void *);
 	void			*idle_ctx;
 	/* what the last failed step said */

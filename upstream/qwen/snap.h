@@ -21,7 +21,7 @@ struct qw_snap {
 	bool		 markers;	/* remove card markers: the answer */
 	char		*base;		/* the text handed on */
 	size_t		 len, cap;
-	char		*work;		/* the snapshot, markers removed */
+	char		*work;		/* the snapshot, cleaned */
 	size_t		 wcap;
 	char		 hold[QW_MARKER_MAX];	/* a marker's beginning */
 	size_t		 hlen;

@@ -32,13 +32,13 @@ struct qw_stream {
 	json_tokener		*tok;
 	enum qw_stream_err	 err;		/* sticky */
 	bool			 started;	/* role() sent */
-	bool			 terminal;	/* finish/error sent, or abort */
-	bool			 upstream_end;	/* the upstream ended it */
+	bool			 terminal;	/* finish/error, or abort */
+	bool			 upstream_end;	/* the upstream ended */
 	bool			 end_pending;	/* end after this event */
 	struct qw_snap		 answer, think;
 	char			 session[QWS_ID_MAX + 1];
 	char			 reqid[QWS_ID_MAX + 1];
-	char			*join;		/* one event's answer parts */
+	char			*join;		/* an event's answer */
 	size_t			 jcap;
 };
 

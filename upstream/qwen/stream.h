@@ -41,10 +41,11 @@
  *  - An error: "error_code" present and not 0/""/"0", or "success":false
  *    with an errorCode or errorMsg, in a data line; or an "error" event
  *    (JSON, or plain text).  The held text is dropped (cut off there,
- *    it is far likelier a card than text), then sink->error() with qw_error_status() of the code and message
- *    (401 "account_expired" for a login that is over, 429
- *    "rate_limit_exceeded", else 502 with the upstream code or
- *    "upstream_stream_error"), the message as one line; QWS_UPSTREAM.
+ *    it is far likelier a card than text), then sink->error() with
+ *    qw_error_status() of the code and message (401 "account_expired"
+ *    for a login that is over, 429 "rate_limit_exceeded", else 502 with
+ *    the upstream code or "upstream_stream_error"), the message as one
+ *    line; QWS_UPSTREAM.
  *  - The end: a multi_load/iframe message whose status is "complete" or
  *    "finished", or the "complete" event (its data, if any, is taken as
  *    a last snapshot first), or a "[DONE]" data line: the held text,
