@@ -266,6 +266,9 @@ def faults(r, port, m, cli):
         return resp
 
     before = m.snapshot().get("requests", {}).get("chat", 0)
+    r.check("no session is deleted that the upstream never made (refusals make none)",
+            not [x for x in m.snapshot().get("rejections", []) if x["route"] == "delete_batch"],
+            str(m.snapshot().get("rejections"))[:600])
     case("upstream 500 on every try (retried)", "f [[fail:500]]", 502, "upstream_error",
          account="active")
     r.check("5xx retried: three tries", m.snapshot().get("requests", {}).get("chat", 0) ==
@@ -325,6 +328,9 @@ def faults(r, port, m, cli):
                 resp.status >= 500 and err(resp).get("message"), resp.describe())
     r.check("sessions of failed answers are deleted too", all_deleted(m),
             str(m.snapshot().get("live_sessions")))
+    r.check("... and only sessions the upstream made",
+            not [x for x in m.snapshot().get("rejections", []) if x["route"] == "delete_batch"
+                 and "unknown" in x["reason"]], str(m.snapshot().get("rejections"))[-600:])
     cli.enable(T1)
 
 
@@ -363,6 +369,8 @@ def failover(r, port, m, cli):
     r.check("a 502 on one account: the request moves on", st == [200] * 3 and
             sum(delta(m, s0).values()) >= 3, str(st) + str(delta(m, s0)))
     m.configure({"by_ticket": {T1: None}})
+    r.check("the deletes of these answers are done", all_deleted(m),
+            str(m.snapshot().get("live_sessions")))
     # validate asks the upstream (the list endpoint), also with zstd JSON
     m.configure({"expired_tickets": [T2], "json_encoding": "zstd"})
     rc, out, errs = cli.run("accounts", "validate", "qwen")
@@ -402,8 +410,10 @@ def client_leaves(r, port, m):
                             before and not m.snapshot().get("live_sessions"), 15)
     st = m.snapshot()
     r.check("a client gone mid-stream: the upstream transfer stops, the session is deleted",
-            ok and st.get("client_disconnects", 0) >= 1, "disconnects=%s live=%s" % (
-                st.get("client_disconnects"), st.get("live_sessions")))
+            ok and st.get("client_disconnects", 0) >= 1, "disconnects=%s live=%s %s %s" % (
+                st.get("client_disconnects"), st.get("live_sessions"),
+                [(sid, r["title"]) for sid, r in m.state.sessions.items() if r["live"]],
+                [x for x in st.get("rejections", []) if x["route"].startswith("delete")]))
 
 
 def models(r, port, cli, before):

@@ -580,6 +580,16 @@ START_TEST(error_message_limits)
 	ck_assert_str_eq(r.end, "error 502 upstream_error SYSTEM_ERROR down");
 	qw_stream_free(st);
 	rec_free(&r);
+	/* an error names the session too (it is deleted all the same) */
+	st = fresh(&r);
+	event(st, NULL, "{\"communication\":{\"sessionid\":\"se\",\"reqid\":"
+	    "\"re\"},\"data\":null,\"error_code\":\"NOT_LOGIN\"}", QWS_UPSTREAM);
+	ck_assert_str_eq(qw_stream_session(st), "se");
+	ck_assert_str_eq(qw_stream_reqid(st), "re");
+	ck_assert_str_eq(r.end, "error 401 invalid_request_error "
+	    "account_expired The upstream reported an error (NOT_LOGIN).");
+	qw_stream_free(st);
+	rec_free(&r);
 	/* an error without words: a message of ours, the code kept */
 	st = fresh(&r);
 	event(st, NULL, "{\"error_code\":7}", QWS_UPSTREAM);

@@ -309,10 +309,14 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
 	e = http_do(&req, &resp);
-	/* Once the upstream took the chat, its session goes afterwards. */
-	if (resp.status >= 200 && resp.status < 300)
-		defer_delete(pc, c, *qw_stream_session(sc.dec) != '\0' ?
-		    qw_stream_session(sc.dec) : session);
+	/*
+	 * Once the upstream took the chat (a stream came, naming the session
+	 * or not), the session goes afterwards; a refusal made none.
+	 */
+	if (*qw_stream_session(sc.dec) != '\0')
+		defer_delete(pc, c, qw_stream_session(sc.dec));
+	else if (resp.status >= 200 && resp.status < 300 && !sc.cs.not_sse)
+		defer_delete(pc, c, session);
 	if (e == UP_HTTP)
 		fail_http(&sc);
 	else if (e != UP_OK && e != UP_ABORTED)

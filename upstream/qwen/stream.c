@@ -407,10 +407,10 @@ snapshot(struct qw_stream *s, json_object *j)
 	size_t			 i, n, len, dl;
 	bool			 card;
 
-	if (is_error(j))
-		return error_of(s, j);
 	keep_id(s->session, get(j, "communication"), "sessionid");
 	keep_id(s->reqid, get(j, "communication"), "reqid");
+	if (is_error(j))
+		return error_of(s, j);
 	memset(&t, 0, sizeof(t));
 	msgs = get(get(j, "data"), "messages");
 	n = json_object_is_type(msgs, json_type_array) ?

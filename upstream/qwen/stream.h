@@ -52,7 +52,7 @@
  *    then finish(CHAT_FINISH_STOP) without usage (Qwen counts nothing).
  *    An end before any content is QWS_EMPTY (no sink call).
  *  - "communication" gives the upstream's session and request ids (the
- *    first of each, if they are plain tokens).  Other event names and
+ *    first of each, if they are plain tokens), also from an error event.  Other event names and
  *    unknown fields are ignored.
  *
  * The contract with the caller is the DeepSeek decoder's:
