@@ -132,6 +132,28 @@ static const struct cfg_var cfg_vars[] = {
 	{ "LB_STRATEGY_DEEPSEEK", NULL, CFG_STRATEGY,
 	  OFF(lb_strategy_deepseek), "", 0, 0,
 	  "LB_STRATEGY for DeepSeek accounts only" },
+	{ "QWENAI_BASE_URL", NULL, CFG_URLS, OFF(qwenai_base_url),
+	  "https://chat.qwen.ai", 0, 0,
+	  "Qwen AI (international) base URL(s), one picked per request" },
+	{ "LB_STRATEGY_QWENAI", NULL, CFG_STRATEGY, OFF(lb_strategy_qwenai),
+	  "", 0, 0, "LB_STRATEGY for Qwen AI accounts only" },
+	{ "QWENAI_USER_AGENT", NULL, CFG_STR, OFF(qwenai_user_agent),
+	  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+	  "(KHTML, like Gecko) Chrome/145.0.0.0 Safari/537.36", 0, 0,
+	  "User-Agent sent to Qwen AI (match the browser of bx-ua)" },
+	{ "QWENAI_VERSION", NULL, CFG_STR, OFF(qwenai_version), "0.2.7", 0, 0,
+	  "Qwen AI web client version (the Version header)" },
+	{ "QWENAI_BX_V", NULL, CFG_STR, OFF(qwenai_bx_v), "2.5.36", 0, 0,
+	  "Qwen AI anti-bot script version (bx-v header)" },
+	{ "QWENAI_BX_UA", NULL, CFG_STR, OFF(qwenai_bx_ua), "", 0, 0,
+	  "Qwen AI anti-bot bx-ua value copied from a browser (an account's "
+	  "bx_ua field wins; empty: not sent)" },
+	{ "QWENAI_BX_UMIDTOKEN", NULL, CFG_STR, OFF(qwenai_bx_umidtoken), "", 0,
+	  0, "Qwen AI anti-bot bx-umidtoken value (an account's bx_umidtoken "
+	  "field wins; empty: not sent)" },
+	{ "QWENAI_MODELS_TTL", NULL, CFG_LONG, OFF(qwenai_models_ttl), "3600",
+	  0, 604800, "seconds Qwen AI's own model list is kept for "
+	  "/v1/models (0: only the built-in models)" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -570,6 +592,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_chatgpt;
 	else if (strcmp(provider, "deepseek") == 0)
 		s = c->lb_strategy_deepseek;
+	else if (strcmp(provider, "qwenai") == 0)
+		s = c->lb_strategy_qwenai;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

@@ -73,6 +73,15 @@ struct config {
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
 	char		*lb_strategy_deepseek;
+	/* Qwen AI (chat.qwen.ai): base, strategy, browser and anti-bot */
+	struct strlist	 qwenai_base_url;
+	char		*lb_strategy_qwenai;
+	char		*qwenai_user_agent;
+	char		*qwenai_version;
+	char		*qwenai_bx_v;
+	char		*qwenai_bx_ua;
+	char		*qwenai_bx_umidtoken;
+	long		 qwenai_models_ttl;	/* s; 0: no upstream list */
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 

@@ -64,6 +64,9 @@ static const struct {
 	{ "-search-think", ROUTE_THINK | ROUTE_SEARCH },
 	{ "-think", ROUTE_THINK },
 	{ "-search", ROUTE_SEARCH },
+	/* Qwen AI's (§1.2): the provider reads -fast off the name itself */
+	{ "-thinking", ROUTE_THINK },
+	{ "-fast", 0 },
 };
 
 static const struct provider_model *
@@ -107,9 +110,67 @@ builtin(const struct provider *only, const char *name, struct route *r)
 			if ((m = in_provider(*pp, name, n)) != NULL) {
 				r->provider = *pp;
 				r->model = m;
-				r->flags |= fl | m->flags;
+				r->flags |= fl | (m->flags & ~MODEL_ALIAS);
 				return 1;
 			}
+		}
+	}
+	return 0;
+}
+
+/* A name an upstream lists (provider.listed), whole or with a suffix. */
+struct want {
+	const char	*name;
+	size_t		 len;
+	const char	*id;		/* the listed spelling, in the arena */
+	unsigned	 flags;
+	struct arena	*arena;
+};
+
+static int
+listed_match(void *arg, const char *id, long created)
+{
+	struct want *w = arg;
+	size_t n = strlen(id), i;
+
+	(void)created;
+	for (i = 0; i <= sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t sl = i > 0 ? strlen(suffixes[i - 1].suffix) : 0;
+
+		if (n + sl != w->len || strncasecmp(w->name, id, n) != 0 ||
+		    (sl && strcasecmp(w->name + n, suffixes[i - 1].suffix) !=
+		    0))
+			continue;
+		w->flags = i > 0 ? suffixes[i - 1].flags : 0;
+		w->id = arena_strdup(w->arena, id);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A name some provider's upstream lists, from the providers' caches
+ * (only's when not NULL): no upstream call on a request's path.
+ */
+static int
+listed(const struct config *cfg, struct store *st, struct arena *a,
+    const struct provider *only, const char *name, struct route *r)
+{
+	const struct provider *const *pp;
+	struct provider_ctx x = { cfg, st, a };
+	struct want w = { name, strlen(name), NULL, 0, a };
+
+	if (st == NULL)
+		return 0;
+	for (pp = providers; *pp != NULL; pp++) {
+		if ((only != NULL && *pp != only) || (*pp)->listed == NULL)
+			continue;
+		if ((*pp)->listed(&x, NULL, listed_match, &w) == 0 &&
+		    w.id != NULL) {
+			r->provider = *pp;
+			r->upstream_model = w.id;
+			r->flags |= w.flags;
+			return 1;
 		}
 	}
 	return 0;
@@ -219,14 +280,16 @@ route_resolve(const struct config *cfg, struct store *st, struct arena *a,
 		r->pin_account = acct ? arena_strdup(a, acct) : NULL;
 		if (r->mapping == NULL || (acct && r->pin_account == NULL))
 			return ROUTE_ENOMEM;
-		if (!builtin(pin, target, r)) {
+		if (!builtin(pin, target, r) &&
+		    !listed(cfg, st, a, pin, target, r)) {
 			r->provider = pin != NULL ? pin : provider_default();
 			if ((r->upstream_model = arena_strdup(a, target)) ==
 			    NULL)
 				return ROUTE_ENOMEM;
 		}
 		r->flags |= name_flags(r->provider, target);
-	} else if (!builtin(NULL, requested, r))
+	} else if (!builtin(NULL, requested, r) &&
+	    !listed(cfg, st, a, NULL, requested, r))
 		r->provider = provider_default();
 	if (r->provider == NULL)
 		return ROUTE_UNKNOWN;
