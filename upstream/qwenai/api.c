@@ -158,6 +158,10 @@ qa_fail(struct qa_call *c, const char *what, enum qa_err e)
 		    "Qwen AI refused the account's token (%s): %s", what,
 		    c->msg);
 		break;
+	case QA_FORBIDDEN:
+		call_fail(k, 403, "upstream_error", "upstream_forbidden",
+		    "Qwen AI refused the request (%s): %s", what, c->msg);
+		break;
 	case QA_COOKIES:
 		call_fail(k, 403, "upstream_error", "upstream_forbidden",
 		    "Qwen AI answered Bad_Request to %s (%s). %s", what,

@@ -130,6 +130,14 @@ defer_delete(const struct provider_call *pc, const struct qa_call *c)
 	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
 		return;
 	*a = *c;
+	/* The account's strings are gone by then: keep copies. */
+	a->token = arena_strdup(c->arena, c->token);
+	a->cookies = c->cookies ? arena_strdup(c->arena, c->cookies) : NULL;
+	a->bx_ua = c->bx_ua ? arena_strdup(c->arena, c->bx_ua) : NULL;
+	a->bx_umidtoken = c->bx_umidtoken ? arena_strdup(c->arena,
+	    c->bx_umidtoken) : NULL;
+	if (a->token == NULL)
+		return;
 	pc->after->fn = chat_delete;
 	pc->after->ctx = a;
 }

@@ -26,6 +26,7 @@ static const char *const errs[QA__MAX] = {
 	[QA_HTTP] = "the upstream answered an HTTP error",
 	[QA_REFUSED] = "the token was refused",
 	[QA_EXPIRED] = "the token has expired",
+	[QA_FORBIDDEN] = "the upstream refused the account",
 	[QA_COOKIES] = "the upstream wants the browser's cookies",
 	[QA_LIMITED] = "rate limited",
 	[QA_UPSTREAM] = "the upstream reported an error",
@@ -140,6 +141,8 @@ qa_classify(long http_status, const char *code)
 	    has(code, "unauthen") || has(code, "login") ||
 	    has(code, "token"))
 		return QA_REFUSED;
+	if (http_status == 403 || has(code, "forbidden"))
+		return QA_FORBIDDEN;
 	if (strcasecmp(code, "bad_request") == 0 ||
 	    strcasecmp(code, "badrequest") == 0)
 		return QA_COOKIES;

@@ -32,6 +32,7 @@ enum qa_err {
 	QA_HTTP,	/* a non-2xx answer without a Qwen error code */
 	QA_REFUSED,	/* the JWT was refused (401, Unauthorized) */
 	QA_EXPIRED,	/* ... and its exp claim has passed */
+	QA_FORBIDDEN,	/* 403, Forbidden: refused for this account */
 	QA_COOKIES,	/* Bad_Request: the account's cookies are missing */
 	QA_LIMITED,	/* rate limited */
 	QA_UPSTREAM,	/* any other Qwen error code */

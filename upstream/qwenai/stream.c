@@ -205,6 +205,7 @@ upstream_error(struct qa_stream *s, json_object *o, const char *raw,
 		type = "invalid_request_error";
 		oc = s->o.expired ? "account_expired" : "invalid_api_key";
 		break;
+	case QA_FORBIDDEN:
 	case QA_COOKIES:
 		status = 403;
 		oc = "upstream_forbidden";

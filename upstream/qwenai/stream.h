@@ -42,8 +42,8 @@
  *    sink->error() after what was sent, and returns QAS_UPSTREAM: status
  *    and code from qa_classify(): rate limits 429 rate_limit_error
  *    "rate_limit_exceeded", a refused login 401 "invalid_api_key" (or
- *    "account_expired" with opts.expired), Bad_Request 403
- *    "upstream_forbidden" with opts.hint appended to the message,
+ *    "account_expired" with opts.expired), Forbidden and Bad_Request 403
+ *    "upstream_forbidden" (opts.hint appended to a Bad_Request's message),
  *    anything else 502 "upstream_error" with the upstream code as the
  *    code ("upstream_stream_error" when it gave none).
  *  - Other objects and keys are ignored; a data line that is not a JSON
