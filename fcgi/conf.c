@@ -137,10 +137,9 @@ static const struct cfg_var cfg_vars[] = {
 	  "Qwen AI (international) base URL(s), one picked per request" },
 	{ "LB_STRATEGY_QWENAI", NULL, CFG_STRATEGY, OFF(lb_strategy_qwenai),
 	  "", 0, 0, "LB_STRATEGY for Qwen AI accounts only" },
-	{ "QWENAI_USER_AGENT", NULL, CFG_STR, OFF(qwenai_user_agent),
-	  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-	  "(KHTML, like Gecko) Chrome/145.0.0.0 Safari/537.36", 0, 0,
-	  "User-Agent sent to Qwen AI (match the browser of bx-ua)" },
+	{ "QWENAI_USER_AGENT", NULL, CFG_STR, OFF(qwenai_user_agent), "", 0, 0,
+	  "User-Agent sent to Qwen AI, the browser's of bx-ua (empty: "
+	  "Chrome 145 on macOS)" },
 	{ "QWENAI_VERSION", NULL, CFG_STR, OFF(qwenai_version), "0.2.7", 0, 0,
 	  "Qwen AI web client version (the Version header)" },
 	{ "QWENAI_BX_V", NULL, CFG_STR, OFF(qwenai_bx_v), "2.5.36", 0, 0,

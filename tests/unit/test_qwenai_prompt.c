@@ -11,10 +11,12 @@
 #include <string.h>
 
 #include "fcgi/arena.h"
+#include "fcgi/conf.h"
 #include "tests/unit/unit.h"
 #include "upstream/provider.h"
 #include "upstream/qwenai/errors.h"
 #include "upstream/qwenai/prompt.h"
+#include "upstream/route.h"
 
 /* A JWT with payload {"id":"u1","exp":4102444800} (2100-01-01). */
 #define JWT_2100 "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." \
@@ -262,6 +264,49 @@ START_TEST(provider_hooks)
 }
 END_TEST
 
+/* §1.2 and §7.5 through the router: suffixes, aliases, no stray flags. */
+START_TEST(routing)
+{
+	static const struct {
+		const char	*name, *upstream;
+		unsigned	 flags;
+	} cases[] = {
+		{ "Qwen3-Max", "qwen3-max-2026-01-23", 0 },
+		{ "qwen3-max-thinking", "qwen3-max-2026-01-23", ROUTE_THINK },
+		{ "Qwen3.5-Plus-Fast", "qwen3.5-plus", 0 },
+		{ "Qwen3.5-Plus-Think", "qwen3.5-plus", ROUTE_THINK },
+		{ "qwen", "qwen3-max-2026-01-23", 0 },
+		{ "QWEN2.5", "qwen-max-latest", 0 },
+		{ "qwen3-omni-thinking", "qwen3-omni-flash-2025-12-01",
+		    ROUTE_THINK },
+		{ "qwen-plus-2025-07-28", "qwen-plus-2025-07-28", 0 },
+	};
+	struct config cfg;
+	struct arena a;
+	struct route r;
+	char err[256];
+	size_t i;
+
+	ck_assert_int_eq(config_load(&cfg, err, sizeof(err)), 0);
+	arena_init(&a, 1 << 14);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_int_eq(route_resolve(&cfg, NULL, &a, cases[i].name,
+		    &r), ROUTE_OK);
+		ck_assert_str_eq(r.provider->id, "qwenai");
+		ck_assert_str_eq(r.upstream_model, cases[i].upstream);
+		ck_assert_msg(r.flags == cases[i].flags, "%s: flags %#x",
+		    cases[i].name, r.flags);
+		ck_assert_str_eq(r.reported, cases[i].name);
+	}
+	/* without a store no upstream list is read: the catch-all */
+	ck_assert_int_eq(route_resolve(&cfg, NULL, &a, "qwq-32b", &r),
+	    ROUTE_OK);
+	ck_assert_str_eq(r.provider->id, "chatgpt");
+	arena_free(&a);
+	config_free(&cfg);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -274,6 +319,7 @@ suite(void)
 	tcase_add_test(tc, cookies);
 	tcase_add_test(tc, jwt);
 	tcase_add_test(tc, provider_hooks);
+	tcase_add_test(tc, routing);
 	suite_add_tcase(s, tc);
 	return s;
 }

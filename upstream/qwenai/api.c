@@ -101,8 +101,8 @@ qa_headers(struct qa_call *c, const char *referer, const char *version,
 	call_hdr(&h, "sec-fetch-dest: empty");
 	call_hdr(&h, "sec-fetch-mode: cors");
 	call_hdr(&h, "sec-fetch-site: same-origin");
-	if (nonempty(c->cfg->qwenai_user_agent) != NULL)
-		call_hdr(&h, "user-agent: %s", c->cfg->qwenai_user_agent);
+	call_hdr(&h, "user-agent: %s", nonempty(c->cfg->qwenai_user_agent) ?
+	    c->cfg->qwenai_user_agent : QA_USER_AGENT);
 	return call_hdrs_done(&h);
 }
 

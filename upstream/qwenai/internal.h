@@ -10,6 +10,10 @@
 
 /* What the real web client at this origin sends (§7.2). */
 #define QA_ORIGIN		"https://chat.qwen.ai"
+/* QWENAI_USER_AGENT when it is empty: the browser of §7.2 */
+#define QA_USER_AGENT		"Mozilla/5.0 (Macintosh; Intel Mac OS X " \
+				"10_15_7) AppleWebKit/537.36 (KHTML, like " \
+				"Gecko) Chrome/145.0.0.0 Safari/537.36"
 #define QA_MODELS_VERSION	"0.2.35"	/* the Version /api/models gets */
 #define QA_MAX_JSON		(1u << 20)	/* a JSON answer */
 #define QA_ERR_BODY_MAX		(64u << 10)	/* an error body instead of SSE */
