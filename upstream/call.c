@@ -246,3 +246,41 @@ call_ms_since(const struct timespec *t0)
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
+
+void
+call_sse_init(struct call_sse *cs, const struct http_resp *resp,
+    const struct chat_sink *sink, sse_event_fn on_event, int (*done)(void *),
+    void *ctx, size_t max_err_body)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->resp = resp;
+	cs->sink = sink;
+	cs->done = done;
+	cs->ctx = ctx;
+	sse_init(&cs->sse, on_event, ctx, 0);
+	buf_init(&cs->err_body, max_err_body);
+}
+
+int
+call_sse_data(void *u, const char *p, size_t n)
+{
+	struct call_sse *cs = u;
+	const char *ct = cs->resp->content_type;
+
+	if (cs->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
+		cs->not_sse = 1;
+		return buf_add(&cs->err_body, p, n) < 0;
+	}
+	if (cs->done != NULL && cs->done(cs->ctx))
+		return 1;
+	if (sse_feed(&cs->sse, p, n) != SSE_OK)
+		return 1;
+	return cs->sink->flush != NULL && cs->sink->flush(cs->sink->ctx) != 0;
+}
+
+void
+call_sse_free(struct call_sse *cs)
+{
+	sse_free(&cs->sse);
+	buf_free(&cs->err_body);
+}

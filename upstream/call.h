@@ -12,9 +12,11 @@
 #include <time.h>
 
 #include "fcgi/arena.h"
+#include "fcgi/buf.h"
 #include "fcgi/conf.h"
 #include "upstream/http.h"
 #include "upstream/provider.h"
+#include "upstream/sse.h"
 
 #define CALL_MAX_HEADERS	48
 
@@ -69,5 +71,29 @@ int	 call_is_cloudflare(const struct http_resp *);
 long	 call_retry_after(const struct http_resp *);
 
 long	 call_ms_since(const struct timespec *);
+
+/*
+ * A streamed SSE answer (http_req.on_data = call_sse_data, data_ctx =
+ * the struct): 2xx bytes go through the SSE re-framer to the caller's
+ * on_event, then the sink's flush() (one client write per upstream read);
+ * a body that is not text/event-stream (a JSON error with 200) is kept in
+ * err_body instead.  done (may be NULL) says the decoder has ended the
+ * answer: the transfer stops.
+ */
+struct call_sse {
+	const struct http_resp	*resp;
+	const struct chat_sink	*sink;
+	struct sse_parser	 sse;
+	int			(*done)(void *ctx);
+	void			*ctx;
+	int			 not_sse;
+	struct buf		 err_body;
+};
+
+void	 call_sse_init(struct call_sse *, const struct http_resp *,
+	    const struct chat_sink *, sse_event_fn on_event,
+	    int (*done)(void *), void *ctx, size_t max_err_body);
+int	 call_sse_data(void *call_sse, const char *, size_t);
+void	 call_sse_free(struct call_sse *);
 
 #endif

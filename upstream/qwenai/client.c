@@ -182,12 +182,9 @@ completion_body(struct qa_call *c, const struct provider_call *pc, int think)
 
 struct stream_ctx {
 	struct qa_call		*c;
-	struct http_resp	*resp;
-	struct sse_parser	 sse;
+	struct call_sse		 cs;
 	struct qa_stream	*dec;
 	enum qa_stream_err	 dec_err;
-	int			 not_sse;	/* an error body instead */
-	struct buf		 err_body;
 };
 
 static int
@@ -200,36 +197,22 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-on_data(void *u, const char *p, size_t n)
+dec_done(void *u)
 {
-	struct stream_ctx *sc = u;
-	const char *ct = sc->resp->content_type;
-
-	/* A JSON error (Bad_Request) comes with 200: keep it. */
-	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
-		sc->not_sse = 1;
-		return buf_add(&sc->err_body, p, n) < 0;
-	}
-	if (qa_stream_done(sc->dec))
-		return 1;
-	if (sse_feed(&sc->sse, p, n) != SSE_OK)
-		return 1;
-	if (sc->c->sink->flush != NULL &&
-	    sc->c->sink->flush(sc->c->sink->ctx) != 0)
-		return 1;
-	return 0;
+	return qa_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /* A 200 that carried a JSON answer instead of the stream. */
 static void
 fail_body(struct stream_ctx *sc)
 {
-	struct http_resp r = *sc->resp;
+	struct http_resp r = *sc->cs.resp;
+	struct buf *b = &sc->cs.err_body;
 	struct json_object *root, *data;
 
-	buf_add(&sc->err_body, "", 1);
-	r.body = sc->err_body.failed ? NULL : sc->err_body.p;
-	r.body_len = sc->err_body.failed ? 0 : sc->err_body.len - 1;
+	buf_add(b, "", 1);
+	r.body = b->failed ? NULL : b->p;
+	r.body_len = b->failed ? 0 : b->len - 1;
 	if (qa_judge(sc->c, "completion", UP_OK, &r, &root, &data) ==
 	    QA_OK) {
 		json_object_put(root);
@@ -244,7 +227,8 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 	const struct chat_sink *k = sc->c->sink;
 	enum qa_stream_err de = sc->dec_err;
 
-	if (e == UP_OK && de == QAS_OK && sse_finish(&sc->sse, NULL) != SSE_OK)
+	if (e == UP_OK && de == QAS_OK && sse_finish(&sc->cs.sse, NULL) !=
+	    SSE_OK)
 		de = sc->dec_err != QAS_OK ? sc->dec_err : QAS_PROTO;
 	if (de == QAS_ABORT || de == QAS_UPSTREAM)
 		return;		/* the client left, or the sink has the error */
@@ -283,13 +267,13 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	so.hint = qa_cookie_hint(c);
 	so.expired = exp > 0 && exp <= (long long)time(NULL);
 	sc.c = c;
-	sc.resp = &resp;
-	buf_init(&sc.err_body, QA_ERR_BODY_MAX);
+	call_sse_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
+	    QA_ERR_BODY_MAX);
 	if (qa_stream_new(&sc.dec, k, &so) != QAS_OK) {
 		qa_fail(c, "completion", QA_ENOMEM);
+		call_sse_free(&sc.cs);
 		return;
 	}
-	sse_init(&sc.sse, on_event, &sc, 0);
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.url = arena_printf(c->arena, "%s/api/v2/chat/completions?chat_id="
@@ -307,8 +291,8 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = QA_IDLE_TIMEOUT_S;
 	req.max_body = QA_ERR_BODY_MAX;
-	req.on_data = on_data;
-	req.data_ctx = &sc;
+	req.on_data = call_sse_data;
+	req.data_ctx = &sc.cs;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
 	e = http_do(&req, &resp);
@@ -326,16 +310,15 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 			call_fail_net(k, "qwenai", "completion", e);
 		goto out;
 	}
-	if (sc.not_sse) {
+	if (sc.cs.not_sse) {
 		fail_body(&sc);
 		goto out;
 	}
 	stream_end(&sc, e);
 out:
 	http_resp_free(&resp);
-	sse_free(&sc.sse);
+	call_sse_free(&sc.cs);
 	qa_stream_free(sc.dec);
-	buf_free(&sc.err_body);
 }
 
 void
