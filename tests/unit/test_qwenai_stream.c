@@ -278,6 +278,8 @@ feed(struct run *u, const char *buf, size_t len, size_t cut, size_t stepn,
 		n = stepn == 0 ? len - at : stepn;
 		if (at < cut && at + n > cut)
 			n = cut - at;
+		if (n > len - at)
+			n = len - at;
 		if (sse_feed(&p, buf + at, n) != SSE_OK)
 			break;
 	}
@@ -433,7 +435,7 @@ START_TEST(limits)
 	/* nesting deeper than QAS_JSON_DEPTH */
 	run_open(&u, 0, 0);
 	{
-		char deep[4 * QAS_JSON_DEPTH + 16];
+		char deep[6 * (QAS_JSON_DEPTH + 1) + 16];
 		size_t k = 0, d;
 
 		for (d = 0; d <= QAS_JSON_DEPTH; d++)
