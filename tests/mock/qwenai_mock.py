@@ -89,6 +89,7 @@ import socket
 import sys
 import threading
 import time
+import types
 import uuid
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
@@ -159,13 +160,9 @@ class MockState:
             self.last = {"completion": None, "rejection": None, "disconnect": None}
             self.last_requests, self.rejections, self.recent = {}, [], []
 
-    def bump(self, key, sub=None, n=1):
-        with self.lock:
-            if sub is None:
-                self.c[key] = self.c.get(key, 0) + n
-            else:
-                d = self.c.setdefault(key, {})
-                d[sub] = d.get(sub, 0) + n
+    # shared with the DeepSeek mock: they read only self
+    bump = dsm.MockState.bump
+    effective = dsm.MockState.effective
 
     def record_rejection(self, route, status, reason, user):
         with self.lock:
@@ -202,30 +199,9 @@ class MockState:
                     self.config["by_token"].setdefault(tok, {}).update(copy.deepcopy(over))
             return copy.deepcopy(self.config)
 
-    def effective(self, token):
-        with self.lock:
-            cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config["by_token"].get(token) or {}))
-            return cfg
-
-    def take(self, key, token):
-        """A healing knob's value for this token (0/None = off); consumes one of <key>_times."""
-        assert key in HEALING_KEYS, key
-        with self.lock:
-            for layer in (self.config["by_token"].get(token), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                val, tk = layer[key], key + "_times"
-                times = layer.get(tk)
-                if times is not None:
-                    if times <= 1:
-                        layer[key], layer[tk] = DEFAULT_CONFIG[key], None
-                        if times < 1:
-                            continue
-                    else:
-                        layer[tk] = times - 1
-                return val
-            return DEFAULT_CONFIG[key]
+    # DeepSeek's healing knobs, read against this module's HEALING_KEYS and DEFAULT_CONFIG:
+    # a healing knob's value for this token (0/None = off), consuming one of <key>_times
+    take = types.FunctionType(dsm.MockState.take.__code__, globals(), "take")
 
     def live_chats(self):
         with self.lock:
