@@ -128,7 +128,10 @@ learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
 			res.outcome = ACCT_OUT_SOFT;
 		cool = s->retry_after > 0 ? s->retry_after : COOLDOWN_DEFAULT;
 		res.cooldown_s = cool;
-	} else
+	} else if (s->err_status == 400 || s->err_status == 404 ||
+	    s->err_status == 413 || s->err_status == 422)
+		res.outcome = ACCT_OUT_REFUSED;	/* the request, not the account */
+	else
 		res.outcome = ACCT_OUT_SOFT;
 	if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
 	    STORE_OK)
