@@ -75,6 +75,12 @@ struct config {
 	char		*lb_strategy_deepseek;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
+	/* MiniMax (providers.md §5) */
+	struct strlist	 minimax_base_url;
+	char		*lb_strategy_minimax;
+	long		 minimax_poll_min_ms;
+	long		 minimax_poll_max_ms;
+	long		 minimax_answer_timeout;	/* seconds */
 
 	/* process and platform */
 	char		*data_dir;
