@@ -71,7 +71,10 @@ is_system(const struct chat_message *m)
 	return m->role == CHAT_ROLE_SYSTEM || m->role == CHAT_ROLE_DEVELOPER;
 }
 
-/* Appends the message's text; how many bytes it added (images gone). */
+/*
+ * Appends the message's text, images gone; 0 when that left nothing but
+ * white space (the caller takes it back), else how many bytes it added.
+ */
 static size_t
 put_text(struct buf *b, const struct chat_message *m)
 {
@@ -90,7 +93,10 @@ put_text(struct buf *b, const struct chat_message *m)
 	if (b->failed)
 		return 0;
 	b->len = start + mm_strip_images(b->p + start, b->len - start);
-	return b->len - start;
+	for (k = start; k < b->len; k++)
+		if (!isspace((unsigned char)b->p[k]))
+			return b->len - start;
+	return 0;
 }
 
 /* One "ROLE:TEXT\n" block, or nothing when the text is empty. */
@@ -132,7 +138,7 @@ mm_prompt(struct arena *a, const struct chat_request *req, size_t *lenp)
 	if (sys != NULL) {
 		buf_adds(&b, "system:");
 		if (put_text(&b, sys) == 0)
-			b.len = 0;
+			b.len = 0;	/* nothing but white space */
 		else
 			buf_add(&b, "\n", 1);
 	}
