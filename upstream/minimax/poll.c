@@ -425,6 +425,17 @@ pick_ai(struct json_object *msgs, struct ai_msg *ai)
 	return (int)nai;
 }
 
+static int
+has_text(const struct ai_msg *ai, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ai[i].text_len > 0 || ai[i].think_len > 0)
+			return 1;
+	return 0;
+}
+
 /* Something to tell one snapshot from the last: sizes, ids, status. */
 static unsigned long long
 progress_of(const struct ai_msg *ai, int n, long status)
@@ -474,6 +485,14 @@ snapshot(struct mm_poll *p, struct json_object *root)
 	p->progress = prog;
 	complete = p->status == MMP_STATUS_DONE && n > 0 &&
 	    ai[n - 1].text_len > 0;
+	/*
+	 * A non-stream answer has begun where a stream would have: from
+	 * here on a failure is this answer's, not a reason to try another
+	 * account.
+	 */
+	if (p->final_only && !complete && has_text(ai, n) &&
+	    role(p) != MMP_OK)
+		goto out;
 	if (!p->final_only || complete) {
 		gone = p->has_cur;
 		for (i = 0; p->has_cur && i < n && at < 0; i++)

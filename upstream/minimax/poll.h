@@ -42,6 +42,9 @@
  *    snapshots in a row is error(502, "empty_answer").
  *  - With opts.final_only (a non-stream answer), snapshots before the end
  *    are only looked at for progress; the final one is written whole.
+ *    role() still comes with the first snapshot that shows any text, as
+ *    it would in a stream: the answer has begun, and a failure after it
+ *    is the answer's (no other account is tried).
  *  - base_resp.status_code (or statusInfo.code) other than 0 is the
  *    upstream's error: 1001 (the login expired) error(401,
  *    "account_expired"), anything else error(502, "upstream_error"),
