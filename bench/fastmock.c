@@ -49,6 +49,23 @@
  *                                            it as above
  *   POST /api/v0/chat_session/delete         biz_data null
  *
+ *   MiniMax (protocols/providers.md §5), no signature checked:
+ *   POST /v1/api/user/device/register        a fixed deviceIDStr
+ *   POST /matrix/api/v1/chat/send_msg        a new chat_id each time; the
+ *                                            chat's birth (wall clock) is
+ *                                            kept
+ *   POST /matrix/api/v1/chat/get_chat_detail the chat's answer as it is
+ *                                            now: -n parts "part K @MS; ",
+ *                                            part K shown from birth +
+ *                                            K x -M ms (MS is that instant,
+ *                                            epoch milliseconds, so a client
+ *                                            can tell how late it saw it);
+ *                                            chat_status 2 once all are
+ *                                            shown.  A send_msg body with
+ *                                            "fastmock-delay=MS" paces its
+ *                                            chat at MS instead
+ *   POST /matrix/api/v1/chat/delete_chat     success
+ *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
  * HTTP/1.1 with keep-alive (HTTP/1.0 and "Connection: close" close after
@@ -56,7 +73,7 @@
  * bodies get 411).  Pipelined requests are answered in order.
  *
  *   fastmock [-p port] [-b addr] [-t threads] [-d ms] [-c] [-n snapshots]
- *            [-D difficulty] [-W ds_difficulty] [-P portfile]
+ *            [-D difficulty] [-W ds_difficulty] [-M mm_step] [-P portfile]
  *
  *   -p port       TCP port (default 0 = any free port)
  *   -b addr       IPv4 address to bind (default 127.0.0.1)
@@ -76,6 +93,8 @@
  *                 DeepSeek proof-of-work difficulty, 2..5000000 (default
  *                 1000, ~500 hashes a request, so that throughput measures
  *                 chat2api rather than the PoW; 144000 is the real one)
+ *   -M mm_step    ms between two parts of a MiniMax answer (default 0:
+ *                 the whole answer at the first poll)
  *   -P file       write the bound port there (atomically) once listening
  *
  * The bound port is also printed as "fastmock: port N" on stdout.  SIGTERM
@@ -113,6 +132,11 @@
 #define DS_POW		"/api/v0/chat/create_pow_challenge"
 #define DS_DELETE	"/api/v0/chat_session/delete"
 #define DELAY_MARK	"fastmock-delay="
+#define MM_REGISTER	"/v1/api/user/device/register"
+#define MM_SEND		"/matrix/api/v1/chat/send_msg"
+#define MM_DETAIL	"/matrix/api/v1/chat/get_chat_detail"
+#define MM_DELETE	"/matrix/api/v1/chat/delete_chat"
+#define MM_CHATS	65536		/* births kept (ring, by chat id) */
 
 /* ------------------------------------------------------------------ */
 /* canned answers */
@@ -132,6 +156,10 @@ static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
 static const char	*difficulty = "0fffff";
 static long		 ds_difficulty = 1000;
 static unsigned long	 ds_sessions;	/* ids of created chat sessions */
+static unsigned long	 mm_chats;	/* ids of created MiniMax chats */
+static uint64_t		 mm_birth[MM_CHATS];	/* ms epoch */
+static int		 mm_pace[MM_CHATS];	/* ms per part */
+static int		 mm_step;
 static int		 delay_ms;
 static int		 chunked;
 static int		 snapshots = 8;
@@ -139,13 +167,15 @@ static volatile sig_atomic_t stop;
 
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
-	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+	R_DS_COMPLETION, R_DS_DELETE, R_MM_REGISTER, R_MM_SEND, R_MM_DETAIL,
+	R_MM_DELETE, R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
-	"ds_session_delete", "other"
+	"ds_session_delete", "mm_register", "mm_send", "mm_detail", "mm_delete",
+	"other"
 };
 
 static void
@@ -744,6 +774,63 @@ header_value(const char *head, size_t hlen, const char *name, size_t *vlen)
 	return NULL;
 }
 
+static uint64_t
+wall_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* send_msg: a new chat, born now, paced by -M or the body's mark. */
+static void
+mm_send(struct conn *c, const char *body, size_t blen)
+{
+	const char	*d = blen ? memmem(body, blen, DELAY_MARK,
+			    sizeof(DELAY_MARK) - 1) : NULL;
+	unsigned long	 id;
+	char		 b[256];
+
+	id = __atomic_add_fetch(&mm_chats, 1, __ATOMIC_RELAXED);
+	mm_birth[id % MM_CHATS] = wall_ms();
+	mm_pace[id % MM_CHATS] = d ? atoi(d + sizeof(DELAY_MARK) - 1) :
+	    mm_step;
+	snprintf(b, sizeof(b), "{\"chat_id\":%lu,\"msg_id\":%lu,"
+	    "\"base_resp\":{\"status_code\":0,\"status_msg\":\"success\"}}",
+	    id, id * 2);
+	answer_simple(c, 200, "application/json", b);
+}
+
+/* get_chat_detail: the parts shown by now (a chat id it never made: all). */
+static void
+mm_detail(struct conn *c, const char *body, size_t blen)
+{
+	const char	*p = blen ? memmem(body, blen, "\"chat_id\":", 10) : NULL;
+	unsigned long	 id = p ? strtoul(p + 10, NULL, 10) : 0;
+	uint64_t	 birth = mm_birth[id % MM_CHATS], now = wall_ms();
+	int		 pace = mm_pace[id % MM_CHATS], k, i;
+	char		 b[8192];
+	size_t		 n;
+
+	k = pace <= 0 || now < birth ? snapshots :
+	    (int)((now - birth) / (uint64_t)pace) + 1;
+	if (k > snapshots)
+		k = snapshots;
+	n = (size_t)snprintf(b, sizeof(b), "{\"chat\":{\"chat_id\":%lu,"
+	    "\"chat_status\":%d},\"messages\":[{\"msg_id\":1,\"msg_type\":1,"
+	    "\"msg_content\":\"hi\"},{\"msg_id\":2,\"msg_type\":2,"
+	    "\"msg_content\":\"", id, k == snapshots ? 2 : 1);
+	for (i = 0; i < k && n < sizeof(b) - 256; i++)
+		n += (size_t)snprintf(b + n, sizeof(b) - n, "part %d @%llu; ",
+		    i, (unsigned long long)(birth + (uint64_t)i *
+		    (uint64_t)(pace > 0 ? pace : 0)));
+	snprintf(b + n, sizeof(b) - n, "\",\"extra_info\":{"
+	    "\"thinking_content\":\"\"}}],\"base_resp\":{\"status_code\":0,"
+	    "\"status_msg\":\"success\"}}");
+	answer_simple(c, 200, "application/json", b);
+}
+
 /*
  * Answers as many complete requests as the input holds (stopping at a
  * paced stream).  Returns -1 to drop the connection.
@@ -860,9 +947,34 @@ process(struct loop *l, struct conn *c)
 			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
 			    __ATOMIC_RELAXED);
 			out_add(c, ds_delete_resp, ds_delete_len);
+		} else if (is_post && plen == sizeof(MM_REGISTER) - 1 &&
+		    memcmp(sp1, MM_REGISTER, plen) == 0) {
+			__atomic_fetch_add(&counters[R_MM_REGISTER], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"statusInfo\":{\"code\":0,\"message\":"
+			    "\"success\"},\"data\":{\"deviceIDStr\":"
+			    "\"300000000000000001\",\"realUserID\":\"1\"}}");
+		} else if (is_post && plen == sizeof(MM_SEND) - 1 &&
+		    memcmp(sp1, MM_SEND, plen) == 0) {
+			__atomic_fetch_add(&counters[R_MM_SEND], 1,
+			    __ATOMIC_RELAXED);
+			mm_send(c, c->in + hlen, blen);
+		} else if (is_post && plen == sizeof(MM_DETAIL) - 1 &&
+		    memcmp(sp1, MM_DETAIL, plen) == 0) {
+			__atomic_fetch_add(&counters[R_MM_DETAIL], 1,
+			    __ATOMIC_RELAXED);
+			mm_detail(c, c->in + hlen, blen);
+		} else if (is_post && plen == sizeof(MM_DELETE) - 1 &&
+		    memcmp(sp1, MM_DELETE, plen) == 0) {
+			__atomic_fetch_add(&counters[R_MM_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"base_resp\":{\"status_code\":0,"
+			    "\"status_msg\":\"success\"}}");
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[512];
+			char	 b[1024];
 			int	 i;
 			size_t	 n = 0;
 
@@ -1040,7 +1152,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: fastmock [-p port] [-b addr] [-t threads] "
 	    "[-d ms] [-c] [-n snapshots] [-D difficulty] [-W ds_difficulty] "
-	    "[-P portfile]\n");
+	    "[-M mm_step] [-P portfile]\n");
 	exit(2);
 }
 
@@ -1055,7 +1167,7 @@ main(int argc, char *argv[])
 	const char		*bind_addr = "127.0.0.1", *portfile = NULL;
 	int			 ch, port = 0, nthreads = 1, fd, one = 1, i;
 
-	while ((ch = getopt(argc, argv, "b:cd:D:n:p:P:t:W:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:cd:D:M:n:p:P:t:W:")) != -1) {
 		switch (ch) {
 		case 'b': bind_addr = optarg; break;
 		case 'c': chunked = 1; break;
@@ -1066,13 +1178,15 @@ main(int argc, char *argv[])
 		case 'P': portfile = optarg; break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'W': ds_difficulty = atol(optarg); break;
+		case 'M': mm_step = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (nthreads < 1 || nthreads > 64 || delay_ms < 0 || snapshots < 1 ||
 	    snapshots > MAX_SSE_EVENTS - 9 || strlen(difficulty) > 64 ||
 	    strspn(difficulty, "0123456789abcdefABCDEF") !=
-	    strlen(difficulty) || ds_difficulty < 2 || ds_difficulty > 5000000)
+	    strlen(difficulty) || ds_difficulty < 2 || ds_difficulty > 5000000 ||
+	    mm_step < 0)
 		usage();
 	build_canned();
 	build_fixed();

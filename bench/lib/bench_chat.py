@@ -11,7 +11,13 @@ the chat2api CLI and drawn on with an AUTHORIZATION code, against
 fastmock's DeepSeek routes (users/current, chat_session/create,
 create_pow_challenge with a solvable challenge of that difficulty,
 completion, chat_session/delete).  Each DeepSeek difficulty gets its own
-fastmock; plain deepseek uses --ds-difficulty (1000).
+fastmock; plain deepseek uses --ds-difficulty (1000).  minimax and
+minimax@STEP are MiniMax-M2.7 the same way, against fastmock's MiniMax
+routes (device/register once, send_msg, get_chat_detail polled until the
+answer is complete, delete_chat); the answer grows one part every STEP ms
+(--mm-step, 0: complete at the first poll).  For them the report also
+gives the polls per answer and how late the client saw each part after
+the mock showed it (p50, p95), from streamed answers one at a time.
 """
 
 import argparse
@@ -53,6 +59,16 @@ DS_COMPLETION_BODY = {
     "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
     "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
 }
+# MiniMax: fastmock's answer is -n parts "part K @MS; " (MS: when the mock
+# showed part K); chat2api polls it with its production pace.
+MM_MODEL = "MiniMax-M2.7"
+MM_CODE = "bench-minimax-code-0001"
+MM_JWT = ("eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjp7ImlkIjoiMTAwMDAwMDAxIn19."
+          "YmVuY2gtc2lnbmF0dXJl")                  # user 100000001
+MM_NONSTREAM = {"model": MM_MODEL, "messages": [{"role": "user", "content": "hi"}]}
+MM_STREAM = dict(MM_NONSTREAM, stream=True)
+MM_DETAIL = "/matrix/api/v1/chat/get_chat_detail"
+MM_PART_RE = re.compile(r"part (\d+) @(\d+); ")
 # What the mock gets from chat2api, roughly (§4.1): used for the
 # "wrk straight at the mock" baseline.
 CONV_BODY = {
@@ -67,6 +83,9 @@ CONV_BODY = {
     "force_paragen": False, "force_rate_limit": False, "supported_encodings": [],
     "websocket_request_id": "aaaaaaaa-0000-4000-8000-00000000000a",
 }
+
+
+BASELINES = ("baseline", "baseline_ds", "baseline_mm")
 
 
 def log(msg):
@@ -104,18 +123,51 @@ def ds_difficulty(args, mode):
     return int(mode.split("@", 1)[1]) if "@" in mode else args.ds_difficulty
 
 
+def base_key(mode):
+    return "baseline_ds" if is_deepseek(mode) else "baseline_mm" if is_minimax(mode) \
+        else "baseline"
+
+
+def is_minimax(mode):
+    return mode == "minimax" or mode.startswith("minimax@")
+
+
+def mm_step(args, mode):
+    return int(mode.split("@", 1)[1]) if "@" in mode else args.mm_step
+
+
+def mock_key(args, mode):
+    """Which fastmock a mode needs: (DeepSeek difficulty, MiniMax step)."""
+    if is_deepseek(mode):
+        return (ds_difficulty(args, mode), args.mm_step)
+    if is_minimax(mode):
+        return (args.ds_difficulty, mm_step(args, mode))
+    return (args.ds_difficulty, args.mm_step)
+
+
 class Provider:
     """What a mode sends and expects back."""
 
     def __init__(self, mode):
+        self.pattern = None
         if is_deepseek(mode):
             self.nonstream, self.stream = DS_NONSTREAM, DS_STREAM
             self.headers = {"Authorization": "Bearer " + DS_CODE}
             self.expected = DS_EXPECTED_TEXT
+        elif is_minimax(mode):
+            self.nonstream, self.stream = MM_NONSTREAM, MM_STREAM
+            self.headers = {"Authorization": "Bearer " + MM_CODE}
+            self.expected = "part 0 @..."
+            self.pattern = re.compile(r"(part \d+ @\d+; )+$")
         else:
             self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
             self.headers = {}
             self.expected = EXPECTED_TEXT
+
+    def ok(self, text):
+        if self.pattern is not None:
+            return isinstance(text, str) and self.pattern.match(text) is not None
+        return text == self.expected
 
 
 def lua_str(s):
@@ -314,7 +366,7 @@ def sanity(port, pv=None):
         got = j["choices"][0]["message"]["content"]
     except (TypeError, KeyError, IndexError):
         pass
-    if r.status != 200 or got != pv.expected:
+    if r.status != 200 or not pv.ok(got):
         raise harness.HarnessError("non-stream sanity check failed: " + r.describe())
     r = post_json(port, pv.stream, headers=pv.headers)
     text, done = "", False
@@ -328,7 +380,7 @@ def sanity(port, pv=None):
                 ev = json.loads(d)
                 for ch in ev.get("choices") or []:
                     text += (ch.get("delta") or {}).get("content") or ""
-    if r.status != 200 or text != pv.expected or not done:
+    if r.status != 200 or not pv.ok(text) or not done:
         raise harness.HarnessError("stream sanity check failed (%r): %s" % (text, r.describe()))
 
 
@@ -418,6 +470,8 @@ def app_env(args, mock_url, mode, threads):
     }
     if is_deepseek(mode):
         env.update(DEEPSEEK_BASE_URL=mock_url, AUTHORIZATION=DS_CODE)
+    if is_minimax(mode):
+        env.update(MINIMAX_BASE_URL=mock_url, AUTHORIZATION=MM_CODE)
     return env
 
 
@@ -428,7 +482,9 @@ def start_frontend(args, binary, label, env, mode=None):
     try:
         fe.start()
         if mode and is_deepseek(mode):
-            fe.ds_cli = add_ds_account(ws, binary, env)
+            fe.ds_cli = add_account(ws, binary, env, "deepseek", DS_USER_TOKEN)
+        if mode and is_minimax(mode):
+            fe.ds_cli = add_account(ws, binary, env, "minimax", MM_JWT)
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -436,19 +492,19 @@ def start_frontend(args, binary, label, env, mode=None):
     return ws, fe
 
 
-def add_ds_account(ws, binary, env):
-    """The DeepSeek account the AUTHORIZATION code draws on, added with the
-    CLI as the service's user (as tests/integration/test_accounts.py does:
-    the CLI needs the data dir's secret.key and write access to lock.mdb)."""
+def add_account(ws, binary, env, provider, secret):
+    """The account the AUTHORIZATION code draws on, added with the CLI as
+    the service's user (as tests/integration/test_accounts.py does: the
+    CLI needs the data dir's secret.key and write access to lock.mdb)."""
     cenv = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn",
-                **{k: v for k, v in env.items() if k.startswith("DEEPSEEK_")})
-    argv = [binary, "accounts", "add", "deepseek", DS_USER_TOKEN, "--label", "bench"]
+                **{k: v for k, v in env.items() if k.startswith(provider.upper() + "_")})
+    argv = [binary, "accounts", "add", provider, secret, "--label", "bench"]
     if harness.RUN_USER:
         argv = ["runuser", "-u", harness.RUN_USER, "--"] + argv
     p = subprocess.run(argv, env=cenv, capture_output=True, text=True, timeout=60)
     if p.returncode != 0 or "added" not in p.stdout:
-        raise harness.HarnessError("chat2api accounts add deepseek failed (%d): %s%s"
-                                   % (p.returncode, p.stdout, p.stderr))
+        raise harness.HarnessError("chat2api accounts add %s failed (%d): %s%s"
+                                   % (provider, p.returncode, p.stdout, p.stderr))
     return "CHAT2API_DATA_DIR=%s %s" % (shlex.quote(cenv["CHAT2API_DATA_DIR"]),
                                        " ".join(shlex.quote(x) for x in argv))
 
@@ -500,6 +556,8 @@ def bench_throughput(args, wrk, ttfc, binary, mock, mode, res):
     out = {"env": env, "runs": []}
     if is_deepseek(mode):
         out["ds_difficulty"] = mock["difficulty"]
+    if is_minimax(mode):
+        out["mm_step"] = mm_step(args, mode)
     res["modes"][mode] = out
     try:
         out["cli"] = getattr(fe, "ds_cli", "")
@@ -534,10 +592,47 @@ def bench_throughput(args, wrk, ttfc, binary, mock, mode, res):
                       args.ttfc_n, 50, pv.headers) for _ in range(args.repeat)],
             lambda x: x.get("first", {}).get("p50", 0))
         log("  %-18s ttfc p50 %s ms" % (mode, out["ttfc"].get("first", {}).get("p50")))
+        if is_minimax(mode):
+            out["polling"] = mm_polling(args, fe.port, mock["port"], pv)
+            log("  %-18s %.1f polls/answer, part delay p50 %s p95 %s ms" % (
+                mode, out["polling"]["polls_per_answer"], out["polling"]["p50"],
+                out["polling"]["p95"]))
         if args.profile:
             out["profile"] = profile(args, wrk, ws, fe, scripts["non-stream"], url, mode)
     finally:
         ws.cleanup()
+
+
+def pct(values, q):
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))], 1) if v else None
+
+
+def mm_polling(args, port, mock_port, pv):
+    """Streamed answers one at a time: the polls chat2api made per answer
+    (fastmock's counters) and, for every part of every answer, how long
+    after the mock showed it (its "@MS") the client read it."""
+    st0 = mock_stats(mock_port)
+    delays, bad = [], 0
+    for _ in range(args.mm_answers):
+        t_sent = time.time()
+        r = harness.http(port, "POST", "/v1/chat/completions", json.dumps(pv.stream),
+                         headers=dict(pv.headers, **{"Content-Type": "application/json"}),
+                         timeout=120)
+        seen, buf = set(), ""
+        for t, data in r.pieces:
+            buf += data.decode("utf-8", "replace")
+            for k, ms in MM_PART_RE.findall(buf):
+                if k not in seen:
+                    seen.add(k)
+                    delays.append((t_sent + t) * 1000.0 - int(ms))
+        bad += r.status != 200 or "[DONE]" not in buf
+    st1 = mock_stats(mock_port)
+    sends = st1.get("mm_send", 0) - st0.get("mm_send", 0)
+    return {"answers": args.mm_answers, "errors": bad, "parts": len(delays),
+            "polls_per_answer": (st1.get("mm_detail", 0) - st0.get("mm_detail", 0)) /
+            (sends or 1), "p50": pct(delays, 0.50), "p95": pct(delays, 0.95),
+            "max": round(max(delays), 1) if delays else None}
 
 
 def profile(args, wrk, ws, fe, script, url, mode):
@@ -655,6 +750,16 @@ def report(args, res, binary, load0, load1, commit):
           "(users/current once: the bearer is cached in LMDB); PoW difficulty %s"
           % (DS_MODEL, res.get("ds_sse_events", "?"), res.get("ds_sse_bytes", "?"),
              ", ".join("%s: %d" % (m, res["modes"][m]["ds_difficulty"]) for m in ds_modes)))
+    mm = [m for m in res["modes"] if is_minimax(m)]
+    if mm:
+        P("- MiniMax: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
+          "account added with `chat2api accounts add minimax`; per request chat2api calls "
+          "send_msg, polls get_chat_detail until chat_status 2 (MINIMAX_POLL_MIN_MS=400 after "
+          "new text, up to MINIMAX_POLL_MAX_MS=2000, the defaults) and calls delete_chat after "
+          "the answer (device/register once: cached in LMDB); fastmock's answer grows one part "
+          "every %s ms; every request waits at least one poll interval by design"
+          % (MM_MODEL, ", ".join("%s: %d" % (m, res["modes"][m].get("mm_step", 0))
+                                 for m in mm)))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
       "`%s` (+ `\"stream\":true`)%s" % (
           args.duration, json.dumps(CHAT_NONSTREAM),
@@ -664,9 +769,10 @@ def report(args, res, binary, load0, load1, commit):
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
-             for key in ("baseline", "baseline_ds")}
+             for key in BASELINES}
     base_label = {"baseline": "wrk → fastmock (baseline)",
-                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)"}
+                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
+                  "baseline_mm": "wrk → fastmock (MiniMax get_chat_detail baseline)"}
 
     def rps(r):
         if r.get("repeats", 1) > 1:
@@ -676,13 +782,13 @@ def report(args, res, binary, load0, load1, commit):
     def other(r):
         o, st = noise(r.get("cpu"))
         return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINES:
         for r in res[key].get("runs", []):
             P("| %s | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
                 base_label[key], r["conns"], rps(r), r["p50"], r["p99"],
                 r["non2xx"] + r["sockerr"], cpu_per_req(r), other(r)))
     for mode, m in res["modes"].items():
-        base = bases["baseline_ds" if is_deepseek(mode) else "baseline"]
+        base = bases[base_key(mode)]
         for r in m["runs"]:
             b = base.get(r["conns"])
             added = (r["p50ms"] - b["p50ms"]) if b and r["p50ms"] is not None and \
@@ -705,6 +811,14 @@ def report(args, res, binary, load0, load1, commit):
     P()
     for mode, m in res["modes"].items():
         d = m.get("mock_delta", {})
+        if is_minimax(mode):
+            sends = d.get("mm_send", 0)
+            P("- %s: %d answers (send_msg); per answer %.2f polls (get_chat_detail), %.3f "
+              "delete_chat, %.3f device/register; %d other" % (
+                  mode, sends, d.get("mm_detail", 0) / (sends or 1),
+                  d.get("mm_delete", 0) / (sends or 1), d.get("mm_register", 0) / (sends or 1),
+                  d.get("other", 0)))
+            continue
         if is_deepseek(mode):
             comp = d.get("ds_completion", 0)
             P("- %s: %d completions; per completion %s; %d other" % (
@@ -729,12 +843,11 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | n | errors | head p50 | first data p50 | p90 | p95 | p99 | total p50 | "
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds")}
-    rows = [("ttfc → fastmock (%s)" % ("baseline" if key == "baseline" else
-                                       "DeepSeek completion baseline"), bts[key], None)
-            for key in ("baseline", "baseline_ds") if bts[key]] + [
+    bts = {key: res[key].get("ttfc", {}) for key in BASELINES}
+    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(", 1)[1].rstrip(")"),
+             bts[key], None) for key in BASELINES if bts[key]] + [
         ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"],
-         bts["baseline_ds" if is_deepseek(mode) else "baseline"])
+         bts[base_key(mode)])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
         f = t.get("first", {})
@@ -747,6 +860,22 @@ def report(args, res, binary, load0, load1, commit):
             first, fmt(f.get("p90"), "%.3f ms"), fmt(f.get("p95"), "%.3f ms"),
             fmt(f.get("p99"), "%.3f ms"), fmt(t.get("total", {}).get("p50"), "%.3f ms"),
             fmt(added, "%.3f ms") if added is not None else "–"))
+    mm_modes = [(mode, m) for mode, m in res["modes"].items() if m.get("polling")]
+    if mm_modes:
+        P()
+        P("MiniMax polling (streamed answers one at a time through nginx + chat2api, the "
+          "production pace MINIMAX_POLL_MIN_MS=400 / MINIMAX_POLL_MAX_MS=2000; fastmock shows "
+          "one part of the answer every STEP ms and stamps it with that instant; delay = when "
+          "the client read the part - when the mock showed it):")
+        P()
+        P("| mode | step | answers | errors | parts | polls per answer | delay p50 | p95 | max |")
+        P("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for mode, m in mm_modes:
+            g = m["polling"]
+            P("| %s | %d ms | %d | %d | %d | %.2f | %s | %s | %s |" % (
+                mode, m["mm_step"], g["answers"], g["errors"], g["parts"],
+                g["polls_per_answer"], fmt(g["p50"], "%.0f ms"), fmt(g["p95"], "%.0f ms"),
+                fmt(g["max"], "%.0f ms")))
     if res["rss"]:
         o0 = next(iter(res["rss"].values()))
         P()
@@ -776,26 +905,27 @@ def report(args, res, binary, load0, load1, commit):
     P("```")
     if res.get("fastmock"):
         P(" ".join(shlex.quote(x) for x in res["fastmock"]))
-    if ds_modes:
-        P(res["modes"][ds_modes[0]].get("cli", ""))
+    for cm in [m for m in res["modes"] if is_deepseek(m)][:1] + \
+            [m for m in res["modes"] if is_minimax(m)][:1]:
+        P(res["modes"][cm].get("cli", ""))
     seen = set()
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINES:
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = base_key(mode)
         if kind in seen or not m["runs"]:
             continue
         seen.add(kind)
         P(" ".join(shlex.quote(x) for x in m["runs"][0]["cmd"]))
         P("# %s" % m["runs"][0]["cmd"][-2])
         P(m.get("lua", {}).get("non-stream", "").strip())
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINES:
         if bts[key]:
             P(" ".join(shlex.quote(x) for x in bts[key]["cmd"]))
     seen = set()
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = base_key(mode)
         if kind not in seen:
             seen.add(kind)
             P(" ".join(shlex.quote(x) for x in m["ttfc"]["cmd"]))
@@ -813,9 +943,14 @@ def main():
                     help="upstream stream format (old: CHATGPT_DELTA_ENCODING=false)")
     ap.add_argument("-m", "--modes", default="sentinel,conversation-only",
                     help="comma list of sentinel, conversation-only (ChatGPT), deepseek, "
-                    "deepseek@DIFFICULTY")
+                    "deepseek@DIFFICULTY, minimax, minimax@STEP_MS")
     ap.add_argument("--ds-difficulty", type=int, default=1000,
                     help="DeepSeek PoW difficulty of the deepseek mode (1000)")
+    ap.add_argument("--mm-step", type=int, default=0,
+                    help="ms between the parts of fastmock's MiniMax answer in the minimax "
+                    "mode (0: complete at the first poll)")
+    ap.add_argument("--mm-answers", type=int, default=20,
+                    help="streamed MiniMax answers timed for the polling table (20)")
     ap.add_argument("-n", "--ttfc-n", type=int, default=2000, help="ttfc requests (2000)")
     ap.add_argument("-s", "--streams", type=int, default=100, help="open streams for RSS (100)")
     ap.add_argument("--stream-delay", type=int, default=300,
@@ -834,8 +969,11 @@ def main():
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("sentinel", "conversation-only") and not is_deepseek(m):
+        if m not in ("sentinel", "conversation-only") and not is_deepseek(m) and \
+                not is_minimax(m):
             ap.error("unknown mode %s" % m)
+        if m.startswith("minimax@") and not re.match(r"minimax@\d+$", m):
+            ap.error("bad mode %s (minimax@STEP_MS)" % m)
         if m.startswith("deepseek@") and not re.match(r"deepseek@[1-9]\d*$", m):
             ap.error("bad mode %s (deepseek@DIFFICULTY)" % m)
 
@@ -850,7 +988,7 @@ def main():
     except OSError:
         commit = "?"
     ws = harness.Workspace("benchchat")
-    res = {"baseline": {}, "baseline_ds": {}, "modes": {}, "rss": {}}
+    res = {"baseline": {}, "baseline_ds": {}, "baseline_mm": {}, "modes": {}, "rss": {}}
     try:
         rc, out = ws.run("build", ["sh", os.path.join(BENCH, "build.sh"), "-o",
                                    ws.path("bin"), "fastmock", "ttfc"], timeout=120)
@@ -859,26 +997,29 @@ def main():
         fastmock, ttfc = ws.path("bin", "fastmock"), ws.path("bin", "ttfc")
         mocks = {}
 
-        def mock_for(difficulty):
-            """A fastmock per DeepSeek difficulty (the ChatGPT routes are
-            the same in each)."""
-            if difficulty in mocks:
-                return mocks[difficulty]
-            portfile = ws.path("fastmock-%d.port" % difficulty)
+        def mock_for(key):
+            """A fastmock per DeepSeek difficulty and MiniMax step (the
+            ChatGPT routes are the same in each)."""
+            if key in mocks:
+                return mocks[key]
+            difficulty, step = key
+            name = "fastmock-%d-%d" % key
+            portfile = ws.path(name + ".port")
             argv = [fastmock, "-P", portfile, "-t", str(args.mock_threads),
-                    "-W", str(difficulty)]
-            proc = ws.spawn("fastmock-%d" % difficulty, argv)
+                    "-W", str(difficulty), "-M", str(step)]
+            proc = ws.spawn(name, argv)
             if not harness.wait_until(lambda: os.path.exists(portfile), 10):
                 raise harness.HarnessError("fastmock did not start")
             with open(portfile) as f:
                 port = int(f.read())
             m = {"pid": proc.pid, "port": port, "url": "http://127.0.0.1:%d" % port,
                  "difficulty": difficulty, "argv": argv}
-            mocks[difficulty] = m
-            log("fastmock on port %d (DeepSeek difficulty %d)" % (port, difficulty))
+            mocks[key] = m
+            log("fastmock on port %d (DeepSeek difficulty %d, MiniMax step %d ms)" % (
+                port, difficulty, step))
             return m
 
-        mock = mock_for(args.ds_difficulty)
+        mock = mock_for((args.ds_difficulty, args.mm_step))
         mport, murl = mock["port"], mock["url"]
         res["fastmock"] = mock["argv"]
         conv = json.dumps(dict(CONV_BODY, supported_encodings=["v1"] if args.encoding == "v1"
@@ -893,10 +1034,13 @@ def main():
 
         # baselines: wrk and ttfc straight at the mock
         targets = []
-        if any(not is_deepseek(m) for m in modes):
+        if any(not is_deepseek(m) and not is_minimax(m) for m in modes):
             targets.append(("baseline", "/backend-anon/conversation", conv))
         if any(is_deepseek(m) for m in modes):
             targets.append(("baseline_ds", DS_COMPLETION, dsc))
+        if any(is_minimax(m) for m in modes):
+            # an answer complete at once (chat id 0 was never made)
+            targets.append(("baseline_mm", MM_DETAIL, '{"chat_id":0}'))
         cpu = CpuMeter({"mock": lambda: [mock["pid"]]})
         for key, path, body in targets:
             script = lua_post(ws, key, path, body)
@@ -916,16 +1060,15 @@ def main():
                  for _ in range(args.repeat)], lambda x: x.get("first", {}).get("p50", 0))
 
         for mode in modes:
-            m = mock_for(ds_difficulty(args, mode)) if is_deepseek(mode) else mock
-            bench_throughput(args, wrk, ttfc, binary, m, mode, res)
+            bench_throughput(args, wrk, ttfc, binary, mock_for(mock_key(args, mode)), mode,
+                             res)
         if not args.no_rss:
             for mode in modes:
-                m = mock_for(ds_difficulty(args, mode)) if is_deepseek(mode) else mock
-                bench_rss(args, binary, m["url"], mode, res)
+                bench_rss(args, binary, mock_for(mock_key(args, mode))["url"], mode, res)
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
-    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", [])
+    base_runs = [r for key in BASELINES for r in res[key].get("runs", [])]
     if args.verbose:
         for r in base_runs + [x for m in res["modes"].values() for x in m["runs"]]:
             log("### %s\n%s" % (" ".join(r["cmd"]), r["raw"]))
