@@ -34,26 +34,18 @@
 #define MM_DELETE_WAIT_MS	2000	/* "chat is running": again later */
 #define MM_RUNNING		"chat is running"
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Sleeps ms, calling idle (if any) in between; non-zero: it said stop. */
 static int
 wait_ms(long ms, int (*idle)(void *), void *ctx)
 {
-	struct timespec ts;
-	long long end = now_ms() + ms, left;
+	struct timespec t0, ts;
+	long left;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (idle != NULL && idle(ctx) != 0)
 			return 1;
-		if ((left = end - now_ms()) <= 0)
+		if ((left = ms - call_ms_since(&t0)) <= 0)
 			return 0;
 		if (left > MM_IDLE_STEP_MS)
 			left = MM_IDLE_STEP_MS;
@@ -255,10 +247,11 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 	struct mm_poll_opts o = { !pc->req->stream };
 	struct mm_poll *dec = NULL;
 	struct http_resp resp;
+	struct timespec t0;
 	struct pace pace;
 	enum mm_poll_err pe;
 	enum up_err e;
-	long long deadline, left;
+	long long left;
 	const char *body;
 	int fails = 0;
 
@@ -270,11 +263,12 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 		return;
 	}
 	pace_init(&pace, c->cfg);
-	deadline = now_ms() + c->cfg->minimax_answer_timeout * 1000LL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (wait_ms(pace.cur, pc->idle, pc->idle_ctx))
 			break;		/* the client left */
-		if ((left = deadline - now_ms()) <= 0) {
+		left = c->cfg->minimax_answer_timeout * 1000LL - call_ms_since(&t0);
+		if (left <= 0) {
 			call_fail(k, 504, "upstream_error", "upstream_timeout",
 			    "MiniMax did not finish the answer within %ld s "
 			    "(MINIMAX_ANSWER_TIMEOUT).",

@@ -13,7 +13,6 @@
 #define MM_DEVICE_TTL		10800	/* s a registered device lasts */
 #define MM_MAX_JSON		(1u << 20)	/* answers but the poll's */
 #define MM_API_TIMEOUT_MS	15000
-#define MM_CHAT_ID_MAX		64
 
 #define MM_PATH_REGISTER	"/v1/api/user/device/register"
 #define MM_PATH_SEND		"/matrix/api/v1/chat/send_msg"

@@ -66,7 +66,7 @@ mm_id_ok(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > MM_UID_MAX)
+	if (n == 0 || n > MM_ID_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&

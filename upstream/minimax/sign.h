@@ -20,8 +20,7 @@
 #include <stddef.h>
 
 #define MM_JWT_MAX	4096	/* bytes of the _token */
-#define MM_UID_MAX	64	/* bytes of a realUserID */
-#define MM_DEVICE_MAX	64	/* bytes of a deviceIDStr */
+#define MM_ID_MAX	64	/* bytes of an id: user, device, chat */
 #define MM_PAYLOAD_MAX	8192	/* decoded JWT payload */
 #define MM_YY_SALT	"ooui"
 
