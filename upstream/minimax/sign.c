@@ -174,7 +174,9 @@ mm_cred_parse(struct arena *a, const char *secret, const char *field_uid,
 	if (field_uid != NULL && *field_uid != '\0') {
 		if (!mm_id_ok(field_uid, strlen(field_uid)))
 			return MMC_BAD_UID;
-		out->uid = field_uid;
+		/* a copy: the call may outlive the account's record */
+		if ((out->uid = arena_strdup(a, field_uid)) == NULL)
+			return MMC_ENOMEM;
 	}
 	if (out->uid == NULL && (out->uid = mm_jwt_uid(a, out->jwt)) == NULL)
 		return MMC_NO_UID;

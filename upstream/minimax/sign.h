@@ -52,7 +52,8 @@ int		 mm_id_ok(const char *s, size_t n);
 char		*mm_jwt_uid(struct arena *, const char *jwt);
 /*
  * A stored or pasted secret ("<uid>+<JWT>" or a JWT) and the account's
- * real_user_id field (NULL: none) into *out, strings in the arena.
+ * real_user_id field (NULL: none) into *out, strings copied into the
+ * arena.
  * Surrounding whitespace is ignored.
  */
 enum mm_cred_err mm_cred_parse(struct arena *, const char *secret,
