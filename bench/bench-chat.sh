@@ -10,11 +10,15 @@
 # an AUTHORIZATION code: users/current once, then session create, PoW
 # challenge of difficulty --ds-difficulty (1000), completion and session
 # delete per request) and deepseek@N (the same at PoW difficulty N, e.g.
-# deepseek@144000, the real one).  Prints a markdown report (BENCHMARKS.md).
+# deepseek@144000, the real one), minimax and minimax@STEP (MiniMax-M2.7:
+# send_msg, get_chat_detail polled as the answer grows one part every STEP
+# ms, delete_chat; plus polls per answer and the delay of each part, p50 and
+# p95).  Prints a markdown report (BENCHMARKS.md).
 #
 #   bench/bench-chat.sh [-d SECONDS] [-p PROCS] [-t THREADS] [-e old|v1]
-#                       [-m sentinel,conversation-only,deepseek,deepseek@N]
-#                       [--ds-difficulty N] [-n TTFC_REQUESTS] [-r REPEAT]
+#                       [-m sentinel,conversation-only,deepseek,deepseek@N,
+#                           minimax,minimax@STEP]
+#                       [--ds-difficulty N] [--mm-step MS] [--mm-answers N] [-n TTFC_REQUESTS] [-r REPEAT]
 #                       [-s STREAMS] [--no-rss] [--profile DIR] [--json FILE]
 #
 # Servers run on free loopback ports, started by the integration harness
