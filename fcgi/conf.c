@@ -153,6 +153,20 @@ static const struct cfg_var cfg_vars[] = {
 	{ "QWENAI_MODELS_TTL", NULL, CFG_LONG, OFF(qwenai_models_ttl), "3600",
 	  0, 604800, "seconds Qwen AI's own model list is kept for "
 	  "/v1/models (0: only the built-in models)" },
+	{ "MINIMAX_BASE_URL", NULL, CFG_URLS, OFF(minimax_base_url),
+	  "https://agent.minimaxi.com", 0, 0,
+	  "MiniMax agent backend base URL(s), one picked per request" },
+	{ "LB_STRATEGY_MINIMAX", NULL, CFG_STRATEGY, OFF(lb_strategy_minimax),
+	  "", 0, 0, "LB_STRATEGY for MiniMax accounts only" },
+	{ "MINIMAX_POLL_MIN_MS", NULL, CFG_LONG, OFF(minimax_poll_min_ms),
+	  "400", 50, 60000, "MiniMax answer polls: the wait after a poll "
+	  "that showed new text (ms)" },
+	{ "MINIMAX_POLL_MAX_MS", NULL, CFG_LONG, OFF(minimax_poll_max_ms),
+	  "2000", 50, 60000, "MiniMax answer polls: the longest wait, "
+	  "reached while nothing changes (ms)" },
+	{ "MINIMAX_ANSWER_TIMEOUT", NULL, CFG_LONG,
+	  OFF(minimax_answer_timeout), "600", 1, 86400, "seconds a MiniMax "
+	  "answer may take before it ends with an error" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -593,6 +607,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_deepseek;
 	else if (strcmp(provider, "qwenai") == 0)
 		s = c->lb_strategy_qwenai;
+	else if (strcmp(provider, "minimax") == 0)
+		s = c->lb_strategy_minimax;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

@@ -84,6 +84,12 @@ struct config {
 	long		 qwenai_models_ttl;	/* s; 0: no upstream list */
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
+	/* MiniMax (providers.md §5) */
+	struct strlist	 minimax_base_url;
+	char		*lb_strategy_minimax;
+	long		 minimax_poll_min_ms;
+	long		 minimax_poll_max_ms;
+	long		 minimax_answer_timeout;	/* seconds */
 
 	/* process and platform */
 	char		*data_dir;

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "html/escape.h"
+#include "fcgi/utf8.h"
 #include "upstream/qwenai/stream.h"
 #include "upstream/sse.h"
 

@@ -10,6 +10,7 @@
 
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
+#include "upstream/minimax/minimax.h"
 #include "upstream/provider.h"
 #include "upstream/qwenai/qwenai.h"
 
@@ -17,6 +18,7 @@ const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
 	&qwenai_provider,
+	&minimax_provider,
 	NULL,
 };
 

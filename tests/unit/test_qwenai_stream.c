@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "html/escape.h"
+#include "fcgi/utf8.h"
 #include "tests/unit/unit.h"
 #include "upstream/qwenai/stream.h"
 #include "upstream/sse.h"

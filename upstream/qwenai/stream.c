@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/buf.h"
-#include "html/escape.h"
+#include "fcgi/utf8.h"
 #include "upstream/qwenai/errors.h"
 #include "upstream/qwenai/stream.h"
 
