@@ -109,6 +109,8 @@ defer_delete(const struct provider_call *pc, const struct ds_call *c)
 	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
 		return;
 	a->c = *c;
+	/* The account's secret is gone by then; the bearer is enough. */
+	a->c.user_token = NULL;
 	pc->after->fn = session_delete;
 	pc->after->ctx = a;
 }
