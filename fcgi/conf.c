@@ -132,6 +132,11 @@ static const struct cfg_var cfg_vars[] = {
 	{ "LB_STRATEGY_DEEPSEEK", NULL, CFG_STRATEGY,
 	  OFF(lb_strategy_deepseek), "", 0, 0,
 	  "LB_STRATEGY for DeepSeek accounts only" },
+	{ "ZAI_BASE_URL", NULL, CFG_URLS, OFF(zai_base_url),
+	  "https://chat.z.ai", 0, 0,
+	  "Z.ai web backend base URL(s), one picked per request" },
+	{ "LB_STRATEGY_ZAI", NULL, CFG_STRATEGY, OFF(lb_strategy_zai), "",
+	  0, 0, "LB_STRATEGY for Z.ai accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -570,6 +575,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_chatgpt;
 	else if (strcmp(provider, "deepseek") == 0)
 		s = c->lb_strategy_deepseek;
+	else if (strcmp(provider, "zai") == 0)
+		s = c->lb_strategy_zai;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

@@ -73,6 +73,8 @@ struct config {
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
 	char		*lb_strategy_deepseek;
+	struct strlist	 zai_base_url;
+	char		*lb_strategy_zai;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 

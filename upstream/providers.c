@@ -11,10 +11,12 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "upstream/provider.h"
+#include "upstream/zai/zai.h"
 
 const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
+	&zai_provider,
 	NULL,
 };
 
