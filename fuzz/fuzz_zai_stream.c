@@ -9,8 +9,9 @@
  *    come alone); nothing after finish() or error(); text and reasoning
  *    non-empty valid UTF-8; error() with a status the mapping can give,
  *    a short code and a non-empty, bounded, one-line UTF-8 message;
- *  - the results: ZS_UPSTREAM exactly when error() was called, ZS_OK at
- *    the end only after finish(), ZS_ABORT only at the stopping call;
+ *  - the results: ZS_UPSTREAM exactly when error() was called (unless
+ *    that call was the stopping one), ZS_OK at the end only after
+ *    finish(), ZS_ABORT only at the stopping call;
  *    zai_stream_done() after any end, zai_stream_started() iff role();
  *    errors sticky;
  *  - chunking is invisible: the body fed whole and in pieces of 1..16
@@ -222,7 +223,9 @@ run(const uint8_t *data, size_t size, const struct zai_stream_opts *o,
 		abort();	/* errors are sticky */
 	sse_free(&sse);
 
-	if ((u->rc == ZS_UPSTREAM) != u->p.errored)
+	/* error() stopped by the sink is ZS_ABORT, else ZS_UPSTREAM */
+	if ((u->rc == ZS_UPSTREAM && !u->p.errored) || (u->p.errored &&
+	    u->rc != ZS_UPSTREAM && u->rc != ZS_ABORT))
 		abort();
 	if (u->rc == ZS_OK && !u->p.finished)
 		abort();
