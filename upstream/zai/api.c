@@ -23,10 +23,15 @@ zai_call_init(struct zai_call *c, const struct provider_ctx *x,
 	memset(c, 0, sizeof(*c));
 	c->cfg = x->cfg;
 	c->arena = x->arena;
-	c->token = token;
+	/*
+	 * The arena's copy: the deferred delete runs after the account's
+	 * secret has been freed.
+	 */
+	c->token = arena_strdup(x->arena, token);
 	zai_jwt_claims(token, &c->claims);
 	c->expired = zai_jwt_expired(&c->claims, (int64_t)time(NULL));
-	c->base = call_base(x->arena, &x->cfg->zai_base_url);
+	c->base = c->token != NULL ? call_base(x->arena,
+	    &x->cfg->zai_base_url) : NULL;
 	/* One exit per account, so the upstream sees a steady client. */
 	c->proxy = call_proxy(x->arena, &x->cfg->proxy_url, token, 1);
 }
