@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/sink_oracle.h"
 #include "upstream/sse.h"
 #include "upstream/zai/stream.h"
 
@@ -58,29 +59,6 @@ trace_add(struct trace *t, char tag, const void *s, size_t n)
 	if (n > 0)
 		memcpy(t->p + t->len, s, n);
 	t->len += n;
-}
-
-/* RFC 3629 */
-static bool
-utf8(const unsigned char *u, size_t n)
-{
-	size_t i, k, j;
-
-	for (i = 0; i < n; i += k) {
-		k = u[i] < 0x80 ? 1 : u[i] < 0xc2 ? 0 : u[i] < 0xe0 ? 2 :
-		    u[i] < 0xf0 ? 3 : u[i] < 0xf5 ? 4 : 0;
-		if (k == 0 || i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if (k > 2 && ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f)))
-			return false;
-	}
-	return true;
 }
 
 struct probe {
@@ -112,7 +90,7 @@ p_role(void *ctx, const char *role)
 static int
 p_delta(struct probe *p, char tag, const char *s, size_t n)
 {
-	if (n == 0 || !utf8((const unsigned char *)s, n))
+	if (n == 0 || !oracle_utf8(s, n))
 		abort();
 	return note(p, tag, s, n);
 }
@@ -165,7 +143,7 @@ p_error(void *ctx, int status, const char *type, const char *code,
 	    *code == '\0' || strlen(code) > ZS_CODE_MAX || msg == NULL)
 		abort();
 	n = strlen(msg);
-	if (n == 0 || n > ZS_ERRMSG_MAX || !utf8((const unsigned char *)msg, n))
+	if (n == 0 || n > ZS_ERRMSG_MAX || !oracle_utf8(msg, n))
 		abort();
 	for (i = 0; i < n; i++)
 		if ((unsigned char)msg[i] < 0x20)
@@ -206,10 +184,7 @@ run(const uint8_t *data, size_t size, const struct zai_stream_opts *o,
 		abort();
 	sse_init(&sse, on_event, u, 0);
 	while (at < size) {
-		step = chunks == 0 ? size - at : 1 + (chunks & 15);
-		chunks = chunks * 1103515245u + 12345u;
-		if (step > size - at)
-			step = size - at;
+		step = oracle_step(&chunks, size - at);
 		if (sse_feed(&sse, data + at, step) != SSE_OK)
 			break;
 		at += step;
@@ -238,22 +213,12 @@ run(const uint8_t *data, size_t size, const struct zai_stream_opts *o,
 	zai_stream_free(u->st);
 }
 
-static uint32_t
-fnv(const uint8_t *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *s++) * 16777619u;
-	return h;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct zai_stream_opts o;
 	struct run a, b;
-	uint32_t h = fnv(data, size);
+	uint32_t h = oracle_hash(data, size);
 	int stop_at;
 
 	if (size > 1 << 20)

@@ -12,9 +12,11 @@
 #include <time.h>
 
 #include "fcgi/arena.h"
+#include "fcgi/buf.h"
 #include "fcgi/conf.h"
 #include "upstream/http.h"
 #include "upstream/provider.h"
+#include "upstream/sse.h"
 
 #define CALL_MAX_HEADERS	48
 
@@ -69,5 +71,39 @@ int	 call_is_cloudflare(const struct http_resp *);
 long	 call_retry_after(const struct http_resp *);
 
 long	 call_ms_since(const struct timespec *);
+
+/*
+ * Work for after the answer (pc->after: deleting the upstream chat): fn
+ * gets a copy of state, size bytes, made in the request's arena.  -1
+ * when there is no slot for it or no memory (the work is left undone).
+ */
+int	 call_defer(const struct provider_call *, void (*fn)(void *),
+	    const void *state, size_t size);
+
+/*
+ * The body of a streamed answer, for http_req.on_data: 2xx bytes of an
+ * event stream go through the SSE re-framer to on_event, and the sink
+ * is flushed after each upstream read (one write to the client per
+ * read); a body of another type (a JSON refusal with status 200) is kept,
+ * up to body_max bytes, for the message.  The transfer stops once
+ * done(ctx) says the decoder has ended the answer.
+ */
+struct call_stream {
+	const struct http_resp	*resp;
+	const struct chat_sink	*sink;
+	struct sse_parser	 sse;
+	int			(*done)(void *ctx);
+	void			*ctx;
+	int			 not_sse;	/* the other type came */
+	struct buf		 body;
+};
+
+void	 call_stream_init(struct call_stream *, const struct http_resp *,
+	    const struct chat_sink *, sse_event_fn on_event,
+	    int (*done)(void *), void *ctx, size_t body_max);
+int	 call_stream_data(void *call_stream, const char *, size_t);
+/* The kept body, NUL-terminated; NULL when none or over its limit. */
+const char *call_stream_body(struct call_stream *);
+void	 call_stream_free(struct call_stream *);
 
 #endif

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
 #include "upstream/sse.h"
 #include "upstream/zai/stream.h"
@@ -33,30 +34,6 @@ struct log {
 	size_t	 tlen, rlen;
 	int	 calls, stop_at, role;
 };
-
-static bool
-utf8_ok(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k, j;
-
-	while (i < n) {
-		k = u[i] < 0x80 ? 1 : u[i] < 0xc2 ? 0 : u[i] < 0xe0 ? 2 :
-		    u[i] < 0xf0 ? 3 : u[i] < 0xf5 ? 4 : 0;
-		if (k == 0 || i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f))
-			return false;
-		i += k;
-	}
-	return true;
-}
 
 /* One more call: nothing after the end; role first (error may be alone). */
 static int
@@ -83,7 +60,7 @@ static int
 piece(struct log *l, char *dst, size_t *len, const char *s, size_t n)
 {
 	ck_assert_msg(n > 0, "an empty delta");
-	ck_assert_msg(utf8_ok(s, n), "invalid UTF-8 to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 to the sink");
 	ck_assert_uint_lt(*len + n, 8192);
 	memcpy(dst + *len, s, n);
 	*len += n;
@@ -130,7 +107,7 @@ s_error(void *ctx, int status, const char *type, const char *code,
 	int rc = called(l, 'e');
 	size_t i;
 
-	ck_assert(utf8_ok(msg, strlen(msg)));
+	ck_assert(oracle_utf8(msg, strlen(msg)));
 	ck_assert_uint_le(strlen(msg), ZS_ERRMSG_MAX);
 	for (i = 0; msg[i]; i++)
 		ck_assert_msg((unsigned char)msg[i] >= 0x20, "a control in %s",

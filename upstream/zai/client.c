@@ -76,15 +76,10 @@ chat_create(struct zai_call *c, const struct provider_call *pc,
 }
 
 /* Deleting the chat: after the answer, or after a failed attempt. */
-struct zai_after {
-	struct zai_call	 c;
-};
-
 static void
 chat_delete(void *u)
 {
-	struct zai_after *a = u;
-	struct zai_call *c = &a->c;
+	struct zai_call *c = u;
 	struct json_object *root;
 	const char *path;
 
@@ -99,27 +94,11 @@ chat_delete(void *u)
 		log_info("zai: chat not deleted: %s", c->msg);
 }
 
-static void
-defer_delete(const struct provider_call *pc, const struct zai_call *c)
-{
-	struct zai_after *a;
-
-	if (pc->after == NULL ||
-	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
-		return;
-	a->c = *c;
-	pc->after->fn = chat_delete;
-	pc->after->ctx = a;
-}
-
 struct stream_ctx {
 	struct zai_call		*c;
-	struct http_resp	*resp;
-	struct sse_parser	 sse;
 	struct zai_stream	*dec;
 	enum zai_stream_err	 dec_err;
-	int			 not_sse;	/* an error body instead */
-	struct buf		 err_body;
+	struct call_stream	 cs;
 };
 
 static int
@@ -132,20 +111,9 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-on_data(void *u, const char *p, size_t n)
+dec_done(void *u)
 {
-	struct stream_ctx *sc = u;
-	const char *ct = sc->resp->content_type;
-	const struct chat_sink *k = sc->c->sink;
-
-	/* A JSON refusal may come with 200: keep it for the message. */
-	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
-		sc->not_sse = 1;
-		return buf_add(&sc->err_body, p, n) < 0;
-	}
-	if (zai_stream_done(sc->dec) || sse_feed(&sc->sse, p, n) != SSE_OK)
-		return 1;
-	return k->flush != NULL && k->flush(k->ctx) != 0;
+	return zai_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /* The signed URL of the completion (§8.3, §8.4). */
@@ -185,9 +153,8 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 	const struct chat_sink *k = sc->c->sink;
 	enum zai_stream_err de = sc->dec_err;
 
-	if (sc->not_sse) {
-		zai_fail_json(sc->c, "completion", sc->err_body.failed ? NULL :
-		    sc->err_body.p);
+	if (sc->cs.not_sse) {
+		zai_fail_json(sc->c, "completion", call_stream_body(&sc->cs));
 		return;
 	}
 	if (e != UP_OK && e != UP_ABORTED) {
@@ -198,7 +165,7 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 			call_fail_net(k, "zai", "completion", e);
 		return;
 	}
-	if (e == UP_OK && de == ZS_OK && sse_finish(&sc->sse, NULL) != SSE_OK)
+	if (e == UP_OK && de == ZS_OK && sse_finish(&sc->cs.sse, NULL) != SSE_OK)
 		de = sc->dec_err != ZS_OK ? sc->dec_err : ZS_PROTO;
 	if (de == ZS_ABORT || de == ZS_UPSTREAM ||
 	    (e == UP_ABORTED && de == ZS_OK))
@@ -237,9 +204,8 @@ completion(struct zai_call *c, const struct provider_call *pc,
 	memset(&so, 0, sizeof(so));
 	so.expired = c->expired;
 	sc.c = c;
-	sc.resp = &resp;
-	buf_init(&sc.err_body, ZAI_ERR_BODY_MAX);
-	sse_init(&sc.sse, on_event, &sc, 0);
+	call_stream_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
+	    ZAI_ERR_BODY_MAX);
 	call_uuid4(request_id);
 	memset(&in, 0, sizeof(in));
 	in.model = pc->route->upstream_model;
@@ -266,8 +232,8 @@ completion(struct zai_call *c, const struct provider_call *pc,
 	req.proxy = c->proxy;
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = 120;
-	req.on_data = on_data;
-	req.data_ctx = &sc;
+	req.on_data = call_stream_data;
+	req.data_ctx = &sc.cs;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
 	e = http_do(&req, &resp);
@@ -277,9 +243,8 @@ completion(struct zai_call *c, const struct provider_call *pc,
 		stream_end(&sc, e);
 out:
 	http_resp_free(&resp);
-	sse_free(&sc.sse);
+	call_stream_free(&sc.cs);
 	zai_stream_free(sc.dec);
-	buf_free(&sc.err_body);
 }
 
 void
@@ -321,6 +286,6 @@ zai_chat(const struct provider_call *pc)
 	if (chat_create(&c, pc, &h, msg_id) < 0)
 		return;
 	/* From here on the chat exists: it goes, whatever happens. */
-	defer_delete(pc, &c);
+	call_defer(pc, chat_delete, &c, sizeof(c));
 	completion(&c, pc, &h, msg_id);
 }
