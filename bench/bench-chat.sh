@@ -10,10 +10,12 @@
 # an AUTHORIZATION code: users/current once, then session create, PoW
 # challenge of difficulty --ds-difficulty (1000), completion and session
 # delete per request) and deepseek@N (the same at PoW difficulty N, e.g.
-# deepseek@144000, the real one).  Prints a markdown report (BENCHMARKS.md).
+# deepseek@144000, the real one) and zai (GLM-4.7 through an added Z.ai
+# account: chats/new, the signed completion and the chat delete per request).
+# Prints a markdown report (BENCHMARKS.md).
 #
 #   bench/bench-chat.sh [-d SECONDS] [-p PROCS] [-t THREADS] [-e old|v1]
-#                       [-m sentinel,conversation-only,deepseek,deepseek@N]
+#                       [-m sentinel,conversation-only,deepseek,deepseek@N,zai]
 #                       [--ds-difficulty N] [-n TTFC_REQUESTS] [-r REPEAT]
 #                       [-s STREAMS] [--no-rss] [--profile DIR] [--json FILE]
 #

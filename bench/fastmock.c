@@ -1,6 +1,6 @@
 /*
- * fastmock.c - a FAST loopback stand-in for the ChatGPT and DeepSeek web
- * backends, for benchmarks only.
+ * fastmock.c - a FAST loopback stand-in for the ChatGPT, DeepSeek and Z.ai
+ * web backends, for benchmarks only.
  *
  *   *** It checks nothing. ***  It does not verify the proof of work (of
  *   either provider), the requirements token, the sentinel headers, the
@@ -48,6 +48,17 @@
  *                                            -d and fastmock-delay= pace
  *                                            it as above
  *   POST /api/v0/chat_session/delete         biz_data null
+ *
+ *   Z.ai (protocols/providers.md §8), no signature, query or login looked
+ *   at:
+ *   GET    /api/v1/users/user/settings       {}
+ *   POST   /api/v1/chats/new                 {"id": a new uuid-like id}
+ *   POST   /api/v2/chat/completions          canned §8.5 SSE answer (an
+ *                                            "answer" delta with the first
+ *                                            word, -n more, usage in an
+ *                                            "other" event, "done"); paced
+ *                                            as above
+ *   DELETE /api/v1/chats/<id>                true
  *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
@@ -113,6 +124,10 @@
 #define DS_POW		"/api/v0/chat/create_pow_challenge"
 #define DS_DELETE	"/api/v0/chat_session/delete"
 #define DELAY_MARK	"fastmock-delay="
+#define ZAI_SETTINGS	"/api/v1/users/user/settings"
+#define ZAI_NEW		"/api/v1/chats/new"
+#define ZAI_COMPLETION	"/api/v2/chat/completions"
+#define ZAI_CHATS	"/api/v1/chats/"
 
 /* ------------------------------------------------------------------ */
 /* canned answers */
@@ -124,7 +139,7 @@ struct canned {
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1, sse_ds;
+static struct canned	 sse_old, sse_v1, sse_ds, sse_zai;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
 static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
@@ -132,6 +147,7 @@ static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
 static const char	*difficulty = "0fffff";
 static long		 ds_difficulty = 1000;
 static unsigned long	 ds_sessions;	/* ids of created chat sessions */
+static unsigned long	 zai_chats;	/* ids of created Z.ai chats */
 static int		 delay_ms;
 static int		 chunked;
 static int		 snapshots = 8;
@@ -139,13 +155,15 @@ static volatile sig_atomic_t stop;
 
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
-	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+	R_DS_COMPLETION, R_DS_DELETE, R_ZAI_SETTINGS, R_ZAI_NEW,
+	R_ZAI_COMPLETION, R_ZAI_DELETE, R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
-	"ds_session_delete", "other"
+	"ds_session_delete", "zai_settings", "zai_chat_new", "zai_completion",
+	"zai_chat_delete", "other"
 };
 
 static void
@@ -517,6 +535,28 @@ build_deepseek(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Z.ai (protocols/providers.md §8) */
+
+#define ZAI_EVENT	"data: {\"type\":\"chat:completion\",\"data\":"
+
+static void
+build_zai(void)
+{
+	int	 n;
+
+	/* the same words as the DeepSeek answer, one delta each */
+	for (n = 0; n <= snapshots; n++)
+		canned_add(&sse_zai, ZAI_EVENT "{\"phase\":\"answer\","
+		    "\"delta_content\":\"%s\"}}\n\n",
+		    words[(size_t)n % NWORDS]);
+	canned_add(&sse_zai, ZAI_EVENT "{\"phase\":\"other\",\"usage\":"
+	    "{\"prompt_tokens\":9,\"completion_tokens\":%d,"
+	    "\"total_tokens\":%d}}}\n\n", 11 + snapshots, 20 + snapshots);
+	canned_add(&sse_zai, ZAI_EVENT "{\"phase\":\"done\",\"done\":true,"
+	    "\"delta_content\":\"\"}}\n\n");
+}
+
+/* ------------------------------------------------------------------ */
 /* connections */
 
 struct conn {
@@ -755,7 +795,7 @@ process(struct loop *l, struct conn *c)
 		char	*end, *sp1, *sp2, *q;
 		const char *v;
 		size_t	 hlen, blen = 0, vlen, plen, total;
-		int	 http10, is_get, is_post;
+		int	 http10, is_get, is_post, is_delete;
 
 		if ((end = memmem(c->in, c->inlen, "\r\n\r\n", 4)) == NULL) {
 			if (c->inlen > MAX_HEAD)
@@ -796,6 +836,8 @@ process(struct loop *l, struct conn *c)
 
 		is_get = sp1 - c->in == 3 && memcmp(c->in, "GET", 3) == 0;
 		is_post = sp1 - c->in == 4 && memcmp(c->in, "POST", 4) == 0;
+		is_delete = sp1 - c->in == 6 &&
+		    memcmp(c->in, "DELETE", 6) == 0;
 		plen = (size_t)(sp2 - (sp1 + 1));
 		if ((q = memchr(sp1 + 1, '?', plen)) != NULL)
 			plen = (size_t)(q - (sp1 + 1));
@@ -860,9 +902,41 @@ process(struct loop *l, struct conn *c)
 			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
 			    __ATOMIC_RELAXED);
 			out_add(c, ds_delete_resp, ds_delete_len);
+		} else if (is_get && plen == sizeof(ZAI_SETTINGS) - 1 &&
+		    memcmp(sp1, ZAI_SETTINGS, plen) == 0) {
+			__atomic_fetch_add(&counters[R_ZAI_SETTINGS], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json", "{}");
+		} else if (is_post && plen == sizeof(ZAI_NEW) - 1 &&
+		    memcmp(sp1, ZAI_NEW, plen) == 0) {
+			char	 b[128];
+			unsigned long id;
+
+			__atomic_fetch_add(&counters[R_ZAI_NEW], 1,
+			    __ATOMIC_RELAXED);
+			id = __atomic_add_fetch(&zai_chats, 1,
+			    __ATOMIC_RELAXED);
+			snprintf(b, sizeof(b), "{\"id\":"
+			    "\"eeeeeeee-0000-4000-8000-%012lx\","
+			    "\"title\":\"New Chat\"}", id);
+			answer_simple(c, 200, "application/json", b);
+		} else if (is_post && plen == sizeof(ZAI_COMPLETION) - 1 &&
+		    memcmp(sp1, ZAI_COMPLETION, plen) == 0) {
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			__atomic_fetch_add(&counters[R_ZAI_COMPLETION], 1,
+			    __ATOMIC_RELAXED);
+			answer_sse(l, c, &sse_zai, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_delete && plen > sizeof(ZAI_CHATS) - 1 &&
+		    memcmp(sp1, ZAI_CHATS, sizeof(ZAI_CHATS) - 1) == 0) {
+			__atomic_fetch_add(&counters[R_ZAI_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json", "true");
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[512];
+			char	 b[1024];
 			int	 i;
 			size_t	 n = 0;
 
@@ -1077,6 +1151,7 @@ main(int argc, char *argv[])
 	build_canned();
 	build_fixed();
 	build_deepseek();
+	build_zai();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;

@@ -11,7 +11,9 @@ the chat2api CLI and drawn on with an AUTHORIZATION code, against
 fastmock's DeepSeek routes (users/current, chat_session/create,
 create_pow_challenge with a solvable challenge of that difficulty,
 completion, chat_session/delete).  Each DeepSeek difficulty gets its own
-fastmock; plain deepseek uses --ds-difficulty (1000).
+fastmock; plain deepseek uses --ds-difficulty (1000).  zai is GLM-4.7 the
+same way against fastmock's Z.ai routes (chats/new, the signed completion,
+the chat's delete; the signature is made but not checked).
 """
 
 import argparse
@@ -52,6 +54,23 @@ DS_COMPLETION = "/api/v0/chat/completion"
 DS_COMPLETION_BODY = {
     "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
     "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
+}
+# Z.ai (providers.md §8): an account with a login token of the shape
+# chat2api takes (a JWT); fastmock answers its canned §8.5 stream.
+ZAI_MODEL = "GLM-4.7"
+ZAI_CODE = "bench-zai-code-0001"
+ZAI_TOKEN = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImJlbmNoLXphaS11c2VyLTAwMDEiLCJl"
+             "bWFpbCI6ImJlbmNoQGV4YW1wbGUuY29tIn0.Cq2WAWgM6SuBwkfMw-iyMWPTzYkutBpY2io97jiNDuw")
+ZAI_NONSTREAM = {"model": ZAI_MODEL, "messages": [{"role": "user", "content": "hi"}]}
+ZAI_STREAM = dict(ZAI_NONSTREAM, stream=True)
+ZAI_COMPLETION = "/api/v2/chat/completions"
+# roughly what chat2api sends (§8.2): the baseline of the zai mode
+ZAI_COMPLETION_BODY = {
+    "stream": True, "model": "glm-4.7", "messages": [{"role": "user", "content": "hi"}],
+    "signature_prompt": "hi", "params": {}, "extra": {},
+    "features": {"auto_web_search": False, "enable_thinking": False, "preview_mode": True},
+    "chat_id": "eeeeeeee-0000-4000-8000-000000000001",
+    "id": "aaaaaaaa-0000-4000-8000-00000000000b",
 }
 # What the mock gets from chat2api, roughly (§4.1): used for the
 # "wrk straight at the mock" baseline.
@@ -100,6 +119,18 @@ def is_deepseek(mode):
     return mode == "deepseek" or mode.startswith("deepseek@")
 
 
+def is_zai(mode):
+    return mode == "zai"
+
+
+def kind_of(mode):
+    """The provider a mode draws on, and its baseline's key."""
+    return "deepseek" if is_deepseek(mode) else "zai" if is_zai(mode) else "chatgpt"
+
+
+BASELINE = {"chatgpt": "baseline", "deepseek": "baseline_ds", "zai": "baseline_zai"}
+
+
 def ds_difficulty(args, mode):
     return int(mode.split("@", 1)[1]) if "@" in mode else args.ds_difficulty
 
@@ -112,6 +143,10 @@ class Provider:
             self.nonstream, self.stream = DS_NONSTREAM, DS_STREAM
             self.headers = {"Authorization": "Bearer " + DS_CODE}
             self.expected = DS_EXPECTED_TEXT
+        elif is_zai(mode):
+            self.nonstream, self.stream = ZAI_NONSTREAM, ZAI_STREAM
+            self.headers = {"Authorization": "Bearer " + ZAI_CODE}
+            self.expected = DS_EXPECTED_TEXT      # the same canned words
         else:
             self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
             self.headers = {}
@@ -418,6 +453,8 @@ def app_env(args, mock_url, mode, threads):
     }
     if is_deepseek(mode):
         env.update(DEEPSEEK_BASE_URL=mock_url, AUTHORIZATION=DS_CODE)
+    if is_zai(mode):
+        env.update(ZAI_BASE_URL=mock_url, AUTHORIZATION=ZAI_CODE)
     return env
 
 
@@ -429,6 +466,8 @@ def start_frontend(args, binary, label, env, mode=None):
         fe.start()
         if mode and is_deepseek(mode):
             fe.ds_cli = add_ds_account(ws, binary, env)
+        if mode and is_zai(mode):
+            fe.ds_cli = add_ds_account(ws, binary, env, "zai", ZAI_TOKEN)
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -436,19 +475,20 @@ def start_frontend(args, binary, label, env, mode=None):
     return ws, fe
 
 
-def add_ds_account(ws, binary, env):
-    """The DeepSeek account the AUTHORIZATION code draws on, added with the
-    CLI as the service's user (as tests/integration/test_accounts.py does:
-    the CLI needs the data dir's secret.key and write access to lock.mdb)."""
+def add_ds_account(ws, binary, env, provider="deepseek", token=DS_USER_TOKEN):
+    """The account (DeepSeek's unless said) the AUTHORIZATION code draws on,
+    added with the CLI as the service's user (as tests/integration/
+    test_accounts.py does: the CLI needs the data dir's secret.key and
+    write access to lock.mdb)."""
     cenv = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn",
-                **{k: v for k, v in env.items() if k.startswith("DEEPSEEK_")})
-    argv = [binary, "accounts", "add", "deepseek", DS_USER_TOKEN, "--label", "bench"]
+                **{k: v for k, v in env.items() if k.endswith("_BASE_URL")})
+    argv = [binary, "accounts", "add", provider, token, "--label", "bench"]
     if harness.RUN_USER:
         argv = ["runuser", "-u", harness.RUN_USER, "--"] + argv
     p = subprocess.run(argv, env=cenv, capture_output=True, text=True, timeout=60)
     if p.returncode != 0 or "added" not in p.stdout:
-        raise harness.HarnessError("chat2api accounts add deepseek failed (%d): %s%s"
-                                   % (p.returncode, p.stdout, p.stderr))
+        raise harness.HarnessError("chat2api accounts add %s failed (%d): %s%s"
+                                   % (provider, p.returncode, p.stdout, p.stderr))
     return "CHAT2API_DATA_DIR=%s %s" % (shlex.quote(cenv["CHAT2API_DATA_DIR"]),
                                        " ".join(shlex.quote(x) for x in argv))
 
@@ -655,18 +695,28 @@ def report(args, res, binary, load0, load1, commit):
           "(users/current once: the bearer is cached in LMDB); PoW difficulty %s"
           % (DS_MODEL, res.get("ds_sse_events", "?"), res.get("ds_sse_bytes", "?"),
              ", ".join("%s: %d" % (m, res["modes"][m]["ds_difficulty"]) for m in ds_modes)))
+    if any(is_zai(m) for m in res["modes"]):
+        P("- Z.ai: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
+          "account added with `chat2api accounts add zai`; per request chat2api calls "
+          "chats/new, the completion (signed query and X-Signature made, not checked by "
+          "fastmock; canned §8.5 answer of %s SSE events, %s bytes) and the chat's delete "
+          "(after the response)" % (ZAI_MODEL, res.get("zai_sse_events", "?"),
+                                    res.get("zai_sse_bytes", "?")))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
-      "`%s` (+ `\"stream\":true`)%s" % (
+      "`%s` (+ `\"stream\":true`)%s%s" % (
           args.duration, json.dumps(CHAT_NONSTREAM),
-          "; DeepSeek `%s`" % json.dumps(DS_NONSTREAM) if ds_modes else ""))
+          "; DeepSeek `%s`" % json.dumps(DS_NONSTREAM) if ds_modes else "",
+          "; Z.ai `%s`" % json.dumps(ZAI_NONSTREAM) if any(is_zai(m) for m in res["modes"])
+          else ""))
     P()
     P("| path | kind | conns | req/s | p50 | p99 | added p50 | errors | CPU µs/req "
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
-             for key in ("baseline", "baseline_ds")}
+             for key in BASELINE.values()}
     base_label = {"baseline": "wrk → fastmock (baseline)",
-                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)"}
+                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
+                  "baseline_zai": "wrk → fastmock (Z.ai completion baseline)"}
 
     def rps(r):
         if r.get("repeats", 1) > 1:
@@ -676,13 +726,13 @@ def report(args, res, binary, load0, load1, commit):
     def other(r):
         o, st = noise(r.get("cpu"))
         return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINE.values():
         for r in res[key].get("runs", []):
             P("| %s | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
                 base_label[key], r["conns"], rps(r), r["p50"], r["p99"],
                 r["non2xx"] + r["sockerr"], cpu_per_req(r), other(r)))
     for mode, m in res["modes"].items():
-        base = bases["baseline_ds" if is_deepseek(mode) else "baseline"]
+        base = bases[BASELINE[kind_of(mode)]]
         for r in m["runs"]:
             b = base.get(r["conns"])
             added = (r["p50ms"] - b["p50ms"]) if b and r["p50ms"] is not None and \
@@ -714,6 +764,14 @@ def report(args, res, binary, load0, load1, commit):
                                                 "ds_session_delete", "ds_users_current")),
                 d.get("other", 0)))
             continue
+        if is_zai(mode):
+            comp = d.get("zai_completion", 0)
+            P("- %s: %d completions; per completion %s; %d other" % (
+                mode, comp, ", ".join("%.3f %s" % (d.get(k, 0) / comp if comp else 0,
+                                                   k[4:].replace("_", " "))
+                                      for k in ("zai_chat_new", "zai_chat_delete")),
+                d.get("other", 0)))
+            continue
         conv = d.get("conversation", 0)
         P("- %s: %d conversations, %.2f sentinel and %.3f page requests per conversation, "
           "%d other" % (mode, conv, d.get("sentinel", 0) / conv if conv else 0,
@@ -729,12 +787,10 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | n | errors | head p50 | first data p50 | p90 | p95 | p99 | total p50 | "
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds")}
-    rows = [("ttfc → fastmock (%s)" % ("baseline" if key == "baseline" else
-                                       "DeepSeek completion baseline"), bts[key], None)
-            for key in ("baseline", "baseline_ds") if bts[key]] + [
-        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"],
-         bts["baseline_ds" if is_deepseek(mode) else "baseline"])
+    bts = {key: res[key].get("ttfc", {}) for key in BASELINE.values()}
+    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(")[1].rstrip(")"), bts[key],
+             None) for key in BASELINE.values() if bts[key]] + [
+        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"], bts[BASELINE[kind_of(mode)]])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
         f = t.get("first", {})
@@ -776,26 +832,26 @@ def report(args, res, binary, load0, load1, commit):
     P("```")
     if res.get("fastmock"):
         P(" ".join(shlex.quote(x) for x in res["fastmock"]))
-    if ds_modes:
-        P(res["modes"][ds_modes[0]].get("cli", ""))
+    for mode in ds_modes[:1] + [m for m in res["modes"] if is_zai(m)]:
+        P(res["modes"][mode].get("cli", ""))
     seen = set()
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINE.values():
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = kind_of(mode)
         if kind in seen or not m["runs"]:
             continue
         seen.add(kind)
         P(" ".join(shlex.quote(x) for x in m["runs"][0]["cmd"]))
         P("# %s" % m["runs"][0]["cmd"][-2])
         P(m.get("lua", {}).get("non-stream", "").strip())
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINE.values():
         if bts[key]:
             P(" ".join(shlex.quote(x) for x in bts[key]["cmd"]))
     seen = set()
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = kind_of(mode)
         if kind not in seen:
             seen.add(kind)
             P(" ".join(shlex.quote(x) for x in m["ttfc"]["cmd"]))
@@ -813,7 +869,7 @@ def main():
                     help="upstream stream format (old: CHATGPT_DELTA_ENCODING=false)")
     ap.add_argument("-m", "--modes", default="sentinel,conversation-only",
                     help="comma list of sentinel, conversation-only (ChatGPT), deepseek, "
-                    "deepseek@DIFFICULTY")
+                    "deepseek@DIFFICULTY, zai")
     ap.add_argument("--ds-difficulty", type=int, default=1000,
                     help="DeepSeek PoW difficulty of the deepseek mode (1000)")
     ap.add_argument("-n", "--ttfc-n", type=int, default=2000, help="ttfc requests (2000)")
@@ -834,7 +890,7 @@ def main():
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("sentinel", "conversation-only") and not is_deepseek(m):
+        if m not in ("sentinel", "conversation-only", "zai") and not is_deepseek(m):
             ap.error("unknown mode %s" % m)
         if m.startswith("deepseek@") and not re.match(r"deepseek@[1-9]\d*$", m):
             ap.error("bad mode %s (deepseek@DIFFICULTY)" % m)
@@ -850,7 +906,7 @@ def main():
     except OSError:
         commit = "?"
     ws = harness.Workspace("benchchat")
-    res = {"baseline": {}, "baseline_ds": {}, "modes": {}, "rss": {}}
+    res = {"baseline": {}, "baseline_ds": {}, "baseline_zai": {}, "modes": {}, "rss": {}}
     try:
         rc, out = ws.run("build", ["sh", os.path.join(BENCH, "build.sh"), "-o",
                                    ws.path("bin"), "fastmock", "ttfc"], timeout=120)
@@ -890,11 +946,17 @@ def main():
         r = harness.http(mport, "POST", DS_COMPLETION, dsc)
         res["ds_sse_bytes"] = len(r.body)
         res["ds_sse_events"] = r.body.count(b"\n\n")
+        zc = json.dumps(ZAI_COMPLETION_BODY)
+        r = harness.http(mport, "POST", ZAI_COMPLETION, zc)
+        res["zai_sse_bytes"] = len(r.body)
+        res["zai_sse_events"] = r.body.count(b"\n\n")
 
         # baselines: wrk and ttfc straight at the mock
         targets = []
-        if any(not is_deepseek(m) for m in modes):
+        if any(kind_of(m) == "chatgpt" for m in modes):
             targets.append(("baseline", "/backend-anon/conversation", conv))
+        if any(is_zai(m) for m in modes):
+            targets.append(("baseline_zai", ZAI_COMPLETION, zc))
         if any(is_deepseek(m) for m in modes):
             targets.append(("baseline_ds", DS_COMPLETION, dsc))
         cpu = CpuMeter({"mock": lambda: [mock["pid"]]})
@@ -925,7 +987,7 @@ def main():
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
-    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", [])
+    base_runs = [r for key in BASELINE.values() for r in res[key].get("runs", [])]
     if args.verbose:
         for r in base_runs + [x for m in res["modes"].values() for x in m["runs"]]:
             log("### %s\n%s" % (" ".join(r["cmd"]), r["raw"]))
