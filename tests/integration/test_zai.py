@@ -256,6 +256,10 @@ def main():
                 str(zm.snapshot().get("responses")))
         case("a Cloudflare 503 page", "[[cf:503]]", 503, "cf_challenge")
         case("a JSON refusal with HTTP 200", "[[fail:200]]", 502, "upstream_error")
+        resp = chat(port, "GLM-4.7", "fail [[waf]]")
+        r.check("a WAF page that quotes the URL (and the token in it) -> 502, the token "
+                "withheld from the client", resp.status == 502 and A not in resp.text(100000)
+                and "withheld" in err(resp).get("message", ""), resp.describe())
         r.check("after 5xx: the account is still active", status_of(cli, A) == "active",
                 str(cli.accounts("zai")))
         case("upstream 403", "[[fail:403]]", 403, "upstream_forbidden")

@@ -413,6 +413,8 @@ def t_markers():
     assert st == 429 and h.get("retry-after") == "30", (st, h)
     st, h, raw, doc, _ = complete("cf [[cf:503]]")
     assert st == 503 and b"cf-error-details" in raw, st
+    st, h, raw, doc, _ = complete("waf [[waf]]")
+    assert st == 405 and b"Aliyun WAF" in raw and TOK.encode() in raw, (st, raw[:200])
     st, h, raw, doc, _ = complete("json [[fail:200]]")
     assert st == 200 and h["content-type"].startswith("application/json"), h
     for kind in zm.ERRORS:

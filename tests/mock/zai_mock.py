@@ -93,13 +93,12 @@ MARKERS in the last user text (the signature prompt; stripped from the echo)
     [[error:data|top|string|rate]]  an in-stream error after half the answer (data.error,
                     a top-level error, a bare string, a 429 one)
     [[sign:stream]] a wrong signature answered inside a 200 stream instead of 403
+    [[waf]]         the WAF's 405 page, quoting the request URL (and so the token in its query)
 
 Every rejection carries a header x-mock-reason and is recorded in /_mock/state.
 """
 
-import argparse
 import base64
-import bisect
 import copy
 import datetime
 import hashlib
@@ -108,16 +107,15 @@ import json
 import os
 import random
 import re
-import select
-import signal
-import socket
-import struct
 import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mockbase  # noqa: E402
+from mockbase import Abort, ClientGone  # noqa: E402
 
 # --------------------------------------------------------------------------- protocol constants
 
@@ -161,7 +159,6 @@ PIECES = (3, 5, 2, 7, 4, 6, 1, 8)               # code points per delta, cycled
 UNICODE_TAIL = " \u2014 \u4f60\u597d\uff0c\u4e16\u754c\uff01\U0001f600\U0001f433 \u667a\u8c31 \u00e9\u00e8 \U0001f389"
 SEARCH_SUFFIX = (" Found this\u3010turn0search0\u3011 and that\u3010turn0search1\u3011"
                  " (\u3010plain\u3011 stays).")
-MAX_BODY = 16 * 1024 * 1024
 ERRORS = ("data", "top", "string", "rate")
 
 DEFAULT_CONFIG = {
@@ -197,14 +194,6 @@ DEFAULT_CONFIG = {
 FAULT_KEYS = ("settings_status", "chat_new_status", "chat_delete_status", "completion_status")
 HEALING_KEYS = FAULT_KEYS + ("close_after_events", "stall_after_events")
 SPECIAL_KEYS = {"tokens", "add_tokens", "revoked_tokens", "reset"}
-
-
-class ClientGone(Exception):
-    """The client closed the connection while we were writing."""
-
-
-class Abort(Exception):
-    """Close the stream on purpose (knob)."""
 
 
 class Refusal(Exception):
@@ -426,16 +415,7 @@ class State:
                             self._add_token(t)
                         self.tokens[t]["revoked"] = k == "revoked_tokens"
                 elif k == "by_token":
-                    if not isinstance(v, dict):
-                        raise ValueError("by_token must be an object")
-                    for tok, over in v.items():
-                        if over is None:
-                            self.config["by_token"].pop(tok, None)
-                            continue
-                        if not isinstance(over, dict) or any(
-                                kk not in DEFAULT_CONFIG or kk == "by_token" for kk in over):
-                            raise ValueError("bad by_token entry for a token")
-                        self.config["by_token"].setdefault(tok, {}).update(copy.deepcopy(over))
+                    mockbase.merge_by_token(self.config["by_token"], v, DEFAULT_CONFIG)
                 else:
                     self.config[k] = copy.deepcopy(v)
             return self.public_config()
@@ -461,20 +441,8 @@ class State:
     def take(self, key, token):
         """A healing knob's value for this login (0/None: off); uses up one of <key>_times."""
         with self.lock:
-            for layer in (self.config["by_token"].get(token), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                val, tk = layer[key], key + "_times"
-                left = layer.get(tk)
-                if left is not None:
-                    if left <= 1:
-                        layer[key], layer[tk] = DEFAULT_CONFIG[key], None
-                        if left < 1:
-                            continue
-                    else:
-                        layer[tk] = left - 1
-                return val
-            return DEFAULT_CONFIG[key]
+            return mockbase.take_healing((self.config["by_token"].get(token), self.config), key,
+                                         DEFAULT_CONFIG[key])
 
     def snapshot(self):
         with self.lock:
@@ -588,31 +556,11 @@ def stream_error(ev, kind, reply, reasoning, ascii_, nl):
 
 # --------------------------------------------------------------------------- HTTP
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 120
+class Handler(mockbase.Handler):
+    label = "zai-mock"
 
     def version_string(self):
         return "openresty"
-
-    def log_message(self, fmt, *args):
-        if self.server.mock.verbose:
-            sys.stderr.write("[zai-mock] %s\n" % (fmt % args))
-
-    def setup(self):
-        super().setup()
-        try:
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.server.mock.track(self.connection, True)
-
-    def finish(self):
-        try:
-            super().finish()
-        except OSError:
-            pass
-        self.server.mock.track(self.connection, False)
 
     def do_GET(self):
         self.dispatch()
@@ -631,27 +579,6 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.mock.state
 
     # ---------------------------------------------------------------- plumbing
-    def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            data = bytearray()
-            while True:
-                size = int(self.rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline(8)
-                if len(data) > MAX_BODY:
-                    raise OverflowError("body too large")
-        n = int(self.headers.get("Content-Length") or 0)
-        if not 0 <= n <= MAX_BODY:
-            raise OverflowError("bad Content-Length")
-        data = self.rfile.read(n) if n else b""
-        if len(data) != n:
-            raise ValueError("truncated body")
-        return data
-
     def note_status(self, status):
         if self.noted:
             return
@@ -684,34 +611,13 @@ class Handler(BaseHTTPRequestHandler):
         self.st.reject(self.route, r.status, r.reason, self.user)
         self.send(r.status, r.body, r.ctype, [("x-mock-reason", reason)] + r.headers)
 
-    def wait(self, seconds):
-        """Sleep, but notice a client that hangs up (ClientGone) and a stopping server."""
-        end = time.monotonic() + seconds
-        while True:
-            if self.server.mock.stopping.is_set():
-                raise Abort("server stopping")
-            left = end - time.monotonic()
-            if left <= 0:
-                return
-            try:
-                r, _, _ = select.select([self.connection], [], [], min(left, 0.1))
-                if r and not self.connection.recv(1, socket.MSG_PEEK):
-                    raise ClientGone("peer closed")
-            except (BlockingIOError, InterruptedError):
-                continue
-            except (OSError, ValueError) as e:
-                raise ClientGone(str(e))
-            if r:
-                time.sleep(max(0.0, end - time.monotonic()))
-                return
-
     def dispatch(self):
         self.noted, self.route, self.user, self.token = False, "unknown", None, None
         self.cfg = self.st.effective(None)
         u = urlsplit(self.path)
         self.path_only, self.raw_query = u.path, u.query
         try:
-            self.body = self.read_body()
+            self.body = self._read_body()
         except (ValueError, OverflowError) as e:
             self.close_connection = True
             self.send(413 if isinstance(e, OverflowError) else 400, {"detail": "bad body"})
@@ -819,7 +725,7 @@ class Handler(BaseHTTPRequestHandler):
             self.fault(int(f))
         delay = self.cfg.get("api_delay_ms") if fault_key != "completion_status" else 0
         if delay:
-            self.wait(float(delay) / 1000.0)
+            self._wait(float(delay) / 1000.0)
         return tok
 
     def fault(self, status):
@@ -937,6 +843,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Refusal(403, {"detail": GUEST_REFUSED}, "a guest asked for " + chat["model"])
         body["_guest_refused"] = guest
         text = MARKER_RE.sub("", sp).strip()
+        if "waf" in mk:
+            raise Refusal(405, WAF_HTML.replace("</body>", "<p>URL: %s</p></body>" % self.path),
+                          "WAF page quoting the URL (marker)", "text/html")
         try:
             if "cf" in mk:
                 self.cf_page(int(mk["cf"] or 503), "cloudflare page (marker)")
@@ -951,7 +860,7 @@ class Handler(BaseHTTPRequestHandler):
             self.fault(int(f))
         delay = mk.get("delay") or cfg.get("delay_ms")
         if delay:
-            self.wait(float(delay) / 1000.0)
+            self._wait(float(delay) / 1000.0)
         events, content, reasoning, usage = build_stream(body, text, cfg, mk)
         blob = b"".join(events)
         with self.st.lock:
@@ -1027,18 +936,6 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- writing the stream
     def write_stream(self, events, cfg, mk, lc, tok):
         st = self.st
-        chunked = self.request_version == "HTTP/1.1"
-        self.note_status(200)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        split = str(mk.get("split") or cfg.get("split") or "none")
-        drip = float(mk.get("drip") or cfg.get("drip_ms") or 0) / 1000.0
         close_at, mode = st.take("close_after_events", tok), cfg.get("close_mode", "fin")
         if "close" in mk:
             close_at, mode = int(mk["close"] or 1), "fin"
@@ -1047,71 +944,23 @@ class Handler(BaseHTTPRequestHandler):
         stall_at = st.take("stall_after_events", tok)
         if "stall" in mk:
             stall_at = int(mk["stall"] or 1)
-        blob = b"".join(events)
-        starts, pos = [], 0
-        for e in events:
-            starts.append(pos)
-            pos += len(e)
-        if split in ("bytes", "1"):
-            cuts = list(range(len(blob)))
-        elif split == "random":
-            rng, mx, cuts, i = random.Random(cfg.get("split_seed", 1)), \
-                max(1, int(cfg.get("random_split_max", 16))), [], 0
-            while i < len(blob):
-                cuts.append(i)
-                i += rng.randint(1, mx)
-        elif split.isdigit():
-            cuts = list(range(0, len(blob), int(split)))
-        else:
-            cuts = list(starts)
-        written, cur = 0, -1
-        try:
-            for j, off in enumerate(cuts):
-                piece = blob[off:cuts[j + 1] if j + 1 < len(cuts) else len(blob)]
-                ev = bisect.bisect_right(starts, off) - 1
-                if ev != cur:
-                    if close_at is not None and ev >= int(close_at):
-                        raise Abort("close_after_events")
-                    if stall_at is not None and ev >= int(stall_at):
-                        st.bump("stalls")
-                        self.wait(float(cfg.get("stall_max_s", 300)))
-                        raise Abort("stall over")
-                    if drip and ev > 0:
-                        self.wait(drip)
-                    cur = ev
-                self.raw((b"%x\r\n" % len(piece) + piece + b"\r\n") if chunked else piece)
-                written += len(piece)
+
+        def done():
             with st.lock:
                 st.c["completions_completed"] += 1
                 lc["completed"] = True
-            if chunked:
-                self.raw(b"0\r\n\r\n")
-            else:
-                self.close_connection = True
-        except (ClientGone, BrokenPipeError, ConnectionResetError, ConnectionAbortedError,
-                socket.timeout) as e:
-            with st.lock:
+        self.note_status(200)
+        how, info = self.write_events(
+            events, mk.get("split") or cfg.get("split"), cfg.get("split_seed", 1),
+            cfg.get("random_split_max", 16), float(mk.get("drip") or cfg.get("drip_ms") or 0)
+            / 1000.0, close_at, mode, stall_at, float(cfg.get("stall_max_s", 300)),
+            lambda: st.bump("stalls"), done)
+        with st.lock:
+            if how == "gone":
                 st.c["client_disconnects"] += 1
-                st.last["disconnect"] = {"t": round(time.time(), 3), "bytes_written": written,
-                                         "event": cur, "reason": str(e) or type(e).__name__}
-            self.close_connection = True
-        except Abort as e:
-            with st.lock:
+                st.last["disconnect"] = dict(info, t=round(time.time(), 3))
+            elif how == "aborted":
                 st.c["server_aborts"] += 1
-            self.close_connection = True
-            if mode == "reset" or str(e) == "server stopping":
-                try:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                               struct.pack("ii", 1, 0))
-                    self.connection.close()
-                except OSError:
-                    pass
-
-    def raw(self, data):
-        try:
-            self.wfile.write(data)
-        except OSError as e:
-            raise ClientGone(str(e) or type(e).__name__)
 
     # ---------------------------------------------------------------- control API
     def h_mock_state(self):
@@ -1232,65 +1081,12 @@ def check_query(raw, cfg, headers, tok, user, body):
 
 # --------------------------------------------------------------------------- server object
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class ZaiMock:
+class ZaiMock(mockbase.LoopbackMock):
     """ZaiMock(port=0).start() ... .stop()."""
 
     def __init__(self, host="127.0.0.1", port=0, config=None, verbose=False):
         self.state = State(config)
-        self.verbose = verbose
-        self.stopping = threading.Event()
-        self.conns, self.conns_lock = set(), threading.Lock()
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.mock = self
-        self.host, self.port = host, self.httpd.server_address[1]
-        self.thread = None
-
-    @property
-    def url(self):
-        return "http://%s:%d" % (self.host, self.port)
-
-    def track(self, conn, add):
-        with self.conns_lock:
-            (self.conns.add if add else self.conns.discard)(conn)
-
-    def start(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       kwargs={"poll_interval": 0.1}, name="zai-mock", daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.stopping.set()
-        self.httpd.shutdown()
-        with self.conns_lock:
-            conns = list(self.conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.httpd.server_close()
-        if self.thread:
-            self.thread.join(5)
-
-    def configure(self, obj=None, **kw):
-        d = dict(obj or {})
-        d.update(kw)
-        return self.state.configure(d)
-
-    def snapshot(self):
-        return self.state.snapshot()
+        super().__init__(Handler, host, port, verbose, "zai-mock")
 
     def reset(self, config=False, all=False):
         st = self.state
@@ -1301,43 +1097,11 @@ class ZaiMock:
             if all:
                 st.chats.clear()
 
-    def wait_for(self, pred, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            s = self.snapshot()
-            if pred(s):
-                return s
-            time.sleep(0.02)
-        return None
-
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Loopback mock of the Z.ai web backend")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    ap.add_argument("--config", help="initial configuration (JSON, as POST /_mock/config)")
-    ap.add_argument("--verbose", action="store_true")
-    a = ap.parse_args(argv)
-    mock = ZaiMock(a.host, a.port, json.loads(a.config) if a.config else None, a.verbose)
-    done = threading.Event()
-
-    def on_signal(signum, frame):
-        done.set()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    mock.start()
-    if a.port_file:
-        tmp = a.port_file + ".tmp%d" % os.getpid()
-        with open(tmp, "w") as f:
-            f.write("%d\n" % mock.port)
-        os.replace(tmp, a.port_file)
-    sys.stderr.write("zai mock listening on %s\n" % mock.url)
-    sys.stderr.flush()
-    while not done.wait(0.5):
-        pass
-    mock.stop()
-    return 0
+    a = mockbase.cli_parser("Loopback mock of the Z.ai web backend").parse_args(argv)
+    mock = ZaiMock(a.host, a.port, a.config, a.verbose)
+    return mockbase.serve_cli(mock, a.port_file, "zai mock listening on %s" % mock.url)
 
 
 if __name__ == "__main__":

@@ -428,7 +428,8 @@ jstr(struct json_object *o, const char *path)
 		dot = strchr(p, '/');
 		snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - p) :
 		    (int)strlen(p), p);
-		ck_assert_msg(json_object_object_get_ex(v, key, &v), "%s", path);
+		ck_assert_msg(json_object_object_get_ex(v, key, &v), "%s",
+		    path);
 		p = dot ? dot + 1 : NULL;
 	}
 	return json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
@@ -468,7 +469,8 @@ START_TEST(t_completion_body)
 	ck_assert_str_eq(jstr(o, "stream"), "true");
 	ck_assert_str_eq(jstr(o, "model"), "\"GLM-5-Turbo\"");
 	ck_assert_str_eq(jstr(o, "messages"), "[{\"role\":\"user\",\"content\":"
-	    "\"Sys\\n\\nUser: Q1\"},{\"role\":\"assistant\",\"content\":\"A1\"},"
+	    "\"Sys\\n\\nUser: Q1\"},{\"role\":\"assistant\","
+	    "\"content\":\"A1\"},"
 	    "{\"role\":\"user\",\"content\":\"Q2 \xe4\xb8\xad\"}]");
 	ck_assert_str_eq(jstr(o, "signature_prompt"), "\"Q2 \xe4\xb8\xad\"");
 	ck_assert_str_eq(jstr(o, "features"), "{\"image_generation\":false,"

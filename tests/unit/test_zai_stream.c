@@ -451,7 +451,8 @@ START_TEST(t_fault_map)
 		{ 403, "403: Signature validation failed: x", 0,
 		  "502 upstream_error signature_rejected" },
 		{ 0, "\xe7\xad\xbe\xe5\x90\x8d\xe9\xaa\x8c\xe8\xaf\x81\xe5\xa4"
-		  "\xb1\xe8\xb4\xa5", 0, "502 upstream_error signature_rejected" },
+		  "\xb1\xe8\xb4\xa5", 0,
+		  "502 upstream_error signature_rejected" },
 		{ 403, "Model not available for current user level", 0,
 		  "403 upstream_error model_not_available" },
 		{ 401, "Token expired", 1,
@@ -460,7 +461,8 @@ START_TEST(t_fault_map)
 		  "401 invalid_request_error invalid_api_key" },
 		{ 0, "401: Invalid token", 0,
 		  "401 invalid_request_error invalid_api_key" },
-		{ 0, "403: Forbidden", 0, "403 upstream_error upstream_forbidden" },
+		{ 0, "403: Forbidden", 0,
+		  "403 upstream_error upstream_forbidden" },
 		{ 429, "", 0, "429 rate_limit_error rate_limit_exceeded" },
 		{ 0, "Rate limit reached", 0,
 		  "429 rate_limit_error rate_limit_exceeded" },
@@ -468,7 +470,8 @@ START_TEST(t_fault_map)
 		  "400 invalid_request_error upstream_bad_request" },
 		{ 500, "oops", 0, "502 upstream_error upstream_error" },
 		{ 0, NULL, 0, "502 upstream_error upstream_error" },
-		{ 0, "12: not a status", 0, "502 upstream_error upstream_error" },
+		{ 0, "12: not a status", 0,
+		  "502 upstream_error upstream_error" },
 	};
 	struct zai_fault f;
 	char got[128];
@@ -476,7 +479,8 @@ START_TEST(t_fault_map)
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		zai_fault_of(v[i].code, v[i].detail, v[i].expired, &f);
-		snprintf(got, sizeof(got), "%d %s %s", f.status, f.type, f.code);
+		snprintf(got, sizeof(got), "%d %s %s", f.status, f.type,
+		    f.code);
 		ck_assert_msg(strcmp(got, v[i].want) == 0, "%zu: %s", i, got);
 	}
 }

@@ -102,6 +102,20 @@ detail_of(const char *body, char *out, size_t outsz, long *code)
 	json_object_put(root);
 }
 
+/*
+ * Upstream text that quotes the login token (an error page echoing the
+ * URL, whose query carries it) is withheld: a pooled account's token
+ * must reach neither the client nor the log.
+ */
+#define WITHHELD	"(withheld: it quotes the login token)"
+
+static int
+quotes_token(const struct zai_call *c, const char *text)
+{
+	return text != NULL && c->token != NULL && *c->token != '\0' &&
+	    strstr(text, c->token) != NULL;
+}
+
 /* The refusals whose meaning is not their status (see zai_fault_of). */
 static int
 special(struct zai_call *c, const char *what, long code, const char *detail)
@@ -128,8 +142,15 @@ void
 zai_fail_http(struct zai_call *c, const char *what, const struct http_resp *r)
 {
 	char detail[ZAI_DETAIL_MAX + 1];
+	struct http_resp safe;
 	long code;
 
+	if (quotes_token(c, r->body)) {
+		safe = *r;
+		safe.body = (char *)WITHHELD;
+		safe.body_len = sizeof(WITHHELD) - 1;
+		r = &safe;
+	}
 	detail_of(r->body, detail, sizeof(detail), &code);
 	c->status = r->status;
 	c->cloudflare = call_is_cloudflare(r);
@@ -152,7 +173,8 @@ zai_fail_json(struct zai_call *c, const char *what, const char *body)
 	char detail[ZAI_DETAIL_MAX + 1];
 	long code;
 
-	detail_of(body, detail, sizeof(detail), &code);
+	detail_of(quotes_token(c, body) ? NULL : body, detail, sizeof(detail),
+	    &code);
 	snprintf(c->msg, sizeof(c->msg), "%s", *detail ? detail :
 	    "no stream");
 	if (special(c, what, code, detail) || c->sink == NULL)

@@ -165,7 +165,8 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 			call_fail_net(k, "zai", "completion", e);
 		return;
 	}
-	if (e == UP_OK && de == ZS_OK && sse_finish(&sc->cs.sse, NULL) != SSE_OK)
+	if (e == UP_OK && de == ZS_OK &&
+	    sse_finish(&sc->cs.sse, NULL) != SSE_OK)
 		de = sc->dec_err != ZS_OK ? sc->dec_err : ZS_PROTO;
 	if (de == ZS_ABORT || de == ZS_UPSTREAM ||
 	    (e == UP_ABORTED && de == ZS_OK))

@@ -101,7 +101,8 @@ claim(struct json_object *o, const char *key, char *out, size_t outsz)
 	if (!json_object_object_get_ex(o, key, &v))
 		return 0;
 	if (json_object_is_type(v, json_type_int))
-		snprintf(out, outsz, "%lld", (long long)json_object_get_int64(v));
+		snprintf(out, outsz, "%lld",
+		    (long long)json_object_get_int64(v));
 	else if (json_object_is_type(v, json_type_string) &&
 	    (s = json_object_get_string(v))[0] != '\0' &&
 	    (size_t)json_object_get_string_len(v) < outsz &&

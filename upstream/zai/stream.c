@@ -21,7 +21,8 @@
 #include "upstream/zai/stream.h"
 #include "upstream/zai/text.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
+			    (c) == '\n')
 #define EVENT_TYPE	"chat:completion"
 /* detail bytes put in a message: each may become 3, plus "Z.ai: " */
 #define DETAIL_IN_MAX	((ZS_ERRMSG_MAX - 8) / 3)
@@ -44,9 +45,9 @@ struct zai_stream {
 	json_tokener		*tok;
 	enum zai_stream_err	 err;		/* sticky */
 	bool			 started;	/* role() sent */
-	bool			 terminal;	/* finish/error sent, or abort */
+	bool			 terminal;	/* finish/error sent, abort */
 	bool			 upstream_end;	/* "done" ended it */
-	bool			 content;	/* a delta of either kind came */
+	bool			 content;	/* a delta of either kind */
 	bool			 have_usage;
 	enum phase		 phase;
 	struct chat_usage	 usage;

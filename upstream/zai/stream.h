@@ -113,7 +113,8 @@ enum zai_stream_err	 zai_stream_event(struct zai_stream *,
 enum zai_stream_err	 zai_stream_end(struct zai_stream *);
 int			 zai_stream_started(const struct zai_stream *);
 int			 zai_stream_done(const struct zai_stream *);
-int			 zai_stream_finished_upstream(const struct zai_stream *);
+int			 zai_stream_finished_upstream(
+			    const struct zai_stream *);
 void			 zai_stream_free(struct zai_stream *);
 
 #endif

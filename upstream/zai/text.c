@@ -113,8 +113,8 @@ is_search_ref(const char *s, size_t n)
 			continue;
 		for (j = i + 4; j < n && ISDIGIT(s[j]); j++)
 			;
-		if (j == i + 4 || n - j < 7 || memcmp(s + j, "search", 6) != 0 ||
-		    !ISDIGIT(s[j + 6]))
+		if (j == i + 4 || n - j < 7 ||
+		    memcmp(s + j, "search", 6) != 0 || !ISDIGIT(s[j + 6]))
 			continue;
 		return 1;
 	}
