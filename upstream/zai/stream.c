@@ -408,7 +408,8 @@ zai_stream_new(struct zai_stream **sp, const struct chat_sink *k,
 	s->sink = *k;
 	if (o != NULL)
 		s->o = *o;
-	s->work.max = ZS_MAX_EVENT + ZAI_HOLD_MAX;
+	/* a delta is within one event; each byte may become a U+FFFD */
+	s->work.max = 3 * (size_t)ZS_MAX_EVENT + ZAI_HOLD_MAX;
 	*sp = s;
 	return ZS_OK;
 }
