@@ -167,6 +167,11 @@ static const struct cfg_var cfg_vars[] = {
 	{ "MINIMAX_ANSWER_TIMEOUT", NULL, CFG_LONG,
 	  OFF(minimax_answer_timeout), "600", 1, 86400, "seconds a MiniMax "
 	  "answer may take before it ends with an error" },
+	{ "ZAI_BASE_URL", NULL, CFG_URLS, OFF(zai_base_url),
+	  "https://chat.z.ai", 0, 0,
+	  "Z.ai web backend base URL(s), one picked per request" },
+	{ "LB_STRATEGY_ZAI", NULL, CFG_STRATEGY, OFF(lb_strategy_zai), "",
+	  0, 0, "LB_STRATEGY for Z.ai accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -609,6 +614,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_qwenai;
 	else if (strcmp(provider, "minimax") == 0)
 		s = c->lb_strategy_minimax;
+	else if (strcmp(provider, "zai") == 0)
+		s = c->lb_strategy_zai;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

@@ -82,6 +82,8 @@ struct config {
 	char		*qwenai_bx_ua;
 	char		*qwenai_bx_umidtoken;
 	long		 qwenai_models_ttl;	/* s; 0: no upstream list */
+	struct strlist	 zai_base_url;
+	char		*lb_strategy_zai;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 	/* MiniMax (providers.md §5) */

@@ -26,7 +26,7 @@
  */
 static int
 add_model(struct json_object *data, const char *id, long created,
-    const char *owner)
+    const char *owner, int wins)
 {
 	struct json_object *o;
 	size_t i, n = json_object_array_length(data);
@@ -35,8 +35,11 @@ add_model(struct json_object *data, const char *id, long created,
 		struct json_object *v, *m = json_object_array_get_idx(data, i);
 		if (json_object_object_get_ex(m, "id", &v) &&
 		    strcasecmp(json_object_get_string(v), id) == 0) {
-			json_object_object_add(m, "owned_by",
-			    json_object_new_string(owner));
+			/* A mapping says where its name goes; a built-in
+			 * name two providers share goes to the first. */
+			if (wins)
+				json_object_object_add(m, "owned_by",
+				    json_object_new_string(owner));
 			return 0;
 		}
 	}
@@ -71,7 +74,7 @@ add_mapping(struct req *r, struct json_object *data, const char *name)
 	if (route_resolve(r->cfg, r->store, r->arena, name, &rt) != ROUTE_OK)
 		return 0;
 	return add_model(data, name, rt.model != NULL ? rt.model->created :
-	    0, rt.provider->id);
+	    0, rt.provider->id, 1);
 }
 
 struct list_ctx {
@@ -86,7 +89,7 @@ listed_model(void *arg, const char *id, long created)
 {
 	struct list_ctx *c = arg;
 
-	if (add_model(c->data, id, created, c->p->id) < 0)
+	if (add_model(c->data, id, created, c->p->id, 0) < 0)
 		c->failed = 1;
 	return c->failed;
 }
@@ -155,7 +158,7 @@ h_models_list(struct req *r, const char *rest)
 		for (i = 0; (*pp)->models[i].id != NULL; i++)
 			if (!((*pp)->models[i].flags & MODEL_ALIAS) &&
 			    add_model(data, (*pp)->models[i].id,
-			    (*pp)->models[i].created, (*pp)->id) < 0)
+			    (*pp)->models[i].created, (*pp)->id, 0) < 0)
 				c.failed = 1;
 		c.p = *pp;
 		add_listed(&c);
@@ -201,7 +204,7 @@ h_models_get(struct req *r, const char *id)
 	if ((data = json_object_new_array()) == NULL)
 		return APP_ENOMEM;
 	if (add_model(data, id, rt.model != NULL ? rt.model->created : 0,
-	    rt.provider->id) < 0) {
+	    rt.provider->id, 1) < 0) {
 		json_object_put(data);
 		return APP_ENOMEM;
 	}

@@ -3,7 +3,8 @@
  * mapped once here, so a 401 or a Cloudflare page reads the same to a
  * client whichever provider answered it, and the handlers' failover can
  * rely on the status: 401/403 say "this account", 429 "later", 5xx and
- * transport failures "try another".
+ * transport failures "try another".  The plumbing of a streamed answer
+ * and of the clean-up after it is here too, for the same reason.
  */
 #include "config.h"
 
@@ -247,10 +248,25 @@ call_ms_since(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+int
+call_defer(const struct provider_call *pc, void (*fn)(void *),
+    const void *state, size_t size)
+{
+	void *copy;
+
+	if (pc->after == NULL || (copy = arena_alloc(pc->arena, size)) ==
+	    NULL)
+		return -1;
+	memcpy(copy, state, size);
+	pc->after->fn = fn;
+	pc->after->ctx = copy;
+	return 0;
+}
+
 void
-call_sse_init(struct call_sse *cs, const struct http_resp *resp,
+call_stream_init(struct call_stream *cs, const struct http_resp *resp,
     const struct chat_sink *sink, sse_event_fn on_event, int (*done)(void *),
-    void *ctx, size_t max_err_body)
+    void *ctx, size_t body_max)
 {
 	memset(cs, 0, sizeof(*cs));
 	cs->resp = resp;
@@ -258,29 +274,35 @@ call_sse_init(struct call_sse *cs, const struct http_resp *resp,
 	cs->done = done;
 	cs->ctx = ctx;
 	sse_init(&cs->sse, on_event, ctx, 0);
-	buf_init(&cs->err_body, max_err_body);
+	buf_init(&cs->body, body_max);
 }
 
 int
-call_sse_data(void *u, const char *p, size_t n)
+call_stream_data(void *u, const char *p, size_t n)
 {
-	struct call_sse *cs = u;
+	struct call_stream *cs = u;
 	const char *ct = cs->resp->content_type;
 
 	if (cs->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
 		cs->not_sse = 1;
-		return buf_add(&cs->err_body, p, n) < 0;
+		return buf_add(&cs->body, p, n) < 0;
 	}
-	if (cs->done != NULL && cs->done(cs->ctx))
-		return 1;
-	if (sse_feed(&cs->sse, p, n) != SSE_OK)
+	if ((cs->done != NULL && cs->done(cs->ctx)) ||
+	    sse_feed(&cs->sse, p, n) != SSE_OK)
 		return 1;
 	return cs->sink->flush != NULL && cs->sink->flush(cs->sink->ctx) != 0;
 }
 
+const char *
+call_stream_body(struct call_stream *cs)
+{
+	/* struct buf keeps its bytes NUL-terminated */
+	return cs->body.failed || cs->body.len == 0 ? NULL : cs->body.p;
+}
+
 void
-call_sse_free(struct call_sse *cs)
+call_stream_free(struct call_stream *cs)
 {
 	sse_free(&cs->sse);
-	buf_free(&cs->err_body);
+	buf_free(&cs->body);
 }

@@ -73,27 +73,37 @@ long	 call_retry_after(const struct http_resp *);
 long	 call_ms_since(const struct timespec *);
 
 /*
- * A streamed SSE answer (http_req.on_data = call_sse_data, data_ctx =
- * the struct): 2xx bytes go through the SSE re-framer to the caller's
- * on_event, then the sink's flush() (one client write per upstream read);
- * a body that is not text/event-stream (a JSON error with 200) is kept in
- * err_body instead.  done (may be NULL) says the decoder has ended the
- * answer: the transfer stops.
+ * Work for after the answer (pc->after: deleting the upstream chat): fn
+ * gets a copy of state, size bytes, made in the request's arena.  -1
+ * when there is no slot for it or no memory (the work is left undone).
  */
-struct call_sse {
+int	 call_defer(const struct provider_call *, void (*fn)(void *),
+	    const void *state, size_t size);
+
+/*
+ * The body of a streamed answer, for http_req.on_data: 2xx bytes of an
+ * event stream go through the SSE re-framer to on_event, and the sink
+ * is flushed after each upstream read (one write to the client per
+ * read); a body of another type (a JSON refusal with status 200) is kept,
+ * up to body_max bytes, for the message.  The transfer stops once
+ * done(ctx) says the decoder has ended the answer.
+ */
+struct call_stream {
 	const struct http_resp	*resp;
 	const struct chat_sink	*sink;
 	struct sse_parser	 sse;
 	int			(*done)(void *ctx);
 	void			*ctx;
-	int			 not_sse;
-	struct buf		 err_body;
+	int			 not_sse;	/* the other type came */
+	struct buf		 body;
 };
 
-void	 call_sse_init(struct call_sse *, const struct http_resp *,
+void	 call_stream_init(struct call_stream *, const struct http_resp *,
 	    const struct chat_sink *, sse_event_fn on_event,
-	    int (*done)(void *), void *ctx, size_t max_err_body);
-int	 call_sse_data(void *call_sse, const char *, size_t);
-void	 call_sse_free(struct call_sse *);
+	    int (*done)(void *), void *ctx, size_t body_max);
+int	 call_stream_data(void *call_stream, const char *, size_t);
+/* The kept body, NUL-terminated; NULL when none or over its limit. */
+const char *call_stream_body(struct call_stream *);
+void	 call_stream_free(struct call_stream *);
 
 #endif

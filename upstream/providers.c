@@ -13,12 +13,14 @@
 #include "upstream/minimax/minimax.h"
 #include "upstream/provider.h"
 #include "upstream/qwenai/qwenai.h"
+#include "upstream/zai/zai.h"
 
 const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
-	&qwenai_provider,
 	&minimax_provider,
+	&qwenai_provider,
+	&zai_provider,
 	NULL,
 };
 

@@ -77,25 +77,21 @@ PER-REQUEST MARKERS (in the last user turn; stripped from the echo)
 Every rejection carries a header x-mock-reason and is recorded in /_mock/state.
 """
 
-import argparse
 import calendar
 import copy
 import json
 import os
 import random
 import re
-import signal
-import socket
 import sys
 import threading
 import time
-import types
 import uuid
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import deepseek_mock as dsm  # noqa: E402  (the shared HTTP and stream-writing machinery)
+import deepseek_mock as dsm  # noqa: E402  (the gzip answer and the stream writer)
+import mockbase  # noqa: E402  (the loopback HTTP plumbing)
 from qwenai_wire import (  # noqa: E402,F401  (re-exported for the tests)
     COOKIE_NAMES, DEFAULT_COOKIES, DEFAULT_TOKEN, EXPIRED_TOKEN, EXTRA_MODELS, JS_DATE_RE, JWT_SECRET,
     MARKER_RE, MODELS, ORIGIN, OTHER_TOKEN, SUMMARY_LINES, THIRD_TOKEN, UNICODE_TAIL, USERS, UUID_RE,
@@ -199,9 +195,12 @@ class MockState:
                     self.config["by_token"].setdefault(tok, {}).update(copy.deepcopy(over))
             return copy.deepcopy(self.config)
 
-    # DeepSeek's healing knobs, read against this module's HEALING_KEYS and DEFAULT_CONFIG:
-    # a healing knob's value for this token (0/None = off), consuming one of <key>_times
-    take = types.FunctionType(dsm.MockState.take.__code__, globals(), "take")
+    def take(self, key, token):
+        """A healing knob's value for this token (0/None = off), consuming one of <key>_times."""
+        assert key in HEALING_KEYS, key
+        with self.lock:
+            return mockbase.take_healing((self.config["by_token"].get(token), self.config), key,
+                                         DEFAULT_CONFIG[key])
 
     def live_chats(self):
         with self.lock:
@@ -229,21 +228,15 @@ class MockState:
 
 # --------------------------------------------------------------------------- HTTP handler
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(mockbase.Handler):
     server_version = "qwenai-mock"
     sys_version = ""
-    timeout = 120
+    label = "qwenai-mock"
 
-    # the generic machinery, shared with the DeepSeek mock
-    _read_body = dsm.Handler._read_body
+    # the gzip-aware answer and the knob-driven stream writer, shared with the DeepSeek mock
     _accepts_gzip = dsm.Handler._accepts_gzip
     _send = dsm.Handler._send
-    _wait = dsm.Handler._wait
     _write_stream = dsm.Handler._write_stream
-    _raw_write = dsm.Handler._raw_write
-    _write_piece = dsm.Handler._write_piece
-    _reset_connection = dsm.Handler._reset_connection
 
     @property
     def st(self):
@@ -251,22 +244,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def version_string(self):
         return "qwenai-mock"
-
-    def setup(self):
-        BaseHTTPRequestHandler.setup(self)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.mock._track(self.connection, True)
-
-    def finish(self):
-        try:
-            BaseHTTPRequestHandler.finish(self)
-        except OSError:
-            pass
-        self.server.mock._track(self.connection, False)
-
-    def log_message(self, fmt, *args):
-        if self.server.mock.verbose:
-            sys.stderr.write("[qwenai-mock] %s - %s\n" % (self.address_string(), fmt % args))
 
     def do_GET(self):
         self._dispatch("GET")
@@ -365,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
                            err_body("Not_Found", "no such route"))
             else:
                 func()
-        except (dsm.ClientGone, dsm.Abort, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+        except (mockbase.ClientGone, mockbase.Abort, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
         except Exception as e:          # a bug in the mock: loud, but keep serving
             import traceback
@@ -643,34 +620,12 @@ ROUTES = [
 
 # --------------------------------------------------------------------------- server object
 
-class QwenAIMock:
+class QwenAIMock(mockbase.LoopbackMock):
     """The mock as an object: QwenAIMock(port=0).start() ... .stop()."""
 
     def __init__(self, host="127.0.0.1", port=0, config=None, verbose=False):
         self.state = MockState(config)
-        self.verbose = verbose
-        self._stopping = threading.Event()
-        self._conns, self._conns_lock = set(), threading.Lock()
-        self.httpd = dsm._Server((host, port), Handler)
-        self.httpd.mock = self
-        self.host, self.port = host, self.httpd.server_address[1]
-        self._thread = None
-
-    url = dsm.DeepSeekMock.url
-    _track = dsm.DeepSeekMock._track
-    serve_forever = dsm.DeepSeekMock.serve_forever
-    stop = dsm.DeepSeekMock.stop
-    __enter__ = dsm.DeepSeekMock.__enter__
-    __exit__ = dsm.DeepSeekMock.__exit__
-    configure = dsm.DeepSeekMock.configure
-    snapshot = dsm.DeepSeekMock.snapshot
-    wait_for = dsm.DeepSeekMock.wait_for
-
-    def start(self):
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="qwenai-mock", daemon=True)
-        self._thread.start()
-        return self
+        super().__init__(Handler, host, port, verbose, "qwenai-mock")
 
     def reset(self, config=False, all=False):
         st = self.state
@@ -685,29 +640,10 @@ class QwenAIMock:
 # --------------------------------------------------------------------------- CLI
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Loopback mock of the Qwen AI web backend")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file", help="write the chosen port here when ready")
-    ap.add_argument("--config", help="initial configuration (JSON object, as POST /_mock/config)")
-    ap.add_argument("--verbose", action="store_true")
-    a = ap.parse_args(argv)
-    mock = QwenAIMock(a.host, a.port, json.loads(a.config) if a.config else None, a.verbose)
-
-    def on_signal(signum, frame):
-        threading.Thread(target=mock.stop, daemon=True).start()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if a.port_file:
-        tmp = a.port_file + ".tmp%d" % os.getpid()
-        with open(tmp, "w") as f:
-            f.write("%d\n" % mock.port)
-        os.replace(tmp, a.port_file)
-    sys.stderr.write("qwenai mock listening on %s\n  token %s\n" % (mock.url, DEFAULT_TOKEN))
-    sys.stderr.flush()
-    mock.serve_forever()
-    mock.httpd.server_close()
-    return 0
+    a = mockbase.cli_parser("Loopback mock of the Qwen AI web backend").parse_args(argv)
+    mock = QwenAIMock(a.host, a.port, a.config, a.verbose)
+    return mockbase.serve_cli(mock, a.port_file, "qwenai mock listening on %s\n  token %s"
+                              % (mock.url, DEFAULT_TOKEN))
 
 
 if __name__ == "__main__":

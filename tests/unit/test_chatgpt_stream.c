@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/stream.h"
@@ -83,40 +84,6 @@ sb_quote(struct sb *b, const char *s, size_t n)
 	sb_add(b, "\"", 1);
 }
 
-static bool
-valid_utf8(const char *s, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, k, j;
-
-	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xc2 && u[i] < 0xe0)
-			k = 2;
-		else if (u[i] >= 0xe0 && u[i] < 0xf0)
-			k = 3;
-		else if (u[i] >= 0xf0 && u[i] < 0xf5)
-			k = 4;
-		else
-			return false;
-		if (i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f))
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /* ------------------------------------------------------------ recording sink */
 
 struct rec {
@@ -154,7 +121,7 @@ static int
 rec_chunk(struct rec *r, const char *what, const char *s, size_t n)
 {
 	ck_assert_uint_gt(n, 0);
-	ck_assert_msg(valid_utf8(s, n), "invalid UTF-8 handed to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 handed to the sink");
 	if (r->quiet) {
 		r->text_bytes += n;
 		return rec_call(r, false);
@@ -215,7 +182,7 @@ rec_error(void *ctx, int status, const char *type, const char *code,
 
 	ck_assert_ptr_nonnull(type);
 	ck_assert_ptr_nonnull(msg);
-	ck_assert(valid_utf8(msg, strlen(msg)));
+	ck_assert(oracle_utf8(msg, strlen(msg)));
 	sb_printf(&r->log, "error %d %s %s ", status, type, code ? code : "-");
 	sb_quote(&r->log, msg, strlen(msg));
 	sb_add(&r->log, "\n", 1);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
 #include "upstream/deepseek/stream.h"
 #include "upstream/sse.h"
@@ -40,30 +41,6 @@ sb_add(struct sb *b, const char *s, size_t n)
 }
 
 #define sb_str(b)	((b)->p != NULL ? (b)->p : "")
-
-/* RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool
-valid_utf8(const char *s, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i, j, k;
-
-	for (i = 0; i < n; i += k) {
-		k = u[i] < 0x80 ? 1 : u[i] < 0xc2 ? 0 : u[i] < 0xe0 ? 2 :
-		    u[i] < 0xf0 ? 3 : u[i] < 0xf5 ? 4 : 0;
-		if (k == 0 || i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if (k > 2 && ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f)))
-			return false;
-	}
-	return true;
-}
 
 /* ------------------------------------------------------------ recording sink */
 
@@ -97,7 +74,7 @@ static int
 rec_chunk(struct rec *r, struct sb *b, const char *s, size_t n)
 {
 	ck_assert_uint_gt(n, 0);
-	ck_assert_msg(valid_utf8(s, n), "invalid UTF-8 handed to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 handed to the sink");
 	sb_add(b, s, n);
 	return rec_call(r, 't');
 }
@@ -139,7 +116,7 @@ rec_error(void *ctx, int status, const char *type, const char *code,
 	int		 rc = rec_call(r, 'e');
 
 	ck_assert(type != NULL && code != NULL && msg != NULL);
-	ck_assert(valid_utf8(msg, strlen(msg)));
+	ck_assert(oracle_utf8(msg, strlen(msg)));
 	ck_assert_uint_le(strlen(msg), DSS_ERRMSG_MAX);
 	snprintf(r->end, sizeof(r->end), "error %d %s %s %s", status, type,
 	    code, msg);

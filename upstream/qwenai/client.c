@@ -182,7 +182,7 @@ completion_body(struct qa_call *c, const struct provider_call *pc, int think)
 
 struct stream_ctx {
 	struct qa_call		*c;
-	struct call_sse		 cs;
+	struct call_stream		 cs;
 	struct qa_stream	*dec;
 	enum qa_stream_err	 dec_err;
 };
@@ -207,7 +207,7 @@ static void
 fail_body(struct stream_ctx *sc)
 {
 	struct http_resp r = *sc->cs.resp;
-	struct buf *b = &sc->cs.err_body;
+	struct buf *b = &sc->cs.body;
 	struct json_object *root, *data;
 
 	buf_add(b, "", 1);
@@ -267,11 +267,11 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	so.hint = qa_cookie_hint(c);
 	so.expired = exp > 0 && exp <= (long long)time(NULL);
 	sc.c = c;
-	call_sse_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
+	call_stream_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
 	    QA_ERR_BODY_MAX);
 	if (qa_stream_new(&sc.dec, k, &so) != QAS_OK) {
 		qa_fail(c, "completion", QA_ENOMEM);
-		call_sse_free(&sc.cs);
+		call_stream_free(&sc.cs);
 		return;
 	}
 	memset(&req, 0, sizeof(req));
@@ -291,7 +291,7 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = QA_IDLE_TIMEOUT_S;
 	req.max_body = QA_ERR_BODY_MAX;
-	req.on_data = call_sse_data;
+	req.on_data = call_stream_data;
 	req.data_ctx = &sc.cs;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
@@ -317,7 +317,7 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	stream_end(&sc, e);
 out:
 	http_resp_free(&resp);
-	call_sse_free(&sc.cs);
+	call_stream_free(&sc.cs);
 	qa_stream_free(sc.dec);
 }
 
