@@ -192,6 +192,21 @@ ks_error_status(const char *code)
 	return 502;
 }
 
+/* The code, kept a token: it travels on as the OpenAI error's code. */
+static void
+set_code(struct ks_error *e, const char *code)
+{
+	size_t i;
+
+	snprintf(e->code, sizeof(e->code), "%s", code);
+	for (i = 0; e->code[i] != '\0'; i++)
+		if (!((e->code[i] >= 'a' && e->code[i] <= 'z') ||
+		    (e->code[i] >= 'A' && e->code[i] <= 'Z') ||
+		    (e->code[i] >= '0' && e->code[i] <= '9') ||
+		    strchr("_.-", e->code[i]) != NULL))
+			e->code[i] = '_';
+}
+
 /* The error object e of a message: recorded, the answer ends. */
 static enum ks_err
 upstream_error(struct kimi_stream *s, json_object *e)
@@ -209,14 +224,7 @@ upstream_error(struct kimi_stream *s, json_object *e)
 		snprintf(s->e.code, sizeof(s->e.code), "%lld",
 		    (long long)json_object_get_int64(code));
 	else if ((c = str(code)) != NULL || (c = str(get(e, "reason"))) != NULL)
-		snprintf(s->e.code, sizeof(s->e.code), "%s", c);
-	/* keep the code a token: it travels as the OpenAI error code */
-	for (i = 0; s->e.code[i] != '\0'; i++)
-		if (!((s->e.code[i] >= 'a' && s->e.code[i] <= 'z') ||
-		    (s->e.code[i] >= 'A' && s->e.code[i] <= 'Z') ||
-		    (s->e.code[i] >= '0' && s->e.code[i] <= '9') ||
-		    strchr("_.-", s->e.code[i]) != NULL))
-			s->e.code[i] = '_';
+		set_code(&s->e, c);
 	s->e.status = ks_error_status(s->e.code);
 	if (s->e.status == 502 && (c = str(get(e, "reason"))) != NULL)
 		s->e.status = ks_error_status(c);
@@ -234,8 +242,12 @@ upstream_error(struct kimi_stream *s, json_object *e)
 	for (i = b.len < KS_ERRMSG_MAX ? b.len : KS_ERRMSG_MAX;
 	    i > 0 && i < b.len && ((unsigned char)b.p[i] & 0xc0) == 0x80; i--)
 		;
-	snprintf(s->e.message, sizeof(s->e.message), "%.*s", (int)i,
-	    i > 0 ? b.p : "The upstream reported an error.");
+	if (i > 0)
+		snprintf(s->e.message, sizeof(s->e.message), "%.*s", (int)i,
+		    b.p);
+	else
+		snprintf(s->e.message, sizeof(s->e.message), "The upstream "
+		    "reported an error.");
 	buf_free(&b);
 	s->terminal = 1;
 	return s->err = KS_UPSTREAM;
@@ -342,7 +354,7 @@ end_stream(struct kimi_stream *s, const char *p, size_t n)
 		return KS_OK;
 	if (end.error) {
 		memset(&s->e, 0, sizeof(s->e));
-		memcpy(s->e.code, end.code, sizeof(s->e.code));
+		set_code(&s->e, end.code);
 		snprintf(s->e.message, sizeof(s->e.message), "%s",
 		    end.message[0] ? end.message : end.code[0] ? end.code :
 		    "The upstream ended the stream with an error.");

@@ -142,7 +142,8 @@ kimi_claims(const char *token, struct kimi_claims *out)
 	rc = 0;
 out:
 	json_object_put(o);
-	json_tokener_free(tok);
+	if (tok != NULL)
+		json_tokener_free(tok);
 	free(raw);
 	return rc;
 }
@@ -172,6 +173,8 @@ kimi_renew_at(const struct kimi_claims *c, int64_t now)
 	if (life <= 0)
 		return now;
 	margin = life / KIMI_MARGIN_DIV;
+	if (margin < 1 && life > 1)
+		margin = 1;	/* whole seconds: never up to the last one */
 	if (margin > KIMI_MARGIN_MAX)
 		margin = KIMI_MARGIN_MAX;
 	return now + life - margin;
