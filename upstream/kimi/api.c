@@ -32,8 +32,12 @@ kimi_call_init(struct kimi_call *c, const struct provider_ctx *x,
 	c->account_id = a->id;
 	c->kind = kimi_kind_of(a->secret);
 	c->base = call_base(x->arena, &x->cfg->kimi_base_url);
-	/* One exit per account, so Kimi sees a steady client. */
-	c->proxy = call_proxy(x->arena, &x->cfg->proxy_url, a->secret, 1);
+	/*
+	 * One exit per account, so Kimi sees a steady client; by the
+	 * account's id, which stays when the refresh token rotates.
+	 */
+	c->proxy = call_proxy(x->arena, &x->cfg->proxy_url, a->id != NULL ?
+	    a->id : a->secret, 1);
 }
 
 const char **

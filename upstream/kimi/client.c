@@ -72,6 +72,10 @@ delete_chats(void *u)
 	}
 }
 
+/*
+ * The clean-up runs after the attempt's account has been handed back:
+ * what it needs of the account is copied into the request's arena.
+ */
 static void
 defer_delete(const struct provider_call *pc, const struct kimi_call *c,
     struct kimi_after *a)
@@ -79,6 +83,10 @@ defer_delete(const struct provider_call *pc, const struct kimi_call *c,
 	if (a == NULL || a->n == 0 || pc->after == NULL)
 		return;
 	a->c = *c;
+	if ((a->c.secret = arena_strdup(c->arena, c->secret)) == NULL ||
+	    (c->account_id != NULL && (a->c.account_id =
+	    arena_strdup(c->arena, c->account_id)) == NULL))
+		return;
 	pc->after->fn = delete_chats;
 	pc->after->ctx = a;
 }
