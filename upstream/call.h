@@ -70,4 +70,13 @@ long	 call_retry_after(const struct http_resp *);
 
 long	 call_ms_since(const struct timespec *);
 
+/*
+ * The payload of a JWT ("head.payload.signature", the middle part in
+ * base64url, padding optional) when it is a JSON object, else NULL;
+ * json_object_put() it.  Nothing here checks the signature.
+ */
+#define CALL_JWT_MAX	8192	/* base64url characters of a payload */
+struct json_object;
+struct json_object *call_jwt_payload(const char *jwt);
+
 #endif

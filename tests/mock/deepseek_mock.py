@@ -281,6 +281,9 @@ def _user_record(token, n):
 
 
 class MockState:
+    # what another provider's mock that builds on this one replaces
+    DEFAULTS, HEALING, OVERRIDES = DEFAULT_CONFIG, HEALING_KEYS, "by_token"
+
     def __init__(self, user_tokens=(), config=None):
         self.lock = threading.RLock()
         self.config = copy.deepcopy(DEFAULT_CONFIG)
@@ -433,28 +436,28 @@ class MockState:
     def effective(self, user):
         with self.lock:
             cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config["by_token"].get(user) or {}))
+            cfg.update(copy.deepcopy(self.config[self.OVERRIDES].get(user) or {}))
             return cfg
 
     def take(self, key, user):
         """Value of a healing knob for this user (0/None = off); consumes one of <key>_times."""
-        assert key in HEALING_KEYS, key
+        assert key in self.HEALING, key
         with self.lock:
-            for layer in (self.config["by_token"].get(user), self.config):
+            for layer in (self.config[self.OVERRIDES].get(user), self.config):
                 if not layer or not layer.get(key):
                     continue
                 val, tk = layer[key], key + "_times"
                 times = layer.get(tk)
                 if times is not None:
                     if times <= 1:
-                        layer[key] = DEFAULT_CONFIG[key]
+                        layer[key] = self.DEFAULTS[key]
                         layer[tk] = None
                         if times < 1:
                             continue
                     else:
                         layer[tk] = times - 1
                 return val
-            return DEFAULT_CONFIG[key]
+            return self.DEFAULTS[key]
 
     # ---- sessions
     def live_sessions(self):
@@ -774,6 +777,10 @@ class Handler(BaseHTTPRequestHandler):
                 return
 
     # ---------------------------------------------------------------- dispatch
+    def _error_doc(self, status, msg):
+        """The body of the dispatcher's own errors (400, 404, 500)."""
+        return error_body(status * 100, msg)
+
     def _dispatch(self, method):
         self._recorded, self._route, self._user = False, "unknown", None
         self._cfg = self.st.effective(None)
@@ -783,10 +790,10 @@ class Handler(BaseHTTPRequestHandler):
             self.body = self._read_body()
         except Exception as e:
             self.close_connection = True
-            self._json(413 if isinstance(e, OverflowError) else 400, error_body(40000, "bad request body"))
+            self._json(413 if isinstance(e, OverflowError) else 400, self._error_doc(400, "bad request body"))
             return
         func, self._route = None, "not_found"
-        for m_, path, name in ROUTES:
+        for m_, path, name in self.ROUTES:
             if self._path == path:
                 if m_ == method:
                     func, self._route = getattr(self, "h_" + name), name
@@ -800,7 +807,7 @@ class Handler(BaseHTTPRequestHandler):
                     "body": self.body.decode("utf-8", "replace")[:20000]}
         try:
             if func is None:
-                self._json(405 if self._route == "method_not_allowed" else 404, error_body(40400, "Not Found"))
+                self._json(405 if self._route == "method_not_allowed" else 404, self._error_doc(404, "Not Found"))
             else:
                 self._gzip = not self._route.startswith("mock_") and self.st.config.get("gzip", True)
                 func()
@@ -812,7 +819,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             if not self._recorded:
                 try:
-                    self._json(500, error_body(50000, "mock internal error: %r" % (e,)))
+                    self._json(500, self._error_doc(500, "mock internal error: %r" % (e,)))
                 except OSError:
                     pass
         finally:
@@ -1280,6 +1287,7 @@ ROUTES = [
     ("POST", "/_mock/config", "mock_config"),
     ("POST", "/_mock/reset", "mock_reset"),
 ]
+Handler.ROUTES = ROUTES
 
 
 # --------------------------------------------------------------------------- server object

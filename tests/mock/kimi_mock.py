@@ -84,7 +84,6 @@ import struct
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deepseek_mock as dsm  # noqa: E402  (the HTTP plumbing)
@@ -125,7 +124,10 @@ ROUTE_FAULT = {"refresh": "refresh_status", "chat": "chat_status", "delete": "de
 
 # --------------------------------------------------------------------------- state
 
-class MockState:
+class MockState(dsm.MockState):
+    """deepseek_mock's bookkeeping (bump, take, effective, record_rejection), Kimi's users."""
+    DEFAULTS, HEALING, OVERRIDES = DEFAULT_CONFIG, HEALING_KEYS, "by_user"
+
     def __init__(self, config=None):
         self.lock = threading.RLock()
         self.config = copy.deepcopy(DEFAULT_CONFIG)
@@ -160,22 +162,6 @@ class MockState:
                       "subscriptions": {}, "client_disconnects": 0, "server_aborts": 0, "stalls": 0}
             self.last = {"chat": None, "rejection": None}
             self.last_requests, self.rejections, self.recent = {}, [], []
-
-    def bump(self, key, sub=None, n=1):
-        with self.lock:
-            if sub is None:
-                self.c[key] = self.c.get(key, 0) + n
-            else:
-                d = self.c.setdefault(key, {})
-                d[sub] = d.get(sub, 0) + n
-
-    def record_rejection(self, route, status, reason, user):
-        with self.lock:
-            r = {"t": round(time.time(), 3), "route": route, "status": status, "reason": reason,
-                 "user": user}
-            self.last["rejection"] = r
-            self.rejections.append(r)
-            del self.rejections[:-100]
 
     # ---- tokens
     def jwt(self, name, typ, ttl):
@@ -278,30 +264,6 @@ class MockState:
             c["users"] = sorted(n for n, u in self.users.items() if not u["expired"])
             c["expired_users"] = sorted(n for n, u in self.users.items() if u["expired"])
             return c
-
-    def effective(self, user):
-        with self.lock:
-            cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config["by_user"].get(user) or {}))
-            return cfg
-
-    def take(self, key, user):
-        """A healing knob's value for this user (0/None: off); spends one of <key>_times."""
-        with self.lock:
-            for layer in (self.config["by_user"].get(user), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                val, tk = layer[key], key + "_times"
-                times = layer.get(tk)
-                if times is not None:
-                    if times <= 1:
-                        layer[key], layer[tk] = DEFAULT_CONFIG[key], None
-                        if times < 1:
-                            continue
-                    else:
-                        layer[tk] = times - 1
-                return val
-            return DEFAULT_CONFIG[key]
 
     def snapshot(self):
         with self.lock:
@@ -610,51 +572,9 @@ class Handler(dsm.Handler):
             if mode == "reset" or str(e) == "server stopping":
                 self._reset_connection()
 
-    # ---------------------------------------------------------------- dispatch
-    def _dispatch(self, method):
-        self._recorded, self._route, self._user = False, "unknown", None
-        self._cfg = self.st.effective(None)
-        self._gzip = False
-        self._path = urlsplit(self.path).path
-        try:
-            self.body = self._read_body()
-        except Exception as e:
-            self.close_connection = True
-            self._json(413 if isinstance(e, OverflowError) else 400,
-                       {"code": "invalid_argument", "message": "bad request body"})
-            return
-        func, self._route = None, "not_found"
-        for m_, path, name in ROUTES:
-            if self._path == path:
-                if m_ == method:
-                    func, self._route = getattr(self, "h_" + name), name
-                    break
-                self._route = "method_not_allowed"
-        if not self._route.startswith("mock_"):
-            with self.st.lock:
-                self.st.bump("requests", self._route)
-                self.st.last_requests[self._route] = {
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "body": self.body.decode("utf-8", "replace")[:20000]}
-        try:
-            if func is None:
-                self._json(405 if self._route == "method_not_allowed" else 404,
-                           {"code": "not_found", "message": "no such route"})
-            else:
-                func()
-        except (dsm.ClientGone, dsm.Abort, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-        except Exception as e:          # a bug in the mock: loud, but keep serving
-            import traceback
-            traceback.print_exc()
-            self.close_connection = True
-            if not self._recorded:
-                try:
-                    self._json(500, {"code": "internal", "message": "mock bug: %r" % (e,)})
-                except OSError:
-                    pass
-        finally:
-            self._mark_status(0)
+    def _error_doc(self, status, msg):
+        return {"code": {400: "invalid_argument", 404: "not_found"}.get(status, "internal"),
+                "message": msg}
 
 
 ROUTES = [
@@ -667,6 +587,7 @@ ROUTES = [
     ("POST", "/_mock/config", "mock_config"),
     ("POST", "/_mock/reset", "mock_reset"),
 ]
+Handler.ROUTES = ROUTES
 
 
 # --------------------------------------------------------------------------- server object

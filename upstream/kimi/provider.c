@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
 
 #include "fcgi/buf.h"
+#include "store/accounts.h"
 #include "upstream/kimi/internal.h"
 #include "upstream/kimi/kimi.h"
 
@@ -44,43 +46,25 @@ classify(const char *secret)
 	return (int)kimi_kind_of(secret);
 }
 
-static int
-contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
 /* §1.2: "think" or "r1" thinks, "search" searches. */
 static unsigned
 name_flags(const char *name)
 {
 	unsigned f = 0;
 
-	if (contains(name, "think") || contains(name, "r1"))
+	if (strcasestr(name, "think") != NULL || strcasestr(name, "r1") != NULL)
 		f |= ROUTE_THINK;
-	if (contains(name, "search"))
+	if (strcasestr(name, "search") != NULL)
 		f |= ROUTE_SEARCH;
 	return f;
 }
 
+/* A token as the store keeps it, neither too short nor a placeholder. */
 static int
 token_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n < KIMI_TOKEN_MIN || n > KIMI_TOKEN_MAX ||
-	    strncmp(s, "sk-", 3) == 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' ||
-		    s[i] == '\\' || s[i] == ',')
-			return 0;
-	return 1;
+	return n >= KIMI_TOKEN_MIN && n <= KIMI_TOKEN_MAX &&
+	    strncmp(s, "sk-", 3) != 0 && acct_secret_ok(s, n);
 }
 
 /* A JSON string, or an array of strings joined with '.' (§4.1). */

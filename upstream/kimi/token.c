@@ -1,8 +1,7 @@
 /*
- * token.c - JWT claims of Kimi's credentials (see token.h).  The payload
- * is base64url without padding; it is decoded here with a small
- * decoder of its own alphabet rather than by rewriting it for
- * OpenSSL's, since every byte has to be checked anyway.
+ * token.c - JWT claims of Kimi's credentials (see token.h): the payload
+ * as upstream/call.c decodes it, each claim checked before it may go
+ * into a header.
  */
 #include "config.h"
 
@@ -13,51 +12,8 @@
 
 #include <json-c/json.h>
 
+#include "upstream/call.h"
 #include "upstream/kimi/token.h"
-
-#define JWT_PAYLOAD_MAX	6144	/* base64url characters of a payload */
-#define JWT_DEPTH	8
-
-/* A base64url digit's value (the standard alphabet's + / too), or -1. */
-static int
-b64_digit(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-' || c == '+')
-		return 62;
-	if (c == '_' || c == '/')
-		return 63;
-	return -1;
-}
-
-/* s[0..n) decoded into out (n * 3 / 4 + 1 bytes); its length or -1. */
-static long
-b64url_decode(const char *s, size_t n, unsigned char *out)
-{
-	unsigned long acc = 0;
-	size_t i, o = 0;
-	int bits = 0, d;
-
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if ((d = b64_digit((unsigned char)s[i])) < 0)
-			return -1;
-		acc = (acc << 6 | (unsigned long)d) & 0xffffff;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return (long)o;
-}
 
 /* A claim usable as a header value, or "". */
 static void
@@ -105,32 +61,11 @@ number(json_object *o, const char *key)
 int
 kimi_claims(const char *token, struct kimi_claims *out)
 {
-	const char *p, *q;
-	unsigned char *raw = NULL;
-	json_tokener *tok = NULL;
-	json_object *o = NULL;
-	long len;
-	size_t n;
-	int rc = -1;
+	json_object *o;
 
 	memset(out, 0, sizeof(*out));
-	if (token == NULL || (p = strchr(token, '.')) == NULL ||
-	    (q = strchr(p + 1, '.')) == NULL || strchr(q + 1, '.') != NULL ||
-	    p == token || q[1] == '\0')
+	if ((o = call_jwt_payload(token)) == NULL)
 		return -1;
-	n = (size_t)(q - p - 1);
-	if (n == 0 || n > JWT_PAYLOAD_MAX ||
-	    (raw = malloc(n * 3 / 4 + 1)) == NULL)
-		return -1;
-	if ((len = b64url_decode(p + 1, n, raw)) <= 0 ||
-	    (tok = json_tokener_new_ex(JWT_DEPTH)) == NULL)
-		goto out;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, (const char *)raw, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != (size_t)len ||
-	    !json_object_is_type(o, json_type_object))
-		goto out;
 	out->jwt = 1;
 	claim(o, "typ", out->typ, sizeof(out->typ));
 	claim(o, "app_id", out->app_id, sizeof(out->app_id));
@@ -139,13 +74,8 @@ kimi_claims(const char *token, struct kimi_claims *out)
 	claim(o, "ssid", out->ssid, sizeof(out->ssid));
 	out->iat = number(o, "iat");
 	out->exp = number(o, "exp");
-	rc = 0;
-out:
 	json_object_put(o);
-	if (tok != NULL)
-		json_tokener_free(tok);
-	free(raw);
-	return rc;
+	return 0;
 }
 
 enum kimi_kind
