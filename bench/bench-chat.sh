@@ -9,11 +9,13 @@
 # deepseek (DeepSeek-V3.2 through an account added with the chat2api CLI and
 # an AUTHORIZATION code: users/current once, then session create, PoW
 # challenge of difficulty --ds-difficulty (1000), completion and session
-# delete per request) and deepseek@N (the same at PoW difficulty N, e.g.
-# deepseek@144000, the real one).  Prints a markdown report (BENCHMARKS.md).
+# delete per request), deepseek@N (the same at PoW difficulty N, e.g.
+# deepseek@144000, the real one) and kimi (Kimi-K2.5 the same way: one token
+# refresh, then the Connect Chat stream and DeleteChat per request).  Prints
+# a markdown report (BENCHMARKS.md).
 #
 #   bench/bench-chat.sh [-d SECONDS] [-p PROCS] [-t THREADS] [-e old|v1]
-#                       [-m sentinel,conversation-only,deepseek,deepseek@N]
+#                       [-m sentinel,conversation-only,deepseek,deepseek@N,kimi]
 #                       [--ds-difficulty N] [-n TTFC_REQUESTS] [-r REPEAT]
 #                       [-s STREAMS] [--no-rss] [--profile DIR] [--json FILE]
 #

@@ -1,6 +1,6 @@
 /*
- * fastmock.c - a FAST loopback stand-in for the ChatGPT and DeepSeek web
- * backends, for benchmarks only.
+ * fastmock.c - a FAST loopback stand-in for the ChatGPT, DeepSeek and Kimi
+ * web backends, for benchmarks only.
  *
  *   *** It checks nothing. ***  It does not verify the proof of work (of
  *   either provider), the requirements token, the sentinel headers, the
@@ -48,6 +48,22 @@
  *                                            -d and fastmock-delay= pace
  *                                            it as above
  *   POST /api/v0/chat_session/delete         biz_data null
+ *
+ *   Kimi (protocols/providers.md §4), Connect-RPC:
+ *   GET  /api/auth/token/refresh             {"access_token"}: one fixed
+ *                                            access JWT that expires in
+ *                                            2100 (no refresh_token: no
+ *                                            rotation), so chat2api
+ *                                            exchanges once and caches it
+ *   POST ...ChatService/Chat                 canned §4.4 Connect+JSON
+ *                                            answer (chat, the assistant's
+ *                                            message, a block.text set and
+ *                                            -n appends, done, the
+ *                                            end-of-stream envelope);
+ *                                            paced by -d and
+ *                                            fastmock-delay= as above
+ *   POST ...ChatService/DeleteChat           {}
+ *   POST ...SubscriptionService/GetSubscription  a free subscription
  *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
@@ -113,22 +129,31 @@
 #define DS_POW		"/api/v0/chat/create_pow_challenge"
 #define DS_DELETE	"/api/v0/chat_session/delete"
 #define DELAY_MARK	"fastmock-delay="
+#define KIMI_REFRESH	"/api/auth/token/refresh"
+#define KIMI_END	0x02	/* the end-of-stream envelope's flag */
+#define KIMI_ACCESS	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhcHBfaWQiOiJr" \
+	"aW1pIiwidHlwIjoiYWNjZXNzIiwic3ViIjoiYmVuY2hraW1pIiwiZGV2aWNlX2lkIjoi" \
+	"NzQwMDAwMDAwMDAwMDAwMDAwMSIsInNzaWQiOiIxNzMwMDAwMDAwMDAwMDAwMDAxIiwi" \
+	"aWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.ZmFzdG1vY2s"
 
 /* ------------------------------------------------------------------ */
 /* canned answers */
 
 struct canned {
+	const char *ctype;		/* NULL: text/event-stream */
 	char	*buf;			/* whole SSE body */
 	size_t	 len;
 	size_t	 off[MAX_SSE_EVENTS + 1];	/* event i = [off[i], off[i+1]) */
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1, sse_ds;
+static struct canned	 sse_old, sse_v1, sse_ds, sse_kimi;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
 static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
 static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
+static char		*kimi_refresh_resp, *kimi_sub_resp, *kimi_delete_resp;
+static size_t		 kimi_refresh_len, kimi_sub_len, kimi_delete_len;
 static const char	*difficulty = "0fffff";
 static long		 ds_difficulty = 1000;
 static unsigned long	 ds_sessions;	/* ids of created chat sessions */
@@ -139,13 +164,15 @@ static volatile sig_atomic_t stop;
 
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
-	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+	R_DS_COMPLETION, R_DS_DELETE, R_KIMI_REFRESH, R_KIMI_CHAT,
+	R_KIMI_DELETE, R_KIMI_SUB, R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
-	"ds_session_delete", "other"
+	"ds_session_delete", "kimi_refresh", "kimi_chat", "kimi_delete",
+	"kimi_subscription", "other"
 };
 
 static void
@@ -179,6 +206,33 @@ canned_add(struct canned *c, const char *fmt, ...)
 	free(s);
 	c->off[c->nev++] = c->len;
 	c->len += (size_t)n;
+	c->off[c->nev] = c->len;
+}
+
+/* One Connect envelope (§4.4): flags, big-endian length, the JSON. */
+static void
+canned_env(struct canned *c, unsigned flags, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	if (c->nev >= MAX_SSE_EVENTS)
+		die("too many envelopes (-n too large)");
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (c->buf = realloc(c->buf, c->len + (size_t)n + 5)) == NULL)
+		die("out of memory");
+	c->buf[c->len] = (char)flags;
+	c->buf[c->len + 1] = (char)((unsigned)n >> 24);
+	c->buf[c->len + 2] = (char)((unsigned)n >> 16);
+	c->buf[c->len + 3] = (char)((unsigned)n >> 8);
+	c->buf[c->len + 4] = (char)n;
+	memcpy(c->buf + c->len + 5, s, (size_t)n);
+	free(s);
+	c->off[c->nev++] = c->len;
+	c->len += (size_t)n + 5;
 	c->off[c->nev] = c->len;
 }
 
@@ -517,6 +571,38 @@ build_deepseek(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Kimi (protocols/providers.md §4) */
+
+static void
+build_kimi(void)
+{
+	int	 n;
+
+	kimi_refresh_resp = full_response("application/json",
+	    "{\"access_token\":\"" KIMI_ACCESS "\"}", &kimi_refresh_len);
+	kimi_sub_resp = full_response("application/json", "{\"subscription\":"
+	    "{\"userId\":\"benchkimi\",\"userName\":\"fastmock\","
+	    "\"type\":\"TYPE_FREE\"}}", &kimi_sub_len);
+	kimi_delete_resp = full_response("application/json", "{}",
+	    &kimi_delete_len);
+	sse_kimi.ctype = "application/connect+json";
+	canned_env(&sse_kimi, 0, "{\"op\":\"set\",\"mask\":\"chat\","
+	    "\"eventOffset\":1,\"chat\":{\"id\":\"fastmock-chat\","
+	    "\"name\":\"Fastmock\"}}");
+	canned_env(&sse_kimi, 0, "{\"op\":\"set\",\"mask\":\"message\","
+	    "\"eventOffset\":2,\"message\":{\"id\":\"fastmock-msg\","
+	    "\"role\":\"assistant\",\"status\":\"MESSAGE_STATUS_GENERATING\"}}");
+	for (n = 0; n <= snapshots; n++)
+		canned_env(&sse_kimi, 0, "{\"op\":\"%s\",\"mask\":\"%s\","
+		    "\"eventOffset\":%d,\"block\":{\"id\":\"0\",\"text\":"
+		    "{\"content\":\"%s\"}}}", n ? "append" : "set", n ?
+		    "block.text.content" : "block.text", n + 3,
+		    words[(size_t)n % NWORDS]);
+	canned_env(&sse_kimi, 0, "{\"done\":{}}");
+	canned_env(&sse_kimi, KIMI_END, "{}");
+}
+
+/* ------------------------------------------------------------------ */
 /* connections */
 
 struct conn {
@@ -679,13 +765,14 @@ answer_sse(struct loop *l, struct conn *c, const struct canned *s, int delay)
 {
 	if (chunked)
 		out_printf(c, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
-		    "Content-Type: text/event-stream; charset=utf-8\r\n"
+		    "Content-Type: %s\r\n"
 		    "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
-		    "\r\n");
+		    "\r\n", s->ctype ? s->ctype : "text/event-stream; charset=utf-8");
 	else
 		out_printf(c, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
-		    "Content-Type: text/event-stream; charset=utf-8\r\n"
+		    "Content-Type: %s\r\n"
 		    "Cache-Control: no-cache\r\nContent-Length: %zu\r\n\r\n",
+		    s->ctype ? s->ctype : "text/event-stream; charset=utf-8",
 		    s->len);
 	c->sse = s;
 	c->next_ev = 0;
@@ -860,9 +947,33 @@ process(struct loop *l, struct conn *c)
 			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
 			    __ATOMIC_RELAXED);
 			out_add(c, ds_delete_resp, ds_delete_len);
+		} else if (is_get && plen == sizeof(KIMI_REFRESH) - 1 &&
+		    memcmp(sp1, KIMI_REFRESH, plen) == 0) {
+			__atomic_fetch_add(&counters[R_KIMI_REFRESH], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, kimi_refresh_resp, kimi_refresh_len);
+		} else if (is_post && ends_with(sp1, plen,
+		    ".ChatService/Chat")) {
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			__atomic_fetch_add(&counters[R_KIMI_CHAT], 1,
+			    __ATOMIC_RELAXED);
+			answer_sse(l, c, &sse_kimi, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_post && ends_with(sp1, plen,
+		    ".ChatService/DeleteChat")) {
+			__atomic_fetch_add(&counters[R_KIMI_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, kimi_delete_resp, kimi_delete_len);
+		} else if (is_post && ends_with(sp1, plen,
+		    ".SubscriptionService/GetSubscription")) {
+			__atomic_fetch_add(&counters[R_KIMI_SUB], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, kimi_sub_resp, kimi_sub_len);
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[512];
+			char	 b[1024];
 			int	 i;
 			size_t	 n = 0;
 
@@ -1077,6 +1188,7 @@ main(int argc, char *argv[])
 	build_canned();
 	build_fixed();
 	build_deepseek();
+	build_kimi();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;

@@ -11,7 +11,9 @@ the chat2api CLI and drawn on with an AUTHORIZATION code, against
 fastmock's DeepSeek routes (users/current, chat_session/create,
 create_pow_challenge with a solvable challenge of that difficulty,
 completion, chat_session/delete).  Each DeepSeek difficulty gets its own
-fastmock; plain deepseek uses --ds-difficulty (1000).
+fastmock; plain deepseek uses --ds-difficulty (1000).  kimi is Kimi-K2.5
+the same way against fastmock's Kimi routes (the token refresh, once: the
+access token is cached; the Connect Chat stream; DeleteChat).
 """
 
 import argparse
@@ -52,6 +54,21 @@ DS_COMPLETION = "/api/v0/chat/completion"
 DS_COMPLETION_BODY = {
     "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
     "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
+}
+# Kimi: fastmock's block.text set plus its 8 appends, like DeepSeek's
+KIMI_MODEL = "Kimi-K2.5"
+KIMI_CODE = "bench-kimi-code-0001"                  # AUTHORIZATION
+KIMI_REFRESH_TOKEN = "benchKimiRefreshToken0000000000000000001"   # the account
+KIMI_NONSTREAM = {"model": KIMI_MODEL, "messages": [{"role": "user", "content": "hi"}]}
+KIMI_STREAM = dict(KIMI_NONSTREAM, stream=True)
+KIMI_CHAT = "/apiv2/kimi.gateway.chat.v1.ChatService/Chat"
+# The JSON of the envelope chat2api sends (providers.md §4.2): the
+# baseline's body (fastmock reads no framing, and wrk/ttfc take text)
+KIMI_CHAT_BODY = {
+    "scenario": "SCENARIO_K2D5", "chat_id": "", "tools": [],
+    "message": {"parent_id": "", "role": "user", "scenario": "SCENARIO_K2D5",
+                "blocks": [{"message_id": "", "text": {"content": "hi\n"}}]},
+    "options": {"thinking": False},
 }
 # What the mock gets from chat2api, roughly (§4.1): used for the
 # "wrk straight at the mock" baseline.
@@ -100,6 +117,16 @@ def is_deepseek(mode):
     return mode == "deepseek" or mode.startswith("deepseek@")
 
 
+def is_kimi(mode):
+    return mode == "kimi"
+
+
+def base_key(mode):
+    """The baseline a mode is compared with."""
+    return "baseline_ds" if is_deepseek(mode) else "baseline_kimi" if is_kimi(mode) \
+        else "baseline"
+
+
 def ds_difficulty(args, mode):
     return int(mode.split("@", 1)[1]) if "@" in mode else args.ds_difficulty
 
@@ -111,6 +138,10 @@ class Provider:
         if is_deepseek(mode):
             self.nonstream, self.stream = DS_NONSTREAM, DS_STREAM
             self.headers = {"Authorization": "Bearer " + DS_CODE}
+            self.expected = DS_EXPECTED_TEXT
+        elif is_kimi(mode):
+            self.nonstream, self.stream = KIMI_NONSTREAM, KIMI_STREAM
+            self.headers = {"Authorization": "Bearer " + KIMI_CODE}
             self.expected = DS_EXPECTED_TEXT
         else:
             self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
@@ -418,6 +449,8 @@ def app_env(args, mock_url, mode, threads):
     }
     if is_deepseek(mode):
         env.update(DEEPSEEK_BASE_URL=mock_url, AUTHORIZATION=DS_CODE)
+    if is_kimi(mode):
+        env.update(KIMI_BASE_URL=mock_url, AUTHORIZATION=KIMI_CODE)
     return env
 
 
@@ -429,6 +462,8 @@ def start_frontend(args, binary, label, env, mode=None):
         fe.start()
         if mode and is_deepseek(mode):
             fe.ds_cli = add_ds_account(ws, binary, env)
+        elif mode and is_kimi(mode):
+            fe.ds_cli = add_ds_account(ws, binary, env, "kimi", KIMI_REFRESH_TOKEN)
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -436,19 +471,20 @@ def start_frontend(args, binary, label, env, mode=None):
     return ws, fe
 
 
-def add_ds_account(ws, binary, env):
-    """The DeepSeek account the AUTHORIZATION code draws on, added with the
-    CLI as the service's user (as tests/integration/test_accounts.py does:
-    the CLI needs the data dir's secret.key and write access to lock.mdb)."""
+def add_ds_account(ws, binary, env, provider="deepseek", token=DS_USER_TOKEN):
+    """The account (DeepSeek's, or another provider's) the AUTHORIZATION
+    code draws on, added with the CLI as the service's user (as
+    tests/integration/test_accounts.py does: the CLI needs the data dir's
+    secret.key and write access to lock.mdb)."""
     cenv = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn",
-                **{k: v for k, v in env.items() if k.startswith("DEEPSEEK_")})
-    argv = [binary, "accounts", "add", "deepseek", DS_USER_TOKEN, "--label", "bench"]
+                **{k: v for k, v in env.items() if k.endswith("_BASE_URL")})
+    argv = [binary, "accounts", "add", provider, token, "--label", "bench"]
     if harness.RUN_USER:
         argv = ["runuser", "-u", harness.RUN_USER, "--"] + argv
     p = subprocess.run(argv, env=cenv, capture_output=True, text=True, timeout=60)
     if p.returncode != 0 or "added" not in p.stdout:
-        raise harness.HarnessError("chat2api accounts add deepseek failed (%d): %s%s"
-                                   % (p.returncode, p.stdout, p.stderr))
+        raise harness.HarnessError("chat2api accounts add %s failed (%d): %s%s"
+                                   % (provider, p.returncode, p.stdout, p.stderr))
     return "CHAT2API_DATA_DIR=%s %s" % (shlex.quote(cenv["CHAT2API_DATA_DIR"]),
                                        " ".join(shlex.quote(x) for x in argv))
 
@@ -655,18 +691,26 @@ def report(args, res, binary, load0, load1, commit):
           "(users/current once: the bearer is cached in LMDB); PoW difficulty %s"
           % (DS_MODEL, res.get("ds_sse_events", "?"), res.get("ds_sse_bytes", "?"),
              ", ".join("%s: %d" % (m, res["modes"][m]["ds_difficulty"]) for m in ds_modes)))
+    if "kimi" in res["modes"]:
+        P("- Kimi: model %s, an account added with `chat2api accounts add kimi` (a refresh "
+          "token, exchanged once: the access token is cached in LMDB); per request chat2api "
+          "calls ChatService/Chat (canned §4.4 Connect+JSON answer of %s envelopes, %s bytes) "
+          "and DeleteChat after the response; the baseline posts §4.2's JSON to the Chat route"
+          % (KIMI_MODEL, res.get("kimi_envelopes", "?"), res.get("kimi_bytes", "?")))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
       "`%s` (+ `\"stream\":true`)%s" % (
           args.duration, json.dumps(CHAT_NONSTREAM),
-          "; DeepSeek `%s`" % json.dumps(DS_NONSTREAM) if ds_modes else ""))
+          ("; DeepSeek `%s`" % json.dumps(DS_NONSTREAM) if ds_modes else "") +
+          ("; Kimi `%s`" % json.dumps(KIMI_NONSTREAM) if "kimi" in res["modes"] else "")))
     P()
     P("| path | kind | conns | req/s | p50 | p99 | added p50 | errors | CPU µs/req "
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
-             for key in ("baseline", "baseline_ds")}
+             for key in ("baseline", "baseline_ds", "baseline_kimi")}
     base_label = {"baseline": "wrk → fastmock (baseline)",
-                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)"}
+                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
+                  "baseline_kimi": "wrk → fastmock (Kimi Chat baseline)"}
 
     def rps(r):
         if r.get("repeats", 1) > 1:
@@ -676,13 +720,13 @@ def report(args, res, binary, load0, load1, commit):
     def other(r):
         o, st = noise(r.get("cpu"))
         return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
-    for key in ("baseline", "baseline_ds"):
+    for key in ("baseline", "baseline_ds", "baseline_kimi"):
         for r in res[key].get("runs", []):
             P("| %s | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
                 base_label[key], r["conns"], rps(r), r["p50"], r["p99"],
                 r["non2xx"] + r["sockerr"], cpu_per_req(r), other(r)))
     for mode, m in res["modes"].items():
-        base = bases["baseline_ds" if is_deepseek(mode) else "baseline"]
+        base = bases[base_key(mode)]
         for r in m["runs"]:
             b = base.get(r["conns"])
             added = (r["p50ms"] - b["p50ms"]) if b and r["p50ms"] is not None and \
@@ -714,6 +758,12 @@ def report(args, res, binary, load0, load1, commit):
                                                 "ds_session_delete", "ds_users_current")),
                 d.get("other", 0)))
             continue
+        if is_kimi(mode):
+            chats = d.get("kimi_chat", 0)
+            P("- %s: %d chats; per chat %.3f deletes, %.3f token refreshes; %d other" % (
+                mode, chats, d.get("kimi_delete", 0) / chats if chats else 0,
+                d.get("kimi_refresh", 0) / chats if chats else 0, d.get("other", 0)))
+            continue
         conv = d.get("conversation", 0)
         P("- %s: %d conversations, %.2f sentinel and %.3f page requests per conversation, "
           "%d other" % (mode, conv, d.get("sentinel", 0) / conv if conv else 0,
@@ -729,12 +779,12 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | n | errors | head p50 | first data p50 | p90 | p95 | p99 | total p50 | "
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds")}
-    rows = [("ttfc → fastmock (%s)" % ("baseline" if key == "baseline" else
-                                       "DeepSeek completion baseline"), bts[key], None)
-            for key in ("baseline", "baseline_ds") if bts[key]] + [
-        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"],
-         bts["baseline_ds" if is_deepseek(mode) else "baseline"])
+    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds",
+                                                      "baseline_kimi")}
+    rows = [("ttfc → fastmock (%s)" % base_label[key][len("wrk → fastmock ("):-1],
+             bts[key], None)
+            for key in ("baseline", "baseline_ds", "baseline_kimi") if bts[key]] + [
+        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"], bts[base_key(mode)])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
         f = t.get("first", {})
@@ -776,26 +826,26 @@ def report(args, res, binary, load0, load1, commit):
     P("```")
     if res.get("fastmock"):
         P(" ".join(shlex.quote(x) for x in res["fastmock"]))
-    if ds_modes:
-        P(res["modes"][ds_modes[0]].get("cli", ""))
+    for mode in ds_modes[:1] + [m for m in res["modes"] if is_kimi(m)]:
+        P(res["modes"][mode].get("cli", ""))
     seen = set()
-    for key in ("baseline", "baseline_ds"):
+    for key in ("baseline", "baseline_ds", "baseline_kimi"):
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = base_key(mode)
         if kind in seen or not m["runs"]:
             continue
         seen.add(kind)
         P(" ".join(shlex.quote(x) for x in m["runs"][0]["cmd"]))
         P("# %s" % m["runs"][0]["cmd"][-2])
         P(m.get("lua", {}).get("non-stream", "").strip())
-    for key in ("baseline", "baseline_ds"):
+    for key in ("baseline", "baseline_ds", "baseline_kimi"):
         if bts[key]:
             P(" ".join(shlex.quote(x) for x in bts[key]["cmd"]))
     seen = set()
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = base_key(mode)
         if kind not in seen:
             seen.add(kind)
             P(" ".join(shlex.quote(x) for x in m["ttfc"]["cmd"]))
@@ -813,7 +863,7 @@ def main():
                     help="upstream stream format (old: CHATGPT_DELTA_ENCODING=false)")
     ap.add_argument("-m", "--modes", default="sentinel,conversation-only",
                     help="comma list of sentinel, conversation-only (ChatGPT), deepseek, "
-                    "deepseek@DIFFICULTY")
+                    "deepseek@DIFFICULTY, kimi")
     ap.add_argument("--ds-difficulty", type=int, default=1000,
                     help="DeepSeek PoW difficulty of the deepseek mode (1000)")
     ap.add_argument("-n", "--ttfc-n", type=int, default=2000, help="ttfc requests (2000)")
@@ -834,7 +884,7 @@ def main():
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("sentinel", "conversation-only") and not is_deepseek(m):
+        if m not in ("sentinel", "conversation-only", "kimi") and not is_deepseek(m):
             ap.error("unknown mode %s" % m)
         if m.startswith("deepseek@") and not re.match(r"deepseek@[1-9]\d*$", m):
             ap.error("bad mode %s (deepseek@DIFFICULTY)" % m)
@@ -850,7 +900,7 @@ def main():
     except OSError:
         commit = "?"
     ws = harness.Workspace("benchchat")
-    res = {"baseline": {}, "baseline_ds": {}, "modes": {}, "rss": {}}
+    res = {"baseline": {}, "baseline_ds": {}, "baseline_kimi": {}, "modes": {}, "rss": {}}
     try:
         rc, out = ws.run("build", ["sh", os.path.join(BENCH, "build.sh"), "-o",
                                    ws.path("bin"), "fastmock", "ttfc"], timeout=120)
@@ -890,13 +940,22 @@ def main():
         r = harness.http(mport, "POST", DS_COMPLETION, dsc)
         res["ds_sse_bytes"] = len(r.body)
         res["ds_sse_events"] = r.body.count(b"\n\n")
+        kc = json.dumps(KIMI_CHAT_BODY)
+        r = harness.http(mport, "POST", KIMI_CHAT, kc)
+        res["kimi_bytes"], res["kimi_envelopes"] = len(r.body), 0
+        i = 0
+        while i + 5 <= len(r.body):
+            i += 5 + int.from_bytes(r.body[i + 1:i + 5], "big")
+            res["kimi_envelopes"] += 1
 
         # baselines: wrk and ttfc straight at the mock
         targets = []
-        if any(not is_deepseek(m) for m in modes):
+        if any(base_key(m) == "baseline" for m in modes):
             targets.append(("baseline", "/backend-anon/conversation", conv))
         if any(is_deepseek(m) for m in modes):
             targets.append(("baseline_ds", DS_COMPLETION, dsc))
+        if any(is_kimi(m) for m in modes):
+            targets.append(("baseline_kimi", KIMI_CHAT, kc))
         cpu = CpuMeter({"mock": lambda: [mock["pid"]]})
         for key, path, body in targets:
             script = lua_post(ws, key, path, body)
@@ -911,6 +970,8 @@ def main():
                 log("  %-18s %-10s c=%-3d %8.0f req/s  p50 %s" % (key, "SSE", conns,
                                                                    r["rps"] or 0, r["p50"]))
             res[key]["runs"] = runs
+            if key == "baseline_kimi":
+                continue    # a Connect stream has no data: line for ttfc to time
             res[key]["ttfc"] = median_run(
                 [run_ttfc(ttfc, mport, path, body, args.ttfc_n, 50)
                  for _ in range(args.repeat)], lambda x: x.get("first", {}).get("p50", 0))
@@ -925,7 +986,8 @@ def main():
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
-    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", [])
+    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", []) + \
+        res["baseline_kimi"].get("runs", [])
     if args.verbose:
         for r in base_runs + [x for m in res["modes"].values() for x in m["runs"]]:
             log("### %s\n%s" % (" ".join(r["cmd"]), r["raw"]))
