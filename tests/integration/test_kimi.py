@@ -341,6 +341,12 @@ def credentials(k):
     k.check("accounts validate kimi asks GetSubscription: valid, the user's name kept",
             rc == 0 and sub.get("u1") == 1 and " valid " in out and "Mock u1" in out and
             k.status("u1") == "active", out + e + str(sub))
+    before = k.m.snapshot().get("refreshes", {}).get("u1", 0)
+    rc, out, e = k.cli.run("refresh", "--force")
+    k.check("chat2api refresh --force renews the Kimi account's token; the rotated one is stored",
+            rc == 0 and "refreshed 1" in out and
+            k.m.snapshot().get("refreshes", {}).get("u1", 0) == before + 1 and
+            fp(k.m.newest_refresh("u1")) in k.rows(), out + e + str(list(k.rows())))
     stale = k.m.access_token("u3", ttl=-1000)
     rc, out, e = k.cli.run("accounts", "add", "kimi", "Bearer " + stale, "--label", "stale")
     rows = k.rows()

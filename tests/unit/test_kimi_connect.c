@@ -298,8 +298,10 @@ START_TEST(code_table)
 	ck_assert_int_eq(kc_code_status("canceled"), 499);
 	ck_assert_int_eq(kc_code_status("unimplemented"), 501);
 	ck_assert_int_eq(kc_code_status("internal"), 500);
-	ck_assert_int_eq(kc_code_status("Unauthenticated"), 500);
-	ck_assert_int_eq(kc_code_status(NULL), 500);
+	ck_assert_int_eq(kc_code_status("data_loss"), 500);
+	ck_assert_int_eq(kc_code_status("Unauthenticated"), -1);
+	ck_assert_int_eq(kc_code_status("REASON_X"), -1);
+	ck_assert_int_eq(kc_code_status(NULL), -1);
 }
 END_TEST
 

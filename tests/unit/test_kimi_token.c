@@ -25,12 +25,12 @@
 	"MDA5MDB9" SIG
 /* {"app_id":"kimi","typ":"refresh","sub":"d1kimiuser01","iat":1700000000,
  *  "exp":1702592000} */
-#define REFRESH	HEAD "eyJhcHBfaWQiOiJraW1pIiwidHlwIjoicmVmcmVzaCIsInN1YiI6ImQx" \
-	"a2ltaXVzZXIwMSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAyNTkyMDAwfQ" SIG
+#define REFRESH	HEAD "eyJhcHBfaWQiOiJraW1pIiwidHlwIjoicmVmcmVzaCIsInN1YiI6Im" \
+	"Qxa2ltaXVzZXIwMSIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAyNTkyMDAwfQ" SIG
 /* {"app_id":"kimi","typ":"access","sub":"u-1",
  *  "device_id":7470186037286404105,"ssid":"bad value","exp":1700000900} */
-#define NUMERIC	HEAD "eyJhcHBfaWQiOiJraW1pIiwidHlwIjoiYWNjZXNzIiwic3ViIjoidS0x" \
-	"IiwiZGV2aWNlX2lkIjo3NDcwMTg2MDM3Mjg2NDA0MTA1LCJzc2lkIjoiYmFkIHZhbHVl" \
+#define NUMERIC	HEAD "eyJhcHBfaWQiOiJraW1pIiwidHlwIjoiYWNjZXNzIiwic3ViIjoidS0" \
+	"xIiwiZGV2aWNlX2lkIjo3NDcwMTg2MDM3Mjg2NDA0MTA1LCJzc2lkIjoiYmFkIHZhbHVl" \
 	"IiwiZXhwIjoxNzAwMDAwOTAwfQ" SIG
 /* {"app_id":"other","typ":"access","sub":"x"} */
 #define OTHER	HEAD "eyJhcHBfaWQiOiJvdGhlciIsInR5cCI6ImFjY2VzcyIsInN1YiI6Im" \

@@ -361,5 +361,5 @@ kc_code_status(const char *code)
 	    i++)
 		if (strcmp(code, kc_codes[i].code) == 0)
 			return kc_codes[i].status;
-	return 500;
+	return -1;
 }

@@ -107,7 +107,7 @@ int		 kc_end_parse(const char *payload, size_t len, int unary,
 /*
  * The HTTP status the Connect protocol gives an error code
  * ("unauthenticated" 401, "resource_exhausted" 429, "unavailable" 503
- * ...); 500 for a code it does not define.
+ * ...); -1 for a code it does not define.
  */
 int		 kc_code_status(const char *code);
 

@@ -30,7 +30,8 @@
 #include "upstream/provider.h"
 
 #define KIMI_FOCUS	"Focus on the latest message from user"
-#define KIMI_URL_OPEN	"<url id=\"\" type=\"url\" status=\"\" title=\"\" wc=\"\">"
+#define KIMI_URL_OPEN	"<url id=\"\" type=\"url\" status=\"\" title=\"\" " \
+			"wc=\"\">"
 #define KIMI_URL_CLOSE	"</url>"
 
 struct arena;

@@ -164,22 +164,14 @@ finish(struct kimi_stream *s)
 int
 ks_error_status(const char *code)
 {
-	static const char *const connect_codes[] = {
-		"canceled", "unknown", "invalid_argument", "deadline_exceeded",
-		"not_found", "already_exists", "permission_denied",
-		"resource_exhausted", "failed_precondition", "aborted",
-		"out_of_range", "unimplemented", "internal", "unavailable",
-		"data_loss", "unauthenticated",
-	};
 	char *end;
 	long n;
-	size_t i;
+	int st;
 
 	if (code == NULL || *code == '\0')
 		return 502;
-	for (i = 0; i < NITEMS(connect_codes); i++)
-		if (strcmp(code, connect_codes[i]) == 0)
-			return kc_code_status(code);
+	if ((st = kc_code_status(code)) > 0)
+		return st;
 	n = strtol(code, &end, 10);
 	if (*end == '\0' && n >= 400 && n <= 599)
 		return (int)n;
