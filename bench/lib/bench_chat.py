@@ -55,15 +55,16 @@ DS_COMPLETION_BODY = {
     "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
     "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
 }
-# Kimi: fastmock's block.text set plus its 8 appends, like DeepSeek's
+# Kimi (providers.md §4): fastmock's block.text set plus its 8 appends
+KIMI_EXPECTED_TEXT = DS_EXPECTED_TEXT
 KIMI_MODEL = "Kimi-K2.5"
 KIMI_CODE = "bench-kimi-code-0001"                  # AUTHORIZATION
 KIMI_REFRESH_TOKEN = "benchKimiRefreshToken0000000000000000001"   # the account
 KIMI_NONSTREAM = {"model": KIMI_MODEL, "messages": [{"role": "user", "content": "hi"}]}
 KIMI_STREAM = dict(KIMI_NONSTREAM, stream=True)
 KIMI_CHAT = "/apiv2/kimi.gateway.chat.v1.ChatService/Chat"
-# The JSON of the envelope chat2api sends (providers.md §4.2): the
-# baseline's body (fastmock reads no framing, and wrk/ttfc take text)
+# The JSON of the envelope chat2api sends (§4.2): the baseline's body
+# (fastmock reads no framing, and wrk and ttfc take text)
 KIMI_CHAT_BODY = {
     "scenario": "SCENARIO_K2D5", "chat_id": "", "tools": [],
     "message": {"parent_id": "", "role": "user", "scenario": "SCENARIO_K2D5",
@@ -122,9 +123,9 @@ def is_kimi(mode):
 
 
 def base_key(mode):
-    """The baseline a mode is compared with."""
-    return "baseline_ds" if is_deepseek(mode) else "baseline_kimi" if is_kimi(mode) \
-        else "baseline"
+    """The wrk-straight-at-the-mock baseline a mode is compared with."""
+    return "baseline_ds" if is_deepseek(mode) else "baseline_kimi" if is_kimi(mode) else \
+        "baseline"
 
 
 def ds_difficulty(args, mode):
@@ -142,11 +143,14 @@ class Provider:
         elif is_kimi(mode):
             self.nonstream, self.stream = KIMI_NONSTREAM, KIMI_STREAM
             self.headers = {"Authorization": "Bearer " + KIMI_CODE}
-            self.expected = DS_EXPECTED_TEXT
+            self.expected = KIMI_EXPECTED_TEXT
         else:
             self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
             self.headers = {}
             self.expected = EXPECTED_TEXT
+
+
+BASELINES = ("baseline", "baseline_ds", "baseline_kimi")
 
 
 def lua_str(s):
@@ -461,9 +465,9 @@ def start_frontend(args, binary, label, env, mode=None):
     try:
         fe.start()
         if mode and is_deepseek(mode):
-            fe.ds_cli = add_ds_account(ws, binary, env)
-        elif mode and is_kimi(mode):
-            fe.ds_cli = add_ds_account(ws, binary, env, "kimi", KIMI_REFRESH_TOKEN)
+            fe.ds_cli = add_account(ws, binary, env, "deepseek", DS_USER_TOKEN)
+        if mode and is_kimi(mode):
+            fe.ds_cli = add_account(ws, binary, env, "kimi", KIMI_REFRESH_TOKEN)
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -471,14 +475,13 @@ def start_frontend(args, binary, label, env, mode=None):
     return ws, fe
 
 
-def add_ds_account(ws, binary, env, provider="deepseek", token=DS_USER_TOKEN):
-    """The account (DeepSeek's, or another provider's) the AUTHORIZATION
-    code draws on, added with the CLI as the service's user (as
-    tests/integration/test_accounts.py does: the CLI needs the data dir's
-    secret.key and write access to lock.mdb)."""
+def add_account(ws, binary, env, provider, secret):
+    """The account the AUTHORIZATION code draws on, added with the CLI as
+    the service's user (as tests/integration/test_accounts.py does: the
+    CLI needs the data dir's secret.key and write access to lock.mdb)."""
     cenv = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn",
                 **{k: v for k, v in env.items() if k.endswith("_BASE_URL")})
-    argv = [binary, "accounts", "add", provider, token, "--label", "bench"]
+    argv = [binary, "accounts", "add", provider, secret, "--label", "bench"]
     if harness.RUN_USER:
         argv = ["runuser", "-u", harness.RUN_USER, "--"] + argv
     p = subprocess.run(argv, env=cenv, capture_output=True, text=True, timeout=60)
@@ -683,6 +686,12 @@ def report(args, res, binary, load0, load1, commit):
       % (args.mock_threads, args.encoding, res.get("sse_events", "?"),
          res.get("sse_bytes", "?")))
     ds_modes = [m for m in res["modes"] if is_deepseek(m)]
+    if any(is_kimi(m) for m in res["modes"]):
+        P("- Kimi: model %s, an account added with `chat2api accounts add kimi` (a refresh "
+          "token, exchanged once: the access token is cached in LMDB); per request chat2api "
+          "calls ChatService/Chat (canned §4.4 Connect+JSON answer of %s envelopes, %s bytes) "
+          "and DeleteChat after the response; the baseline posts §4.2's JSON to the Chat route"
+          % (KIMI_MODEL, res.get("kimi_envelopes", "?"), res.get("kimi_bytes", "?")))
     if ds_modes:
         P("- DeepSeek: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
           "account added with `chat2api accounts add deepseek`; per request chat2api calls "
@@ -691,12 +700,6 @@ def report(args, res, binary, load0, load1, commit):
           "(users/current once: the bearer is cached in LMDB); PoW difficulty %s"
           % (DS_MODEL, res.get("ds_sse_events", "?"), res.get("ds_sse_bytes", "?"),
              ", ".join("%s: %d" % (m, res["modes"][m]["ds_difficulty"]) for m in ds_modes)))
-    if "kimi" in res["modes"]:
-        P("- Kimi: model %s, an account added with `chat2api accounts add kimi` (a refresh "
-          "token, exchanged once: the access token is cached in LMDB); per request chat2api "
-          "calls ChatService/Chat (canned §4.4 Connect+JSON answer of %s envelopes, %s bytes) "
-          "and DeleteChat after the response; the baseline posts §4.2's JSON to the Chat route"
-          % (KIMI_MODEL, res.get("kimi_envelopes", "?"), res.get("kimi_bytes", "?")))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
       "`%s` (+ `\"stream\":true`)%s" % (
           args.duration, json.dumps(CHAT_NONSTREAM),
@@ -707,7 +710,7 @@ def report(args, res, binary, load0, load1, commit):
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
-             for key in ("baseline", "baseline_ds", "baseline_kimi")}
+             for key in BASELINES}
     base_label = {"baseline": "wrk → fastmock (baseline)",
                   "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
                   "baseline_kimi": "wrk → fastmock (Kimi Chat baseline)"}
@@ -720,7 +723,7 @@ def report(args, res, binary, load0, load1, commit):
     def other(r):
         o, st = noise(r.get("cpu"))
         return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
-    for key in ("baseline", "baseline_ds", "baseline_kimi"):
+    for key in BASELINES:
         for r in res[key].get("runs", []):
             P("| %s | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
                 base_label[key], r["conns"], rps(r), r["p50"], r["p99"],
@@ -779,11 +782,9 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | n | errors | head p50 | first data p50 | p90 | p95 | p99 | total p50 | "
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds",
-                                                      "baseline_kimi")}
-    rows = [("ttfc → fastmock (%s)" % base_label[key][len("wrk → fastmock ("):-1],
-             bts[key], None)
-            for key in ("baseline", "baseline_ds", "baseline_kimi") if bts[key]] + [
+    bts = {key: res[key].get("ttfc", {}) for key in BASELINES}
+    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(")[1].rstrip(")"), bts[key], None)
+            for key in BASELINES if bts[key]] + [
         ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"], bts[base_key(mode)])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
@@ -829,7 +830,7 @@ def report(args, res, binary, load0, load1, commit):
     for mode in ds_modes[:1] + [m for m in res["modes"] if is_kimi(m)]:
         P(res["modes"][mode].get("cli", ""))
     seen = set()
-    for key in ("baseline", "baseline_ds", "baseline_kimi"):
+    for key in BASELINES:
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
     for mode, m in res["modes"].items():
@@ -840,7 +841,7 @@ def report(args, res, binary, load0, load1, commit):
         P(" ".join(shlex.quote(x) for x in m["runs"][0]["cmd"]))
         P("# %s" % m["runs"][0]["cmd"][-2])
         P(m.get("lua", {}).get("non-stream", "").strip())
-    for key in ("baseline", "baseline_ds", "baseline_kimi"):
+    for key in BASELINES:
         if bts[key]:
             P(" ".join(shlex.quote(x) for x in bts[key]["cmd"]))
     seen = set()
@@ -986,8 +987,7 @@ def main():
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
-    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", []) + \
-        res["baseline_kimi"].get("runs", [])
+    base_runs = [r for key in BASELINES for r in res[key].get("runs", [])]
     if args.verbose:
         for r in base_runs + [x for m in res["modes"].values() for x in m["runs"]]:
             log("### %s\n%s" % (" ".join(r["cmd"]), r["raw"]))

@@ -281,7 +281,9 @@ def _user_record(token, n):
 
 
 class MockState:
-    # what another provider's mock that builds on this one replaces
+    # What another provider's mock that subclasses this one replaces.  A mock
+    # that borrows take/effective without subclassing (qwenai_mock) has none of
+    # these: the getattr() defaults then read its own module's constants.
     DEFAULTS, HEALING, OVERRIDES = DEFAULT_CONFIG, HEALING_KEYS, "by_token"
 
     def __init__(self, user_tokens=(), config=None):
@@ -436,28 +438,31 @@ class MockState:
     def effective(self, user):
         with self.lock:
             cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config[self.OVERRIDES].get(user) or {}))
+            over = self.config[getattr(self, "OVERRIDES", "by_token")].get(user)
+            cfg.update(copy.deepcopy(over or {}))
             return cfg
 
     def take(self, key, user):
         """Value of a healing knob for this user (0/None = off); consumes one of <key>_times."""
-        assert key in self.HEALING, key
+        defaults = getattr(self, "DEFAULTS", DEFAULT_CONFIG)
+        assert key in getattr(self, "HEALING", HEALING_KEYS), key
         with self.lock:
-            for layer in (self.config[self.OVERRIDES].get(user), self.config):
+            for layer in (self.config[getattr(self, "OVERRIDES", "by_token")].get(user),
+                          self.config):
                 if not layer or not layer.get(key):
                     continue
                 val, tk = layer[key], key + "_times"
                 times = layer.get(tk)
                 if times is not None:
                     if times <= 1:
-                        layer[key] = self.DEFAULTS[key]
+                        layer[key] = defaults[key]
                         layer[tk] = None
                         if times < 1:
                             continue
                     else:
                         layer[tk] = times - 1
                 return val
-            return self.DEFAULTS[key]
+            return defaults[key]
 
     # ---- sessions
     def live_sessions(self):
