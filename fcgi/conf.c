@@ -121,6 +121,10 @@ static const struct cfg_var cfg_vars[] = {
 	{ "DEEPSEEK_BASE_URL", NULL, CFG_URLS, OFF(deepseek_base_url),
 	  "https://chat.deepseek.com", 0, 0,
 	  "DeepSeek web backend base URL(s), one picked per request" },
+	{ "KIMI_BASE_URL", NULL, CFG_URLS, OFF(kimi_base_url),
+	  "https://www.kimi.com", 0, 0,
+	  "Kimi web backend base URL(s), one picked per request; the chat, "
+	  "token refresh and subscription calls all go under it" },
 	{ "MODEL_MAPPING", NULL, CFG_MAPPING, OFF(model_mapping), "", 0, 0,
 	  "JSON object {\"name or pattern*\": \"target\" | {\"target\","
 	  "\"provider\",\"account\"}}, or @FILE holding it" },
@@ -172,6 +176,8 @@ static const struct cfg_var cfg_vars[] = {
 	  "Z.ai web backend base URL(s), one picked per request" },
 	{ "LB_STRATEGY_ZAI", NULL, CFG_STRATEGY, OFF(lb_strategy_zai), "",
 	  0, 0, "LB_STRATEGY for Z.ai accounts only" },
+	{ "LB_STRATEGY_KIMI", NULL, CFG_STRATEGY, OFF(lb_strategy_kimi), "",
+	  0, 0, "LB_STRATEGY for Kimi accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -616,6 +622,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_minimax;
 	else if (strcmp(provider, "zai") == 0)
 		s = c->lb_strategy_zai;
+	else if (strcmp(provider, "kimi") == 0)
+		s = c->lb_strategy_kimi;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

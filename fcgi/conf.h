@@ -69,6 +69,7 @@ struct config {
 
 	/* providers, routing, keys (providers.md §10) */
 	struct strlist	 deepseek_base_url;
+	struct strlist	 kimi_base_url;
 	struct model_maps model_mapping;
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
@@ -84,6 +85,7 @@ struct config {
 	long		 qwenai_models_ttl;	/* s; 0: no upstream list */
 	struct strlist	 zai_base_url;
 	char		*lb_strategy_zai;
+	char		*lb_strategy_kimi;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 	/* MiniMax (providers.md §5) */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "fcgi/log.h"
@@ -20,6 +21,7 @@
 #include "upstream/call.h"
 
 #define DETAIL_MAX	300
+#define JWT_DEPTH	16
 
 void
 call_hdrs_init(struct call_hdrs *h, struct arena *a)
@@ -305,4 +307,63 @@ call_stream_free(struct call_stream *cs)
 {
 	sse_free(&cs->sse);
 	buf_free(&cs->body);
+}
+
+/* A base64url digit's value (the standard alphabet's + / too), or -1. */
+static int
+b64_digit(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' || c == '+' ? 62 : c == '_' || c == '/' ? 63 : -1;
+}
+
+struct json_object *
+call_jwt_payload(const char *jwt)
+{
+	const char *p, *q;
+	unsigned char *raw = NULL;
+	unsigned long acc = 0;
+	json_tokener *tok = NULL;
+	json_object *o = NULL;
+	size_t n, i, len = 0;
+	int bits = 0, d;
+
+	if (jwt == NULL || (p = strchr(jwt, '.')) == NULL || p == jwt ||
+	    (q = strchr(p + 1, '.')) == NULL || q[1] == '\0' ||
+	    strchr(q + 1, '.') != NULL)
+		return NULL;
+	for (n = (size_t)(q - p - 1); n > 0 && p[n] == '='; n--)
+		;
+	if (n == 0 || n > CALL_JWT_MAX || n % 4 == 1 ||
+	    (raw = malloc(n * 3 / 4 + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((d = b64_digit((unsigned char)p[1 + i])) < 0)
+			goto out;
+		acc = (acc << 6 | (unsigned long)d) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			raw[len++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if ((tok = json_tokener_new_ex(JWT_DEPTH)) == NULL)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, (const char *)raw, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+out:
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(raw);
+	return o;
 }

@@ -106,4 +106,13 @@ int	 call_stream_data(void *call_stream, const char *, size_t);
 const char *call_stream_body(struct call_stream *);
 void	 call_stream_free(struct call_stream *);
 
+/*
+ * The payload of a JWT ("head.payload.signature", the middle part in
+ * base64url, padding optional) when it is a JSON object, else NULL;
+ * json_object_put() it.  Nothing here checks the signature.
+ */
+#define CALL_JWT_MAX	8192	/* base64url characters of a payload */
+struct json_object;
+struct json_object *call_jwt_payload(const char *jwt);
+
 #endif

@@ -268,6 +268,11 @@ def _user_record(token, n):
 
 
 class MockState:
+    # What another provider's mock that subclasses this one replaces.  A mock
+    # that borrows take/effective without subclassing (qwenai_mock) has none of
+    # these: the getattr() defaults then read its own module's constants.
+    DEFAULTS, HEALING, OVERRIDES = DEFAULT_CONFIG, HEALING_KEYS, "by_token"
+
     def __init__(self, user_tokens=(), config=None):
         self.lock = threading.RLock()
         self.config = copy.deepcopy(DEFAULT_CONFIG)
@@ -409,15 +414,17 @@ class MockState:
     def effective(self, user):
         with self.lock:
             cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config["by_token"].get(user) or {}))
+            over = self.config[getattr(self, "OVERRIDES", "by_token")].get(user)
+            cfg.update(copy.deepcopy(over or {}))
             return cfg
 
     def take(self, key, user):
         """Value of a healing knob for this user (0/None = off); consumes one of <key>_times."""
-        assert key in HEALING_KEYS, key
+        defaults = getattr(self, "DEFAULTS", DEFAULT_CONFIG)
+        assert key in getattr(self, "HEALING", HEALING_KEYS), key
         with self.lock:
-            return mockbase.take_healing((self.config["by_token"].get(user), self.config), key,
-                                         DEFAULT_CONFIG[key])
+            overrides = self.config[getattr(self, "OVERRIDES", "by_token")].get(user)
+            return mockbase.take_healing((overrides, self.config), key, defaults[key])
 
     # ---- sessions
     def live_sessions(self):
@@ -672,6 +679,10 @@ class Handler(mockbase.Handler):
         return self._reject(status, html, reason, "text/html; charset=UTF-8")
 
     # ---------------------------------------------------------------- dispatch
+    def _error_doc(self, status, msg):
+        """The body of the dispatcher's own errors (400, 404, 500)."""
+        return error_body(status * 100, msg)
+
     def _dispatch(self, method):
         self._recorded, self._route, self._user = False, "unknown", None
         self._cfg = self.st.effective(None)
@@ -681,10 +692,10 @@ class Handler(mockbase.Handler):
             self.body = self._read_body()
         except Exception as e:
             self.close_connection = True
-            self._json(413 if isinstance(e, OverflowError) else 400, error_body(40000, "bad request body"))
+            self._json(413 if isinstance(e, OverflowError) else 400, self._error_doc(400, "bad request body"))
             return
         func, self._route = None, "not_found"
-        for m_, path, name in ROUTES:
+        for m_, path, name in self.ROUTES:
             if self._path == path:
                 if m_ == method:
                     func, self._route = getattr(self, "h_" + name), name
@@ -698,7 +709,7 @@ class Handler(mockbase.Handler):
                     "body": self.body.decode("utf-8", "replace")[:20000]}
         try:
             if func is None:
-                self._json(405 if self._route == "method_not_allowed" else 404, error_body(40400, "Not Found"))
+                self._json(405 if self._route == "method_not_allowed" else 404, self._error_doc(404, "Not Found"))
             else:
                 self._gzip = not self._route.startswith("mock_") and self.st.config.get("gzip", True)
                 func()
@@ -710,7 +721,7 @@ class Handler(mockbase.Handler):
             self.close_connection = True
             if not self._recorded:
                 try:
-                    self._json(500, error_body(50000, "mock internal error: %r" % (e,)))
+                    self._json(500, self._error_doc(500, "mock internal error: %r" % (e,)))
                 except OSError:
                     pass
         finally:
@@ -1112,6 +1123,7 @@ ROUTES = [
     ("POST", "/_mock/config", "mock_config"),
     ("POST", "/_mock/reset", "mock_reset"),
 ]
+Handler.ROUTES = ROUTES
 
 
 # --------------------------------------------------------------------------- server object

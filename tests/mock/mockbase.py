@@ -187,8 +187,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def write_events(self, events, split="none", seed=1, random_max=16, drip=0.0,
                      close_at=None, close_mode="fin", stall_at=None, stall_max=300.0,
-                     on_stall=None, on_done=None, headers=()):
-        """A 200 text/event-stream of events (bytes each), chunked on HTTP/1.1: cut as
+                     on_stall=None, on_done=None, headers=(),
+                     ctype="text/event-stream; charset=utf-8"):
+        """A 200 ctype stream of events (bytes each), chunked on HTTP/1.1: cut as
         split_offsets() says, drip seconds before every event but the first, stopped before
         event close_at (FIN, or RST with close_mode "reset") or stalled before event stall_at
         for stall_max seconds (on_stall() first).  on_done() runs before the last chunk, so a
@@ -196,7 +197,7 @@ class Handler(BaseHTTPRequestHandler):
         {bytes_written, event, reason}) or ("aborted", reason)."""
         chunked = self.request_version == "HTTP/1.1"
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Content-Type", ctype)
         self.send_header("Cache-Control", "no-cache")
         for k, v in headers:
             self.send_header(k, v)
