@@ -121,6 +121,9 @@ static const struct cfg_var cfg_vars[] = {
 	{ "DEEPSEEK_BASE_URL", NULL, CFG_URLS, OFF(deepseek_base_url),
 	  "https://chat.deepseek.com", 0, 0,
 	  "DeepSeek web backend base URL(s), one picked per request" },
+	{ "GLM_BASE_URL", NULL, CFG_URLS, OFF(glm_base_url),
+	  "https://chatglm.cn", 0, 0,
+	  "GLM (chatglm.cn) web backend base URL(s), one picked per request" },
 	{ "MODEL_MAPPING", NULL, CFG_MAPPING, OFF(model_mapping), "", 0, 0,
 	  "JSON object {\"name or pattern*\": \"target\" | {\"target\","
 	  "\"provider\",\"account\"}}, or @FILE holding it" },
@@ -132,6 +135,8 @@ static const struct cfg_var cfg_vars[] = {
 	{ "LB_STRATEGY_DEEPSEEK", NULL, CFG_STRATEGY,
 	  OFF(lb_strategy_deepseek), "", 0, 0,
 	  "LB_STRATEGY for DeepSeek accounts only" },
+	{ "LB_STRATEGY_GLM", NULL, CFG_STRATEGY, OFF(lb_strategy_glm), "", 0,
+	  0, "LB_STRATEGY for GLM accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -570,6 +575,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_chatgpt;
 	else if (strcmp(provider, "deepseek") == 0)
 		s = c->lb_strategy_deepseek;
+	else if (strcmp(provider, "glm") == 0)
+		s = c->lb_strategy_glm;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

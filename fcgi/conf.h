@@ -69,10 +69,12 @@ struct config {
 
 	/* providers, routing, keys (providers.md §10) */
 	struct strlist	 deepseek_base_url;
+	struct strlist	 glm_base_url;
 	struct model_maps model_mapping;
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
 	char		*lb_strategy_deepseek;
+	char		*lb_strategy_glm;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 

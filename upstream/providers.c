@@ -10,11 +10,13 @@
 
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
+#include "upstream/glm/glm.h"
 #include "upstream/provider.h"
 
 const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
+	&glm_provider,
 	NULL,
 };
 

@@ -1,0 +1,188 @@
+/*
+ * refresh token → access token (§3.1): POST user/refresh with the refresh
+ * token as the Bearer answers result.access_token, the Bearer of every
+ * other call, and may answer a new refresh_token.  The access token is
+ * kept in LMDB for its hour (store/tokcache.c), so one exchange serves
+ * every process and concurrent first uses wait for it.
+ *
+ * A rotated refresh token replaces the account's secret (acct_rotate:
+ * sealed, one write transaction) before anything else uses it, and the
+ * access token is cached under it as well: the next pick of the account
+ * carries the new token and finds its access token without another
+ * exchange.  The old token is not sent again.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi/log.h"
+#include "store/accounts.h"
+#include "store/tokcache.h"
+#include "upstream/glm/internal.h"
+
+#define GLM_ACCESS_SCOPE	"glm-access"
+
+struct exch {
+	struct glm_call	*c;
+	char		*email;
+	size_t		 emailsz;
+	enum glm_step	 gs;
+};
+
+static const char *
+str_of(struct json_object *o, const char *key, size_t max)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0 ||
+	    (size_t)json_object_get_string_len(v) > max)
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* The upstream handed back another refresh token: keep it. */
+static void
+rotated(struct glm_call *c, const char *rt, const char *access,
+    int64_t expires)
+{
+	char old[LOG_FP_LEN], new[LOG_FP_LEN];
+	enum store_err e;
+	char *keep;
+
+	log_fingerprint(c->refresh, old);
+	log_fingerprint(rt, new);
+	if (!acct_secret_ok(rt, strlen(rt))) {
+		log_warn("glm: the upstream rotated %s into a token we cannot "
+		    "store; keeping the old one", old);
+		return;
+	}
+	if ((keep = arena_strdup(c->arena, rt)) == NULL)
+		return;
+	if (c->store != NULL && c->account_id != NULL) {
+		if ((e = acct_rotate(c->store, c->account_id, rt)) ==
+		    STORE_OK)
+			log_info("glm: account %s: refresh token rotated to %s "
+			    "and stored", old, new);
+		else
+			log_warn("glm: account %s: refresh token rotated to %s "
+			    "but not stored: %s", old, new, store_strerror(e));
+	} else
+		log_info("glm: the client's refresh token %s was rotated to "
+		    "%s; the client keeps the old one", old, new);
+	if (c->store != NULL)
+		tokcache_put(c->store, GLM_ACCESS_SCOPE, rt, access, expires);
+	c->refresh = keep;
+}
+
+/* 0 with the access token, or 1 (the refresh token refused) / 2 (failed). */
+static int
+exchange(void *u, char **value, int64_t *expires)
+{
+	struct exch *x = u;
+	struct glm_call *c = x->c;
+	struct json_object *root, *res, *user;
+	const char *at, *rt, *s;
+
+	*value = NULL;
+	x->gs = glm_api(c, "user/refresh", GLM_PATH_REFRESH, "{}", 2, NULL,
+	    c->refresh, &root, &res);
+	if (x->gs == GLM_STEP_AUTH)
+		return 1;
+	if (x->gs != GLM_STEP_OK)
+		return 2;
+	if ((at = str_of(res, "access_token", GLM_TOKEN_MAX)) == NULL) {
+		snprintf(c->msg, sizeof(c->msg), "user/refresh answered no "
+		    "access token");
+		if (c->sink != NULL)
+			call_fail(c->sink, 502, "upstream_error",
+			    "upstream_error", "GLM user/refresh answered no "
+			    "access token.");
+		json_object_put(root);
+		x->gs = GLM_STEP_FAILED;
+		return 2;
+	}
+	/* The upstream keeps it an hour; renew a little before. */
+	*expires = (int64_t)time(NULL) + GLM_ACCESS_TTL - 60;
+	if ((*value = strdup(at)) == NULL) {
+		json_object_put(root);
+		return 2;
+	}
+	if ((rt = str_of(res, "refresh_token", GLM_TOKEN_MAX)) != NULL &&
+	    strcmp(rt, c->refresh) != 0)
+		rotated(c, rt, at, *expires);
+	if (x->email != NULL && json_object_object_get_ex(res, "user", &user) &&
+	    ((s = str_of(user, "email", 120)) != NULL ||
+	    (s = str_of(user, "name", 120)) != NULL ||
+	    (s = str_of(user, "nickname", 120)) != NULL))
+		snprintf(x->email, x->emailsz, "%s", s);
+	json_object_put(root);
+	return 0;
+}
+
+enum glm_step
+glm_access(struct glm_call *c, int force, char *email, size_t emailsz)
+{
+	struct exch x = { c, email, emailsz, GLM_STEP_OK };
+	enum tokcache_how how = TOKCACHE_EXCHANGED;
+	char *value = NULL, fp[LOG_FP_LEN];
+	int64_t expires;
+	int rc;
+
+	if (email != NULL)
+		email[0] = '\0';
+	if (c->store == NULL)
+		rc = exchange(&x, &value, &expires);
+	else
+		rc = tokcache_fetch(c->store, GLM_ACCESS_SCOPE, c->refresh,
+		    force, exchange, &x, c->idle, c->idle_ctx, &value, &how);
+	if (rc == 0) {
+		c->access = arena_strdup(c->arena, value);
+		c->access_cached = how != TOKCACHE_EXCHANGED;
+		free(value);
+		if (c->access == NULL) {
+			glm_oom(c);
+			return GLM_STEP_FAILED;
+		}
+		if (how == TOKCACHE_EXCHANGED) {
+			log_fingerprint(c->refresh, fp);
+			log_info("glm: access token for %s fetched", fp);
+		}
+		return GLM_STEP_OK;
+	}
+	if (rc == 1) {
+		glm_fail_auth(c, "user/refresh");
+		return GLM_STEP_AUTH;
+	}
+	if (rc < 0) {
+		snprintf(c->msg, sizeof(c->msg), "the token cache failed");
+		if (c->sink != NULL)
+			call_fail(c->sink, 503, "server_error", "store_error",
+			    "The GLM login could not be %s.", rc ==
+			    TOKCACHE_GAVE_UP ? "waited for" : "cached");
+	}
+	return GLM_STEP_FAILED;
+}
+
+enum glm_step
+glm_api_fresh(struct glm_call *c, const char *what, const char *path,
+    const char *body, size_t len, const char *ctype,
+    struct json_object **root, struct json_object **result)
+{
+	enum glm_step gs;
+
+	gs = glm_api(c, what, path, body, len, ctype, c->access, root, result);
+	if (gs == GLM_STEP_AUTH && c->access_cached) {
+		if ((gs = glm_access(c, 1, NULL, 0)) != GLM_STEP_OK)
+			return gs;	/* glm_access told the sink */
+		gs = glm_api(c, what, path, body, len, ctype, c->access, root,
+		    result);
+	}
+	if (gs == GLM_STEP_AUTH)
+		glm_fail_auth(c, what);
+	return gs;
+}

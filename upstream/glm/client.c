@@ -1,0 +1,287 @@
+/*
+ * One GLM answer (§3.4): the access token, the image and file parts
+ * uploaded, assistant/stream with the §3.5 body through the SSE
+ * re-framer and the decoder into the sink, and the conversation deleted
+ * once the answer is out (the caller runs that after writing it).  A new
+ * conversation per answer keeps one client's history from leaking into
+ * another's; the whole history goes up as one flattened prompt.
+ *
+ * A cached access token the upstream now refuses is exchanged again once
+ * before the account is called refused or expired: GLM may end an
+ * access token early.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/buf.h"
+#include "fcgi/log.h"
+#include "upstream/glm/body.h"
+#include "upstream/glm/internal.h"
+#include "upstream/glm/stream.h"
+#include "upstream/sse.h"
+
+#define GLM_ERR_BODY_MAX	(64u << 10)
+
+/* Deleting the conversation: after the answer, or after a failed one. */
+struct glm_after {
+	struct glm_call	 c;
+	const char	*assistant;
+	const char	*conv;
+};
+
+static void
+conversation_delete(void *u)
+{
+	struct glm_after *a = u;
+	struct glm_call *c = &a->c;
+	struct json_object *root, *res;
+	struct buf b;
+
+	c->sink = NULL;
+	c->idle = NULL;		/* the client may be gone; clean up anyway */
+	buf_init(&b, 0);
+	buf_adds(&b, "{\"assistant_id\":");
+	buf_json_str(&b, a->assistant, strlen(a->assistant));
+	buf_adds(&b, ",\"conversation_id\":");
+	buf_json_str(&b, a->conv, strlen(a->conv));
+	buf_adds(&b, "}");
+	if (!b.failed && glm_api_fresh(c, "conversation/delete",
+	    GLM_PATH_DELETE, b.p, b.len, NULL, &root, &res) == GLM_STEP_OK)
+		json_object_put(root);
+	else
+		log_info("glm: conversation not deleted: %s", c->msg);
+	buf_free(&b);
+}
+
+static void
+defer_delete(const struct provider_call *pc, const struct glm_call *c,
+    const char *assistant, const char *conv)
+{
+	struct glm_after *a;
+
+	if (pc->after == NULL || conv == NULL ||
+	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
+		return;
+	a->c = *c;
+	a->assistant = assistant;
+	if ((a->conv = arena_strdup(c->arena, conv)) == NULL)
+		return;
+	pc->after->fn = conversation_delete;
+	pc->after->ctx = a;
+}
+
+struct stream_ctx {
+	struct glm_call		*c;
+	struct http_resp	*resp;
+	struct sse_parser	 sse;
+	struct glm_stream	*dec;
+	enum glm_stream_err	 dec_err;
+	int			 not_sse;	/* an error body instead */
+	struct buf		 err_body;
+};
+
+static int
+on_event(void *u, const char *event, const char *data, size_t len)
+{
+	struct stream_ctx *sc = u;
+
+	sc->dec_err = glm_stream_event(sc->dec, event, data, len);
+	return sc->dec_err != GLMS_OK;
+}
+
+static int
+on_data(void *u, const char *p, size_t n)
+{
+	struct stream_ctx *sc = u;
+	const char *ct = sc->resp->content_type;
+
+	/* A JSON error may come with 200: keep it for the message. */
+	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
+		sc->not_sse = 1;
+		return buf_add(&sc->err_body, p, n) < 0;
+	}
+	if (glm_stream_done(sc->dec))
+		return 1;
+	if (sse_feed(&sc->sse, p, n) != SSE_OK)
+		return 1;
+	if (sc->c->sink->flush != NULL &&
+	    sc->c->sink->flush(sc->c->sink->ctx) != 0)
+		return 1;
+	return 0;
+}
+
+/*
+ * A 200 that carried a JSON error instead of the stream: 1 when it says
+ * the access token is refused (for the caller to decide), else 0 with
+ * the sink told.
+ */
+static int
+fail_body(struct stream_ctx *sc)
+{
+	struct glm_call *c = sc->c;
+	struct json_object *root = NULL, *res;
+
+	if (sc->err_body.len > 0 && buf_add(&sc->err_body, "", 1) == 0)
+		root = json_tokener_parse(sc->err_body.p);
+	c->code = -1;
+	c->msg[0] = '\0';
+	if (root != NULL)
+		glm_envelope(c, root, &res);
+	json_object_put(root);
+	if (glm_login_over(c) || c->code == 401)
+		return 1;
+	call_fail(c->sink, 502, "upstream_error", "upstream_error",
+	    "GLM answered the chat with an error instead of a stream (code "
+	    "%ld): %s", c->code, c->msg[0] ? c->msg : "no message");
+	return 0;
+}
+
+enum attempt { A_DONE, A_AUTH };
+
+/* One POST of the chat; A_AUTH when the access token was refused. */
+static enum attempt
+stream_once(struct glm_call *c, const struct provider_call *pc,
+    const char *body, const char *assistant)
+{
+	const struct chat_sink *k = pc->sink;
+	struct stream_ctx sc;
+	struct http_req req;
+	struct http_resp resp;
+	enum glm_stream_err de;
+	enum attempt at = A_DONE;
+	enum up_err e;
+
+	memset(&sc, 0, sizeof(sc));
+	memset(&resp, 0, sizeof(resp));
+	sc.c = c;
+	sc.resp = &resp;
+	buf_init(&sc.err_body, GLM_ERR_BODY_MAX);
+	if (glm_stream_new(&sc.dec, k) != GLMS_OK) {
+		glm_oom(c);
+		return A_DONE;
+	}
+	sse_init(&sc.sse, on_event, &sc, GLMS_MAX_EVENT);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.url = arena_printf(c->arena, "%s%s", c->base, GLM_PATH_STREAM);
+	req.headers = glm_headers(c, c->access, NULL, NULL);
+	req.body = body;
+	req.body_len = strlen(body);
+	if (req.url == NULL || req.headers == NULL) {
+		glm_oom(c);
+		goto out;
+	}
+	req.proxy = c->proxy;
+	req.connect_timeout_ms = 10000;
+	req.idle_timeout_s = 120;
+	req.max_body = GLM_ERR_BODY_MAX;
+	req.on_data = on_data;
+	req.data_ctx = &sc;
+	req.idle = pc->idle;
+	req.idle_ctx = pc->idle_ctx;
+	e = http_do(&req, &resp);
+	c->status = (int)resp.status;
+	/* the conversation exists once the stream named it */
+	defer_delete(pc, c, assistant, glm_stream_conversation(sc.dec));
+	if (e == UP_HTTP) {
+		struct json_object *root = NULL, *res;
+
+		if (resp.body != NULL && resp.body[0] == '{' &&
+		    (root = json_tokener_parse(resp.body)) != NULL)
+			glm_envelope(c, root, &res);
+		json_object_put(root);
+		if (resp.status == 401 || glm_login_over(c))
+			at = A_AUTH;
+		else
+			call_fail_http(k, "glm", "stream", &resp,
+			    c->msg[0] ? c->msg : NULL);
+		goto out;
+	}
+	if (e != UP_OK && e != UP_ABORTED) {
+		if (glm_stream_started(sc.dec))
+			call_fail(k, 502, "upstream_error", "upstream_error",
+			    "The GLM stream broke off: %s.", up_strerror(e));
+		else
+			call_fail_net(k, "glm", "stream", e);
+		goto out;
+	}
+	if (sc.not_sse) {
+		if (fail_body(&sc))
+			at = A_AUTH;
+		goto out;
+	}
+	de = sc.dec_err;
+	if (e == UP_OK && de == GLMS_OK && sse_finish(&sc.sse, NULL) != SSE_OK)
+		de = sc.dec_err != GLMS_OK ? sc.dec_err : GLMS_PROTO;
+	if (de == GLMS_ABORT || de == GLMS_UPSTREAM)
+		goto out;	/* the client left, or the sink has the error */
+	if (e == UP_ABORTED && !glm_stream_done(sc.dec))
+		goto out;	/* the client left */
+	if (de == GLMS_OK && !glm_stream_done(sc.dec)) {
+		log_info("glm: the stream ended without finish");
+		if ((de = glm_stream_end(sc.dec)) == GLMS_PROTO &&
+		    !glm_stream_started(sc.dec)) {
+			call_fail(k, 502, "upstream_error", "empty_answer",
+			    "GLM ended the stream without an answer.");
+			goto out;
+		}
+	}
+	if (de == GLMS_PROTO || de == GLMS_ENOMEM)
+		call_fail(k, 502, "upstream_error", "upstream_bad_stream",
+		    "The GLM stream could not be decoded (%s).",
+		    glm_stream_strerror(de));
+out:
+	http_resp_free(&resp);
+	sse_free(&sc.sse);
+	glm_stream_free(sc.dec);
+	buf_free(&sc.err_body);
+	return at;
+}
+
+void
+glm_chat(const struct provider_call *pc)
+{
+	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
+	struct glm_ref *refs;
+	struct glm_call c;
+	const char *body, *assistant;
+	size_t nrefs;
+
+	if (pc->account == NULL || pc->account->secret == NULL) {
+		call_fail(pc->sink, 401, "invalid_request_error",
+		    "missing_credential", "GLM answers only with an account: "
+		    "add one (chat2api accounts add glm ...) or send your "
+		    "chatglm_refresh_token as the API key.");
+		return;
+	}
+	glm_call_init(&c, &x, pc->account);
+	c.sink = pc->sink;
+	c.idle = pc->idle;
+	c.idle_ctx = pc->idle_ctx;
+	if (c.base == NULL) {
+		glm_oom(&c);
+		return;
+	}
+	if (glm_access(&c, 0, NULL, 0) != GLM_STEP_OK ||
+	    glm_upload_parts(&c, pc->req, &refs, &nrefs) < 0)
+		return;
+	if ((body = glm_body(c.arena, pc->req, pc->route, refs, nrefs)) ==
+	    NULL) {
+		glm_oom(&c);
+		return;
+	}
+	assistant = glm_assistant(pc->route);
+	if (stream_once(&c, pc, body, assistant) != A_AUTH)
+		return;
+	/* A cached access token may have ended early: once more, fresh. */
+	if (c.access_cached) {
+		if (glm_access(&c, 1, NULL, 0) != GLM_STEP_OK)
+			return;
+		if (stream_once(&c, pc, body, assistant) != A_AUTH)
+			return;
+	}
+	glm_fail_auth(&c, "stream");
+}
