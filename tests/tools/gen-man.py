@@ -46,7 +46,7 @@ serves
 and
 .B /stats
 in the shapes the OpenAI API uses, behind a front web server (nginx, lighttpd or Apache),
-in front of the web chat backends of ChatGPT and DeepSeek.
+in front of the web chat backends of ChatGPT, DeepSeek and GLM.
 The model name picks the provider (built-in names, with
 .BR \-Think ,
 .B \-Search
@@ -91,10 +91,12 @@ Accounts are named by the fingerprint the listings show (or their 32-digit id).
 .BI "accounts add " "PROVIDER CREDENTIAL" | \- " \fR[\fB\-\-label \fIL\fR] [\fB\-\-daily\-limit \fIN\fR] [\fB\-\-weight \fIW\fR] [\fB\-\-set \fIFIELD\fB=\fIVALUE\fR]..."
 Add an account (\- reads the credential from standard input).
 PROVIDER is
-.B chatgpt
+.BR chatgpt ,
+.B deepseek
 or
-.BR deepseek ;
+.BR glm ;
 a DeepSeek credential is the userToken of chat.deepseek.com, or its whole Local Storage JSON;
+a GLM credential is the chatglm_refresh_token cookie of chatglm.cn (a token the upstream rotates is stored back);
 .B \-\-set account_id=
 gives a ChatGPT team id.
 .TP
@@ -132,7 +134,7 @@ The ChatGPT accounts in the terms of the Python chat2api: one token per line,
 for a team.
 .TP
 .BR "refresh " [ \-\-force ]
-Exchange every stored ChatGPT RefreshToken.
+Exchange every stored ChatGPT RefreshToken and GLM refresh token.
 .SH ENVIRONMENT
 Read once at start; a bad value stops start-up with one line naming the variable.
 Booleans accept true/false, 1/0, yes/no, t/f, y/n; lists are comma separated.'''
