@@ -110,30 +110,21 @@ PER-REQUEST MARKERS (in the last user turn of the prompt; stripped from the echo
 Every rejection carries a header x-mock-reason and is recorded in /_mock/state.
 """
 
-import argparse
 import base64
-import bisect
 import copy
-import gzip
 import hashlib
 import json
 import os
 import random
 import re
 import secrets
-import select
-import signal
-import socket
-import struct
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deepseek_pow as dspow  # noqa: E402
+import mockhttp  # noqa: E402
 
 # --------------------------------------------------------------------------- constants
 
@@ -146,7 +137,7 @@ USER = "<\uff5cUser\uff5c>"
 ASSISTANT = "<\uff5cAssistant\uff5c>"
 EOS_RE = re.compile("<\uff5cend[\u2581 ]of[\u2581 ]sentence\uff5c>")
 TAG_RE = re.compile("(<\uff5cUser\uff5c>|<\uff5cAssistant\uff5c>)")
-MARKER_RE = re.compile(r"\[\[([a-z_]+)(?::([^\]]*))?\]\]")
+MARKER_RE = mockhttp.MARKER_RE
 TEXT_SIZES = (3, 5, 2, 7, 4, 6, 1, 8)       # code points per streamed piece (cycled)
 UNICODE_TAIL = " — 你好，世界！😀🐋 深度求索 éè 🎉"   # multi-byte UTF-8 (3 and 4 bytes)
 SEARCH_SUFFIX = " Mock search found this [citation:1] and that [citation:2]."
@@ -155,7 +146,6 @@ HINT_RATE_LIMIT = {"type": "error", "content": "\u6d88\u606f\u53d1\u9001\u8fc7\u
                    "\u8bf7\u7a0d\u540e\u518d\u8bd5", "clear_response": True,   # 消息发送过于频繁，请稍后再试
                    "finish_reason": "rate_limit_reached"}
 STREAM_ERRORS = ("event", "hint", "inline")
-MAX_BODY = 16 * 1024 * 1024
 MAX_CHALLENGES = 10000
 
 DEFAULT_CONFIG = {
@@ -215,28 +205,12 @@ BODY_KEYS = {"chat_session_id", "prompt", "ref_file_ids", "search_enabled", "thi
              "model_type", "parent_message_id", "preempt", "client_stream_id"}
 
 
-class ClientGone(Exception):
-    """The client closed the connection while we were writing."""
-
-
-class Abort(Exception):
-    """Close the stream on purpose (knob)."""
-
-
 def envelope(biz_data, biz_code=0, biz_msg=""):
     return {"code": 0, "msg": "", "data": {"biz_code": biz_code, "biz_msg": biz_msg, "biz_data": biz_data}}
 
 
 def error_body(code, msg):
     return {"code": code, "msg": msg, "data": None}
-
-
-CF_5XX_HTML = """<!DOCTYPE html>
-<html lang="en-US"><head><title>chat.deepseek.com | %d: %s</title><meta charset="UTF-8" /></head>
-<body><div id="cf-wrapper"><div id="cf-error-details"><header><h1><span class="cf-error-type">Error</span>
-<span class="cf-error-code">%d</span></h1><h2 class="cf-subheadline">%s</h2></header>
-<div class="cf-error-footer"><p>Cloudflare Ray ID: <strong>%016x</strong></p></div></div></div></body></html>
-"""
 
 
 # --------------------------------------------------------------------------- prompt parsing
@@ -280,10 +254,12 @@ def _user_record(token, n):
             "bearer": None, "expired": False}
 
 
-class MockState:
+class MockState(mockhttp.MockState):
+    DEFAULT_CONFIG = DEFAULT_CONFIG
+    HEALING_KEYS = HEALING_KEYS
+
     def __init__(self, user_tokens=(), config=None):
-        self.lock = threading.RLock()
-        self.config = copy.deepcopy(DEFAULT_CONFIG)
+        super().__init__()
         self.users = {}                 # userToken -> record
         self.bearers = {}               # bearer -> {user, issued, revoked}
         self.sessions = {}              # session id -> {owner, live, next_id, replies, turns}
@@ -314,33 +290,11 @@ class MockState:
 
     def reset_counters(self):
         with self.lock:
-            self.c = {"requests": {}, "responses": {}, "users_current": {}, "bearers_issued": {},
-                      "sessions_created": {}, "sessions_deleted": {}, "completions": {},
-                      "completions_completed": 0, "completions_rejected": 0,
-                      "pow_issued": 0, "pow_ok": 0, "pow_failed": 0,
-                      "client_disconnects": 0, "server_aborts": 0, "stalls": 0}
-            self.last = {"completion": None, "rejection": None, "pow": None, "disconnect": None}
-            self.last_requests = {}
-            self.rejections = []
-            self.recent = []
-
-    def bump(self, key, sub=None, n=1):
-        with self.lock:
-            if sub is None:
-                self.c[key] = self.c.get(key, 0) + n
-            else:
-                d = self.c.setdefault(key, {})
-                d[sub] = d.get(sub, 0) + n
-
-    def record_rejection(self, route, status, reason, user):
-        with self.lock:
-            r = {"t": round(time.time(), 3), "route": route, "status": status, "reason": reason,
-                 "user": user}
-            self.last["rejection"] = r
-            self.rejections.append(r)
-            del self.rejections[:-100]
-            if route == "completion":
-                self.c["completions_rejected"] += 1
+            super().reset_counters()
+            self.c.update({"users_current": {}, "bearers_issued": {}, "sessions_created": {},
+                           "sessions_deleted": {}, "completions": {}, "pow_issued": 0, "pow_ok": 0,
+                           "pow_failed": 0})
+            self.last["pow"] = None
 
     # ---- credentials
     def issue_bearer(self, token):
@@ -407,18 +361,7 @@ class MockState:
                         if rec["user"] in who:
                             rec["revoked"] = True
                 elif k == "by_token":
-                    if not isinstance(v, dict):
-                        raise ValueError("by_token must be an object")
-                    for tok, over in v.items():
-                        if over is None:
-                            self.config["by_token"].pop(tok, None)
-                            continue
-                        if not isinstance(over, dict):
-                            raise ValueError("by_token values must be objects")
-                        for kk in over:
-                            if kk not in DEFAULT_CONFIG or kk == "by_token":
-                                raise ValueError("unknown by_token key %r" % kk)
-                        self.config["by_token"].setdefault(tok, {}).update(copy.deepcopy(over))
+                    self.set_by_token(v)
                 else:
                     self.config[k] = copy.deepcopy(v)
             return self.public_config()
@@ -429,32 +372,6 @@ class MockState:
             c["user_tokens"] = sorted(t for t, u in self.users.items() if not u["expired"])
             c["expired_user_tokens"] = sorted(t for t, u in self.users.items() if u["expired"])
             return c
-
-    def effective(self, user):
-        with self.lock:
-            cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config["by_token"].get(user) or {}))
-            return cfg
-
-    def take(self, key, user):
-        """Value of a healing knob for this user (0/None = off); consumes one of <key>_times."""
-        assert key in HEALING_KEYS, key
-        with self.lock:
-            for layer in (self.config["by_token"].get(user), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                val, tk = layer[key], key + "_times"
-                times = layer.get(tk)
-                if times is not None:
-                    if times <= 1:
-                        layer[key] = DEFAULT_CONFIG[key]
-                        layer[tk] = None
-                        if times < 1:
-                            continue
-                    else:
-                        layer[tk] = times - 1
-                return val
-            return DEFAULT_CONFIG[key]
 
     # ---- sessions
     def live_sessions(self):
@@ -467,15 +384,10 @@ class MockState:
 
     def snapshot(self):
         with self.lock:
-            s = copy.deepcopy(self.c)
+            s = self.common_snapshot()
             live = self.live_sessions()
             s["live_sessions"] = live
             s["sessions_live"] = {u: len(v) for u, v in live.items()}
-            for k in ("completion", "rejection", "pow", "disconnect"):
-                s["last_" + k] = copy.deepcopy(self.last[k])
-            s["last_requests"] = copy.deepcopy(self.last_requests)
-            s["rejections"] = copy.deepcopy(self.rejections)
-            s["recent"] = copy.deepcopy(self.recent)
             s["users"] = {t: {k: u[k] for k in ("id", "email", "bearer", "expired")}
                           for t, u in self.users.items()}
             s["challenges_outstanding"] = sum(1 for c in self.challenges.values() if not c["used"])
@@ -604,123 +516,12 @@ def stream_error(sb, kind, reply, reasoning):
 
 # --------------------------------------------------------------------------- HTTP handler
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "cloudflare"
-    sys_version = ""
-    timeout = 120
-
-    @property
-    def st(self):
-        return self.server.mock.state
-
-    def version_string(self):
-        return "cloudflare"
-
-    def log_message(self, fmt, *args):
-        if self.server.mock.verbose:
-            sys.stderr.write("[deepseek-mock] %s - %s\n" % (self.address_string(), fmt % args))
-
-    def setup(self):
-        super().setup()
-        try:
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.server.mock._track(self.connection, True)
-
-    def finish(self):
-        try:
-            super().finish()
-        except OSError:
-            pass
-        self.server.mock._track(self.connection, False)
-
-    def do_GET(self):
-        self._dispatch("GET")
-
-    def do_POST(self):
-        self._dispatch("POST")
-
-    def do_PUT(self):
-        self._dispatch("PUT")
-
-    def do_DELETE(self):
-        self._dispatch("DELETE")
-
-    def _read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            data = bytearray()
-            while True:
-                line = self.rfile.readline(65537)
-                if not line:
-                    raise ValueError("truncated chunked body")
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline()
-                if len(data) > MAX_BODY:
-                    raise OverflowError("body too large")
-        n = int(self.headers.get("Content-Length") or 0)
-        if n < 0 or n > MAX_BODY:
-            raise OverflowError("bad Content-Length")
-        data = self.rfile.read(n) if n else b""
-        if len(data) != n:
-            raise ValueError("truncated body")
-        return data
+class Handler(mockhttp.Handler):
+    NAME = "deepseek-mock"
+    CF_HOST = "chat.deepseek.com"
+    error_obj = staticmethod(error_body)
 
     # ---------------------------------------------------------------- responses
-    def _mark_status(self, status):
-        if self._recorded:
-            return
-        self._recorded = True
-        st = self.st
-        with st.lock:
-            if not self._route.startswith("mock_"):
-                st.bump("responses", "%s %d" % (self._route, status))
-                st.recent.append({"t": round(time.time(), 3), "method": self.command, "path": self._path,
-                                  "route": self._route, "status": status, "user": self._user})
-                del st.recent[:-100]
-
-    def _accepts_gzip(self):
-        for item in (self.headers.get("Accept-Encoding") or "").split(","):
-            parts = [p.strip() for p in item.split(";")]
-            if parts[0].lower() == "gzip":
-                return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parts[1:])
-        return False
-
-    def _send(self, status, data, ctype, headers=()):
-        self._mark_status(status)
-        hdrs = list(headers)
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if self._gzip and data and self._accepts_gzip():
-            data = gzip.compress(data, 6)
-            hdrs += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in hdrs:
-            self.send_header(k, v)
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
-
-    def _json(self, status, obj, headers=()):
-        self._send(status, json.dumps(obj, ensure_ascii=False), "application/json", headers)
-
-    def _reject(self, status, obj, reason, ctype="application/json", headers=()):
-        hdrs = [("x-mock-reason", reason.encode("ascii", "replace").decode("ascii")[:300])] + list(headers)
-        self.st.record_rejection(self._route, status, reason, self._user)
-        if isinstance(obj, (dict, list)):
-            self._send(status, json.dumps(obj, ensure_ascii=False), ctype, hdrs)
-        else:
-            self._send(status, obj, ctype, hdrs)
-        return None
-
     def _bad(self, code, msg, reason):
         return self._reject(int(self._cfg.get("reject_status") or 400), error_body(code, msg), reason)
 
@@ -745,78 +546,6 @@ class Handler(BaseHTTPRequestHandler):
                 502: (50200, "Bad Gateway"), 503: (50300, "Service Unavailable")}
         code, msg = msgs.get(status, (status * 100, "Error %d" % status))
         return self._reject(status, error_body(code, msg), reason)
-
-    def _cf_page(self, status, reason):
-        title = {502: "Bad gateway", 503: "Service unavailable", 504: "Gateway time-out",
-                 403: "Access denied"}.get(status, "Error")
-        html = CF_5XX_HTML % (status, title, status, title, random.getrandbits(64))
-        return self._reject(status, html, reason, "text/html; charset=UTF-8")
-
-    def _wait(self, seconds):
-        """Sleep, but raise ClientGone when the client closes the connection."""
-        deadline = time.monotonic() + seconds
-        while True:
-            if self.server.mock._stopping.is_set():
-                raise Abort("server stopping")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                r, _, _ = select.select([self.connection], [], [], min(remaining, 0.1))
-                if r and not self.connection.recv(1, socket.MSG_PEEK):
-                    raise ClientGone("peer closed")
-            except (BlockingIOError, InterruptedError):
-                continue
-            except (OSError, ValueError) as e:
-                raise ClientGone(str(e))
-            if r:           # pipelined bytes: keep sleeping without polling
-                time.sleep(max(0.0, deadline - time.monotonic()))
-                return
-
-    # ---------------------------------------------------------------- dispatch
-    def _dispatch(self, method):
-        self._recorded, self._route, self._user = False, "unknown", None
-        self._cfg = self.st.effective(None)
-        self._gzip = False
-        self._path = urlsplit(self.path).path
-        try:
-            self.body = self._read_body()
-        except Exception as e:
-            self.close_connection = True
-            self._json(413 if isinstance(e, OverflowError) else 400, error_body(40000, "bad request body"))
-            return
-        func, self._route = None, "not_found"
-        for m_, path, name in ROUTES:
-            if self._path == path:
-                if m_ == method:
-                    func, self._route = getattr(self, "h_" + name), name
-                    break
-                self._route = "method_not_allowed"
-        if not self._route.startswith("mock_"):
-            with self.st.lock:
-                self.st.bump("requests", self._route)
-                self.st.last_requests[self._route] = {
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "body": self.body.decode("utf-8", "replace")[:20000]}
-        try:
-            if func is None:
-                self._json(405 if self._route == "method_not_allowed" else 404, error_body(40400, "Not Found"))
-            else:
-                self._gzip = not self._route.startswith("mock_") and self.st.config.get("gzip", True)
-                func()
-        except (ClientGone, Abort, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-        except Exception as e:          # a bug in the mock: loud, but keep serving
-            import traceback
-            traceback.print_exc()
-            self.close_connection = True
-            if not self._recorded:
-                try:
-                    self._json(500, error_body(50000, "mock internal error: %r" % (e,)))
-                except OSError:
-                    pass
-        finally:
-            self._mark_status(0)
 
     # ---------------------------------------------------------------- common checks
     def _browser_headers(self):
@@ -1140,132 +869,7 @@ class Handler(BaseHTTPRequestHandler):
                 "unknown_body_keys": sorted(set(body) - BODY_KEYS),
                 "pow_challenge": pow_rec and pow_rec["challenge"]}
             lc = st.last["completion"]
-        self._write_stream(sb.events, cfg, markers, lc, user)
-
-    # ---------------------------------------------------------------- the stream writer
-    def _write_stream(self, events, cfg, markers, lc, user):
-        st = self.st
-        chunked = self.request_version == "HTTP/1.1"
-        self._mark_status(200)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("X-Accel-Buffering", "no")
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Connection", "close")
-        self.end_headers()
-
-        split = str(markers.get("split") or cfg.get("split") or "none")
-        drip = float(markers.get("drip") or cfg.get("drip_ms") or 0) / 1000.0
-        close_ev, close_mode = st.take("close_after_events", user), cfg.get("close_mode", "fin")
-        if "close" in markers:
-            close_ev, close_mode = int(markers["close"] or 1), "fin"
-        if "reset" in markers:
-            close_ev, close_mode = int(markers["reset"] or 1), "reset"
-        stall_ev = st.take("stall_after_events", user)
-        if "stall" in markers:
-            stall_ev = int(markers["stall"] or 1)
-
-        blob = b"".join(events)
-        starts, pos = [], 0
-        for e in events:
-            starts.append(pos)
-            pos += len(e)
-        if split in ("bytes", "1"):
-            pieces = [(i, blob[i:i + 1]) for i in range(len(blob))]
-        elif split == "random":
-            rng = random.Random(cfg.get("split_seed", 1))
-            mx, pieces, i = max(1, int(cfg.get("random_split_max", 16))), [], 0
-            while i < len(blob):
-                n = rng.randint(1, mx)
-                pieces.append((i, blob[i:i + n]))
-                i += n
-        elif split.isdigit():
-            n = int(split)
-            pieces = [(i, blob[i:i + n]) for i in range(0, len(blob), n)]
-        else:
-            pieces = list(zip(starts, events))
-
-        written, cur = 0, -1
-        try:
-            for off, piece in pieces:
-                ev = bisect.bisect_right(starts, off) - 1
-                if ev != cur:
-                    if close_ev is not None and ev >= int(close_ev):
-                        raise Abort("close_after_events")
-                    if stall_ev is not None and ev >= int(stall_ev):
-                        st.bump("stalls")
-                        self._wait(float(cfg.get("stall_max_s", 300)))
-                        raise Abort("stall ended")
-                    if drip and ev > 0:
-                        self._wait(drip)
-                    cur = ev
-                self._write_piece(piece, chunked)
-                written += len(piece)
-            with st.lock:                   # before the last chunk: the client sees it done
-                st.c["completions_completed"] += 1
-                lc["completed"] = True
-            if chunked:
-                self._raw_write(b"0\r\n\r\n")
-            else:
-                self.close_connection = True
-        except (ClientGone, BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout) as e:
-            with st.lock:
-                st.c["client_disconnects"] += 1
-                st.last["disconnect"] = {"t": round(time.time(), 3), "bytes_written": written,
-                                         "events_started": cur, "reason": str(e) or type(e).__name__}
-            self.close_connection = True
-        except Abort as e:
-            with st.lock:
-                st.c["server_aborts"] += 1
-            self.close_connection = True
-            if close_mode == "reset" or str(e) == "server stopping":
-                self._reset_connection()
-
-    def _raw_write(self, data):
-        try:
-            self.wfile.write(data)
-        except OSError as e:
-            raise ClientGone(str(e) or type(e).__name__)
-
-    def _write_piece(self, piece, chunked):
-        self._raw_write((b"%x\r\n" % len(piece) + piece + b"\r\n") if chunked else piece)
-
-    def _reset_connection(self):
-        """Abort with a TCP RST (SO_LINGER 0, then close)."""
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    # ---------------------------------------------------------------- control API
-    def h_mock_state(self):
-        snap = self.st.snapshot()
-        snap["port"] = self.server.server_address[1]
-        self._json(200, snap)
-
-    def h_mock_config_get(self):
-        self._json(200, self.st.public_config())
-
-    def h_mock_config(self):
-        try:
-            cfg = self.st.configure(json.loads(self.body.decode("utf-8") or "{}"))
-        except (ValueError, TypeError, AttributeError) as e:
-            return self._json(400, {"error": "bad config: %s" % e})
-        self._json(200, cfg)
-
-    def h_mock_reset(self):
-        try:
-            obj = json.loads(self.body.decode("utf-8") or "{}")
-        except ValueError:
-            obj = {}
-        if not isinstance(obj, dict):
-            obj = {}
-        self.server.mock.reset(config=bool(obj.get("config") or obj.get("all")), all=bool(obj.get("all")))
-        self._json(200, {"status": "ok"})
+        self.write_stream(sb.events, cfg, markers, lc, user)
 
 
 ROUTES = [
@@ -1275,84 +879,18 @@ ROUTES = [
     ("POST", API + "/chat_session/delete_all", "session_delete_all"),
     ("POST", API + "/chat/create_pow_challenge", "pow"),
     ("POST", API + "/chat/completion", "completion"),
-    ("GET", "/_mock/state", "mock_state"),
-    ("GET", "/_mock/config", "mock_config_get"),
-    ("POST", "/_mock/config", "mock_config"),
-    ("POST", "/_mock/reset", "mock_reset"),
-]
+] + mockhttp.CONTROL_ROUTES
+Handler.ROUTES = ROUTES
 
 
 # --------------------------------------------------------------------------- server object
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class DeepSeekMock:
+class DeepSeekMock(mockhttp.Mock):
     """The mock as an object: DeepSeekMock(port=0).start() ... .stop()."""
+    NAME = "deepseek-mock"
 
     def __init__(self, host="127.0.0.1", port=0, user_tokens=(), config=None, verbose=False):
-        self.state = MockState(user_tokens, config)
-        self.verbose = verbose
-        self._stopping = threading.Event()
-        self._conns, self._conns_lock = set(), threading.Lock()
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.mock = self
-        self.host = host
-        self.port = self.httpd.server_address[1]
-        self._thread = None
-
-    @property
-    def url(self):
-        return "http://%s:%d" % (self.host, self.port)
-
-    def _track(self, conn, add):
-        with self._conns_lock:
-            (self._conns.add if add else self._conns.discard)(conn)
-
-    def start(self):
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="deepseek-mock", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self):
-        self.httpd.serve_forever(poll_interval=0.1)
-
-    def stop(self):
-        self._stopping.set()
-        self.httpd.shutdown()
-        with self._conns_lock:
-            conns = list(self._conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.httpd.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def configure(self, obj=None, **kw):
-        d = dict(obj or {})
-        d.update(kw)
-        return self.state.configure(d)
-
-    def snapshot(self):
-        return self.state.snapshot()
+        super().__init__(MockState(user_tokens, config), Handler, host, port, verbose)
 
     def reset(self, config=False, all=False):
         st = self.state
@@ -1371,43 +909,12 @@ class DeepSeekMock:
         """The bearer users/current would return (without counting a users/current call)."""
         return self.state.issue_bearer(user_token)
 
-    def wait_for(self, pred, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            s = self.snapshot()
-            if pred(s):
-                return s
-            time.sleep(0.02)
-        return None
-
-
-# --------------------------------------------------------------------------- CLI
-
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Loopback mock of the DeepSeek web backend")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file", help="write the chosen port here when ready")
-    ap.add_argument("--user-token", action="append", default=[], help="extra known userToken")
-    ap.add_argument("--config", help="initial configuration (JSON object, as POST /_mock/config)")
-    ap.add_argument("--verbose", action="store_true")
-    a = ap.parse_args(argv)
-    mock = DeepSeekMock(a.host, a.port, a.user_token, json.loads(a.config) if a.config else None, a.verbose)
-
-    def on_signal(signum, frame):
-        threading.Thread(target=mock.stop, daemon=True).start()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if a.port_file:
-        tmp = a.port_file + ".tmp%d" % os.getpid()
-        with open(tmp, "w") as f:
-            f.write("%d\n" % mock.port)
-        os.replace(tmp, a.port_file)
-    sys.stderr.write("deepseek mock listening on %s\n  userToken %s\n" % (mock.url, DEFAULT_USER_TOKEN))
-    sys.stderr.flush()
-    mock.serve_forever()
-    mock.httpd.server_close()
-    return 0
+    return mockhttp.cli(
+        argv, "Loopback mock of the DeepSeek web backend",
+        lambda a: DeepSeekMock(a.host, a.port, a.user_token, a.config, a.verbose),
+        lambda m: "deepseek mock listening on %s\n  userToken %s\n" % (m.url, DEFAULT_USER_TOKEN),
+        [("--user-token", {"action": "append", "default": [], "help": "extra known userToken"})])
 
 
 if __name__ == "__main__":
