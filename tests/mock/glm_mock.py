@@ -804,9 +804,11 @@ class Handler(mockhttp.Handler):
         if delay:
             self._wait(float(delay) / 1000.0)
         cid = secrets.token_hex(12)
-        with st.lock:
-            st.conversations[cid] = {"owner": user, "live": True, "assistant": body["assistant_id"]}
-            st.bump("conversations_created", user)
+        if (markers.get("error") or cfg.get("stream_error")) != "expired":
+            with st.lock:       # a login that is over makes no conversation
+                st.conversations[cid] = {"owner": user, "live": True,
+                                         "assistant": body["assistant_id"]}
+                st.bump("conversations_created", user)
         s = Stream(cid, body["assistant_id"], "ascii" in markers or bool(cfg.get("json_ascii")),
                    "crlf" in markers or bool(cfg.get("crlf")),
                    markers.get("parts") or cfg.get("parts_style") or "all",
