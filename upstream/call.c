@@ -16,6 +16,7 @@
 
 #include "fcgi/log.h"
 #include "fcgi/rand.h"
+#include "store/tokcache.h"
 #include "upstream/call.h"
 
 #define DETAIL_MAX	300
@@ -151,6 +152,32 @@ call_fail_net(const struct chat_sink *k, const char *provider,
 		    provider, what, up_strerror(e));
 }
 
+void
+call_fail_answer(const struct chat_sink *k, const char *provider,
+    const char *display, const char *what, enum up_err e,
+    const struct http_resp *r, long code, char *msg, size_t msgsz)
+{
+	if (e == UP_HTTP && r->status >= 400) {
+		if (k != NULL)
+			call_fail_http(k, provider, what, r, msg[0] ? msg :
+			    NULL);
+		if (msg[0] == '\0')
+			snprintf(msg, msgsz, "HTTP %ld", r->status);
+	} else if (e != UP_OK && e != UP_HTTP) {
+		snprintf(msg, msgsz, "%s", up_strerror(e));
+		if (k != NULL)
+			call_fail_net(k, provider, what, e);
+	} else {
+		if (msg[0] == '\0')
+			snprintf(msg, msgsz, "an answer without the expected "
+			    "data");
+		if (k != NULL)
+			call_fail(k, 502, "upstream_error", "upstream_error",
+			    "%s %s failed (code %ld): %s", display, what, code,
+			    msg);
+	}
+}
+
 /* A challenge (cf_chl_opt) or one of Cloudflare's own error pages. */
 int
 call_is_cloudflare(const struct http_resp *r)
@@ -245,4 +272,80 @@ call_ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+int
+call_token(struct store *st, struct arena *a, const char *scope,
+    const char *cred, int force, int (*exchange)(void *, char **, int64_t *),
+    void *ctx, int (*idle)(void *), void *idle_ctx, const char **out,
+    int *cached)
+{
+	enum tokcache_how how = TOKCACHE_EXCHANGED;
+	const char *copy;
+	char *value = NULL;
+	int64_t expires;
+	int rc;
+
+	if (st == NULL)
+		rc = exchange(ctx, &value, &expires);
+	else
+		rc = tokcache_fetch(st, scope, cred, force, exchange, ctx, idle,
+		    idle_ctx, &value, &how);
+	if (rc != 0)
+		return rc;
+	copy = arena_strdup(a, value);
+	free(value);
+	if (copy == NULL)
+		return TOKCACHE_STORE;
+	*out = copy;
+	*cached = how != TOKCACHE_EXCHANGED;
+	return 0;
+}
+
+static int
+sse_data(void *u, const char *p, size_t n)
+{
+	struct call_sse *s = u;
+	const char *ct = s->resp.content_type;
+
+	/* A JSON error may come with 200: keep it for the message. */
+	if (s->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
+		s->not_sse = 1;
+		return buf_add(&s->err_body, p, n) < 0;
+	}
+	if (s->done(s->ctx))
+		return 1;
+	if (sse_feed(&s->sse, p, n) != SSE_OK) {
+		s->bad_frame = s->sse.err != SSE_ABORT;
+		return 1;
+	}
+	if (s->sink->flush != NULL && s->sink->flush(s->sink->ctx) != 0)
+		return 1;
+	return 0;
+}
+
+enum up_err
+call_sse_do(struct call_sse *s, struct http_req *req, size_t errmax)
+{
+	enum up_err e;
+
+	memset(&s->resp, 0, sizeof(s->resp));
+	s->not_sse = s->bad_frame = 0;
+	buf_init(&s->err_body, errmax);
+	sse_init(&s->sse, s->event, s->ctx, s->max_event);
+	req->on_data = sse_data;
+	req->data_ctx = s;
+	e = http_do(req, &s->resp);
+	if (e == UP_OK && !s->not_sse && !s->done(s->ctx) &&
+	    sse_finish(&s->sse, NULL) != SSE_OK)
+		s->bad_frame = s->sse.err != SSE_ABORT;
+	return e;
+}
+
+void
+call_sse_free(struct call_sse *s)
+{
+	http_resp_free(&s->resp);
+	sse_free(&s->sse);
+	buf_free(&s->err_body);
 }

@@ -9,12 +9,15 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "fcgi/arena.h"
+#include "fcgi/buf.h"
 #include "fcgi/conf.h"
 #include "upstream/http.h"
 #include "upstream/provider.h"
+#include "upstream/sse.h"
 
 #define CALL_MAX_HEADERS	48
 
@@ -63,11 +66,65 @@ void	 call_fail_net(const struct chat_sink *, const char *provider,
  */
 void	 call_fail_http(const struct chat_sink *, const char *provider,
 	    const char *what, const struct http_resp *, const char *detail);
+/*
+ * The end of a JSON call that did not give what was wanted: a transport
+ * failure, an HTTP error status, or an answer without the expected data
+ * (the upstream's code and msg, its message, or none).  Told to the sink
+ * (when not NULL) the way call_fail_net/call_fail_http do, and written
+ * into msg for validate() when msg holds nothing yet.  display names
+ * the provider in the message, provider in the logs.
+ */
+void	 call_fail_answer(const struct chat_sink *, const char *provider,
+	    const char *display, const char *what, enum up_err,
+	    const struct http_resp *, long code, char *msg, size_t msgsz);
 /* The body is a Cloudflare challenge or block page. */
 int	 call_is_cloudflare(const struct http_resp *);
 /* Retry-After in seconds, or -1. */
 long	 call_retry_after(const struct http_resp *);
 
 long	 call_ms_since(const struct timespec *);
+
+/*
+ * A token derived from a credential (a bearer, an access token) through
+ * the LMDB cache and its cross-process exchange lock (store/tokcache.h),
+ * or straight from exchange when there is no store (CGI).  0 with *out
+ * in the arena and *cached telling whether it came from the cache (or
+ * another process's exchange) and so may be stale; otherwise what
+ * tokcache_fetch returns (exchange's own code, TOKCACHE_STORE,
+ * TOKCACHE_GAVE_UP), or TOKCACHE_STORE when out of memory, with *out
+ * and *cached left as they were.
+ */
+struct store;
+int	 call_token(struct store *, struct arena *, const char *scope,
+	    const char *cred, int force,
+	    int (*exchange)(void *, char **, int64_t *), void *ctx,
+	    int (*idle)(void *), void *idle_ctx, const char **out,
+	    int *cached);
+
+/*
+ * An event-stream answer fed to a decoder as it arrives: the 2xx body
+ * framed by upstream/sse.c into event() calls (non-zero stops the
+ * transfer), the sink flushed after each upstream read, and a body that
+ * is not an event stream (a JSON error with HTTP 200) kept in err_body
+ * instead.  After a clean end the pending event is dispatched.
+ */
+struct call_sse {
+	const struct chat_sink	*sink;
+	int			(*event)(void *, const char *name,
+				    const char *data, size_t len);
+	int			(*done)(void *);	/* stop reading */
+	void			*ctx;
+	size_t			 max_event;	/* 0: sse.c's default */
+	/* filled by call_sse_do() */
+	struct http_resp	 resp;
+	int			 not_sse;
+	int			 bad_frame;	/* over sse.c's limits */
+	struct buf		 err_body;	/* when not_sse */
+	struct sse_parser	 sse;
+};
+
+/* Runs req (its on_data is set here); free with call_sse_free(). */
+enum up_err call_sse_do(struct call_sse *, struct http_req *, size_t errmax);
+void	 call_sse_free(struct call_sse *);
 
 #endif

@@ -21,7 +21,6 @@
 #include "upstream/deepseek/pow.h"
 #include "upstream/deepseek/prompt.h"
 #include "upstream/deepseek/stream.h"
-#include "upstream/sse.h"
 
 #define DS_TARGET_PATH	"/api/v0/chat/completion"
 #define DS_ERR_BODY_MAX	(64u << 10)
@@ -195,13 +194,8 @@ completion_body(struct ds_call *c, const struct provider_call *pc)
 }
 
 struct stream_ctx {
-	struct ds_call		*c;
-	struct http_resp	*resp;
-	struct sse_parser	 sse;
 	struct ds_stream	*dec;
 	enum ds_stream_err	 dec_err;
-	int			 not_sse;	/* an error body instead */
-	struct buf		 err_body;
 };
 
 static int
@@ -214,47 +208,28 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-on_data(void *u, const char *p, size_t n)
+dec_done(void *u)
 {
-	struct stream_ctx *sc = u;
-	const char *ct = sc->resp->content_type;
-
-	/* A JSON error may come with 200: keep it for the message. */
-	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
-		sc->not_sse = 1;
-		return buf_add(&sc->err_body, p, n) < 0;
-	}
-	if (ds_stream_done(sc->dec))
-		return 1;
-	if (sse_feed(&sc->sse, p, n) != SSE_OK)
-		return 1;
-	if (sc->c->sink->flush != NULL &&
-	    sc->c->sink->flush(sc->c->sink->ctx) != 0)
-		return 1;
-	return 0;
+	return ds_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /* A 200 that carried a JSON error instead of the stream. */
 static void
-fail_body(struct stream_ctx *sc)
+fail_body(struct ds_call *c, const struct buf *body)
 {
-	struct ds_call *c = sc->c;
-	struct json_object *root = NULL, *biz;
+	struct json_object *root = NULL, *v;
 
-	if (sc->err_body.len > 0 && !sc->err_body.failed)
-		root = json_tokener_parse(sc->err_body.p);
+	if (body->len > 0 && !body->failed)
+		root = json_tokener_parse(body->p);
 	c->code = -1;
 	c->msg[0] = '\0';
-	/* envelope() fills code and msg; biz is not wanted */
 	if (root != NULL) {
-		struct json_object *v;
 		if (json_object_object_get_ex(root, "code", &v))
 			c->code = (long)json_object_get_int64(v);
 		if (json_object_object_get_ex(root, "msg", &v) &&
 		    json_object_is_type(v, json_type_string))
 			snprintf(c->msg, sizeof(c->msg), "%s",
 			    json_object_get_string(v));
-		(void)biz;
 	}
 	json_object_put(root);
 	if (c->code == DS_ERR_INVALID_TOKEN) {
@@ -274,26 +249,26 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	const struct chat_sink *k = pc->sink;
 	struct ds_stream_opts so;
 	struct stream_ctx sc;
+	struct call_sse s;
 	struct http_req req;
-	struct http_resp resp;
 	const char *referer;
 	enum ds_stream_err de;
 	enum up_err e;
 
 	memset(&sc, 0, sizeof(sc));
-	memset(&resp, 0, sizeof(resp));
+	memset(&s, 0, sizeof(s));
 	memset(&so, 0, sizeof(so));
 	so.thinking = (pc->route->flags & ROUTE_THINK) != 0;
 	so.search = (pc->route->flags & ROUTE_SEARCH) != 0;
-	sc.c = c;
-	sc.resp = &resp;
-	buf_init(&sc.err_body, DS_ERR_BODY_MAX);
 	if (ds_stream_new(&sc.dec, k, &so) != DSS_OK) {
 		call_fail(k, 503, "server_error", "overloaded",
 		    "Out of memory.");
 		return;
 	}
-	sse_init(&sc.sse, on_event, &sc, 0);
+	s.sink = k;
+	s.event = on_event;
+	s.done = dec_done;
+	s.ctx = &sc;
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.url = arena_printf(c->arena, "%s%s", c->base, DS_TARGET_PATH);
@@ -306,18 +281,17 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	if (req.url == NULL || req.headers == NULL || req.body == NULL) {
 		call_fail(k, 503, "server_error", "overloaded",
 		    "Out of memory.");
-		goto out;
+		ds_stream_free(sc.dec);
+		return;
 	}
 	req.proxy = c->proxy;
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = 120;
-	req.on_data = on_data;
-	req.data_ctx = &sc;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
-	e = http_do(&req, &resp);
+	e = call_sse_do(&s, &req, DS_ERR_BODY_MAX);
 	if (e == UP_HTTP) {
-		call_fail_http(k, "deepseek", "completion", &resp, NULL);
+		call_fail_http(k, "deepseek", "completion", &s.resp, NULL);
 		goto out;
 	}
 	if (e != UP_OK && e != UP_ABORTED) {
@@ -329,16 +303,15 @@ completion(struct ds_call *c, const struct provider_call *pc,
 			call_fail_net(k, "deepseek", "completion", e);
 		goto out;
 	}
-	if (sc.not_sse) {
-		fail_body(&sc);
+	if (s.not_sse) {
+		fail_body(c, &s.err_body);
 		goto out;
 	}
-	de = sc.dec_err;
-	if (e == UP_OK && de == DSS_OK && sse_finish(&sc.sse, NULL) != SSE_OK)
-		de = sc.dec_err != DSS_OK ? sc.dec_err : DSS_PROTO;
+	if ((de = sc.dec_err) == DSS_OK && s.bad_frame)
+		de = DSS_PROTO;
 	if (de == DSS_ABORT || de == DSS_UPSTREAM)
 		goto out;	/* the client left, or the sink has the error */
-	if (e == UP_ABORTED && !ds_stream_done(sc.dec))
+	if (de == DSS_OK && e == UP_ABORTED && !ds_stream_done(sc.dec))
 		goto out;	/* the client left */
 	if (de == DSS_OK && !ds_stream_done(sc.dec)) {
 		if (!ds_stream_finished_upstream(sc.dec))
@@ -354,10 +327,8 @@ completion(struct ds_call *c, const struct provider_call *pc,
 		    "The DeepSeek stream could not be decoded (%s).",
 		    ds_stream_strerror(de));
 out:
-	http_resp_free(&resp);
-	sse_free(&sc.sse);
+	call_sse_free(&s);
 	ds_stream_free(sc.dec);
-	buf_free(&sc.err_body);
 }
 
 void

@@ -131,6 +131,19 @@ glm_envelope(struct glm_call *c, struct json_object *root,
 	return 0;
 }
 
+const char *
+glm_json_str(struct json_object *o, const char *key, size_t max)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    json_object_get_string_len(v) == 0 ||
+	    (size_t)json_object_get_string_len(v) > max)
+		return NULL;
+	return json_object_get_string(v);
+}
+
 int
 glm_login_over(const struct glm_call *c)
 {
@@ -196,42 +209,14 @@ glm_api(struct glm_call *c, const char *what, const char *path,
 	c->status = (int)resp.status;
 	if (resp.body != NULL && resp.body_len > 0 && resp.body[0] == '{')
 		*root = json_tokener_parse(resp.body);
-	if (e == UP_OK || (e == UP_HTTP && *root != NULL)) {
-		if (*root != NULL && glm_envelope(c, *root, result) == 0 &&
-		    e == UP_OK) {
-			gs = GLM_STEP_OK;
-			goto out;
-		}
-		if (resp.status == 401 || glm_login_over(c)) {
-			gs = GLM_STEP_AUTH;
-			goto out;
-		}
-	}
-	if (e == UP_HTTP && resp.status == 401) {
+	if (*root != NULL && glm_envelope(c, *root, result) == 0 && e == UP_OK)
+		gs = GLM_STEP_OK;
+	else if ((e == UP_OK || e == UP_HTTP) && (resp.status == 401 ||
+	    glm_login_over(c)))
 		gs = GLM_STEP_AUTH;
-		goto out;
-	}
-	if (e == UP_HTTP && resp.status >= 400) {
-		if (c->sink != NULL)
-			call_fail_http(c->sink, "glm", what, &resp,
-			    c->msg[0] ? c->msg : NULL);
-		if (c->msg[0] == '\0')
-			snprintf(c->msg, sizeof(c->msg), "HTTP %ld",
-			    resp.status);
-	} else if (e != UP_OK && e != UP_HTTP) {
-		snprintf(c->msg, sizeof(c->msg), "%s", up_strerror(e));
-		if (c->sink != NULL)
-			call_fail_net(c->sink, "glm", what, e);
-	} else {
-		if (c->msg[0] == '\0')
-			snprintf(c->msg, sizeof(c->msg), "an answer without "
-			    "the expected data");
-		if (c->sink != NULL)
-			call_fail(c->sink, 502, "upstream_error",
-			    "upstream_error", "GLM %s failed (code %ld): %s",
-			    what, c->code, c->msg);
-	}
-out:
+	else
+		call_fail_answer(c->sink, "glm", "GLM", what, e, &resp, c->code,
+		    c->msg, sizeof(c->msg));
 	http_resp_free(&resp);
 	if (gs != GLM_STEP_OK) {
 		json_object_put(*root);

@@ -32,19 +32,6 @@ struct exch {
 	enum glm_step	 gs;
 };
 
-static const char *
-str_of(struct json_object *o, const char *key, size_t max)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0 ||
-	    (size_t)json_object_get_string_len(v) > max)
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* The upstream handed back another refresh token: keep it. */
 static void
 rotated(struct glm_call *c, const char *rt, const char *access,
@@ -95,7 +82,7 @@ exchange(void *u, char **value, int64_t *expires)
 		return 1;
 	if (x->gs != GLM_STEP_OK)
 		return 2;
-	if ((at = str_of(res, "access_token", GLM_TOKEN_MAX)) == NULL) {
+	if ((at = glm_json_str(res, "access_token", GLM_TOKEN_MAX)) == NULL) {
 		snprintf(c->msg, sizeof(c->msg), "user/refresh answered no "
 		    "access token");
 		if (c->sink != NULL)
@@ -112,13 +99,13 @@ exchange(void *u, char **value, int64_t *expires)
 		json_object_put(root);
 		return 2;
 	}
-	if ((rt = str_of(res, "refresh_token", GLM_TOKEN_MAX)) != NULL &&
+	if ((rt = glm_json_str(res, "refresh_token", GLM_TOKEN_MAX)) != NULL &&
 	    strcmp(rt, c->refresh) != 0)
 		rotated(c, rt, at, *expires);
 	if (x->email != NULL && json_object_object_get_ex(res, "user", &user) &&
-	    ((s = str_of(user, "email", 120)) != NULL ||
-	    (s = str_of(user, "name", 120)) != NULL ||
-	    (s = str_of(user, "nickname", 120)) != NULL))
+	    ((s = glm_json_str(user, "email", 120)) != NULL ||
+	    (s = glm_json_str(user, "name", 120)) != NULL ||
+	    (s = glm_json_str(user, "nickname", 120)) != NULL))
 		snprintf(x->email, x->emailsz, "%s", s);
 	json_object_put(root);
 	return 0;
@@ -128,27 +115,16 @@ enum glm_step
 glm_access(struct glm_call *c, int force, char *email, size_t emailsz)
 {
 	struct exch x = { c, email, emailsz, GLM_STEP_OK };
-	enum tokcache_how how = TOKCACHE_EXCHANGED;
-	char *value = NULL, fp[LOG_FP_LEN];
-	int64_t expires;
+	char fp[LOG_FP_LEN];
 	int rc;
 
 	if (email != NULL)
 		email[0] = '\0';
-	if (c->store == NULL)
-		rc = exchange(&x, &value, &expires);
-	else
-		rc = tokcache_fetch(c->store, GLM_ACCESS_SCOPE, c->refresh,
-		    force, exchange, &x, c->idle, c->idle_ctx, &value, &how);
+	/* exchange() may rotate c->refresh; the cache key is the old one */
+	rc = call_token(c->store, c->arena, GLM_ACCESS_SCOPE, c->refresh, force,
+	    exchange, &x, c->idle, c->idle_ctx, &c->access, &c->access_cached);
 	if (rc == 0) {
-		c->access = arena_strdup(c->arena, value);
-		c->access_cached = how != TOKCACHE_EXCHANGED;
-		free(value);
-		if (c->access == NULL) {
-			glm_oom(c);
-			return GLM_STEP_FAILED;
-		}
-		if (how == TOKCACHE_EXCHANGED) {
+		if (!c->access_cached) {
 			log_fingerprint(c->refresh, fp);
 			log_info("glm: access token for %s fetched", fp);
 		}

@@ -21,7 +21,6 @@
 #include "upstream/glm/body.h"
 #include "upstream/glm/internal.h"
 #include "upstream/glm/stream.h"
-#include "upstream/sse.h"
 
 #define GLM_ERR_BODY_MAX	(64u << 10)
 
@@ -74,13 +73,8 @@ defer_delete(const struct provider_call *pc, const struct glm_call *c,
 }
 
 struct stream_ctx {
-	struct glm_call		*c;
-	struct http_resp	*resp;
-	struct sse_parser	 sse;
 	struct glm_stream	*dec;
 	enum glm_stream_err	 dec_err;
-	int			 not_sse;	/* an error body instead */
-	struct buf		 err_body;
 };
 
 static int
@@ -93,49 +87,37 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-on_data(void *u, const char *p, size_t n)
+dec_done(void *u)
 {
-	struct stream_ctx *sc = u;
-	const char *ct = sc->resp->content_type;
-
-	/* A JSON error may come with 200: keep it for the message. */
-	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
-		sc->not_sse = 1;
-		return buf_add(&sc->err_body, p, n) < 0;
-	}
-	if (glm_stream_done(sc->dec))
-		return 1;
-	if (sse_feed(&sc->sse, p, n) != SSE_OK)
-		return 1;
-	if (sc->c->sink->flush != NULL &&
-	    sc->c->sink->flush(sc->c->sink->ctx) != 0)
-		return 1;
-	return 0;
+	return glm_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /*
- * A 200 that carried a JSON error instead of the stream: 1 when it says
- * the access token is refused (for the caller to decide), else 0 with
- * the sink told.
+ * An answer that is a JSON envelope instead of a stream (HTTP 200 with a
+ * code, or an error status): 1 when it says the access token is refused
+ * (for the caller to decide), else 0 with the sink told.
  */
 static int
-fail_body(struct stream_ctx *sc)
+fail_body(struct glm_call *c, const char *body, const struct http_resp *r)
 {
-	struct glm_call *c = sc->c;
 	struct json_object *root = NULL, *res;
 
-	if (sc->err_body.len > 0 && buf_add(&sc->err_body, "", 1) == 0)
-		root = json_tokener_parse(sc->err_body.p);
 	c->code = -1;
 	c->msg[0] = '\0';
-	if (root != NULL)
+	if (body != NULL && body[0] == '{' &&
+	    (root = json_tokener_parse(body)) != NULL)
 		glm_envelope(c, root, &res);
 	json_object_put(root);
-	if (glm_login_over(c) || c->code == 401)
+	if (r->status == 401 || c->code == 401 || glm_login_over(c))
 		return 1;
-	call_fail(c->sink, 502, "upstream_error", "upstream_error",
-	    "GLM answered the chat with an error instead of a stream (code "
-	    "%ld): %s", c->code, c->msg[0] ? c->msg : "no message");
+	if (r->status >= 400)
+		call_fail_http(c->sink, "glm", "stream", r, c->msg[0] ? c->msg :
+		    NULL);
+	else
+		call_fail(c->sink, 502, "upstream_error", "upstream_error",
+		    "GLM answered the chat with an error instead of a stream "
+		    "(code %ld): %s", c->code, c->msg[0] ? c->msg :
+		    "no message");
 	return 0;
 }
 
@@ -148,22 +130,23 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 {
 	const struct chat_sink *k = pc->sink;
 	struct stream_ctx sc;
+	struct call_sse s;
 	struct http_req req;
-	struct http_resp resp;
 	enum glm_stream_err de;
 	enum attempt at = A_DONE;
 	enum up_err e;
 
 	memset(&sc, 0, sizeof(sc));
-	memset(&resp, 0, sizeof(resp));
-	sc.c = c;
-	sc.resp = &resp;
-	buf_init(&sc.err_body, GLM_ERR_BODY_MAX);
+	memset(&s, 0, sizeof(s));
 	if (glm_stream_new(&sc.dec, k) != GLMS_OK) {
 		glm_oom(c);
 		return A_DONE;
 	}
-	sse_init(&sc.sse, on_event, &sc, GLMS_MAX_EVENT);
+	s.sink = k;
+	s.event = on_event;
+	s.done = dec_done;
+	s.ctx = &sc;
+	s.max_event = GLMS_MAX_EVENT;
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.url = arena_printf(c->arena, "%s%s", c->base, GLM_PATH_STREAM);
@@ -172,32 +155,23 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 	req.body_len = strlen(body);
 	if (req.url == NULL || req.headers == NULL) {
 		glm_oom(c);
-		goto out;
+		glm_stream_free(sc.dec);
+		return A_DONE;
 	}
 	req.proxy = c->proxy;
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = 120;
 	req.max_body = GLM_ERR_BODY_MAX;
-	req.on_data = on_data;
-	req.data_ctx = &sc;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
-	e = http_do(&req, &resp);
-	c->status = (int)resp.status;
+	e = call_sse_do(&s, &req, GLM_ERR_BODY_MAX);
+	c->status = (int)s.resp.status;
 	/* the conversation exists once the stream named it */
 	defer_delete(pc, c, assistant, glm_stream_conversation(sc.dec));
-	if (e == UP_HTTP) {
-		struct json_object *root = NULL, *res;
-
-		if (resp.body != NULL && resp.body[0] == '{' &&
-		    (root = json_tokener_parse(resp.body)) != NULL)
-			glm_envelope(c, root, &res);
-		json_object_put(root);
-		if (resp.status == 401 || glm_login_over(c))
+	if (e == UP_HTTP || s.not_sse) {
+		if (fail_body(c, e == UP_HTTP ? s.resp.body : s.err_body.p,
+		    &s.resp))
 			at = A_AUTH;
-		else
-			call_fail_http(k, "glm", "stream", &resp,
-			    c->msg[0] ? c->msg : NULL);
 		goto out;
 	}
 	if (e != UP_OK && e != UP_ABORTED) {
@@ -208,17 +182,11 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 			call_fail_net(k, "glm", "stream", e);
 		goto out;
 	}
-	if (sc.not_sse) {
-		if (fail_body(&sc))
-			at = A_AUTH;
-		goto out;
-	}
-	de = sc.dec_err;
-	if (e == UP_OK && de == GLMS_OK && sse_finish(&sc.sse, NULL) != SSE_OK)
-		de = sc.dec_err != GLMS_OK ? sc.dec_err : GLMS_PROTO;
+	if ((de = sc.dec_err) == GLMS_OK && s.bad_frame)
+		de = GLMS_PROTO;
 	if (de == GLMS_ABORT || de == GLMS_UPSTREAM)
 		goto out;	/* the client left, or the sink has the error */
-	if (e == UP_ABORTED && !glm_stream_done(sc.dec))
+	if (de == GLMS_OK && e == UP_ABORTED && !glm_stream_done(sc.dec))
 		goto out;	/* the client left */
 	if (de == GLMS_OK && !glm_stream_done(sc.dec)) {
 		log_info("glm: the stream ended without finish");
@@ -234,10 +202,8 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 		    "The GLM stream could not be decoded (%s).",
 		    glm_stream_strerror(de));
 out:
-	http_resp_free(&resp);
-	sse_free(&sc.sse);
+	call_sse_free(&s);
 	glm_stream_free(sc.dec);
-	buf_free(&sc.err_body);
 	return at;
 }
 

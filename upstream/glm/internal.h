@@ -76,6 +76,8 @@ enum glm_step glm_api(struct glm_call *, const char *what, const char *path,
 /* {code|status, message, result}: 0 when a code is 0; fills c->code/msg. */
 int	 glm_envelope(struct glm_call *, struct json_object *root,
 	    struct json_object **result);
+/* A non-empty string of at most max bytes at o.key, or NULL. */
+const char *glm_json_str(struct json_object *o, const char *key, size_t max);
 /* c->code (or the message) says the login itself is over. */
 int	 glm_login_over(const struct glm_call *);
 /*

@@ -38,17 +38,6 @@ static const struct provider_field fields[] = {
 
 static const char *const kinds[] = { "refresh_token" };
 
-static int
-contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return 1;
-	return 0;
-}
-
 /*
  * §1.2, §3.5: "think" or "zero" asks for the reasoning mode, "deepresearch"
  * for deep research.  Search has no word of its own: the -Search suffix
@@ -59,10 +48,12 @@ name_flags(const char *name)
 {
 	unsigned f = 0;
 
-	if (contains(name, "think") || contains(name, "zero"))
+	if (strcasestr(name, "think") != NULL ||
+	    strcasestr(name, "zero") != NULL)
 		f |= ROUTE_THINK;
-	if (contains(name, "deepresearch") || contains(name, "deep-research") ||
-	    contains(name, "deep_research"))
+	if (strcasestr(name, "deepresearch") != NULL ||
+	    strcasestr(name, "deep-research") != NULL ||
+	    strcasestr(name, "deep_research") != NULL)
 		f |= ROUTE_DEEP_RESEARCH;
 	return f;
 }

@@ -51,19 +51,6 @@ safe_mime(const char *m)
 	return i > 0 ? m : "application/octet-stream";
 }
 
-static const char *
-jstr(struct json_object *o, const char *key, size_t max)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    json_object_get_string_len(v) == 0 ||
-	    (size_t)json_object_get_string_len(v) > max)
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static int
 upload_one(struct glm_call *c, const struct attach *at, const char *what,
     struct glm_ref *ref)
@@ -96,8 +83,8 @@ upload_one(struct glm_call *c, const struct attach *at, const char *what,
 	if (glm_api_fresh(c, "file_upload", GLM_PATH_UPLOAD, b.p, b.len, ctype,
 	    &root, &res) != GLM_STEP_OK)
 		goto out;
-	id = jstr(res, "source_id", GLM_ID_MAX);
-	url = jstr(res, "file_url", GLM_URL_MAX);
+	id = glm_json_str(res, "source_id", GLM_ID_MAX);
+	url = glm_json_str(res, "file_url", GLM_URL_MAX);
 	if (id != NULL && url != NULL) {
 		ref->source_id = arena_strdup(c->arena, id);
 		ref->file_url = arena_strdup(c->arena, url);
