@@ -646,22 +646,24 @@ class Handler(mockhttp.Handler):
             self._wait(float(delay) / 1000.0)
         return user
 
-    def _json_body(self):
+    def _gated_json(self, fault_key, **kw):
+        """_gate(), then the body as a JSON object: (user, body), or (None, None) after
+        answering."""
+        user = self._gate(fault_key, **kw)
+        if user is None:
+            return None, None
         try:
             body = json.loads(self.body.decode("utf-8"))
         except Exception:
-            return self._bad(10001, "bad request", "body is not JSON"), False
+            return self._bad(10001, "bad request", "body is not JSON"), None
         if not isinstance(body, dict):
-            return self._bad(10001, "bad request", "body is not a JSON object"), False
-        return body, True
+            return self._bad(10001, "bad request", "body is not a JSON object"), None
+        return user, body
 
     # ---------------------------------------------------------------- endpoints
     def h_refresh(self):
-        user = self._gate("refresh_status", refresh=True)
-        if user is None:
-            return
-        body, ok = self._json_body()
-        if not ok:
+        user, body = self._gated_json("refresh_status", refresh=True)
+        if body is None:
             return
         if body:
             return self._bad(10001, "bad request", "user/refresh body must be {}")
@@ -774,13 +776,10 @@ class Handler(mockhttp.Handler):
 
     def h_stream(self):
         st = self.st
-        user = self._gate("stream_status")
-        if user is None:
+        user, body = self._gated_json("stream_status")
+        if body is None:
             return
         cfg = self._cfg
-        body, ok = self._json_body()
-        if not ok:
-            return
         refs, reason = self._check_body(body, user)
         if reason:
             return self._bad(10001, "bad request", reason)
@@ -843,11 +842,8 @@ class Handler(mockhttp.Handler):
         return None
 
     def h_delete(self):
-        user = self._gate("delete_status")
-        if user is None:
-            return
-        body, ok = self._json_body()
-        if not ok:
+        user, body = self._gated_json("delete_status")
+        if body is None:
             return
         if set(body) != {"assistant_id", "conversation_id"}:
             return self._bad(10001, "bad request", "delete body must be {assistant_id, "
@@ -858,11 +854,8 @@ class Handler(mockhttp.Handler):
         self._ok({})
 
     def h_recent(self):
-        user = self._gate("delete_status")
-        if user is None:
-            return
-        body, ok = self._json_body()
-        if not ok:
+        user, body = self._gated_json("delete_status")
+        if body is None:
             return
         size = body.get("page_size") if isinstance(body.get("page_size"), int) else 20
         live = self.st.live_conversations().get(user, [])
@@ -870,11 +863,8 @@ class Handler(mockhttp.Handler):
                   "has_more": len(live) > size})
 
     def h_bulk_delete(self):
-        user = self._gate("delete_status")
-        if user is None:
-            return
-        body, ok = self._json_body()
-        if not ok:
+        user, body = self._gated_json("delete_status")
+        if body is None:
             return
         ids = body.get("conversation_ids")
         if not isinstance(ids, list):

@@ -28,11 +28,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import deepseek_mock as dm  # noqa: E402  (to start it in-process and read constants)
+import selftest  # noqa: E402
 import deepseek_pow as dp  # noqa: E402
 
 UT = dm.DEFAULT_USER_TOKEN
@@ -304,17 +304,9 @@ def raw_completion(cl, body, timeout=10, read=True):
 
 # =========================================================================== framework
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def check(cond, msg="check failed"):
-    if not cond:
-        raise AssertionError(msg)
+SUITE = selftest.Suite()
+test = SUITE.test
+check = selftest.check
 
 
 def rejected(st, r, obj, reason_part, code=None, status=400):
@@ -1009,32 +1001,7 @@ def main():
     global MOCK, PORT
     MOCK = dm.DeepSeekMock().start()
     PORT = MOCK.port
-    passed = failed = 0
-    only = sys.argv[1:]
-    try:
-        for fn in TESTS:
-            if only and fn.__name__ not in only:
-                continue
-            reset()
-            t0 = time.time()
-            try:
-                fn()
-                passed += 1
-                print("ok - %s (%.2fs)" % (fn.__name__, time.time() - t0))
-            except Exception:
-                failed += 1
-                print("not ok - %s" % fn.__name__)
-                for line in traceback.format_exc().rstrip().split("\n"):
-                    print("#   " + line)
-                try:
-                    print("#   last_rejection: %s" % state().get("last_rejection"))
-                except Exception:   # noqa: BLE001
-                    pass
-            sys.stdout.flush()
-    finally:
-        MOCK.stop()
-    print("# counts: %d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and passed > 0 else 1
+    return SUITE.run(MOCK, reset, lambda: state().get("last_rejection"))
 
 
 if __name__ == "__main__":

@@ -23,12 +23,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import glm_mock as gm  # noqa: E402  (started in-process; constants)
+import selftest  # noqa: E402
 
 RT = gm.DEFAULT_REFRESH_TOKEN
 RT2 = gm.OTHER_REFRESH_TOKEN
@@ -274,17 +274,9 @@ def raw_stream(at, body, timeout=10):
 
 # =========================================================================== framework
 
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def check(cond, msg="check failed"):
-    if not cond:
-        raise AssertionError(msg)
+SUITE = selftest.Suite()
+test = SUITE.test
+check = selftest.check
 
 
 def refused(res, reason_part, status=400, code=None):
@@ -684,32 +676,7 @@ def main():
     global MOCK, PORT
     MOCK = gm.GLMMock().start()
     PORT = MOCK.port
-    passed = failed = 0
-    only = sys.argv[1:]
-    try:
-        for fn in TESTS:
-            if only and fn.__name__ not in only:
-                continue
-            reset()
-            t0 = time.time()
-            try:
-                fn()
-                passed += 1
-                print("ok - %s (%.2fs)" % (fn.__name__, time.time() - t0))
-            except Exception:
-                failed += 1
-                print("not ok - %s" % fn.__name__)
-                for line in traceback.format_exc().rstrip().split("\n"):
-                    print("#   " + line)
-                try:
-                    print("#   last_rejection: %s" % state().get("last_rejection"))
-                except Exception:   # noqa: BLE001
-                    pass
-            sys.stdout.flush()
-    finally:
-        MOCK.stop()
-    print("# counts: %d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and passed > 0 else 1
+    return SUITE.run(MOCK, reset, lambda: state().get("last_rejection"))
 
 
 if __name__ == "__main__":
