@@ -83,6 +83,23 @@ call_base(struct arena *a, const struct strlist *l)
 	return arena_strndup(a, b, n);
 }
 
+const char *
+call_pick_listed(struct arena *a, const char *list,
+    int (*ok)(const char *, size_t))
+{
+	const char *p, *comma;
+	size_t n = 1, pick, i;
+
+	for (p = list; *p; p++)
+		n += *p == ',';
+	pick = n > 1 ? (size_t)rnd_below(n) : 0;
+	for (p = list, i = 0; i < pick; i++)
+		p = strchr(p, ',') + 1;
+	comma = strchr(p, ',');
+	n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+	return ok(p, n) ? arena_strndup(a, p, n) : NULL;
+}
+
 unsigned
 call_hash(const char *s)
 {

@@ -54,6 +54,13 @@ void	 call_fail(const struct chat_sink *, int status, const char *type,
 void	 call_vfail(const struct chat_sink *, int status, const char *type,
 	    const char *code, const char *fmt, va_list)
 	    __attribute__((format(printf, 5, 0)));
+/*
+ * One entry of a comma list a client sent as its own credential (the
+ * single-provider proxies take several: one at random per request),
+ * copied into the arena if ok() takes it; NULL otherwise.
+ */
+const char *call_pick_listed(struct arena *, const char *list,
+	    int (*ok)(const char *, size_t));
 /* A stable small hash of a credential: the same pick for the same one. */
 unsigned call_hash(const char *);
 /* A transport failure (no HTTP answer) of provider's step `what`. */

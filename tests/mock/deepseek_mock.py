@@ -256,6 +256,7 @@ def _user_record(token, n):
 
 class MockState(mockhttp.MockState):
     DEFAULT_CONFIG = DEFAULT_CONFIG
+    SPECIAL_CONFIG_KEYS = SPECIAL_CONFIG_KEYS
     HEALING_KEYS = HEALING_KEYS
 
     def __init__(self, user_tokens=(), config=None):
@@ -333,12 +334,8 @@ class MockState(mockhttp.MockState):
 
     # ---- configuration
     def configure(self, obj):
-        if not isinstance(obj, dict):
-            raise ValueError("config must be a JSON object")
+        self.check_config_keys(obj)
         with self.lock:
-            for k in obj:
-                if k not in DEFAULT_CONFIG and k not in SPECIAL_CONFIG_KEYS:
-                    raise ValueError("unknown config key %r" % k)
             if obj.get("reset") and hasattr(self, "base_config"):
                 self.restore_config()
             for k, v in obj.items():

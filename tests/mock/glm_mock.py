@@ -247,6 +247,7 @@ def render(parts, results):
 
 class MockState(mockhttp.MockState):
     DEFAULT_CONFIG = DEFAULT_CONFIG
+    SPECIAL_CONFIG_KEYS = SPECIAL_CONFIG_KEYS
     HEALING_KEYS = HEALING_KEYS
     STREAM_ROUTE = "stream"
 
@@ -293,12 +294,8 @@ class MockState(mockhttp.MockState):
             self.last["upload"] = None
 
     def configure(self, obj):
-        if not isinstance(obj, dict):
-            raise ValueError("config must be a JSON object")
+        self.check_config_keys(obj)
         with self.lock:
-            for k in obj:
-                if k not in DEFAULT_CONFIG and k not in SPECIAL_CONFIG_KEYS:
-                    raise ValueError("unknown config key %r" % k)
             if obj.get("reset") and hasattr(self, "base_config"):
                 self.config = copy.deepcopy(self.base_config)
             for k, v in obj.items():

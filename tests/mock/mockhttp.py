@@ -64,9 +64,10 @@ def markers_of(text):
 # --------------------------------------------------------------------------- state
 
 class MockState:
-    """Subclasses set DEFAULT_CONFIG (with a "by_token" dict), HEALING_KEYS and
-    STREAM_ROUTE, and extend reset_counters()."""
+    """Subclasses set DEFAULT_CONFIG (with a "by_token" dict), SPECIAL_CONFIG_KEYS,
+    HEALING_KEYS and STREAM_ROUTE, and extend reset_counters()."""
     DEFAULT_CONFIG = {"by_token": {}}
+    SPECIAL_CONFIG_KEYS = set()
     HEALING_KEYS = ()
     STREAM_ROUTE = "completion"
 
@@ -101,6 +102,14 @@ class MockState:
             del self.rejections[:-100]
             if route == self.STREAM_ROUTE:
                 self.c["completions_rejected"] += 1
+
+    def check_config_keys(self, obj):
+        """A configuration object names only knobs and the SPECIAL_CONFIG_KEYS."""
+        if not isinstance(obj, dict):
+            raise ValueError("config must be a JSON object")
+        for k in obj:
+            if k not in self.DEFAULT_CONFIG and k not in self.SPECIAL_CONFIG_KEYS:
+                raise ValueError("unknown config key %r" % k)
 
     def set_by_token(self, v):
         """Merge {"<user>": {knob: value} | null} into the per-user layer."""

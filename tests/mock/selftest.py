@@ -4,9 +4,80 @@ check(), and a runner that resets the in-process mock before each test, prints o
 line per test (the traceback and the mock's last rejection on failure) and, last,
 `# counts: N passed, M failed`, which tests/run-all.sh adds up."""
 
+import gzip
+import http.client
+import json
 import sys
 import time
 import traceback
+
+PORT = None         # the mock under test (set by the self-test's main)
+
+
+def http_req(method, path, body=None, headers=None, port=None, timeout=20):
+    """(status, response, body bytes, gunzipped) of one request to the mock."""
+    c = http.client.HTTPConnection("127.0.0.1", port or PORT, timeout=timeout)
+    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
+    c.request(method, path, body=data, headers=headers or {})
+    r = c.getresponse()
+    raw = r.read()
+    if r.getheader("Content-Encoding") == "gzip":
+        raw = gzip.decompress(raw)
+    c.close()
+    return r.status, r, raw
+
+
+def jreq(method, path, body=None, headers=None, port=None):
+    """As http_req, the body decoded as JSON when it is (else the bytes)."""
+    st, r, raw = http_req(method, path, body, headers, port)
+    try:
+        return st, r, json.loads(raw) if raw else None
+    except ValueError:
+        return st, r, raw
+
+
+def state():
+    return jreq("GET", "/_mock/state")[2]
+
+
+def mock_config(**kw):
+    st, r, obj = jreq("POST", "/_mock/config", kw, {"Content-Type": "application/json"})
+    check(st == 200, "POST /_mock/config: %d %r" % (st, obj))
+    return obj
+
+
+def parse_sse(raw):
+    """[(event name or None, data string)] from an SSE byte stream (LF or CRLF)."""
+    text = raw.decode("utf-8").replace("\r\n", "\n")
+    out = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = None, []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+        out.append((name, "\n".join(data)))
+    return out
+
+
+def dechunk(raw):
+    """(body, chunk count, complete) from a chunked HTTP body."""
+    body, n, i = b"", 0, 0
+    while True:
+        j = raw.find(b"\r\n", i)
+        if j < 0:
+            return body, n, False
+        size = int(raw[i:j], 16)
+        if size == 0:
+            return body, n, True
+        if j + 2 + size > len(raw):
+            return body + raw[j + 2:], n, False
+        body += raw[j + 2:j + 2 + size]
+        n += 1
+        i = j + 2 + size + 2
 
 
 def check(cond, msg="check failed"):

@@ -33,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import deepseek_mock as dm  # noqa: E402  (to start it in-process and read constants)
 import selftest  # noqa: E402
+from selftest import dechunk, http_req, jreq, mock_config, parse_sse, state  # noqa: E402
 import deepseek_pow as dp  # noqa: E402
 
 UT = dm.DEFAULT_USER_TOKEN
@@ -57,33 +58,6 @@ def browser_headers(token=None, post=True):
     if token:
         h["Authorization"] = "Bearer " + token
     return h
-
-
-def http_req(method, path, body=None, headers=None, port=None, timeout=20):
-    c = http.client.HTTPConnection("127.0.0.1", port or PORT, timeout=timeout)
-    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
-    c.request(method, path, body=data, headers=headers or {})
-    r = c.getresponse()
-    raw = r.read()
-    if r.getheader("Content-Encoding") == "gzip":
-        raw = gzip.decompress(raw)
-    c.close()
-    return r.status, r, raw
-
-
-def jreq(method, path, body=None, headers=None, port=None):
-    st, r, raw = http_req(method, path, body, headers, port)
-    return st, r, (json.loads(raw) if raw else None)
-
-
-def state():
-    return jreq("GET", "/_mock/state")[2]
-
-
-def mock_config(**kw):
-    st, r, obj = jreq("POST", "/_mock/config", kw, {"Content-Type": "application/json"})
-    assert st == 200, obj
-    return obj
 
 
 def biz(obj):
@@ -149,23 +123,6 @@ class Client:
 
 
 # =========================================================================== SSE + 2.7 patches
-
-def parse_sse(raw):
-    """[(event name or None, data string)] from an SSE byte stream (LF or CRLF)."""
-    text = raw.decode("utf-8").replace("\r\n", "\n")
-    out = []
-    for block in text.split("\n\n"):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-        out.append((name, "\n".join(data)))
-    return out
-
 
 def _walk(doc, toks):
     for t in toks:
@@ -252,23 +209,6 @@ def interpret(events):
     res["quasi_status"], res["usage"] = r.get("quasi_status"), r.get("accumulated_token_usage")
     res["fragments"] = r.get("fragments", [])
     return res
-
-
-def dechunk(raw):
-    """(body, chunk count, complete) from a chunked HTTP body."""
-    body, n, i = b"", 0, 0
-    while True:
-        j = raw.find(b"\r\n", i)
-        if j < 0:
-            return body, n, False
-        size = int(raw[i:j], 16)
-        if size == 0:
-            return body, n, True
-        if j + 2 + size > len(raw):
-            return body + raw[j + 2:], n, False
-        body += raw[j + 2:j + 2 + size]
-        n += 1
-        i = j + 2 + size + 2
 
 
 def raw_completion(cl, body, timeout=10, read=True):
@@ -1000,7 +940,7 @@ def cli_runs_and_writes_port_file():
 def main():
     global MOCK, PORT
     MOCK = dm.DeepSeekMock().start()
-    PORT = MOCK.port
+    PORT = selftest.PORT = MOCK.port
     return SUITE.run(MOCK, reset, lambda: state().get("last_rejection"))
 
 

@@ -13,7 +13,6 @@ first, then every check must refuse what breaks it and take what does not.
 Prints one line per test and, last, `# counts: N passed, M failed`.
 """
 
-import gzip
 import hashlib
 import http.client
 import json
@@ -29,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import glm_mock as gm  # noqa: E402  (started in-process; constants)
 import selftest  # noqa: E402
+from selftest import dechunk, http_req, jreq, mock_config, parse_sse, state  # noqa: E402
 
 RT = gm.DEFAULT_REFRESH_TOKEN
 RT2 = gm.OTHER_REFRESH_TOKEN
@@ -69,36 +69,6 @@ def headers(token, ctype="application/json", secret=SECRET, ts=None, nonce=None,
     return h
 
 
-def http_req(method, path, body=None, hdrs=None, timeout=20):
-    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=timeout)
-    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else body
-    c.request(method, path, body=data, headers=hdrs or {})
-    r = c.getresponse()
-    raw = r.read()
-    if r.getheader("Content-Encoding") == "gzip":
-        raw = gzip.decompress(raw)
-    c.close()
-    return r.status, r, raw
-
-
-def jreq(method, path, body=None, hdrs=None):
-    st, r, raw = http_req(method, path, body, hdrs)
-    try:
-        return st, r, json.loads(raw) if raw else None
-    except ValueError:
-        return st, r, raw
-
-
-def state():
-    return jreq("GET", "/_mock/state")[2]
-
-
-def mock_config(**kw):
-    st, r, obj = jreq("POST", "/_mock/config", kw, {"Content-Type": "application/json"})
-    check(st == 200, obj)
-    return obj
-
-
 def refresh(token=RT, **kw):
     return jreq("POST", P + "/user-api/user/refresh", {}, headers(token, **kw))
 
@@ -129,22 +99,6 @@ def body_of(text, mode=None, net=False, images=(), files=(), assistant="65940acf
 def stream(at, body, **kw):
     st, r, raw = http_req("POST", P + "/backend-api/assistant/stream", body, headers(at, **kw))
     return st, r, raw
-
-
-def parse_sse(raw):
-    text = raw.decode("utf-8").replace("\r\n", "\n")
-    out = []
-    for block in text.split("\n\n"):
-        if not block.strip():
-            continue
-        name, data = None, []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip(" "))
-        out.append((name, "\n".join(data)))
-    return out
 
 
 def cite(text, urls, numbers):
@@ -225,22 +179,6 @@ def upload(at, data, name="a.png", ctype="image/png", raw=None):
          "Content-Type: %s\r\n\r\n" % (b, name, ctype)).encode() + data + ("\r\n--%s--\r\n" % b).encode())
     return jreq("POST", P + "/backend-api/assistant/file_upload", body,
                 headers(at, "multipart/form-data; boundary=" + b))
-
-
-def dechunk(raw, count=None):
-    """(body, complete) of a chunked body; count (a list) gets the chunk sizes."""
-    body, i = b"", 0
-    while True:
-        j = raw.find(b"\r\n", i)
-        if j < 0:
-            return body, False
-        size = int(raw[i:j], 16)
-        if size == 0:
-            return body, True
-        if count is not None:
-            count.append(size)
-        body += raw[j + 2:j + 2 + size]
-        i = j + 2 + size + 2
 
 
 def raw_stream(at, body, timeout=10):
@@ -504,18 +442,17 @@ def uploads_are_parsed_and_referenced():
 def split_at_every_byte_gives_the_same_bytes():
     at, _ = access()
     line, whole, how = raw_stream(at, body_of("same [[unicode]] [[long:5]]"))
-    whole_body, done = dechunk(whole)
+    whole_body, n, done = dechunk(whole)
     check(b"200" in line and how == "complete" and done)
     for mk in ("[[split:bytes]]", "[[split:random]]", "[[split:7]]"):
         line, raw, how = raw_stream(at, body_of("same [[unicode]] [[long:5]] " + mk))
-        sizes = []
-        body, done = dechunk(raw, sizes)
+        body, n, done = dechunk(raw)
         check(done and how == "complete")
         c1 = snapshots(parse_sse(body))[0]
         c2 = snapshots(parse_sse(whole_body))[0]
         check(c1 == c2, (c1, c2))
         if mk == "[[split:bytes]]":
-            check(sizes == [1] * len(body), "not one byte per chunk")
+            check(n == len(body), "not one byte per chunk")
 
 
 @test
@@ -596,13 +533,13 @@ def fail_markers_and_fault_knobs():
 def close_reset_stall_and_drip():
     at, _ = access()
     line, raw, how = raw_stream(at, body_of("c [[long:30]] [[close:4]]"))
-    check(how == "eof" and not dechunk(raw)[1])
+    check(how == "eof" and not dechunk(raw)[2])
     line, raw, how = raw_stream(at, body_of("c [[long:30]] [[reset:4]]"))
-    check(how in ("reset", "eof") and not dechunk(raw)[1], how)
+    check(how in ("reset", "eof") and not dechunk(raw)[2], how)
     mock_config(stall_max_s=1)
     t0 = time.monotonic()
     line, raw, how = raw_stream(at, body_of("c [[stall:3]]"), timeout=5)
-    check(time.monotonic() - t0 >= 0.9 and not dechunk(raw)[1] and state()["stalls"] == 1)
+    check(time.monotonic() - t0 >= 0.9 and not dechunk(raw)[2] and state()["stalls"] == 1)
     t0 = time.monotonic()
     line, raw, how = raw_stream(at, body_of("c [[drip:40]]"))
     n = len(parse_sse(dechunk(raw)[0]))
@@ -675,7 +612,7 @@ def cli_runs_and_writes_port_file():
 def main():
     global MOCK, PORT
     MOCK = gm.GLMMock().start()
-    PORT = MOCK.port
+    PORT = selftest.PORT = MOCK.port
     return SUITE.run(MOCK, reset, lambda: state().get("last_rejection"))
 
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_stream.h"
 #include "upstream/glm/render.h"
 #include "upstream/glm/stream.h"
 #include "upstream/sse.h"
@@ -227,27 +228,6 @@ static const struct want fixtures[] = {
 	    "\xef\xbf\xbd pair 😀 end", "", "finish", GLMS_OK, 1, 1, CID },
 };
 
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[1024], *buf;
-	FILE		*f;
-	long		 n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/glm/%s",
-	    top ? top : ".", name);
-	ck_assert_msg((f = fopen(path, "rb")) != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	ck_assert((n = ftell(f)) >= 0);
-	rewind(f);
-	ck_assert_ptr_nonnull(buf = malloc((size_t)n + 1));
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*lenp = (size_t)n;
-	return buf;
-}
-
 static int
 on_event(void *u, const char *name, const char *data, size_t len)
 {
@@ -263,19 +243,10 @@ run(struct dec *d, const char *buf, size_t len, size_t cut, size_t step,
     int stop_at)
 {
 	struct sse_parser	 p;
-	size_t			 at, n;
 
 	dec_open(d, stop_at);
 	sse_init(&p, on_event, d, 0);
-	for (at = 0; at < len; at += n) {
-		n = step ? step : len - at;
-		if (at < cut && at + n > cut)
-			n = cut - at;
-		if (n > len - at)
-			n = len - at;
-		if (sse_feed(&p, buf + at, n) != SSE_OK)
-			break;
-	}
+	unit_sse_feed(&p, buf, len, cut, step);
 	if (d->rc == GLMS_OK)
 		(void)sse_finish(&p, NULL);
 	if (d->rc == GLMS_OK)
@@ -311,9 +282,10 @@ START_TEST(fixture)
 	const struct want	*w = &fixtures[_i];
 	struct dec		 d;
 	size_t			 len, clen = 0, k;
-	char			*buf = slurp(w->file, &len), *crlf;
+	char			*buf = unit_slurp("glm", w->file, &len), *crlf;
 	int			 calls, i;
 
+	ck_assert_msg(buf != NULL, "cannot read %s", w->file);
 	for (k = 0; k <= len + 1; k++) {
 		run(&d, buf, len, k, k <= len ? 0 : 1, 0);
 		check(w, &d, k <= len ? "cut at" : "bytes", k);

@@ -13,7 +13,6 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/rand.h"
 #include "upstream/deepseek/deepseek.h"
 #include "upstream/deepseek/internal.h"
 
@@ -121,20 +120,13 @@ static int
 raw_credential(struct arena *a, const char *bearer,
     struct provider_account *out)
 {
-	const char *p, *comma;
-	size_t n = 1, pick, i;
+	const char *s = call_pick_listed(a, bearer, token_ok);
 
-	for (p = bearer; *p; p++)
-		n += *p == ',';
-	pick = n > 1 ? (size_t)rnd_below(n) : 0;
-	for (p = bearer, i = 0; i < pick; i++)
-		p = strchr(p, ',') + 1;
-	comma = strchr(p, ',');
-	n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-	if (!token_ok(p, n))
+	if (s == NULL)
 		return 0;
 	memset(out, 0, sizeof(*out));
-	return (out->secret = arena_strndup(a, p, n)) != NULL;
+	out->secret = s;
+	return 1;
 }
 
 static void

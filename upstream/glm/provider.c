@@ -13,13 +13,11 @@
 #include <strings.h>
 #include <time.h>
 
-#include "fcgi/rand.h"
 #include "upstream/glm/glm.h"
 #include "upstream/glm/internal.h"
 
 #define GLM_CREATED	1767225600	/* 2026-01-01, cosmetic */
 #define GLM_COOKIE	"chatglm_refresh_token="
-#define GLM_RAW_MAX	16	/* tokens of a comma list looked at */
 
 static const struct provider_model models[] = {
 	{ "GLM-5", "glm-5", GLM_CREATED, 0 },
@@ -103,23 +101,13 @@ static int
 raw_credential(struct arena *a, const char *bearer,
     struct provider_account *out)
 {
-	const char *start[GLM_RAW_MAX];
-	size_t len[GLM_RAW_MAX], n = 0, i;
-	const char *p = bearer, *comma;
+	const char *s = call_pick_listed(a, bearer, token_ok);
 
-	while (n < GLM_RAW_MAX) {
-		comma = strchr(p, ',');
-		start[n] = p;
-		len[n++] = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		if (comma == NULL)
-			break;
-		p = comma + 1;
-	}
-	i = n > 1 ? (size_t)rnd_below(n) : 0;
-	if (!token_ok(start[i], len[i]))
+	if (s == NULL)
 		return 0;
 	memset(out, 0, sizeof(*out));
-	return (out->secret = arena_strndup(a, start[i], len[i])) != NULL;
+	out->secret = s;
+	return 1;
 }
 
 static void
