@@ -83,21 +83,25 @@ call_base(struct arena *a, const struct strlist *l)
 	return arena_strndup(a, b, n);
 }
 
-const char *
-call_pick_listed(struct arena *a, const char *list,
-    int (*ok)(const char *, size_t))
+int
+call_own_credential(struct arena *a, const char *bearer,
+    int (*ok)(const char *, size_t), struct provider_account *out)
 {
-	const char *p, *comma;
+	const char *p, *comma, *s;
 	size_t n = 1, pick, i;
 
-	for (p = list; *p; p++)
+	for (p = bearer; *p; p++)
 		n += *p == ',';
 	pick = n > 1 ? (size_t)rnd_below(n) : 0;
-	for (p = list, i = 0; i < pick; i++)
+	for (p = bearer, i = 0; i < pick; i++)
 		p = strchr(p, ',') + 1;
 	comma = strchr(p, ',');
 	n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-	return ok(p, n) ? arena_strndup(a, p, n) : NULL;
+	if (!ok(p, n) || (s = arena_strndup(a, p, n)) == NULL)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->secret = s;
+	return 1;
 }
 
 unsigned

@@ -55,12 +55,14 @@ void	 call_vfail(const struct chat_sink *, int status, const char *type,
 	    const char *code, const char *fmt, va_list)
 	    __attribute__((format(printf, 5, 0)));
 /*
- * One entry of a comma list a client sent as its own credential (the
- * single-provider proxies take several: one at random per request),
- * copied into the arena if ok() takes it; NULL otherwise.
+ * A provider's raw_credential(): the Bearer as the client's own
+ * credential, or one of a comma list of them at random (as the
+ * single-provider proxies take it), if ok() takes it (placeholders such
+ * as "sk-..." it must not).  1 with *out set (the secret in the arena),
+ * else 0.
  */
-const char *call_pick_listed(struct arena *, const char *list,
-	    int (*ok)(const char *, size_t));
+int	 call_own_credential(struct arena *, const char *bearer,
+	    int (*ok)(const char *, size_t), struct provider_account *out);
 /* A stable small hash of a credential: the same pick for the same one. */
 unsigned call_hash(const char *);
 /* A transport failure (no HTTP answer) of provider's step `what`. */

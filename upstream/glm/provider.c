@@ -92,22 +92,12 @@ normalize(const char *pasted)
 	return strndup(s, (size_t)(e - s));
 }
 
-/*
- * The client's own refresh token, or a comma list of them (one at
- * random), as the single-provider proxies take it.  Placeholders
- * ("sk-...", short words) are no credential.
- */
+/* The client's own refresh token (or a comma list of them) as the API key. */
 static int
 raw_credential(struct arena *a, const char *bearer,
     struct provider_account *out)
 {
-	const char *s = call_pick_listed(a, bearer, token_ok);
-
-	if (s == NULL)
-		return 0;
-	memset(out, 0, sizeof(*out));
-	out->secret = s;
-	return 1;
+	return call_own_credential(a, bearer, token_ok, out);
 }
 
 static void
