@@ -1,13 +1,15 @@
 /*
- * fastmock.c - a FAST loopback stand-in for the ChatGPT and DeepSeek web
- * backends, for benchmarks only.
+ * fastmock.c - a FAST loopback stand-in for the ChatGPT, DeepSeek and GLM
+ * web backends, for benchmarks only.
  *
  *   *** It checks nothing. ***  It does not verify the proof of work (of
  *   either provider), the requirements token, the sentinel headers, the
- *   bearer, the chat session, the request body or any credential; it
+ *   bearer, the chat session, GLM's X-Sign and access token, the request
+ *   body or any credential; it
  *   answers every well-formed request with canned bytes.  Correctness of
  *   chat2api against the upstream protocols is tested with
- *   tests/mock/chatgpt_mock.py and tests/mock/deepseek_mock.py (which
+ *   tests/mock/chatgpt_mock.py, tests/mock/deepseek_mock.py and
+ *   tests/mock/glm_mock.py (which
  *   verify all of that but are slow); this program only exists so that the
  *   mock is not the bottleneck when chat2api's own cost is measured
  *   (bench/bench-chat.sh, BENCHMARKS.md).
@@ -49,6 +51,17 @@
  *                                            it as above
  *   POST /api/v0/chat_session/delete         biz_data null
  *
+ *   GLM (protocols/providers.md §3), JSON answers {status:0, message,
+ *   result}:
+ *   POST /chatglm/user-api/user/refresh      result.access_token (no new
+ *                                            refresh token: no rotation)
+ *   POST /chatglm/backend-api/assistant/stream
+ *                                            canned §3.6 snapshots: init,
+ *                                            -n cumulative text snapshots,
+ *                                            the finished part, finish;
+ *                                            -d and fastmock-delay= pace it
+ *   POST /chatglm/backend-api/assistant/conversation/delete   result {}
+ *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
  * HTTP/1.1 with keep-alive (HTTP/1.0 and "Connection: close" close after
@@ -70,7 +83,8 @@
  *   -c            SSE body with Transfer-Encoding: chunked (default:
  *                 Content-Length)
  *   -n snapshots  text snapshots in the answer (default 8); the DeepSeek
- *                 answer has as many APPENDs after its first fragment
+ *                 answer has as many APPENDs after its first fragment, the
+ *                 GLM answer as many growing text snapshots
  *   -D difficulty proof-of-work difficulty sent by the sentinel (0fffff)
  *   -W ds_difficulty
  *                 DeepSeek proof-of-work difficulty, 2..5000000 (default
@@ -112,6 +126,10 @@
 #define DS_SESSION	"/api/v0/chat_session/create"
 #define DS_POW		"/api/v0/chat/create_pow_challenge"
 #define DS_DELETE	"/api/v0/chat_session/delete"
+#define GLM_REFRESH	"/chatglm/user-api/user/refresh"
+#define GLM_STREAM	"/chatglm/backend-api/assistant/stream"
+#define GLM_DELETE	"/chatglm/backend-api/assistant/conversation/delete"
+#define GLM_CID		"fa57c0ffee0000000000beef"
 #define DELAY_MARK	"fastmock-delay="
 
 /* ------------------------------------------------------------------ */
@@ -124,11 +142,13 @@ struct canned {
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1, sse_ds;
+static struct canned	 sse_old, sse_v1, sse_ds, sse_glm;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
 static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
 static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
+static char		*glm_refresh_resp, *glm_delete_resp;
+static size_t		 glm_refresh_len, glm_delete_len;
 static const char	*difficulty = "0fffff";
 static long		 ds_difficulty = 1000;
 static unsigned long	 ds_sessions;	/* ids of created chat sessions */
@@ -139,13 +159,15 @@ static volatile sig_atomic_t stop;
 
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
-	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+	R_DS_COMPLETION, R_DS_DELETE, R_GLM_REFRESH, R_GLM_STREAM,
+	R_GLM_DELETE, R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
-	"ds_session_delete", "other"
+	"ds_session_delete", "glm_refresh", "glm_stream", "glm_delete",
+	"other"
 };
 
 static void
@@ -517,6 +539,38 @@ build_deepseek(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* GLM (protocols/providers.md §3) */
+
+#define GLM_SNAP \
+	"data: {\"conversation_id\":\"" GLM_CID "\",\"status\":\"%s\"," \
+	"\"parts\":[{\"logic_id\":\"fastmock-part-1\",\"status\":\"%s\"," \
+	"\"content\":[{\"type\":\"text\",\"text\":\"%s\"}]," \
+	"\"meta_data\":{}}],\"last_error\":{}}\n\n"
+
+static void
+build_glm(void)
+{
+	char	 text[1024];
+	int	 k;
+
+	glm_refresh_resp = full_response("application/json", "{\"status\":0,"
+	    "\"message\":\"success\",\"result\":{\"access_token\":"
+	    "\"bench-glm-access\",\"user\":{\"id\":\"u\",\"email\":"
+	    "\"b@example.com\"}}}", &glm_refresh_len);
+	glm_delete_resp = full_response("application/json", "{\"status\":0,"
+	    "\"message\":\"success\",\"result\":{}}", &glm_delete_len);
+	/* §3.6: every snapshot carries the whole text so far */
+	canned_add(&sse_glm, "data: {\"conversation_id\":\"" GLM_CID "\","
+	    "\"status\":\"init\",\"parts\":[],\"last_error\":{}}\n\n");
+	for (k = 1; k <= snapshots; k++) {
+		text_upto(k, text, sizeof(text));
+		canned_add(&sse_glm, GLM_SNAP, "processing", "init", text);
+	}
+	canned_add(&sse_glm, GLM_SNAP, "processing", "finish", text);
+	canned_add(&sse_glm, GLM_SNAP, "finish", "finish", text);
+}
+
+/* ------------------------------------------------------------------ */
 /* connections */
 
 struct conn {
@@ -860,9 +914,28 @@ process(struct loop *l, struct conn *c)
 			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
 			    __ATOMIC_RELAXED);
 			out_add(c, ds_delete_resp, ds_delete_len);
+		} else if (is_post && plen == sizeof(GLM_REFRESH) - 1 &&
+		    memcmp(sp1, GLM_REFRESH, plen) == 0) {
+			__atomic_fetch_add(&counters[R_GLM_REFRESH], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, glm_refresh_resp, glm_refresh_len);
+		} else if (is_post && plen == sizeof(GLM_STREAM) - 1 &&
+		    memcmp(sp1, GLM_STREAM, plen) == 0) {
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			__atomic_fetch_add(&counters[R_GLM_STREAM], 1,
+			    __ATOMIC_RELAXED);
+			answer_sse(l, c, &sse_glm, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_post && plen == sizeof(GLM_DELETE) - 1 &&
+		    memcmp(sp1, GLM_DELETE, plen) == 0) {
+			__atomic_fetch_add(&counters[R_GLM_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, glm_delete_resp, glm_delete_len);
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[512];
+			char	 b[1024];
 			int	 i;
 			size_t	 n = 0;
 
@@ -1077,6 +1150,7 @@ main(int argc, char *argv[])
 	build_canned();
 	build_fixed();
 	build_deepseek();
+	build_glm();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;

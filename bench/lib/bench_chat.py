@@ -11,7 +11,9 @@ the chat2api CLI and drawn on with an AUTHORIZATION code, against
 fastmock's DeepSeek routes (users/current, chat_session/create,
 create_pow_challenge with a solvable challenge of that difficulty,
 completion, chat_session/delete).  Each DeepSeek difficulty gets its own
-fastmock; plain deepseek uses --ds-difficulty (1000).
+fastmock; plain deepseek uses --ds-difficulty (1000).  glm is GLM-5 the
+same way, against fastmock's GLM routes (user/refresh once, then
+assistant/stream and conversation/delete per request).
 """
 
 import argparse
@@ -52,6 +54,23 @@ DS_COMPLETION = "/api/v0/chat/completion"
 DS_COMPLETION_BODY = {
     "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
     "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
+}
+# GLM: fastmock's 8 text snapshots (the same text as ChatGPT's)
+GLM_MODEL = "GLM-5"
+GLM_CODE = "bench-glm-code-0001"                    # AUTHORIZATION
+GLM_REFRESH_TOKEN = "benchGlmRefreshToken0000000000000000001"   # the account
+GLM_NONSTREAM = {"model": GLM_MODEL, "messages": [{"role": "user", "content": "hi"}]}
+GLM_STREAM = dict(GLM_NONSTREAM, stream=True)
+GLM_STREAM_PATH = "/chatglm/backend-api/assistant/stream"
+# What the mock gets from chat2api for the answer (providers.md §3.5): the
+# baseline of the glm mode.
+GLM_STREAM_BODY = {
+    "assistant_id": "65940acff94777010aa6b796", "conversation_id": "", "project_id": "",
+    "chat_type": "user_chat",
+    "messages": [{"role": "user", "content": [{"type": "text", "text": "hi\n"}]}],
+    "meta_data": {"channel": "", "draft_id": "", "if_plus_model": True,
+                  "input_question_type": "xxxx", "is_networking": False, "is_test": False,
+                  "platform": "pc", "quote_log_id": "", "cogview": {"rm_label_watermark": False}},
 }
 # What the mock gets from chat2api, roughly (§4.1): used for the
 # "wrk straight at the mock" baseline.
@@ -100,6 +119,15 @@ def is_deepseek(mode):
     return mode == "deepseek" or mode.startswith("deepseek@")
 
 
+def is_glm(mode):
+    return mode == "glm"
+
+
+def baseline_key(mode):
+    """Which wrk-at-the-mock baseline a mode is set against."""
+    return "baseline_ds" if is_deepseek(mode) else "baseline_glm" if is_glm(mode) else "baseline"
+
+
 def ds_difficulty(args, mode):
     return int(mode.split("@", 1)[1]) if "@" in mode else args.ds_difficulty
 
@@ -112,6 +140,10 @@ class Provider:
             self.nonstream, self.stream = DS_NONSTREAM, DS_STREAM
             self.headers = {"Authorization": "Bearer " + DS_CODE}
             self.expected = DS_EXPECTED_TEXT
+        elif is_glm(mode):
+            self.nonstream, self.stream = GLM_NONSTREAM, GLM_STREAM
+            self.headers = {"Authorization": "Bearer " + GLM_CODE}
+            self.expected = EXPECTED_TEXT
         else:
             self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
             self.headers = {}
@@ -418,6 +450,8 @@ def app_env(args, mock_url, mode, threads):
     }
     if is_deepseek(mode):
         env.update(DEEPSEEK_BASE_URL=mock_url, AUTHORIZATION=DS_CODE)
+    if is_glm(mode):
+        env.update(GLM_BASE_URL=mock_url, AUTHORIZATION=GLM_CODE)
     return env
 
 
@@ -428,7 +462,9 @@ def start_frontend(args, binary, label, env, mode=None):
     try:
         fe.start()
         if mode and is_deepseek(mode):
-            fe.ds_cli = add_ds_account(ws, binary, env)
+            fe.acct_cli = add_account(ws, binary, env, "deepseek", DS_USER_TOKEN)
+        if mode and is_glm(mode):
+            fe.acct_cli = add_account(ws, binary, env, "glm", GLM_REFRESH_TOKEN)
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -436,19 +472,20 @@ def start_frontend(args, binary, label, env, mode=None):
     return ws, fe
 
 
-def add_ds_account(ws, binary, env):
-    """The DeepSeek account the AUTHORIZATION code draws on, added with the
-    CLI as the service's user (as tests/integration/test_accounts.py does:
-    the CLI needs the data dir's secret.key and write access to lock.mdb)."""
+def add_account(ws, binary, env, provider, secret):
+    """The account of provider the AUTHORIZATION code draws on, added with
+    the CLI as the service's user (as tests/integration/test_accounts.py
+    does: the CLI needs the data dir's secret.key and write access to
+    lock.mdb)."""
     cenv = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn",
-                **{k: v for k, v in env.items() if k.startswith("DEEPSEEK_")})
-    argv = [binary, "accounts", "add", "deepseek", DS_USER_TOKEN, "--label", "bench"]
+                **{k: v for k, v in env.items() if k.endswith("_BASE_URL")})
+    argv = [binary, "accounts", "add", provider, secret, "--label", "bench"]
     if harness.RUN_USER:
         argv = ["runuser", "-u", harness.RUN_USER, "--"] + argv
     p = subprocess.run(argv, env=cenv, capture_output=True, text=True, timeout=60)
     if p.returncode != 0 or "added" not in p.stdout:
-        raise harness.HarnessError("chat2api accounts add deepseek failed (%d): %s%s"
-                                   % (p.returncode, p.stdout, p.stderr))
+        raise harness.HarnessError("chat2api accounts add %s failed (%d): %s%s"
+                                   % (provider, p.returncode, p.stdout, p.stderr))
     return "CHAT2API_DATA_DIR=%s %s" % (shlex.quote(cenv["CHAT2API_DATA_DIR"]),
                                        " ".join(shlex.quote(x) for x in argv))
 
@@ -502,7 +539,7 @@ def bench_throughput(args, wrk, ttfc, binary, mock, mode, res):
         out["ds_difficulty"] = mock["difficulty"]
     res["modes"][mode] = out
     try:
-        out["cli"] = getattr(fe, "ds_cli", "")
+        out["cli"] = getattr(fe, "acct_cli", "")
         sanity(fe.port, pv)
         cpu = CpuMeter(frontend_groups(ws, fe, mock["pid"]))
         url = "http://127.0.0.1:%d/v1/chat/completions" % fe.port
@@ -655,6 +692,12 @@ def report(args, res, binary, load0, load1, commit):
           "(users/current once: the bearer is cached in LMDB); PoW difficulty %s"
           % (DS_MODEL, res.get("ds_sse_events", "?"), res.get("ds_sse_bytes", "?"),
              ", ".join("%s: %d" % (m, res["modes"][m]["ds_difficulty"]) for m in ds_modes)))
+    if any(is_glm(m) for m in res["modes"]):
+        P("- GLM: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
+          "account added with `chat2api accounts add glm`; per request chat2api signs and "
+          "calls assistant/stream (canned §3.6 snapshots: %s SSE events, %s bytes) and "
+          "conversation/delete (user/refresh once: the access token is cached in LMDB)"
+          % (GLM_MODEL, res.get("glm_sse_events", "?"), res.get("glm_sse_bytes", "?")))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
       "`%s` (+ `\"stream\":true`)%s" % (
           args.duration, json.dumps(CHAT_NONSTREAM),
@@ -663,10 +706,11 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | kind | conns | req/s | p50 | p99 | added p50 | errors | CPU µs/req "
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
-    bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
-             for key in ("baseline", "baseline_ds")}
+    bkeys = ("baseline", "baseline_ds", "baseline_glm")
+    bases = {key: {r["conns"]: r for r in res[key].get("runs", [])} for key in bkeys}
     base_label = {"baseline": "wrk → fastmock (baseline)",
-                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)"}
+                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
+                  "baseline_glm": "wrk → fastmock (GLM stream baseline)"}
 
     def rps(r):
         if r.get("repeats", 1) > 1:
@@ -676,13 +720,13 @@ def report(args, res, binary, load0, load1, commit):
     def other(r):
         o, st = noise(r.get("cpu"))
         return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
-    for key in ("baseline", "baseline_ds"):
+    for key in bkeys:
         for r in res[key].get("runs", []):
             P("| %s | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
                 base_label[key], r["conns"], rps(r), r["p50"], r["p99"],
                 r["non2xx"] + r["sockerr"], cpu_per_req(r), other(r)))
     for mode, m in res["modes"].items():
-        base = bases["baseline_ds" if is_deepseek(mode) else "baseline"]
+        base = bases[baseline_key(mode)]
         for r in m["runs"]:
             b = base.get(r["conns"])
             added = (r["p50ms"] - b["p50ms"]) if b and r["p50ms"] is not None and \
@@ -714,6 +758,12 @@ def report(args, res, binary, load0, load1, commit):
                                                 "ds_session_delete", "ds_users_current")),
                 d.get("other", 0)))
             continue
+        if is_glm(mode):
+            comp = d.get("glm_stream", 0)
+            P("- %s: %d streams; per stream %.3f conversation delete, %.3f user/refresh; "
+              "%d other" % (mode, comp, d.get("glm_delete", 0) / comp if comp else 0,
+                            d.get("glm_refresh", 0) / comp if comp else 0, d.get("other", 0)))
+            continue
         conv = d.get("conversation", 0)
         P("- %s: %d conversations, %.2f sentinel and %.3f page requests per conversation, "
           "%d other" % (mode, conv, d.get("sentinel", 0) / conv if conv else 0,
@@ -729,12 +779,10 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | n | errors | head p50 | first data p50 | p90 | p95 | p99 | total p50 | "
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds")}
-    rows = [("ttfc → fastmock (%s)" % ("baseline" if key == "baseline" else
-                                       "DeepSeek completion baseline"), bts[key], None)
-            for key in ("baseline", "baseline_ds") if bts[key]] + [
-        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"],
-         bts["baseline_ds" if is_deepseek(mode) else "baseline"])
+    bts = {key: res[key].get("ttfc", {}) for key in bkeys}
+    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(")[1].rstrip(")"), bts[key],
+             None) for key in bkeys if bts[key]] + [
+        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"], bts[baseline_key(mode)])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
         f = t.get("first", {})
@@ -776,26 +824,30 @@ def report(args, res, binary, load0, load1, commit):
     P("```")
     if res.get("fastmock"):
         P(" ".join(shlex.quote(x) for x in res["fastmock"]))
-    if ds_modes:
-        P(res["modes"][ds_modes[0]].get("cli", ""))
+    clis = {}
+    for mode, m in res["modes"].items():
+        if m.get("cli"):
+            clis.setdefault(baseline_key(mode), m["cli"])
+    for cli in clis.values():
+        P(cli)
     seen = set()
-    for key in ("baseline", "baseline_ds"):
+    for key in bkeys:
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = baseline_key(mode)
         if kind in seen or not m["runs"]:
             continue
         seen.add(kind)
         P(" ".join(shlex.quote(x) for x in m["runs"][0]["cmd"]))
         P("# %s" % m["runs"][0]["cmd"][-2])
         P(m.get("lua", {}).get("non-stream", "").strip())
-    for key in ("baseline", "baseline_ds"):
+    for key in bkeys:
         if bts[key]:
             P(" ".join(shlex.quote(x) for x in bts[key]["cmd"]))
     seen = set()
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = baseline_key(mode)
         if kind not in seen:
             seen.add(kind)
             P(" ".join(shlex.quote(x) for x in m["ttfc"]["cmd"]))
@@ -813,7 +865,7 @@ def main():
                     help="upstream stream format (old: CHATGPT_DELTA_ENCODING=false)")
     ap.add_argument("-m", "--modes", default="sentinel,conversation-only",
                     help="comma list of sentinel, conversation-only (ChatGPT), deepseek, "
-                    "deepseek@DIFFICULTY")
+                    "deepseek@DIFFICULTY, glm")
     ap.add_argument("--ds-difficulty", type=int, default=1000,
                     help="DeepSeek PoW difficulty of the deepseek mode (1000)")
     ap.add_argument("-n", "--ttfc-n", type=int, default=2000, help="ttfc requests (2000)")
@@ -834,7 +886,8 @@ def main():
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("sentinel", "conversation-only") and not is_deepseek(m):
+        if m not in ("sentinel", "conversation-only") and not is_deepseek(m) and \
+                not is_glm(m):
             ap.error("unknown mode %s" % m)
         if m.startswith("deepseek@") and not re.match(r"deepseek@[1-9]\d*$", m):
             ap.error("bad mode %s (deepseek@DIFFICULTY)" % m)
@@ -850,7 +903,7 @@ def main():
     except OSError:
         commit = "?"
     ws = harness.Workspace("benchchat")
-    res = {"baseline": {}, "baseline_ds": {}, "modes": {}, "rss": {}}
+    res = {"baseline": {}, "baseline_ds": {}, "baseline_glm": {}, "modes": {}, "rss": {}}
     try:
         rc, out = ws.run("build", ["sh", os.path.join(BENCH, "build.sh"), "-o",
                                    ws.path("bin"), "fastmock", "ttfc"], timeout=120)
@@ -890,13 +943,19 @@ def main():
         r = harness.http(mport, "POST", DS_COMPLETION, dsc)
         res["ds_sse_bytes"] = len(r.body)
         res["ds_sse_events"] = r.body.count(b"\n\n")
+        glmb = json.dumps(GLM_STREAM_BODY)
+        r = harness.http(mport, "POST", GLM_STREAM_PATH, glmb)
+        res["glm_sse_bytes"] = len(r.body)
+        res["glm_sse_events"] = r.body.count(b"\n\n")
 
         # baselines: wrk and ttfc straight at the mock
         targets = []
-        if any(not is_deepseek(m) for m in modes):
+        if any(baseline_key(m) == "baseline" for m in modes):
             targets.append(("baseline", "/backend-anon/conversation", conv))
         if any(is_deepseek(m) for m in modes):
             targets.append(("baseline_ds", DS_COMPLETION, dsc))
+        if any(is_glm(m) for m in modes):
+            targets.append(("baseline_glm", GLM_STREAM_PATH, glmb))
         cpu = CpuMeter({"mock": lambda: [mock["pid"]]})
         for key, path, body in targets:
             script = lua_post(ws, key, path, body)
@@ -925,7 +984,8 @@ def main():
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
-    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", [])
+    base_runs = [r for k in ("baseline", "baseline_ds", "baseline_glm")
+                 for r in res[k].get("runs", [])]
     if args.verbose:
         for r in base_runs + [x for m in res["modes"].values() for x in m["runs"]]:
             log("### %s\n%s" % (" ".join(r["cmd"]), r["raw"]))
