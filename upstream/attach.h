@@ -24,6 +24,7 @@ struct attach {
  * base64 data: URL nor fetchable.  idle is polled while fetching.
  */
 int	 attach_fetch(const struct config *, struct arena *, const char *url,
-	    size_t max, int (*idle)(void *), void *idle_ctx, struct attach *out);
+	    size_t max, int (*idle)(void *), void *idle_ctx,
+	    struct attach *out);
 
 #endif

@@ -132,20 +132,20 @@ END_TEST
 	"\"project_id\":\"\",\"chat_type\":\"user_chat\",\"messages\":[{" \
 	"\"role\":\"user\",\"content\":["
 
+#define HI	"{\"type\":\"text\",\"text\":\"hi\\n\"}]}],"
+
 START_TEST(body_modes)
 {
 	static const struct {
 		unsigned	 flags;
 		const char	*want;
 	} v[] = {
-		{ 0, HEAD(GLM_ASSISTANT) "{\"type\":\"text\",\"text\":\"hi\\n\"}"
-		  "]}]," META("", "false") },
-		{ ROUTE_THINK, HEAD(GLM_ASSISTANT) "{\"type\":\"text\",\"text\":"
-		  "\"hi\\n\"}]}]," META("\"chat_mode\":\"zero\",", "false") },
-		{ ROUTE_SEARCH, HEAD(GLM_ASSISTANT) "{\"type\":\"text\","
-		  "\"text\":\"hi\\n\"}]}]," META("", "true") },
+		{ 0, HEAD(GLM_ASSISTANT) HI META("", "false") },
+		{ ROUTE_THINK, HEAD(GLM_ASSISTANT) HI
+		  META("\"chat_mode\":\"zero\",", "false") },
+		{ ROUTE_SEARCH, HEAD(GLM_ASSISTANT) HI META("", "true") },
 		{ ROUTE_DEEP_RESEARCH | ROUTE_THINK | ROUTE_SEARCH,
-		  HEAD(GLM_ASSISTANT) "{\"type\":\"text\",\"text\":\"hi\\n\"}]}],"
+		  HEAD(GLM_ASSISTANT) HI
 		  META("\"chat_mode\":\"deep_research\",", "true") },
 	};
 	struct route	 rt;
@@ -188,8 +188,9 @@ START_TEST(body_refs_and_escapes)
 	    "\"https://f.example/1.png\"}},"
 	    "{\"type\":\"image_url\",\"image_url\":{\"url\":"
 	    "\"https://f.example/3\\\".png\"}},"
-	    "{\"type\":\"text\",\"text\":\"tab\\there \\\"q\\\" \\\\ \\u0001\\n\"}"
-	    "]}]," META("", "false"));
+	    "{\"type\":\"text\",\"text\":"
+	    "\"tab\\there \\\"q\\\" \\\\ \\u0001\\n\"}]}],"
+	    META("", "false"));
 }
 END_TEST
 
@@ -238,7 +239,8 @@ END_TEST
 START_TEST(pasted_credentials)
 {
 	const struct provider	*p = &glm_provider;
-	const char		*tok = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig-_";
+	const char		*tok = "eyJhbGciOiJIUzI1NiJ9."
+				    "eyJzdWIiOiJ4In0.sig-_";
 	char			*s, cookie[256];
 
 	ck_assert_ptr_nonnull(s = p->normalize(tok));

@@ -348,8 +348,9 @@ text_part(const char *id, const char *t, size_t n)
 	return s;
 }
 
-#define RESULTS "{\"logic_id\":\"s\",\"content\":[{\"type\":\"tool_result\"}]," \
-	"\"meta_data\":{\"tool_result_extra\":{\"search_results\":[" \
+#define RESULTS "{\"logic_id\":\"s\",\"content\":[{\"type\":" \
+	"\"tool_result\"}],\"meta_data\":{\"tool_result_extra\":{" \
+	"\"search_results\":[" \
 	"{\"match_key\":\"turn0search0\",\"url\":\"https://a.example/0\"}," \
 	"{\"match_key\":\"turn1news12\",\"url\":\"https://b.example/1\"}]}}}"
 

@@ -15,9 +15,9 @@
 #include "upstream/glm/internal.h"
 #include "upstream/glm/sign.h"
 
-#define UA	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 " \
-		"(KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36 " \
-		"Edg/143.0.0.0"
+#define UA	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) " \
+		"AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 " \
+		"Safari/537.36 Edg/143.0.0.0"
 
 void
 glm_call_init(struct glm_call *c, const struct provider_ctx *x,

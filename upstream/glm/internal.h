@@ -13,7 +13,8 @@
 #define GLM_PATH_REFRESH	"/chatglm/user-api/user/refresh"
 #define GLM_PATH_STREAM		"/chatglm/backend-api/assistant/stream"
 #define GLM_PATH_UPLOAD		"/chatglm/backend-api/assistant/file_upload"
-#define GLM_PATH_DELETE		"/chatglm/backend-api/assistant/conversation/delete"
+#define GLM_PATH_DELETE		\
+	"/chatglm/backend-api/assistant/conversation/delete"
 
 #define GLM_ACCESS_TTL		3600	/* s an access token is kept (§3.1) */
 #define GLM_TOKEN_MIN		20	/* shorter Bearers are placeholders */
@@ -37,14 +38,14 @@ struct glm_call {
 	const char		*base;		/* GLM_BASE_URL */
 	const char		*proxy;
 	const char		*account_id;	/* NULL: the client's own */
-	const char		*refresh;	/* the refresh token, maybe rotated */
+	const char		*refresh;	/* maybe rotated */
 	const char		*access;	/* from user/refresh */
 	int			 access_cached;	/* may be stale */
 	int			(*idle)(void *);
 	void			*idle_ctx;
 	/* what the last failed step said, for validate() and the caller */
 	int			 status;	/* HTTP */
-	long			 code;		/* GLM code / status, -1: none */
+	long			 code;		/* GLM code/status, -1: none */
 	char			 msg[256];
 };
 

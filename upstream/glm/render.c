@@ -20,7 +20,8 @@
 #include "upstream/glm/render.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
-#define ISALPHA(c)	(((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define ISALPHA(c)	(((c) >= 'a' && (c) <= 'z') || \
+			((c) >= 'A' && (c) <= 'Z'))
 
 /* ------------------------------------------------------------ json */
 

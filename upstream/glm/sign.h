@@ -19,7 +19,7 @@
 #include <stddef.h>
 
 #define GLM_SIGN_SECRET		"8a1317a7468aa3ad86e997d08f3f31cb"
-#define GLM_TS_MAX		20	/* digits of a 64-bit millisecond time */
+#define GLM_TS_MAX		20	/* digits of a 64-bit ms time */
 #define GLM_NONCE_MAX		64
 
 struct glm_sign {

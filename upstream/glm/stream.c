@@ -26,7 +26,8 @@
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
+			(c) == '\n')
 
 struct part {
 	char		*id;		/* logic_id, or "#<place>" */
@@ -44,7 +45,7 @@ struct glm_stream {
 	json_tokener		*tok;
 	enum glm_stream_err	 err;		/* sticky */
 	bool			 started;	/* role() sent */
-	bool			 terminal;	/* finish/error sent, or abort */
+	bool			 terminal;	/* finish/error sent, abort */
 	bool			 upstream_end;	/* finish or intervene seen */
 	bool			 content;	/* text or reasoning sent */
 	struct part		 parts[GLMS_MAX_PARTS];

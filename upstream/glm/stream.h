@@ -131,7 +131,8 @@ int			 glm_stream_started(const struct glm_stream *);
 /* finish() or error() has been sent, or the sink asked to stop. */
 int			 glm_stream_done(const struct glm_stream *);
 /* The upstream itself ended the answer (finish or intervene). */
-int			 glm_stream_finished_upstream(const struct glm_stream *);
+int			 glm_stream_finished_upstream(
+			    const struct glm_stream *);
 /* The conversation id of the first event that named one, or NULL. */
 const char		*glm_stream_conversation(const struct glm_stream *);
 
