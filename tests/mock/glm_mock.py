@@ -54,13 +54,14 @@ ENDPOINTS (JSON answers {"status":0,"message":"success","result":{...}}; envelop
   "deep_research", draft_id "", if_plus_model true, input_question_type "xxxx", is_networking
   (bool), is_test false, platform "pc", quote_log_id "", cogview {rm_label_watermark false}.
 
-STREAM (3.6, built by glm_stream.py): cumulative snapshots {conversation_id, status init|processing|finish|intervene,
-  parts:[{logic_id, status, content:[...], meta_data}]}: a "think" part with chat_mode
-  (reasoning "Thinking about: X. ..." or, for deep_research, "Researching: X. ..."), a
-  tool_result part with search_results (match_key turn0search0/1) when is_networking, then
-  the text "You said: X" (+ SEARCH_SUFFIX with its 【turn0searchN】 markers, + image and file
-  counts), growing a few code points per snapshot, and the closing "finish" snapshot.  The
-  record last_completion.expected holds what a correct client shows (content and reasoning).
+STREAM (3.6; glm_stream.py builds it): cumulative snapshots {conversation_id, status
+  init|processing|finish|intervene, parts:[{logic_id, status, content:[...], meta_data}]}: a
+  "think" part with chat_mode (reasoning "Thinking about: X. ..." or, for deep_research,
+  "Researching: X. ..."), a tool_result part with search_results (match_key turn0search0/1)
+  when is_networking, then the text "You said: X" (+ SEARCH_SUFFIX with its 【turn0searchN】
+  markers, + image and file counts), growing a few code points per snapshot, and the closing
+  "finish" snapshot.  The record last_completion.expected holds what a correct client shows
+  (content and reasoning).
 
 CONTROL API: GET /_mock/state, GET|POST /_mock/config (keys of DEFAULT_CONFIG plus
   add_refresh_tokens, expired_refresh_tokens, revoke_access (true | [keys]), reset; by_token
