@@ -31,8 +31,12 @@ glm_call_init(struct glm_call *c, const struct provider_ctx *x,
 	c->refresh = a->secret;
 	c->code = -1;
 	c->base = call_base(x->arena, &x->cfg->glm_base_url);
-	/* One exit per account, so the upstream sees a steady client. */
-	c->proxy = call_proxy(x->arena, &x->cfg->proxy_url, a->secret, 1);
+	/*
+	 * One exit per account, so the upstream sees a steady client: by
+	 * its id, which stays when the refresh token rotates.
+	 */
+	c->proxy = call_proxy(x->arena, &x->cfg->proxy_url, a->id != NULL ?
+	    a->id : a->secret, 1);
 }
 
 const char **

@@ -9,7 +9,9 @@
  * sealed, one write transaction) before anything else uses it, and the
  * access token is cached under it as well: the next pick of the account
  * carries the new token and finds its access token without another
- * exchange.  The old token is not sent again.
+ * exchange.  The old token is not sent again; a request that took the
+ * account before another process rotated it finds the new one in the
+ * store when the old one is refused.
  */
 #include "config.h"
 
@@ -20,6 +22,7 @@
 
 #include "fcgi/log.h"
 #include "store/accounts.h"
+#include "store/crypto.h"
 #include "store/tokcache.h"
 #include "upstream/glm/internal.h"
 
@@ -111,6 +114,53 @@ exchange(void *u, char **value, int64_t *expires)
 	return 0;
 }
 
+struct stored {
+	const char	*id;
+	char		*secret;
+};
+
+static int
+find_stored(void *u, const struct acct_info *i, const char *secret,
+    const struct acct_field *f, size_t nf)
+{
+	struct stored *s = u;
+
+	(void)f;
+	(void)nf;
+	if (strcmp(i->id, s->id) != 0)
+		return 0;
+	s->secret = strdup(secret);
+	return 1;
+}
+
+/*
+ * The refresh token was refused: if another process rotated the stored
+ * one since this request took the account, that one is to be used (1,
+ * c->refresh replaced); else 0.
+ */
+static int
+rotated_meanwhile(struct glm_call *c)
+{
+	struct stored s = { c->account_id, NULL };
+	const char *now = NULL;
+
+	if (c->store == NULL || c->account_id == NULL)
+		return 0;
+	(void)acct_export(c->store, "glm", find_stored, &s);
+	if (s.secret == NULL)
+		return 0;
+	if (strcmp(s.secret, c->refresh) != 0)
+		now = arena_strdup(c->arena, s.secret);
+	crypto_wipe(s.secret, strlen(s.secret));
+	free(s.secret);
+	if (now == NULL)
+		return 0;
+	log_info("glm: the account's refresh token was rotated by another "
+	    "process; using the stored one");
+	c->refresh = now;
+	return 1;
+}
+
 enum glm_step
 glm_access(struct glm_call *c, int force, char *email, size_t emailsz)
 {
@@ -123,6 +173,10 @@ glm_access(struct glm_call *c, int force, char *email, size_t emailsz)
 	/* exchange() may rotate c->refresh; the cache key is the old one */
 	rc = call_token(c->store, c->arena, GLM_ACCESS_SCOPE, c->refresh, force,
 	    exchange, &x, c->idle, c->idle_ctx, &c->access, &c->access_cached);
+	if (rc == 1 && rotated_meanwhile(c))
+		rc = call_token(c->store, c->arena, GLM_ACCESS_SCOPE,
+		    c->refresh, force, exchange, &x, c->idle, c->idle_ctx,
+		    &c->access, &c->access_cached);
 	if (rc == 0) {
 		if (!c->access_cached) {
 			log_fingerprint(c->refresh, fp);
