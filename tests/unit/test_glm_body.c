@@ -2,7 +2,8 @@
  * Unit tests for upstream/glm/body.c (the §3.5 prompt flattening and the
  * chat body, byte for byte), the GLM provider's hooks (name switches,
  * pasted credentials, the client's own tokens), its routes and its
- * configuration (GLM_BASE_URL, LB_STRATEGY_GLM).
+ * configuration (GLM_BASE_URL, LB_STRATEGY_GLM), the answers' envelope
+ * (api.c) and the attachments uploads are made of (upstream/attach.c).
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include "fcgi/arena.h"
 #include "fcgi/conf.h"
 #include "tests/unit/unit.h"
+#include "upstream/attach.h"
 #include "upstream/glm/body.h"
 #include "upstream/glm/glm.h"
 #include "upstream/glm/internal.h"
@@ -350,6 +352,90 @@ START_TEST(routes_and_config)
 }
 END_TEST
 
+/* ------------------------------------------------------------ answers */
+
+START_TEST(envelopes)
+{
+	static const struct {
+		const char	*json;
+		int		 ok;
+		long		 code;
+		const char	*msg;
+		int		 result, over;
+	} v[] = {
+		{ "{\"status\":0,\"message\":\"success\",\"result\":{}}", 1, 0,
+		  "success", 1, 0 },
+		{ "{\"code\":0,\"msg\":\"ok\"}", 1, 0, "ok", 0, 0 },
+		{ "{\"code\":0,\"status\":\"init\",\"result\":[]}", 1, 0, "", 0,
+		  0 },
+		{ "{\"status\":40001,\"message\":\"token invalid\"}", 0, 40001,
+		  "token invalid", 0, 1 },
+		{ "{\"code\":500,\"status\":40102,\"message\":\"x\"}", 0, 40102,
+		  "x", 0, 1 },
+		{ "{\"code\":10002,\"message\":\"refresh expired (40102)\"}", 0,
+		  10002, "refresh expired (40102)", 0, 1 },
+		{ "{\"code\":\"0\",\"message\":\"a string code\"}", 0, -1,
+		  "a string code", 0, 0 },
+		{ "{\"result\":{}}", 0, -1, "", 0, 0 },
+		{ "[0]", 0, -1, "", 0, 0 },
+	};
+	struct json_object	*root, *res;
+	struct glm_call		 c;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		ck_assert_ptr_nonnull(root = json_tokener_parse(v[i].json));
+		ck_assert_int_eq(glm_envelope(&c, root, &res) == 0, v[i].ok);
+		ck_assert_int_eq(c.code, v[i].code);
+		ck_assert_str_eq(c.msg, v[i].msg);
+		ck_assert_int_eq(res != NULL, v[i].result);
+		ck_assert_int_eq(glm_login_over(&c), v[i].over);
+		json_object_put(root);
+	}
+	ck_assert_ptr_nonnull(root = json_tokener_parse("{\"a\":\"\","
+	    "\"b\":\"xyz\",\"c\":1}"));
+	ck_assert_ptr_null(glm_json_str(root, "a", 10));
+	ck_assert_str_eq(glm_json_str(root, "b", 3), "xyz");
+	ck_assert_ptr_null(glm_json_str(root, "b", 2));
+	ck_assert_ptr_null(glm_json_str(root, "c", 10));
+	ck_assert_ptr_null(glm_json_str(root, "d", 10));
+	json_object_put(root);
+}
+END_TEST
+
+/* What uploads are made of: data: URLs decoded, other schemes refused. */
+START_TEST(attachments)
+{
+	struct config	 cfg;
+	struct attach	 at;
+
+	memset(&cfg, 0, sizeof(cfg));
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "data:image/png;base64,"
+	    "iVBORw0KGgo=", 100, NULL, NULL, &at), 0);
+	ck_assert_str_eq(at.mime, "image/png");
+	ck_assert_uint_eq(at.size, 8);
+	ck_assert(memcmp(at.data, "\x89PNG\r\n\x1a\n", 8) == 0);
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "data:text/plain;base64,"
+	    "aGk=", 100, NULL, NULL, &at), 0);
+	ck_assert_uint_eq(at.size, 2);
+	ck_assert(memcmp(at.data, "hi", 2) == 0);
+	/* over the limit, not base64, no payload, other schemes */
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "data:text/plain;base64,"
+	    "aGk=", 2, NULL, NULL, &at), -1);
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "data:text/plain,hi", 100,
+	    NULL, NULL, &at), -1);
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "data:text/plain;base64,",
+	    100, NULL, NULL, &at), -1);
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "data:x;base64,%%%%", 100,
+	    NULL, NULL, &at), -1);
+	ck_assert_int_eq(attach_fetch(&cfg, &A, "file:///etc/passwd", 100,
+	    NULL, NULL, &at), -1);
+	ck_assert_int_eq(attach_fetch(&cfg, &A, NULL, 100, NULL, NULL, &at),
+	    -1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -366,6 +452,8 @@ suite(void)
 	tcase_add_test(tc, pasted_credentials);
 	tcase_add_test(tc, own_credentials);
 	tcase_add_test(tc, routes_and_config);
+	tcase_add_test(tc, envelopes);
+	tcase_add_test(tc, attachments);
 	suite_add_tcase(s, tc);
 	return s;
 }
