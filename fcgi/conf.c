@@ -125,6 +125,9 @@ static const struct cfg_var cfg_vars[] = {
 	  "https://www.kimi.com", 0, 0,
 	  "Kimi web backend base URL(s), one picked per request; the chat, "
 	  "token refresh and subscription calls all go under it" },
+	{ "GLM_BASE_URL", NULL, CFG_URLS, OFF(glm_base_url),
+	  "https://chatglm.cn", 0, 0,
+	  "GLM (chatglm.cn) web backend base URL(s), one picked per request" },
 	{ "MODEL_MAPPING", NULL, CFG_MAPPING, OFF(model_mapping), "", 0, 0,
 	  "JSON object {\"name or pattern*\": \"target\" | {\"target\","
 	  "\"provider\",\"account\"}}, or @FILE holding it" },
@@ -178,6 +181,8 @@ static const struct cfg_var cfg_vars[] = {
 	  0, 0, "LB_STRATEGY for Z.ai accounts only" },
 	{ "LB_STRATEGY_KIMI", NULL, CFG_STRATEGY, OFF(lb_strategy_kimi), "",
 	  0, 0, "LB_STRATEGY for Kimi accounts only" },
+	{ "LB_STRATEGY_GLM", NULL, CFG_STRATEGY, OFF(lb_strategy_glm), "", 0,
+	  0, "LB_STRATEGY for GLM accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -624,6 +629,8 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_zai;
 	else if (strcmp(provider, "kimi") == 0)
 		s = c->lb_strategy_kimi;
+	else if (strcmp(provider, "glm") == 0)
+		s = c->lb_strategy_glm;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

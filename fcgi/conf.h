@@ -70,6 +70,7 @@ struct config {
 	/* providers, routing, keys (providers.md §10) */
 	struct strlist	 deepseek_base_url;
 	struct strlist	 kimi_base_url;
+	struct strlist	 glm_base_url;
 	struct model_maps model_mapping;
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
@@ -86,6 +87,7 @@ struct config {
 	struct strlist	 zai_base_url;
 	char		*lb_strategy_zai;
 	char		*lb_strategy_kimi;
+	char		*lb_strategy_glm;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
 	/* MiniMax (providers.md §5) */

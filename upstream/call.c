@@ -18,6 +18,7 @@
 
 #include "fcgi/log.h"
 #include "fcgi/rand.h"
+#include "store/tokcache.h"
 #include "upstream/call.h"
 
 #define DETAIL_MAX	300
@@ -83,6 +84,27 @@ call_base(struct arena *a, const struct strlist *l)
 	while (n > 0 && b[n - 1] == '/')
 		n--;
 	return arena_strndup(a, b, n);
+}
+
+int
+call_own_credential(struct arena *a, const char *bearer,
+    int (*ok)(const char *, size_t), struct provider_account *out)
+{
+	const char *p, *comma, *s;
+	size_t n = 1, pick, i;
+
+	for (p = bearer; *p; p++)
+		n += *p == ',';
+	pick = n > 1 ? (size_t)rnd_below(n) : 0;
+	for (p = bearer, i = 0; i < pick; i++)
+		p = strchr(p, ',') + 1;
+	comma = strchr(p, ',');
+	n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+	if (!ok(p, n) || (s = arena_strndup(a, p, n)) == NULL)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->secret = s;
+	return 1;
 }
 
 unsigned
@@ -152,6 +174,32 @@ call_fail_net(const struct chat_sink *k, const char *provider,
 		call_fail(k, 502, "upstream_error", "upstream_unreachable",
 		    "The %s upstream could not be reached (%s: %s).",
 		    provider, what, up_strerror(e));
+}
+
+void
+call_fail_answer(const struct chat_sink *k, const char *provider,
+    const char *display, const char *what, enum up_err e,
+    const struct http_resp *r, long code, char *msg, size_t msgsz)
+{
+	if (e == UP_HTTP && r->status >= 400) {
+		if (k != NULL)
+			call_fail_http(k, provider, what, r, msg[0] ? msg :
+			    NULL);
+		if (msg[0] == '\0')
+			snprintf(msg, msgsz, "HTTP %ld", r->status);
+	} else if (e != UP_OK && e != UP_HTTP) {
+		snprintf(msg, msgsz, "%s", up_strerror(e));
+		if (k != NULL)
+			call_fail_net(k, provider, what, e);
+	} else {
+		if (msg[0] == '\0')
+			snprintf(msg, msgsz, "an answer without the expected "
+			    "data");
+		if (k != NULL)
+			call_fail(k, 502, "upstream_error", "upstream_error",
+			    "%s %s failed (code %ld): %s", display, what, code,
+			    msg);
+	}
 }
 
 /* A challenge (cf_chl_opt) or one of Cloudflare's own error pages. */
@@ -289,10 +337,29 @@ call_stream_data(void *u, const char *p, size_t n)
 		cs->not_sse = 1;
 		return buf_add(&cs->body, p, n) < 0;
 	}
-	if ((cs->done != NULL && cs->done(cs->ctx)) ||
-	    sse_feed(&cs->sse, p, n) != SSE_OK)
+	if (cs->done != NULL && cs->done(cs->ctx))
 		return 1;
+	if (sse_feed(&cs->sse, p, n) != SSE_OK) {
+		/* the decoder's own stop is its business; a bad frame is ours */
+		cs->bad_frame = cs->sse.err != SSE_ABORT;
+		return 1;
+	}
 	return cs->sink->flush != NULL && cs->sink->flush(cs->sink->ctx) != 0;
+}
+
+void
+call_stream_limit(struct call_stream *cs, size_t max_event)
+{
+	sse_init(&cs->sse, cs->sse.on_event, cs->sse.ctx, max_event);
+}
+
+int
+call_stream_finish(struct call_stream *cs)
+{
+	if (sse_finish(&cs->sse, NULL) == SSE_OK)
+		return 0;
+	cs->bad_frame = cs->sse.err != SSE_ABORT;
+	return -1;
 }
 
 const char *
@@ -366,4 +433,32 @@ out:
 		json_tokener_free(tok);
 	free(raw);
 	return o;
+}
+
+int
+call_token(struct store *st, struct arena *a, const char *scope,
+    const char *cred, int force, int (*exchange)(void *, char **, int64_t *),
+    void *ctx, int (*idle)(void *), void *idle_ctx, const char **out,
+    int *cached)
+{
+	enum tokcache_how how = TOKCACHE_EXCHANGED;
+	const char *copy;
+	char *value = NULL;
+	int64_t expires;
+	int rc;
+
+	if (st == NULL)
+		rc = exchange(ctx, &value, &expires);
+	else
+		rc = tokcache_fetch(st, scope, cred, force, exchange, ctx, idle,
+		    idle_ctx, &value, &how);
+	if (rc != 0)
+		return rc;
+	copy = arena_strdup(a, value);
+	free(value);
+	if (copy == NULL)
+		return TOKCACHE_STORE;
+	*out = copy;
+	*cached = how != TOKCACHE_EXCHANGED;
+	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
+#include "upstream/glm/glm.h"
 #include "upstream/kimi/kimi.h"
 #include "upstream/minimax/minimax.h"
 #include "upstream/provider.h"
@@ -19,6 +20,7 @@
 const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
+	&glm_provider,
 	&kimi_provider,
 	&minimax_provider,
 	&qwenai_provider,

@@ -13,6 +13,7 @@
 
 #include "fcgi/arena.h"
 #include "fcgi/conf.h"
+#include "store/accounts.h"
 #include "store/mappings.h"
 #include "upstream/route.h"
 
@@ -81,16 +82,33 @@ in_provider(const struct provider *p, const char *name, size_t n)
 	return NULL;
 }
 
+/* A provider that could answer now: no account needed, or one usable. */
+static int
+can_answer(struct store *st, const struct provider *p)
+{
+	struct acct_counts c;
+
+	if (p->flags & PROVIDER_ANON)
+		return 1;
+	return st != NULL && acct_count(st, p->id, &c) == STORE_OK &&
+	    c.active + c.cooling > 0;
+}
+
 /*
  * A built-in name, whole or with a switch suffix; only prov's when not
- * NULL.  Sets r->provider, r->model, suffix flags.
+ * NULL.  Sets r->provider, r->model, suffix flags.  A name two providers
+ * share (GLM-5: GLM and Z.ai) goes to the first that has accounts, else
+ * to the first (whose error then names it), as /v1/models lists it.
  */
 static int
-builtin(const struct provider *only, const char *name, struct route *r)
+builtin(struct store *st, const struct provider *only, const char *name,
+    struct route *r)
 {
 	const struct provider *const *pp;
+	const struct provider *first = NULL;
 	const struct provider_model *m;
 	size_t len = strlen(name), sl, i;
+	int ok;
 
 	for (i = 0; i <= sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		size_t n = len;
@@ -107,15 +125,21 @@ builtin(const struct provider *only, const char *name, struct route *r)
 		for (pp = providers; *pp != NULL; pp++) {
 			if (only != NULL && *pp != only)
 				continue;
-			if ((m = in_provider(*pp, name, n)) != NULL) {
+			if ((m = in_provider(*pp, name, n)) == NULL)
+				continue;
+			ok = only != NULL || can_answer(st, *pp);
+			if (ok || first == NULL) {
 				r->provider = *pp;
 				r->model = m;
-				r->flags |= fl | (m->flags & ~MODEL_ALIAS);
-				return 1;
+				r->flags = fl | (m->flags & ~MODEL_ALIAS);
 			}
+			if (ok)
+				return 1;
+			if (first == NULL)
+				first = *pp;
 		}
 	}
-	return 0;
+	return first != NULL;	/* nobody can answer: the first says so */
 }
 
 /* A name an upstream lists (provider.listed), whole or with a suffix. */
@@ -280,7 +304,7 @@ route_resolve(const struct config *cfg, struct store *st, struct arena *a,
 		r->pin_account = acct ? arena_strdup(a, acct) : NULL;
 		if (r->mapping == NULL || (acct && r->pin_account == NULL))
 			return ROUTE_ENOMEM;
-		if (!builtin(pin, target, r) &&
+		if (!builtin(st, pin, target, r) &&
 		    !listed(cfg, st, a, pin, target, r)) {
 			r->provider = pin != NULL ? pin : provider_default();
 			if ((r->upstream_model = arena_strdup(a, target)) ==
@@ -288,7 +312,7 @@ route_resolve(const struct config *cfg, struct store *st, struct arena *a,
 				return ROUTE_ENOMEM;
 		}
 		r->flags |= name_flags(r->provider, target);
-	} else if (!builtin(NULL, requested, r) &&
+	} else if (!builtin(st, NULL, requested, r) &&
 	    !listed(cfg, st, a, NULL, requested, r))
 		r->provider = provider_default();
 	if (r->provider == NULL)

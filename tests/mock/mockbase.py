@@ -22,6 +22,7 @@ import copy
 import json
 import os
 import random
+import re
 import select
 import signal
 import socket
@@ -32,6 +33,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MAX_BODY = 16 * 1024 * 1024
+MARKER_RE = re.compile(r"\[\[([a-z_]+)(?::([^\]]*))?\]\]")
 
 
 class ClientGone(Exception):
@@ -60,6 +62,23 @@ def take_healing(layers, key, default):
                 layer[tk] = left - 1
         return val
     return default
+
+
+def markers_of(text):
+    """The per-request markers [[name]] / [[name:value]] of a prompt's text as {name: value},
+    and the text without them (what the mock echoes)."""
+    return ({m.group(1): m.group(2) or "" for m in MARKER_RE.finditer(text)},
+            MARKER_RE.sub("", text).strip())
+
+
+def check_config_keys(obj, known, special=()):
+    """POST /_mock/config must be an object naming only knobs (known) and special keys; a
+    typo in a test is then a 400, not a knob silently ignored."""
+    if not isinstance(obj, dict):
+        raise ValueError("config must be a JSON object")
+    for k in obj:
+        if k not in known and k not in special:
+            raise ValueError("unknown config key %r" % k)
 
 
 def merge_by_token(by_token, update, known):

@@ -22,6 +22,7 @@
 
 #include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_stream.h"
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/stream.h"
 
@@ -270,36 +271,12 @@ ev_free(struct evlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[1024], *buf;
-	FILE		*f;
-	long		 n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/chatgpt/%s",
-	    top ? top : ".", name);
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (lenp != NULL)
-		*lenp = (size_t)n;
-	return buf;
-}
-
 /* The fixtures' SSE subset: blank-line separated, "event:" and "data:". */
 static bool
 load_sse(const char *file, struct evlist *out)
 {
-	char		*text = slurp(file, NULL), *blk, *next, *ln, *nl;
+	char		*text = unit_slurp("chatgpt", file, NULL);
+	char		*blk, *next, *ln, *nl;
 	struct sb	 data;
 
 	if (text == NULL)
@@ -518,7 +495,7 @@ START_TEST(fixture)
 	int		 formats = 0;
 
 	snprintf(file, sizeof(file), "%s.expect", name);
-	want = slurp(file, NULL);
+	want = unit_slurp("chatgpt", file, NULL);
 	ck_assert_msg(want != NULL, "missing %s", file);
 	snprintf(file, sizeof(file), "%s.old.sse", name);
 	if (load_sse(file, &l)) {

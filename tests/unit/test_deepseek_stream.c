@@ -19,6 +19,7 @@
 
 #include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_stream.h"
 #include "upstream/deepseek/stream.h"
 #include "upstream/sse.h"
 
@@ -220,28 +221,6 @@ static const struct expect fixtures[] = {
 	{ "empty_close.sse", 0, "", "", "", DSS_PROTO, 2, 0, 0 },
 };
 
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[1024], *buf;
-	FILE		*f;
-	long		 n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/deepseek/%s",
-	    top ? top : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	ck_assert((n = ftell(f)) >= 0);
-	rewind(f);
-	ck_assert_ptr_nonnull(buf = malloc((size_t)n + 1));
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*lenp = (size_t)n;
-	return buf;
-}
-
 static int
 on_event(void *ctx, const char *name, const char *data, size_t len)
 {
@@ -257,19 +236,10 @@ run_sse(struct run *u, const struct expect *e, const char *buf, size_t len,
     size_t cut, size_t step, int abort_at)
 {
 	struct sse_parser	 p;
-	size_t			 at = 0, n;
 
 	open_run(u, e->search, abort_at);
 	sse_init(&p, on_event, u, 0);
-	for (; at < len; at += n) {
-		n = step == 0 ? len - at : step;
-		if (at < cut && at + n > cut)
-			n = cut - at;
-		if (n > len - at)
-			n = len - at;
-		if (sse_feed(&p, buf + at, n) != SSE_OK)
-			break;
-	}
+	unit_sse_feed(&p, buf, len, cut, step);
 	if (u->rc == DSS_OK)
 		(void)sse_finish(&p, NULL);
 	if (u->rc == DSS_OK)
@@ -307,8 +277,10 @@ START_TEST(fixture)
 	const struct expect	*e = &fixtures[_i];
 	struct run		 u;
 	size_t			 len, clen = 0;
-	char			*buf = slurp(e->file, &len), *crlf;
+	char			*buf = unit_slurp("deepseek", e->file, &len), *crlf;
 	int			 calls;
+
+	ck_assert_msg(buf != NULL, "cannot open %s", e->file);
 
 	for (size_t k = 0; k <= len + 1; k++) {
 		run_sse(&u, e, buf, len, k, k <= len ? 0 : 1, 0);

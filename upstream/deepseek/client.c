@@ -297,9 +297,10 @@ completion(struct ds_call *c, const struct provider_call *pc,
 		fail_body(&sc);
 		goto out;
 	}
-	de = sc.dec_err;
-	if (e == UP_OK && de == DSS_OK && sse_finish(&sc.cs.sse, NULL) !=
-	    SSE_OK)
+	/* a malformed frame mid-stream is the upstream's fault, not a leave */
+	if ((de = sc.dec_err) == DSS_OK && sc.cs.bad_frame)
+		de = DSS_PROTO;
+	if (e == UP_OK && de == DSS_OK && call_stream_finish(&sc.cs) != 0)
 		de = sc.dec_err != DSS_OK ? sc.dec_err : DSS_PROTO;
 	if (de == DSS_ABORT || de == DSS_UPSTREAM)
 		goto out;	/* the client left, or the sink has the error */

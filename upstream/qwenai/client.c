@@ -227,8 +227,9 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 	const struct chat_sink *k = sc->c->sink;
 	enum qa_stream_err de = sc->dec_err;
 
-	if (e == UP_OK && de == QAS_OK && sse_finish(&sc->cs.sse, NULL) !=
-	    SSE_OK)
+	if (de == QAS_OK && sc->cs.bad_frame)
+		de = QAS_PROTO;	/* a malformed frame, not a client that left */
+	if (e == UP_OK && de == QAS_OK && call_stream_finish(&sc->cs) != 0)
 		de = sc->dec_err != QAS_OK ? sc->dec_err : QAS_PROTO;
 	if (de == QAS_ABORT || de == QAS_UPSTREAM)
 		return;		/* the client left, or the sink has the error */

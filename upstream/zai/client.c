@@ -165,8 +165,9 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 			call_fail_net(k, "zai", "completion", e);
 		return;
 	}
-	if (e == UP_OK && de == ZS_OK &&
-	    sse_finish(&sc->cs.sse, NULL) != SSE_OK)
+	if (de == ZS_OK && sc->cs.bad_frame)
+		de = ZS_PROTO;	/* a malformed frame, not a client that left */
+	if (e == UP_OK && de == ZS_OK && call_stream_finish(&sc->cs) != 0)
 		de = sc->dec_err != ZS_OK ? sc->dec_err : ZS_PROTO;
 	if (de == ZS_ABORT || de == ZS_UPSTREAM ||
 	    (e == UP_ABORTED && de == ZS_OK))
