@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fcgi/buf.h"
+#include "fcgi/utf8.h"
 
 void
 buf_init(struct buf *b, size_t max)
@@ -91,20 +92,30 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
-/* UTF-8 passes through; quotes, backslashes and controls are escaped. */
+/*
+ * Valid UTF-8 passes through; quotes, backslashes and controls are
+ * escaped, and a byte that starts no valid sequence (a path's %ff, a
+ * text cut mid-character) becomes U+FFFD: the output is always JSON.
+ */
 int
 buf_json_str(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	const unsigned char *run;
+	size_t k;
 
 	if (buf_add(b, "\"", 1) < 0)
 		return -1;
 	while (p < end) {
-		for (run = p; p < end && *p >= 0x20 && *p != '"' &&
-		    *p != '\\' && *p != 0x7f; p++)
-			;
+		for (run = p; p < end; p += k) {
+			k = 1;
+			if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+				continue;
+			if (*p < 0x80 ||
+			    (k = utf8_seq_len(p, (size_t)(end - p))) == 0)
+				break;
+		}
 		if (p > run && buf_add(b, run, (size_t)(p - run)) < 0)
 			return -1;
 		if (p == end)
@@ -115,11 +126,14 @@ buf_json_str(struct buf *b, const char *s, size_t n)
 		case '\n': buf_add(b, "\\n", 2); break;
 		case '\r': buf_add(b, "\\r", 2); break;
 		case '\t': buf_add(b, "\\t", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[*p >> 4],
-			    hex[*p & 15] };
-			buf_add(b, u, 6);
-		}
+		default:
+			if (*p >= 0x80)
+				buf_add(b, "\\ufffd", 6);
+			else {
+				char u[6] = { '\\', 'u', '0', '0',
+				    hex[*p >> 4], hex[*p & 15] };
+				buf_add(b, u, 6);
+			}
 		}
 		p++;
 	}

@@ -2,10 +2,12 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
+#include "fcgi/utf8.h"
 
 static const struct { int code; const char *text; } reasons[] = {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
@@ -126,21 +128,31 @@ struct json_object *
 resp_error_object(const char *type, const char *code, const char *param,
     const char *msg)
 {
-	struct json_object *root, *err;
+	struct json_object *root = NULL, *err;
+	char *m = NULL, *pm = NULL;
 
+	/* a message may quote a client's bytes: JSON wants UTF-8 */
+	if ((m = utf8_clean_dup(msg, strlen(msg))) == NULL ||
+	    (param != NULL && (pm = utf8_clean_dup(param, strlen(param))) ==
+	    NULL))
+		goto out;
 	if ((root = json_object_new_object()) == NULL)
-		return NULL;
+		goto out;
 	if ((err = json_object_new_object()) == NULL) {
 		json_object_put(root);
-		return NULL;
+		root = NULL;
+		goto out;
 	}
 	json_object_object_add(root, "error", err);
-	json_object_object_add(err, "message", json_object_new_string(msg));
+	json_object_object_add(err, "message", json_object_new_string(m));
 	json_object_object_add(err, "type", json_object_new_string(type));
 	json_object_object_add(err, "param",
-	    param ? json_object_new_string(param) : NULL);
+	    pm ? json_object_new_string(pm) : NULL);
 	json_object_object_add(err, "code",
 	    code ? json_object_new_string(code) : NULL);
+out:
+	free(m);
+	free(pm);
 	return root;
 }
 

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "html/escape.h"
+#include "fuzz/sink_oracle.h"
 #include "upstream/qwen/stream.h"
 #include "upstream/sse.h"
 
@@ -56,18 +56,6 @@ log_add(struct log *b, const void *s, size_t n)
 		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
-}
-
-/* Every byte starts a valid character (html/escape.c's reading). */
-static bool
-utf8(const char *s, size_t n)
-{
-	size_t	 i, k;
-
-	for (i = 0; i < n; i += k)
-		if ((k = utf8_seq_len((const unsigned char *)s + i, n - i)) == 0)
-			return false;
-	return true;
 }
 
 /* ------------------------------------------------------------ checking sink */
@@ -105,7 +93,7 @@ s_text(void *ctx, const char *s, size_t n)
 {
 	struct rec	*r = ctx;
 
-	if (n == 0 || !utf8(s, n))
+	if (n == 0 || !oracle_utf8(s, n))
 		abort();
 	r->text = true;
 	return note(r, 't', s, n);
@@ -116,7 +104,7 @@ s_reasoning(void *ctx, const char *s, size_t n)
 {
 	struct rec	*r = ctx;
 
-	if (n == 0 || !utf8(s, n) || r->text)
+	if (n == 0 || !oracle_utf8(s, n) || r->text)
 		abort();
 	return note(r, 'k', s, n);
 }
@@ -147,7 +135,7 @@ s_error(void *ctx, int status, const char *type, const char *code,
 	    strlen(code) > QWS_CODE_MAX || msg == NULL)
 		abort();
 	n = strlen(msg);
-	if (n == 0 || n > QWS_ERRMSG_MAX || !utf8(msg, n))
+	if (n == 0 || n > QWS_ERRMSG_MAX || !oracle_utf8(msg, n))
 		abort();
 	for (i = 0; i < n; i++)
 		if ((unsigned char)msg[i] < 0x20)
@@ -193,11 +181,7 @@ run(const uint8_t *data, size_t size, int abort_at, uint32_t chunks,
 		abort();
 	sse_init(&p, on_event, u, QWS_MAX_EVENT);
 	while (at < size && !qw_stream_done(u->st)) {
-		/* chunks == 0: one piece; else sizes 1..16 from the hash */
-		step = chunks == 0 ? size - at : 1 + (chunks & 15);
-		chunks = chunks * 1103515245u + 12345u;
-		if (step > size - at)
-			step = size - at;
+		step = oracle_step(&chunks, size - at);
 		if (sse_feed(&p, data + at, step) != SSE_OK)
 			break;
 		at += step;
@@ -226,21 +210,11 @@ run(const uint8_t *data, size_t size, int abort_at, uint32_t chunks,
 	qw_stream_free(u->st);
 }
 
-static uint32_t
-fnv(const uint8_t *s, size_t n)
-{
-	uint32_t	 h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *s++) * 16777619u;
-	return h;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct run	 a, b;
-	uint32_t	 h = fnv(data, size);
+	uint32_t	 h = oracle_hash(data, size);
 	int		 abort_at;
 
 	if (size > 1 << 20)

@@ -126,8 +126,12 @@ def check_basic(c, send):
         c.check("404 body is JSON (front end did not substitute its own page)", is_json(resp),
                 resp.describe())
 
-    for path in ("/v1/no-such-route", "/no/such/thing"):
+    # the third: bytes that are no UTF-8 must not reach the JSON message raw
+    for path in ("/v1/no-such-route", "/no/such/thing", "/no/such/%ff%fe%c0"):
         resp = send("GET", path)
+        if "%ff" in path and resp.status == 400 and not is_json(resp):
+            c.check("GET %s: the front server refused the bytes itself (400)" % path, True)
+            continue
         why = openai_error(resp.json(), code="not_found")
         c.check("GET %s -> 404 not_found error" % path, resp.status == 404 and why is None,
                 "%s; %s" % (why, resp.describe()))

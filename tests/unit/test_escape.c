@@ -1,12 +1,15 @@
 /*
- * html/escape.c by context, and the /tokens templates fed hostile data:
+ * html/escape.c by context (and JSON strings, fcgi/buf.c), and the /tokens
+ * templates fed hostile data:
  * nothing a token, an account id or an upstream error carries may come
  * out as markup.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "fcgi/utf8.h"
 #include "html/escape.h"
 #include "html/tokens.h"
 #include "unit.h"
@@ -34,6 +37,14 @@ txt(const char *s)
 }
 
 static const char *
+jstr(const char *s, size_t n)
+{
+	buf_reset(&b);
+	ck_assert_int_eq(buf_json_str(&b, s, n), 0);
+	return b.p ? b.p : "";
+}
+
+static const char *
 attr(const char *s)
 {
 	buf_reset(&b);
@@ -48,6 +59,31 @@ arg(const char *s)
 	ck_assert_int_eq(url_args(&b, s), 0);
 	return b.p ? b.p : "";
 }
+
+/* JSON strings: always valid JSON, valid UTF-8 kept byte for byte. */
+START_TEST(json_strings)
+{
+	ck_assert_str_eq(jstr("a\"b\\c\n\t\x01\x7f", 9),
+	    "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\"");
+	ck_assert_str_eq(jstr("\xe4\xbd\xa0\xf0\x9f\x98\x80 \xc3\xa9", 10),
+	    "\"\xe4\xbd\xa0\xf0\x9f\x98\x80 \xc3\xa9\"");
+	/* a path's %ff%fe, a cut sequence, an overlong form, a surrogate */
+	ck_assert_str_eq(jstr("/\xff\xfe", 3), "\"/\\ufffd\\ufffd\"");
+	ck_assert_str_eq(jstr("x\xe4\xbd", 3), "\"x\\ufffd\\ufffd\"");
+	ck_assert_str_eq(jstr("\xc0\xaf", 2), "\"\\ufffd\\ufffd\"");
+	ck_assert_str_eq(jstr("\xed\xa0\x80", 3),
+	    "\"\\ufffd\\ufffd\\ufffd\"");
+	ck_assert_str_eq(jstr("a\0b", 3), "\"a\\u0000b\"");
+	/* the copy error messages go through */
+	{
+		char *c = utf8_clean_dup("ok \xe4\xbd\xa0 \xff\xc3", 9);
+
+		ck_assert_ptr_nonnull(c);
+		ck_assert_str_eq(c, "ok \xe4\xbd\xa0 \xef\xbf\xbd\xef\xbf\xbd");
+		free(c);
+	}
+}
+END_TEST
 
 START_TEST(text_specials)
 {
@@ -331,6 +367,7 @@ escape_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, json_strings);
 	tcase_add_test(tc, text_specials);
 	tcase_add_test(tc, text_utf8_and_controls);
 	tcase_add_test(tc, text_embedded_nul);

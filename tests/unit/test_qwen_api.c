@@ -98,6 +98,12 @@ START_TEST(kinds_and_cookies)
 	ck_assert_int_eq(P->raw_credential(&a, "none", &acct), 0);
 	ck_assert_int_eq(P->raw_credential(&a, "a=b; tongyi_sso_ticket=" T,
 	    &acct), 0);
+	/* a comma list: one of them, each in any form but a cookie header */
+	ck_assert_int_eq(P->raw_credential(&a, T "," AL "aliyunTicketValue0001",
+	    &acct), 1);
+	ck_assert(strcmp(acct.secret, T) == 0 ||
+	    strcmp(acct.secret, AL "aliyunTicketValue0001") == 0);
+	ck_assert_int_eq(acct.kind, strcmp(acct.secret, T) != 0);
 	/* the account form: one secret field, the ticket */
 	ck_assert_uint_eq(P->nfields, 1);
 	ck_assert_str_eq(P->fields[0].name, "ticket");

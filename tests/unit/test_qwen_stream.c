@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_stream.h"
 #include "upstream/qwen/snap.h"
 #include "upstream/qwen/stream.h"
 #include "upstream/sse.h"
@@ -41,29 +43,6 @@ sb_add(struct sb *b, const char *s, size_t n)
 }
 
 #define sb_str(b)	((b)->p != NULL ? (b)->p : "")
-
-static bool
-utf8_ok(const char *s, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i, j, k;
-
-	for (i = 0; i < n; i += k) {
-		k = u[i] < 0x80 ? 1 : u[i] < 0xc2 ? 0 : u[i] < 0xe0 ? 2 :
-		    u[i] < 0xf0 ? 3 : u[i] < 0xf5 ? 4 : 0;
-		if (k == 0 || i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if (k > 2 && ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f)))
-			return false;
-	}
-	return true;
-}
 
 /* ------------------------------------------------------------ recording sink */
 
@@ -105,7 +84,7 @@ rec_text(void *ctx, const char *s, size_t n)
 	struct rec	*r = ctx;
 
 	ck_assert_uint_gt(n, 0);
-	ck_assert_msg(utf8_ok(s, n), "invalid UTF-8 handed to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 handed to the sink");
 	sb_add(&r->text, s, n);
 	r->text_started = true;
 	return rec_call(r, 't');
@@ -117,7 +96,7 @@ rec_reasoning(void *ctx, const char *s, size_t n)
 	struct rec	*r = ctx;
 
 	ck_assert_uint_gt(n, 0);
-	ck_assert_msg(utf8_ok(s, n), "invalid UTF-8 handed to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 handed to the sink");
 	ck_assert_msg(!r->text_started, "reasoning after the answer began");
 	sb_add(&r->reasoning, s, n);
 	return rec_call(r, 'k');
@@ -144,7 +123,7 @@ rec_error(void *ctx, int status, const char *type, const char *code,
 	size_t		 i;
 
 	ck_assert(type != NULL && code != NULL && msg != NULL && *code);
-	ck_assert(utf8_ok(msg, strlen(msg)));
+	ck_assert(oracle_utf8(msg, strlen(msg)));
 	ck_assert_uint_le(strlen(msg), QWS_ERRMSG_MAX);
 	for (i = 0; msg[i] != '\0'; i++)
 		ck_assert_msg((unsigned char)msg[i] >= 0x20, "control in message");
@@ -193,21 +172,13 @@ run(const char *data, size_t len, size_t step, size_t cut, int abort_at,
 		.text = rec_text, .reasoning = rec_reasoning,
 		.finish = rec_finish, .error = rec_error };
 	struct sse_parser	 p;
-	size_t			 at = 0, n;
 
 	memset(u, 0, sizeof(*u));
 	u->rec.abort_at = abort_at;
 	ck_assert_int_eq(qw_stream_new(&u->st, &k), QWS_OK);
 	sse_init(&p, on_event, u, QWS_MAX_EVENT);
-	while (at < len && u->rc == QWS_OK && !qw_stream_done(u->st)) {
-		n = cut != 0 ? (at < cut ? cut - at : len - at) :
-		    step != 0 ? step : len - at;
-		if (n > len - at)
-			n = len - at;
-		if (sse_feed(&p, data + at, n) != SSE_OK)
-			break;
-		at += n;
-	}
+	/* a done decoder ignores what follows, as client.c stops reading */
+	unit_sse_feed(&p, data, len, cut, cut != 0 ? 0 : step);
 	if (u->rc == QWS_OK && !qw_stream_done(u->st) &&
 	    sse_finish(&p, NULL) == SSE_OK && u->rc == QWS_OK)
 		u->rc = qw_stream_end(u->st);
@@ -231,25 +202,9 @@ run(const char *data, size_t len, size_t step, size_t cut, int abort_at,
 static char *
 slurp(const char *name, size_t *len)
 {
-	const char	*top = getenv("top_srcdir");
-	char		 path[1024], *p;
-	FILE		*f;
-	long		 n;
+	char	*p = unit_slurp("qwen", name, len);
 
-	snprintf(path, sizeof(path), "%s/tests/unit/data/qwen/%s",
-	    top != NULL && *top ? top : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	p = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-	p[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
+	ck_assert_msg(p != NULL, "cannot read the fixture %s", name);
 	return p;
 }
 

@@ -75,16 +75,11 @@ session_create(struct ds_call *c)
 }
 
 /* Deleting the session: after the answer, or after a failed attempt. */
-struct ds_after {
-	struct ds_call	 c;
-};
-
 static void
 session_delete(void *u)
 {
-	struct ds_after *a = u;
 	struct json_object *root, *biz;
-	struct ds_call *c = &a->c;
+	struct ds_call *c = u;
 	const char *body;
 
 	c->sink = NULL;
@@ -98,19 +93,6 @@ session_delete(void *u)
 		json_object_put(root);
 	else
 		log_info("deepseek: chat session not deleted: %s", c->msg);
-}
-
-static void
-defer_delete(const struct provider_call *pc, const struct ds_call *c)
-{
-	struct ds_after *a;
-
-	if (pc->after == NULL ||
-	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
-		return;
-	a->c = *c;
-	pc->after->fn = session_delete;
-	pc->after->ctx = a;
 }
 
 /* The challenge, solved, as the X-Ds-Pow-Response value. */
@@ -196,9 +178,9 @@ completion_body(struct ds_call *c, const struct provider_call *pc)
 
 struct stream_ctx {
 	struct ds_call		*c;
-	struct call_stream	 cs;
 	struct ds_stream	*dec;
 	enum ds_stream_err	 dec_err;
+	struct call_stream	 cs;
 };
 
 static int
@@ -211,9 +193,9 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-done(const void *dec)
+dec_done(void *u)
 {
-	return ds_stream_done(dec);
+	return ds_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /* A 200 that carried a JSON error instead of the stream. */
@@ -222,9 +204,10 @@ fail_body(struct stream_ctx *sc)
 {
 	struct ds_call *c = sc->c;
 	struct json_object *root = NULL, *biz;
+	const char *body = call_stream_body(&sc->cs);
 
-	if (sc->cs.err_body.len > 0 && !sc->cs.err_body.failed)
-		root = json_tokener_parse(sc->cs.err_body.p);
+	if (body != NULL)
+		root = json_tokener_parse(body);
 	c->code = -1;
 	c->msg[0] = '\0';
 	/* envelope() fills code and msg; biz is not wanted */
@@ -268,14 +251,13 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	so.thinking = (pc->route->flags & ROUTE_THINK) != 0;
 	so.search = (pc->route->flags & ROUTE_SEARCH) != 0;
 	sc.c = c;
-	call_stream_init(&sc.cs, k, &resp, on_event, &sc, 0, DS_ERR_BODY_MAX);
+	call_stream_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
+	    DS_ERR_BODY_MAX);
 	if (ds_stream_new(&sc.dec, k, &so) != DSS_OK) {
 		call_fail(k, 503, "server_error", "overloaded",
 		    "Out of memory.");
-		return;
+		goto out;
 	}
-	sc.cs.done = done;
-	sc.cs.dec = sc.dec;
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.url = arena_printf(c->arena, "%s%s", c->base, DS_TARGET_PATH);
@@ -315,8 +297,10 @@ completion(struct ds_call *c, const struct provider_call *pc,
 		fail_body(&sc);
 		goto out;
 	}
-	de = sc.dec_err;
-	if (e == UP_OK && de == DSS_OK && sse_finish(&sc.cs.sse, NULL) != SSE_OK)
+	/* a malformed frame mid-stream is the upstream's fault, not a leave */
+	if ((de = sc.dec_err) == DSS_OK && sc.cs.bad_frame)
+		de = DSS_PROTO;
+	if (e == UP_OK && de == DSS_OK && call_stream_finish(&sc.cs) != 0)
 		de = sc.dec_err != DSS_OK ? sc.dec_err : DSS_PROTO;
 	if (de == DSS_ABORT || de == DSS_UPSTREAM)
 		goto out;	/* the client left, or the sink has the error */
@@ -345,7 +329,7 @@ void
 deepseek_chat(const struct provider_call *pc)
 {
 	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
-	struct ds_call c;
+	struct ds_call c, later;
 	const char *pow;
 
 	if (pc->account == NULL || pc->account->secret == NULL) {
@@ -367,8 +351,13 @@ deepseek_chat(const struct provider_call *pc)
 	if (ds_bearer(&c, 0, NULL, 0) != DS_STEP_OK ||
 	    session_create(&c) < 0)
 		return;
-	/* From here on the session exists: it goes, whatever happens. */
-	defer_delete(pc, &c);
+	/*
+	 * From here on the session exists: it goes, whatever happens.  By
+	 * then the account's secret is freed; the bearer is enough.
+	 */
+	later = c;
+	later.user_token = NULL;
+	call_defer(pc, session_delete, &later, sizeof(later));
 	if ((pow = pow_answer(&c)) == NULL)
 		return;
 	completion(&c, pc, pow);

@@ -255,22 +255,9 @@ qw_api(struct qw_call *c, const char *what, const char *path,
 			goto out;
 		}
 	}
-	if (e == UP_HTTP) {
-		if (c->sink != NULL)
-			call_fail_http(c->sink, "qwen", what, &resp,
-			    c->msg[0] ? c->msg : NULL);
-		else
-			log_info("qwen: %s answered %ld", what, resp.status);
-		if (c->msg[0] == '\0')
-			snprintf(c->msg, sizeof(c->msg), "HTTP %ld",
-			    resp.status);
-	} else {
-		snprintf(c->msg, sizeof(c->msg), "%s", up_strerror(e));
-		if (c->sink != NULL)
-			call_fail_net(c->sink, "qwen", what, e);
-		else
-			log_info("qwen: %s failed: %s", what, up_strerror(e));
-	}
+	/* an HTTP error without a login verdict, or no answer at all */
+	call_fail_answer(c->sink, "qwen", "Qwen", what, e, &resp, 0, c->msg,
+	    sizeof(c->msg));
 out:
 	http_resp_free(&resp);
 	if (se != QW_STEP_OK) {

@@ -23,7 +23,6 @@
 #include "upstream/qwen/internal.h"
 #include "upstream/qwen/prompt.h"
 #include "upstream/qwen/stream.h"
-#include "upstream/sse.h"
 
 #define QW_IDLE_S	120	/* thinking may be silent for long */
 #define QW_ENC_MAX	64	/* bytes of a Content-Encoding we repeat */
@@ -60,15 +59,13 @@ static void
 defer_delete(const struct provider_call *pc, const struct qw_call *c,
     const char *session)
 {
-	struct qw_after *a;
+	struct qw_after a;
 
-	if (pc->after == NULL || session == NULL || *session == '\0' ||
-	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL ||
-	    (a->session = arena_strdup(c->arena, session)) == NULL)
+	if (session == NULL || *session == '\0' ||
+	    (a.session = arena_strdup(c->arena, session)) == NULL)
 		return;
-	a->c = *c;
-	pc->after->fn = session_delete;
-	pc->after->ctx = a;
+	a.c = *c;
+	(void)call_defer(pc, session_delete, &a, sizeof(a));
 }
 
 /* ------------------------------------------------------------ body */
@@ -130,9 +127,9 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-done(const void *dec)
+dec_done(void *u)
 {
-	return qw_stream_done(dec);
+	return qw_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /* A 200 that carried a refusal (or anything else) instead of a stream. */
@@ -141,9 +138,10 @@ fail_body(struct stream_ctx *sc)
 {
 	struct qw_call *c = sc->c;
 	struct json_object *root = NULL;
+	const char *body = call_stream_body(&sc->cs);
 
-	if (sc->cs.err_body.len > 0 && !sc->cs.err_body.failed)
-		root = json_tokener_parse(sc->cs.err_body.p);
+	if (body != NULL)
+		root = json_tokener_parse(body);
 	if (root != NULL && qw_envelope(c, root) < 0)
 		qw_fail(c, "chat");
 	else
@@ -231,14 +229,16 @@ fail_http(struct stream_ctx *sc)
 static void
 finish_stream(struct stream_ctx *sc, enum up_err e)
 {
-	enum qw_stream_err de = sc->dec_err;
+	enum qw_stream_err de;
 
-	if (e == UP_OK && de == QWS_OK && sse_finish(&sc->cs.sse, NULL) !=
-	    SSE_OK)
+	/* a malformed frame mid-stream is the upstream's fault, not a leave */
+	if ((de = sc->dec_err) == QWS_OK && sc->cs.bad_frame)
+		de = QWS_PROTO;
+	if (e == UP_OK && de == QWS_OK && call_stream_finish(&sc->cs) != 0)
 		de = sc->dec_err != QWS_OK ? sc->dec_err : QWS_PROTO;
 	if (de == QWS_ABORT || de == QWS_UPSTREAM)
 		return;	/* the client left, or the sink has the error */
-	if (e == UP_ABORTED && !qw_stream_done(sc->dec))
+	if (de == QWS_OK && e == UP_ABORTED && !qw_stream_done(sc->dec))
 		return;		/* the client left */
 	if (de == QWS_OK && !qw_stream_done(sc->dec)) {
 		if (!qw_stream_finished_upstream(sc->dec))
@@ -275,15 +275,15 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	sc.c = c;
 	sc.sink = k;
 	sc.resp = &resp;
-	call_stream_init(&sc.cs, k, &resp, on_event, &sc, QWS_MAX_EVENT,
+	call_stream_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
 	    QW_ERR_BODY_MAX);
+	/* a snapshot carries the whole answer so far: events grow long */
+	call_stream_limit(&sc.cs, QWS_MAX_EVENT);
 	if (qw_stream_new(&sc.dec, k) != QWS_OK) {
 		call_fail(k, 503, "server_error", "overloaded",
 		    "Out of memory.");
-		return;
+		goto out;
 	}
-	sc.cs.done = done;
-	sc.cs.dec = sc.dec;
 	clock_gettime(CLOCK_REALTIME, &now);
 	ts = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	qw_hex_id(req_id);

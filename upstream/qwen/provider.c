@@ -192,15 +192,31 @@ qw_cookie(struct arena *a, const char *ticket)
  * no credential.
  */
 static int
+ticket_ok(const char *s, size_t n)
+{
+	char *t, *v;
+	int ok;
+
+	if (n < QW_TICKET_MIN || strncmp(s, "sk-", 3) == 0 ||
+	    memchr(s, ';', n) != NULL || (t = strndup(s, n)) == NULL)
+		return 0;
+	v = normalize(t);
+	ok = v != NULL;
+	free(t);
+	free(v);
+	return ok;
+}
+
+/* A comma list of tickets gives one of them (call_own_credential). */
+static int
 raw_credential(struct arena *a, const char *bearer,
     struct provider_account *out)
 {
 	char *t;
 
-	if (strncmp(bearer, "sk-", 3) == 0 || strchr(bearer, ';') != NULL ||
-	    (t = normalize(bearer)) == NULL)
+	if (!call_own_credential(a, bearer, ticket_ok, out) ||
+	    (t = normalize(out->secret)) == NULL)
 		return 0;
-	memset(out, 0, sizeof(*out));
 	out->secret = arena_strdup(a, t);
 	out->kind = classify(t);
 	free(t);

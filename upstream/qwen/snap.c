@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "html/escape.h"
+#include "fcgi/utf8.h"
 #include "upstream/qwen/snap.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')

@@ -19,11 +19,12 @@
 
 #include <json-c/json.h>
 
-#include "html/escape.h"
+#include "fcgi/utf8.h"
 #include "upstream/qwen/snap.h"
 #include "upstream/qwen/stream.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
+			 (c) == '\n')
 #define MIME_TEXT	"text/plain"
 #define MIME_CARD	"multi_load/iframe"
 
@@ -354,7 +355,8 @@ loads(struct texts *t, json_object *m)
 		e = json_object_array_get_idx(l, i);
 		if (is(e, "type", "deep_think")) {
 			v = str(get(e, "content"), "think_content", &len);
-			if (v != NULL && (t->deep == NULL || len > t->deeplen)) {
+			if (v != NULL && (t->deep == NULL ||
+			    len > t->deeplen)) {
 				t->deep = v;
 				t->deeplen = len;
 			}

@@ -52,8 +52,8 @@
  *    then finish(CHAT_FINISH_STOP) without usage (Qwen counts nothing).
  *    An end before any content is QWS_EMPTY (no sink call).
  *  - "communication" gives the upstream's session and request ids (the
- *    first of each, if they are plain tokens), also from an error event.  Other event names and
- *    unknown fields are ignored.
+ *    first of each, if they are plain tokens), also from an error
+ *    event.  Other event names and unknown fields are ignored.
  *
  * The contract with the caller is the DeepSeek decoder's:
  *  - role("assistant") comes once, before the first text() or
