@@ -612,11 +612,7 @@ class Handler(mockbase.Handler):
                 del st.recent[:-100]
 
     def _accepts_gzip(self):
-        for item in (self.headers.get("Accept-Encoding") or "").split(","):
-            parts = [p.strip() for p in item.split(";")]
-            if parts[0].lower() == "gzip":
-                return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for p in parts[1:])
-        return False
+        return mockbase.accepts_coding(self.headers.get("Accept-Encoding"), "gzip")
 
     def _send(self, status, data, ctype, headers=()):
         self._mark_status(status)
@@ -683,6 +679,11 @@ class Handler(mockbase.Handler):
         """The body of the dispatcher's own errors (400, 404, 500)."""
         return error_body(status * 100, msg)
 
+    def _request_record(self):
+        """What last_requests keeps of a request; a mock may add to it."""
+        return {"headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": self.body.decode("utf-8", "replace")[:20000]}
+
     def _dispatch(self, method):
         self._recorded, self._route, self._user = False, "unknown", None
         self._cfg = self.st.effective(None)
@@ -704,9 +705,7 @@ class Handler(mockbase.Handler):
         if not self._route.startswith("mock_"):
             with self.st.lock:
                 self.st.bump("requests", self._route)
-                self.st.last_requests[self._route] = {
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "body": self.body.decode("utf-8", "replace")[:20000]}
+                self.st.last_requests[self._route] = self._request_record()
         try:
             if func is None:
                 self._json(405 if self._route == "method_not_allowed" else 404, self._error_doc(404, "Not Found"))

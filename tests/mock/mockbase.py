@@ -6,7 +6,8 @@ reads plain and chunked request bodies, waits without missing a client that hang
 an event stream split at any byte (inside UTF-8 and inside the framing), dripped, cut with a
 FIN or an RST, or stalled, heals injected faults after N requests, and runs in-process or from
 the command line with a port file.  tests/mock/deepseek_mock.py and tests/mock/zai_mock.py
-are built on it; tests/mock/chatgpt_mock.py predates it and has its own copy.
+are built on it (and through deepseek_mock.py the GLM, Kimi and Qwen mocks);
+tests/mock/chatgpt_mock.py predates it and has its own copy.
 
     class Handler(mockbase.Handler):          # dispatches, answers, calls write_events()
         ...
@@ -96,6 +97,18 @@ def merge_by_token(by_token, update, known):
             if k not in known or k == "by_token":
                 raise ValueError("unknown by_token key %r" % k)
         by_token.setdefault(tok, {}).update(copy.deepcopy(over))
+
+
+def accepts_coding(header, coding):
+    """Whether an Accept-Encoding header value offers coding (by name or "*"; q=0 refuses)."""
+    if coding == "identity":
+        return True
+    for item in (header or "").split(","):
+        parts = [p.strip() for p in item.split(";")]
+        if parts[0].lower() in (coding, "*"):
+            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+                           for p in parts[1:])
+    return False
 
 
 def split_offsets(size, starts, split, seed=1, random_max=16):
@@ -208,10 +221,10 @@ class Handler(BaseHTTPRequestHandler):
                      close_at=None, close_mode="fin", stall_at=None, stall_max=300.0,
                      on_stall=None, on_done=None, headers=(),
                      ctype="text/event-stream; charset=utf-8"):
-        """A 200 ctype stream of events (bytes each), chunked on HTTP/1.1: cut as
-        split_offsets() says, drip seconds before every event but the first, stopped before
-        event close_at (FIN, or RST with close_mode "reset") or stalled before event stall_at
-        for stall_max seconds (on_stall() first).  on_done() runs before the last chunk, so a
+        """A 200 ctype stream of events (bytes each, empty ones allowed), chunked on HTTP/1.1:
+        cut as split_offsets() says, drip seconds before every event but the first, stopped
+        before event close_at (FIN, or RST with close_mode "reset") or stalled before event
+        stall_at for stall_max seconds (on_stall() first).  on_done() runs before the last chunk, so a
         client that has seen the end finds it recorded.  Returns ("done", None), ("gone",
         {bytes_written, event, reason}) or ("aborted", reason)."""
         chunked = self.request_version == "HTTP/1.1"
@@ -232,23 +245,31 @@ class Handler(BaseHTTPRequestHandler):
             pos += len(e)
         cuts = split_offsets(len(blob), starts, split, seed, random_max)
         written, cur = 0, -1
+
+        def enter(ev):
+            if close_at is not None and ev >= int(close_at):
+                raise Abort("close_after_events")
+            if stall_at is not None and ev >= int(stall_at):
+                if on_stall:
+                    on_stall()
+                self._wait(float(stall_max))
+                raise Abort("stall ended")
+            if drip and ev > 0:
+                self._wait(drip)
         try:
             for j, off in enumerate(cuts):
                 ev = bisect.bisect_right(starts, off) - 1
                 if ev != cur:
-                    if close_at is not None and ev >= int(close_at):
-                        raise Abort("close_after_events")
-                    if stall_at is not None and ev >= int(stall_at):
-                        if on_stall:
-                            on_stall()
-                        self._wait(float(stall_max))
-                        raise Abort("stall ended")
-                    if drip and ev > 0:
-                        self._wait(drip)
+                    enter(ev)
                     cur = ev
                 piece = blob[off:cuts[j + 1] if j + 1 < len(cuts) else len(blob)]
-                self._write_piece(piece, chunked)
-                written += len(piece)
+                if piece:               # an empty chunk would end the body
+                    self._write_piece(piece, chunked)
+                    written += len(piece)
+            # empty events at the very end (a coder's tail) are reached too
+            if len(events) - 1 > cur:
+                cur = len(events) - 1
+                enter(cur)
             if on_done:
                 on_done()
             if chunked:

@@ -2,15 +2,17 @@
 # -*- coding: utf-8 -*-
 """The Qwen mock's state (tests/mock/qwen_mock.py): its configuration and knobs, with
 per-ticket overrides and faults that heal after N requests, the known tickets, the live
-sessions, nonces and device ids, and the counters /_mock/state shows."""
+sessions, nonces and device ids, and the counters /_mock/state shows.  The bookkeeping
+(bump, effective, take, record_rejection, live_sessions) is deepseek_mock's MockState."""
 
 import copy
 import os
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import deepseek_mock as dsm  # noqa: E402
+import mockbase  # noqa: E402
 from qwen_wire import MODELS  # noqa: E402
 
 DEFAULT_TICKET = "qwMockTicket0001-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_AbCdEf*GhIj"
@@ -62,11 +64,14 @@ DEFAULT_CONFIG = {
 HEALING = ("chat_status", "list_status", "delete_status", "close_after_events",
            "stall_after_events")
 SPECIAL = {"tickets", "add_tickets", "expired_tickets", "reset"}
+KNOBS = set(DEFAULT_CONFIG) - {"by_ticket"}       # what a by_ticket entry may set
 
 
 # --------------------------------------------------------------------------- state
 
-class State:
+class State(dsm.MockState):
+    DEFAULTS, HEALING, OVERRIDES = DEFAULT_CONFIG, HEALING, "by_ticket"
+
     def __init__(self, tickets=(), config=None):
         self.lock = threading.RLock()
         self.config = copy.deepcopy(DEFAULT_CONFIG)
@@ -76,45 +81,32 @@ class State:
         self.sessions = {}                  # id -> {"owner", "live", "title"}
         self.nonces = set()
         self.devices = {}                   # ticket -> [ut, ...]
-        self.clear()
+        self.reset_counters()
         if config:
             self.configure(config)
-        self.start_config = copy.deepcopy(self.config)
-        self.start_tickets = copy.deepcopy(self.tickets)
+        self.base_config = copy.deepcopy(self.config)
+        self.base_tickets = copy.deepcopy(self.tickets)
 
-    def clear(self):
+    def restore_config(self):
+        """Back to the start-up configuration and tickets."""
         with self.lock:
-            self.n = {"requests": {}, "responses": {}, "chats": {}, "lists": {},
+            self.config = copy.deepcopy(self.base_config)
+            self.tickets = copy.deepcopy(self.base_tickets)
+
+    def reset_counters(self):
+        with self.lock:
+            self.c = {"requests": {}, "responses": {}, "chats": {}, "lists": {},
                       "sessions_created": {}, "sessions_deleted": {}, "chats_completed": 0,
                       "encoding_refused": 0, "client_disconnects": 0, "server_aborts": 0,
                       "stalls": 0}
             self.last = {"chat": None, "rejection": None, "disconnect": None}
             self.last_requests, self.rejections, self.recent = {}, [], []
 
-    def count(self, key, sub=None):
-        with self.lock:
-            if sub is None:
-                self.n[key] = self.n.get(key, 0) + 1
-            else:
-                self.n[key][sub] = self.n[key].get(sub, 0) + 1
-
-    def reject(self, route, status, reason, user):
-        with self.lock:
-            r = {"t": round(time.time(), 3), "route": route, "status": status,
-                 "reason": reason, "user": user}
-            self.last["rejection"] = r
-            self.rejections = (self.rejections + [r])[-100:]
-
     def configure(self, obj):
-        if not isinstance(obj, dict):
-            raise ValueError("config must be a JSON object")
+        mockbase.check_config_keys(obj, DEFAULT_CONFIG, SPECIAL)
         with self.lock:
-            for k in obj:
-                if k not in DEFAULT_CONFIG and k not in SPECIAL:
-                    raise ValueError("unknown config key %r" % k)
-            if obj.get("reset") and hasattr(self, "start_config"):
-                self.config = copy.deepcopy(self.start_config)
-                self.tickets = copy.deepcopy(self.start_tickets)
+            if obj.get("reset") and hasattr(self, "base_config"):
+                self.restore_config()
             for k, v in obj.items():
                 if k == "reset":
                     continue
@@ -127,17 +119,7 @@ class State:
                     for t in v:
                         self.tickets[t] = {"expired": k == "expired_tickets"}
                 elif k == "by_ticket":
-                    if not isinstance(v, dict):
-                        raise ValueError("by_ticket must be an object")
-                    for t, over in v.items():
-                        if over is None:
-                            self.config["by_ticket"].pop(t, None)
-                            continue
-                        bad = [kk for kk in (over if isinstance(over, dict) else [None])
-                               if kk not in DEFAULT_CONFIG or kk == "by_ticket"]
-                        if bad:
-                            raise ValueError("bad by_ticket entry for %r: %r" % (t, bad))
-                        self.config["by_ticket"].setdefault(t, {}).update(copy.deepcopy(over))
+                    mockbase.merge_by_token(self.config["by_ticket"], v, KNOBS)
                 else:
                     self.config[k] = copy.deepcopy(v)
             return self.public_config()
@@ -149,36 +131,10 @@ class State:
             c["expired_tickets"] = sorted(t for t, r in self.tickets.items() if r["expired"])
             return c
 
-    def knobs(self, ticket):
-        with self.lock:
-            c = copy.deepcopy(self.config)
-            c.update(copy.deepcopy(self.config["by_ticket"].get(ticket) or {}))
-            return c
-
-    def take(self, key, ticket):
-        """A healing knob's value for this ticket; spends one of <key>_times."""
-        with self.lock:
-            for layer in (self.config["by_ticket"].get(ticket), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                value, times = layer[key], layer.get(key + "_times")
-                if times is not None:
-                    if times <= 1:
-                        layer[key], layer[key + "_times"] = DEFAULT_CONFIG[key], None
-                        if times < 1:
-                            continue
-                    else:
-                        layer[key + "_times"] = times - 1
-                return value
-            return DEFAULT_CONFIG[key]
-
     def snapshot(self):
         with self.lock:
-            s = copy.deepcopy(self.n)
-            live = {}
-            for sid, rec in self.sessions.items():
-                if rec["live"]:
-                    live.setdefault(rec["owner"], []).append(sid)
+            s = copy.deepcopy(self.c)
+            live = self.live_sessions()
             s["live_sessions"] = live
             s["sessions_live"] = {t: len(v) for t, v in live.items()}
             s["devices"] = copy.deepcopy(self.devices)

@@ -26,7 +26,6 @@ CHAT_FIXED = {"scene": "chat", "sub_scene": "chat", "temporary": False, "from": 
               "biz_id": "ai_qwen"}
 HEX32 = re.compile(r"[0-9a-f]{32}")
 NONCE = re.compile(r"[a-z0-9]{12}")
-MARKER_RE = re.compile(r"\[\[([a-z_]+)(?::([^\]]*))?\]\]")
 CARD_THINK = "[(deep_think)]"
 CARD_MID = "[(multimodal_chat_think_1)]"
 STEPS = (3, 5, 2, 7, 4, 6, 1, 8)            # characters a snapshot grows by (cycled)
@@ -113,18 +112,6 @@ class Coder:
 
     def whole(self, data):
         return self.feed(data) + self.end()
-
-
-def accepted(header, coding):
-    """Whether an Accept-Encoding header value offers coding (q=0 refuses)."""
-    if coding == "identity":
-        return True
-    for item in (header or "").split(","):
-        parts = [p.strip() for p in item.split(";")]
-        if parts[0].lower() in (coding, "*"):
-            return not any(p.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-                           for p in parts[1:])
-    return False
 
 
 # --------------------------------------------------------------------------- the stream
