@@ -42,6 +42,15 @@ struct http_req {
 	 */
 	int		(*on_data)(void *ctx, const char *, size_t);
 	void		 *data_ctx;
+	/* With on_data: the bodies of every status go there, not only 2xx. */
+	int		  data_any_status;
+	/*
+	 * Every response header line as it arrives, the status line and
+	 * the blank line that ends each block included (a proxy learns the
+	 * whole head before the first body byte).  Non-zero aborts.
+	 */
+	int		(*on_header)(void *ctx, const char *line, size_t len);
+	void		 *header_ctx;
 	/* Polled while waiting (about every 100 ms): non-zero aborts. */
 	int		(*idle)(void *ctx);
 	void		 *idle_ctx;
