@@ -146,6 +146,27 @@ base_headers(struct cg_call *c)
 		cg_header(c, "authkey: %s", c->cfg->auth_key);
 }
 
+/*
+ * Base URL, user agent, device id, proxy and base headers of c->token
+ * (NULL: anonymous) at c->host: the same for the API and the gateway,
+ * so one credential always looks like one browser.
+ */
+void
+cg_identity(struct cg_call *c)
+{
+	const struct config *cfg = c->cfg;
+
+	c->base = arena_printf(c->arena, "%s/%s", c->host,
+	    c->token ? "backend-api" : "backend-anon");
+	c->ua = cfg->user_agents.n ? cfg->user_agents.v[c->token ?
+	    call_hash(c->token) % cfg->user_agents.n :
+	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
+	device_id_for(c->token, c->device_id);
+	/* PROXY_URL: sticky per credential, random when anonymous. */
+	c->proxy = call_proxy(c->arena, &cfg->proxy_url, c->token, 1);
+	base_headers(c);
+}
+
 struct stream_ctx {
 	struct cg_call		*c;
 	const struct chat_sink	*sink;
@@ -442,15 +463,7 @@ chatgpt_chat(const struct provider_call *pc)
 	/* "https://host/" and "https://host" are the same base */
 	if (c.host[strlen(c.host) - 1] == '/')
 		c.host = arena_strndup(c.arena, c.host, strlen(c.host) - 1);
-	c.base = arena_printf(c.arena, "%s/%s", c.host,
-	    c.token ? "backend-api" : "backend-anon");
-	c.ua = cfg->user_agents.n ? cfg->user_agents.v[c.token ?
-	    call_hash(c.token) % cfg->user_agents.n :
-	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
-	device_id_for(c.token, c.device_id);
-	/* PROXY_URL: sticky per credential, random when anonymous. */
-	c.proxy = call_proxy(c.arena, &cfg->proxy_url, c.token, 1);
-	base_headers(&c);
+	cg_identity(&c);
 	/* Cookies (oai-sc, __cf_bm ...) carry from page to sentinel to
 	 * conversation within this answer, never across answers. */
 	http_cookies_reset();
