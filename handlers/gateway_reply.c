@@ -136,24 +136,36 @@ host_ok(const char *h)
 	return 1;
 }
 
+/*
+ * The host the browser used.  A front proxy's X-Forwarded-Host first;
+ * Debian's nginx passes $host as HTTP_HOST, without the port, so a port
+ * other than the scheme's comes from SERVER_PORT.
+ */
 const char *
 gw_host(struct req *r)
 {
-	const char *h = req_param(r, "HTTP_HOST"), *sn, *sp;
+	const char *h = req_param(r, "HTTP_X_FORWARDED_HOST"), *sp;
+	size_t n;
 
-	/* The Host header lands in pages: only a plain host name may. */
+	if (h != NULL && (n = strcspn(h, ", ")) > 0 &&
+	    (h = arena_strndup(r->arena, h, n)) != NULL && host_ok(h))
+		return arena_printf(r->arena, "%s%s", h, r->cfg->mount);
+	h = req_param(r, "HTTP_HOST");
 	if (h == NULL || !host_ok(h)) {
-		sn = req_param(r, "SERVER_NAME");
-		sp = req_param(r, "SERVER_PORT");
-		if (sn == NULL || !host_ok(sn))
-			sn = "localhost";
-		h = sp != NULL && *sp && strcmp(sp, "80") != 0 &&
-		    strcmp(sp, "443") != 0 && host_ok(sp) ?
-		    arena_printf(r->arena, "%s:%s", sn, sp) : sn;
-		if (h == NULL)
+		h = req_param(r, "SERVER_NAME");
+		if (h == NULL || !host_ok(h))
 			h = "localhost";
 	}
-	return arena_printf(r->arena, "%s%s", h, r->cfg->mount);
+	sp = req_param(r, "SERVER_PORT");
+	/* "[::1]" has colons but no port; "[::1]:8080" and "a:80" do. */
+	if (strrchr(h, ':') == NULL || (h[0] == '[' && h[strlen(h) - 1] ==
+	    ']')) {
+		if (sp != NULL && *sp && host_ok(sp) &&
+		    strcmp(sp, gw_https(r) ? "443" : "80") != 0)
+			h = arena_printf(r->arena, "%s:%s", h, sp);
+	}
+	return h != NULL ? arena_printf(r->arena, "%s%s", h, r->cfg->mount) :
+	    NULL;
 }
 
 const char *
