@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, request } from 'playwright-core';
 
 const [base, mock, seedA, seedB, art] = process.argv.slice(2);
 
@@ -38,9 +38,15 @@ async function login(page, token) {
   await page.fill('#token', token);
   return submit(page, '#login-btn');
 }
-async function mockConfig(ctx, obj) {
-  const r = await ctx.request.post(mock + '/_mock/config', { data: obj });
-  return r.status();
+// A request context of its own: the browser's cookies (ours, for
+// 127.0.0.1 whatever the port) must not ride along to the mock.
+async function mockConfig(obj) {
+  const api = await request.newContext();
+  try {
+    return (await api.post(mock + '/_mock/config', { data: obj })).status();
+  } finally {
+    await api.dispose();
+  }
 }
 
 const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'c2a-gw-chromium-'));
@@ -64,7 +70,7 @@ try {
       consoleErrors.push(m.text());
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  page.on('requestfailed', (r) => failed.push(r.url()));
+  page.on('requestfailed', (r) => failed.push(r.url() + ' ' + (r.failure()?.errorText ?? '')));
   const offsite = [];
   page.on('request', (r) => { if (!r.url().startsWith(base)) offsite.push(r.url()); });
 
@@ -110,8 +116,14 @@ try {
     await page.getAttribute('#conv-list li', 'data-id') === convId,
     await page.innerHTML('#conv-list'));
   out({ data: { conv_id: convId } });
-  const own = await page.evaluate(async (id) => (await fetch('/backend-api/conversation/' + id,
-    { headers: { Authorization: 'Bearer ' + document.getElementById('ctx-token').textContent } })).status, convId);
+  // The body is read too: a fetch still running when the page goes is "failed".
+  const fetchStatus = (id) => page.evaluate(async (cid) => {
+    const r = await fetch('/backend-api/conversation/' + cid,
+      { headers: { Authorization: 'Bearer ' + document.getElementById('ctx-token').textContent } });
+    await r.text();
+    return r.status;
+  }, id);
+  const own = await fetchStatus(convId);
   check('the seed opens its own conversation', own === 200, own);
 
   // --- seed B: nothing of A's
@@ -121,12 +133,11 @@ try {
   await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
   check('a second seed sees an empty list', await page.textContent('#conv-count') === '0',
     await page.innerHTML('#conv-list'));
-  const other = await page.evaluate(async (id) => (await fetch('/backend-api/conversation/' + id,
-    { headers: { Authorization: 'Bearer ' + document.getElementById('ctx-token').textContent } })).status, convId);
+  const other = await fetchStatus(convId);
   check("the second seed gets 404 for the first one's conversation", other === 404, other);
 
   // --- the site refuses its page: our own chat page
-  check('mock: page refused from now on', await mockConfig(ctx, { home_status: 503 }) === 200);
+  check('mock: page refused from now on', await mockConfig({ home_status: 503 }) === 200);
   resp = await page.goto(base + '/');
   await page.waitForSelector('#fallback');
   check('the fallback chat page replaces a refused live page', resp.status() === 200 &&
@@ -142,7 +153,7 @@ try {
   check('the fallback page lists the seed\'s conversation',
     (await page.$$('#convs li button')).length === 1, await page.innerHTML('#convs'));
   await page.screenshot({ path: path.join(art, 'gateway-fallback.png'), fullPage: true });
-  await mockConfig(ctx, { home_status: 0 });
+  await mockConfig({ home_status: 0 });
 
   check('no console errors (CSP violations included)', consoleErrors.length === 0,
     consoleErrors.join(' | '));
