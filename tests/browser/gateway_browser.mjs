@@ -97,7 +97,7 @@ try {
     await page.textContent('#ctx-email'));
   const html = await page.content();
   check('the mirrored page names no site host (all rewritten)',
-    !/cdn\.oaistatic\.com|https:\/\/chatgpt\.com|integrity=/.test(html), html.slice(0, 400));
+    !/cdn\.oaistatic\.com|https:\/\/chatgpt\.com| integrity=/.test(html), html.slice(0, 400));
   check('the seed starts with an empty list', await page.textContent('#conv-count') === '0',
     await page.textContent('#conv-count'));
   await page.screenshot({ path: path.join(art, 'gateway-mirror.png'), fullPage: true });

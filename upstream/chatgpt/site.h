@@ -135,8 +135,9 @@ struct site_page_opts {
 
 /*
  * The page with every streamController.enqueue("...") context filled
- * in (§9.1) and a nonce on every script tag; integrity attributes go
- * (the assets are rewritten).  *ntokens counts the accessToken entries
+ * in (§9.1) and a nonce on every script tag; integrity attributes are
+ * renamed data-integrity (the assets are rewritten, their hashes
+ * change).  *ntokens counts the accessToken entries
  * filled: a page without one is a logged-out page.
  */
 enum site_err	 site_page_inject(struct buf *out, const char *page,

@@ -425,8 +425,11 @@ site_page_inject(struct buf *out, const char *page, size_t len,
 			continue;
 		}
 		if (*p == ' ' && (n = integrity_attr(p, end)) > 0) {
-			buf_add(out, run, (size_t)(p - run));
-			run = p += n;
+			/* Renamed, not cut: nothing new is joined by it. */
+			buf_add(out, run, (size_t)(p + 1 - run));
+			buf_adds(out, "data-");
+			run = p + 1;
+			p += n;
 			continue;
 		}
 		if (*p != 's' || (size_t)(end - p) < sizeof(ENQUEUE) - 1 ||
