@@ -41,6 +41,8 @@
 #define GW_HTML_MAX		(1u << 20)	/* pages of our own */
 #define GW_LIST_DEFAULT		28
 #define GW_PROVIDER		"chatgpt"
+/* New seeds one client address may make per CHAT2API_ADMIN_FAIL_WINDOW. */
+#define GW_NEW_SEEDS		30
 
 enum gw_kind {
 	GW_ANON = 0,	/* no login: assets, backend-anon */
@@ -57,6 +59,7 @@ enum gw_err {
 	GW_UNKNOWN,	/* an unknown seed with AUTO_SEED=false */
 	GW_NOPOOL,	/* no account for a new seed */
 	GW_FULL,	/* no room for another seed */
+	GW_THROTTLED,	/* this address made too many seeds of late */
 	GW_REFRESH_BAD,	/* the RefreshToken was refused for good */
 	GW_REFRESH_FAIL,	/* it could not be exchanged now */
 	GW_STORE,

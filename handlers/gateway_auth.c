@@ -33,6 +33,8 @@ static const struct {
 	[GW_UNKNOWN] = { 401, "Invalid Seed" },
 	[GW_NOPOOL] = { 503, "No ChatGPT account is available for new seeds." },
 	[GW_FULL] = { 503, "No room for another seed." },
+	[GW_THROTTLED] = { 429, "Too many new seeds from this address; try "
+	    "again later." },
 	[GW_REFRESH_BAD] = { 401, "The RefreshToken was refused." },
 	[GW_REFRESH_FAIL] = { 502, "The RefreshToken could not be exchanged "
 	    "now; try again." },
@@ -126,6 +128,27 @@ exchange(struct req *r, const char *rt, const char **at)
 	}
 }
 
+/*
+ * Anyone may make a seed (AUTO_SEED): one address may make only so many
+ * in a window, counted across processes, so nobody fills the store.
+ */
+static int
+new_seed_allowed(struct req *r, int count)
+{
+	struct store_throttle lim = { GW_NEW_SEEDS,
+	    r->cfg->admin_fail_window };
+	const char *who = req_param(r, "REMOTE_ADDR");
+	long wait = 0;
+
+	if (who == NULL || *who == '\0')
+		who = "-";
+	if (count)
+		return store_throttle_fail(r->store, "gateway-seed", who,
+		    &lim, &wait) == STORE_OK;
+	return store_throttle_check(r->store, "gateway-seed", who, &lim,
+	    &wait) != STORE_OK || wait == 0;
+}
+
 static enum gw_err
 seed_creds(struct req *r, const char *seed, int create, struct gw_ident *id)
 {
@@ -136,8 +159,19 @@ seed_creds(struct req *r, const char *seed, int create, struct gw_ident *id)
 
 	if (r->store == NULL)
 		return GW_STORE;
-	se = seed_resolve(r->store, GW_PROVIDER, seed, create &&
-	    r->cfg->auto_seed, &c);
+	create = create && r->cfg->auto_seed;
+	se = seed_resolve(r->store, GW_PROVIDER, seed, 0, &c);
+	if (se == SEED_UNKNOWN && create) {
+		if (!new_seed_allowed(r, 0)) {
+			log_warn("gateway: too many new seeds from %s",
+			    req_param(r, "REMOTE_ADDR") != NULL ?
+			    req_param(r, "REMOTE_ADDR") : "-");
+			return GW_THROTTLED;
+		}
+		se = seed_resolve(r->store, GW_PROVIDER, seed, 1, &c);
+		if (se == SEED_OK && c.assigned)
+			new_seed_allowed(r, 1);
+	}
 	switch (se) {
 	case SEED_OK:
 		break;

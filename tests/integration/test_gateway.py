@@ -60,6 +60,7 @@ SEED_A, SEED_B, SEED_C = "seed-alpha-4f1b", "seed-bravo-9e2d", "seed-link-c3a0"
 BROWSER_A, BROWSER_B = "browser-seed-a-71", "browser-seed-b-72"
 SET_SEED = "chat-share-user-17"
 SECRETS = {CODE, AT, RT, RT_AT, SEED_A, SEED_B, SEED_C, BROWSER_A, BROWSER_B, SET_SEED}
+SECRETS.update("flood-seed-%02d" % i for i in range(40))
 FORM = "application/x-www-form-urlencoded"
 BROWSER_DIR = os.path.join(os.path.dirname(HERE), "browser")
 CONV_BODY = {"action": "next", "model": "auto", "parent_message_id": "client-root",
@@ -625,6 +626,22 @@ def options_suite(r, fe, mock):
             "(%d)" % (home() - n0), 1 <= home() - n0 <= 2, "fetches %d" % (home() - n0))
 
 
+def seed_flood_suite(r, fe, mock):
+    """One address makes at most GW_NEW_SEEDS (30) seeds per window."""
+    port, pre = fe.port, "seed flood: "
+    made, first_refused = 1, None          # SEED_A exists already
+    for i in range(40):
+        resp = req(port, "GET", "/backend-api/me", bearer="flood-seed-%02d" % i)
+        if resp.status == 429:
+            first_refused = i
+            break
+        made += resp.status == 200
+    r.check(pre + "the 31st new seed from one address is refused (429)", made == 30 and
+            first_refused == 29, "made %d, first refused at %r" % (made, first_refused))
+    resp = req(port, "GET", "/backend-api/me", bearer=SEED_A)
+    r.check(pre + "... seeds that exist go on working", resp.status == 200, resp.describe())
+
+
 def noauto_suite(r, fe, mock):
     port, pre = fe.port, "AUTO_SEED=false: "
     resp = login(port, SEED_B)
@@ -771,7 +788,7 @@ def main():
                                       proxy_suite, browser_suite, admin_suite])
     run_setup(r, binary, "options", dict(on, NO_SENTINEL="true", X_SIGN="sig-123",
                                          FORCE_NO_HISTORY="true", GATEWAY_PAGE_TTL="300"),
-              [options_suite])
+              [options_suite, seed_flood_suite])
     run_setup(r, binary, "noauto", dict(on, AUTO_SEED="false"), [noauto_suite])
     run_setup(r, binary, "off", {}, [off_suite])
     return r.finish()
