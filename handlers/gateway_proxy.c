@@ -232,6 +232,9 @@ px_head(struct px *x)
 	x->werr = h.failed ? APP_ENOMEM : gw_head(x->r, (int)st,
 	    x->ctype[0] ? x->ctype : NULL, h.p);
 	buf_free(&h);
+	/* The browser learns at once that the answer started. */
+	if (x->werr == APP_OK)
+		x->werr = resp_flush(x->r);
 	if (x->kind == GW_BODY_TEXT || x->kind == GW_BODY_SSE) {
 		x->rewriting = 1;
 		site_rw_init(&x->rw, px_out, x);

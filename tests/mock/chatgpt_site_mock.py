@@ -39,6 +39,7 @@ MORE ROUTES
                                     authorization, cookie}] (the last 5000)
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -176,6 +177,7 @@ def _js_str(s):
 PNG = chatgpt_mock.make_png(4, 4)
 
 
+@functools.lru_cache(maxsize=4)
 def big_bytes(n):
     """Deterministic bytes (so a test can check a digest without holding them)."""
     block = hashlib.sha256(b"chat2api big asset").digest() * 2048   # 64 KiB
