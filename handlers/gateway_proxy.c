@@ -408,8 +408,9 @@ gw_proxy(struct req *r, struct gw_ident *id, const struct gw_px_opts *o,
 	x.id = id;
 	x.o = o;
 	buf_init(&x.keep, PX_KEEP_MAX);
-	/* Static files carry no credential (the CDN needs none). */
-	token = t->kind == SITE_ASSET ? NULL : id->at;
+	/* Static files and the logged-out API carry no credential. */
+	token = t->kind == SITE_ASSET || strncmp(t->path, "/backend-anon/",
+	    14) == 0 ? NULL : id->at;
 	sc = o->sc != NULL ? o->sc : site_call_new(r->arena, r->cfg, gw_base(r),
 	    token, id->team, gw_idle, r);
 	path = px_path(r->arena, t->path);
@@ -439,7 +440,13 @@ gw_proxy(struct req *r, struct gw_ident *id, const struct gw_px_opts *o,
 	req.idle_ctx = r;
 	e = http_do(&req, &resp);
 	*status = x.status;
-	if (x.editing)
+	/* A body to edit must come whole (and small), or not at all. */
+	if (x.editing && (x.edit.failed || (e != UP_OK && e != UP_HTTP))) {
+		x.editing = 0;
+		if (!r->hup && !r->headers_sent)
+			x.werr = gw_detail(r, 502, "The upstream's answer "
+			    "could not be passed on.");
+	} else if (x.editing)
 		px_edited(&x);
 	if (x.rewriting && site_rw_finish(&x.rw) < 0 && x.werr == APP_OK)
 		x.werr = APP_ENOMEM;

@@ -293,8 +293,10 @@ h_gw_site(struct req *r, const char *rest)
 	memset(&o, 0, sizeof(o));
 	o.t = &t;
 	o.head_only = strcmp(r->method, "HEAD") == 0;
-	if ((o.sc = site_call_new(r->arena, r->cfg, base, id.at, id.team,
-	    gw_idle, r)) == NULL)
+	/* The logged-out API (backend-anon) is spoken to anonymously. */
+	if ((o.sc = site_call_new(r->arena, r->cfg, base,
+	    strncmp(r->path, "/backend-anon/", 14) == 0 ? NULL : id.at,
+	    id.team, gw_idle, r)) == NULL)
 		return APP_ENOMEM;
 	if (strcmp(r->method, "POST") == 0 && is_conversation_post(r->path))
 		return conversation(r, &id, &o);

@@ -604,6 +604,24 @@ clear_txn(struct store *s, MDB_txn *txn, void *arg)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static int
+count_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	MDB_val k = { sizeof(SEED_COUNT_KEY) - 1, (void *)SEED_COUNT_KEY }, v;
+	int rc;
+
+	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0)
+		*(size_t *)arg = (size_t)store_get_be64(&v);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+enum seed_err
+seed_count(struct store *s, size_t *n)
+{
+	*n = 0;
+	return seed_map(store_read(s, count_txn, n), SEED_OK);
+}
+
 /* store/store.h: /seed_tokens/clear forgets every seed and its list. */
 enum store_err
 store_seeds_clear(struct store *s, size_t *removed)

@@ -100,6 +100,8 @@ enum seed_err	 seed_info(struct store *, const char *provider,
 		    const char *seed, struct seed_info *);
 enum seed_err	 seed_list(struct store *, const char *provider,
 		    int (*fn)(void *, const struct seed_info *), void *);
+/* How many seeds there are (a counter kept with them: no scan). */
+enum seed_err	 seed_count(struct store *, size_t *);
 
 /* One conversation of a seed, as the gateway lists it. */
 struct seed_conv {

@@ -579,6 +579,12 @@ def admin_suite(r, fe, mock):
     r.check(pre + "/auth/refresh with a refused RefreshToken: 401", resp.status == 401,
             resp.describe())
     n_before = len(((req(port, "GET", "/seedtoken", bearer=CODE).json() or {}).get("data") or {}))
+    resp = req(port, "POST", "/tokens/login", urllib.parse.urlencode({"code": CODE}), FORM,
+               headers={"Sec-Fetch-Site": "same-origin"})
+    admin = (cookie_of(resp, "c2a_admin") or "").split(";")[0]
+    page = req(port, "GET", "/tokens", cookie=admin)
+    r.check(pre + "the /tokens page counts the seeds of the store (%d)" % n_before,
+            ('id="seed-count">%d<' % n_before) in page.text(200000), page.describe())
     resp = req(port, "POST", "/seed_tokens/clear", None, bearer=CODE)
     j = resp.json() or {}
     after = (req(port, "GET", "/seedtoken", bearer=CODE).json() or {}).get("data")
