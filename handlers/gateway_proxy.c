@@ -31,6 +31,7 @@
 #define PX_CTYPE_MAX	256
 #define PX_KEEP_MAX	(16u << 10)	/* kept response header bytes */
 #define PX_IDLE_S	120		/* a model may think this long */
+#define PX_BUFFER	(64L << 10)	/* curl's receive buffer */
 #define PX_FAKE_EMAIL	"chatgpt@openai.com"
 /* Pages that are not ours (upstream HTML) may load only from here. */
 #define PX_HTML_CSP	"Content-Security-Policy: default-src 'self'; " \
@@ -431,6 +432,8 @@ gw_proxy(struct req *r, struct gw_ident *id, const struct gw_px_opts *o,
 	req.proxy = site_call_proxy(sc);
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = PX_IDLE_S;
+	/* Files pass in fewer, larger pieces; streams come as they come. */
+	req.buffer_size = PX_BUFFER;
 	req.on_data = on_data;
 	req.data_ctx = &x;
 	req.data_any_status = 1;

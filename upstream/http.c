@@ -285,7 +285,8 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
 	/* 8 KiB instead of 16: SSE events are small, threads are many. */
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 8192L);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, req->buffer_size ?
+	    req->buffer_size : 8192L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

@@ -35,6 +35,7 @@ struct http_req {
 	long		  idle_timeout_s;	/* no byte for this long: 0 = 60 */
 	long		  total_timeout_ms;	/* 0: none (streams) */
 	size_t		  max_body;	/* buffered responses; 0: 4 MiB */
+	long		  buffer_size;	/* curl's receive buffer; 0: 8 KiB */
 	/*
 	 * Streaming: 2xx body bytes go to on_data as they arrive (any
 	 * chunking); non-2xx bodies are buffered into the response for the
