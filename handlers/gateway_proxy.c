@@ -337,31 +337,6 @@ px_edited(struct px *x)
 	json_object_put(o);
 }
 
-/* The path as the upstream URL wants it (r->path is decoded). */
-static const char *
-px_path(struct arena *a, const char *path)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *out, *o;
-
-	if ((out = arena_alloc(a, strlen(path) * 3 + 1)) == NULL)
-		return NULL;
-	for (o = out; *path; path++) {
-		unsigned char c = (unsigned char)*path;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~!$&'()*+,;=:@/",
-		    c) != NULL) {
-			*o++ = (char)c;
-			continue;
-		}
-		*o++ = '%';
-		*o++ = hex[c >> 4];
-		*o++ = hex[c & 15];
-	}
-	*o = '\0';
-	return out;
-}
-
 static int
 query_ok(const char *q)
 {
@@ -414,7 +389,8 @@ gw_proxy(struct req *r, struct gw_ident *id, const struct gw_px_opts *o,
 	    14) == 0 ? NULL : id->at;
 	sc = o->sc != NULL ? o->sc : site_call_new(r->arena, r->cfg, gw_base(r),
 	    token, id->team, gw_idle, r);
-	path = px_path(r->arena, t->path);
+	/* r->path is decoded: encoded again for the upstream's URL. */
+	path = call_pct_encode(r->arena, t->path, "!$&'()*+,;=:@/");
 	body = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
 	memset(&req, 0, sizeof(req));
 	req.method = strcmp(r->method, "HEAD") == 0 ? "GET" : r->method;

@@ -199,31 +199,6 @@ on_data(void *u, const char *p, size_t n)
 	return 0;
 }
 
-/* RFC 3986 unreserved characters pass, everything else is %XX. */
-static char *
-url_escape(struct arena *a, const char *s)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	char *out, *o;
-
-	if ((out = arena_alloc(a, strlen(s) * 3 + 1)) == NULL)
-		return NULL;
-	for (o = out; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~') {
-			*o++ = (char)c;
-			continue;
-		}
-		*o++ = '%';
-		*o++ = hexd[c >> 4];
-		*o++ = hexd[c & 15];
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Asset references to download URLs (§1 rows 8, 9 and 10). */
 static int
 resolve_image(void *u, enum chatgpt_asset kind, const char *file_id,
@@ -243,8 +218,8 @@ resolve_image(void *u, enum chatgpt_asset kind, const char *file_id,
 			return -1;
 		req.url = arena_printf(c->arena, "%s/conversation/%s/interpreter/"
 		    "download?message_id=%s&sandbox_path=%s", c->base,
-		    conversation_id, url_escape(c->arena, message_id),
-		    url_escape(c->arena, file_id));
+		    conversation_id, call_pct_encode(c->arena, message_id, ""),
+		    call_pct_encode(c->arena, file_id, ""));
 	} else if (kind == CHATGPT_ASSET_SEDIMENT) {
 		if (conversation_id == NULL)
 			return -1;
