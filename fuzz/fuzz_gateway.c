@@ -17,7 +17,7 @@
  *  - capture: whole or split, the same id and title; an id is always of
  *    the allowed shape;
  *  - paths: a routed path keeps its leading '/', a conversation id is
- *    36 characters.
+ *    36 characters; logins: every seed name is a valid login.
  *
  *   mkdir /tmp/fz && cd /tmp/fz && CC=clang CFLAGS='-g -O1
  *       -fsanitize=fuzzer-no-link,address,undefined' SRC/configure -q &&
@@ -148,19 +148,25 @@ fuzz_page(const char *s, size_t n)
 		CHECK(site_page_inject(&b, a.p ? a.p : "", a.len, &o, &n2) ==
 		    SITE_OK);
 		CHECK(n1 == n2);
-		/* What we wrote back cannot close a script element. */
+		/*
+		 * What we wrote back cannot close a script element: each
+		 * literal read as the injector reads them, one after the
+		 * other (what a literal holds is not looked into again).
+		 */
 		for (p = a.p; p != NULL && (p = strstr(p,
-		    "streamController.enqueue(")) != NULL; p++) {
+		    "streamController.enqueue(")) != NULL; ) {
 			const char *q = p + 25;
 			while (*q == ' ' || *q == '\t' || *q == '\n' ||
 			    *q == '\r' || *q == '\f' || *q == '\v')
 				q++;
+			p = q;
 			if (*q++ != '"')
 				continue;
 			while (*q && *q != '"') {
 				CHECK(*q != '<');
 				q += *q == '\\' && q[1] ? 2 : 1;
 			}
+			p = *q ? q + 1 : q;
 		}
 	}
 	buf_free(&a);
@@ -215,6 +221,11 @@ fuzz_paths(const char *s, size_t n)
 	arena_init(&a, 0);
 	if ((id = gw_conv_id_of(&a, path)) != NULL)
 		CHECK(strlen(id) == 36);
+	/* A seed is a login (the other way round it need not be). */
+	if (seed_name_ok(path, strlen(path)))
+		CHECK(gw_token_ok(path, strlen(path)));
+	if (gw_token_ok(path, strlen(path)))
+		CHECK(gw_classify(path) <= GW_SEED);
 	arena_free(&a);
 	free(path);
 }

@@ -468,7 +468,6 @@ gw_page(struct req *r)
 		to = arena_printf(r->arena, "%s/login", r->cfg->mount);
 		return gw_redirect(r, 302, to != NULL ? to : "/login", NULL);
 	}
-	http_cookies_reset();
 	if ((ge = gw_resolve(r, token, 1, &id)) != GW_OK) {
 		struct buf h;
 		/* A login that no longer works is forgotten. */

@@ -277,12 +277,15 @@ h_gw_site(struct req *r, const char *rest)
 		return resp_error(r, 404, "invalid_request_error", "not_found",
 		    NULL, "Unknown request URL: %s %s.", r->method, r->path);
 	}
-	/* Cookies of an earlier request on this thread never go along. */
-	http_cookies_reset();
 	memset(&id, 0, sizeof(id));
 	token = t.kind == SITE_ASSET ? NULL : gw_login_of(r);
 	if (token != NULL && (ge = gw_resolve(r, token, 1, &id)) != GW_OK)
 		return gw_refuse(r, ge);
+	/*
+	 * No cookie of an earlier request on this thread (nor of a token
+	 * exchange just now) goes along; the sentinel's go on to the post.
+	 */
+	http_cookies_reset();
 	if (token == NULL && strncmp(r->path, "/backend-api/", 13) == 0)
 		return gw_refuse(r, GW_NOTOKEN);
 	if (gw_fake(r, &id, &e))

@@ -262,7 +262,21 @@ fill(struct json_object *arr, size_t v, int kind,
 	return 1;
 }
 
-/* The turbo-stream array: every member whose key is of interest. */
+static int
+is_key(const size_t *key_at, size_t nkeys, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < nkeys; j++)
+		if (key_at[j] == i)
+			return 1;
+	return 0;
+}
+
+/*
+ * The turbo-stream array: every member whose key is of interest.  A key
+ * string itself is never overwritten, whatever points at it.
+ */
 static size_t
 fill_array(struct json_object *arr, const struct site_page_opts *o)
 {
@@ -300,7 +314,8 @@ fill_array(struct json_object *arr, const struct site_page_opts *o)
 				continue;
 			k = strtol(mk + 1, &end, 10);
 			v = (long)json_object_get_int64(mv);
-			if (*end != '\0' || v < 0 || (size_t)v >= n)
+			if (*end != '\0' || v < 0 || (size_t)v >= n ||
+			    is_key(key_at, nkeys, (size_t)v))
 				continue;
 			for (j = 0; j < nkeys; j++)
 				if ((long)key_at[j] == k) {
@@ -314,6 +329,7 @@ fill_array(struct json_object *arr, const struct site_page_opts *o)
 	/* A key no object names: its value follows it (the reference's rule). */
 	for (j = 0; j < nkeys; j++)
 		if (!used[j] && key_at[j] + 1 < n &&
+		    !is_key(key_at, nkeys, key_at[j] + 1) &&
 		    fill(arr, key_at[j] + 1, kind[j], o) && kind[j] == K_TOKEN)
 			filled++;
 	return filled;
@@ -382,7 +398,10 @@ asis:
 	return SITE_OK;
 }
 
-/* ` integrity="sha...-..."` at p: its length, else 0. */
+/*
+ * ` integrity="sha384-..."` at p (hashes: base64 and spaces only): its
+ * length, else 0.
+ */
 static size_t
 integrity_attr(const char *p, const char *end)
 {
@@ -392,8 +411,8 @@ integrity_attr(const char *p, const char *end)
 	if ((size_t)(end - p) < sizeof(attr) - 1 ||
 	    memcmp(p, attr, sizeof(attr) - 1) != 0)
 		return 0;
-	for (q = p + sizeof(attr) - 1; q < end && *q != '"' && *q != '>';
-	    q++)
+	for (q = p + sizeof(attr) - 1; q < end && (isalnum((unsigned char)*q) ||
+	    *q == '+' || *q == '/' || *q == '=' || *q == '-' || *q == ' '); q++)
 		;
 	return q < end && *q == '"' ? (size_t)(q + 1 - p) : 0;
 }
