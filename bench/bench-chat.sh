@@ -1,7 +1,7 @@
 #!/bin/sh
 # Chat benchmark: POST /v1/chat/completions (non-stream and stream) with wrk
 # through nginx + spawn-fcgi chat2api against bench/fastmock, a fast canned
-# ChatGPT and DeepSeek upstream that checks nothing, next to wrk straight at
+# ChatGPT, DeepSeek and Qwen AI upstream that checks nothing, next to wrk straight at
 # the mock, at 1 and 32 connections; the time to the first data: line
 # (bench/ttfc); and the RSS of chat2api idle and with N streams held open.
 # Modes (-m, a comma list): sentinel (ChatGPT: page + chat-requirements +
@@ -10,10 +10,12 @@
 # an AUTHORIZATION code: users/current once, then session create, PoW
 # challenge of difficulty --ds-difficulty (1000), completion and session
 # delete per request) and deepseek@N (the same at PoW difficulty N, e.g.
-# deepseek@144000, the real one).  Prints a markdown report (BENCHMARKS.md).
+# deepseek@144000, the real one), qwenai (Qwen AI's Qwen3-Max the same way:
+# chats/new, completion and chat delete per request).  Prints a markdown
+# report (BENCHMARKS.md).
 #
 #   bench/bench-chat.sh [-d SECONDS] [-p PROCS] [-t THREADS] [-e old|v1]
-#                       [-m sentinel,conversation-only,deepseek,deepseek@N]
+#                       [-m sentinel,conversation-only,deepseek,deepseek@N,qwenai]
 #                       [--ds-difficulty N] [-n TTFC_REQUESTS] [-r REPEAT]
 #                       [-s STREAMS] [--no-rss] [--profile DIR] [--json FILE]
 #

@@ -5,7 +5,7 @@
 # and 32 connections with wrk), and a 5 MiB asset through the gateway from
 # tests/mock/chatgpt_site_mock.py next to the mock straight (time to the head
 # and to the last byte, MB/s, chat2api's RSS while it passes).  Prints a
-# markdown report (BENCHMARKS.md §9).
+# markdown report (BENCHMARKS.md §15).
 #
 #   bench/bench-gateway.sh [-d SECONDS] [-n TTFC_REQUESTS] [-p PROCS]
 #                          [-t THREADS] [--asset-runs N] [--json FILE]

@@ -1,6 +1,6 @@
 /*
- * fastmock.c - a FAST loopback stand-in for the ChatGPT and DeepSeek web
- * backends, for benchmarks only.
+ * fastmock.c - a FAST loopback stand-in for the ChatGPT, DeepSeek and
+ * Qwen AI web backends, for benchmarks only.
  *
  *   *** It checks nothing. ***  It does not verify the proof of work (of
  *   either provider), the requirements token, the sentinel headers, the
@@ -48,6 +48,18 @@
  *                                            -d and fastmock-delay= pace
  *                                            it as above
  *   POST /api/v0/chat_session/delete         biz_data null
+ *
+ *   Qwen AI (protocols/providers.md §7), {"success":true,"data":...}:
+ *   GET  /api/v2/user                        a user
+ *   GET  /api/models                         an empty list (only the
+ *                                            built-in models)
+ *   POST /api/v2/chats/new                   data.id, a new id each time
+ *   POST /api/v2/chat/completions            canned §7.4 SSE answer
+ *                                            (response.created, -n answer
+ *                                            deltas, the finished delta
+ *                                            with usage, [DONE]); paced
+ *                                            like the others
+ *   DELETE /api/v2/chats/<id>                data.status true
  *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
@@ -112,6 +124,11 @@
 #define DS_SESSION	"/api/v0/chat_session/create"
 #define DS_POW		"/api/v0/chat/create_pow_challenge"
 #define DS_DELETE	"/api/v0/chat_session/delete"
+#define QA_USER		"/api/v2/user"
+#define QA_MODELS	"/api/models"
+#define QA_NEW		"/api/v2/chats/new"
+#define QA_COMPLETION	"/api/v2/chat/completions"
+#define QA_CHATS	"/api/v2/chats/"
 #define DELAY_MARK	"fastmock-delay="
 
 /* ------------------------------------------------------------------ */
@@ -124,7 +141,7 @@ struct canned {
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1, sse_ds;
+static struct canned	 sse_old, sse_v1, sse_ds, sse_qa;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
 static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
@@ -132,6 +149,7 @@ static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
 static const char	*difficulty = "0fffff";
 static long		 ds_difficulty = 1000;
 static unsigned long	 ds_sessions;	/* ids of created chat sessions */
+static unsigned long	 qa_chats;	/* ids of created Qwen AI chats */
 static int		 delay_ms;
 static int		 chunked;
 static int		 snapshots = 8;
@@ -139,13 +157,15 @@ static volatile sig_atomic_t stop;
 
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
-	R_DS_COMPLETION, R_DS_DELETE, R_OTHER, R__MAX
+	R_DS_COMPLETION, R_DS_DELETE, R_QA_NEW, R_QA_COMPLETION, R_QA_DELETE,
+	R_QA_OTHER, R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
-	"ds_session_delete", "other"
+	"ds_session_delete", "qa_chat_new", "qa_completion", "qa_chat_delete",
+	"qa_user_models", "other"
 };
 
 static void
@@ -516,6 +536,28 @@ build_deepseek(void)
 	    "\"auto_resume\":false}\n\n");
 }
 
+/* Qwen AI (§7.4): an answer in -n deltas, then finished with usage. */
+static void
+build_qwenai(void)
+{
+	int	 n;
+
+	canned_add(&sse_qa, "data: {\"response.created\":{\"chat_id\":"
+	    "\"fastmock\",\"parent_id\":\"p\",\"response_id\":\"r\"}}\n\n");
+	for (n = 0; n < snapshots; n++)
+		canned_add(&sse_qa, "data: {\"choices\":[{\"delta\":{%s"
+		    "\"content\":\"%s\",\"phase\":\"answer\",\"status\":"
+		    "\"typing\"}}],\"usage\":{\"input_tokens\":9,"
+		    "\"output_tokens\":%d}}\n\n", n == 0 ? "\"role\":"
+		    "\"assistant\"," : "", words[(size_t)n % NWORDS], n + 1);
+	canned_add(&sse_qa, "data: {\"choices\":[{\"delta\":{\"content\":"
+	    "\"\",\"phase\":\"answer\",\"status\":\"finished\","
+	    "\"finish_reason\":\"stop\"}}],\"usage\":{\"input_tokens\":9,"
+	    "\"output_tokens\":%d,\"total_tokens\":%d}}\n\n", snapshots,
+	    9 + snapshots);
+	canned_add(&sse_qa, "data: [DONE]\n\n");
+}
+
 /* ------------------------------------------------------------------ */
 /* connections */
 
@@ -755,7 +797,7 @@ process(struct loop *l, struct conn *c)
 		char	*end, *sp1, *sp2, *q;
 		const char *v;
 		size_t	 hlen, blen = 0, vlen, plen, total;
-		int	 http10, is_get, is_post;
+		int	 http10, is_get, is_post, is_delete;
 
 		if ((end = memmem(c->in, c->inlen, "\r\n\r\n", 4)) == NULL) {
 			if (c->inlen > MAX_HEAD)
@@ -796,6 +838,7 @@ process(struct loop *l, struct conn *c)
 
 		is_get = sp1 - c->in == 3 && memcmp(c->in, "GET", 3) == 0;
 		is_post = sp1 - c->in == 4 && memcmp(c->in, "POST", 4) == 0;
+		is_delete = sp1 - c->in == 6 && memcmp(c->in, "DELETE", 6) == 0;
 		plen = (size_t)(sp2 - (sp1 + 1));
 		if ((q = memchr(sp1 + 1, '?', plen)) != NULL)
 			plen = (size_t)(q - (sp1 + 1));
@@ -860,6 +903,41 @@ process(struct loop *l, struct conn *c)
 			__atomic_fetch_add(&counters[R_DS_DELETE], 1,
 			    __ATOMIC_RELAXED);
 			out_add(c, ds_delete_resp, ds_delete_len);
+		} else if (is_get && ((plen == sizeof(QA_USER) - 1 &&
+		    memcmp(sp1, QA_USER, plen) == 0) || (plen ==
+		    sizeof(QA_MODELS) - 1 && memcmp(sp1, QA_MODELS, plen) ==
+		    0))) {
+			__atomic_fetch_add(&counters[R_QA_OTHER], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json", sp1[5] == 'm' ?
+			    "{\"data\":[]}" : "{\"success\":true,\"data\":{"
+			    "\"id\":\"u\",\"name\":\"bench\",\"email\":"
+			    "\"b@example.com\"}}");
+		} else if (is_post && plen == sizeof(QA_NEW) - 1 &&
+		    memcmp(sp1, QA_NEW, plen) == 0) {
+			char	 b[256];
+
+			__atomic_fetch_add(&counters[R_QA_NEW], 1,
+			    __ATOMIC_RELAXED);
+			snprintf(b, sizeof(b), "{\"success\":true,\"data\":{"
+			    "\"id\":\"qqqqqqqq-0000-4000-8000-%012lx\"}}",
+			    __atomic_add_fetch(&qa_chats, 1, __ATOMIC_RELAXED));
+			answer_simple(c, 200, "application/json", b);
+		} else if (is_post && plen == sizeof(QA_COMPLETION) - 1 &&
+		    memcmp(sp1, QA_COMPLETION, plen) == 0) {
+			const char *d = blen ? memmem(c->in + hlen, blen,
+			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+
+			__atomic_fetch_add(&counters[R_QA_COMPLETION], 1,
+			    __ATOMIC_RELAXED);
+			answer_sse(l, c, &sse_qa, d ? atoi(d +
+			    sizeof(DELAY_MARK) - 1) : delay_ms);
+		} else if (is_delete && plen > sizeof(QA_CHATS) - 1 &&
+		    memcmp(sp1, QA_CHATS, sizeof(QA_CHATS) - 1) == 0) {
+			__atomic_fetch_add(&counters[R_QA_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"success\":true,\"data\":{\"status\":true}}");
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
 			char	 b[512];
@@ -1077,6 +1155,7 @@ main(int argc, char *argv[])
 	build_canned();
 	build_fixed();
 	build_deepseek();
+	build_qwenai();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;

@@ -126,6 +126,13 @@ static const struct cfg_var cfg_vars[] = {
 	{ "DEEPSEEK_BASE_URL", NULL, CFG_URLS, OFF(deepseek_base_url),
 	  "https://chat.deepseek.com", 0, 0,
 	  "DeepSeek web backend base URL(s), one picked per request" },
+	{ "KIMI_BASE_URL", NULL, CFG_URLS, OFF(kimi_base_url),
+	  "https://www.kimi.com", 0, 0,
+	  "Kimi web backend base URL(s), one picked per request; the chat, "
+	  "token refresh and subscription calls all go under it" },
+	{ "GLM_BASE_URL", NULL, CFG_URLS, OFF(glm_base_url),
+	  "https://chatglm.cn", 0, 0,
+	  "GLM (chatglm.cn) web backend base URL(s), one picked per request" },
 	{ "MODEL_MAPPING", NULL, CFG_MAPPING, OFF(model_mapping), "", 0, 0,
 	  "JSON object {\"name or pattern*\": \"target\" | {\"target\","
 	  "\"provider\",\"account\"}}, or @FILE holding it" },
@@ -137,6 +144,50 @@ static const struct cfg_var cfg_vars[] = {
 	{ "LB_STRATEGY_DEEPSEEK", NULL, CFG_STRATEGY,
 	  OFF(lb_strategy_deepseek), "", 0, 0,
 	  "LB_STRATEGY for DeepSeek accounts only" },
+	{ "QWENAI_BASE_URL", NULL, CFG_URLS, OFF(qwenai_base_url),
+	  "https://chat.qwen.ai", 0, 0,
+	  "Qwen AI (international) base URL(s), one picked per request" },
+	{ "LB_STRATEGY_QWENAI", NULL, CFG_STRATEGY, OFF(lb_strategy_qwenai),
+	  "", 0, 0, "LB_STRATEGY for Qwen AI accounts only" },
+	{ "QWENAI_USER_AGENT", NULL, CFG_STR, OFF(qwenai_user_agent), "", 0, 0,
+	  "User-Agent sent to Qwen AI, the browser's of bx-ua (empty: "
+	  "Chrome 145 on macOS)" },
+	{ "QWENAI_VERSION", NULL, CFG_STR, OFF(qwenai_version), "0.2.7", 0, 0,
+	  "Qwen AI web client version (the Version header)" },
+	{ "QWENAI_BX_V", NULL, CFG_STR, OFF(qwenai_bx_v), "2.5.36", 0, 0,
+	  "Qwen AI anti-bot script version (bx-v header)" },
+	{ "QWENAI_BX_UA", NULL, CFG_STR, OFF(qwenai_bx_ua), "", 0, 0,
+	  "Qwen AI anti-bot bx-ua value copied from a browser (an account's "
+	  "bx_ua field wins; empty: not sent)" },
+	{ "QWENAI_BX_UMIDTOKEN", NULL, CFG_STR, OFF(qwenai_bx_umidtoken), "", 0,
+	  0, "Qwen AI anti-bot bx-umidtoken value (an account's bx_umidtoken "
+	  "field wins; empty: not sent)" },
+	{ "QWENAI_MODELS_TTL", NULL, CFG_LONG, OFF(qwenai_models_ttl), "3600",
+	  0, 604800, "seconds Qwen AI's own model list is kept for "
+	  "/v1/models (0: only the built-in models)" },
+	{ "MINIMAX_BASE_URL", NULL, CFG_URLS, OFF(minimax_base_url),
+	  "https://agent.minimaxi.com", 0, 0,
+	  "MiniMax agent backend base URL(s), one picked per request" },
+	{ "LB_STRATEGY_MINIMAX", NULL, CFG_STRATEGY, OFF(lb_strategy_minimax),
+	  "", 0, 0, "LB_STRATEGY for MiniMax accounts only" },
+	{ "MINIMAX_POLL_MIN_MS", NULL, CFG_LONG, OFF(minimax_poll_min_ms),
+	  "400", 50, 60000, "MiniMax answer polls: the wait after a poll "
+	  "that showed new text (ms)" },
+	{ "MINIMAX_POLL_MAX_MS", NULL, CFG_LONG, OFF(minimax_poll_max_ms),
+	  "2000", 50, 60000, "MiniMax answer polls: the longest wait, "
+	  "reached while nothing changes (ms)" },
+	{ "MINIMAX_ANSWER_TIMEOUT", NULL, CFG_LONG,
+	  OFF(minimax_answer_timeout), "600", 1, 86400, "seconds a MiniMax "
+	  "answer may take before it ends with an error" },
+	{ "ZAI_BASE_URL", NULL, CFG_URLS, OFF(zai_base_url),
+	  "https://chat.z.ai", 0, 0,
+	  "Z.ai web backend base URL(s), one picked per request" },
+	{ "LB_STRATEGY_ZAI", NULL, CFG_STRATEGY, OFF(lb_strategy_zai), "",
+	  0, 0, "LB_STRATEGY for Z.ai accounts only" },
+	{ "LB_STRATEGY_KIMI", NULL, CFG_STRATEGY, OFF(lb_strategy_kimi), "",
+	  0, 0, "LB_STRATEGY for Kimi accounts only" },
+	{ "LB_STRATEGY_GLM", NULL, CFG_STRATEGY, OFF(lb_strategy_glm), "", 0,
+	  0, "LB_STRATEGY for GLM accounts only" },
 	{ "REQUIRE_API_KEY", NULL, CFG_BOOL, OFF(require_api_key), "false", 0,
 	  0, "refuse API requests without an AUTHORIZATION code or API key" },
 	{ "CHAT2API_TZ", NULL, CFG_TZ, OFF(tz), "", 0, 0,
@@ -575,6 +626,16 @@ config_lb_strategy(const struct config *c, const char *provider)
 		s = c->lb_strategy_chatgpt;
 	else if (strcmp(provider, "deepseek") == 0)
 		s = c->lb_strategy_deepseek;
+	else if (strcmp(provider, "qwenai") == 0)
+		s = c->lb_strategy_qwenai;
+	else if (strcmp(provider, "minimax") == 0)
+		s = c->lb_strategy_minimax;
+	else if (strcmp(provider, "zai") == 0)
+		s = c->lb_strategy_zai;
+	else if (strcmp(provider, "kimi") == 0)
+		s = c->lb_strategy_kimi;
+	else if (strcmp(provider, "glm") == 0)
+		s = c->lb_strategy_glm;
 	if (s == NULL || *s == '\0')
 		s = c->lb_strategy;
 	/* The reference's switch, for the pool it was made for. */

@@ -70,12 +70,33 @@ struct config {
 
 	/* providers, routing, keys (providers.md §10) */
 	struct strlist	 deepseek_base_url;
+	struct strlist	 kimi_base_url;
+	struct strlist	 glm_base_url;
 	struct model_maps model_mapping;
 	char		*lb_strategy;		/* "" : round-robin */
 	char		*lb_strategy_chatgpt;
 	char		*lb_strategy_deepseek;
+	/* Qwen AI (chat.qwen.ai): base, strategy, browser and anti-bot */
+	struct strlist	 qwenai_base_url;
+	char		*lb_strategy_qwenai;
+	char		*qwenai_user_agent;
+	char		*qwenai_version;
+	char		*qwenai_bx_v;
+	char		*qwenai_bx_ua;
+	char		*qwenai_bx_umidtoken;
+	long		 qwenai_models_ttl;	/* s; 0: no upstream list */
+	struct strlist	 zai_base_url;
+	char		*lb_strategy_zai;
+	char		*lb_strategy_kimi;
+	char		*lb_strategy_glm;
 	int		 require_api_key;
 	char		*tz;			/* "" : the system's */
+	/* MiniMax (providers.md §5) */
+	struct strlist	 minimax_base_url;
+	char		*lb_strategy_minimax;
+	long		 minimax_poll_min_ms;
+	long		 minimax_poll_max_ms;
+	long		 minimax_answer_timeout;	/* seconds */
 
 	/* process and platform */
 	char		*data_dir;

@@ -49,6 +49,7 @@
 
 #include <json-c/json.h>
 
+#include "fuzz/sink_oracle.h"
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/stream.h"
 
@@ -193,39 +194,6 @@ struct rec {
 	bool		 terminal;
 };
 
-static bool
-valid_utf8(const unsigned char *u, size_t n)
-{
-	size_t	 i = 0, k, j;
-
-	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xc2 && u[i] < 0xe0)
-			k = 2;
-		else if (u[i] >= 0xe0 && u[i] < 0xf0)
-			k = 3;
-		else if (u[i] >= 0xf0 && u[i] < 0xf5)
-			k = 4;
-		else
-			return false;
-		if (i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f))
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 static int
 rec_call(struct rec *r, const char *tag, const char *s, size_t n)
 {
@@ -253,7 +221,7 @@ f_role(void *ctx, const char *role)
 static int
 f_text(void *ctx, const char *s, size_t n)
 {
-	if (n == 0 || !valid_utf8((const unsigned char *)s, n))
+	if (n == 0 || !oracle_utf8((const unsigned char *)s, n))
 		abort();
 	return rec_call(ctx, "text", s, n);
 }
@@ -261,7 +229,7 @@ f_text(void *ctx, const char *s, size_t n)
 static int
 f_reasoning(void *ctx, const char *s, size_t n)
 {
-	if (n == 0 || !valid_utf8((const unsigned char *)s, n))
+	if (n == 0 || !oracle_utf8((const unsigned char *)s, n))
 		abort();
 	return rec_call(ctx, "reasoning", s, n);
 }
@@ -300,7 +268,7 @@ f_error(void *ctx, int status, const char *type, const char *code,
 	struct rec	*r = ctx;
 
 	if (type == NULL || msg == NULL ||
-	    !valid_utf8((const unsigned char *)msg, strlen(msg)) ||
+	    !oracle_utf8((const unsigned char *)msg, strlen(msg)) ||
 	    status != 502)
 		abort();
 	/*
@@ -526,23 +494,13 @@ derive_old(const struct evlist *in, struct evlist *out)
 	return ok;
 }
 
-static uint32_t
-fnv(const uint8_t *s, size_t n)
-{
-	uint32_t	 h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *s++) * 16777619u;
-	return h;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct chatgpt_stream_opts	 o;
 	struct evlist			 l = { 0 }, d = { 0 };
 	struct outcome			 a, b;
-	uint32_t			 h = fnv(data, size);
+	uint32_t			 h = oracle_hash(data, size);
 	int				 abort_at;
 	bool				 comparable;
 

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "upstream/deepseek/stream.h"
+#include "fuzz/sink_oracle.h"
 #include "upstream/sse.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -58,39 +59,6 @@ buf_add(struct buf *b, const void *s, size_t n)
 		memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
-}
-
-static bool
-valid_utf8(const unsigned char *u, size_t n)
-{
-	size_t	 i = 0, k, j;
-
-	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xc2 && u[i] < 0xe0)
-			k = 2;
-		else if (u[i] >= 0xe0 && u[i] < 0xf0)
-			k = 3;
-		else if (u[i] >= 0xf0 && u[i] < 0xf5)
-			k = 4;
-		else
-			return false;
-		if (i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f))
-			return false;
-		i += k;
-	}
-	return true;
 }
 
 /* ------------------------------------------------------------ checking sink */
@@ -130,7 +98,7 @@ f_text(void *ctx, const char *s, size_t n)
 {
 	struct rec	*r = ctx;
 
-	if (n == 0 || !valid_utf8((const unsigned char *)s, n))
+	if (n == 0 || !oracle_utf8((const unsigned char *)s, n))
 		abort();
 	buf_add(&r->text, s, n);
 	return rec_call(r, 't', s, n);
@@ -139,7 +107,7 @@ f_text(void *ctx, const char *s, size_t n)
 static int
 f_reasoning(void *ctx, const char *s, size_t n)
 {
-	if (n == 0 || !valid_utf8((const unsigned char *)s, n))
+	if (n == 0 || !oracle_utf8((const unsigned char *)s, n))
 		abort();
 	return rec_call(ctx, 'k', s, n);
 }
@@ -172,7 +140,7 @@ f_error(void *ctx, int status, const char *type, const char *code,
 		abort();
 	n = strlen(msg);
 	if (n == 0 || n > DSS_ERRMSG_MAX ||
-	    !valid_utf8((const unsigned char *)msg, n))
+	    !oracle_utf8((const unsigned char *)msg, n))
 		abort();
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)msg[i] < 0x20)
@@ -237,11 +205,7 @@ run(const uint8_t *data, size_t size, const struct ds_stream_opts *o,
 		abort();
 	sse_init(&p, on_event, u, 0);
 	while (at < size) {
-		/* chunks == 0: one piece; else sizes 1..16 from the hash */
-		step = chunks == 0 ? size - at : 1 + (chunks & 15);
-		chunks = chunks * 1103515245u + 12345u;
-		if (step > size - at)
-			step = size - at;
+		step = oracle_step(&chunks, size - at);
 		if (sse_feed(&p, data + at, step) != SSE_OK)
 			break;
 		at += step;
@@ -270,22 +234,12 @@ run(const uint8_t *data, size_t size, const struct ds_stream_opts *o,
 	ds_stream_free(u->st);
 }
 
-static uint32_t
-fnv(const uint8_t *s, size_t n)
-{
-	uint32_t	 h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ *s++) * 16777619u;
-	return h;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ds_stream_opts	 o;
 	struct run		 a, b;
-	uint32_t		 h = fnv(data, size);
+	uint32_t		 h = oracle_hash(data, size);
 	int			 abort_at;
 
 	if (size > 1 << 20)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fcgi/arena.h"
 #include "fcgi/log.h"
@@ -198,6 +199,41 @@ accounts_validate(const struct config *cfg, struct store *st,
 		arena_reset(&ar);
 	}
 	arena_free(&ar);
+	rc = 0;
+out:
+	held_free(&l);
+	return rc;
+}
+
+/* The first active account that is not cooling down, then stop. */
+static int
+hold_active(void *arg, const struct acct_info *i, const char *secret,
+    const struct acct_field *f, size_t nf)
+{
+	struct held_list *l = arg;
+
+	if (i->status != ACCT_ACTIVE || i->cooldown_until > time(NULL))
+		return 0;
+	return hold(arg, i, secret, f, nf) != 0 || l->n > 0;
+}
+
+int
+accounts_with_one(struct store *st, const char *provider,
+    void (*fn)(void *, const struct provider_account *), void *arg)
+{
+	struct held_list l;
+	struct provider_account a;
+	int rc = -1;
+
+	memset(&l, 0, sizeof(l));
+	l.which = provider;
+	if (acct_export(st, provider, hold_active, &l) != STORE_OK || l.oom)
+		goto out;
+	rc = 1;
+	if (l.n == 0)
+		goto out;
+	account_of(&l.v[0], &a);
+	fn(arg, &a);
 	rc = 0;
 out:
 	held_free(&l);

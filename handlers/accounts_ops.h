@@ -33,6 +33,14 @@ int	 accounts_validate(const struct config *, struct store *,
 	    const char *which, void (*fn)(void *,
 	    const struct accounts_checked *), void *arg);
 
+/*
+ * fn with one active account of provider (secret and fields decrypted
+ * for the call only), for a look-up that needs any login, such as the
+ * upstream's model list.  1 when there is none, -1 on a store failure.
+ */
+int	 accounts_with_one(struct store *, const char *provider,
+	    void (*fn)(void *, const struct provider_account *), void *arg);
+
 /* Every account whose provider has refresh(): counts what worked. */
 int	 accounts_refresh_all(const struct config *, struct store *,
 	    int force, size_t *ok, size_t *failed);

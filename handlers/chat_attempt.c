@@ -102,17 +102,20 @@ sink_fail(struct oa_sink *s, int status, const char *type, const char *code,
 	va_end(ap);
 }
 
-/* What one failed attempt teaches about its account. */
+/*
+ * What one failed attempt teaches about its account.  spent: the answer
+ * had started (a failure mid-stream), so the day's use is not given back.
+ */
 static void
 learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
-    long latency_ms)
+    long latency_ms, int spent)
 {
 	struct acct_result res;
 	char reason[ACCT_REASON_MAX];
 	long cool;
 
 	memset(&res, 0, sizeof(res));
-	res.refund = 1;		/* the day's use was not spent */
+	res.refund = !spent;
 	res.latency_ms = (uint32_t)(latency_ms > 0 ? latency_ms : 0);
 	snprintf(reason, sizeof(reason), "%d %s: %.180s", s->err_status,
 	    s->err_code, s->err_msg);
@@ -128,7 +131,10 @@ learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
 			res.outcome = ACCT_OUT_SOFT;
 		cool = s->retry_after > 0 ? s->retry_after : COOLDOWN_DEFAULT;
 		res.cooldown_s = cool;
-	} else
+	} else if (s->err_status == 400 || s->err_status == 404 ||
+	    s->err_status == 413 || s->err_status == 422)
+		res.outcome = ACCT_OUT_REFUSED;	/* the request, not the account */
+	else
 		res.outcome = ACCT_OUT_SOFT;
 	if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
 	    STORE_OK)
@@ -195,18 +201,41 @@ none_left(struct req *r, const struct route *rt,
 	    w->expired, w->inactive, w->cooling);
 }
 
-static void
-run_after(struct provider_after *after)
-{
-	if (after->fn != NULL)
-		after->fn(after->ctx);
-	after->fn = NULL;
-}
+/* The providers' clean-ups of this request, run after the response. */
+struct later {
+	struct provider_after	 a;
+	struct later		*next;
+};
 
 static void
-run_after_cb(void *u)
+run_later(void *u)
 {
-	run_after(u);
+	struct later *l;
+
+	for (l = u; l != NULL; l = l->next)
+		l->a.fn(l->a.ctx);
+}
+
+/*
+ * Keeps an attempt's clean-up for after the response (in the request's
+ * arena), so neither the client nor the next attempt waits for it.
+ */
+static void
+defer(struct req *r, struct later **list, struct provider_after *after)
+{
+	struct later *l;
+
+	if (after->fn == NULL)
+		return;
+	if ((l = arena_alloc(r->arena, sizeof(*l))) == NULL) {
+		after->fn(after->ctx);	/* no memory: do it now */
+		after->fn = NULL;
+		return;
+	}
+	l->a = *after;
+	l->next = *list;
+	*list = l;
+	after->fn = NULL;
 }
 
 enum app_err
@@ -218,6 +247,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	struct chat_ctx cc;
 	struct provider_call pc;
 	struct provider_after after;
+	struct later *later = NULL;
 	struct provider_account acct;
 	struct acct_pick pick;
 	struct acct_pick_opts po;
@@ -296,18 +326,22 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		oa_sink_reset_error(&sink);
 		t0 = req_now_ms();
 		rt->provider->chat(&pc);
+		defer(r, &later, &after);
 		if (sink.started || sink.aborted || r->hup ||
 		    sink.err_status == 0) {
-			if (picked)
+			/* A failure mid-answer still says what the account is. */
+			if (picked && sink.failed)
+				learn(r, &pick, &sink, (long)(sink.started_ms -
+				    t0), 1);
+			else if (picked)
 				learn_success(r, &pick, &sink, t0);
 			break;
 		}
 		if (picked)
-			learn(r, &pick, &sink, (long)(req_now_ms() - t0));
+			learn(r, &pick, &sink, (long)(req_now_ms() - t0), 0);
 		else if (p->mode == PAY_OWN && p->protected &&
 		    (sink.err_status == 401 || sink.err_status == 403))
 			admin_failed(r);	/* guessing through upstreams */
-		run_after(&after);
 		if (picked) {
 			acct_pick_free(&pick);
 			picked = 0;
@@ -322,19 +356,13 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		acct_pick_free(&pick);
 	e = oa_sink_complete(&sink);
 	oa_sink_free(&sink);
-	/*
-	 * The provider's clean-up waits until the response is complete, so
-	 * the client does not wait for it; the request's arena holds it.
-	 */
-	if (after.fn != NULL) {
-		struct provider_after *later;
-		if ((later = arena_alloc(r->arena, sizeof(*later))) != NULL &&
-		    r->after == NULL) {
-			*later = after;
-			r->after = run_after_cb;
+	/* The clean-ups wait until the response is complete. */
+	if (later != NULL) {
+		if (r->after == NULL) {
+			r->after = run_later;
 			r->after_ctx = later;
 		} else
-			run_after(&after);
+			run_later(later);
 	}
 	return e;
 }

@@ -1,8 +1,9 @@
 /*
  * /v1/models and /v1/models/{id} in OpenAI's list/object shapes: the
  * built-in models of every provider that can answer now (one that needs
- * no account, or has an active one), then the names of the model
- * mappings, owned by the provider they lead to.  /v1/models/{id} resolves
+ * no account, or has an active one) and those its upstream lists itself
+ * (provider.listed), then the names of the model mappings, owned by the
+ * provider they lead to.  /v1/models/{id} resolves
  * through the same routing as a chat request.
  */
 #include "config.h"
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include "fcgi/resp.h"
+#include "handlers/accounts_ops.h"
 #include "handlers/apiauth.h"
 #include "handlers/handlers.h"
 #include "store/accounts.h"
@@ -24,7 +26,7 @@
  */
 static int
 add_model(struct json_object *data, const char *id, long created,
-    const char *owner)
+    const char *owner, int wins)
 {
 	struct json_object *o;
 	size_t i, n = json_object_array_length(data);
@@ -33,8 +35,11 @@ add_model(struct json_object *data, const char *id, long created,
 		struct json_object *v, *m = json_object_array_get_idx(data, i);
 		if (json_object_object_get_ex(m, "id", &v) &&
 		    strcasecmp(json_object_get_string(v), id) == 0) {
-			json_object_object_add(m, "owned_by",
-			    json_object_new_string(owner));
+			/* A mapping says where its name goes; a built-in
+			 * name two providers share goes to the first. */
+			if (wins)
+				json_object_object_add(m, "owned_by",
+				    json_object_new_string(owner));
 			return 0;
 		}
 	}
@@ -69,14 +74,49 @@ add_mapping(struct req *r, struct json_object *data, const char *name)
 	if (route_resolve(r->cfg, r->store, r->arena, name, &rt) != ROUTE_OK)
 		return 0;
 	return add_model(data, name, rt.model != NULL ? rt.model->created :
-	    0, rt.provider->id);
+	    0, rt.provider->id, 1);
 }
 
 struct list_ctx {
 	struct req		*r;
 	struct json_object	*data;
 	int			 failed;
+	const struct provider	*p;	/* whose listed models come */
 };
+
+static int
+listed_model(void *arg, const char *id, long created)
+{
+	struct list_ctx *c = arg;
+
+	if (add_model(c->data, id, created, c->p->id, 0) < 0)
+		c->failed = 1;
+	return c->failed;
+}
+
+static void
+listed_with(void *arg, const struct provider_account *a)
+{
+	struct list_ctx *c = arg;
+	struct provider_ctx x = { c->r->cfg, c->r->store, c->r->arena };
+
+	(void)c->p->listed(&x, a, listed_model, c);
+}
+
+/*
+ * What the provider's upstream lists itself: from its cache, else asked
+ * with one of its active accounts (a failure just lists nothing more).
+ */
+static void
+add_listed(struct list_ctx *c)
+{
+	struct provider_ctx x = { c->r->cfg, c->r->store, c->r->arena };
+
+	if (c->p->listed == NULL || c->r->store == NULL)
+		return;
+	if (c->p->listed(&x, NULL, listed_model, c) == 1)
+		accounts_with_one(c->r->store, c->p->id, listed_with, c);
+}
 
 static int
 stored_mapping(void *arg, const struct mapping *m)
@@ -111,13 +151,17 @@ h_models_list(struct req *r, const char *rest)
 	c.r = r;
 	c.data = data;
 	c.failed = 0;
+	c.p = NULL;
 	for (pp = providers; *pp != NULL && !c.failed; pp++) {
 		if (!serves(r, *pp))
 			continue;
 		for (i = 0; (*pp)->models[i].id != NULL; i++)
-			if (add_model(data, (*pp)->models[i].id,
-			    (*pp)->models[i].created, (*pp)->id) < 0)
+			if (!((*pp)->models[i].flags & MODEL_ALIAS) &&
+			    add_model(data, (*pp)->models[i].id,
+			    (*pp)->models[i].created, (*pp)->id, 0) < 0)
 				c.failed = 1;
+		c.p = *pp;
+		add_listed(&c);
 	}
 	for (i = 0; i < r->cfg->model_mapping.n && !c.failed; i++)
 		if (add_mapping(r, data, r->cfg->model_mapping.v[i].name) < 0)
@@ -148,15 +192,19 @@ h_models_get(struct req *r, const char *id)
 	re = route_resolve(r->cfg, r->store, r->arena, id, &rt);
 	if (re == ROUTE_ENOMEM)
 		return APP_ENOMEM;
-	/* The catch-all takes any name; only known ones are models. */
-	if (re != ROUTE_OK || (rt.model == NULL && rt.mapping == NULL))
+	/*
+	 * The catch-all takes any name; only known ones are models (a name
+	 * an upstream lists goes to its own provider).
+	 */
+	if (re != ROUTE_OK || (rt.model == NULL && rt.mapping == NULL &&
+	    rt.provider == provider_default()))
 		return resp_error(r, 404, "invalid_request_error",
 		    "model_not_found", "model", "The model `%.128s` does not "
 		    "exist or you do not have access to it.", id);
 	if ((data = json_object_new_array()) == NULL)
 		return APP_ENOMEM;
 	if (add_model(data, id, rt.model != NULL ? rt.model->created : 0,
-	    rt.provider->id) < 0) {
+	    rt.provider->id, 1) < 0) {
 		json_object_put(data);
 		return APP_ENOMEM;
 	}

@@ -48,7 +48,4 @@ ssize_t	 url_unarg(char *dst, const char *src, size_t len, int plus);
 int	 form_field(struct arena *, const char *body, size_t len,
 	    const char *key, char **val, size_t *vlen);
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-size_t	 utf8_seq_len(const unsigned char *s, size_t left);
-
 #endif

@@ -130,6 +130,7 @@ enum acct_outcome {
 	ACCT_OUT_ERROR,		/* 401/403: status error */
 	ACCT_OUT_EXPIRED,	/* the provider says the login expired */
 	ACCT_OUT_LIMITED,	/* 429: cools down until cooldown_until */
+	ACCT_OUT_REFUSED,	/* the request's own fault (400, 404): counted only */
 };
 
 struct acct_result {

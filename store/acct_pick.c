@@ -435,6 +435,8 @@ learn(struct store *s, struct acct_rec *r, const struct acct_result *res,
 		in->fail_streak = 0;
 		return;
 	}
+	if (res->outcome == ACCT_OUT_REFUSED)
+		return;		/* the account did nothing wrong */
 	in->failures++;
 	in->fail_streak++;
 	in->last_fail_at = now;

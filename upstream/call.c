@@ -3,7 +3,8 @@
  * mapped once here, so a 401 or a Cloudflare page reads the same to a
  * client whichever provider answered it, and the handlers' failover can
  * rely on the status: 401/403 say "this account", 429 "later", 5xx and
- * transport failures "try another".
+ * transport failures "try another".  The plumbing of a streamed answer
+ * and of the clean-up after it is here too, for the same reason.
  */
 #include "config.h"
 
@@ -12,13 +13,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "fcgi/log.h"
 #include "fcgi/rand.h"
+#include "store/tokcache.h"
 #include "upstream/call.h"
 
 #define DETAIL_MAX	300
+#define JWT_DEPTH	16
 
 void
 call_hdrs_init(struct call_hdrs *h, struct arena *a)
@@ -106,6 +110,27 @@ call_base(struct arena *a, const struct strlist *l)
 	return arena_strndup(a, b, n);
 }
 
+int
+call_own_credential(struct arena *a, const char *bearer,
+    int (*ok)(const char *, size_t), struct provider_account *out)
+{
+	const char *p, *comma, *s;
+	size_t n = 1, pick, i;
+
+	for (p = bearer; *p; p++)
+		n += *p == ',';
+	pick = n > 1 ? (size_t)rnd_below(n) : 0;
+	for (p = bearer, i = 0; i < pick; i++)
+		p = strchr(p, ',') + 1;
+	comma = strchr(p, ',');
+	n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+	if (!ok(p, n) || (s = arena_strndup(a, p, n)) == NULL)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->secret = s;
+	return 1;
+}
+
 unsigned
 call_hash(const char *s)
 {
@@ -173,6 +198,32 @@ call_fail_net(const struct chat_sink *k, const char *provider,
 		call_fail(k, 502, "upstream_error", "upstream_unreachable",
 		    "The %s upstream could not be reached (%s: %s).",
 		    provider, what, up_strerror(e));
+}
+
+void
+call_fail_answer(const struct chat_sink *k, const char *provider,
+    const char *display, const char *what, enum up_err e,
+    const struct http_resp *r, long code, char *msg, size_t msgsz)
+{
+	if (e == UP_HTTP && r->status >= 400) {
+		if (k != NULL)
+			call_fail_http(k, provider, what, r, msg[0] ? msg :
+			    NULL);
+		if (msg[0] == '\0')
+			snprintf(msg, msgsz, "HTTP %ld", r->status);
+	} else if (e != UP_OK && e != UP_HTTP) {
+		snprintf(msg, msgsz, "%s", up_strerror(e));
+		if (k != NULL)
+			call_fail_net(k, provider, what, e);
+	} else {
+		if (msg[0] == '\0')
+			snprintf(msg, msgsz, "an answer without the expected "
+			    "data");
+		if (k != NULL)
+			call_fail(k, 502, "upstream_error", "upstream_error",
+			    "%s %s failed (code %ld): %s", display, what, code,
+			    msg);
+	}
 }
 
 /* A challenge (cf_chl_opt) or one of Cloudflare's own error pages. */
@@ -269,4 +320,169 @@ call_ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+int
+call_defer(const struct provider_call *pc, void (*fn)(void *),
+    const void *state, size_t size)
+{
+	void *copy;
+
+	if (pc->after == NULL || (copy = arena_alloc(pc->arena, size)) ==
+	    NULL)
+		return -1;
+	memcpy(copy, state, size);
+	pc->after->fn = fn;
+	pc->after->ctx = copy;
+	return 0;
+}
+
+void
+call_stream_init(struct call_stream *cs, const struct http_resp *resp,
+    const struct chat_sink *sink, sse_event_fn on_event, int (*done)(void *),
+    void *ctx, size_t body_max)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->resp = resp;
+	cs->sink = sink;
+	cs->done = done;
+	cs->ctx = ctx;
+	sse_init(&cs->sse, on_event, ctx, 0);
+	buf_init(&cs->body, body_max);
+}
+
+int
+call_stream_data(void *u, const char *p, size_t n)
+{
+	struct call_stream *cs = u;
+	const char *ct = cs->resp->content_type;
+
+	if (cs->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
+		cs->not_sse = 1;
+		return buf_add(&cs->body, p, n) < 0;
+	}
+	if (cs->done != NULL && cs->done(cs->ctx))
+		return 1;
+	if (sse_feed(&cs->sse, p, n) != SSE_OK) {
+		/* the decoder's own stop is its business; a bad frame is ours */
+		cs->bad_frame = cs->sse.err != SSE_ABORT;
+		return 1;
+	}
+	return cs->sink->flush != NULL && cs->sink->flush(cs->sink->ctx) != 0;
+}
+
+void
+call_stream_limit(struct call_stream *cs, size_t max_event)
+{
+	sse_init(&cs->sse, cs->sse.on_event, cs->sse.ctx, max_event);
+}
+
+int
+call_stream_finish(struct call_stream *cs)
+{
+	if (sse_finish(&cs->sse, NULL) == SSE_OK)
+		return 0;
+	cs->bad_frame = cs->sse.err != SSE_ABORT;
+	return -1;
+}
+
+const char *
+call_stream_body(struct call_stream *cs)
+{
+	/* struct buf keeps its bytes NUL-terminated */
+	return cs->body.failed || cs->body.len == 0 ? NULL : cs->body.p;
+}
+
+void
+call_stream_free(struct call_stream *cs)
+{
+	sse_free(&cs->sse);
+	buf_free(&cs->body);
+}
+
+/* A base64url digit's value (the standard alphabet's + / too), or -1. */
+static int
+b64_digit(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' || c == '+' ? 62 : c == '_' || c == '/' ? 63 : -1;
+}
+
+struct json_object *
+call_jwt_payload(const char *jwt)
+{
+	const char *p, *q;
+	unsigned char *raw = NULL;
+	unsigned long acc = 0;
+	json_tokener *tok = NULL;
+	json_object *o = NULL;
+	size_t n, i, len = 0;
+	int bits = 0, d;
+
+	if (jwt == NULL || (p = strchr(jwt, '.')) == NULL || p == jwt ||
+	    (q = strchr(p + 1, '.')) == NULL || q[1] == '\0' ||
+	    strchr(q + 1, '.') != NULL)
+		return NULL;
+	for (n = (size_t)(q - p - 1); n > 0 && p[n] == '='; n--)
+		;
+	if (n == 0 || n > CALL_JWT_MAX || n % 4 == 1 ||
+	    (raw = malloc(n * 3 / 4 + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if ((d = b64_digit((unsigned char)p[1 + i])) < 0)
+			goto out;
+		acc = (acc << 6 | (unsigned long)d) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			raw[len++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if ((tok = json_tokener_new_ex(JWT_DEPTH)) == NULL)
+		goto out;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, (const char *)raw, (int)len);
+	if (o != NULL && (json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+out:
+	if (tok != NULL)
+		json_tokener_free(tok);
+	free(raw);
+	return o;
+}
+
+int
+call_token(struct store *st, struct arena *a, const char *scope,
+    const char *cred, int force, int (*exchange)(void *, char **, int64_t *),
+    void *ctx, int (*idle)(void *), void *idle_ctx, const char **out,
+    int *cached)
+{
+	enum tokcache_how how = TOKCACHE_EXCHANGED;
+	const char *copy;
+	char *value = NULL;
+	int64_t expires;
+	int rc;
+
+	if (st == NULL)
+		rc = exchange(ctx, &value, &expires);
+	else
+		rc = tokcache_fetch(st, scope, cred, force, exchange, ctx, idle,
+		    idle_ctx, &value, &how);
+	if (rc != 0)
+		return rc;
+	copy = arena_strdup(a, value);
+	free(value);
+	if (copy == NULL)
+		return TOKCACHE_STORE;
+	*out = copy;
+	*cached = how != TOKCACHE_EXCHANGED;
+	return 0;
 }

@@ -339,8 +339,10 @@ http_do(const struct http_req *req, struct http_resp *resp)
 		e = UP_NETWORK;
 		break;
 	}
+	/* Not the query: one upstream (Z.ai) carries a token in it. */
 	if (e != UP_OK && e != UP_HTTP && e != UP_ABORTED)
-		log_debug("upstream %s %s: %s", req->method, req->url,
+		log_debug("upstream %s %.*s: %s", req->method,
+		    (int)strcspn(req->url, "?"), req->url,
 		    curl_easy_strerror(cc));
 	if (resp->body == NULL && (resp->body = strdup("")) == NULL)
 		return UP_ENOMEM;

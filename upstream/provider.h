@@ -126,6 +126,12 @@ struct provider_model {
 	unsigned	 flags;		/* ROUTE_THINK, ROUTE_SEARCH implied */
 };
 
+/* In provider_model.flags: a name taken but not listed in /v1/models. */
+#define MODEL_ALIAS		0x100
+
+/* One model an upstream lists itself (provider.listed); non-zero stops. */
+typedef int	(*provider_model_fn)(void *arg, const char *id, long created);
+
 /* A credential field an account of the provider carries (§10.3). */
 struct provider_field {
 	const char	*name;		/* "token", "real_user_id" */
@@ -264,6 +270,15 @@ struct provider {
 	int		(*refresh)(const struct provider_ctx *,
 			    const struct provider_account *, int force,
 			    char *err, size_t errsz);
+	/*
+	 * Optional: the models the upstream lists itself beyond models[]
+	 * (names routed to this provider as they are), cached by the
+	 * provider.  fn gets each.  account NULL: the cache only.  0 listed
+	 * (perhaps none), 1 nothing cached and no account given, -1 failed.
+	 */
+	int		(*listed)(const struct provider_ctx *,
+			    const struct provider_account *,
+			    provider_model_fn fn, void *arg);
 };
 
 extern const struct provider	*const providers[];

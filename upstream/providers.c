@@ -10,11 +10,21 @@
 
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
+#include "upstream/glm/glm.h"
+#include "upstream/kimi/kimi.h"
+#include "upstream/minimax/minimax.h"
 #include "upstream/provider.h"
+#include "upstream/qwenai/qwenai.h"
+#include "upstream/zai/zai.h"
 
 const struct provider *const providers[] = {
 	&chatgpt_provider,
 	&deepseek_provider,
+	&glm_provider,
+	&kimi_provider,
+	&minimax_provider,
+	&qwenai_provider,
+	&zai_provider,
 	NULL,
 };
 

@@ -13,6 +13,7 @@
 
 #include "fcgi/arena.h"
 #include "fcgi/conf.h"
+#include "store/accounts.h"
 #include "store/mappings.h"
 #include "upstream/route.h"
 
@@ -64,6 +65,9 @@ static const struct {
 	{ "-search-think", ROUTE_THINK | ROUTE_SEARCH },
 	{ "-think", ROUTE_THINK },
 	{ "-search", ROUTE_SEARCH },
+	/* Qwen AI's (§1.2): the provider reads -fast off the name itself */
+	{ "-thinking", ROUTE_THINK },
+	{ "-fast", 0 },
 };
 
 static const struct provider_model *
@@ -78,16 +82,33 @@ in_provider(const struct provider *p, const char *name, size_t n)
 	return NULL;
 }
 
+/* A provider that could answer now: no account needed, or one usable. */
+static int
+can_answer(struct store *st, const struct provider *p)
+{
+	struct acct_counts c;
+
+	if (p->flags & PROVIDER_ANON)
+		return 1;
+	return st != NULL && acct_count(st, p->id, &c) == STORE_OK &&
+	    c.active + c.cooling > 0;
+}
+
 /*
  * A built-in name, whole or with a switch suffix; only prov's when not
- * NULL.  Sets r->provider, r->model, suffix flags.
+ * NULL.  Sets r->provider, r->model, suffix flags.  A name two providers
+ * share (GLM-5: GLM and Z.ai) goes to the first that has accounts, else
+ * to the first (whose error then names it), as /v1/models lists it.
  */
 static int
-builtin(const struct provider *only, const char *name, struct route *r)
+builtin(struct store *st, const struct provider *only, const char *name,
+    struct route *r)
 {
 	const struct provider *const *pp;
+	const struct provider *first = NULL;
 	const struct provider_model *m;
 	size_t len = strlen(name), sl, i;
+	int ok;
 
 	for (i = 0; i <= sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		size_t n = len;
@@ -104,12 +125,76 @@ builtin(const struct provider *only, const char *name, struct route *r)
 		for (pp = providers; *pp != NULL; pp++) {
 			if (only != NULL && *pp != only)
 				continue;
-			if ((m = in_provider(*pp, name, n)) != NULL) {
+			if ((m = in_provider(*pp, name, n)) == NULL)
+				continue;
+			ok = only != NULL || can_answer(st, *pp);
+			if (ok || first == NULL) {
 				r->provider = *pp;
 				r->model = m;
-				r->flags |= fl | m->flags;
-				return 1;
+				r->flags = fl | (m->flags & ~MODEL_ALIAS);
 			}
+			if (ok)
+				return 1;
+			if (first == NULL)
+				first = *pp;
+		}
+	}
+	return first != NULL;	/* nobody can answer: the first says so */
+}
+
+/* A name an upstream lists (provider.listed), whole or with a suffix. */
+struct want {
+	const char	*name;
+	size_t		 len;
+	const char	*id;		/* the listed spelling, in the arena */
+	unsigned	 flags;
+	struct arena	*arena;
+};
+
+static int
+listed_match(void *arg, const char *id, long created)
+{
+	struct want *w = arg;
+	size_t n = strlen(id), i;
+
+	(void)created;
+	for (i = 0; i <= sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t sl = i > 0 ? strlen(suffixes[i - 1].suffix) : 0;
+
+		if (n + sl != w->len || strncasecmp(w->name, id, n) != 0 ||
+		    (sl && strcasecmp(w->name + n, suffixes[i - 1].suffix) !=
+		    0))
+			continue;
+		w->flags = i > 0 ? suffixes[i - 1].flags : 0;
+		w->id = arena_strdup(w->arena, id);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A name some provider's upstream lists, from the providers' caches
+ * (only's when not NULL): no upstream call on a request's path.
+ */
+static int
+listed(const struct config *cfg, struct store *st, struct arena *a,
+    const struct provider *only, const char *name, struct route *r)
+{
+	const struct provider *const *pp;
+	struct provider_ctx x = { cfg, st, a };
+	struct want w = { name, strlen(name), NULL, 0, a };
+
+	if (st == NULL)
+		return 0;
+	for (pp = providers; *pp != NULL; pp++) {
+		if ((only != NULL && *pp != only) || (*pp)->listed == NULL)
+			continue;
+		if ((*pp)->listed(&x, NULL, listed_match, &w) == 0 &&
+		    w.id != NULL) {
+			r->provider = *pp;
+			r->upstream_model = w.id;
+			r->flags |= w.flags;
+			return 1;
 		}
 	}
 	return 0;
@@ -219,14 +304,16 @@ route_resolve(const struct config *cfg, struct store *st, struct arena *a,
 		r->pin_account = acct ? arena_strdup(a, acct) : NULL;
 		if (r->mapping == NULL || (acct && r->pin_account == NULL))
 			return ROUTE_ENOMEM;
-		if (!builtin(pin, target, r)) {
+		if (!builtin(st, pin, target, r) &&
+		    !listed(cfg, st, a, pin, target, r)) {
 			r->provider = pin != NULL ? pin : provider_default();
 			if ((r->upstream_model = arena_strdup(a, target)) ==
 			    NULL)
 				return ROUTE_ENOMEM;
 		}
 		r->flags |= name_flags(r->provider, target);
-	} else if (!builtin(NULL, requested, r))
+	} else if (!builtin(st, NULL, requested, r) &&
+	    !listed(cfg, st, a, NULL, requested, r))
 		r->provider = provider_default();
 	if (r->provider == NULL)
 		return ROUTE_UNKNOWN;

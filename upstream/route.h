@@ -5,7 +5,8 @@
  *   1. mappings by exact name (MODEL_MAPPING first, then `models map`),
  *   2. mappings by * pattern, in the same order, first match wins,
  *   3. the providers' built-in names, also with a -Think, -Search or
- *      -Think-Search suffix,
+ *      -Think-Search suffix (or Qwen AI's -Thinking, -Fast), then the
+ *      names the upstreams list themselves (provider.listed, cached),
  *   4. the catch-all provider (ChatGPT: it maps any name to a slug).
  *
  * Names compare case-insensitively.  A mapping's target is resolved by

@@ -11,7 +11,9 @@ the chat2api CLI and drawn on with an AUTHORIZATION code, against
 fastmock's DeepSeek routes (users/current, chat_session/create,
 create_pow_challenge with a solvable challenge of that difficulty,
 completion, chat_session/delete).  Each DeepSeek difficulty gets its own
-fastmock; plain deepseek uses --ds-difficulty (1000).
+fastmock; plain deepseek uses --ds-difficulty (1000).  qwenai is Qwen AI's
+Qwen3-Max the same way, against fastmock's Qwen AI routes (chats/new, the
+completion, the chat DELETE).
 """
 
 import argparse
@@ -53,6 +55,18 @@ DS_COMPLETION_BODY = {
     "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
     "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
 }
+# Qwen AI (providers.md §7): fastmock's 8 answer deltas
+QA_EXPECTED_TEXT = EXPECTED_TEXT
+QA_MODEL = "Qwen3-Max"
+QA_CODE = "bench-qwenai-code-0001"
+# the account: a JWT-shaped token (fastmock checks nothing)
+QA_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImJlbmNoIn0.YmVuY2hzaWduYXR1cmU"
+QA_NONSTREAM = {"model": QA_MODEL, "messages": [{"role": "user", "content": "hi"}]}
+QA_STREAM = dict(QA_NONSTREAM, stream=True)
+QA_COMPLETION = "/api/v2/chat/completions"
+QA_COMPLETION_BODY = {"stream": True, "version": "2.1", "incremental_output": True,
+                      "chat_id": "qqqqqqqq-0000-4000-8000-000000000001", "model": "qwen3-max",
+                      "messages": [{"role": "user", "content": "hi"}]}
 # What the mock gets from chat2api, roughly (§4.1): used for the
 # "wrk straight at the mock" baseline.
 CONV_BODY = {
@@ -100,6 +114,16 @@ def is_deepseek(mode):
     return mode == "deepseek" or mode.startswith("deepseek@")
 
 
+def is_qwenai(mode):
+    return mode == "qwenai"
+
+
+def base_key(mode):
+    """The wrk-straight-at-the-mock baseline a mode is compared with."""
+    return "baseline_ds" if is_deepseek(mode) else "baseline_qa" if is_qwenai(mode) else \
+        "baseline"
+
+
 def ds_difficulty(args, mode):
     return int(mode.split("@", 1)[1]) if "@" in mode else args.ds_difficulty
 
@@ -112,10 +136,17 @@ class Provider:
             self.nonstream, self.stream = DS_NONSTREAM, DS_STREAM
             self.headers = {"Authorization": "Bearer " + DS_CODE}
             self.expected = DS_EXPECTED_TEXT
+        elif is_qwenai(mode):
+            self.nonstream, self.stream = QA_NONSTREAM, QA_STREAM
+            self.headers = {"Authorization": "Bearer " + QA_CODE}
+            self.expected = QA_EXPECTED_TEXT
         else:
             self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
             self.headers = {}
             self.expected = EXPECTED_TEXT
+
+
+BASELINES = ("baseline", "baseline_ds", "baseline_qa")
 
 
 def lua_str(s):
@@ -418,6 +449,8 @@ def app_env(args, mock_url, mode, threads):
     }
     if is_deepseek(mode):
         env.update(DEEPSEEK_BASE_URL=mock_url, AUTHORIZATION=DS_CODE)
+    if is_qwenai(mode):
+        env.update(QWENAI_BASE_URL=mock_url, AUTHORIZATION=QA_CODE)
     return env
 
 
@@ -428,7 +461,9 @@ def start_frontend(args, binary, label, env, mode=None):
     try:
         fe.start()
         if mode and is_deepseek(mode):
-            fe.ds_cli = add_ds_account(ws, binary, env)
+            fe.ds_cli = add_account(ws, binary, env, "deepseek", DS_USER_TOKEN)
+        if mode and is_qwenai(mode):
+            fe.ds_cli = add_account(ws, binary, env, "qwenai", QA_TOKEN)
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -436,19 +471,19 @@ def start_frontend(args, binary, label, env, mode=None):
     return ws, fe
 
 
-def add_ds_account(ws, binary, env):
-    """The DeepSeek account the AUTHORIZATION code draws on, added with the
-    CLI as the service's user (as tests/integration/test_accounts.py does:
-    the CLI needs the data dir's secret.key and write access to lock.mdb)."""
+def add_account(ws, binary, env, provider, secret):
+    """The account the AUTHORIZATION code draws on, added with the CLI as
+    the service's user (as tests/integration/test_accounts.py does: the
+    CLI needs the data dir's secret.key and write access to lock.mdb)."""
     cenv = dict(os.environ, CHAT2API_DATA_DIR=ws.path("data"), CHAT2API_LOG_LEVEL="warn",
-                **{k: v for k, v in env.items() if k.startswith("DEEPSEEK_")})
-    argv = [binary, "accounts", "add", "deepseek", DS_USER_TOKEN, "--label", "bench"]
+                **{k: v for k, v in env.items() if k.endswith("_BASE_URL")})
+    argv = [binary, "accounts", "add", provider, secret, "--label", "bench"]
     if harness.RUN_USER:
         argv = ["runuser", "-u", harness.RUN_USER, "--"] + argv
     p = subprocess.run(argv, env=cenv, capture_output=True, text=True, timeout=60)
     if p.returncode != 0 or "added" not in p.stdout:
-        raise harness.HarnessError("chat2api accounts add deepseek failed (%d): %s%s"
-                                   % (p.returncode, p.stdout, p.stderr))
+        raise harness.HarnessError("chat2api accounts add %s failed (%d): %s%s"
+                                   % (provider, p.returncode, p.stdout, p.stderr))
     return "CHAT2API_DATA_DIR=%s %s" % (shlex.quote(cenv["CHAT2API_DATA_DIR"]),
                                        " ".join(shlex.quote(x) for x in argv))
 
@@ -647,6 +682,12 @@ def report(args, res, binary, load0, load1, commit):
       % (args.mock_threads, args.encoding, res.get("sse_events", "?"),
          res.get("sse_bytes", "?")))
     ds_modes = [m for m in res["modes"] if is_deepseek(m)]
+    if any(is_qwenai(m) for m in res["modes"]):
+        P("- Qwen AI: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
+          "account added with `chat2api accounts add qwenai`; per request chat2api calls "
+          "chats/new, the completion (canned §7.4 answer of %s SSE events, %s bytes) and the "
+          "chat DELETE after the response" % (QA_MODEL, res.get("qa_sse_events", "?"),
+                                              res.get("qa_sse_bytes", "?")))
     if ds_modes:
         P("- DeepSeek: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
           "account added with `chat2api accounts add deepseek`; per request chat2api calls "
@@ -664,9 +705,10 @@ def report(args, res, binary, load0, load1, commit):
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
-             for key in ("baseline", "baseline_ds")}
+             for key in BASELINES}
     base_label = {"baseline": "wrk → fastmock (baseline)",
-                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)"}
+                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
+                  "baseline_qa": "wrk → fastmock (Qwen AI completion baseline)"}
 
     def rps(r):
         if r.get("repeats", 1) > 1:
@@ -676,13 +718,13 @@ def report(args, res, binary, load0, load1, commit):
     def other(r):
         o, st = noise(r.get("cpu"))
         return "?" if o is None else "%.2f cores, steal %.0f%%" % (o, st)
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINES:
         for r in res[key].get("runs", []):
             P("| %s | SSE | %d | %s | %s | %s | – | %d | %s | %s |" % (
                 base_label[key], r["conns"], rps(r), r["p50"], r["p99"],
                 r["non2xx"] + r["sockerr"], cpu_per_req(r), other(r)))
     for mode, m in res["modes"].items():
-        base = bases["baseline_ds" if is_deepseek(mode) else "baseline"]
+        base = bases[base_key(mode)]
         for r in m["runs"]:
             b = base.get(r["conns"])
             added = (r["p50ms"] - b["p50ms"]) if b and r["p50ms"] is not None and \
@@ -714,6 +756,13 @@ def report(args, res, binary, load0, load1, commit):
                                                 "ds_session_delete", "ds_users_current")),
                 d.get("other", 0)))
             continue
+        if is_qwenai(mode):
+            comp = d.get("qa_completion", 0)
+            P("- %s: %d completions; per completion %.3f chats/new, %.3f chat deletes; "
+              "%d other" % (mode, comp, d.get("qa_chat_new", 0) / comp if comp else 0,
+                            d.get("qa_chat_delete", 0) / comp if comp else 0,
+                            d.get("other", 0)))
+            continue
         conv = d.get("conversation", 0)
         P("- %s: %d conversations, %.2f sentinel and %.3f page requests per conversation, "
           "%d other" % (mode, conv, d.get("sentinel", 0) / conv if conv else 0,
@@ -729,12 +778,10 @@ def report(args, res, binary, load0, load1, commit):
     P("| path | n | errors | head p50 | first data p50 | p90 | p95 | p99 | total p50 | "
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    bts = {key: res[key].get("ttfc", {}) for key in ("baseline", "baseline_ds")}
-    rows = [("ttfc → fastmock (%s)" % ("baseline" if key == "baseline" else
-                                       "DeepSeek completion baseline"), bts[key], None)
-            for key in ("baseline", "baseline_ds") if bts[key]] + [
-        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"],
-         bts["baseline_ds" if is_deepseek(mode) else "baseline"])
+    bts = {key: res[key].get("ttfc", {}) for key in BASELINES}
+    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(")[1].rstrip(")"), bts[key], None)
+            for key in BASELINES if bts[key]] + [
+        ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"], bts[base_key(mode)])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
         f = t.get("first", {})
@@ -779,23 +826,23 @@ def report(args, res, binary, load0, load1, commit):
     if ds_modes:
         P(res["modes"][ds_modes[0]].get("cli", ""))
     seen = set()
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINES:
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = base_key(mode)
         if kind in seen or not m["runs"]:
             continue
         seen.add(kind)
         P(" ".join(shlex.quote(x) for x in m["runs"][0]["cmd"]))
         P("# %s" % m["runs"][0]["cmd"][-2])
         P(m.get("lua", {}).get("non-stream", "").strip())
-    for key in ("baseline", "baseline_ds"):
+    for key in BASELINES:
         if bts[key]:
             P(" ".join(shlex.quote(x) for x in bts[key]["cmd"]))
     seen = set()
     for mode, m in res["modes"].items():
-        kind = "deepseek" if is_deepseek(mode) else "chatgpt"
+        kind = base_key(mode)
         if kind not in seen:
             seen.add(kind)
             P(" ".join(shlex.quote(x) for x in m["ttfc"]["cmd"]))
@@ -813,7 +860,7 @@ def main():
                     help="upstream stream format (old: CHATGPT_DELTA_ENCODING=false)")
     ap.add_argument("-m", "--modes", default="sentinel,conversation-only",
                     help="comma list of sentinel, conversation-only (ChatGPT), deepseek, "
-                    "deepseek@DIFFICULTY")
+                    "deepseek@DIFFICULTY, qwenai")
     ap.add_argument("--ds-difficulty", type=int, default=1000,
                     help="DeepSeek PoW difficulty of the deepseek mode (1000)")
     ap.add_argument("-n", "--ttfc-n", type=int, default=2000, help="ttfc requests (2000)")
@@ -834,7 +881,7 @@ def main():
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("sentinel", "conversation-only") and not is_deepseek(m):
+        if m not in ("sentinel", "conversation-only", "qwenai") and not is_deepseek(m):
             ap.error("unknown mode %s" % m)
         if m.startswith("deepseek@") and not re.match(r"deepseek@[1-9]\d*$", m):
             ap.error("bad mode %s (deepseek@DIFFICULTY)" % m)
@@ -850,7 +897,7 @@ def main():
     except OSError:
         commit = "?"
     ws = harness.Workspace("benchchat")
-    res = {"baseline": {}, "baseline_ds": {}, "modes": {}, "rss": {}}
+    res = {"baseline": {}, "baseline_ds": {}, "baseline_qa": {}, "modes": {}, "rss": {}}
     try:
         rc, out = ws.run("build", ["sh", os.path.join(BENCH, "build.sh"), "-o",
                                    ws.path("bin"), "fastmock", "ttfc"], timeout=120)
@@ -890,13 +937,19 @@ def main():
         r = harness.http(mport, "POST", DS_COMPLETION, dsc)
         res["ds_sse_bytes"] = len(r.body)
         res["ds_sse_events"] = r.body.count(b"\n\n")
+        qac = json.dumps(QA_COMPLETION_BODY)
+        r = harness.http(mport, "POST", QA_COMPLETION, qac)
+        res["qa_sse_bytes"] = len(r.body)
+        res["qa_sse_events"] = r.body.count(b"\n\n")
 
         # baselines: wrk and ttfc straight at the mock
         targets = []
-        if any(not is_deepseek(m) for m in modes):
+        if any(base_key(m) == "baseline" for m in modes):
             targets.append(("baseline", "/backend-anon/conversation", conv))
         if any(is_deepseek(m) for m in modes):
             targets.append(("baseline_ds", DS_COMPLETION, dsc))
+        if any(is_qwenai(m) for m in modes):
+            targets.append(("baseline_qa", QA_COMPLETION, qac))
         cpu = CpuMeter({"mock": lambda: [mock["pid"]]})
         for key, path, body in targets:
             script = lua_post(ws, key, path, body)
@@ -925,7 +978,7 @@ def main():
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
-    base_runs = res["baseline"].get("runs", []) + res["baseline_ds"].get("runs", [])
+    base_runs = [r for key in BASELINES for r in res[key].get("runs", [])]
     if args.verbose:
         for r in base_runs + [x for m in res["modes"].values() for x in m["runs"]]:
             log("### %s\n%s" % (" ".join(r["cmd"]), r["raw"]))

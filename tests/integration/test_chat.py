@@ -236,17 +236,21 @@ def client_dir():
     """A writable copy of tests/client with node_modules installed (npm ci,
     from the lock file).  Kept in the build tree so reruns skip the install;
     the source tree may be read-only (make distcheck)."""
+    import fcntl
     base = os.environ.get("top_builddir") or os.getcwd()
     dest = os.path.join(base, "tests", "client-node")
     os.makedirs(dest, exist_ok=True)
-    for f in ("package.json", "package-lock.json", "openai_client.mjs"):
-        shutil.copyfile(os.path.join(CLIENT_DIR, f), os.path.join(dest, f))
-    if not os.path.isdir(os.path.join(dest, "node_modules", "openai")):
-        rc = subprocess.run([harness.which("npm"), "ci", "--no-audit", "--no-fund",
-                             "--silent"], cwd=dest, capture_output=True, text=True,
-                            timeout=300)
-        if rc.returncode != 0:
-            raise HarnessError("npm ci failed: " + (rc.stderr or rc.stdout)[-800:])
+    # tests run in parallel (make -j check): one installs, the others wait
+    with open(os.path.join(dest, ".install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for f in ("package.json", "package-lock.json", "openai_client.mjs"):
+            shutil.copyfile(os.path.join(CLIENT_DIR, f), os.path.join(dest, f))
+        if not os.path.isdir(os.path.join(dest, "node_modules", "openai")):
+            rc = subprocess.run([harness.which("npm"), "ci", "--no-audit", "--no-fund",
+                                 "--silent"], cwd=dest, capture_output=True, text=True,
+                                timeout=300)
+            if rc.returncode != 0:
+                raise HarnessError("npm ci failed: " + (rc.stderr or rc.stdout)[-800:])
     return dest
 
 

@@ -110,9 +110,7 @@ PER-REQUEST MARKERS (in the last user turn of the prompt; stripped from the echo
 Every rejection carries a header x-mock-reason and is recorded in /_mock/state.
 """
 
-import argparse
 import base64
-import bisect
 import copy
 import gzip
 import hashlib
@@ -121,19 +119,16 @@ import os
 import random
 import re
 import secrets
-import select
-import signal
-import socket
-import struct
 import sys
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deepseek_pow as dspow  # noqa: E402
+import mockbase  # noqa: E402
+from mockbase import Abort, ClientGone  # noqa: E402
 
 # --------------------------------------------------------------------------- constants
 
@@ -215,14 +210,6 @@ BODY_KEYS = {"chat_session_id", "prompt", "ref_file_ids", "search_enabled", "thi
              "model_type", "parent_message_id", "preempt", "client_stream_id"}
 
 
-class ClientGone(Exception):
-    """The client closed the connection while we were writing."""
-
-
-class Abort(Exception):
-    """Close the stream on purpose (knob)."""
-
-
 def envelope(biz_data, biz_code=0, biz_msg=""):
     return {"code": 0, "msg": "", "data": {"biz_code": biz_code, "biz_msg": biz_msg, "biz_data": biz_data}}
 
@@ -281,6 +268,11 @@ def _user_record(token, n):
 
 
 class MockState:
+    # What another provider's mock that subclasses this one replaces.  A mock
+    # that borrows take/effective without subclassing (qwenai_mock) has none of
+    # these: the getattr() defaults then read its own module's constants.
+    DEFAULTS, HEALING, OVERRIDES = DEFAULT_CONFIG, HEALING_KEYS, "by_token"
+
     def __init__(self, user_tokens=(), config=None):
         self.lock = threading.RLock()
         self.config = copy.deepcopy(DEFAULT_CONFIG)
@@ -407,18 +399,7 @@ class MockState:
                         if rec["user"] in who:
                             rec["revoked"] = True
                 elif k == "by_token":
-                    if not isinstance(v, dict):
-                        raise ValueError("by_token must be an object")
-                    for tok, over in v.items():
-                        if over is None:
-                            self.config["by_token"].pop(tok, None)
-                            continue
-                        if not isinstance(over, dict):
-                            raise ValueError("by_token values must be objects")
-                        for kk in over:
-                            if kk not in DEFAULT_CONFIG or kk == "by_token":
-                                raise ValueError("unknown by_token key %r" % kk)
-                        self.config["by_token"].setdefault(tok, {}).update(copy.deepcopy(over))
+                    mockbase.merge_by_token(self.config["by_token"], v, DEFAULT_CONFIG)
                 else:
                     self.config[k] = copy.deepcopy(v)
             return self.public_config()
@@ -433,28 +414,17 @@ class MockState:
     def effective(self, user):
         with self.lock:
             cfg = copy.deepcopy(self.config)
-            cfg.update(copy.deepcopy(self.config["by_token"].get(user) or {}))
+            over = self.config[getattr(self, "OVERRIDES", "by_token")].get(user)
+            cfg.update(copy.deepcopy(over or {}))
             return cfg
 
     def take(self, key, user):
         """Value of a healing knob for this user (0/None = off); consumes one of <key>_times."""
-        assert key in HEALING_KEYS, key
+        defaults = getattr(self, "DEFAULTS", DEFAULT_CONFIG)
+        assert key in getattr(self, "HEALING", HEALING_KEYS), key
         with self.lock:
-            for layer in (self.config["by_token"].get(user), self.config):
-                if not layer or not layer.get(key):
-                    continue
-                val, tk = layer[key], key + "_times"
-                times = layer.get(tk)
-                if times is not None:
-                    if times <= 1:
-                        layer[key] = DEFAULT_CONFIG[key]
-                        layer[tk] = None
-                        if times < 1:
-                            continue
-                    else:
-                        layer[tk] = times - 1
-                return val
-            return DEFAULT_CONFIG[key]
+            overrides = self.config[getattr(self, "OVERRIDES", "by_token")].get(user)
+            return mockbase.take_healing((overrides, self.config), key, defaults[key])
 
     # ---- sessions
     def live_sessions(self):
@@ -604,11 +574,10 @@ def stream_error(sb, kind, reply, reasoning):
 
 # --------------------------------------------------------------------------- HTTP handler
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(mockbase.Handler):
     server_version = "cloudflare"
     sys_version = ""
-    timeout = 120
+    label = "deepseek-mock"
 
     @property
     def st(self):
@@ -616,25 +585,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def version_string(self):
         return "cloudflare"
-
-    def log_message(self, fmt, *args):
-        if self.server.mock.verbose:
-            sys.stderr.write("[deepseek-mock] %s - %s\n" % (self.address_string(), fmt % args))
-
-    def setup(self):
-        super().setup()
-        try:
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
-        self.server.mock._track(self.connection, True)
-
-    def finish(self):
-        try:
-            super().finish()
-        except OSError:
-            pass
-        self.server.mock._track(self.connection, False)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -647,30 +597,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self._dispatch("DELETE")
-
-    def _read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            data = bytearray()
-            while True:
-                line = self.rfile.readline(65537)
-                if not line:
-                    raise ValueError("truncated chunked body")
-                size = int(line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return bytes(data)
-                data += self.rfile.read(size)
-                self.rfile.readline()
-                if len(data) > MAX_BODY:
-                    raise OverflowError("body too large")
-        n = int(self.headers.get("Content-Length") or 0)
-        if n < 0 or n > MAX_BODY:
-            raise OverflowError("bad Content-Length")
-        data = self.rfile.read(n) if n else b""
-        if len(data) != n:
-            raise ValueError("truncated body")
-        return data
 
     # ---------------------------------------------------------------- responses
     def _mark_status(self, status):
@@ -752,28 +678,11 @@ class Handler(BaseHTTPRequestHandler):
         html = CF_5XX_HTML % (status, title, status, title, random.getrandbits(64))
         return self._reject(status, html, reason, "text/html; charset=UTF-8")
 
-    def _wait(self, seconds):
-        """Sleep, but raise ClientGone when the client closes the connection."""
-        deadline = time.monotonic() + seconds
-        while True:
-            if self.server.mock._stopping.is_set():
-                raise Abort("server stopping")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            try:
-                r, _, _ = select.select([self.connection], [], [], min(remaining, 0.1))
-                if r and not self.connection.recv(1, socket.MSG_PEEK):
-                    raise ClientGone("peer closed")
-            except (BlockingIOError, InterruptedError):
-                continue
-            except (OSError, ValueError) as e:
-                raise ClientGone(str(e))
-            if r:           # pipelined bytes: keep sleeping without polling
-                time.sleep(max(0.0, deadline - time.monotonic()))
-                return
-
     # ---------------------------------------------------------------- dispatch
+    def _error_doc(self, status, msg):
+        """The body of the dispatcher's own errors (400, 404, 500)."""
+        return error_body(status * 100, msg)
+
     def _dispatch(self, method):
         self._recorded, self._route, self._user = False, "unknown", None
         self._cfg = self.st.effective(None)
@@ -783,10 +692,10 @@ class Handler(BaseHTTPRequestHandler):
             self.body = self._read_body()
         except Exception as e:
             self.close_connection = True
-            self._json(413 if isinstance(e, OverflowError) else 400, error_body(40000, "bad request body"))
+            self._json(413 if isinstance(e, OverflowError) else 400, self._error_doc(400, "bad request body"))
             return
         func, self._route = None, "not_found"
-        for m_, path, name in ROUTES:
+        for m_, path, name in self.ROUTES:
             if self._path == path:
                 if m_ == method:
                     func, self._route = getattr(self, "h_" + name), name
@@ -800,7 +709,7 @@ class Handler(BaseHTTPRequestHandler):
                     "body": self.body.decode("utf-8", "replace")[:20000]}
         try:
             if func is None:
-                self._json(405 if self._route == "method_not_allowed" else 404, error_body(40400, "Not Found"))
+                self._json(405 if self._route == "method_not_allowed" else 404, self._error_doc(404, "Not Found"))
             else:
                 self._gzip = not self._route.startswith("mock_") and self.st.config.get("gzip", True)
                 func()
@@ -812,7 +721,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             if not self._recorded:
                 try:
-                    self._json(500, error_body(50000, "mock internal error: %r" % (e,)))
+                    self._json(500, self._error_doc(500, "mock internal error: %r" % (e,)))
                 except OSError:
                     pass
         finally:
@@ -1145,20 +1054,6 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- the stream writer
     def _write_stream(self, events, cfg, markers, lc, user):
         st = self.st
-        chunked = self.request_version == "HTTP/1.1"
-        self._mark_status(200)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("X-Accel-Buffering", "no")
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Connection", "close")
-        self.end_headers()
-
-        split = str(markers.get("split") or cfg.get("split") or "none")
-        drip = float(markers.get("drip") or cfg.get("drip_ms") or 0) / 1000.0
         close_ev, close_mode = st.take("close_after_events", user), cfg.get("close_mode", "fin")
         if "close" in markers:
             close_ev, close_mode = int(markers["close"] or 1), "fin"
@@ -1168,78 +1063,26 @@ class Handler(BaseHTTPRequestHandler):
         if "stall" in markers:
             stall_ev = int(markers["stall"] or 1)
 
-        blob = b"".join(events)
-        starts, pos = [], 0
-        for e in events:
-            starts.append(pos)
-            pos += len(e)
-        if split in ("bytes", "1"):
-            pieces = [(i, blob[i:i + 1]) for i in range(len(blob))]
-        elif split == "random":
-            rng = random.Random(cfg.get("split_seed", 1))
-            mx, pieces, i = max(1, int(cfg.get("random_split_max", 16))), [], 0
-            while i < len(blob):
-                n = rng.randint(1, mx)
-                pieces.append((i, blob[i:i + n]))
-                i += n
-        elif split.isdigit():
-            n = int(split)
-            pieces = [(i, blob[i:i + n]) for i in range(0, len(blob), n)]
-        else:
-            pieces = list(zip(starts, events))
-
-        written, cur = 0, -1
-        try:
-            for off, piece in pieces:
-                ev = bisect.bisect_right(starts, off) - 1
-                if ev != cur:
-                    if close_ev is not None and ev >= int(close_ev):
-                        raise Abort("close_after_events")
-                    if stall_ev is not None and ev >= int(stall_ev):
-                        st.bump("stalls")
-                        self._wait(float(cfg.get("stall_max_s", 300)))
-                        raise Abort("stall ended")
-                    if drip and ev > 0:
-                        self._wait(drip)
-                    cur = ev
-                self._write_piece(piece, chunked)
-                written += len(piece)
-            with st.lock:                   # before the last chunk: the client sees it done
+        def done():                     # before the last chunk: the client sees it done
+            with st.lock:
                 st.c["completions_completed"] += 1
                 lc["completed"] = True
-            if chunked:
-                self._raw_write(b"0\r\n\r\n")
-            else:
-                self.close_connection = True
-        except (ClientGone, BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout) as e:
-            with st.lock:
+        self._mark_status(200)
+        how, info = self.write_events(
+            events, markers.get("split") or cfg.get("split"), cfg.get("split_seed", 1),
+            cfg.get("random_split_max", 16),
+            float(markers.get("drip") or cfg.get("drip_ms") or 0) / 1000.0, close_ev,
+            close_mode, stall_ev, float(cfg.get("stall_max_s", 300)), lambda: st.bump("stalls"),
+            done, headers=[("X-Accel-Buffering", "no")])
+        with st.lock:
+            if how == "gone":
                 st.c["client_disconnects"] += 1
-                st.last["disconnect"] = {"t": round(time.time(), 3), "bytes_written": written,
-                                         "events_started": cur, "reason": str(e) or type(e).__name__}
-            self.close_connection = True
-        except Abort as e:
-            with st.lock:
+                st.last["disconnect"] = {"t": round(time.time(), 3),
+                                         "bytes_written": info["bytes_written"],
+                                         "events_started": info["event"],
+                                         "reason": info["reason"]}
+            elif how == "aborted":
                 st.c["server_aborts"] += 1
-            self.close_connection = True
-            if close_mode == "reset" or str(e) == "server stopping":
-                self._reset_connection()
-
-    def _raw_write(self, data):
-        try:
-            self.wfile.write(data)
-        except OSError as e:
-            raise ClientGone(str(e) or type(e).__name__)
-
-    def _write_piece(self, piece, chunked):
-        self._raw_write((b"%x\r\n" % len(piece) + piece + b"\r\n") if chunked else piece)
-
-    def _reset_connection(self):
-        """Abort with a TCP RST (SO_LINGER 0, then close)."""
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
 
     # ---------------------------------------------------------------- control API
     def h_mock_state(self):
@@ -1280,79 +1123,17 @@ ROUTES = [
     ("POST", "/_mock/config", "mock_config"),
     ("POST", "/_mock/reset", "mock_reset"),
 ]
+Handler.ROUTES = ROUTES
 
 
 # --------------------------------------------------------------------------- server object
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class DeepSeekMock:
+class DeepSeekMock(mockbase.LoopbackMock):
     """The mock as an object: DeepSeekMock(port=0).start() ... .stop()."""
 
     def __init__(self, host="127.0.0.1", port=0, user_tokens=(), config=None, verbose=False):
         self.state = MockState(user_tokens, config)
-        self.verbose = verbose
-        self._stopping = threading.Event()
-        self._conns, self._conns_lock = set(), threading.Lock()
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.mock = self
-        self.host = host
-        self.port = self.httpd.server_address[1]
-        self._thread = None
-
-    @property
-    def url(self):
-        return "http://%s:%d" % (self.host, self.port)
-
-    def _track(self, conn, add):
-        with self._conns_lock:
-            (self._conns.add if add else self._conns.discard)(conn)
-
-    def start(self):
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="deepseek-mock", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self):
-        self.httpd.serve_forever(poll_interval=0.1)
-
-    def stop(self):
-        self._stopping.set()
-        self.httpd.shutdown()
-        with self._conns_lock:
-            conns = list(self._conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.httpd.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def configure(self, obj=None, **kw):
-        d = dict(obj or {})
-        d.update(kw)
-        return self.state.configure(d)
-
-    def snapshot(self):
-        return self.state.snapshot()
+        super().__init__(Handler, host, port, verbose, "deepseek-mock")
 
     def reset(self, config=False, all=False):
         st = self.state
@@ -1371,43 +1152,16 @@ class DeepSeekMock:
         """The bearer users/current would return (without counting a users/current call)."""
         return self.state.issue_bearer(user_token)
 
-    def wait_for(self, pred, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            s = self.snapshot()
-            if pred(s):
-                return s
-            time.sleep(0.02)
-        return None
-
 
 # --------------------------------------------------------------------------- CLI
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Loopback mock of the DeepSeek web backend")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file", help="write the chosen port here when ready")
+    ap = mockbase.cli_parser("Loopback mock of the DeepSeek web backend")
     ap.add_argument("--user-token", action="append", default=[], help="extra known userToken")
-    ap.add_argument("--config", help="initial configuration (JSON object, as POST /_mock/config)")
-    ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args(argv)
-    mock = DeepSeekMock(a.host, a.port, a.user_token, json.loads(a.config) if a.config else None, a.verbose)
-
-    def on_signal(signum, frame):
-        threading.Thread(target=mock.stop, daemon=True).start()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if a.port_file:
-        tmp = a.port_file + ".tmp%d" % os.getpid()
-        with open(tmp, "w") as f:
-            f.write("%d\n" % mock.port)
-        os.replace(tmp, a.port_file)
-    sys.stderr.write("deepseek mock listening on %s\n  userToken %s\n" % (mock.url, DEFAULT_USER_TOKEN))
-    sys.stderr.flush()
-    mock.serve_forever()
-    mock.httpd.server_close()
-    return 0
+    mock = DeepSeekMock(a.host, a.port, a.user_token, a.config, a.verbose)
+    return mockbase.serve_cli(mock, a.port_file, "deepseek mock listening on %s\n  userToken %s"
+                              % (mock.url, DEFAULT_USER_TOKEN))
 
 
 if __name__ == "__main__":

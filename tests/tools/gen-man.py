@@ -46,7 +46,7 @@ serves
 and
 .B /stats
 in the shapes the OpenAI API uses, behind a front web server (nginx, lighttpd or Apache),
-in front of the web chat backends of ChatGPT and DeepSeek.
+in front of the web chat backends of ChatGPT, DeepSeek, GLM, Kimi, MiniMax, Qwen AI and Z.ai.
 The model name picks the provider (built-in names, with
 .BR \-Think ,
 .B \-Search
@@ -105,10 +105,22 @@ Accounts are named by the fingerprint the listings show (or their 32-digit id).
 .BI "accounts add " "PROVIDER CREDENTIAL" | \- " \fR[\fB\-\-label \fIL\fR] [\fB\-\-daily\-limit \fIN\fR] [\fB\-\-weight \fIW\fR] [\fB\-\-set \fIFIELD\fB=\fIVALUE\fR]..."
 Add an account (\- reads the credential from standard input).
 PROVIDER is
-.B chatgpt
+.BR chatgpt ,
+.B deepseek
 or
-.BR deepseek ;
+.BR glm ,
+.BR kimi ,
+.BR minimax ,
+.B qwenai
+or
+.BR zai ;
 a DeepSeek credential is the userToken of chat.deepseek.com, or its whole Local Storage JSON;
+a GLM credential is the chatglm_refresh_token cookie of chatglm.cn (a token the upstream rotates is stored back);
+a Kimi credential is the refresh_token of www.kimi.com (Local Storage; an array of pieces is joined
+with dots), renewed for short-lived access tokens, or an access token, used until it expires;
+a MiniMax credential is the _token JWT of agent.minimaxi.com (Local Storage), or realUserID+JWT;
+a Qwen AI credential is the token of chat.qwen.ai (Local Storage), with its cookies in a cookies field;
+a Z.ai credential is the token JWT of chat.z.ai (cookie or Local Storage);
 .B \-\-set account_id=
 gives a ChatGPT team id.
 .TP
@@ -146,7 +158,8 @@ The ChatGPT accounts in the terms of the Python chat2api: one token per line,
 for a team.
 .TP
 .BR "refresh " [ \-\-force ]
-Exchange every stored ChatGPT RefreshToken.
+Exchange every stored ChatGPT RefreshToken and GLM refresh token, and renew the access tokens
+of the Kimi accounts (storing the refresh token Kimi rotates to).
 .SH ENVIRONMENT
 Read once at start; a bad value stops start-up with one line naming the variable.
 Booleans accept true/false, 1/0, yes/no, t/f, y/n; lists are comma separated.'''

@@ -20,7 +20,9 @@
 
 #include <json-c/json.h>
 
+#include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_stream.h"
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/stream.h"
 
@@ -83,40 +85,6 @@ sb_quote(struct sb *b, const char *s, size_t n)
 	sb_add(b, "\"", 1);
 }
 
-static bool
-valid_utf8(const char *s, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i = 0, k, j;
-
-	while (i < n) {
-		if (u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (u[i] >= 0xc2 && u[i] < 0xe0)
-			k = 2;
-		else if (u[i] >= 0xe0 && u[i] < 0xf0)
-			k = 3;
-		else if (u[i] >= 0xf0 && u[i] < 0xf5)
-			k = 4;
-		else
-			return false;
-		if (i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f))
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 /* ------------------------------------------------------------ recording sink */
 
 struct rec {
@@ -154,7 +122,7 @@ static int
 rec_chunk(struct rec *r, const char *what, const char *s, size_t n)
 {
 	ck_assert_uint_gt(n, 0);
-	ck_assert_msg(valid_utf8(s, n), "invalid UTF-8 handed to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 handed to the sink");
 	if (r->quiet) {
 		r->text_bytes += n;
 		return rec_call(r, false);
@@ -215,7 +183,7 @@ rec_error(void *ctx, int status, const char *type, const char *code,
 
 	ck_assert_ptr_nonnull(type);
 	ck_assert_ptr_nonnull(msg);
-	ck_assert(valid_utf8(msg, strlen(msg)));
+	ck_assert(oracle_utf8(msg, strlen(msg)));
 	sb_printf(&r->log, "error %d %s %s ", status, type, code ? code : "-");
 	sb_quote(&r->log, msg, strlen(msg));
 	sb_add(&r->log, "\n", 1);
@@ -303,36 +271,12 @@ ev_free(struct evlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[1024], *buf;
-	FILE		*f;
-	long		 n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/chatgpt/%s",
-	    top ? top : ".", name);
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (lenp != NULL)
-		*lenp = (size_t)n;
-	return buf;
-}
-
 /* The fixtures' SSE subset: blank-line separated, "event:" and "data:". */
 static bool
 load_sse(const char *file, struct evlist *out)
 {
-	char		*text = slurp(file, NULL), *blk, *next, *ln, *nl;
+	char		*text = unit_slurp("chatgpt", file, NULL);
+	char		*blk, *next, *ln, *nl;
 	struct sb	 data;
 
 	if (text == NULL)
@@ -551,7 +495,7 @@ START_TEST(fixture)
 	int		 formats = 0;
 
 	snprintf(file, sizeof(file), "%s.expect", name);
-	want = slurp(file, NULL);
+	want = unit_slurp("chatgpt", file, NULL);
 	ck_assert_msg(want != NULL, "missing %s", file);
 	snprintf(file, sizeof(file), "%s.old.sse", name);
 	if (load_sse(file, &l)) {

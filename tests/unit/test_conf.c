@@ -225,6 +225,38 @@ START_TEST(man_page_complete)
 }
 END_TEST
 
+/* Kimi's own variables: its base URL(s) and its strategy. */
+START_TEST(kimi_variables)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	unsetenv("KIMI_BASE_URL");
+	unsetenv("LB_STRATEGY_KIMI");
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.kimi_base_url.n, 1);
+	ck_assert_str_eq(c.kimi_base_url.v[0], "https://www.kimi.com");
+	ck_assert_ptr_null(config_lb_strategy(&c, "kimi"));
+	config_free(&c);
+	setenv("KIMI_BASE_URL", "http://a.example:1,http://b.example:2", 1);
+	setenv("LB_STRATEGY", "round-robin", 1);
+	setenv("LB_STRATEGY_KIMI", "failover", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.kimi_base_url.n, 2);
+	ck_assert_str_eq(c.kimi_base_url.v[1], "http://b.example:2");
+	ck_assert_str_eq(config_lb_strategy(&c, "kimi"), "failover");
+	ck_assert_str_eq(config_lb_strategy(&c, "deepseek"), "round-robin");
+	config_free(&c);
+	setenv("KIMI_BASE_URL", "www.kimi.com", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "KIMI_BASE_URL") != NULL, "err=%s", err);
+	unsetenv("KIMI_BASE_URL");
+	unsetenv("LB_STRATEGY");
+	unsetenv("LB_STRATEGY_KIMI");
+}
+END_TEST
+
 static Suite *
 conf_suite(void)
 {
@@ -238,6 +270,7 @@ conf_suite(void)
 	tcase_add_test(tc, providers_and_routing);
 	tcase_add_test(tc, bool_forms);
 	tcase_add_test(tc, man_page_complete);
+	tcase_add_test(tc, kimi_variables);
 	suite_add_tcase(s, tc);
 	return s;
 }

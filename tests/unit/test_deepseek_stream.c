@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_stream.h"
 #include "upstream/deepseek/stream.h"
 #include "upstream/sse.h"
 
@@ -40,30 +42,6 @@ sb_add(struct sb *b, const char *s, size_t n)
 }
 
 #define sb_str(b)	((b)->p != NULL ? (b)->p : "")
-
-/* RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool
-valid_utf8(const char *s, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i, j, k;
-
-	for (i = 0; i < n; i += k) {
-		k = u[i] < 0x80 ? 1 : u[i] < 0xc2 ? 0 : u[i] < 0xe0 ? 2 :
-		    u[i] < 0xf0 ? 3 : u[i] < 0xf5 ? 4 : 0;
-		if (k == 0 || i + k > n)
-			return false;
-		for (j = 1; j < k; j++)
-			if ((u[i + j] & 0xc0) != 0x80)
-				return false;
-		if (k > 2 && ((u[i] == 0xe0 && u[i + 1] < 0xa0) ||
-		    (u[i] == 0xed && u[i + 1] > 0x9f) ||
-		    (u[i] == 0xf0 && u[i + 1] < 0x90) ||
-		    (u[i] == 0xf4 && u[i + 1] > 0x8f)))
-			return false;
-	}
-	return true;
-}
 
 /* ------------------------------------------------------------ recording sink */
 
@@ -97,7 +75,7 @@ static int
 rec_chunk(struct rec *r, struct sb *b, const char *s, size_t n)
 {
 	ck_assert_uint_gt(n, 0);
-	ck_assert_msg(valid_utf8(s, n), "invalid UTF-8 handed to the sink");
+	ck_assert_msg(oracle_utf8(s, n), "invalid UTF-8 handed to the sink");
 	sb_add(b, s, n);
 	return rec_call(r, 't');
 }
@@ -139,7 +117,7 @@ rec_error(void *ctx, int status, const char *type, const char *code,
 	int		 rc = rec_call(r, 'e');
 
 	ck_assert(type != NULL && code != NULL && msg != NULL);
-	ck_assert(valid_utf8(msg, strlen(msg)));
+	ck_assert(oracle_utf8(msg, strlen(msg)));
 	ck_assert_uint_le(strlen(msg), DSS_ERRMSG_MAX);
 	snprintf(r->end, sizeof(r->end), "error %d %s %s %s", status, type,
 	    code, msg);
@@ -243,28 +221,6 @@ static const struct expect fixtures[] = {
 	{ "empty_close.sse", 0, "", "", "", DSS_PROTO, 2, 0, 0 },
 };
 
-static char *
-slurp(const char *name, size_t *lenp)
-{
-	const char	*top = getenv("top_srcdir");
-	char		 path[1024], *buf;
-	FILE		*f;
-	long		 n;
-
-	snprintf(path, sizeof(path), "%s/tests/unit/data/deepseek/%s",
-	    top ? top : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	ck_assert((n = ftell(f)) >= 0);
-	rewind(f);
-	ck_assert_ptr_nonnull(buf = malloc((size_t)n + 1));
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*lenp = (size_t)n;
-	return buf;
-}
-
 static int
 on_event(void *ctx, const char *name, const char *data, size_t len)
 {
@@ -280,19 +236,10 @@ run_sse(struct run *u, const struct expect *e, const char *buf, size_t len,
     size_t cut, size_t step, int abort_at)
 {
 	struct sse_parser	 p;
-	size_t			 at = 0, n;
 
 	open_run(u, e->search, abort_at);
 	sse_init(&p, on_event, u, 0);
-	for (; at < len; at += n) {
-		n = step == 0 ? len - at : step;
-		if (at < cut && at + n > cut)
-			n = cut - at;
-		if (n > len - at)
-			n = len - at;
-		if (sse_feed(&p, buf + at, n) != SSE_OK)
-			break;
-	}
+	unit_sse_feed(&p, buf, len, cut, step);
 	if (u->rc == DSS_OK)
 		(void)sse_finish(&p, NULL);
 	if (u->rc == DSS_OK)
@@ -330,8 +277,10 @@ START_TEST(fixture)
 	const struct expect	*e = &fixtures[_i];
 	struct run		 u;
 	size_t			 len, clen = 0;
-	char			*buf = slurp(e->file, &len), *crlf;
+	char			*buf = unit_slurp("deepseek", e->file, &len), *crlf;
 	int			 calls;
+
+	ck_assert_msg(buf != NULL, "cannot open %s", e->file);
 
 	for (size_t k = 0; k <= len + 1; k++) {
 		run_sse(&u, e, buf, len, k, k <= len ? 0 : 1, 0);

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "fcgi/utf8.h"
 #include "html/escape.h"
 #include "html/tokens.h"
 #include "unit.h"

@@ -11,6 +11,7 @@
 
 #include "fcgi/arena.h"
 #include "fcgi/conf.h"
+#include "store/accounts.h"
 #include "store/mappings.h"
 #include "store/store.h"
 #include "upstream/chatgpt/chatgpt.h"
@@ -34,6 +35,7 @@ setup(void)
 	strcpy(dir, "/tmp/c2a-route-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	IS(store_open(&st, dir, 1 << 20), STORE_OK);
+	IS(store_key_init(st, NULL, err, sizeof(err)), STORE_OK);
 	memset(&cfg, 0, sizeof(cfg));
 	arena_init(&ar, 0);
 	err[0] = '\0';
@@ -73,7 +75,8 @@ route_is(struct store *s, const char *name, const char *prov,
 
 	IS(route_resolve(&cfg, s, &ar, name, &r), ROUTE_OK);
 	ck_assert_ptr_nonnull(r.provider);
-	ck_assert_str_eq(r.provider->id, prov);
+	ck_assert_msg(strcmp(r.provider->id, prov) == 0, "%s: %s, want %s",
+	    name, r.provider->id, prov);
 	if (model == NULL)
 		ck_assert_ptr_null(r.model);
 	else {
@@ -148,6 +151,32 @@ START_TEST(builtin_names)
 	    "deepseek-chat", ROUTE_SEARCH, NULL);
 	route_is(NULL, "deepseek-r1-search", "deepseek", "DeepSeek-R1-Search",
 	    "deepseek-chat", TS, NULL);
+}
+END_TEST
+
+/* GLM-5 is GLM's and Z.ai's: the first with an account takes it. */
+START_TEST(shared_name)
+{
+	struct acct_new a = { .provider = "zai", .secret = "eyJzai-login-1",
+	    .secret_len = 14 };
+
+	route_is(st, "GLM-5", "glm", "GLM-5", "glm-5", 0, NULL);
+	route_is(st, "GLM-4.7", "zai", "GLM-4.7", "glm-4.7", 0, NULL);
+	OK(acct_add(st, &a, 1, NULL, NULL, NULL));
+	route_is(st, "GLM-5", "zai", "GLM-5", "glm-5", 0, NULL);
+	route_is(st, "glm-5-think", "zai", "GLM-5", "glm-5", ROUTE_THINK,
+	    NULL);
+	/* GLM's own suffixed names stay GLM's */
+	route_is(st, "GLM-5-DeepResearch", "glm", "GLM-5-DeepResearch",
+	    "glm-5", ROUTE_DEEP_RESEARCH, NULL);
+	a.provider = "glm";
+	a.secret = "glm-refresh-token-0123456789";
+	a.secret_len = strlen(a.secret);
+	OK(acct_add(st, &a, 1, NULL, NULL, NULL));
+	route_is(st, "GLM-5", "glm", "GLM-5", "glm-5", 0, NULL);
+	/* a pin keeps its provider whatever the accounts */
+	env_map("{\"z5\":{\"target\":\"GLM-5\",\"provider\":\"zai\"}}");
+	route_is(st, "z5", "zai", "GLM-5", "glm-5", 0, "z5");
 }
 END_TEST
 
@@ -577,6 +606,7 @@ route_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, glob);
 	tcase_add_test(tc, builtin_names);
+	tcase_add_test(tc, shared_name);
 	tcase_add_test(tc, suffixes);
 	tcase_add_test(tc, deepseek_name_flags);
 	tcase_add_test(tc, catch_all);

@@ -1,8 +1,8 @@
 /*
  * Images and files of a request (§4.2-§4.4, §11.2): fetch the bytes
- * (data: URL, or http(s) through EXPORT_PROXY_URL), then POST BASE/files,
- * PUT the bytes to the blob URL, POST .../uploaded, and for indexed
- * documents wait for retrieval_index_status.  The results become
+ * (upstream/attach.c: data: URL, or http(s) through EXPORT_PROXY_URL),
+ * then POST BASE/files, PUT the bytes to the blob URL, POST .../uploaded,
+ * and for indexed documents wait for retrieval_index_status.  The results become
  * image_asset_pointer parts and attachments in body.c.
  */
 #include "config.h"
@@ -14,9 +14,9 @@
 #include <strings.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "fcgi/log.h"
+#include "upstream/attach.h"
 #include "upstream/call.h"
 #include "upstream/chatgpt/internal.h"
 
@@ -123,96 +123,6 @@ cg_image_size(const unsigned char *p, size_t n, int *w, int *h)
 		}
 	}
 	return *w > 0 && *h > 0;
-}
-
-/* data:<mime>;base64,<payload> */
-static int
-fetch_data_url(struct cg_call *c, const char *url, struct cg_upload *u)
-{
-	const char *semi = strchr(url, ';'), *comma = strchr(url, ',');
-	size_t n, pad = 0;
-	int len;
-
-	if (semi == NULL || comma == NULL || semi > comma ||
-	    strncmp(semi, ";base64,", 8) != 0)
-		return -1;
-	u->mime = arena_strndup(c->arena, url + 5, (size_t)(semi - url - 5));
-	n = strlen(comma + 1);
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > FILE_MAX_BYTES)
-		return -1;
-	if ((u->data = arena_alloc(c->arena, n / 4 * 3 + 1)) == NULL)
-		return -1;
-	len = EVP_DecodeBlock(u->data, (const unsigned char *)comma + 1,
-	    (int)n);
-	if (len < 0)
-		return -1;
-	if (comma[n] == '=')
-		pad++;
-	if (comma[n - 1] == '=')
-		pad++;
-	u->size = (size_t)len - pad;
-	return 0;
-}
-
-static const char *cf_headers[] = { "content-type: application/json", NULL };
-
-/* GET the URL, or POST {"file_url":url} to CF_FILE_URL when set (§11.2). */
-static int
-fetch_http(struct cg_call *c, const char *url, struct cg_upload *u)
-{
-	struct http_req req;
-	struct http_resp resp;
-	const char *semi;
-	enum up_err e;
-	int rc = -1;
-
-	memset(&req, 0, sizeof(req));
-	req.method = "GET";
-	req.url = url;
-	if (c->cfg->cf_file_url[0]) {
-		/* A fetcher (e.g. a Cloudflare worker) gets the URL instead. */
-		struct json_object *o = json_object_new_object();
-		const char *js;
-
-		json_object_object_add(o, "file_url",
-		    json_object_new_string(url));
-		js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE);
-		req.body = js ? arena_strdup(c->arena, js) : NULL;
-		json_object_put(o);
-		if (req.body == NULL)
-			return -1;
-		req.body_len = strlen(req.body);
-		req.method = "POST";
-		req.url = c->cfg->cf_file_url;
-		req.headers = cf_headers;
-	}
-	req.proxy = c->cfg->export_proxy_url[0] ? c->cfg->export_proxy_url :
-	    NULL;
-	req.total_timeout_ms = 60000;
-	req.max_body = FILE_MAX_BYTES;
-	req.idle = c->pc->idle;
-	req.idle_ctx = c->pc->idle_ctx;
-	e = http_do(&req, &resp);
-	if (e == UP_OK && resp.status == 200 && resp.body_len > 0) {
-		u->data = arena_alloc(c->arena, resp.body_len);
-		if (u->data != NULL) {
-			memcpy(u->data, resp.body, resp.body_len);
-			u->size = resp.body_len;
-			if (resp.content_type == NULL)
-				u->mime = "application/octet-stream";
-			else if ((semi = strchr(resp.content_type, ';')))
-				u->mime = arena_strndup(c->arena,
-				    resp.content_type,
-				    (size_t)(semi - resp.content_type));
-			else
-				u->mime = arena_strdup(c->arena,
-				    resp.content_type);
-			rc = 0;
-		}
-	}
-	http_resp_free(&resp);
-	return rc;
 }
 
 /* A request to BASE with the base headers; returns the JSON or NULL. */
@@ -387,6 +297,7 @@ cg_upload_parts(struct cg_call *c)
 		for (j = 0; j < m->nparts; j++) {
 			const struct chat_part *p = &m->parts[j];
 			struct cg_upload *u;
+			struct attach at;
 			int rc;
 
 			if (p->type == CHAT_PART_TEXT)
@@ -398,9 +309,11 @@ cg_upload_parts(struct cg_call *c)
 			u = &c->uploads[i][j];
 			snprintf(what, sizeof(what),
 			    "messages[%zu].content[%zu]", i, j);
-			rc = strncmp(p->url, "data:", 5) == 0 ?
-			    fetch_data_url(c, p->url, u) :
-			    fetch_http(c, p->url, u);
+			rc = attach_fetch(c->cfg, c->arena, p->url,
+			    FILE_MAX_BYTES, c->pc->idle, c->pc->idle_ctx, &at);
+			u->data = at.data;
+			u->size = at.size;
+			u->mime = at.mime;
 			if (rc < 0 || u->size == 0) {
 				cg_fail(c, 400, "invalid_request_error",
 				    "invalid_image_url", "Could not read %s: "

@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #include "store/crypto.h"
 #include "upstream/call.h"
@@ -78,42 +77,18 @@ raw_credential(struct arena *a, const char *bearer,
 void
 chatgpt_jwt_claims(const char *at, char *email, size_t emailsz, int64_t *exp)
 {
-	const char *p, *q;
-	unsigned char *raw = NULL;
-	char *b64 = NULL;
-	struct json_object *o = NULL, *prof, *v;
-	size_t n, i;
-	int len;
+	struct json_object *o, *prof, *v;
 
 	*exp = 0;
-	if ((p = strchr(at, '.')) == NULL || (q = strchr(p + 1, '.')) == NULL)
+	if ((o = call_jwt_payload(at)) == NULL)
 		return;
-	n = (size_t)(q - p - 1);
-	if (n == 0 || n > 8192 || (b64 = malloc(n + 4)) == NULL ||
-	    (raw = malloc(n + 4)) == NULL)
-		goto out;
-	/* base64url without padding into plain base64 */
-	for (i = 0; i < n; i++)
-		b64[i] = p[1 + i] == '-' ? '+' : p[1 + i] == '_' ? '/' :
-		    p[1 + i];
-	while (i % 4)
-		b64[i++] = '=';
-	b64[i] = '\0';
-	if ((len = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)i)) < 0)
-		goto out;
-	raw[len] = '\0';
-	if ((o = json_tokener_parse((char *)raw)) == NULL)
-		goto out;
 	if (json_object_object_get_ex(o, "exp", &v))
 		*exp = json_object_get_int64(v);
 	if (json_object_object_get_ex(o, "https://api.openai.com/profile",
 	    &prof) && json_object_object_get_ex(prof, "email", &v) &&
 	    json_object_is_type(v, json_type_string))
 		snprintf(email, emailsz, "%s", json_object_get_string(v));
-out:
 	json_object_put(o);
-	free(b64);
-	free(raw);
 }
 
 static void

@@ -155,26 +155,8 @@ ds_api(struct ds_call *c, const char *what, const char *path,
 			goto out;
 		}
 	}
-	if (e == UP_HTTP && resp.status >= 400) {
-		if (c->sink != NULL)
-			call_fail_http(c->sink, "deepseek", what, &resp,
-			    c->msg[0] ? c->msg : NULL);
-		if (c->msg[0] == '\0')
-			snprintf(c->msg, sizeof(c->msg), "HTTP %ld",
-			    resp.status);
-	} else if (e != UP_OK && e != UP_HTTP) {
-		snprintf(c->msg, sizeof(c->msg), "%s", up_strerror(e));
-		if (c->sink != NULL)
-			call_fail_net(c->sink, "deepseek", what, e);
-	} else {
-		if (c->msg[0] == '\0')
-			snprintf(c->msg, sizeof(c->msg), "an answer without "
-			    "the expected data");
-		if (c->sink != NULL)
-			call_fail(c->sink, 502, "upstream_error",
-			    "upstream_error", "DeepSeek %s failed (code %ld): "
-			    "%s", what, c->code, c->msg);
-	}
+	call_fail_answer(c->sink, "deepseek", "DeepSeek", what, e, &resp, c->code,
+	    c->msg, sizeof(c->msg));
 out:
 	http_resp_free(&resp);
 	if (se != DS_STEP_OK) {

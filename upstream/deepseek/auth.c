@@ -70,29 +70,16 @@ enum ds_step_err
 ds_bearer(struct ds_call *c, int force, char *email, size_t emailsz)
 {
 	struct exch x = { c, email, emailsz, DS_STEP_OK };
-	enum tokcache_how how = TOKCACHE_EXCHANGED;
-	char *value = NULL, fp[13];
-	int64_t expires;
+	char fp[13];
 	int rc;
 
 	if (email != NULL)
 		email[0] = '\0';
-	if (c->store == NULL)
-		rc = exchange(&x, &value, &expires);
-	else
-		rc = tokcache_fetch(c->store, DS_BEARER_SCOPE, c->user_token,
-		    force, exchange, &x, c->idle, c->idle_ctx, &value, &how);
+	rc = call_token(c->store, c->arena, DS_BEARER_SCOPE, c->user_token,
+	    force, exchange, &x, c->idle, c->idle_ctx, &c->bearer,
+	    &c->bearer_cached);
 	if (rc == 0) {
-		c->bearer = arena_strdup(c->arena, value);
-		c->bearer_cached = how != TOKCACHE_EXCHANGED;
-		free(value);
-		if (c->bearer == NULL) {
-			if (c->sink != NULL)
-				call_fail(c->sink, 503, "server_error",
-				    "overloaded", "Out of memory.");
-			return DS_STEP_FAILED;
-		}
-		if (how == TOKCACHE_EXCHANGED) {
+		if (!c->bearer_cached) {
 			log_fingerprint(c->user_token, fp);
 			log_info("deepseek: bearer for %s fetched", fp);
 		}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fcgi/utf8.h"
 #include "upstream/deepseek/cite.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
@@ -40,28 +41,6 @@ ds_buf_add(struct ds_buf *b, const char *p, size_t n)
 }
 
 /*
- * Length of the valid UTF-8 character at p (n > 0 bytes), 0 if none: no
- * overlongs, no surrogates (ED A0..BF), nothing past U+10FFFF.
- */
-static size_t
-u8_len(const unsigned char *p, size_t n)
-{
-	size_t	 i, need = p[0] < 0x80 ? 1 : p[0] < 0xc2 ? 0 : p[0] < 0xe0 ?
-		    2 : p[0] < 0xf0 ? 3 : p[0] < 0xf5 ? 4 : 0;
-	int	 lo = p[0] == 0xe0 ? 0xa0 : p[0] == 0xf0 ? 0x90 : 0x80;
-	int	 hi = p[0] == 0xed ? 0x9f : p[0] == 0xf4 ? 0x8f : 0xbf;
-
-	if (need < 2)
-		return need;
-	if (n < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return need;
-}
-
-/*
  * Append p[0..n) as valid UTF-8 (every byte that starts no valid
  * character becomes U+FFFD), at most max bytes of it, cut between
  * characters.  DS_CLEAN_LINE and DS_CLEAN_TITLE also turn controls into spaces;
@@ -76,7 +55,7 @@ ds_put_clean(struct ds_buf *b, const char *p, size_t n, size_t max, enum ds_clea
 
 	for (i = 0; i < n; i += k ? k : 1) {
 		c = p + i;
-		if ((w = k = u8_len(u + i, n - i)) == 0) {
+		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
 			c = "\xef\xbf\xbd";
 			w = 3;
 		}

@@ -75,16 +75,11 @@ session_create(struct ds_call *c)
 }
 
 /* Deleting the session: after the answer, or after a failed attempt. */
-struct ds_after {
-	struct ds_call	 c;
-};
-
 static void
 session_delete(void *u)
 {
-	struct ds_after *a = u;
 	struct json_object *root, *biz;
-	struct ds_call *c = &a->c;
+	struct ds_call *c = u;
 	const char *body;
 
 	c->sink = NULL;
@@ -98,19 +93,6 @@ session_delete(void *u)
 		json_object_put(root);
 	else
 		log_info("deepseek: chat session not deleted: %s", c->msg);
-}
-
-static void
-defer_delete(const struct provider_call *pc, const struct ds_call *c)
-{
-	struct ds_after *a;
-
-	if (pc->after == NULL ||
-	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
-		return;
-	a->c = *c;
-	pc->after->fn = session_delete;
-	pc->after->ctx = a;
 }
 
 /* The challenge, solved, as the X-Ds-Pow-Response value. */
@@ -196,12 +178,9 @@ completion_body(struct ds_call *c, const struct provider_call *pc)
 
 struct stream_ctx {
 	struct ds_call		*c;
-	struct http_resp	*resp;
-	struct sse_parser	 sse;
 	struct ds_stream	*dec;
 	enum ds_stream_err	 dec_err;
-	int			 not_sse;	/* an error body instead */
-	struct buf		 err_body;
+	struct call_stream	 cs;
 };
 
 static int
@@ -214,24 +193,9 @@ on_event(void *u, const char *event, const char *data, size_t len)
 }
 
 static int
-on_data(void *u, const char *p, size_t n)
+dec_done(void *u)
 {
-	struct stream_ctx *sc = u;
-	const char *ct = sc->resp->content_type;
-
-	/* A JSON error may come with 200: keep it for the message. */
-	if (sc->not_sse || (ct != NULL && strstr(ct, "event-stream") == NULL)) {
-		sc->not_sse = 1;
-		return buf_add(&sc->err_body, p, n) < 0;
-	}
-	if (ds_stream_done(sc->dec))
-		return 1;
-	if (sse_feed(&sc->sse, p, n) != SSE_OK)
-		return 1;
-	if (sc->c->sink->flush != NULL &&
-	    sc->c->sink->flush(sc->c->sink->ctx) != 0)
-		return 1;
-	return 0;
+	return ds_stream_done(((struct stream_ctx *)u)->dec);
 }
 
 /* A 200 that carried a JSON error instead of the stream. */
@@ -240,9 +204,10 @@ fail_body(struct stream_ctx *sc)
 {
 	struct ds_call *c = sc->c;
 	struct json_object *root = NULL, *biz;
+	const char *body = call_stream_body(&sc->cs);
 
-	if (sc->err_body.len > 0 && !sc->err_body.failed)
-		root = json_tokener_parse(sc->err_body.p);
+	if (body != NULL)
+		root = json_tokener_parse(body);
 	c->code = -1;
 	c->msg[0] = '\0';
 	/* envelope() fills code and msg; biz is not wanted */
@@ -286,14 +251,13 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	so.thinking = (pc->route->flags & ROUTE_THINK) != 0;
 	so.search = (pc->route->flags & ROUTE_SEARCH) != 0;
 	sc.c = c;
-	sc.resp = &resp;
-	buf_init(&sc.err_body, DS_ERR_BODY_MAX);
+	call_stream_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
+	    DS_ERR_BODY_MAX);
 	if (ds_stream_new(&sc.dec, k, &so) != DSS_OK) {
 		call_fail(k, 503, "server_error", "overloaded",
 		    "Out of memory.");
-		return;
+		goto out;
 	}
-	sse_init(&sc.sse, on_event, &sc, 0);
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.url = arena_printf(c->arena, "%s%s", c->base, DS_TARGET_PATH);
@@ -311,8 +275,8 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	req.proxy = c->proxy;
 	req.connect_timeout_ms = 10000;
 	req.idle_timeout_s = 120;
-	req.on_data = on_data;
-	req.data_ctx = &sc;
+	req.on_data = call_stream_data;
+	req.data_ctx = &sc.cs;
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
 	e = http_do(&req, &resp);
@@ -329,12 +293,14 @@ completion(struct ds_call *c, const struct provider_call *pc,
 			call_fail_net(k, "deepseek", "completion", e);
 		goto out;
 	}
-	if (sc.not_sse) {
+	if (sc.cs.not_sse) {
 		fail_body(&sc);
 		goto out;
 	}
-	de = sc.dec_err;
-	if (e == UP_OK && de == DSS_OK && sse_finish(&sc.sse, NULL) != SSE_OK)
+	/* a malformed frame mid-stream is the upstream's fault, not a leave */
+	if ((de = sc.dec_err) == DSS_OK && sc.cs.bad_frame)
+		de = DSS_PROTO;
+	if (e == UP_OK && de == DSS_OK && call_stream_finish(&sc.cs) != 0)
 		de = sc.dec_err != DSS_OK ? sc.dec_err : DSS_PROTO;
 	if (de == DSS_ABORT || de == DSS_UPSTREAM)
 		goto out;	/* the client left, or the sink has the error */
@@ -355,16 +321,15 @@ completion(struct ds_call *c, const struct provider_call *pc,
 		    ds_stream_strerror(de));
 out:
 	http_resp_free(&resp);
-	sse_free(&sc.sse);
+	call_stream_free(&sc.cs);
 	ds_stream_free(sc.dec);
-	buf_free(&sc.err_body);
 }
 
 void
 deepseek_chat(const struct provider_call *pc)
 {
 	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
-	struct ds_call c;
+	struct ds_call c, later;
 	const char *pow;
 
 	if (pc->account == NULL || pc->account->secret == NULL) {
@@ -386,8 +351,13 @@ deepseek_chat(const struct provider_call *pc)
 	if (ds_bearer(&c, 0, NULL, 0) != DS_STEP_OK ||
 	    session_create(&c) < 0)
 		return;
-	/* From here on the session exists: it goes, whatever happens. */
-	defer_delete(pc, &c);
+	/*
+	 * From here on the session exists: it goes, whatever happens.  By
+	 * then the account's secret is freed; the bearer is enough.
+	 */
+	later = c;
+	later.user_token = NULL;
+	call_defer(pc, session_delete, &later, sizeof(later));
 	if ((pow = pow_answer(&c)) == NULL)
 		return;
 	completion(&c, pc, pow);

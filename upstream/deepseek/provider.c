@@ -13,7 +13,6 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/rand.h"
 #include "upstream/deepseek/deepseek.h"
 #include "upstream/deepseek/internal.h"
 
@@ -112,29 +111,12 @@ normalize(const char *pasted)
 	return strndup(s, (size_t)(e - s));
 }
 
-/*
- * The client's own userToken, or a comma list of them (one at random),
- * as the single-provider proxies take it.  Placeholders ("sk-...", short
- * words) are no credential.
- */
+/* The client's own userToken (or a comma list of them) as the API key. */
 static int
 raw_credential(struct arena *a, const char *bearer,
     struct provider_account *out)
 {
-	const char *p, *comma;
-	size_t n = 1, pick, i;
-
-	for (p = bearer; *p; p++)
-		n += *p == ',';
-	pick = n > 1 ? (size_t)rnd_below(n) : 0;
-	for (p = bearer, i = 0; i < pick; i++)
-		p = strchr(p, ',') + 1;
-	comma = strchr(p, ',');
-	n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-	if (!token_ok(p, n))
-		return 0;
-	memset(out, 0, sizeof(*out));
-	return (out->secret = arena_strndup(a, p, n)) != NULL;
+	return call_own_credential(a, bearer, token_ok, out);
 }
 
 static void

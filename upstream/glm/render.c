@@ -1,0 +1,332 @@
+/*
+ * render.c - one GLM snapshot part as text: its items, the search results
+ * it carries and the citation markers they resolve (see stream.h for the
+ * rules and render.h for the calls).
+ *
+ * The markers are read with a small scanner instead of a regular
+ * expression: "【"? "turn" digits letters digits "】"?, each run bounded,
+ * so a hostile answer costs linear time and the longest marker (and so
+ * the longest text held back at the end of a delta) is GLMS_MARK_MAX
+ * bytes.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/utf8.h"
+#include "upstream/glm/render.h"
+
+#define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
+#define ISALPHA(c)	(((c) >= 'a' && (c) <= 'z') || \
+			((c) >= 'A' && (c) <= 'Z'))
+
+/* ------------------------------------------------------------ json */
+
+json_object *
+glms_json_get(json_object *o, const char *key)
+{
+	json_object	*v;
+
+	return json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+const char *
+glms_json_str(json_object *v, size_t *lenp)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	*lenp = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+bool
+glms_json_is(json_object *v, const char *lit)
+{
+	size_t	 n;
+	const char *s = glms_json_str(v, &n);
+
+	return s != NULL && n == strlen(lit) && memcmp(s, lit, n) == 0;
+}
+
+/* ------------------------------------------------------------ text */
+
+int
+glms_put_clean(struct buf *b, const char *p, size_t n, size_t max, bool line)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	const char		*c;
+	size_t			 i, k, w, used = 0;
+
+	for (i = 0; i < n; i += k ? k : 1) {
+		c = p + i;
+		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
+			c = "\xef\xbf\xbd";
+			w = 3;
+		}
+		if (w > max - used)
+			break;
+		used += w;
+		if (line && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+			c = " ";
+		if (buf_add(b, c, w) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* An http(s) URL, %-escaped where it would end a markdown link. */
+static int
+put_url(struct buf *b, const char *url, size_t n)
+{
+	char	 x[4];
+	size_t	 j;
+	int	 esc;
+
+	for (j = 0; j < n; j++) {
+		esc = (unsigned char)url[j] <= 0x20 ||
+		    (unsigned char)url[j] >= 0x7f ||
+		    strchr("()<>\"`[]\\", url[j]) != NULL;
+		snprintf(x, sizeof(x), "%%%02X", (unsigned char)url[j]);
+		if (buf_add(b, esc ? x : url + j, esc ? 3 : 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool
+http_url(const char *s, size_t n)
+{
+	return s != NULL && n > 8 && n <= GLMS_URL_MAX && strlen(s) == n &&
+	    (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0);
+}
+
+/* The images of a finished part: "![image](URL)" each, then "\n". */
+static void
+put_images(struct buf *b, json_object *list)
+{
+	const char	*url;
+	size_t		 i, n = 0, any = 0;
+
+	for (i = 0; json_object_is_type(list, json_type_array) &&
+	    i < json_object_array_length(list) && i < GLMS_MAX_ITEMS; i++) {
+		url = glms_json_str(glms_json_get(json_object_array_get_idx(
+		    list, i), "image_url"), &n);
+		if (!http_url(url, n))
+			continue;
+		buf_adds(b, "![image](");
+		put_url(b, url, n);
+		buf_adds(b, ")");
+		any++;
+	}
+	if (any)
+		buf_adds(b, "\n");
+}
+
+int
+glms_render_part(json_object *part, struct buf *text, struct buf *think)
+{
+	json_object	*items = glms_json_get(part, "content"), *it, *t;
+	const char	*s;
+	size_t		 i, n;
+	bool		 fin = glms_json_is(glms_json_get(part, "status"),
+			    "finish");
+
+	if (!json_object_is_type(items, json_type_array))
+		return 0;
+	if (json_object_array_length(items) > GLMS_MAX_ITEMS)
+		return -1;
+	for (i = 0; i < json_object_array_length(items); i++) {
+		it = json_object_array_get_idx(items, i);
+		t = glms_json_get(it, "type");
+		if (glms_json_is(t, "text")) {
+			if ((s = glms_json_str(glms_json_get(it, "text"), &n)))
+				glms_put_clean(text, s, n, SIZE_MAX, false);
+		} else if (glms_json_is(t, "think")) {
+			if ((s = glms_json_str(glms_json_get(it, "think"), &n)))
+				glms_put_clean(think, s, n, SIZE_MAX, false);
+		} else if (glms_json_is(t, "image") && fin)
+			put_images(text, glms_json_get(it, "image"));
+		else if (glms_json_is(t, "code")) {
+			if ((s = glms_json_str(glms_json_get(it, "code"),
+			    &n)) == NULL)
+				continue;
+			buf_adds(text, "```python\n");
+			glms_put_clean(text, s, n, SIZE_MAX, false);
+			if (fin)
+				buf_adds(text, "\n```\n");
+		} else if (glms_json_is(t, "execution_output") && fin) {
+			if ((s = glms_json_str(glms_json_get(it, "content"),
+			    &n)) == NULL)
+				continue;
+			glms_put_clean(text, s, n, SIZE_MAX, false);
+			buf_adds(text, "\n");
+		}
+	}
+	return text->failed || think->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------ results */
+
+int
+glms_results_add(struct glms_results *r, json_object *part)
+{
+	json_object	*list, *e;
+	const char	*key, *url;
+	struct buf	 b;
+	size_t		 i, j, kl = 0, ul = 0;
+
+	list = glms_json_get(glms_json_get(glms_json_get(part, "meta_data"),
+	    "tool_result_extra"), "search_results");
+	for (i = 0; json_object_is_type(list, json_type_array) &&
+	    i < json_object_array_length(list) && r->n < GLMS_MAX_RESULTS;
+	    i++) {
+		e = json_object_array_get_idx(list, i);
+		key = glms_json_str(glms_json_get(e, "match_key"), &kl);
+		url = glms_json_str(glms_json_get(e, "url"), &ul);
+		if (key == NULL || kl == 0 || kl > GLMS_KEY_MAX ||
+		    strlen(key) != kl || !http_url(url, ul))
+			continue;
+		for (j = 0; j < r->n && strcmp(r->v[j].key, key) != 0; j++)
+			;
+		if (j < r->n)
+			continue;	/* the first url of a key stays */
+		buf_init(&b, 0);
+		if (put_url(&b, url, ul) < 0 || buf_add(&b, "", 1) < 0) {
+			buf_free(&b);
+			return -1;
+		}
+		memcpy(r->v[r->n].key, key, kl + 1);
+		r->v[r->n].url = b.p;
+		r->v[r->n++].link = NULL;
+	}
+	return 0;
+}
+
+void
+glms_results_free(struct glms_results *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n; i++) {
+		free(r->v[i].url);
+		free(r->v[i].link);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+/* ------------------------------------------------------------ markers */
+
+enum mark { MARK_NONE, MARK_PART, MARK_WHOLE };
+
+/*
+ * How far q[0..m) goes along a marker.  MARK_PART: all of it is the
+ * start of one (more may come); MARK_WHOLE: a marker of *len bytes
+ * (*key, *kl: "turn..."); MARK_NONE: no marker here.
+ */
+static enum mark
+mark_scan(const char *q, size_t m, size_t *len, const char **key, size_t *kl)
+{
+	static const char	*turn = "turn";
+	size_t			 i = 0, r, k, limit, start;
+
+	if (m >= 3 && memcmp(q, GLMS_OPEN, 3) == 0)
+		i = 3;
+	start = i;
+	for (r = 0; r < 4; r++, i++) {
+		if (i == m)
+			return MARK_PART;
+		if (q[i] != turn[r])
+			return MARK_NONE;
+	}
+	for (k = 0; k < 3; k++) {
+		limit = k == 1 ? GLMS_LETTERS_MAX : GLMS_DIGITS_MAX;
+		for (r = 0; i < m && r < limit &&
+		    (k == 1 ? ISALPHA(q[i]) : ISDIGIT(q[i])); r++)
+			i++;
+		if (i == m)
+			return MARK_PART;
+		if (r == 0)
+			return MARK_NONE;
+	}
+	if (ISDIGIT(q[i]))
+		return MARK_NONE;	/* a longer number than a marker has */
+	*key = q + start;
+	*kl = i - start;
+	if (m - i >= 3 && memcmp(q + i, GLMS_CLOSE, 3) == 0)
+		i += 3;
+	*len = i;
+	return MARK_WHOLE;
+}
+
+static bool
+mark_start(const char *p, size_t n)
+{
+	return *p == 't' || (n >= 3 && memcmp(p, GLMS_OPEN, 3) == 0);
+}
+
+size_t
+glms_cite_tail(const char *p, size_t n)
+{
+	const char	*key;
+	size_t		 s, len, kl;
+
+	for (s = n > GLMS_MARK_MAX ? n - GLMS_MARK_MAX : 0; s < n; s++)
+		if (mark_start(p + s, n - s) &&
+		    mark_scan(p + s, n - s, &len, &key, &kl) == MARK_PART)
+			return n - s;
+	return 0;
+}
+
+static struct glms_result *
+known(struct glms_results *r, const char *key, size_t kl)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->n; i++)
+		if (strlen(r->v[i].key) == kl &&
+		    memcmp(r->v[i].key, key, kl) == 0)
+			return &r->v[i];
+	return NULL;
+}
+
+/* " [N](url)", N given out now if this is the key's first citation. */
+static int
+put_link(struct buf *out, struct glms_results *r, struct glms_result *e)
+{
+	size_t	 n;
+
+	if (e->link == NULL) {
+		n = strlen(e->url) + 32;
+		if ((e->link = malloc(n)) == NULL)
+			return -1;
+		snprintf(e->link, n, " [%d](%s)", ++r->cited, e->url);
+	}
+	return buf_adds(out, e->link);
+}
+
+int
+glms_put_cited(struct buf *out, const char *p, size_t n,
+    struct glms_results *r)
+{
+	struct glms_result	*e;
+	const char		*key;
+	size_t			 i = 0, run = 0, len, kl;
+
+	while (i < n && r->n > 0) {
+		if (mark_start(p + i, n - i) &&
+		    mark_scan(p + i, n - i, &len, &key, &kl) == MARK_WHOLE &&
+		    (e = known(r, key, kl)) != NULL) {
+			if (buf_add(out, p + run, i - run) < 0 ||
+			    put_link(out, r, e) < 0)
+				return -1;
+			i += len;
+			run = i;
+		} else
+			i++;
+	}
+	return buf_add(out, p + run, n - run);
+}

@@ -1,0 +1,362 @@
+/*
+ * One MiniMax answer (§5.5): the device, send_msg with the whole
+ * conversation flattened, then get_chat_detail polled until the chat is
+ * answered, each snapshot turned into deltas by the decoder (poll.c) and
+ * written as it comes; the chat is deleted once the answer is out (the
+ * caller runs that after writing it).
+ *
+ * The reference polls every 500 ms and gives up after a minute, losing
+ * longer answers.  Here the pace adapts: a poll that shows something new
+ * brings the next one MINIMAX_POLL_MIN_MS later; one that shows nothing
+ * stretches the wait by half, up to MINIMAX_POLL_MAX_MS, so a slow
+ * answer costs few polls and a fast one arrives promptly.  The whole
+ * answer may take MINIMAX_ANSWER_TIMEOUT seconds; past that it ends with
+ * an error, never a silent end.  Between polls the request's idle hook
+ * runs, so keep-alives go out and a client that left stops the polling.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi/buf.h"
+#include "fcgi/log.h"
+#include "upstream/minimax/internal.h"
+#include "upstream/minimax/poll.h"
+#include "upstream/minimax/prompt.h"
+
+#define MM_IDLE_STEP_MS		50	/* between two idle() calls */
+#define MM_POLL_TIMEOUT_MS	10000	/* one get_chat_detail */
+#define MM_POLL_RETRIES		3	/* failed polls in a row tolerated */
+#define MM_DELETE_TRIES		3
+#define MM_DELETE_WAIT_MS	2000	/* "chat is running": again later */
+#define MM_RUNNING		"chat is running"
+
+/* Sleeps ms, calling idle (if any) in between; non-zero: it said stop. */
+static int
+wait_ms(long ms, int (*idle)(void *), void *ctx)
+{
+	struct timespec t0, ts;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (idle != NULL && idle(ctx) != 0)
+			return 1;
+		if ((left = ms - call_ms_since(&t0)) <= 0)
+			return 0;
+		if (left > MM_IDLE_STEP_MS)
+			left = MM_IDLE_STEP_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = left * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* MiniMax takes no files through this interface: say so, not drop them. */
+static int
+has_files(const struct chat_request *req)
+{
+	size_t i, k;
+
+	for (i = 0; i < req->nmessages; i++)
+		for (k = 0; k < req->messages[i].nparts; k++)
+			if (req->messages[i].parts[k].type != CHAT_PART_TEXT)
+				return 1;
+	return 0;
+}
+
+struct mm_chat {
+	const char	*id;		/* as returned */
+	int		 numeric;	/* an integer in JSON */
+};
+
+static int
+send_msg(struct mm_call *c, const struct provider_call *pc,
+    struct mm_chat *chat)
+{
+	struct json_object *root, *top, *data, *v;
+	struct buf b;
+	char *prompt, *body;
+	size_t plen;
+	int rc = -1;
+
+	if ((prompt = mm_prompt(c->arena, pc->req, &plen)) == NULL) {
+		call_fail(c->sink, 413, "invalid_request_error",
+		    "context_length_exceeded", "The conversation is too long "
+		    "for MiniMax.");
+		return -1;
+	}
+	if (plen == 0) {
+		call_fail(c->sink, 400, "invalid_request_error", "empty_prompt",
+		    "The messages hold no text for MiniMax to answer.");
+		return -1;
+	}
+	buf_init(&b, MM_PROMPT_MAX + 4096);
+	buf_adds(&b, "{\"msg_type\":1,\"text\":");
+	buf_json_str(&b, prompt, plen);
+	buf_adds(&b, ",\"chat_type\":1,\"attachments\":[],"
+	    "\"selected_mcp_tools\":[],\"backend_config\":{},"
+	    "\"sub_agent_ids\":[]}");
+	body = b.failed ? NULL : arena_strndup(c->arena, b.p, b.len);
+	buf_free(&b);
+	if (body == NULL) {
+		call_fail(c->sink, 503, "server_error", "overloaded",
+		    "Out of memory.");
+		return -1;
+	}
+	if (mm_api(c, "send_msg", MM_PATH_SEND, NULL, body, &root) !=
+	    MM_STEP_OK)
+		return -1;
+	/* top level as §5.5 has it; under "data" as other answers do */
+	top = root;
+	if (!json_object_object_get_ex(top, "chat_id", &v) &&
+	    json_object_object_get_ex(top, "data", &data) &&
+	    json_object_is_type(data, json_type_object))
+		top = data;
+	if ((chat->id = mm_json_id(c, top, "chat_id")) != NULL) {
+		json_object_object_get_ex(top, "chat_id", &v);
+		chat->numeric = json_object_is_type(v, json_type_int);
+		rc = 0;
+	} else
+		call_fail(c->sink, 502, "upstream_error", "upstream_error",
+		    "MiniMax send_msg answered no chat id.");
+	json_object_put(root);
+	return rc;
+}
+
+/* The chat deleted after the answer, or after a failed attempt. */
+struct mm_after {
+	struct mm_call	 c;
+	struct mm_chat	 chat;
+};
+
+static int
+all_digits(const char *s)
+{
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static void
+chat_delete(void *u)
+{
+	struct mm_after *a = u;
+	struct mm_call *c = &a->c;
+	struct json_object *root;
+	const char *body;
+	int i;
+
+	c->sink = NULL;
+	c->idle = NULL;		/* the client may be gone; clean up anyway */
+	/* §5.5: an integer here, whatever send_msg answered */
+	body = arena_printf(c->arena, all_digits(a->chat.id) ?
+	    "{\"chat_id\":%s}" : "{\"chat_id\":\"%s\"}", a->chat.id);
+	if (body == NULL)
+		return;
+	for (i = 0; i < MM_DELETE_TRIES; i++) {
+		if (i > 0)
+			wait_ms(MM_DELETE_WAIT_MS, NULL, NULL);
+		if (mm_api(c, "delete_chat", MM_PATH_DELETE, NULL, body,
+		    &root) == MM_STEP_OK) {
+			json_object_put(root);
+			return;
+		}
+		/* the upstream is still writing: it lets go in a moment */
+		if (strstr(c->msg, MM_RUNNING) == NULL)
+			break;
+	}
+	log_info("minimax: chat not deleted: %s", c->msg);
+}
+
+static void
+defer_delete(const struct provider_call *pc, const struct mm_call *c,
+    const struct mm_chat *chat)
+{
+	struct mm_after *a;
+
+	if (pc->after == NULL ||
+	    (a = arena_alloc(c->arena, sizeof(*a))) == NULL)
+		return;
+	a->c = *c;
+	a->chat = *chat;
+	pc->after->fn = chat_delete;
+	pc->after->ctx = a;
+}
+
+/* The poll pace of §5.5 as configured, the minimum never over the top. */
+struct pace {
+	long	min, max, cur;
+};
+
+static void
+pace_init(struct pace *p, const struct config *cfg)
+{
+	p->max = cfg->minimax_poll_max_ms;
+	p->min = cfg->minimax_poll_min_ms < p->max ?
+	    cfg->minimax_poll_min_ms : p->max;
+	p->cur = p->min;
+}
+
+/* Fast while the answer moves; half as long again each time it does not. */
+static void
+pace_next(struct pace *p, int changed)
+{
+	p->cur = changed ? p->min : p->cur + p->cur / 2;
+	if (p->cur > p->max)
+		p->cur = p->max;
+}
+
+/* One failed poll; 1 when the answer cannot go on (the sink told). */
+static int
+poll_failed(struct mm_call *c, struct mm_poll *dec, enum up_err e,
+    const struct http_resp *r, int *fails)
+{
+	const struct chat_sink *k = c->sink;
+
+	/* a refusal is final; a hiccup of a long answer is not */
+	if (e == UP_HTTP && r->status < 500) {
+		call_fail_http(k, "minimax", "get_chat_detail", r, NULL);
+		return 1;
+	}
+	if (++*fails <= MM_POLL_RETRIES) {
+		log_info("minimax: get_chat_detail failed (%s), polling on",
+		    e == UP_HTTP ? "5xx" : up_strerror(e));
+		return 0;
+	}
+	if (mm_poll_started(dec))
+		call_fail(k, 502, "upstream_error", "upstream_error",
+		    "MiniMax stopped answering the polls of the answer (%s).",
+		    e == UP_HTTP ? "HTTP 5xx" : up_strerror(e));
+	else if (e == UP_HTTP)
+		call_fail_http(k, "minimax", "get_chat_detail", r, NULL);
+	else
+		call_fail_net(k, "minimax", "get_chat_detail", e);
+	return 1;
+}
+
+static void
+poll_answer(struct mm_call *c, const struct provider_call *pc,
+    const struct mm_chat *chat)
+{
+	const struct chat_sink *k = pc->sink;
+	struct mm_poll_opts o = { !pc->req->stream };
+	struct mm_poll *dec = NULL;
+	struct http_resp resp;
+	struct timespec t0;
+	struct pace pace;
+	enum mm_poll_err pe;
+	enum up_err e;
+	long long left;
+	const char *body;
+	int fails = 0;
+
+	body = arena_printf(c->arena, chat->numeric ? "{\"chat_id\":%s}" :
+	    "{\"chat_id\":\"%s\"}", chat->id);
+	if (body == NULL || mm_poll_new(&dec, k, &o) != MMP_OK) {
+		call_fail(k, 503, "server_error", "overloaded",
+		    "Out of memory.");
+		return;
+	}
+	pace_init(&pace, c->cfg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (wait_ms(pace.cur, pc->idle, pc->idle_ctx))
+			break;		/* the client left */
+		left = c->cfg->minimax_answer_timeout * 1000LL - call_ms_since(&t0);
+		if (left <= 0) {
+			call_fail(k, 504, "upstream_error", "upstream_timeout",
+			    "MiniMax did not finish the answer within %ld s "
+			    "(MINIMAX_ANSWER_TIMEOUT).",
+			    c->cfg->minimax_answer_timeout);
+			break;
+		}
+		e = mm_post(c, MM_PATH_DETAIL, NULL, body, left <
+		    MM_POLL_TIMEOUT_MS ? (long)left : MM_POLL_TIMEOUT_MS,
+		    MMP_MAX_BODY, &resp);
+		if (e == UP_ABORTED) {
+			http_resp_free(&resp);
+			break;
+		}
+		if (e == UP_ENOMEM) {
+			http_resp_free(&resp);
+			call_fail(k, 503, "server_error", "overloaded",
+			    "Out of memory.");
+			break;
+		}
+		if (e != UP_OK) {
+			if (poll_failed(c, dec, e, &resp, &fails)) {
+				http_resp_free(&resp);
+				break;
+			}
+			http_resp_free(&resp);
+			pace_next(&pace, 0);
+			continue;
+		}
+		fails = 0;
+		pe = mm_poll_feed(dec, resp.body != NULL ? resp.body : "",
+		    resp.body_len);
+		http_resp_free(&resp);
+		if (pe == MMP_PROTO || pe == MMP_ENOMEM) {
+			call_fail(k, 502, "upstream_error",
+			    "upstream_bad_answer", "MiniMax answered a poll "
+			    "with something that could not be read (%s).",
+			    mm_poll_strerror(pe));
+			break;
+		}
+		if (pe != MMP_OK || mm_poll_done(dec))
+			break;		/* the sink has it, or the client left */
+		if (k->flush != NULL && k->flush(k->ctx) != 0)
+			break;
+		pace_next(&pace, mm_poll_changed(dec));
+	}
+	if (mm_poll_rewrites(dec) > 0)
+		log_info("minimax: the upstream rewrote %ld snapshot(s) of an "
+		    "answer", mm_poll_rewrites(dec));
+	mm_poll_free(dec);
+}
+
+void
+minimax_chat(const struct provider_call *pc)
+{
+	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
+	struct mm_call c;
+	struct mm_chat chat;
+	enum mm_cred_err ce;
+
+	if (pc->account == NULL || pc->account->secret == NULL) {
+		call_fail(pc->sink, 401, "invalid_request_error",
+		    "missing_credential", "MiniMax answers only with an "
+		    "account: add one (chat2api accounts add minimax ...) or "
+		    "send \"<realUserID>+<JWT>\" as the API key.");
+		return;
+	}
+	if (has_files(pc->req)) {
+		call_fail(pc->sink, 400, "invalid_request_error",
+		    "unsupported_content", "MiniMax takes text only here: "
+		    "images and files cannot be sent to it.");
+		return;
+	}
+	if ((ce = mm_call_init(&c, &x, pc->account)) != MMC_OK) {
+		if (ce == MMC_ENOMEM)
+			call_fail(pc->sink, 503, "server_error", "overloaded",
+			    "Out of memory.");
+		else
+			call_fail(pc->sink, 401, "invalid_request_error",
+			    "invalid_api_key", "The MiniMax credential is "
+			    "unusable: %s.", mm_cred_strerror(ce));
+		return;
+	}
+	c.sink = pc->sink;
+	c.idle = pc->idle;
+	c.idle_ctx = pc->idle_ctx;
+	if (mm_device(&c, 0) != MM_STEP_OK || send_msg(&c, pc, &chat) < 0)
+		return;
+	/* From here on the chat exists: it goes, whatever happens. */
+	defer_delete(pc, &c, &chat);
+	poll_answer(&c, pc, &chat);
+}
