@@ -75,9 +75,11 @@ char *
 call_pct_encode(struct arena *a, const char *s, const char *keep)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
 	char *out, *o;
 
-	if ((out = arena_alloc(a, strlen(s) * 3 + 1)) == NULL)
+	if (n > ((size_t)-1 - 1) / 3 || (out = arena_alloc(a, 3 * n + 1)) ==
+	    NULL)
 		return NULL;
 	for (o = out; *s; s++) {
 		unsigned char c = (unsigned char)*s;
