@@ -51,6 +51,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import chatgpt_mock  # noqa: E402
+import mockbase  # noqa: E402
 from chatgpt_mock import ChatGPTMock, Handler, ROUTES  # noqa: E402
 
 ACCOUNT_EMAIL = "mock@example.com"
@@ -342,31 +343,13 @@ class ChatGPTSiteMock(ChatGPTMock):
 
 
 def main(argv=None):
-    import argparse
-    import signal
-    ap = argparse.ArgumentParser(description="Loopback mock of the ChatGPT site (gateway tests)")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
+    ap = mockbase.cli_parser("Loopback mock of the ChatGPT site (gateway tests)")
     ap.add_argument("--access-token", action="append", default=[])
     a = ap.parse_args(argv)
-    mock = ChatGPTSiteMock(a.host, a.port, a.access_token)
-
-    def on_signal(signum, frame):
-        threading.Thread(target=mock.stop, daemon=True).start()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if a.port_file:
-        tmp = a.port_file + ".tmp%d" % os.getpid()
-        with open(tmp, "w") as f:
-            f.write("%d\n" % mock.port)
-        os.replace(tmp, a.port_file)
-    sys.stderr.write("chatgpt site mock on %s\n  access token %s\n"
-                     % (mock.url, chatgpt_mock.DEFAULT_ACCESS_TOKEN))
-    mock.serve_forever()
-    mock.httpd.server_close()
-    return 0
-
+    mock = ChatGPTSiteMock(a.host, a.port, a.access_token, config=a.config,
+                           verbose=a.verbose)
+    return mockbase.serve_cli(mock, a.port_file, "chatgpt site mock on %s\n  access token %s"
+                              % (mock.url, chatgpt_mock.DEFAULT_ACCESS_TOKEN))
 
 if __name__ == "__main__":
     sys.exit(main())
