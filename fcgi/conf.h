@@ -64,6 +64,7 @@ struct config {
 	int		 auto_seed;
 	int		 force_no_history;
 	int		 no_sentinel;
+	long		 gateway_page_ttl;	/* seconds */
 	char		*oauth_url;
 	int		 delta_encoding;
 

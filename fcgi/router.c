@@ -35,6 +35,14 @@ route_strip(const struct route *rt, const struct config *cfg,
 	return path + n;
 }
 
+/* A route this configuration has switched off. */
+static int
+route_off(const struct route *rt, const struct config *cfg)
+{
+	return ((rt->flags & ROUTE_TEST) && !cfg->test_routes) ||
+	    ((rt->flags & ROUTE_GATEWAY) && !cfg->enable_gateway);
+}
+
 enum route_match
 router_match(const struct route *tab, size_t ntab, const struct config *cfg,
     const char *method, const char *path, const struct route **out,
@@ -43,35 +51,43 @@ router_match(const struct route *tab, size_t ntab, const struct config *cfg,
 	const struct route *rt;
 	const char *p, *m = method;
 	size_t n, used = 0;
-	int path_hit = 0;
+	int path_hit = 0, fallback;
 
 	if (strcmp(method, "HEAD") == 0)
 		m = "GET";
 	if (allowsz)
 		allow[0] = '\0';
-	for (rt = tab; rt < tab + ntab; rt++) {
-		if ((rt->flags & ROUTE_TEST) && !cfg->test_routes)
-			continue;
-		if ((p = route_strip(rt, cfg, path)) == NULL)
-			continue;
-		n = strlen(rt->path);
-		if (rt->flags & ROUTE_SUBPATH) {
-			if (strncmp(p, rt->path, n) != 0 || p[n] == '\0' ||
-			    strchr(p + n, '/') != NULL)
+	/* Pass 0: the routes proper; pass 1: fallbacks, if none had the path. */
+	for (fallback = 0; fallback < 2 && !path_hit; fallback++) {
+		for (rt = tab; rt < tab + ntab; rt++) {
+			if (route_off(rt, cfg) ||
+			    !(rt->flags & ROUTE_FALLBACK) != !fallback)
 				continue;
-		} else if (strcmp(p, rt->path) != 0)
-			continue;
-		path_hit = 1;
-		if (!router_method_in(rt->methods, m)) {
-			if (used + strlen(rt->methods) + 3 < allowsz)
-				used += (size_t)snprintf(allow + used,
-				    allowsz - used, "%s%s", used ? " " : "",
-				    rt->methods);
-			continue;
+			if ((p = route_strip(rt, cfg, path)) == NULL)
+				continue;
+			n = strlen(rt->path);
+			if (fallback) {
+				if (strncmp(p, rt->path, n) != 0)
+					continue;
+			} else if (rt->flags & ROUTE_SUBPATH) {
+				if (strncmp(p, rt->path, n) != 0 ||
+				    p[n] == '\0' || strchr(p + n, '/') != NULL)
+					continue;
+			} else if (strcmp(p, rt->path) != 0)
+				continue;
+			path_hit = 1;
+			if (!router_method_in(rt->methods, m)) {
+				if (used + strlen(rt->methods) + 3 < allowsz)
+					used += (size_t)snprintf(allow + used,
+					    allowsz - used, "%s%s",
+					    used ? " " : "", rt->methods);
+				continue;
+			}
+			*out = rt;
+			*rest = rt->flags & (ROUTE_SUBPATH | ROUTE_FALLBACK) ?
+			    p + n : "";
+			return ROUTE_FOUND;
 		}
-		*out = rt;
-		*rest = rt->flags & ROUTE_SUBPATH ? p + n : "";
-		return ROUTE_FOUND;
 	}
 	return path_hit ? ROUTE_NOMETHOD : ROUTE_NOPATH;
 }

@@ -14,6 +14,12 @@ enum route_flag {
 	ROUTE_COUNT	= 1 << 2,	/* counted in /stats */
 	ROUTE_TEST	= 1 << 3,	/* only with CHAT2API_TEST_ROUTES */
 	ROUTE_BODY	= 1 << 4,	/* reads a request body */
+	ROUTE_GATEWAY	= 1 << 5,	/* only with ENABLE_GATEWAY */
+	/*
+	 * path is a prefix of any depth, tried only when no other route
+	 * has the path (the gateway's reverse proxy)
+	 */
+	ROUTE_FALLBACK	= 1 << 6,
 };
 
 typedef enum app_err (*route_fn)(struct req *, const char *rest);

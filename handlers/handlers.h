@@ -36,6 +36,16 @@ enum app_err	 h_tokens_errors_clear(struct req *, const char *);
 enum app_err	 h_tokens_remove(struct req *, const char *);
 enum app_err	 h_seed_tokens_clear(struct req *, const char *);
 
+/* handlers/gateway_*.c (ENABLE_GATEWAY only; see handlers/gateway.h) */
+enum app_err	 h_gw_home(struct req *, const char *);
+enum app_err	 h_gw_login_page(struct req *, const char *);
+enum app_err	 h_gw_login(struct req *, const char *);
+enum app_err	 h_gw_logout(struct req *, const char *);
+enum app_err	 h_gw_gpts_data(struct req *, const char *);
+enum app_err	 h_gw_seedtoken(struct req *, const char *);
+enum app_err	 h_gw_auth_refresh(struct req *, const char *);
+enum app_err	 h_gw_site(struct req *, const char *);
+
 /* handlers/testroutes.c (CHAT2API_TEST_ROUTES only) */
 enum app_err	 h_test_echo(struct req *, const char *);
 enum app_err	 h_test_sse(struct req *, const char *);

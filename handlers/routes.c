@@ -22,7 +22,29 @@
 	{ "POST", "/seed_tokens/clear", (flags) | ROUTE_BODY,		\
 	  h_seed_tokens_clear }
 
+/*
+ * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its
+ * own routes after the API's, and the mirror's proxy as the fallback
+ * for every other path.  None of it lives under API_PREFIX.
+ */
+#define GATEWAY		ROUTE_GATEWAY
+#define GATEWAY_ROUTES							\
+	{ "GET", "/login", GATEWAY, h_gw_login_page },			\
+	{ "POST", "/login", GATEWAY | ROUTE_BODY, h_gw_login },		\
+	{ "GET", "/auth/logout", GATEWAY, h_gw_logout },		\
+	{ "POST", "/auth/refresh", GATEWAY | ROUTE_BODY, h_gw_auth_refresh }, \
+	{ "GET POST DELETE", "/seedtoken", GATEWAY | ROUTE_BODY,	\
+	  h_gw_seedtoken },						\
+	{ "GET", "/gpts", GATEWAY, h_gw_home },				\
+	{ "GET", "/gpts.data", GATEWAY, h_gw_gpts_data },		\
+	{ "GET", "/c/", GATEWAY | ROUTE_SUBPATH, h_gw_home },		\
+	{ "GET", "/g/", GATEWAY | ROUTE_SUBPATH, h_gw_home },		\
+	{ "GET", "/", GATEWAY | ROUTE_FALLBACK, h_gw_site },		\
+	{ "POST PUT PATCH DELETE", "/", GATEWAY | ROUTE_FALLBACK |	\
+	  ROUTE_BODY, h_gw_site }
+
 const struct route handler_routes[] = {
+	{ "GET", "/", GATEWAY, h_gw_home },
 	{ "GET", "/", 0, h_index },
 	{ "GET", "/health", 0, h_health },
 	{ "GET", "/stats", ROUTE_API, h_stats },
@@ -38,6 +60,7 @@ const struct route handler_routes[] = {
 	{ "GET POST", "/_test/echo", ROUTE_TEST | ROUTE_COUNT | ROUTE_BODY,
 	  h_test_echo },
 	{ "GET", "/_test/sse", ROUTE_TEST, h_test_sse },
+	GATEWAY_ROUTES,
 };
 const size_t handler_nroutes = sizeof(handler_routes) /
     sizeof(handler_routes[0]);

@@ -15,6 +15,7 @@
 #include "handlers/tokens.h"
 #include "html/escape.h"
 #include "store/accounts.h"
+#include "store/seeds.h"
 #include "upstream/provider.h"
 
 /* ------------------------------------------------------------ GET /tokens */
@@ -119,6 +120,7 @@ h_tokens_page(struct req *r, const char *rest)
 	v.csrf = t.auth.csrf;
 	v.now = time(NULL);
 	v.session_expires = t.auth.expires;
+	seed_count(r->store, &v.seeds);
 	if ((se = acct_count(r->store, tok_provider(), &v.counts)) !=
 	    STORE_OK)
 		return tok_store_err(se);

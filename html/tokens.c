@@ -341,8 +341,10 @@ danger(struct buf *b, const struct tokens_page *pg, const struct tokens_view *v)
 	    "class=\"row\"><button class=\"danger\" type=\"submit\" "
 	    "id=\"clear-btn\">Clear all tokens</button></div></form>");
 	form_open(b, pg, "/seed_tokens/clear", "seeds-form", v->csrf);
-	buf_adds(b, "<p>Forget every seed \xe2\x86\x92 token assignment of "
-	    "the gateway.</p><label class=\"check\"><input type=\"checkbox\" "
+	buf_printf(b, "<p>Forget every seed \xe2\x86\x92 token assignment of "
+	    "the gateway (<span id=\"seed-count\">%zu</span> now) and their "
+	    "conversation lists.</p>", v->seeds);
+	buf_adds(b, "<label class=\"check\"><input type=\"checkbox\" "
 	    "name=\"confirm\" value=\"yes\" id=\"seeds-confirm\" required> "
 	    "I am sure</label><div class=\"row\"><button class=\"danger\" "
 	    "type=\"submit\" id=\"seeds-btn\">Clear seed tokens</button></div>"

@@ -33,6 +33,7 @@ struct tokens_view {
 	const char		*csrf;
 	time_t			 now;
 	time_t			 session_expires;
+	size_t			 seeds;		/* of the gateway */
 	struct acct_counts	 counts;
 	/* the pool's credential kinds; [0] is unused by ChatGPT's */
 	const char *const	*kind_names;

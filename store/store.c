@@ -134,31 +134,6 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 }
 
 static int
-seeds_clear_txn(struct store *s, MDB_txn *txn, void *arg)
-{
-	MDB_stat st;
-	int rc;
-
-	if ((rc = mdb_stat(txn, s->seeds, &st)) != 0)
-		return rc;
-	*(size_t *)arg = st.ms_entries;
-	return mdb_drop(txn, s->seeds, 0);
-}
-
-enum store_err
-store_seeds_clear(struct store *s, size_t *removed)
-{
-	size_t n = 0;
-	enum store_err e;
-
-	if ((e = store_write(s, seeds_clear_txn, &n)) == STORE_OK)
-		e = store_sync(s);
-	if (removed)
-		*removed = n;
-	return e;
-}
-
-static int
 mkdir_p(const char *dir)
 {
 	char buf[4096], *p;

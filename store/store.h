@@ -69,7 +69,7 @@ int64_t		 store_day_left(const struct store *);
 /* Tests move the store's clock instead of sleeping. */
 void		 store_set_clock_skew(struct store *, int64_t seconds);
 
-/* Gateway seeds: seed -> credential.  Cleared by /seed_tokens/clear. */
+/* Gateway seeds and their lists (store/seeds.c): forgets them all. */
 enum store_err	 store_seeds_clear(struct store *, size_t *removed);
 
 enum store_err	 store_count_request(struct store *, const char *model,

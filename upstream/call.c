@@ -71,6 +71,32 @@ call_uuid4(char out[37])
 	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
+char *
+call_pct_encode(struct arena *a, const char *s, const char *keep)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+	char *out, *o;
+
+	if (n > ((size_t)-1 - 1) / 3 || (out = arena_alloc(a, 3 * n + 1)) ==
+	    NULL)
+		return NULL;
+	for (o = out; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		    c == '.' || c == '~' || strchr(keep, c) != NULL) {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '%';
+		*o++ = hex[c >> 4];
+		*o++ = hex[c & 15];
+	}
+	*o = '\0';
+	return out;
+}
+
 const char *
 call_base(struct arena *a, const struct strlist *l)
 {

@@ -38,6 +38,12 @@ const char **call_hdrs_done(struct call_hdrs *);
 /* A random UUIDv4 in its 36-character text form. */
 void	 call_uuid4(char out[37]);
 
+/*
+ * s percent-encoded in the arena: RFC 3986 unreserved characters and
+ * those of keep pass, every other byte becomes %XX.
+ */
+char	*call_pct_encode(struct arena *, const char *s, const char *keep);
+
 /* One of the base URLs at random, without a trailing '/'. */
 const char *call_base(struct arena *, const struct strlist *);
 /*

@@ -180,7 +180,8 @@ on_write(char *p, size_t sz, size_t n, void *u)
 	n *= sz;
 	if (x->req->on_data != NULL) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
-		if (status >= 200 && status < 300) {
+		if ((status >= 200 && status < 300) ||
+		    x->req->data_any_status) {
 			if (x->req->on_data(x->req->data_ctx, p, n) != 0) {
 				x->aborted = 1;
 				return CURL_WRITEFUNC_ERROR;
@@ -201,6 +202,11 @@ on_header(char *p, size_t sz, size_t n, void *u)
 	char **dst = NULL;
 	const char *v;
 
+	if (x->req->on_header != NULL &&
+	    x->req->on_header(x->req->header_ctx, p, len) != 0) {
+		x->aborted = 1;
+		return 0;
+	}
 	if (len > 13 && strncasecmp(p, "content-type:", 13) == 0)
 		dst = &x->resp->content_type, k = 13;
 	else if (len > 9 && strncasecmp(p, "location:", 9) == 0)
@@ -296,7 +302,8 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
 	/* 8 KiB instead of 16: SSE events are small, threads are many. */
-	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 8192L);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, req->buffer_size ?
+	    req->buffer_size : 8192L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);

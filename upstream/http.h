@@ -35,6 +35,7 @@ struct http_req {
 	long		  idle_timeout_s;	/* no byte for this long: 0 = 60 */
 	long		  total_timeout_ms;	/* 0: none (streams) */
 	size_t		  max_body;	/* buffered responses; 0: 4 MiB */
+	long		  buffer_size;	/* curl's receive buffer; 0: 8 KiB */
 	/*
 	 * Streaming: 2xx body bytes go to on_data as they arrive (any
 	 * chunking); non-2xx bodies are buffered into the response for the
@@ -42,6 +43,15 @@ struct http_req {
 	 */
 	int		(*on_data)(void *ctx, const char *, size_t);
 	void		 *data_ctx;
+	/* With on_data: the bodies of every status go there, not only 2xx. */
+	int		  data_any_status;
+	/*
+	 * Every response header line as it arrives, the status line and
+	 * the blank line that ends each block included (a proxy learns the
+	 * whole head before the first body byte).  Non-zero aborts.
+	 */
+	int		(*on_header)(void *ctx, const char *line, size_t len);
+	void		 *header_ctx;
 	/* Polled while waiting (about every 100 ms): non-zero aborts. */
 	int		(*idle)(void *ctx);
 	void		 *idle_ctx;

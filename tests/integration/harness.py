@@ -22,6 +22,7 @@ build directory under "make check", which also works for VPATH builds).
 """
 
 import errno
+import re
 import grp
 import hashlib
 import json
@@ -708,9 +709,14 @@ def app_env(ws, name, extra=None, data="data"):
     return env
 
 
-def extra_env(env):
-    """app_env() entries the deploy file does not set itself."""
-    return sorted((k, v) for k, v in env.items() if k not in DEPLOY_ENV_KEYS)
+def extra_env(env, deploy_text=""):
+    """app_env() entries the deploy file does not set itself (a variant
+    such as the gateway's sets more: its own values stand)."""
+    own = set()
+    for line in deploy_text.splitlines():
+        if not line.lstrip().startswith("#"):
+            own.update(k for k in env if re.search(r"\b%s\b" % re.escape(k), line))
+    return sorted((k, v) for k, v in env.items() if k not in DEPLOY_ENV_KEYS and k not in own)
 
 
 def conf_quote(v):
@@ -731,9 +737,10 @@ class Frontend:
     needs = []            # programs
     needs_files = []      # e.g. apache modules
 
-    def __init__(self, ws, binary, pfx=True, bench=False, procs=None):
+    def __init__(self, ws, binary, pfx=True, bench=False, procs=None, variant=None):
         self.ws = ws
         self.bin = binary
+        self.variant = variant         # "gateway": deploy/*/*-gateway.conf
         self.with_pfx = pfx
         self.bench = bench
         self.procs = procs
@@ -776,6 +783,10 @@ class Frontend:
 
     def oneshot_names(self):
         return ()
+
+    def deploy_file(self, base):
+        """deploy/<base>.conf, or its variant deploy/<base>-<variant>.conf."""
+        return "%s%s.conf" % (base, "-" + self.variant if self.variant else "")
 
     def app_pids(self):
         pids = []
@@ -844,15 +855,19 @@ class Nginx(Frontend):
         sock2 = os.path.join(run, "pfx.sock")
         conf = ws.mkdir("nginx", "conf", owned=False)
         shutil.copy(os.path.join(NGINX_CONF_DIR, "fastcgi_params"), conf)
-        server = subst(read_deploy("nginx/chat2api.conf"), [
+        name = self.deploy_file("nginx/chat2api")
+        logline, fmt = "access_log /var/log/nginx/chat2api.access.log", ""
+        if self.variant:
+            logline = "access_log /var/log/nginx/chat2api-%s.access.log" % self.variant
+            fmt = " chat2api_" + self.variant
+        server = subst(read_deploy(name), [
             ("listen 80;", "listen 127.0.0.1:%d;" % self.port),
             ("listen [::]:80;", "# (ipv6 listen removed by the test harness)"),
-            ("access_log /var/log/nginx/chat2api.access.log;",
-             "access_log off;" if self.bench else
-             "access_log %s;" % ws.path("log", "nginx-access.log")),
+            (logline + fmt + ";", "access_log off;" if self.bench else
+             "access_log %s%s;" % (ws.path("log", "nginx-access.log"), fmt)),
             ("/var/log/nginx/chat2api.error.log", ws.path("log", "nginx-error.log")),
             ("unix:/run/chat2api/chat2api.sock", "unix:" + sock),
-        ], "deploy/nginx/chat2api.conf")
+        ], "deploy/" + name)
         ws.write("nginx/conf/chat2api.conf", server)
         pfx = ""
         if self.with_pfx:
@@ -894,9 +909,12 @@ class Lighttpd(Frontend):
         run = ws.mkdir("run")
         www = ws.mkdir("www")
         tmp = ws.mkdir("tmp")
-        env = app_env(ws, "main")
-        extra = "".join('\n                "%s" => %s,' % (k, conf_quote(v)) for k, v in extra_env(env))
-        snippet = subst(read_deploy("lighttpd/chat2api.conf"), [
+        env = app_env(ws, "main", self.app_extra)
+        name = self.deploy_file("lighttpd/chat2api")
+        text = read_deploy(name)
+        extra = "".join('\n                "%s" => %s,' % (k, conf_quote(v))
+                        for k, v in extra_env(env, text))
+        snippet = subst(text, [
             ('$HTTP["host"] == "chat2api.example.com"',
              '$SERVER["socket"] == "127.0.0.1:%d"' % self.port),
             ("/usr/local/bin/chat2api", self.bin),
@@ -904,7 +922,7 @@ class Lighttpd(Frontend):
             ("/var/lib/chat2api", env["CHAT2API_DATA_DIR"]),
             ('"CHAT2API_LOG"       => "syslog"', '"CHAT2API_LOG" => "%s"' % env["CHAT2API_LOG"]),
             ('"bin-environment" => (', '"bin-environment" => (' + extra),
-        ], "deploy/lighttpd/chat2api.conf")
+        ], "deploy/" + name)
         ws.write("lighttpd/chat2api.conf", snippet)
         pfx = ""
         if self.with_pfx:
@@ -943,13 +961,18 @@ class _Apache(Frontend):
 
     @property
     def needs_files(self):
-        return [os.path.join(APACHE_MODULES, f) for _, f in self.common + self.modules if f]
+        return [os.path.join(APACHE_MODULES, f) for _, f in self.all_modules() if f]
 
     needs = ["apache2"]
 
+    def all_modules(self):
+        # the gateway variants refuse WebSocket upgrades with mod_rewrite
+        extra = [("rewrite_module", "mod_rewrite.so")] if self.variant else []
+        return self.common + self.modules + [m for m in extra if m not in self.modules]
+
     def load_lines(self):
         out = []
-        for mod, f in self.common + self.modules:
+        for mod, f in self.all_modules():
             if f:
                 out.append("LoadModule %s %s" % (mod, os.path.join(APACHE_MODULES, f)))
         return "\n".join(out)
@@ -988,17 +1011,18 @@ class ApacheProxyFcgi(_Apache):
         ws = self.ws
         run = ws.mkdir("run")
         sock = os.path.join(run, "chat2api.sock")
-        vhost = subst(read_deploy("apache/proxy_fcgi.conf"), [
+        name = self.deploy_file("apache/proxy_fcgi")
+        vhost = subst(read_deploy(name), [
             ("<VirtualHost *:80>", "<VirtualHost 127.0.0.1:%d>" % self.port),
             ("unix:/run/chat2api/chat2api.sock|", "unix:%s|" % sock),
-        ], "deploy/apache/proxy_fcgi.conf")
+        ], "deploy/" + name)
         pfx = ""
         if self.with_pfx:
             tcp = free_port()
             pfx = fill("apache-proxy-pfx.conf.in", {"PORT2": self.pfx_port, "TCPPORT": tcp})
             # the mounted instance listens on TCP (chat2api --listen host:port)
             self.listen_app("pfx", "127.0.0.1:%d" % tcp, app_env(ws, "pfx", PFX_ENV, data="data-pfx"))
-        self.spawn_fcgi("main", sock, app_env(ws, "main"), procs=self.procs or 2,
+        self.spawn_fcgi("main", sock, app_env(ws, "main", self.app_extra), procs=self.procs or 2,
                         pidfile=ws.path("run", "app-main.pid"))
         self.start_apache(vhost + "\n" + pfx)
 
@@ -1012,15 +1036,18 @@ class ApacheFcgid(_Apache):
         ws = self.ws
         www = ws.mkdir("www")
         fdir = ws.mkdir("fcgid")
-        env = app_env(ws, "main")
-        extra = "".join("\n    FcgidInitialEnv %s %s" % (k, conf_quote(v)) for k, v in extra_env(env))
-        vhost = subst(read_deploy("apache/fcgid.conf"), [
+        env = app_env(ws, "main", self.app_extra)
+        name = self.deploy_file("apache/fcgid")
+        text = read_deploy(name)
+        extra = "".join("\n    FcgidInitialEnv %s %s" % (k, conf_quote(v))
+                        for k, v in extra_env(env, text))
+        vhost = subst(text, [
             ("<VirtualHost *:80>", "<VirtualHost 127.0.0.1:%d>%s" % (self.port, extra)),
             ("DocumentRoot /var/www/html", "DocumentRoot %s" % www),
             ("FcgidWrapper /usr/local/bin/chat2api virtual", "FcgidWrapper %s virtual" % self.bin),
             ("FcgidInitialEnv CHAT2API_DATA_DIR /var/lib/chat2api",
              "FcgidInitialEnv CHAT2API_DATA_DIR %s" % env["CHAT2API_DATA_DIR"]),
-        ], "deploy/apache/fcgid.conf")
+        ], "deploy/" + name)
         pfx = ""
         if self.with_pfx:
             penv = app_env(ws, "pfx", PFX_ENV, data="data-pfx")

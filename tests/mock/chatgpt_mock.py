@@ -202,6 +202,7 @@ DEFAULT_CONFIG = {
     # home page
     "home_build": "prod-test",
     "home_dpl_script": True,             # include the /_next/static/c/TESTBUILD/_/x.js script
+    "site_page": "ok",                   # chatgpt_site_mock: "nologin" = the logged-out page
     # oauth / solvers
     "oauth_client_ids": [OAUTH_CLIENT_ID],
     "arkose_solved": True,
@@ -1334,7 +1335,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(400, {"detail": "Bad request body: %s" % e})
             return
         func, args, path_ok = None, (), False
-        for m_, rx, name in ROUTES:
+        for m_, rx, name in (getattr(self, "routes", None) or ROUTES):
             mt = rx.fullmatch(path)
             if mt:
                 path_ok = True
@@ -2467,6 +2468,8 @@ class _Server(ThreadingHTTPServer):
 class ChatGPTMock:
     """The mock as an object: ChatGPTMock(port=0).start() ... .stop()."""
 
+    handler = Handler       # a site mock (chatgpt_site_mock.py) brings its own
+
     def __init__(self, host="127.0.0.1", port=0, access_tokens=(), refresh_tokens=None, config=None,
                  verbose=False):
         self.state = MockState(access_tokens, refresh_tokens, config)
@@ -2474,7 +2477,7 @@ class ChatGPTMock:
         self._stopping = threading.Event()
         self._conns = set()
         self._conns_lock = threading.Lock()
-        self.httpd = _Server((host, port), Handler)
+        self.httpd = _Server((host, port), self.handler)
         self.httpd.mock = self
         self.host = host
         self.port = self.httpd.server_address[1]

@@ -57,6 +57,20 @@ suffixes, and model mappings with * patterns);
 each provider's accounts are chosen by its load-balancing strategy, with failover
 within a request and daily limits that reset at local midnight.
 .PP
+With
+.B ENABLE_GATEWAY=true
+it also mirrors ChatGPT's web UI (the gateway):
+.B /login
+takes an AccessToken, a RefreshToken or a seed, and
+.BR / ,
+.BR /c/ ...
+serve ChatGPT's live page with its hosts and its login made the server's own,
+every other path of the site going through a streaming reverse proxy.
+A seed stands for an account of the pool without revealing it and sees only its own
+conversations;
+.B /seedtoken
+(with an AUTHORIZATION code) sets, lists and removes seeds.
+.PP
 The mode is chosen at start:
 .TP
 .B FastCGI

@@ -7,6 +7,9 @@
 #ifndef UPSTREAM_CHATGPT_H
 #define UPSTREAM_CHATGPT_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "upstream/provider.h"
 
 /* Credential kinds (their numbers are those of the schema 1 pool). */
@@ -19,5 +22,8 @@ enum chatgpt_kind {
 extern const struct provider	chatgpt_provider;
 
 int	 chatgpt_token_kind(const char *secret);
+/* The e-mail and expiry (0: none) in an AccessToken's JWT payload. */
+void	 chatgpt_jwt_claims(const char *at, char *email, size_t emailsz,
+	    int64_t *exp);
 
 #endif

@@ -146,6 +146,27 @@ base_headers(struct cg_call *c)
 		cg_header(c, "authkey: %s", c->cfg->auth_key);
 }
 
+/*
+ * Base URL, user agent, device id, proxy and base headers of c->token
+ * (NULL: anonymous) at c->host: the same for the API and the gateway,
+ * so one credential always looks like one browser.
+ */
+void
+cg_identity(struct cg_call *c)
+{
+	const struct config *cfg = c->cfg;
+
+	c->base = arena_printf(c->arena, "%s/%s", c->host,
+	    c->token ? "backend-api" : "backend-anon");
+	c->ua = cfg->user_agents.n ? cfg->user_agents.v[c->token ?
+	    call_hash(c->token) % cfg->user_agents.n :
+	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
+	device_id_for(c->token, c->device_id);
+	/* PROXY_URL: sticky per credential, random when anonymous. */
+	c->proxy = call_proxy(c->arena, &cfg->proxy_url, c->token, 1);
+	base_headers(c);
+}
+
 struct stream_ctx {
 	struct cg_call		*c;
 	const struct chat_sink	*sink;
@@ -178,31 +199,6 @@ on_data(void *u, const char *p, size_t n)
 	return 0;
 }
 
-/* RFC 3986 unreserved characters pass, everything else is %XX. */
-static char *
-url_escape(struct arena *a, const char *s)
-{
-	static const char hexd[] = "0123456789ABCDEF";
-	char *out, *o;
-
-	if ((out = arena_alloc(a, strlen(s) * 3 + 1)) == NULL)
-		return NULL;
-	for (o = out; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-		    c == '~') {
-			*o++ = (char)c;
-			continue;
-		}
-		*o++ = '%';
-		*o++ = hexd[c >> 4];
-		*o++ = hexd[c & 15];
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Asset references to download URLs (§1 rows 8, 9 and 10). */
 static int
 resolve_image(void *u, enum chatgpt_asset kind, const char *file_id,
@@ -222,8 +218,8 @@ resolve_image(void *u, enum chatgpt_asset kind, const char *file_id,
 			return -1;
 		req.url = arena_printf(c->arena, "%s/conversation/%s/interpreter/"
 		    "download?message_id=%s&sandbox_path=%s", c->base,
-		    conversation_id, url_escape(c->arena, message_id),
-		    url_escape(c->arena, file_id));
+		    conversation_id, call_pct_encode(c->arena, message_id, ""),
+		    call_pct_encode(c->arena, file_id, ""));
 	} else if (kind == CHATGPT_ASSET_SEDIMENT) {
 		if (conversation_id == NULL)
 			return -1;
@@ -442,15 +438,7 @@ chatgpt_chat(const struct provider_call *pc)
 	/* "https://host/" and "https://host" are the same base */
 	if (c.host[strlen(c.host) - 1] == '/')
 		c.host = arena_strndup(c.arena, c.host, strlen(c.host) - 1);
-	c.base = arena_printf(c.arena, "%s/%s", c.host,
-	    c.token ? "backend-api" : "backend-anon");
-	c.ua = cfg->user_agents.n ? cfg->user_agents.v[c.token ?
-	    call_hash(c.token) % cfg->user_agents.n :
-	    rnd_index(cfg->user_agents.n)] : DEFAULT_UA;
-	device_id_for(c.token, c.device_id);
-	/* PROXY_URL: sticky per credential, random when anonymous. */
-	c.proxy = call_proxy(c.arena, &cfg->proxy_url, c.token, 1);
-	base_headers(&c);
+	cg_identity(&c);
 	/* Cookies (oai-sc, __cf_bm ...) carry from page to sentinel to
 	 * conversation within this answer, never across answers. */
 	http_cookies_reset();

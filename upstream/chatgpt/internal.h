@@ -90,6 +90,8 @@ void	 cg_fail(struct cg_call *, int status, const char *type,
 
 /* client.c */
 void	 chatgpt_chat(const struct provider_call *);
+/* c->host, c->token, c->account_id set: the rest of who c speaks as. */
+void	 cg_identity(struct cg_call *);
 const char *cg_header(struct cg_call *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 const char **cg_headers_plus(struct cg_call *, const char **extra);

@@ -74,9 +74,8 @@ raw_credential(struct arena *a, const char *bearer,
 	return 1;
 }
 
-/* The e-mail and expiry in an AccessToken's payload, when it is a JWT. */
-static void
-jwt_claims(const char *at, char *email, size_t emailsz, int64_t *exp)
+void
+chatgpt_jwt_claims(const char *at, char *email, size_t emailsz, int64_t *exp)
 {
 	struct json_object *o, *prof, *v;
 
@@ -119,7 +118,7 @@ validate(const struct provider_ctx *x, const struct provider_account *a,
 		}
 		token = at;
 	}
-	jwt_claims(token, out->email, sizeof(out->email), &exp);
+	chatgpt_jwt_claims(token, out->email, sizeof(out->email), &exp);
 	base = call_base(x->arena, &x->cfg->chatgpt_base_url);
 	call_hdrs_init(&h, x->arena);
 	call_hdr(&h, "accept: application/json");

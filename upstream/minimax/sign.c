@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "fcgi/arena.h"
+#include "upstream/call.h"
 #include "upstream/minimax/sign.h"
 
 static const char *const cred_errs[] = {
@@ -210,31 +211,6 @@ mm_md5hex(const void *s, size_t n, char out[33])
 	out[32] = '\0';
 }
 
-char *
-mm_uri_component(struct arena *a, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(s), i, w = 0;
-	unsigned char c;
-	char *out;
-
-	if (n > ((size_t)-1 - 1) / 3 || (out = arena_alloc(a, 3 * n + 1)) ==
-	    NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (isalnum(c) || strchr("-_.!~*'()", c) != NULL) {
-			out[w++] = (char)c;
-			continue;
-		}
-		out[w++] = '%';
-		out[w++] = hex[c >> 4];
-		out[w++] = hex[c & 15];
-	}
-	out[w] = '\0';
-	return out;
-}
-
 int
 mm_yy(struct arena *a, const char *path, const char *query,
     const char *body, const char *unix_ms, char out[33])
@@ -243,7 +219,8 @@ mm_yy(struct arena *a, const char *path, const char *query,
 
 	full = arena_printf(a, "%s%s%s", path, strchr(path, '?') != NULL ?
 	    "&" : "?", query);
-	if (full == NULL || (enc = mm_uri_component(a, full)) == NULL)
+	if (full == NULL ||
+	    (enc = call_pct_encode(a, full, MM_URI_KEEP)) == NULL)
 		return -1;
 	mm_md5hex(unix_ms, strlen(unix_ms), mu);
 	if ((msg = arena_printf(a, "%s_%s%s" MM_YY_SALT, enc, body, mu)) ==

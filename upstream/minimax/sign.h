@@ -74,10 +74,10 @@ char		*mm_query(struct arena *, const struct mm_query *);
 /* md5 of s[0..n) in lower-case hex. */
 void		 mm_md5hex(const void *s, size_t n, char out[33]);
 /*
- * JavaScript's encodeURIComponent of s: every byte but A-Z a-z 0-9
- * - _ . ! ~ * ' ( ) as %XX (upper-case hex); in the arena.
+ * What JavaScript's encodeURIComponent keeps besides RFC 3986's
+ * unreserved characters: call_pct_encode(a, s, MM_URI_KEEP) is it.
  */
-char		*mm_uri_component(struct arena *, const char *s);
+#define MM_URI_KEEP	"!*'()"
 /*
  * yy for path (which may hold a '?' already), query, body and unix_ms;
  * -1 out of memory.
