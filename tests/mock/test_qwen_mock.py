@@ -406,8 +406,8 @@ def codings():
     st, r, raw, b = chat_raw("default coding")
     check(r.getheader("Content-Encoding") == "br" and read(raw)["answer"].endswith("coding"))
     # an unknown coding over random bytes
-    st, r, raw = raw_req("POST", "/api/v2/chat?" + query(ts=body("x")[1]), body("x [[enc:bogus]]")[0],
-                         headers())
+    b, ts = body("x [[enc:bogus]]")     # one timestamp for the query and client_tm
+    st, r, raw = raw_req("POST", "/api/v2/chat?" + query(ts=ts), b, headers())
     check(r.getheader("Content-Encoding") == "x-bogus" and len(raw) > 0)
     # JSON answers too
     configure(json_encoding="zstd")
