@@ -114,6 +114,23 @@ plan(struct req *r, const struct api_auth *a, const struct route *rt,
 	return APP_OK;
 }
 
+/* Whether a provider takes the client's own credential as it is. */
+struct own_try {
+	struct req		*r;
+	const struct api_auth	*a;
+};
+
+static int
+takes_own(const struct provider *p, void *u)
+{
+	struct own_try *t = u;
+	struct provider_account own;
+
+	memset(&own, 0, sizeof(own));
+	return p->raw_credential != NULL &&
+	    p->raw_credential(t->r->arena, t->a->bearer, &own);
+}
+
 static enum acct_strategy
 strategy_of(const struct config *cfg, const struct provider *pv)
 {
@@ -138,6 +155,7 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	struct json_object *root = NULL;
 	struct api_auth auth;
 	struct route rt;
+	struct own_try ot;
 	struct chat_plan p;
 	enum route_err re;
 	enum app_err e;
@@ -173,6 +191,12 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 			    route_strerror(re));
 		goto out;
 	}
+	/* a shared name goes to the owner that takes the client's own key */
+	ot.r = r;
+	ot.a = &auth;
+	if (auth.who == API_OTHER && !takes_own(rt.provider, &ot))
+		(void)route_other_owner(r->store, cr.model, &rt, takes_own,
+		    &ot);
 	request_flags(r, &cr, &rt);
 	if (r->cfg->upload_by_url &&
 	    chat_request_split_urls(r->arena, &cr) < 0) {

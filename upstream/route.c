@@ -277,6 +277,18 @@ name_flags(const struct provider *p, const char *name)
 	return p->name_flags != NULL && name != NULL ? p->name_flags(name) : 0;
 }
 
+/* What follows from the provider and model once they are known. */
+static void
+finish(struct route *r, const char *requested)
+{
+	if (r->upstream_model == NULL)
+		r->upstream_model = r->model != NULL ? (r->model->upstream ?
+		    r->model->upstream : r->model->id) : requested;
+	r->flags |= name_flags(r->provider, requested);
+	r->reported = r->provider->reported != NULL ?
+	    r->provider->reported(requested) : requested;
+}
+
 enum route_err
 route_resolve(const struct config *cfg, struct store *st, struct arena *a,
     const char *requested, struct route *r)
@@ -317,11 +329,29 @@ route_resolve(const struct config *cfg, struct store *st, struct arena *a,
 		r->provider = provider_default();
 	if (r->provider == NULL)
 		return ROUTE_UNKNOWN;
-	if (r->upstream_model == NULL)
-		r->upstream_model = r->model != NULL ? (r->model->upstream ?
-		    r->model->upstream : r->model->id) : requested;
-	r->flags |= name_flags(r->provider, requested);
-	r->reported = r->provider->reported != NULL ?
-	    r->provider->reported(requested) : requested;
+	finish(r, requested);
 	return ROUTE_OK;
+}
+
+int
+route_other_owner(struct store *st, const char *requested, struct route *r,
+    int (*accept)(const struct provider *, void *), void *ctx)
+{
+	const struct provider *const *pp;
+	struct route alt;
+
+	if (r->mapping != NULL || r->model == NULL)
+		return 0;	/* only a built-in name can have two owners */
+	for (pp = providers; *pp != NULL; pp++) {
+		if (*pp == r->provider)
+			continue;
+		memset(&alt, 0, sizeof(alt));
+		alt.requested = requested;
+		if (builtin(st, *pp, requested, &alt) && accept(*pp, ctx)) {
+			finish(&alt, requested);
+			*r = alt;
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -37,6 +37,16 @@ const char	*route_strerror(enum route_err);
 enum route_err	 route_resolve(const struct config *, struct store *,
 		    struct arena *, const char *requested, struct route *r);
 
+/*
+ * For a client's own credential that r's provider does not take: the
+ * same built-in name as another provider's that has it (GLM-5 is GLM's
+ * and Z.ai's), the first for which accept() says yes.  1 with r
+ * replaced, else 0 (a mapped name never moves).
+ */
+int		 route_other_owner(struct store *, const char *requested,
+		    struct route *r,
+		    int (*accept)(const struct provider *, void *), void *ctx);
+
 /* Whether name matches pattern: '*' is any run, case-insensitive. */
 int		 route_glob(const char *pattern, const char *name);
 

@@ -96,6 +96,10 @@ START_TEST(kinds_and_cookies)
 	ck_assert_int_eq(P->raw_credential(&a, "sk-abcdefghijklmnopqrstuvwxyz",
 	    &acct), 0);
 	ck_assert_int_eq(P->raw_credential(&a, "none", &acct), 0);
+	/* chat.qwen.ai's JWT is Qwen AI's, not a qianwen.com ticket */
+	ck_assert_int_eq(P->raw_credential(&a, "eyJhbGciOiJIUzI1NiJ9."
+	    "eyJpZCI6InUxIiwiZXhwIjo0MTAyNDQ0ODAwfQ.c2lnbmF0dXJlLXZhbHVl",
+	    &acct), 0);
 	ck_assert_int_eq(P->raw_credential(&a, "a=b; tongyi_sso_ticket=" T,
 	    &acct), 0);
 	/* a comma list: one of them, each in any form but a cookie header */

@@ -180,6 +180,42 @@ START_TEST(shared_name)
 }
 END_TEST
 
+static int
+accept_id(const struct provider *p, void *want)
+{
+	return strcmp(p->id, want) == 0;
+}
+
+/* A client's own key another owner of a shared name takes. */
+START_TEST(other_owner)
+{
+	struct route r;
+
+	IS(route_resolve(&cfg, st, &ar, "GLM-5-Think", &r), ROUTE_OK);
+	ck_assert_str_eq(r.provider->id, "glm");
+	ck_assert_int_eq(route_other_owner(st, "GLM-5-Think", &r, accept_id,
+	    "zai"), 1);
+	ck_assert_str_eq(r.provider->id, "zai");
+	ck_assert_str_eq(r.model->id, "GLM-5");
+	ck_assert_str_eq(r.upstream_model, "glm-5");
+	ck_assert_uint_eq(r.flags & ROUTE_THINK, ROUTE_THINK);
+	ck_assert_str_eq(r.requested, "GLM-5-Think");
+	/* nobody else takes it: r stays */
+	IS(route_resolve(&cfg, st, &ar, "GLM-5", &r), ROUTE_OK);
+	ck_assert_int_eq(route_other_owner(st, "GLM-5", &r, accept_id,
+	    "kimi"), 0);
+	ck_assert_str_eq(r.provider->id, "glm");
+	/* a name only one provider has, and a mapped name, never move */
+	IS(route_resolve(&cfg, st, &ar, "GLM-4.7", &r), ROUTE_OK);
+	ck_assert_int_eq(route_other_owner(st, "GLM-4.7", &r, accept_id,
+	    "glm"), 0);
+	env_map("{\"g\":\"GLM-5\"}");
+	IS(route_resolve(&cfg, st, &ar, "g", &r), ROUTE_OK);
+	ck_assert_int_eq(route_other_owner(st, "g", &r, accept_id, "zai"), 0);
+	ck_assert_str_eq(r.provider->id, "glm");
+}
+END_TEST
+
 START_TEST(suffixes)
 {
 	route_is(NULL, "DeepSeek-V3.2-Think-Search", "deepseek",
@@ -607,6 +643,7 @@ route_suite(void)
 	tcase_add_test(tc, glob);
 	tcase_add_test(tc, builtin_names);
 	tcase_add_test(tc, shared_name);
+	tcase_add_test(tc, other_owner);
 	tcase_add_test(tc, suffixes);
 	tcase_add_test(tc, deepseek_name_flags);
 	tcase_add_test(tc, catch_all);

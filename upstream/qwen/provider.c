@@ -194,6 +194,7 @@ qw_cookie(struct arena *a, const char *ticket)
 static int
 ticket_ok(const char *s, size_t n)
 {
+	struct json_object *jwt;
 	char *t, *v;
 	int ok;
 
@@ -202,6 +203,11 @@ ticket_ok(const char *s, size_t n)
 		return 0;
 	v = normalize(t);
 	ok = v != NULL;
+	/* a JWT is chat.qwen.ai's token, never a qianwen.com ticket */
+	if (ok && (jwt = call_jwt_payload(v)) != NULL) {
+		json_object_put(jwt);
+		ok = 0;
+	}
 	free(t);
 	free(v);
 	return ok;
