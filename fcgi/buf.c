@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fcgi/buf.h"
+#include "fcgi/utf8.h"
 
 void
 buf_init(struct buf *b, size_t max)
@@ -71,6 +72,30 @@ int
 buf_adds(struct buf *b, const char *s)
 {
 	return buf_add(b, s, strlen(s));
+}
+
+int
+buf_add_utf8(struct buf *b, const char *p, size_t n, size_t max, int line)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	const char *c;
+	size_t i, k, w, used = 0;
+
+	for (i = 0; i < n; i += k ? k : 1) {
+		c = p + i;
+		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
+			c = "\xef\xbf\xbd";	/* U+FFFD */
+			w = 3;
+		}
+		if (w > max - used)
+			break;
+		used += w;
+		if (line && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+			c = " ";
+		if (buf_add(b, c, w) < 0)
+			return -1;
+	}
+	return b->failed ? -1 : 0;
 }
 
 int

@@ -1,6 +1,7 @@
 /*
- * Growable byte buffer with writers by output context: raw, printf and a
- * JSON string (quoted and escaped) for hand-built SSE payloads.
+ * Growable byte buffer with writers by output context: raw, printf, a
+ * JSON string (quoted and escaped) for hand-built SSE payloads, and
+ * upstream text made valid UTF-8.
  */
 #ifndef FCGI_BUF_H
 #define FCGI_BUF_H
@@ -22,5 +23,12 @@ int	 buf_adds(struct buf *, const char *);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_json_str(struct buf *, const char *, size_t);
+/*
+ * p[0..n) as valid UTF-8 (a byte that starts no valid character becomes
+ * U+FFFD), at most max bytes of it, cut between characters; with line
+ * set, control characters become spaces.
+ */
+int	 buf_add_utf8(struct buf *, const char *p, size_t n, size_t max,
+	    int line);
 
 #endif

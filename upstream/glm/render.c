@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi/utf8.h"
 #include "upstream/glm/render.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
@@ -53,30 +52,6 @@ glms_json_is(json_object *v, const char *lit)
 }
 
 /* ------------------------------------------------------------ text */
-
-int
-glms_put_clean(struct buf *b, const char *p, size_t n, size_t max, bool line)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	const char		*c;
-	size_t			 i, k, w, used = 0;
-
-	for (i = 0; i < n; i += k ? k : 1) {
-		c = p + i;
-		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
-			c = "\xef\xbf\xbd";
-			w = 3;
-		}
-		if (w > max - used)
-			break;
-		used += w;
-		if (line && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			c = " ";
-		if (buf_add(b, c, w) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 /* An http(s) URL, %-escaped where it would end a markdown link. */
 static int
@@ -144,10 +119,10 @@ glms_render_part(json_object *part, struct buf *text, struct buf *think)
 		t = glms_json_get(it, "type");
 		if (glms_json_is(t, "text")) {
 			if ((s = glms_json_str(glms_json_get(it, "text"), &n)))
-				glms_put_clean(text, s, n, SIZE_MAX, false);
+				buf_add_utf8(text, s, n, SIZE_MAX, 0);
 		} else if (glms_json_is(t, "think")) {
 			if ((s = glms_json_str(glms_json_get(it, "think"), &n)))
-				glms_put_clean(think, s, n, SIZE_MAX, false);
+				buf_add_utf8(think, s, n, SIZE_MAX, 0);
 		} else if (glms_json_is(t, "image") && fin)
 			put_images(text, glms_json_get(it, "image"));
 		else if (glms_json_is(t, "code")) {
@@ -155,14 +130,14 @@ glms_render_part(json_object *part, struct buf *text, struct buf *think)
 			    &n)) == NULL)
 				continue;
 			buf_adds(text, "```python\n");
-			glms_put_clean(text, s, n, SIZE_MAX, false);
+			buf_add_utf8(text, s, n, SIZE_MAX, 0);
 			if (fin)
 				buf_adds(text, "\n```\n");
 		} else if (glms_json_is(t, "execution_output") && fin) {
 			if ((s = glms_json_str(glms_json_get(it, "content"),
 			    &n)) == NULL)
 				continue;
-			glms_put_clean(text, s, n, SIZE_MAX, false);
+			buf_add_utf8(text, s, n, SIZE_MAX, 0);
 			buf_adds(text, "\n");
 		}
 	}

@@ -232,7 +232,7 @@ finish(struct glm_stream *s, json_object *o)
 	    "intervene")) {
 		s->work.len = 0;
 		if (buf_add(&s->work, "\n\n", 2) < 0 ||
-		    glms_put_clean(&s->work, it, n, GLMS_ERRMSG_MAX, false) < 0)
+		    buf_add_utf8(&s->work, it, n, GLMS_ERRMSG_MAX, 0) < 0)
 			return GLMS_ENOMEM;
 		if ((rc = out(s, true, s->work.p, s->work.len)) != GLMS_OK)
 			return rc;
@@ -310,7 +310,7 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 		type = "upstream_error";
 	}
 	s->work.len = 0;
-	if (glms_put_clean(&s->work, msg, n, GLMS_ERRMSG_MAX, true) < 0 ||
+	if (buf_add_utf8(&s->work, msg, n, GLMS_ERRMSG_MAX, 1) < 0 ||
 	    buf_add(&s->work, "", 1) < 0)
 		return GLMS_ENOMEM;
 	s->terminal = true;

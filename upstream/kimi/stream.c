@@ -137,7 +137,8 @@ emit(struct kimi_stream *s, int reasoning, json_object *v)
 	if (str(v) == NULL || (n = (size_t)json_object_get_string_len(v)) == 0)
 		return KS_OK;
 	buf_reset(&s->work);
-	if (kc_utf8(&s->work, json_object_get_string(v), n, 0) < 0)
+	if (buf_add_utf8(&s->work, json_object_get_string(v), n, SIZE_MAX,
+	    0) < 0)
 		return KS_ENOMEM;
 	s->content = 1;
 	if ((rc = start(s)) != KS_OK)
@@ -224,8 +225,8 @@ upstream_error(struct kimi_stream *s, json_object *e)
 		;
 	buf_init(&b, 0);
 	if (i < NITEMS(msgs))
-		kc_utf8(&b, str(msgs[i]), (size_t)json_object_get_string_len(
-		    msgs[i]), 1);
+		buf_add_utf8(&b, str(msgs[i]),
+		    (size_t)json_object_get_string_len(msgs[i]), SIZE_MAX, 1);
 	if (b.failed) {
 		buf_free(&b);
 		return s->err = KS_ENOMEM;

@@ -19,12 +19,10 @@
 #include <json-c/json.h>
 
 #include "fcgi/buf.h"
-#include "fcgi/utf8.h"
 #include "upstream/qwenai/errors.h"
 #include "upstream/qwenai/stream.h"
 
 #define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
-#define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
 
 struct qa_stream {
 	struct chat_sink	 sink;
@@ -78,34 +76,13 @@ start(struct qa_stream *s)
 	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
 }
 
-/*
- * p[0..n) as valid UTF-8 into the work buffer, at most max bytes (cut
- * between characters); line: one line, control characters as spaces.
- */
+/* p[0..n) cleaned (buf_add_utf8) into the work buffer. */
 static enum qa_stream_err
 clean(struct qa_stream *s, const char *p, size_t n, size_t max, bool line)
 {
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, k;
-
 	buf_reset(&s->work);
-	while (i < n) {
-		if ((k = utf8_seq_len(u + i, n - i)) == 0) {
-			if (s->work.len + 3 > max)
-				break;
-			buf_add(&s->work, REPLACEMENT, 3);
-			i++;
-			continue;
-		}
-		if (s->work.len + k > max)
-			break;
-		if (line && k == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			buf_add(&s->work, " ", 1);
-		else
-			buf_add(&s->work, p + i, k);
-		i += k;
-	}
-	return s->work.failed ? QAS_ENOMEM : QAS_OK;
+	return buf_add_utf8(&s->work, p, n, max, line) < 0 ? QAS_ENOMEM :
+	    QAS_OK;
 }
 
 /* Text or reasoning, cleaned, after role(). */

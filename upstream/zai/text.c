@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcgi/utf8.h"
 #include "upstream/zai/text.h"
 
 #define OPEN		"\xe3\x80\x90"	/* 【 */
@@ -55,28 +56,6 @@ zai_text_free(struct zai_text *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Bytes of the valid sequence at u[0..n) (1..4), or 0. */
-static size_t
-seq_len(const unsigned char *u, size_t n)
-{
-	size_t k, j;
-
-	if (u[0] < 0x80)
-		return 1;
-	k = u[0] < 0xc2 ? 0 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 :
-	    u[0] < 0xf5 ? 4 : 0;
-	if (k == 0 || k > n)
-		return 0;
-	for (j = 1; j < k; j++)
-		if ((u[j] & 0xc0) != 0x80)
-			return 0;
-	/* overlong three- and four-byte forms, surrogates, > U+10FFFF */
-	if ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] > 0x9f) ||
-	    (u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] > 0x8f))
-		return 0;
-	return k;
-}
-
 int
 zai_text_clean(struct zai_text *t, const char *p, size_t n, int line)
 {
@@ -84,7 +63,8 @@ zai_text_clean(struct zai_text *t, const char *p, size_t n, int line)
 	size_t i = 0, run, k;
 
 	while (i < n) {
-		for (run = i; run < n && (k = seq_len(u + run, n - run)) > 0 &&
+		for (run = i; run < n &&
+		    (k = utf8_seq_len(u + run, n - run)) > 0 &&
 		    !(line && k == 1 && (u[run] < 0x20 || u[run] == 0x7f));
 		    run += k)
 			;
@@ -92,7 +72,7 @@ zai_text_clean(struct zai_text *t, const char *p, size_t n, int line)
 			return -1;
 		if (run == n)
 			break;
-		if (seq_len(u + run, n - run) == 1) {
+		if (utf8_seq_len(u + run, n - run) == 1) {
 			if (zai_text_add(t, " ", 1) < 0)	/* a control */
 				return -1;
 		} else if (zai_text_add(t, "\xef\xbf\xbd", 3) < 0)
