@@ -24,6 +24,7 @@
 
 #include "upstream/deepseek/cite.h"
 #include "upstream/deepseek/stream.h"
+#include "upstream/sink_out.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -116,25 +117,17 @@ sunk(struct ds_stream *s, int rc)
 static enum ds_stream_err
 start(struct ds_stream *s)
 {
-	if (s->started)
-		return DSS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? DSS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 /* Valid UTF-8 to text() or reasoning(), after role(). */
 static enum ds_stream_err
 out(struct ds_stream *s, bool text, const char *p, size_t n)
 {
-	int			(*fn)(void *, const char *, size_t);
-	enum ds_stream_err	 rc;
 	size_t			 t;
 
 	if (n == 0)
 		return DSS_OK;
-	if ((rc = start(s)) != DSS_OK)
-		return rc;
 	if (text) {
 		for (t = 0; t < n && t < 2 && p[n - 1 - t] == '\n'; t++)
 			;
@@ -142,8 +135,7 @@ out(struct ds_stream *s, bool text, const char *p, size_t n)
 		    s->nl + (int)t;
 		s->any_text = true;
 	}
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : DSS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, p, n));
 }
 
 /* Fragment text: reasoning, or answer with its markers rewritten. */

@@ -23,6 +23,7 @@
 
 #include "upstream/glm/render.h"
 #include "upstream/glm/stream.h"
+#include "upstream/sink_out.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -70,26 +71,16 @@ sunk(struct glm_stream *s, int rc)
 static enum glm_stream_err
 start(struct glm_stream *s)
 {
-	if (s->started)
-		return GLMS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? GLMS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 static enum glm_stream_err
 out(struct glm_stream *s, bool text, const char *p, size_t n)
 {
-	int			(*fn)(void *, const char *, size_t);
-	enum glm_stream_err	 rc;
-
 	if (n == 0)
 		return GLMS_OK;
-	if ((rc = start(s)) != GLMS_OK)
-		return rc;
 	s->content = true;
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : GLMS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, p, n));
 }
 
 /*

@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "upstream/kimi/stream.h"
+#include "upstream/sink_out.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define STAGE_THINKING	"STAGE_NAME_THINKING"
@@ -29,7 +30,7 @@ struct kimi_stream {
 	struct kc_reader	 rd;
 	json_tokener		*tok;
 	enum ks_err		 err;		/* sticky */
-	int			 started;	/* role() sent */
+	bool			 started;	/* role() sent */
 	int			 terminal;	/* finish, error or abort */
 	int			 content;	/* text or reasoning seen */
 	int			 thinking;	/* the phase */
@@ -119,19 +120,13 @@ sunk(struct kimi_stream *s, int rc)
 static enum ks_err
 start(struct kimi_stream *s)
 {
-	if (s->started)
-		return KS_OK;
-	s->started = 1;
-	return s->sink.role == NULL ? KS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 /* A delta to reasoning() or text(), valid UTF-8, after role(). */
 static enum ks_err
 emit(struct kimi_stream *s, int reasoning, json_object *v)
 {
-	int (*fn)(void *, const char *, size_t);
-	enum ks_err rc;
 	size_t n;
 
 	if (str(v) == NULL || (n = (size_t)json_object_get_string_len(v)) == 0)
@@ -141,11 +136,8 @@ emit(struct kimi_stream *s, int reasoning, json_object *v)
 	    0) < 0)
 		return KS_ENOMEM;
 	s->content = 1;
-	if ((rc = start(s)) != KS_OK)
-		return rc;
-	fn = reasoning ? s->sink.reasoning : s->sink.text;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, s->work.p, s->work.len)) :
-	    KS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, reasoning,
+	    s->work.p, s->work.len));
 }
 
 static enum ks_err

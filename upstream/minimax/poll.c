@@ -18,6 +18,7 @@
 
 #include "fcgi/utf8.h"
 #include "upstream/minimax/poll.h"
+#include "upstream/sink_out.h"
 
 #define SEP		"\n\n"		/* between two AI messages */
 #define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
@@ -39,7 +40,8 @@ struct ai_msg {
 struct mm_poll {
 	struct chat_sink	 sink;
 	int			 final_only;
-	int			 started, done;
+	bool			 started;
+	int			 done;
 	enum mm_poll_err	 err;
 	char			 cur[MMP_ID_MAX + 1];
 	int			 has_cur;
@@ -226,12 +228,8 @@ fail_sink(struct mm_poll *p, int status, const char *code, const char *msg)
 static enum mm_poll_err
 role(struct mm_poll *p)
 {
-	if (p->started)
-		return MMP_OK;
-	p->started = 1;
-	if (p->sink.role != NULL && p->sink.role(p->sink.ctx, "assistant"))
-		return fail(p, MMP_ABORT);
-	return MMP_OK;
+	return sink_out_role(&p->sink, &p->started) < 0 ? fail(p, MMP_ABORT) :
+	    MMP_OK;
 }
 
 /* The separator and s[0..n) as clean UTF-8 in p->out; its length. */
@@ -270,7 +268,6 @@ static enum mm_poll_err
 write_delta(struct mm_poll *p, struct field *f, int reasoning, const char *s,
     size_t n)
 {
-	int (*cb)(void *, const char *, size_t);
 	ssize_t w;
 
 	if (n == 0 || role(p) != MMP_OK)
@@ -279,8 +276,8 @@ write_delta(struct mm_poll *p, struct field *f, int reasoning, const char *s,
 		return fail(p, MMP_ENOMEM);
 	f->sep = 0;
 	f->any = 1;
-	cb = reasoning ? p->sink.reasoning : p->sink.text;
-	if (cb != NULL && cb(p->sink.ctx, p->out, (size_t)w))
+	if (sink_out_put(&p->sink, &p->started, reasoning, p->out,
+	    (size_t)w) < 0)
 		return fail(p, MMP_ABORT);
 	return MMP_OK;
 }

@@ -21,6 +21,7 @@
 #include "fcgi/buf.h"
 #include "upstream/qwenai/errors.h"
 #include "upstream/qwenai/stream.h"
+#include "upstream/sink_out.h"
 
 #define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
@@ -69,11 +70,7 @@ sunk(struct qa_stream *s, int rc)
 static enum qa_stream_err
 start(struct qa_stream *s)
 {
-	if (s->started)
-		return QAS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? QAS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 /* p[0..n) cleaned (buf_add_utf8) into the work buffer. */
@@ -89,18 +86,13 @@ clean(struct qa_stream *s, const char *p, size_t n, size_t max, bool line)
 static enum qa_stream_err
 out(struct qa_stream *s, bool text, const char *p, size_t n)
 {
-	int (*fn)(void *, const char *, size_t);
-	enum qa_stream_err rc;
-
 	if (n == 0)
 		return QAS_OK;
 	s->content = true;
-	if ((rc = clean(s, p, n, SIZE_MAX, false)) != QAS_OK ||
-	    (rc = start(s)) != QAS_OK)
-		return rc;
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, s->work.p, s->work.len)) :
-	    QAS_OK;
+	if (clean(s, p, n, SIZE_MAX, false) != QAS_OK)
+		return QAS_ENOMEM;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, s->work.p,
+	    s->work.len));
 }
 
 static enum qa_stream_err

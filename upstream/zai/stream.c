@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "upstream/sink_out.h"
 #include "upstream/zai/stream.h"
 #include "upstream/zai/text.h"
 
@@ -138,25 +139,14 @@ sunk(struct zai_stream *s, int rc)
 static enum zai_stream_err
 start(struct zai_stream *s)
 {
-	if (s->started)
-		return ZS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? ZS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 static enum zai_stream_err
 out(struct zai_stream *s, enum phase ph, const char *p, size_t n)
 {
-	int (*fn)(void *, const char *, size_t);
-	enum zai_stream_err rc;
-
-	if (n == 0)
-		return ZS_OK;
-	if ((rc = start(s)) != ZS_OK)
-		return rc;
-	fn = ph == PH_THINK ? s->sink.reasoning : s->sink.text;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : ZS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, ph == PH_THINK, p,
+	    n));
 }
 
 /* What was held back is plain text of its phase after all. */
