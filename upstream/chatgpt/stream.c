@@ -25,6 +25,7 @@
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/skim.h"
 #include "upstream/chatgpt/stream.h"
+#include "upstream/jv.h"
 
 #define ID_MAX		128	/* conversation and message ids */
 #define ERRMSG_MAX	1024	/* in-stream error text we keep */
@@ -107,16 +108,6 @@ static enum chatgpt_stream_err	convert(struct chatgpt_stream *,
 				    json_object *);
 
 /* ------------------------------------------------------------ small helpers */
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object	*v = NULL;
-
-	if (json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
 
 static bool
 has(json_object *o, const char *key)
@@ -536,7 +527,7 @@ meta(struct chatgpt_stream *s, const char *id)
 static enum chatgpt_stream_err
 note_conv(struct chatgpt_stream *s, json_object *doc)
 {
-	const char	*cid = cstr(s, get(doc, "conversation_id"));
+	const char	*cid = cstr(s, jv_get(doc, "conversation_id"));
 
 	if (id_ok(cid) && !set_str(&s->conv_id, cid))
 		return CGS_ENOMEM;
@@ -575,11 +566,11 @@ static const char *
 code_lang(const struct chatgpt_stream *s, json_object *content,
     json_object *msg)
 {
-	const char	*l = cstr(s, get(content, "language"));
+	const char	*l = cstr(s, jv_get(content, "language"));
 
 	if (lang_ok(l) && !streq(l, "unknown"))
 		return l;
-	return recipient_lang(cstr(s, get(msg, "recipient")));
+	return recipient_lang(cstr(s, jv_get(msg, "recipient")));
 }
 
 static enum chatgpt_stream_err
@@ -684,15 +675,15 @@ put_title(struct chatgpt_stream *s, const char *t, size_t len)
 static enum chatgpt_stream_err
 citation(struct chatgpt_stream *s, struct cgs_msg *m, json_object *c)
 {
-	json_object		*md = get(c, "metadata");
+	json_object		*md = jv_get(c, "metadata");
 	const char		*url, *title;
 	size_t			 ulen, tlen;
 	enum chatgpt_stream_err	 rc;
 
-	url = str(s, get(md, "url"), &ulen);
+	url = str(s, jv_get(md, "url"), &ulen);
 	if (!url_ok(url, ulen))
 		return CGS_OK;
-	title = str(s, get(md, "title"), &tlen);
+	title = str(s, jv_get(md, "title"), &tlen);
 	if (title == NULL || tlen == 0) {
 		title = url;
 		tlen = ulen;
@@ -714,7 +705,7 @@ static enum chatgpt_stream_err
 text_message(struct chatgpt_stream *s, struct cgs_msg *m, json_object *msg,
     const char *t, size_t len)
 {
-	const char		*rcpt = cstr(s, get(msg, "recipient"));
+	const char		*rcpt = cstr(s, jv_get(msg, "recipient"));
 	json_object		*cits;
 	enum chatgpt_stream_err	 rc;
 	size_t			 a, b, n;
@@ -732,7 +723,7 @@ text_message(struct chatgpt_stream *s, struct cgs_msg *m, json_object *msg,
 		if ((rc = put(s, CH_TEXT, t + a, b - a)) != CGS_OK)
 			return rc;
 	}
-	cits = get(get(msg, "metadata"), "citations");
+	cits = jv_get(jv_get(msg, "metadata"), "citations");
 	if (!json_object_is_type(cits, json_type_array))
 		return CGS_OK;
 	n = json_object_array_length(cits);
@@ -779,7 +770,7 @@ thoughts(struct chatgpt_stream *s, struct cgs_msg *m, json_object *arr)
 			m->th_off = 0;
 			m->rseg = false;
 		}
-		t = str(s, get(json_object_array_get_idx(arr, j), "content"),
+		t = str(s, jv_get(json_object_array_get_idx(arr, j), "content"),
 		    &len);
 		if (t != NULL &&
 		    (rc = reason(s, m, t, len, &m->th_off)) != CGS_OK)
@@ -853,9 +844,9 @@ images(struct chatgpt_stream *s, struct cgs_msg *m, json_object *parts,
 	for (; m->img_done < n; m->img_done++) {
 		json_object	*p = json_object_array_get_idx(parts,
 				    m->img_done);
-		const char	*ptr = cstr(s, get(p, "asset_pointer"));
+		const char	*ptr = cstr(s, jv_get(p, "asset_pointer"));
 
-		if (!streq(cstr(s, get(p, "content_type")),
+		if (!streq(cstr(s, jv_get(p, "content_type")),
 		    "image_asset_pointer") || ptr == NULL)
 			continue;
 		if ((rc = image(s, ptr, msg_id)) != CGS_OK)
@@ -955,10 +946,11 @@ static int
 finish_reason(struct chatgpt_stream *s, json_object *msg,
     enum chat_finish *reason)
 {
-	json_object	*et = get(msg, "end_turn");
+	json_object	*et = jv_get(msg, "end_turn");
 	const char	*fd;
 
-	fd = cstr(s, get(get(get(msg, "metadata"), "finish_details"), "type"));
+	fd = cstr(s, jv_get(jv_get(jv_get(msg, "metadata"), "finish_details"),
+	    "type"));
 	*reason = CHAT_FINISH_STOP;
 	if (streq(fd, "max_tokens")) {
 		*reason = CHAT_FINISH_LENGTH;
@@ -979,9 +971,9 @@ upstream_error(struct chatgpt_stream *s, json_object *e)
 	if (json_object_is_type(e, json_type_string))
 		text = str(s, e, &len);
 	else if (json_object_is_type(e, json_type_object)) {
-		if ((text = str(s, get(e, "message"), &len)) == NULL)
-			text = str(s, get(e, "detail"), &len);
-		code = cstr(s, get(e, "code"));
+		if ((text = str(s, jv_get(e, "message"), &len)) == NULL)
+			text = str(s, jv_get(e, "detail"), &len);
+		code = cstr(s, jv_get(e, "code"));
 		if (!id_ok(code))
 			code = NULL;
 	}
@@ -1040,22 +1032,22 @@ convert(struct chatgpt_stream *s, json_object *doc)
 
 	if (s->terminal || !json_object_is_type(doc, json_type_object))
 		return CGS_OK;
-	msg = get(doc, "message");
+	msg = jv_get(doc, "message");
 	if (!json_object_is_type(msg, json_type_object)) {
-		if ((e = get(doc, "error")) != NULL)
+		if ((e = jv_get(doc, "error")) != NULL)
 			return upstream_error(s, e);
 		return CGS_OK;
 	}
 	if ((rc = note_conv(s, doc)) != CGS_OK)
 		return rc;
-	role = cstr(s, get(get(msg, "author"), "role"));
+	role = cstr(s, jv_get(jv_get(msg, "author"), "role"));
 	if (streq(role, "assistant"))
 		tool = false;
 	else if (streq(role, "tool"))
 		tool = true;
 	else
 		return CGS_OK;	/* user, system, unknown */
-	status = cstr(s, get(msg, "status"));
+	status = cstr(s, jv_get(msg, "status"));
 	in_prog = streq(status, "in_progress");
 	fin = status != NULL && strncmp(status, "finished", 8) == 0;
 	if (!s->started) {
@@ -1064,7 +1056,7 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		if ((rc = start(s)) != CGS_OK)
 			return rc;
 	}
-	if ((id = cstr(s, get(msg, "id"))) == NULL)
+	if ((id = cstr(s, jv_get(msg, "id"))) == NULL)
 		id = "";
 	if ((rc = msg_state(s, id, &m)) != CGS_OK)
 		return rc;
@@ -1074,11 +1066,11 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		return rc;
 	if (in_prog)
 		m->streamed = true;
-	content = get(msg, "content");
-	ctype = cstr(s, get(content, "content_type"));
+	content = jv_get(msg, "content");
+	ctype = cstr(s, jv_get(content, "content_type"));
 	t = NULL;
 	if (streq(ctype, "text")) {
-		e = get(content, "parts");
+		e = jv_get(content, "parts");
 		t = NULL;
 		len = 0;
 		if (json_object_is_type(e, json_type_array) &&
@@ -1090,16 +1082,16 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		} else
 			rc = text_message(s, m, msg, t, len);
 	} else if (streq(ctype, "code")) {
-		t = str(s, get(content, "text"), &len);
+		t = str(s, jv_get(content, "text"), &len);
 		rc = fenced(s, m, t, len, code_lang(s, content, msg));
 	} else if (streq(ctype, "execution_output")) {
-		t = str(s, get(content, "text"), &len);
+		t = str(s, jv_get(content, "text"), &len);
 		rc = fenced(s, m, t, len, "Output");
 	} else if (streq(ctype, "multimodal_text")) {
 		if (fin)
-			rc = images(s, m, get(content, "parts"), id);
+			rc = images(s, m, jv_get(content, "parts"), id);
 	} else if (streq(ctype, "thoughts"))
-		rc = thoughts(s, m, get(content, "thoughts"));
+		rc = thoughts(s, m, jv_get(content, "thoughts"));
 	if (rc != CGS_OK || !fin)
 		return rc;
 	m->finished = true;
@@ -1120,8 +1112,8 @@ typed(struct chatgpt_stream *s, json_object *o, const char *type)
 	json_object		*mr, *bl;
 
 	if (streq(type, "moderation")) {
-		mr = get(o, "moderation_response");
-		bl = get(mr, "blocked");
+		mr = jv_get(o, "moderation_response");
+		bl = jv_get(mr, "blocked");
 		if (json_object_is_type(mr, json_type_object) &&
 		    !(json_object_is_type(bl, json_type_boolean) &&
 		    json_object_get_boolean(bl)))
@@ -1232,7 +1224,7 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 static enum chatgpt_stream_err
 delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 {
-	json_object		*jc = NULL, *jv = get(o, "v"), *jp_ = NULL,
+	json_object		*jc = NULL, *jv = jv_get(o, "v"), *jp_ = NULL,
 				*jo = NULL;
 	struct cgs_doc		*d;
 	enum chatgpt_stream_err	 rc;
@@ -1510,14 +1502,14 @@ parsed:
 	} else if (json_object_is_type(o, json_type_object)) {
 		if (delta_ev)
 			s->v1 = true;
-		type = cstr(s, get(o, "type"));
+		type = cstr(s, jv_get(o, "type"));
 		if (s->v1 && has(o, "v") && !has(o, "message"))
 			rc = delta(s, o, len);
 		else if (has(o, "message"))
 			rc = convert(s, o);
 		else if (type != NULL)
 			rc = typed(s, o, type);
-		else if (get(o, "error") != NULL)
+		else if (jv_get(o, "error") != NULL)
 			rc = convert(s, o);
 	}
 	if (rc == CGS_OK)

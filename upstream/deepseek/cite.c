@@ -14,6 +14,7 @@
 
 #include "fcgi/utf8.h"
 #include "upstream/deepseek/cite.h"
+#include "upstream/jv.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 
@@ -130,15 +131,15 @@ ds_refs_add(struct ds_refs *s, int src, json_object *v)
 		r = &s->v[s->n++];
 		r->src = src;
 		r->pos = s->npos[src] + (long)i;
-		r->cite = ds_json_index(ds_json_get(e, "cite_index"),
+		r->cite = ds_json_index(jv_get(e, "cite_index"),
 		    DS_CITE_LIMIT);
 		r->link = NULL;
-		if ((url = ds_json_str(ds_json_get(e, "url"), &ul)) == NULL ||
+		if ((url = jv_str(jv_get(e, "url"), &ul)) == NULL ||
 		    ul > DSS_URL_MAX || !((ul > 7 &&
 		    strncasecmp(url, "http://", 7) == 0) || (ul > 8 &&
 		    strncasecmp(url, "https://", 8) == 0)))
 			continue;	/* no link: never listed */
-		if ((title = ds_json_str(ds_json_get(e, "title"), &tl)) ==
+		if ((title = jv_str(jv_get(e, "title"), &tl)) ==
 		    NULL || tl == 0) {
 			title = url;
 			tl = ul;
@@ -219,34 +220,6 @@ ds_refs_free(struct ds_refs *s)
 	for (i = 0; i < s->n; i++)
 		free(s->v[i].link);
 	s->n = 0;
-}
-
-json_object *
-ds_json_get(json_object *o, const char *key)
-{
-	json_object	*v = NULL;
-
-	if (json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-const char *
-ds_json_str(json_object *o, size_t *lenp)
-{
-	if (!json_object_is_type(o, json_type_string))
-		return NULL;
-	*lenp = (size_t)json_object_get_string_len(o);
-	return json_object_get_string(o);
-}
-
-bool
-ds_json_is(json_object *o, const char *lit)
-{
-	size_t		 n;
-	const char	*p = ds_json_str(o, &n);
-
-	return p != NULL && n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
 long

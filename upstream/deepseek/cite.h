@@ -65,10 +65,6 @@ enum ds_stream_err ds_refs_list(const struct ds_refs *, struct ds_buf *,
 		    int nl);
 void		 ds_refs_free(struct ds_refs *);
 
-json_object	*ds_json_get(json_object *, const char *key);
-/* A string value (its bytes and length) or NULL. */
-const char	*ds_json_str(json_object *, size_t *lenp);
-bool		 ds_json_is(json_object *, const char *lit);
 /* A non-negative integer below limit, or -1. */
 long		 ds_json_index(json_object *, long limit);
 

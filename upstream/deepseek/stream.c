@@ -24,6 +24,7 @@
 
 #include "upstream/deepseek/cite.h"
 #include "upstream/deepseek/stream.h"
+#include "upstream/jv.h"
 #include "upstream/sink_out.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
@@ -241,11 +242,14 @@ static enum ds_stream_err
 upstream_error(struct ds_stream *s, json_object *o, const char *raw,
     size_t rawlen)
 {
-	json_object		*e = ds_json_get(o, "error");
-	json_object		*msgs[] = { e, ds_json_get(e, "message"), ds_json_get(o, "msg"),
-				    ds_json_get(o, "message"), ds_json_get(o, "content") };
-	json_object		*codes[] = { ds_json_get(o, "code"), ds_json_get(e, "code"),
-				    ds_json_get(o, "finish_reason"), ds_json_get(e, "type") };
+	json_object		*e = jv_get(o, "error");
+	json_object		*msgs[] = { e, jv_get(e, "message"),
+				    jv_get(o, "msg"), jv_get(o, "message"),
+				    jv_get(o, "content") };
+	json_object		*codes[] = { jv_get(o, "code"),
+				    jv_get(e, "code"),
+				    jv_get(o, "finish_reason"),
+				    jv_get(e, "type") };
 	enum ds_stream_err	 rc;
 	const char		*msg = o != NULL ? NULL : raw, *p;
 	char			 code[CODE_MAX + 1] = "";
@@ -255,7 +259,7 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 	if ((rc = release(s)) != DSS_OK)
 		return rc;
 	for (i = 0; msg == NULL && i < NITEMS(msgs); i++)
-		msg = ds_json_str(msgs[i], &n);
+		msg = jv_str(msgs[i], &n);
 	if (msg == NULL || n == 0) {
 		msg = "The upstream reported an error.";
 		n = strlen(msg);
@@ -264,7 +268,7 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 		if (json_object_is_type(codes[i], json_type_int))
 			k = (size_t)snprintf(code, sizeof(code), "%lld",
 			    (long long)json_object_get_int64(codes[i]));
-		else if ((p = ds_json_str(codes[i], &cl)) != NULL)
+		else if ((p = jv_str(codes[i], &cl)) != NULL)
 			for (j = 0; j < cl && k < CODE_MAX; j++)
 				if (ISDIGIT(p[j]) || (p[j] >= 'a' &&
 				    p[j] <= 'z') || (p[j] >= 'A' &&
@@ -293,12 +297,12 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 static bool
 is_error(json_object *o)
 {
-	json_object	*c, *m = ds_json_get(o, "msg"), *e = ds_json_get(o, "error");
+	json_object	*c, *m = jv_get(o, "msg"), *e = jv_get(o, "error");
 
 	if (json_object_object_get_ex(o, "code", &c))
 		return c != NULL && !(json_object_is_type(c, json_type_int) &&
-		    json_object_get_int64(c) == 0) && !ds_json_is(c, "0") &&
-		    !ds_json_is(c, "");
+		    json_object_get_int64(c) == 0) && !jv_is(c, "0") &&
+		    !jv_is(c, "");
 	return (e != NULL && !json_object_is_type(e, json_type_boolean)) ||
 	    (json_object_is_type(m, json_type_string) &&
 	    json_object_get_string_len(m) > 0);
@@ -347,17 +351,19 @@ fragments(struct ds_stream *s, json_object *v, bool append)
 		if (s->nfrag == DSS_MAX_FRAGMENTS)
 			return DSS_PROTO;
 		e = json_object_array_get_idx(v, i);
-		t = ds_json_get(e, "type");
+		t = jv_get(e, "type");
 		f = s->nfrag++;
-		s->kind[f] = ds_json_is(t, "THINK") ? K_THINK : ds_json_is(t, "RESPONSE") ||
-		    ds_json_is(t, "ANSWER") ? K_ANSWER : ds_json_is(t, "SEARCH") ||
-		    ds_json_is(t, "TOOL_SEARCH") ? K_SEARCH : K_OTHER;
+		s->kind[f] = jv_is(t, "THINK") ? K_THINK :
+		    jv_is(t, "RESPONSE") || jv_is(t, "ANSWER") ? K_ANSWER :
+		    jv_is(t, "SEARCH") || jv_is(t, "TOOL_SEARCH") ? K_SEARCH :
+		    K_OTHER;
 		s->cite = s->cite || s->kind[f] == K_SEARCH;
 		s->refs.npos[f] = 0;
-		if (json_object_is_type(ds_json_get(e, "results"), json_type_array))
+		if (json_object_is_type(jv_get(e, "results"), json_type_array))
 			s->cite = true;
-		if ((rc = emit(s, s->kind[f], ds_json_get(e, "content"))) != DSS_OK ||
-		    (rc = ds_refs_add(&s->refs, (int)f, ds_json_get(e, "results"))) != DSS_OK)
+		if ((rc = emit(s, s->kind[f], jv_get(e, "content"))) !=
+		    DSS_OK || (rc = ds_refs_add(&s->refs, (int)f,
+		    jv_get(e, "results"))) != DSS_OK)
 			return rc;
 	}
 	return DSS_OK;
@@ -399,7 +405,7 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 	}
 	switch (k) {
 	case P_ROOT:
-		v = ds_json_get(v, "response");
+		v = jv_get(v, "response");
 		/* FALLTHROUGH */
 	case P_RESPONSE:	/* a snapshot: a SET of each response/<key> */
 		if (!json_object_is_type(v, json_type_object))
@@ -414,7 +420,7 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 		return DSS_OK;
 	case P_STATUS:
 		for (p = 0; p < NITEMS(statuses); p++)
-			if (ds_json_is(v, statuses[p].name)) {
+			if (jv_is(v, statuses[p].name)) {
 				s->end_pending = s->upstream_end = true;
 				s->end_why = statuses[p].why;
 			}
@@ -471,7 +477,7 @@ one(struct ds_stream *s, const char *base, json_object *j)
 			return op(s, "", "SET", v);
 		return op(s, s->path, o != NULL ? o : "APPEND", v);
 	}
-	if ((p = ds_json_str(jp, &n)) == NULL && base != NULL)
+	if ((p = jv_str(jp, &n)) == NULL && base != NULL)
 		return DSS_OK;
 	if (p == NULL || n > DSS_PATH_MAX || strlen(p) != n)
 		return DSS_PROTO;
@@ -521,8 +527,8 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 			rc = data_line(s, data, len);
 	} else if (strcmp(name, "ready") == 0) {
 		if ((rc = parse(s, data, len, &j)) == DSS_OK && s->msg_id < 0)
-			s->msg_id = ds_json_index(ds_json_get(j, "response_message_id"),
-			    INT32_MAX);
+			s->msg_id = ds_json_index(jv_get(j,
+			    "response_message_id"), INT32_MAX);
 	} else if (strcmp(name, "finish") == 0 || strcmp(name, "close") == 0) {
 		/* without content, ds_stream_end() reports the empty stream */
 		if (s->content && !s->end_pending) {
@@ -538,7 +544,7 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 	} else if (strcmp(name, "hint") == 0) {
 		/* {"type":"error","content":...,"finish_reason":...} */
 		if (parse(s, data, len, &j) == DSS_OK &&
-		    ds_json_is(ds_json_get(j, "type"), "error"))
+		    jv_is(jv_get(j, "type"), "error"))
 			rc = upstream_error(s, j, NULL, 0);
 	}
 	/* update_session, title and events we do not know: nothing */

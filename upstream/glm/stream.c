@@ -23,6 +23,7 @@
 
 #include "upstream/glm/render.h"
 #include "upstream/glm/stream.h"
+#include "upstream/jv.h"
 #include "upstream/sink_out.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
@@ -160,7 +161,7 @@ slot(struct glm_stream *s, json_object *part, size_t place)
 	char		 tmp[32];
 	size_t		 n, i;
 
-	if ((id = glms_json_str(glms_json_get(part, "logic_id"), &n)) ==
+	if ((id = jv_str(jv_get(part, "logic_id"), &n)) ==
 	    NULL || n == 0) {
 		snprintf(tmp, sizeof(tmp), "#%zu", place);
 		id = tmp;
@@ -217,9 +218,9 @@ finish(struct glm_stream *s, json_object *o)
 		return GLMS_OK;
 	if ((rc = emit(s, true)) != GLMS_OK)
 		return rc;
-	it = glms_json_str(glms_json_get(glms_json_get(o, "last_error"),
+	it = jv_str(jv_get(jv_get(o, "last_error"),
 	    "intervene_text"), &n);
-	if (it != NULL && n > 0 && glms_json_is(glms_json_get(o, "status"),
+	if (it != NULL && n > 0 && jv_is(jv_get(o, "status"),
 	    "intervene")) {
 		s->work.len = 0;
 		if (buf_add(&s->work, "\n\n", 2) < 0 ||
@@ -244,18 +245,18 @@ static enum glm_stream_err
 upstream_error(struct glm_stream *s, json_object *o, const char *raw,
     size_t rawlen)
 {
-	json_object		*le = glms_json_get(o, "last_error");
-	json_object		*msgs[] = { glms_json_get(le, "error_msg"),
-				    glms_json_get(le, "message"),
-				    glms_json_get(le, "msg"),
-				    glms_json_get(le, "intervene_text"),
-				    glms_json_get(o, "message"),
-				    glms_json_get(o, "msg"),
-				    glms_json_get(o, "error") };
-	json_object		*codes[] = { glms_json_get(le, "error_code"),
-				    glms_json_get(le, "code"),
-				    glms_json_get(o, "code"),
-				    glms_json_get(o, "status") };
+	json_object		*le = jv_get(o, "last_error");
+	json_object		*msgs[] = { jv_get(le, "error_msg"),
+				    jv_get(le, "message"),
+				    jv_get(le, "msg"),
+				    jv_get(le, "intervene_text"),
+				    jv_get(o, "message"),
+				    jv_get(o, "msg"),
+				    jv_get(o, "error") };
+	json_object		*codes[] = { jv_get(le, "error_code"),
+				    jv_get(le, "code"),
+				    jv_get(o, "code"),
+				    jv_get(o, "status") };
 	enum glm_stream_err	 rc;
 	const char		*msg = o != NULL ? NULL : raw, *p, *type;
 	char			 code[CODE_MAX + 1] = "";
@@ -266,7 +267,7 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 	if (s->nparts > 0 && (rc = emit(s, true)) != GLMS_OK)
 		return rc;
 	for (i = 0; msg == NULL && i < NITEMS(msgs); i++)
-		if ((msg = glms_json_str(msgs[i], &n)) != NULL && n == 0)
+		if ((msg = jv_str(msgs[i], &n)) != NULL && n == 0)
 			msg = NULL;
 	if (msg == NULL || n == 0) {
 		msg = "The upstream reported an error.";
@@ -278,8 +279,8 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 			if (num != 0)
 				k = (size_t)snprintf(code, sizeof(code), "%ld",
 				    num);
-		} else if ((p = glms_json_str(codes[i], &cl)) != NULL &&
-		    codes[i] != glms_json_get(o, "status"))
+		} else if ((p = jv_str(codes[i], &cl)) != NULL &&
+		    codes[i] != jv_get(o, "status"))
 			for (j = 0; j < cl && k < CODE_MAX; j++)
 				if ((p[j] >= '0' && p[j] <= '9') ||
 				    (p[j] >= 'a' && p[j] <= 'z') ||
@@ -316,13 +317,13 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 static bool
 is_error(json_object *o)
 {
-	json_object	*st = glms_json_get(o, "status"), *c;
+	json_object	*st = jv_get(o, "status"), *c;
 
-	if (glms_json_is(st, "error") || glms_json_is(st, "failed"))
+	if (jv_is(st, "error") || jv_is(st, "failed"))
 		return true;
-	if (glms_json_get(o, "parts") != NULL)
+	if (jv_get(o, "parts") != NULL)
 		return false;
-	c = glms_json_get(o, "code");
+	c = jv_get(o, "code");
 	if (!json_object_is_type(c, json_type_int))
 		c = st;
 	return json_object_is_type(c, json_type_int) &&
@@ -353,7 +354,7 @@ keep_conversation(struct glm_stream *s, json_object *o)
 	const char	*id;
 	size_t		 n, i;
 
-	if (s->conv[0] != '\0' || (id = glms_json_str(glms_json_get(o,
+	if (s->conv[0] != '\0' || (id = jv_str(jv_get(o,
 	    "conversation_id"), &n)) == NULL || n == 0 || n > GLMS_ID_MAX)
 		return;
 	for (i = 0; i < n; i++)
@@ -380,10 +381,10 @@ snapshot(struct glm_stream *s, const char *data, size_t len)
 		rc = upstream_error(s, o, NULL, 0);
 	else {
 		keep_conversation(s, o);
-		st = glms_json_get(o, "status");
-		rc = parts(s, glms_json_get(o, "parts"));
-		if (rc == GLMS_OK && (glms_json_is(st, "finish") ||
-		    glms_json_is(st, "intervene"))) {
+		st = jv_get(o, "status");
+		rc = parts(s, jv_get(o, "parts"));
+		if (rc == GLMS_OK && (jv_is(st, "finish") ||
+		    jv_is(st, "intervene"))) {
 			s->upstream_end = true;
 			rc = finish(s, o);
 		} else if (rc == GLMS_OK)

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "upstream/jv.h"
 #include "upstream/kimi/connect.h"
 
 #define KC_FLAGS_KNOWN	(KC_FLAG_COMPRESSED | KC_FLAG_END)
@@ -174,15 +175,6 @@ kc_frame(unsigned char *out, unsigned flags, const char *payload, size_t len)
 
 /* ------------------------------------------------------------ JSON */
 
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 /* A string value into out (at most outsz - 1 bytes, whole characters). */
 static void
 copy_str(json_object *v, char *out, size_t outsz, int line)
@@ -256,14 +248,14 @@ kc_end_parse(const char *payload, size_t len, int unary, struct kc_end *out)
 	    json_tokener_get_parse_end(tok) != len ||
 	    !json_object_is_type(o, json_type_object))
 		goto out;
-	e = unary && get(o, "code") != NULL ? o : get(o, "error");
+	e = unary && jv_get(o, "code") != NULL ? o : jv_get(o, "error");
 	if (json_object_is_type(e, json_type_object)) {
 		out->error = 1;
-		copy_str(get(e, "code"), out->code, sizeof(out->code), 1);
-		copy_str(get(e, "message"), out->message,
+		copy_str(jv_get(e, "code"), out->code, sizeof(out->code), 1);
+		copy_str(jv_get(e, "message"), out->message,
 		    sizeof(out->message), 1);
 	}
-	out->retry_after = retry_after(get(o, "metadata"));
+	out->retry_after = retry_after(jv_get(o, "metadata"));
 	rc = 0;
 out:
 	json_object_put(o);

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/utf8.h"
+#include "upstream/jv.h"
 #include "upstream/minimax/poll.h"
 #include "upstream/sink_out.h"
 
@@ -150,17 +151,6 @@ one_line(const char *s, size_t n, char *out, size_t outsz)
 	out[w] = '\0';
 }
 
-static struct json_object *
-get(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
 long
 mm_envelope(struct json_object *root, char *msg, size_t msgsz)
 {
@@ -169,12 +159,12 @@ mm_envelope(struct json_object *root, char *msg, size_t msgsz)
 
 	if (msgsz > 0)
 		msg[0] = '\0';
-	if ((env = get(root, "base_resp")) != NULL) {
-		c = get(env, "status_code");
-		m = get(env, "status_msg");
-	} else if ((env = get(root, "statusInfo")) != NULL) {
-		c = get(env, "code");
-		m = get(env, "message");
+	if ((env = jv_get(root, "base_resp")) != NULL) {
+		c = jv_get(env, "status_code");
+		m = jv_get(env, "status_msg");
+	} else if ((env = jv_get(root, "statusInfo")) != NULL) {
+		c = jv_get(env, "code");
+		m = jv_get(env, "message");
 	} else
 		return 0;
 	if (c != NULL && (json_object_is_type(c, json_type_int) ||
@@ -396,12 +386,12 @@ pick_ai(struct json_object *msgs, struct ai_msg *ai)
 		return -1;
 	for (i = 0; i < n; i++) {
 		m = json_object_array_get_idx(msgs, i);
-		if ((v = get(m, "msg_type")) == NULL ||
+		if ((v = jv_get(m, "msg_type")) == NULL ||
 		    json_object_get_int64(v) != 2)
 			continue;
 		if (nai == MMP_MAX_AI)
 			return -1;
-		v = get(m, "msg_id");
+		v = jv_get(m, "msg_id");
 		if (v != NULL && (json_object_is_type(v, json_type_string) ||
 		    json_object_is_type(v, json_type_int)) &&
 		    *(id = json_object_get_string(v)) != '\0') {
@@ -410,9 +400,9 @@ pick_ai(struct json_object *msgs, struct ai_msg *ai)
 			snprintf(ai[nai].id, sizeof(ai[nai].id), "%s", id);
 		} else
 			snprintf(ai[nai].id, sizeof(ai[nai].id), "#%zu", i);
-		ai[nai].text = str_of(get(m, "msg_content"),
+		ai[nai].text = str_of(jv_get(m, "msg_content"),
 		    &ai[nai].text_len);
-		ai[nai].think = str_of(get(get(m, "extra_info"),
+		ai[nai].think = str_of(jv_get(jv_get(m, "extra_info"),
 		    "thinking_content"), &ai[nai].think_len);
 		if (ai[nai].text_len > MMP_MAX_TEXT ||
 		    ai[nai].think_len > MMP_MAX_TEXT)
@@ -471,11 +461,11 @@ snapshot(struct mm_poll *p, struct json_object *root)
 	}
 	if ((ai = calloc(MMP_MAX_AI, sizeof(*ai))) == NULL)
 		return fail(p, MMP_ENOMEM);
-	if ((n = pick_ai(get(root, "messages"), ai)) < 0) {
+	if ((n = pick_ai(jv_get(root, "messages"), ai)) < 0) {
 		free(ai);
 		return fail(p, MMP_PROTO);
 	}
-	if ((v = get(get(root, "chat"), "chat_status")) != NULL)
+	if ((v = jv_get(jv_get(root, "chat"), "chat_status")) != NULL)
 		p->status = (long)json_object_get_int64(v);
 	prog = progress_of(ai, n, p->status);
 	p->changed = prog != p->progress;

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "fcgi/b64.h"
+#include "upstream/jv.h"
 #include "upstream/qwenai/errors.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -36,15 +37,6 @@ const char *
 qa_strerror(enum qa_err e)
 {
 	return (unsigned)e < QA__MAX ? errs[e] : "unknown error";
-}
-
-static struct json_object *
-get(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
 }
 
 static const char *
@@ -88,13 +80,16 @@ int
 qa_envelope(struct json_object *root, struct json_object **data, char *code,
     size_t codesz, char *msg, size_t msgsz)
 {
-	struct json_object *d = get(root, "data"), *e = get(root, "error");
-	struct json_object *ok = get(root, "success"), *c;
-	struct json_object *codes[] = { get(d, "code"), get(root, "code"),
-	    get(e, "code"), get(e, "type") };
-	struct json_object *msgs[] = { get(d, "details"), get(d, "message"),
-	    get(root, "detail"), get(root, "details"), get(root, "msg"),
-	    get(root, "message"), get(e, "message"), get(e, "details"), e };
+	struct json_object *d = jv_get(root, "data");
+	struct json_object *e = jv_get(root, "error");
+	struct json_object *ok = jv_get(root, "success"), *c;
+	struct json_object *codes[] = { jv_get(d, "code"), jv_get(root, "code"),
+	    jv_get(e, "code"), jv_get(e, "type") };
+	struct json_object *msgs[] = { jv_get(d, "details"),
+	    jv_get(d, "message"), jv_get(root, "detail"),
+	    jv_get(root, "details"), jv_get(root, "msg"),
+	    jv_get(root, "message"), jv_get(e, "message"),
+	    jv_get(e, "details"), e };
 	const char *m = NULL;
 	size_t i;
 	int failed;
@@ -103,7 +98,7 @@ qa_envelope(struct json_object *root, struct json_object **data, char *code,
 	code[0] = msg[0] = '\0';
 	if (!json_object_is_type(root, json_type_object))
 		return -1;
-	c = get(root, "code");
+	c = jv_get(root, "code");
 	failed = (json_object_is_type(ok, json_type_boolean) &&
 	    !json_object_get_boolean(ok)) || !benign(c) ||
 	    (e != NULL && !json_object_is_type(e, json_type_null) &&
@@ -225,7 +220,7 @@ qa_jwt_exp(const char *jwt)
 	raw[n] = '\0';
 	if ((o = json_tokener_parse((char *)raw)) == NULL)
 		return -1;
-	v = get(o, "exp");
+	v = jv_get(o, "exp");
 	if (json_object_is_type(v, json_type_int) ||
 	    json_object_is_type(v, json_type_double))
 		exp = (long long)json_object_get_double(v);
