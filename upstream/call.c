@@ -163,6 +163,14 @@ call_fail(const struct chat_sink *k, int status, const char *type,
 }
 
 void
+call_fail_nomem(const struct chat_sink *k)
+{
+	if (k != NULL)
+		call_fail(k, 503, "server_error", "overloaded",
+		    "Out of memory.");
+}
+
+void
 call_fail_net(const struct chat_sink *k, const char *provider,
     const char *what, enum up_err e)
 {
