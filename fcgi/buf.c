@@ -99,6 +99,24 @@ buf_add_utf8(struct buf *b, const char *p, size_t n, size_t max, int line)
 }
 
 int
+buf_add_mdurl(struct buf *b, const char *url, size_t n)
+{
+	char x[4];
+	size_t j;
+	int esc;
+
+	for (j = 0; j < n; j++) {
+		esc = (unsigned char)url[j] <= 0x20 ||
+		    (unsigned char)url[j] >= 0x7f ||
+		    strchr("()<>\"`[]\\", url[j]) != NULL;
+		snprintf(x, sizeof(x), "%%%02X", (unsigned char)url[j]);
+		if (buf_add(b, esc ? x : url + j, esc ? 3 : 1) < 0)
+			return -1;
+	}
+	return b->failed ? -1 : 0;
+}
+
+int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,7 +1,7 @@
 /*
  * Growable byte buffer with writers by output context: raw, printf, a
- * JSON string (quoted and escaped) for hand-built SSE payloads, and
- * upstream text made valid UTF-8.
+ * JSON string (quoted and escaped) for hand-built SSE payloads,
+ * upstream text made valid UTF-8, and a markdown link's URL.
  */
 #ifndef FCGI_BUF_H
 #define FCGI_BUF_H
@@ -30,5 +30,10 @@ int	 buf_json_str(struct buf *, const char *, size_t);
  */
 int	 buf_add_utf8(struct buf *, const char *p, size_t n, size_t max,
 	    int line);
+/*
+ * A URL as a markdown link's target: controls, spaces, non-ASCII bytes
+ * and what could end the link ( ) < > " ` [ ] \ as %XX.
+ */
+int	 buf_add_mdurl(struct buf *, const char *url, size_t n);
 
 #endif

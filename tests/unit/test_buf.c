@@ -1,6 +1,7 @@
 /*
- * fcgi/buf.c: the growable buffer's limit and its UTF-8 writer, which
- * every stream decoder puts upstream text through.
+ * fcgi/buf.c: the growable buffer's limit, its UTF-8 writer, which
+ * the stream decoders put upstream text through, and its markdown URL
+ * writer.
  */
 #include "config.h"
 
@@ -79,6 +80,24 @@ START_TEST(limit_sticks)
 }
 END_TEST
 
+START_TEST(mdurl)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	ck_assert_int_eq(buf_add_mdurl(&b, "https://a.b/c?d=e&f#g", 21), 0);
+	ck_assert_str_eq(b.p, "https://a.b/c?d=e&f#g");
+	buf_reset(&b);
+	ck_assert_int_eq(buf_add_mdurl(&b, "h://x y(z)<>\"`[]\\\x7f\xc3\xa9",
+	    20), 0);
+	ck_assert_str_eq(b.p, "h://x%20y%28z%29%3C%3E%22%60%5B%5D%5C%7F%C3%A9");
+	buf_reset(&b);
+	ck_assert_int_eq(buf_add_mdurl(&b, "a\0b", 3), 0);
+	ck_assert_str_eq(b.p, "a%00b");
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -88,6 +107,7 @@ buf_suite(void)
 	tcase_add_test(tc, utf8_cleaning);
 	tcase_add_test(tc, utf8_cut);
 	tcase_add_test(tc, limit_sticks);
+	tcase_add_test(tc, mdurl);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -56,7 +56,7 @@ struct ds_stream {
 	struct ds_refs		 refs;		/* search results */
 	char			 hold[DSS_HOLD_MAX];	/* a marker prefix */
 	size_t			 hlen;
-	struct ds_buf		 work;
+	struct buf		 work;
 };
 
 /*
@@ -151,11 +151,10 @@ emit(struct ds_stream *s, int kind, json_object *v)
 	    (kind != K_THINK && kind != K_ANSWER))
 		return DSS_OK;
 	s->content = true;
-	s->work.len = 0;
-	if ((kind == K_ANSWER &&
-	    ds_buf_add(&s->work, s->hold, s->hlen) != DSS_OK) ||
-	    ds_put_clean(&s->work, json_object_get_string(v), n, SIZE_MAX,
-	    DS_CLEAN_TEXT) != DSS_OK)
+	buf_reset(&s->work);
+	if ((kind == K_ANSWER && buf_add(&s->work, s->hold, s->hlen) < 0) ||
+	    buf_add_utf8(&s->work, json_object_get_string(v), n, SIZE_MAX,
+	    0) < 0)
 		return DSS_ENOMEM;
 	if (kind == K_THINK)
 		return out(s, false, s->work.p, s->work.len);
@@ -199,7 +198,7 @@ end_answer(struct ds_stream *s, enum chat_finish why)
 		return DSS_OK;
 	if ((rc = release(s)) != DSS_OK)
 		return rc;
-	s->work.len = 0;
+	buf_reset(&s->work);
 	if (ds_refs_list(&s->refs, &s->work, s->any_text ? 2 - s->nl : 0) !=
 	    DSS_OK)
 		return DSS_ENOMEM;
@@ -280,9 +279,9 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 	status = strcasestr(code, "rate_limit") != NULL ||
 	    strcasestr(code, "too_many") != NULL || strcmp(code, "429") == 0 ?
 	    429 : 502;
-	s->work.len = 0;
-	if (ds_put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, DS_CLEAN_LINE) != DSS_OK ||
-	    ds_buf_add(&s->work, "", 0) != DSS_OK)
+	buf_reset(&s->work);
+	if (buf_add_utf8(&s->work, msg, n, DSS_ERRMSG_MAX, 1) < 0 ||
+	    buf_add(&s->work, "", 0) < 0)
 		return DSS_ENOMEM;
 	s->terminal = true;
 	s->err = DSS_UPSTREAM;
@@ -600,7 +599,7 @@ ds_stream_free(struct ds_stream *s)
 		return;
 	ds_refs_free(&s->refs);
 	json_tokener_free(s->tok);
-	free(s->work.p);
+	buf_free(&s->work);
 	free(s);
 }
 

@@ -25,25 +25,6 @@
 
 /* ------------------------------------------------------------ text */
 
-/* An http(s) URL, %-escaped where it would end a markdown link. */
-static int
-put_url(struct buf *b, const char *url, size_t n)
-{
-	char	 x[4];
-	size_t	 j;
-	int	 esc;
-
-	for (j = 0; j < n; j++) {
-		esc = (unsigned char)url[j] <= 0x20 ||
-		    (unsigned char)url[j] >= 0x7f ||
-		    strchr("()<>\"`[]\\", url[j]) != NULL;
-		snprintf(x, sizeof(x), "%%%02X", (unsigned char)url[j]);
-		if (buf_add(b, esc ? x : url + j, esc ? 3 : 1) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 static bool
 http_url(const char *s, size_t n)
 {
@@ -65,7 +46,7 @@ put_images(struct buf *b, json_object *list)
 		if (!http_url(url, n))
 			continue;
 		buf_adds(b, "![image](");
-		put_url(b, url, n);
+		buf_add_mdurl(b, url, n);
 		buf_adds(b, ")");
 		any++;
 	}
@@ -142,7 +123,7 @@ glms_results_add(struct glms_results *r, json_object *part)
 		if (j < r->n)
 			continue;	/* the first url of a key stays */
 		buf_init(&b, 0);
-		if (put_url(&b, url, ul) < 0 || buf_add(&b, "", 1) < 0) {
+		if (buf_add_mdurl(&b, url, ul) < 0 || buf_add(&b, "", 1) < 0) {
 			buf_free(&b);
 			return -1;
 		}
