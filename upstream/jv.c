@@ -23,6 +23,15 @@ jv_str(json_object *v, size_t *lenp)
 	return json_object_get_string(v);
 }
 
+const char *
+jv_cstr(json_object *o, const char *key)
+{
+	json_object *v = jv_get(o, key);
+
+	return json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
 bool
 jv_is(json_object *v, const char *lit)
 {

@@ -1,7 +1,8 @@
 /*
  * jv.h - the three json-c reads every upstream decoder makes, NULL-safe
  * so a path of lookups needs one check at its end: an object's member,
- * a string with its length (which may hold NULs), a string's equality.
+ * a string with its length (which may hold NULs) or as a C string, a
+ * string's equality.
  */
 #ifndef UPSTREAM_JV_H
 #define UPSTREAM_JV_H
@@ -15,6 +16,8 @@
 json_object	*jv_get(json_object *o, const char *key);
 /* v's text and its length in *lenp, or NULL when v is no string. */
 const char	*jv_str(json_object *v, size_t *lenp);
+/* o's member key when it is a string, else NULL. */
+const char	*jv_cstr(json_object *o, const char *key);
 /* v is a string equal to lit. */
 bool		 jv_is(json_object *v, const char *lit);
 

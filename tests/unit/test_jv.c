@@ -25,6 +25,11 @@ START_TEST(get_str_is)
 	ck_assert_ptr_null(jv_get(NULL, "a"));
 	ck_assert_ptr_null(jv_str(jv_get(o, "n"), &n));
 	ck_assert_ptr_null(jv_str(NULL, &n));
+	ck_assert_str_eq(jv_cstr(o, "s"), "ok");
+	ck_assert_ptr_null(jv_cstr(o, "n"));
+	ck_assert_ptr_null(jv_cstr(o, "missing"));
+	ck_assert_ptr_null(jv_cstr(jv_get(o, "l"), "a"));
+	ck_assert_ptr_null(jv_cstr(NULL, "s"));
 	ck_assert(jv_is(jv_get(o, "s"), "ok"));
 	ck_assert(!jv_is(jv_get(o, "s"), "o"));
 	ck_assert(!jv_is(jv_get(o, "s"), "okk"));
