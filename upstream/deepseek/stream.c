@@ -26,11 +26,11 @@
 #include "upstream/deepseek/stream.h"
 #include "upstream/jv.h"
 #include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
 enum kind { K_OTHER, K_THINK, K_ANSWER, K_SEARCH };
 
@@ -517,10 +517,7 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 		return DSS_ENOMEM;	/* ds_stream_new() failed */
 	if (s->err != DSS_OK || s->terminal)
 		return s->err;
-	for (len = data != NULL ? len : 0; len > 0 && ISSPACE(*data); len--)
-		data++;
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (name == NULL || *name == '\0' || strcmp(name, "message") == 0) {
 		if (len > 0)
 			rc = data_line(s, data, len);

@@ -25,11 +25,10 @@
 #include "upstream/glm/stream.h"
 #include "upstream/jv.h"
 #include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
-			(c) == '\n')
 
 struct part {
 	char		*id;		/* logic_id, or "#<place>" */
@@ -405,10 +404,7 @@ glm_stream_event(struct glm_stream *s, const char *name, const char *data,
 		return GLMS_ENOMEM;	/* glm_stream_new() failed */
 	if (s->err != GLMS_OK || s->terminal)
 		return s->err;
-	for (len = data != NULL ? len : 0; len > 0 && ISSPACE(*data); len--)
-		data++;
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (name == NULL || *name == '\0' || strcmp(name, "message") == 0) {
 		if (len > 0)
 			rc = snapshot(s, data, len);

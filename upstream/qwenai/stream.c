@@ -23,8 +23,8 @@
 #include "upstream/qwenai/errors.h"
 #include "upstream/qwenai/stream.h"
 #include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
 struct qa_stream {
 	struct chat_sink	 sink;
@@ -363,12 +363,7 @@ qa_stream_event(struct qa_stream *s, const char *event, const char *data,
 
 	if (s->err != QAS_OK || s->terminal)
 		return s->err;
-	while (len > 0 && ISSPACE(*data)) {
-		data++;
-		len--;
-	}
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (len > QAS_MAX_EVENT)
 		return s->err = QAS_PROTO;
 	if (event != NULL && strcmp(event, "error") == 0) {

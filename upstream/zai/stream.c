@@ -19,11 +19,10 @@
 #include <json-c/json.h>
 
 #include "upstream/sink_out.h"
+#include "upstream/sse.h"
 #include "upstream/zai/stream.h"
 #include "upstream/zai/text.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
-			    (c) == '\n')
 #define EVENT_TYPE	"chat:completion"
 /* detail bytes put in a message: each may become 3, plus "Z.ai: " */
 #define DETAIL_IN_MAX	((ZS_ERRMSG_MAX - 8) / 3)
@@ -350,12 +349,7 @@ zai_stream_event(struct zai_stream *s, const char *ev, const char *data,
 		return ZS_OK;
 	if (len > ZS_MAX_EVENT)
 		return s->err = ZS_PROTO;
-	while (len > 0 && ISSPACE(*data)) {
-		data++;
-		len--;
-	}
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (len == 0 || data[0] != '{')
 		return ZS_OK;	/* "[DONE]", pings, keep-alives */
 	json_tokener_reset(s->tok);
