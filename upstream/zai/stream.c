@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
 #include "upstream/sink_out.h"
 #include "upstream/sse.h"
 #include "upstream/zai/stream.h"
@@ -54,7 +56,7 @@ struct zai_stream {
 	char			 hold[ZAI_HOLD_MAX];
 	size_t			 hlen;
 	enum phase		 hphase;	/* whose text hold is */
-	struct zai_text		 work;
+	struct buf		 work;
 };
 
 static const char *const zs_errs[ZS__MAX] = {
@@ -173,10 +175,10 @@ deliver(struct zai_stream *s, enum phase ph, json_object *v)
 	if (s->hphase != ph && (rc = release(s)) != ZS_OK)
 		return rc;
 	s->hphase = ph;
-	s->work.len = 0;
-	if (zai_text_add(&s->work, s->hold, s->hlen) < 0 ||
-	    zai_text_clean(&s->work, json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v), 0) < 0)
+	buf_reset(&s->work);
+	if (buf_add(&s->work, s->hold, s->hlen) < 0 ||
+	    buf_add_utf8(&s->work, json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), SIZE_MAX, 0) < 0)
 		return s->err = ZS_ENOMEM;
 	n = ph == PH_THINK ? zai_details_strip(s->work.p, s->work.len, &keep) :
 	    zai_cite_strip(s->work.p, s->work.len, &keep);
@@ -232,7 +234,7 @@ end_answer(struct zai_stream *s)
 static enum zai_stream_err
 fail(struct zai_stream *s, json_object *e)
 {
-	struct zai_text msg = { NULL, 0, 0, 0 };
+	struct buf msg;
 	char code[ZS_CODE_MAX + 1] = "";
 	struct zai_fault f;
 	json_object *d = NULL, *c;
@@ -271,16 +273,17 @@ fail(struct zai_stream *s, json_object *e)
 		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
 			n--;
 	}
-	if (zai_text_add(&msg, "Z.ai: ", 6) < 0 || (n > 0 ?
-	    zai_text_clean(&msg, detail, n, 1) : zai_text_add(&msg,
+	buf_init(&msg, 0);
+	if (buf_add(&msg, "Z.ai: ", 6) < 0 || (n > 0 ?
+	    buf_add_utf8(&msg, detail, n, SIZE_MAX, 1) : buf_add(&msg,
 	    "the upstream reported an error", 30)) < 0) {
-		zai_text_free(&msg);
+		buf_free(&msg);
 		return s->err = ZS_ENOMEM;
 	}
 	s->terminal = true;
 	rc = s->sink.error == NULL ? ZS_OK : sunk(s, s->sink.error(s->sink.ctx,
 	    f.status, f.type, f.code, msg.p));
-	zai_text_free(&msg);
+	buf_free(&msg);
 	return rc != ZS_OK ? rc : (s->err = ZS_UPSTREAM);
 }
 
@@ -393,7 +396,7 @@ zai_stream_new(struct zai_stream **sp, const struct chat_sink *k,
 	if (o != NULL)
 		s->o = *o;
 	/* a delta is within one event; each byte may become a U+FFFD */
-	s->work.max = 3 * (size_t)ZS_MAX_EVENT + ZAI_HOLD_MAX;
+	buf_init(&s->work, 3 * (size_t)ZS_MAX_EVENT + ZAI_HOLD_MAX);
 	*sp = s;
 	return ZS_OK;
 }
@@ -422,6 +425,6 @@ zai_stream_free(struct zai_stream *s)
 	if (s == NULL)
 		return;
 	json_tokener_free(s->tok);
-	zai_text_free(&s->work);
+	buf_free(&s->work);
 	free(s);
 }
