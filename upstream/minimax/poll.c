@@ -9,20 +9,20 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
 #include "fcgi/utf8.h"
 #include "upstream/jv.h"
 #include "upstream/minimax/poll.h"
 #include "upstream/sink_out.h"
 
 #define SEP		"\n\n"		/* between two AI messages */
-#define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
 
 struct field {
 	char	*have;		/* the last snapshot accepted */
@@ -49,8 +49,7 @@ struct mm_poll {
 	char			 seen[MMP_MAX_AI][MMP_ID_MAX + 1];
 	size_t			 nseen;
 	struct field		 text, think;
-	char			*out;		/* a delta made clean */
-	size_t			 out_cap;
+	struct buf		 out;		/* a delta made clean */
 	unsigned long long	 progress;
 	int			 changed;
 	long			 status;
@@ -96,7 +95,7 @@ mm_poll_free(struct mm_poll *p)
 		return;
 	free(p->text.have);
 	free(p->think.have);
-	free(p->out);
+	buf_free(&p->out);
 	free(p);
 }
 
@@ -222,52 +221,20 @@ role(struct mm_poll *p)
 	    MMP_OK;
 }
 
-/* The separator and s[0..n) as clean UTF-8 in p->out; its length. */
-static ssize_t
-clean(struct mm_poll *p, int sep, const char *s, size_t n)
-{
-	size_t need = 3 * n + sizeof(SEP), w = 0, i = 0, k;
-	char *np;
-
-	if (need > p->out_cap) {
-		if ((np = realloc(p->out, need)) == NULL)
-			return -1;
-		p->out = np;
-		p->out_cap = need;
-	}
-	if (sep) {
-		memcpy(p->out, SEP, sizeof(SEP) - 1);
-		w = sizeof(SEP) - 1;
-	}
-	while (i < n) {
-		if ((k = utf8_seq_len((const unsigned char *)s + i,
-		    n - i)) == 0) {
-			memcpy(p->out + w, REPLACEMENT, 3);
-			w += 3;
-			i++;
-			continue;
-		}
-		memcpy(p->out + w, s + i, k);
-		w += k;
-		i += k;
-	}
-	return (ssize_t)w;
-}
-
 static enum mm_poll_err
 write_delta(struct mm_poll *p, struct field *f, int reasoning, const char *s,
     size_t n)
 {
-	ssize_t w;
-
 	if (n == 0 || role(p) != MMP_OK)
 		return p->err;
-	if ((w = clean(p, f->sep && f->any, s, n)) < 0)
+	buf_reset(&p->out);
+	if ((f->sep && f->any && buf_add(&p->out, SEP, sizeof(SEP) - 1) < 0) ||
+	    buf_add_utf8(&p->out, s, n, SIZE_MAX, 0) < 0)
 		return fail(p, MMP_ENOMEM);
 	f->sep = 0;
 	f->any = 1;
-	if (sink_out_put(&p->sink, &p->started, reasoning, p->out,
-	    (size_t)w) < 0)
+	if (sink_out_put(&p->sink, &p->started, reasoning, p->out.p,
+	    p->out.len) < 0)
 		return fail(p, MMP_ABORT);
 	return MMP_OK;
 }
