@@ -22,6 +22,8 @@
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
+#include "fcgi/utf8.h"
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/skim.h"
 #include "upstream/chatgpt/stream.h"
@@ -165,44 +167,6 @@ is_cont(unsigned char c)
 	return (c & 0xc0) == 0x80;
 }
 
-/*
- * Length of the valid UTF-8 sequence at p (n bytes available), or 0 if it
- * is invalid or cut short.  Rejects overlongs, surrogates, > U+10FFFF.
- */
-static size_t
-u8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char	 c = p[0], lo = 0x80, hi = 0xbf;
-	size_t		 need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0)
-		need = 2;
-	else if (c < 0xf0) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c < 0xf5) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if (!is_cont(p[i]))
-			return 0;
-	return need;
-}
-
 /* End of s[0..len) without a trailing, not yet complete, sequence. */
 static size_t
 u8_complete(const char *s, size_t len)
@@ -318,7 +282,7 @@ put(struct chatgpt_stream *s, enum chan ch, const char *p, size_t n)
 		return rc;
 	s->pch = ch;
 	start = s->plen;
-	while (i < n && (k = u8_seq(u + i, n - i)) != 0)
+	while (i < n && (k = utf8_seq_len(u + i, n - i)) != 0)
 		i += k;
 	if (i == n) {
 		if ((rc = reserve(s, n)) != CGS_OK)
@@ -331,7 +295,7 @@ put(struct chatgpt_stream *s, enum chan ch, const char *p, size_t n)
 		memcpy(s->pend + s->plen, p, i);
 		s->plen += i;
 		while (i < n) {
-			if ((k = u8_seq(u + i, n - i)) == 0) {
+			if ((k = utf8_seq_len(u + i, n - i)) == 0) {
 				memcpy(s->pend + s->plen, "\xef\xbf\xbd", 3);
 				s->plen += 3;
 				i++;
@@ -867,7 +831,7 @@ sandbox_path(const char *p, size_t avail)
 	while (i < avail && p[i] != ')') {
 		if (i >= SANDBOX_MAX || u[i] <= 0x20 || u[i] == 0x7f ||
 		    strchr("(<>\"'\\`[]", p[i]) != NULL ||
-		    (k = u8_seq(u + i, avail - i)) == 0)
+		    (k = utf8_seq_len(u + i, avail - i)) == 0)
 			return 0;
 		i += k;
 	}
@@ -966,6 +930,7 @@ upstream_error(struct chatgpt_stream *s, json_object *e)
 {
 	const char	*text = NULL, *code = NULL;
 	size_t		 len = 0, cut;
+	struct buf	 b;
 	char		*copy;
 
 	if (json_object_is_type(e, json_type_string))
@@ -987,29 +952,14 @@ upstream_error(struct chatgpt_stream *s, json_object *e)
 		len = strlen(text);
 	}
 	cut = len > ERRMSG_MAX ? u8_complete(text, ERRMSG_MAX) : len;
-	if ((copy = malloc(cut * 3 + 1)) == NULL)
-		return CGS_ENOMEM;
 	/* keep valid UTF-8 and no control bytes: it ends up in JSON and logs */
-	{
-		const unsigned char	*u = (const unsigned char *)text;
-		size_t			 i = 0, w = 0, k;
-
-		while (i < cut) {
-			if ((k = u8_seq(u + i, cut - i)) == 0) {
-				memcpy(copy + w, "\xef\xbf\xbd", 3);
-				w += 3;
-				i++;
-			} else if (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)) {
-				copy[w++] = ' ';
-				i++;
-			} else {
-				memcpy(copy + w, text + i, k);
-				w += k;
-				i += k;
-			}
-		}
-		copy[w] = '\0';
+	buf_init(&b, 0);
+	if (buf_add_utf8(&b, text, cut, SIZE_MAX, 1) < 0 ||
+	    buf_add(&b, "", 0) < 0) {
+		buf_free(&b);
+		return CGS_ENOMEM;
 	}
+	copy = b.p;
 	free(s->up_err);
 	s->up_err = copy;
 	if (s->started && sink_error(s, code, copy) == CGS_ABORT)
