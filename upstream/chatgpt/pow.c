@@ -30,6 +30,7 @@
 #include <openssl/rand.h>
 
 #include "fcgi/b64.h"
+#include "fcgi/hex.h"
 #include "pow.h"
 
 #define POW_DIGEST_MAX	64	/* SHA3-512 */
@@ -454,18 +455,6 @@ struct difficulty {
 	size_t		 n;
 };
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static enum pow_err
 difficulty_parse(const char *s, size_t digest_len, struct difficulty *d)
 {
@@ -477,7 +466,7 @@ difficulty_parse(const char *s, size_t digest_len, struct difficulty *d)
 	if (n > POW_DIFFICULTY_MAX || n > digest_len * 2)
 		return POW_EINVAL;
 	for (size_t k = 0; k < n; k++) {
-		int	 v = hexval((unsigned char)s[k]);
+		int	 v = hex_value((unsigned char)s[k]);
 
 		if (v < 0)
 			return POW_EINVAL;

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "fcgi/b64.h"
+#include "fcgi/hex.h"
 #include "pow.h"
 
 #define DS_RATE		136	/* SHA3-256: (1600 - 2 * 256) / 8 bytes */
@@ -471,18 +472,6 @@ ds_pow_impl(void)
 /* ------------------------------------------------------------------ */
 /* validation */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1..max bytes of printable ASCII that JSON can carry unescaped. */
 static bool
 ds_field_ok(const char *s, size_t max)
@@ -510,7 +499,7 @@ ds_check(const struct ds_pow_challenge *ch)
 	    DS_POW_CHALLENGE_LEN)
 		return DS_POW_INVAL;
 	for (int i = 0; i < DS_POW_CHALLENGE_LEN; i++)
-		if (hexval((unsigned char)ch->challenge[i]) < 0)
+		if (hex_value((unsigned char)ch->challenge[i]) < 0)
 			return DS_POW_INVAL;
 	if (!ds_field_ok(ch->salt, DS_POW_SALT_MAX) ||
 	    !ds_field_ok(ch->signature, DS_POW_SIGNATURE_MAX) ||
@@ -539,8 +528,8 @@ ds_job_init(struct ds_job *job, const struct ds_pow_challenge *ch)
 	ds_absorb(job->base, job->msg, job->whole / DS_RATE);
 	for (int i = 0; i < DS_POW_HASH_LEN; i++)
 		job->want[i] = (unsigned char)(
-		    hexval((unsigned char)ch->challenge[2 * i]) << 4 |
-		    hexval((unsigned char)ch->challenge[2 * i + 1]));
+		    hex_value((unsigned char)ch->challenge[2 * i]) << 4 |
+		    hex_value((unsigned char)ch->challenge[2 * i + 1]));
 }
 
 /*
