@@ -75,6 +75,48 @@ buf_adds(struct buf *b, const char *s)
 }
 
 int
+buf_add_utf8(struct buf *b, const char *p, size_t n, size_t max, int line)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	const char *c;
+	size_t i, k, w, used = 0;
+
+	for (i = 0; i < n; i += k ? k : 1) {
+		c = p + i;
+		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
+			c = "\xef\xbf\xbd";	/* U+FFFD */
+			w = 3;
+		}
+		if (w > max - used)
+			break;
+		used += w;
+		if (line && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
+			c = " ";
+		if (buf_add(b, c, w) < 0)
+			return -1;
+	}
+	return b->failed ? -1 : 0;
+}
+
+int
+buf_add_mdurl(struct buf *b, const char *url, size_t n)
+{
+	char x[4];
+	size_t j;
+	int esc;
+
+	for (j = 0; j < n; j++) {
+		esc = (unsigned char)url[j] <= 0x20 ||
+		    (unsigned char)url[j] >= 0x7f ||
+		    strchr("()<>\"`[]\\", url[j]) != NULL;
+		snprintf(x, sizeof(x), "%%%02X", (unsigned char)url[j]);
+		if (buf_add(b, esc ? x : url + j, esc ? 3 : 1) < 0)
+			return -1;
+	}
+	return b->failed ? -1 : 0;
+}
+
+int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

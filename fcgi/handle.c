@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "fcgi/handle.h"
+#include "fcgi/hex.h"
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
 #include "fcgi/router.h"
@@ -18,17 +19,6 @@
 
 #define URI_MAX		8192
 #define BODY_DRAIN_MAX	(256LL << 20)
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /*
  * Decodes %XX in the path and refuses what could escape a route: NULs,
@@ -48,8 +38,8 @@ decode_path(struct arena *a, const char *s, size_t len)
 		if (c == '%') {
 			if (i + 2 >= len)
 				return NULL;
-			if ((hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if ((hi = hex_value(s[i + 1])) < 0 ||
+			    (lo = hex_value(s[i + 2])) < 0)
 				return NULL;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

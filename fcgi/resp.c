@@ -1,13 +1,14 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcgi/buf.h"
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
-#include "fcgi/utf8.h"
 
 static const struct { int code; const char *text; } reasons[] = {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
@@ -129,12 +130,14 @@ resp_error_object(const char *type, const char *code, const char *param,
     const char *msg)
 {
 	struct json_object *root = NULL, *err;
-	char *m = NULL, *pm = NULL;
+	struct buf m, pm;
 
 	/* a message may quote a client's bytes: JSON wants UTF-8 */
-	if ((m = utf8_clean_dup(msg, strlen(msg))) == NULL ||
-	    (param != NULL && (pm = utf8_clean_dup(param, strlen(param))) ==
-	    NULL))
+	buf_init(&m, 0);
+	buf_init(&pm, 0);
+	if (buf_add_utf8(&m, msg, strlen(msg), SIZE_MAX, 0) < 0 ||
+	    (param != NULL && buf_add_utf8(&pm, param, strlen(param),
+	    SIZE_MAX, 0) < 0))
 		goto out;
 	if ((root = json_object_new_object()) == NULL)
 		goto out;
@@ -144,15 +147,16 @@ resp_error_object(const char *type, const char *code, const char *param,
 		goto out;
 	}
 	json_object_object_add(root, "error", err);
-	json_object_object_add(err, "message", json_object_new_string(m));
+	json_object_object_add(err, "message",
+	    json_object_new_string_len(m.p ? m.p : "", (int)m.len));
 	json_object_object_add(err, "type", json_object_new_string(type));
-	json_object_object_add(err, "param",
-	    pm ? json_object_new_string(pm) : NULL);
+	json_object_object_add(err, "param", param ?
+	    json_object_new_string_len(pm.p ? pm.p : "", (int)pm.len) : NULL);
 	json_object_object_add(err, "code",
 	    code ? json_object_new_string(code) : NULL);
 out:
-	free(m);
-	free(pm);
+	buf_free(&m);
+	buf_free(&pm);
 	return root;
 }
 

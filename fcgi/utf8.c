@@ -1,10 +1,6 @@
 /* UTF-8 validity (see fcgi/utf8.h). */
 #include "config.h"
 
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "fcgi/utf8.h"
 
 size_t
@@ -39,28 +35,4 @@ utf8_seq_len(const unsigned char *s, size_t left)
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
 	return n;
-}
-
-char *
-utf8_clean_dup(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *out, *o;
-	size_t i, k;
-
-	/* U+FFFD takes three bytes for the one it stands for */
-	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(n * 3 + 1)) == NULL)
-		return NULL;
-	for (o = out, i = 0; i < n; i += k) {
-		if ((k = utf8_seq_len(p + i, n - i)) == 0) {
-			memcpy(o, "\xef\xbf\xbd", 3);
-			o += 3;
-			k = 1;
-			continue;
-		}
-		memcpy(o, p + i, k);
-		o += k;
-	}
-	*o = '\0';
-	return out;
 }

@@ -11,10 +11,4 @@
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 size_t	 utf8_seq_len(const unsigned char *s, size_t left);
 
-/*
- * A NUL-terminated copy of s (n bytes) in which every byte that starts
- * no valid sequence is U+FFFD; free() it.  NULL when out of memory.
- */
-char	*utf8_clean_dup(const char *s, size_t n);
-
 #endif

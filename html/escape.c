@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "fcgi/hex.h"
 #include "fcgi/utf8.h"
 #include "html/escape.h"
 
@@ -131,17 +132,6 @@ url_args(struct buf *b, const char *s)
 	return s == NULL ? 0 : url_arg(b, s, strlen(s));
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 ssize_t
 url_unarg(char *dst, const char *src, size_t len, int plus)
 {
@@ -151,8 +141,8 @@ url_unarg(char *dst, const char *src, size_t len, int plus)
 	for (i = 0; i < len; i++) {
 		char c = src[i];
 		if (c == '%') {
-			if (len - i < 3 || (hi = hexval(src[i + 1])) < 0 ||
-			    (lo = hexval(src[i + 2])) < 0)
+			if (len - i < 3 || (hi = hex_value(src[i + 1])) < 0 ||
+			    (lo = hex_value(src[i + 2])) < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);
 			i += 2;

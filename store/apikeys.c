@@ -196,22 +196,20 @@ struct list_ctx {
 };
 
 static int
-list_txn(struct store *s, MDB_txn *txn, void *arg)
+list_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct list_ctx *c = arg;
 	struct apikey_info in;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->apikeys, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (decode(&k, &v, &in) == 0 && c->fn(c->arg, &in) != 0)
-			break;
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	(void)cur;
+	return decode(k, v, &in) == 0 && c->fn(c->arg, &in) != 0 ?
+	    STORE_EACH_STOP : 0;
+}
+
+static int
+list_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	return store_each(txn, s->apikeys, list_one, arg);
 }
 
 enum store_err

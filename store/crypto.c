@@ -12,16 +12,8 @@
 #include <openssl/core_names.h>
 #include <openssl/rand.h>
 
+#include "fcgi/hex.h"
 #include "store/crypto.h"
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 static int
 key_from_env(struct crypto_key *key, const char *v, char *err, size_t errsz)
@@ -31,7 +23,9 @@ key_from_env(struct crypto_key *key, const char *v, char *err, size_t errsz)
 
 	if (n == 64) {
 		for (i = 0; i < 32; i++) {
-			int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+			int hi = hex_value(v[2 * i]);
+			int lo = hex_value(v[2 * i + 1]);
+
 			if (hi < 0 || lo < 0)
 				break;
 			key->k[i] = (unsigned char)(hi << 4 | lo);

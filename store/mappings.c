@@ -126,25 +126,23 @@ mapping_put(struct store *s, const struct mapping *m)
 }
 
 static int
-rm_txn(struct store *s, MDB_txn *txn, void *arg)
+rm_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct map_ctx *c = arg;
 	struct mapping m;
-	MDB_cursor *cur;
-	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->mappings, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (decode(&v, &m) == 0 && strcmp(m.name, c->name) == 0) {
-			rc = mdb_cursor_del(cur, 0);
-			c->found = 1;
-			break;
-		}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	(void)k;
+	if (decode(v, &m) < 0 || strcmp(m.name, c->name) != 0)
+		return 0;
+	c->found = 1;
+	return (rc = mdb_cursor_del(cur, 0)) != 0 ? rc : STORE_EACH_STOP;
+}
+
+static int
+rm_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	return store_each(txn, s->mappings, rm_one, arg);
 }
 
 enum store_err
@@ -161,22 +159,21 @@ mapping_remove(struct store *s, const char *name)
 }
 
 static int
-list_txn(struct store *s, MDB_txn *txn, void *arg)
+list_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct map_ctx *c = arg;
 	struct mapping m;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->mappings, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (decode(&v, &m) == 0 && c->fn(c->arg, &m) != 0)
-			break;
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	(void)cur;
+	(void)k;
+	return decode(v, &m) == 0 && c->fn(c->arg, &m) != 0 ?
+	    STORE_EACH_STOP : 0;
+}
+
+static int
+list_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	return store_each(txn, s->mappings, list_one, arg);
 }
 
 enum store_err

@@ -35,6 +35,14 @@ uint64_t	 store_get64(const unsigned char *);
 void		 store_put32(unsigned char *, uint32_t);
 uint32_t	 store_get32(const unsigned char *);
 /*
+ * Every entry of dbi in key order to fn, with the cursor on it (to
+ * delete or replace it), until fn answers nonzero.  0 at the end or
+ * when fn said STORE_EACH_STOP, else fn's answer or LMDB's error.
+ */
+#define STORE_EACH_STOP	(-1)
+int		 store_each(MDB_txn *, MDB_dbi, int (*fn)(MDB_cursor *,
+		    MDB_val *k, MDB_val *v, void *ctx), void *ctx);
+/*
  * Once dbi holds at least `at` entries, deletes those whose value
  * expired(value, ctx) calls expired.  For tables of short-lived marks.
  */

@@ -206,6 +206,24 @@ store_read(struct store *s, store_txn_fn fn, void *ctx)
 }
 
 int
+store_each(MDB_txn *txn, MDB_dbi dbi, int (*fn)(MDB_cursor *, MDB_val *,
+    MDB_val *, void *), void *ctx)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if ((rc = fn(cur, &k, &v, ctx)) != 0)
+			break;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == STORE_EACH_STOP ? 0 : rc;
+}
+
+int
 store_prune(MDB_txn *txn, MDB_dbi dbi, size_t at,
     int (*expired)(const MDB_val *, void *), void *ctx)
 {

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "fcgi/b64.h"
 #include "fcgi/log.h"
 #include "fcgi/rand.h"
 #include "store/tokcache.h"
@@ -185,6 +186,14 @@ call_fail(const struct chat_sink *k, int status, const char *type,
 	va_start(ap, fmt);
 	call_vfail(k, status, type, code, fmt, ap);
 	va_end(ap);
+}
+
+void
+call_fail_nomem(const struct chat_sink *k)
+{
+	if (k != NULL)
+		call_fail(k, 503, "server_error", "overloaded",
+		    "Out of memory.");
 }
 
 void
@@ -402,29 +411,15 @@ call_stream_free(struct call_stream *cs)
 	buf_free(&cs->body);
 }
 
-/* A base64url digit's value (the standard alphabet's + / too), or -1. */
-static int
-b64_digit(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '-' || c == '+' ? 62 : c == '_' || c == '/' ? 63 : -1;
-}
-
 struct json_object *
 call_jwt_payload(const char *jwt)
 {
 	const char *p, *q;
 	unsigned char *raw = NULL;
-	unsigned long acc = 0;
 	json_tokener *tok = NULL;
 	json_object *o = NULL;
-	size_t n, i, len = 0;
-	int bits = 0, d;
+	size_t n, len;
+	long got;
 
 	if (jwt == NULL || (p = strchr(jwt, '.')) == NULL || p == jwt ||
 	    (q = strchr(p + 1, '.')) == NULL || q[1] == '\0' ||
@@ -432,18 +427,13 @@ call_jwt_payload(const char *jwt)
 		return NULL;
 	for (n = (size_t)(q - p - 1); n > 0 && p[n] == '='; n--)
 		;
-	if (n == 0 || n > CALL_JWT_MAX || n % 4 == 1 ||
-	    (raw = malloc(n * 3 / 4 + 1)) == NULL)
+	if (n == 0 || n > CALL_JWT_MAX || (raw = malloc(B64_DECLEN(n))) == NULL)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		if ((d = b64_digit((unsigned char)p[1 + i])) < 0)
-			goto out;
-		acc = (acc << 6 | (unsigned long)d) & 0xffffff;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			raw[len++] = (unsigned char)(acc >> bits);
-		}
-	}
+	/* either alphabet: some issuers pad or use the standard one */
+	if ((got = b64_decode(p + 1, n, raw, B64_DECLEN(n),
+	    B64_STD | B64_URL)) < 0)
+		goto out;
+	len = (size_t)got;
 	if ((tok = json_tokener_new_ex(JWT_DEPTH)) == NULL)
 		goto out;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);

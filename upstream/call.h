@@ -72,6 +72,8 @@ int	 call_own_credential(struct arena *, const char *bearer,
 	    int (*ok)(const char *, size_t), struct provider_account *out);
 /* A stable small hash of a credential: the same pick for the same one. */
 unsigned call_hash(const char *);
+/* The sink's 503 for a step out of memory; nothing without a sink. */
+void	 call_fail_nomem(const struct chat_sink *);
 /* A transport failure (no HTTP answer) of provider's step `what`. */
 void	 call_fail_net(const struct chat_sink *, const char *provider,
 	    const char *what, enum up_err);

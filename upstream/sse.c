@@ -54,6 +54,24 @@ sse_free(struct sse_parser *p)
 	sse_reset(p);
 }
 
+#define JSON_WS(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
+			    (c) == '\n')
+
+size_t
+sse_trim(const char **data, size_t len)
+{
+	const char *p = *data;
+
+	if (p == NULL)
+		return 0;
+	for (; len > 0 && JSON_WS(*p); len--)
+		p++;
+	while (len > 0 && JSON_WS(p[len - 1]))
+		len--;
+	*data = p;
+	return len;
+}
+
 const char *
 sse_strerror(enum sse_err err)
 {

@@ -114,6 +114,13 @@ void		 sse_reset(struct sse_parser *p);
 /* Release the buffer.  The parser may be sse_init()ed again afterwards. */
 void		 sse_free(struct sse_parser *p);
 
+/*
+ * An event's data without the JSON white space (space, tab, CR, LF) at
+ * either end: *data moves past the leading part, the length left is
+ * returned (0 for NULL data).
+ */
+size_t		 sse_trim(const char **data, size_t len);
+
 /* Static description of an error code. */
 const char	*sse_strerror(enum sse_err err);
 

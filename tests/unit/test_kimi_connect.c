@@ -305,47 +305,6 @@ START_TEST(code_table)
 }
 END_TEST
 
-/* ------------------------------------------------------------ UTF-8 */
-
-static void
-clean(const char *in, size_t n, int line, const char *want, size_t wn)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	ck_assert_int_eq(kc_utf8(&b, in, n, line), 0);
-	ck_assert_uint_eq(b.len, wn);
-	ck_assert_mem_eq(b.p != NULL ? b.p : "", want, b.len);
-	buf_free(&b);
-}
-
-/* literals, so embedded NULs count */
-#define CLEAN(in, line, want) \
-	clean(in, sizeof(in) - 1, line, want, sizeof(want) - 1)
-
-#define FFFD	"\xef\xbf\xbd"
-
-START_TEST(utf8_cleaning)
-{
-	CLEAN("plain", 0, "plain");
-	CLEAN("", 0, "");
-	CLEAN("\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80", 0,
-	    "\xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80");
-	CLEAN("a\xff" "b", 0, "a" FFFD "b");
-	CLEAN("\xc0\x80", 0, FFFD FFFD);			/* overlong */
-	CLEAN("\xe0\x9f\xbf", 0, FFFD FFFD FFFD);		/* overlong */
-	CLEAN("\xed\xa0\x80", 0, FFFD FFFD FFFD);		/* surrogate */
-	CLEAN("\xed\x9f\xbf", 0, "\xed\x9f\xbf");		/* U+D7FF */
-	CLEAN("\xf4\x90\x80\x80", 0, FFFD FFFD FFFD FFFD);	/* > 10FFFF */
-	CLEAN("\xf4\x8f\xbf\xbf", 0, "\xf4\x8f\xbf\xbf");	/* U+10FFFF */
-	CLEAN("x\xe4\xbd", 0, "x" FFFD FFFD);		/* cut short */
-	CLEAN("\xe4" "a\xbd", 0, FFFD "a" FFFD);
-	CLEAN("a\tb\nc\x7f" "d", 0, "a\tb\nc\x7f" "d");
-	CLEAN("a\tb\nc\x7f" "d", 1, "a b c d");
-	CLEAN("nul\0x", 0, "nul\0x");
-}
-END_TEST
-
 static Suite *
 suite(void)
 {
@@ -361,7 +320,6 @@ suite(void)
 	tcase_add_test(t, end_parse);
 	tcase_add_test(t, end_long_message);
 	tcase_add_test(t, code_table);
-	tcase_add_test(t, utf8_cleaning);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -227,7 +227,7 @@ START_TEST(examples_no_earlier_answer)
 
 			ck_assert_int_eq(pow_config_json(&c, i, i >> 1, &j, &n),
 			    POW_OK);
-			b = malloc(b64_len(n) + 1);
+			b = malloc(B64_ENCLEN(n) + 1);
 			ck_assert_ptr_nonnull(b);
 			b[b64_encode((unsigned char *)j, n, b)] = '\0';
 			sha3_oneshot(examples[k].seed, b, h);
@@ -275,8 +275,8 @@ START_TEST(fast_tail_matches_full_encoding)
 
 			ck_assert_int_eq(pow_config_json(&c, i, j, &json, &n),
 			    POW_OK);
-			full = malloc(b64_len(n) + 1);
-			fast = malloc(s->head_len + b64_len(n) + 8);
+			full = malloc(B64_ENCLEN(n) + 1);
+			fast = malloc(s->head_len + B64_ENCLEN(n) + 8);
 			ck_assert_ptr_nonnull(full);
 			ck_assert_ptr_nonnull(fast);
 			full[b64_encode((unsigned char *)json, n, full)] = '\0';
@@ -305,7 +305,7 @@ START_TEST(base64_vectors)
 		buf[b64_encode((const unsigned char *)in[k], strlen(in[k]),
 		    buf)] = '\0';
 		ck_assert_str_eq(buf, out[k]);
-		ck_assert_uint_eq(b64_len(strlen(in[k])), strlen(out[k]));
+		ck_assert_uint_eq(B64_ENCLEN(strlen(in[k])), strlen(out[k]));
 	}
 	ck_assert(b64_valid("Zm9vYg==", 8));
 	ck_assert(b64_valid("Zm9v", 4));
@@ -860,7 +860,7 @@ oracle_first(const struct pow_config *c, const char *seed, const char *want,
 		bool		 ok;
 
 		ck_assert_int_eq(pow_config_json(c, i, i >> 1, &j, &n), POW_OK);
-		b = malloc(b64_len(n) + 1);
+		b = malloc(B64_ENCLEN(n) + 1);
 		ck_assert_ptr_nonnull(b);
 		b[b64_encode((unsigned char *)j, n, b)] = '\0';
 		sha3_oneshot(seed, b, h);
@@ -901,7 +901,7 @@ START_TEST(solver_matches_oracle)
 
 			ck_assert_int_eq(pow_config_json(&c, k, k >> 1, &j, &n),
 			    POW_OK);
-			b = malloc(b64_len(n) + 1);
+			b = malloc(B64_ENCLEN(n) + 1);
 			ck_assert_ptr_nonnull(b);
 			b[b64_encode((unsigned char *)j, n, b)] = '\0';
 			sha3_oneshot("0.7", b, h);

@@ -143,6 +143,22 @@ feed_cuts(struct rec *r, const char *s, size_t len, const size_t *cuts,
 	sse_free(&p);
 }
 
+START_TEST(trim)
+{
+	const char *d = " \t\r\n{\"a\": 1}\n \f";
+	const char *e = NULL;
+
+	ck_assert_uint_eq(sse_trim(&d, strlen(d)), 11);
+	ck_assert_int_eq(strncmp(d, "{\"a\": 1}\n \f", 11), 0);
+	d = " \n ";
+	ck_assert_uint_eq(sse_trim(&d, 3), 0);
+	ck_assert_uint_eq(sse_trim(&e, 5), 0);
+	ck_assert_ptr_null(e);
+	d = "x y";
+	ck_assert_uint_eq(sse_trim(&d, 3), 3);
+}
+END_TEST
+
 START_TEST(whole)
 {
 	struct rec	 r = { 0 };
@@ -563,6 +579,7 @@ sse_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, trim);
 	tcase_add_test(tc, whole);
 	tcase_add_test(tc, every_split_point);
 	tcase_add_test(tc, every_pair_of_split_points);

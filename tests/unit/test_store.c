@@ -1,6 +1,7 @@
 /* LMDB store: counters, cross-process exactness, map growth, schema. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,79 @@ START_TEST(throttle)
 END_TEST
 
 /* Revocation: per scope and value, across processes, until expiry. */
+/* store_each: key order, a stop, a delete under the cursor, an error. */
+struct each {
+	char	 seen[8];
+	int	 stop_at, del_at, err_at, n;
+};
+
+static int
+each_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
+{
+	struct each *e = arg;
+
+	(void)v;
+	e->seen[e->n++] = *(char *)k->mv_data;
+	if (e->n == e->del_at)
+		return mdb_cursor_del(cur, 0);
+	if (e->n == e->err_at)
+		return EIO;
+	return e->n == e->stop_at ? STORE_EACH_STOP : 0;
+}
+
+static int
+each_fill(struct store *s, MDB_txn *txn, void *arg)
+{
+	MDB_val k, v;
+	const char *p;
+	int rc;
+
+	(void)arg;
+	for (p = "cab"; *p != '\0'; p++) {
+		k.mv_size = v.mv_size = 1;
+		k.mv_data = v.mv_data = (void *)p;
+		if ((rc = mdb_put(txn, s->mappings, &k, &v, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static struct each each_arg;
+
+static int
+each_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	(void)arg;
+	memset(each_arg.seen, 0, sizeof(each_arg.seen));
+	each_arg.n = 0;
+	return store_each(txn, s->mappings, each_one, &each_arg);
+}
+
+START_TEST(each)
+{
+	struct store *s;
+
+	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_write(s, each_fill, NULL), STORE_OK);
+	each_arg = (struct each){ .stop_at = 0 };
+	ck_assert_int_eq(store_read(s, each_txn, NULL), STORE_OK);
+	ck_assert_str_eq(each_arg.seen, "abc");
+	each_arg = (struct each){ .stop_at = 2 };
+	ck_assert_int_eq(store_read(s, each_txn, NULL), STORE_OK);
+	ck_assert_str_eq(each_arg.seen, "ab");
+	each_arg = (struct each){ .del_at = 2 };
+	ck_assert_int_eq(store_write(s, each_txn, NULL), STORE_OK);
+	ck_assert_str_eq(each_arg.seen, "abc");
+	each_arg = (struct each){ .stop_at = 0 };
+	ck_assert_int_eq(store_read(s, each_txn, NULL), STORE_OK);
+	ck_assert_str_eq(each_arg.seen, "ac");
+	each_arg = (struct each){ .err_at = 1 };
+	ck_assert_int_ne(store_read(s, each_txn, NULL), STORE_OK);
+	ck_assert_str_eq(each_arg.seen, "a");
+	store_close(s);
+}
+END_TEST
+
 START_TEST(revocation)
 {
 	struct store *s, *c;
@@ -367,6 +441,7 @@ store_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, each);
 	tcase_add_test(tc, count_and_read);
 	tcase_add_test(tc, model_bounds);
 	tcase_add_test(tc, cross_process);

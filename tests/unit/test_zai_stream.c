@@ -14,10 +14,12 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcgi/buf.h"
 #include "fuzz/sink_oracle.h"
 #include "tests/unit/unit.h"
 #include "upstream/sse.h"
@@ -565,18 +567,19 @@ END_TEST
 
 START_TEST(t_clean)
 {
-	struct zai_text t = { NULL, 0, 0, 0 };
+	struct buf t;
 
-	ck_assert_int_eq(zai_text_clean(&t, "a\tb\x01" "c\x7f\xc0\x80\xf4\x90"
-	    "\x80\x80 ok", 15, 1), 0);
+	buf_init(&t, 0);
+	ck_assert_int_eq(buf_add_utf8(&t, "a\tb\x01" "c\x7f\xc0\x80\xf4\x90"
+	    "\x80\x80 ok", 15, SIZE_MAX, 1), 0);
 	ck_assert_str_eq(t.p, "a b c \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 	    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd ok");
-	t.len = 0;
-	ck_assert_int_eq(zai_text_clean(&t, "a\tb\n", 4, 0), 0);
+	buf_reset(&t);
+	ck_assert_int_eq(buf_add_utf8(&t, "a\tb\n", 4, SIZE_MAX, 0), 0);
 	ck_assert_str_eq(t.p, "a\tb\n");
 	t.max = 5;
-	ck_assert_int_eq(zai_text_add(&t, "xy", 2), -1);
-	zai_text_free(&t);
+	ck_assert_int_eq(buf_add(&t, "xy", 2), -1);
+	buf_free(&t);
 }
 END_TEST
 

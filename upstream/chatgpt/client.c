@@ -271,7 +271,7 @@ conversation(struct cg_call *c)
 	memset(&sc, 0, sizeof(sc));
 	memset(&resp, 0, sizeof(resp));
 	if ((body = cg_conversation_body(c, &blen)) == NULL) {
-		cg_fail(c, 503, "server_error", "overloaded", "Out of memory.");
+		call_fail_nomem(c->pc->sink);
 		return;
 	}
 	extra[n++] = "accept: text/event-stream";
@@ -301,7 +301,7 @@ conversation(struct cg_call *c)
 	sc.c = c;
 	sc.sink = k;
 	if (chatgpt_stream_new(&sc.dec, k, &so) != CGS_OK) {
-		cg_fail(c, 503, "server_error", "overloaded", "Out of memory.");
+		call_fail_nomem(c->pc->sink);
 		return;
 	}
 	sse_init(&sc.sse, on_event, &sc, 0);

@@ -19,6 +19,7 @@
 #include "upstream/attach.h"
 #include "upstream/call.h"
 #include "upstream/chatgpt/internal.h"
+#include "upstream/jv.h"
 
 #define FILE_MAX_BYTES	(20u << 20)
 #define INDEX_POLLS	30
@@ -153,17 +154,6 @@ api_json(struct cg_call *c, const char *method, const char *url,
 	return o;
 }
 
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 static int
 put_blob(struct cg_call *c, const char *url, const struct cg_upload *u)
 {
@@ -234,8 +224,8 @@ upload_one(struct cg_call *c, struct cg_upload *u, const char *what)
 	    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
 	    &status);
 	json_object_put(body);
-	if ((id = jstr(o, "file_id")) == NULL ||
-	    (url = jstr(o, "upload_url")) == NULL) {
+	if ((id = jv_cstr(o, "file_id")) == NULL ||
+	    (url = jv_cstr(o, "upload_url")) == NULL) {
 		json_object_put(o);
 		cg_fail(c, status == 401 ? 401 : 502, "upstream_error",
 		    "upload_failed", "Uploading %s failed: the upstream "
@@ -252,7 +242,7 @@ upload_one(struct cg_call *c, struct cg_upload *u, const char *what)
 	}
 	o = api_json(c, "POST", arena_printf(c->arena, "%s/files/%s/uploaded",
 	    c->base, u->file_id), "{}", &status);
-	url = jstr(o, "download_url");
+	url = jv_cstr(o, "download_url");
 	if (url == NULL || *url == '\0') {
 		json_object_put(o);
 		cg_fail(c, 502, "upstream_error", "upload_failed", "Uploading "
@@ -266,7 +256,7 @@ upload_one(struct cg_call *c, struct cg_upload *u, const char *what)
 			const char *st;
 			o = api_json(c, "GET", arena_printf(c->arena,
 			    "%s/files/%s", c->base, u->file_id), NULL, &status);
-			st = jstr(o, "retrieval_index_status");
+			st = jv_cstr(o, "retrieval_index_status");
 			if (st != NULL && strcmp(st, "success") == 0) {
 				json_object_put(o);
 				break;

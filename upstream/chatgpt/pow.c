@@ -29,57 +29,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "fcgi/b64.h"
+#include "fcgi/hex.h"
 #include "pow.h"
 
 #define POW_DIGEST_MAX	64	/* SHA3-512 */
 
 /* ------------------------------------------------------------------ */
 /* base64 */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 with '=' padding; returns the characters written. */
-static size_t
-b64_encode(const unsigned char *in, size_t n, char *out)
-{
-	char	*o = out;
-	size_t	 i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = b64_alphabet[(v >> 6) & 63];
-		o[3] = b64_alphabet[v & 63];
-		o += 4;
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = o[3] = '=';
-		o += 4;
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-
-		o[0] = b64_alphabet[v >> 18];
-		o[1] = b64_alphabet[(v >> 12) & 63];
-		o[2] = b64_alphabet[(v >> 6) & 63];
-		o[3] = '=';
-		o += 4;
-	}
-	return (size_t)(o - out);
-}
-
-static size_t
-b64_len(size_t n)
-{
-	return (n + 2) / 3 * 4;
-}
 
 /* Well-formed padded base64 (what b64_encode can produce)? */
 static bool
@@ -92,8 +49,7 @@ b64_valid(const char *s, size_t n)
 	while (pad < 2 && s[n - 1 - pad] == '=')
 		pad++;
 	for (size_t i = 0; i < n - pad; i++)
-		if (s[i] == '=' || memchr(b64_alphabet, s[i], 64) == NULL ||
-		    s[i] == '\0')
+		if (b64_value((unsigned char)s[i], B64_STD) < 0)
 			return false;
 	return true;
 }
@@ -499,18 +455,6 @@ struct difficulty {
 	size_t		 n;
 };
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static enum pow_err
 difficulty_parse(const char *s, size_t digest_len, struct difficulty *d)
 {
@@ -522,7 +466,7 @@ difficulty_parse(const char *s, size_t digest_len, struct difficulty *d)
 	if (n > POW_DIFFICULTY_MAX || n > digest_len * 2)
 		return POW_EINVAL;
 	for (size_t k = 0; k < n; k++) {
-		int	 v = hexval((unsigned char)s[k]);
+		int	 v = hex_value((unsigned char)s[k]);
 
 		if (v < 0)
 			return POW_EINVAL;
@@ -1126,21 +1070,21 @@ pow_solver_new(struct pow_solver **sp, const struct pow_config *cfg,
 	for (size_t k = 0; k < 3; k++) {
 		size_t	 m = (s->len1 - k) / 3 * 3;
 
-		if ((s->t1[k] = malloc(b64_len(m) + 1)) == NULL)
+		if ((s->t1[k] = malloc(B64_ENCLEN(m) + 1)) == NULL)
 			goto fail;
 		s->t1_len[k] = b64_encode((const unsigned char *)s->p1 + k, m,
 		    s->t1[k]);
 		s->r1_len[k] = s->len1 - k - m;
 		memcpy(s->r1[k], s->p1 + k + m, s->r1_len[k]);
 
-		if ((s->t2[k] = malloc(b64_len(s->len2 - k) + 1)) == NULL)
+		if ((s->t2[k] = malloc(B64_ENCLEN(s->len2 - k) + 1)) == NULL)
 			goto fail;
 		s->t2_len[k] = b64_encode((const unsigned char *)s->p2 + k,
 		    s->len2 - k, s->t2[k]);
 	}
 	/* Tail = rem0 i P1 j P2 with i, j up to 20 digits each. */
-	tail_max = b64_len(2 + 20 + s->len1 + 20 + s->len2) + 8;
-	s->head_len = b64_len(l0);
+	tail_max = B64_ENCLEN(2 + 20 + s->len1 + 20 + s->len2) + 8;
+	s->head_len = B64_ENCLEN(l0);
 	if ((s->work = malloc(s->head_len + tail_max + 1)) == NULL)
 		goto fail;
 	if ((s->use_x4 = s->ops->digest_x4 != NULL && !opts->no_simd))
@@ -1309,7 +1253,7 @@ pow_fallback(const char *seed)
 	quoted[0] = '"';
 	memcpy(quoted + 1, seed, n);
 	quoted[n + 1] = '"';
-	if ((out = malloc(plen + b64_len(n + 2) + 1)) == NULL)
+	if ((out = malloc(plen + B64_ENCLEN(n + 2) + 1)) == NULL)
 		goto out;
 	memcpy(out, POW_FALLBACK_PREFIX, plen);
 	out[plen + b64_encode((unsigned char *)quoted, n + 2, out + plen)] =

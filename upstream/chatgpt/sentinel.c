@@ -16,17 +16,7 @@
 #include "upstream/chatgpt/internal.h"
 #include "upstream/chatgpt/pow.h"
 #include "upstream/chatgpt/turnstile.h"
-
-static const char *
-jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
+#include "upstream/jv.h"
 
 static int
 jbool(struct json_object *o, const char *key)
@@ -84,7 +74,7 @@ solve_turnstile(struct cg_call *c, const char *dx)
 		json_object_object_add(body, "ua", json_object_new_string(c->ua));
 		ans = solver_post(c, c->cfg->turnstile_solver_url, body);
 		json_object_put(body);
-		if ((t = jstr(ans, "t")) != NULL)
+		if ((t = jv_cstr(ans, "t")) != NULL)
 			c->turnstile_token = strdup(t);
 		json_object_put(ans);
 		return;
@@ -121,7 +111,7 @@ solve_arkose(struct cg_call *c, const char *dx)
 	    "chat35" : "chat4"));
 	ans = solver_post(c, urls->v[r], body);
 	json_object_put(body);
-	t = jstr(ans, "token");
+	t = jv_cstr(ans, "token");
 	if (t == NULL || (json_object_object_get_ex(ans, "solved", &body) &&
 	    !json_object_get_boolean(body))) {
 		json_object_put(ans);
@@ -194,8 +184,8 @@ cg_sentinel(struct cg_call *c)
 		    "chat-requirements answered something that is not JSON.");
 		goto out;
 	}
-	c->persona = arena_strdup(c->arena, jstr(o, "persona") ?
-	    jstr(o, "persona") : "");
+	c->persona = arena_strdup(c->arena, jv_cstr(o, "persona") ?
+	    jv_cstr(o, "persona") : "");
 	/* §3.6 step 1: these models are for paid accounts only. */
 	if (strcmp(c->persona, "chatgpt-paid") != 0 &&
 	    (strcmp(c->slug, "gpt-4") == 0 ||
@@ -207,14 +197,14 @@ cg_sentinel(struct cg_call *c)
 	}
 	if (json_object_object_get_ex(o, "turnstile", &ts) &&
 	    jbool(ts, "required"))
-		solve_turnstile(c, jstr(ts, "dx") ? jstr(ts, "dx") : "");
+		solve_turnstile(c, jv_cstr(ts, "dx") ? jv_cstr(ts, "dx") : "");
 	if (json_object_object_get_ex(o, "arkose", &ark) &&
-	    jbool(ark, "required") && solve_arkose(c, jstr(ark, "dx")) < 0)
+	    jbool(ark, "required") && solve_arkose(c, jv_cstr(ark, "dx")) < 0)
 		goto out;
 	if (json_object_object_get_ex(o, "proofofwork", &pow) &&
 	    jbool(pow, "required")) {
-		seed = jstr(pow, "seed");
-		diff = jstr(pow, "difficulty");
+		seed = jv_cstr(pow, "seed");
+		diff = jv_cstr(pow, "difficulty");
 		if (seed == NULL || diff == NULL) {
 			cg_fail(c, 502, "upstream_error",
 			    "upstream_bad_response", "chat-requirements asked "
@@ -237,7 +227,7 @@ cg_sentinel(struct cg_call *c)
 			goto out;
 		}
 	}
-	if ((tok = jstr(o, "token")) == NULL) {
+	if ((tok = jv_cstr(o, "token")) == NULL) {
 		cg_fail(c, 403, "upstream_error", "no_chat_token",
 		    "chat-requirements returned no chat token.");
 		goto out;

@@ -22,9 +22,12 @@
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
+#include "fcgi/utf8.h"
 #include "upstream/chatgpt/jpatch.h"
 #include "upstream/chatgpt/skim.h"
 #include "upstream/chatgpt/stream.h"
+#include "upstream/jv.h"
 
 #define ID_MAX		128	/* conversation and message ids */
 #define ERRMSG_MAX	1024	/* in-stream error text we keep */
@@ -108,16 +111,6 @@ static enum chatgpt_stream_err	convert(struct chatgpt_stream *,
 
 /* ------------------------------------------------------------ small helpers */
 
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object	*v = NULL;
-
-	if (json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
 static bool
 has(json_object *o, const char *key)
 {
@@ -172,44 +165,6 @@ static bool
 is_cont(unsigned char c)
 {
 	return (c & 0xc0) == 0x80;
-}
-
-/*
- * Length of the valid UTF-8 sequence at p (n bytes available), or 0 if it
- * is invalid or cut short.  Rejects overlongs, surrogates, > U+10FFFF.
- */
-static size_t
-u8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char	 c = p[0], lo = 0x80, hi = 0xbf;
-	size_t		 need, i;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0)
-		need = 2;
-	else if (c < 0xf0) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c < 0xf5) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need || p[1] < lo || p[1] > hi)
-		return 0;
-	for (i = 2; i < need; i++)
-		if (!is_cont(p[i]))
-			return 0;
-	return need;
 }
 
 /* End of s[0..len) without a trailing, not yet complete, sequence. */
@@ -327,7 +282,7 @@ put(struct chatgpt_stream *s, enum chan ch, const char *p, size_t n)
 		return rc;
 	s->pch = ch;
 	start = s->plen;
-	while (i < n && (k = u8_seq(u + i, n - i)) != 0)
+	while (i < n && (k = utf8_seq_len(u + i, n - i)) != 0)
 		i += k;
 	if (i == n) {
 		if ((rc = reserve(s, n)) != CGS_OK)
@@ -340,7 +295,7 @@ put(struct chatgpt_stream *s, enum chan ch, const char *p, size_t n)
 		memcpy(s->pend + s->plen, p, i);
 		s->plen += i;
 		while (i < n) {
-			if ((k = u8_seq(u + i, n - i)) == 0) {
+			if ((k = utf8_seq_len(u + i, n - i)) == 0) {
 				memcpy(s->pend + s->plen, "\xef\xbf\xbd", 3);
 				s->plen += 3;
 				i++;
@@ -536,7 +491,7 @@ meta(struct chatgpt_stream *s, const char *id)
 static enum chatgpt_stream_err
 note_conv(struct chatgpt_stream *s, json_object *doc)
 {
-	const char	*cid = cstr(s, get(doc, "conversation_id"));
+	const char	*cid = cstr(s, jv_get(doc, "conversation_id"));
 
 	if (id_ok(cid) && !set_str(&s->conv_id, cid))
 		return CGS_ENOMEM;
@@ -575,11 +530,11 @@ static const char *
 code_lang(const struct chatgpt_stream *s, json_object *content,
     json_object *msg)
 {
-	const char	*l = cstr(s, get(content, "language"));
+	const char	*l = cstr(s, jv_get(content, "language"));
 
 	if (lang_ok(l) && !streq(l, "unknown"))
 		return l;
-	return recipient_lang(cstr(s, get(msg, "recipient")));
+	return recipient_lang(cstr(s, jv_get(msg, "recipient")));
 }
 
 static enum chatgpt_stream_err
@@ -684,15 +639,15 @@ put_title(struct chatgpt_stream *s, const char *t, size_t len)
 static enum chatgpt_stream_err
 citation(struct chatgpt_stream *s, struct cgs_msg *m, json_object *c)
 {
-	json_object		*md = get(c, "metadata");
+	json_object		*md = jv_get(c, "metadata");
 	const char		*url, *title;
 	size_t			 ulen, tlen;
 	enum chatgpt_stream_err	 rc;
 
-	url = str(s, get(md, "url"), &ulen);
+	url = str(s, jv_get(md, "url"), &ulen);
 	if (!url_ok(url, ulen))
 		return CGS_OK;
-	title = str(s, get(md, "title"), &tlen);
+	title = str(s, jv_get(md, "title"), &tlen);
 	if (title == NULL || tlen == 0) {
 		title = url;
 		tlen = ulen;
@@ -714,7 +669,7 @@ static enum chatgpt_stream_err
 text_message(struct chatgpt_stream *s, struct cgs_msg *m, json_object *msg,
     const char *t, size_t len)
 {
-	const char		*rcpt = cstr(s, get(msg, "recipient"));
+	const char		*rcpt = cstr(s, jv_get(msg, "recipient"));
 	json_object		*cits;
 	enum chatgpt_stream_err	 rc;
 	size_t			 a, b, n;
@@ -732,7 +687,7 @@ text_message(struct chatgpt_stream *s, struct cgs_msg *m, json_object *msg,
 		if ((rc = put(s, CH_TEXT, t + a, b - a)) != CGS_OK)
 			return rc;
 	}
-	cits = get(get(msg, "metadata"), "citations");
+	cits = jv_get(jv_get(msg, "metadata"), "citations");
 	if (!json_object_is_type(cits, json_type_array))
 		return CGS_OK;
 	n = json_object_array_length(cits);
@@ -779,7 +734,7 @@ thoughts(struct chatgpt_stream *s, struct cgs_msg *m, json_object *arr)
 			m->th_off = 0;
 			m->rseg = false;
 		}
-		t = str(s, get(json_object_array_get_idx(arr, j), "content"),
+		t = str(s, jv_get(json_object_array_get_idx(arr, j), "content"),
 		    &len);
 		if (t != NULL &&
 		    (rc = reason(s, m, t, len, &m->th_off)) != CGS_OK)
@@ -853,9 +808,9 @@ images(struct chatgpt_stream *s, struct cgs_msg *m, json_object *parts,
 	for (; m->img_done < n; m->img_done++) {
 		json_object	*p = json_object_array_get_idx(parts,
 				    m->img_done);
-		const char	*ptr = cstr(s, get(p, "asset_pointer"));
+		const char	*ptr = cstr(s, jv_get(p, "asset_pointer"));
 
-		if (!streq(cstr(s, get(p, "content_type")),
+		if (!streq(cstr(s, jv_get(p, "content_type")),
 		    "image_asset_pointer") || ptr == NULL)
 			continue;
 		if ((rc = image(s, ptr, msg_id)) != CGS_OK)
@@ -876,7 +831,7 @@ sandbox_path(const char *p, size_t avail)
 	while (i < avail && p[i] != ')') {
 		if (i >= SANDBOX_MAX || u[i] <= 0x20 || u[i] == 0x7f ||
 		    strchr("(<>\"'\\`[]", p[i]) != NULL ||
-		    (k = u8_seq(u + i, avail - i)) == 0)
+		    (k = utf8_seq_len(u + i, avail - i)) == 0)
 			return 0;
 		i += k;
 	}
@@ -955,10 +910,11 @@ static int
 finish_reason(struct chatgpt_stream *s, json_object *msg,
     enum chat_finish *reason)
 {
-	json_object	*et = get(msg, "end_turn");
+	json_object	*et = jv_get(msg, "end_turn");
 	const char	*fd;
 
-	fd = cstr(s, get(get(get(msg, "metadata"), "finish_details"), "type"));
+	fd = cstr(s, jv_get(jv_get(jv_get(msg, "metadata"), "finish_details"),
+	    "type"));
 	*reason = CHAT_FINISH_STOP;
 	if (streq(fd, "max_tokens")) {
 		*reason = CHAT_FINISH_LENGTH;
@@ -974,14 +930,15 @@ upstream_error(struct chatgpt_stream *s, json_object *e)
 {
 	const char	*text = NULL, *code = NULL;
 	size_t		 len = 0, cut;
+	struct buf	 b;
 	char		*copy;
 
 	if (json_object_is_type(e, json_type_string))
 		text = str(s, e, &len);
 	else if (json_object_is_type(e, json_type_object)) {
-		if ((text = str(s, get(e, "message"), &len)) == NULL)
-			text = str(s, get(e, "detail"), &len);
-		code = cstr(s, get(e, "code"));
+		if ((text = str(s, jv_get(e, "message"), &len)) == NULL)
+			text = str(s, jv_get(e, "detail"), &len);
+		code = cstr(s, jv_get(e, "code"));
 		if (!id_ok(code))
 			code = NULL;
 	}
@@ -995,29 +952,14 @@ upstream_error(struct chatgpt_stream *s, json_object *e)
 		len = strlen(text);
 	}
 	cut = len > ERRMSG_MAX ? u8_complete(text, ERRMSG_MAX) : len;
-	if ((copy = malloc(cut * 3 + 1)) == NULL)
-		return CGS_ENOMEM;
 	/* keep valid UTF-8 and no control bytes: it ends up in JSON and logs */
-	{
-		const unsigned char	*u = (const unsigned char *)text;
-		size_t			 i = 0, w = 0, k;
-
-		while (i < cut) {
-			if ((k = u8_seq(u + i, cut - i)) == 0) {
-				memcpy(copy + w, "\xef\xbf\xbd", 3);
-				w += 3;
-				i++;
-			} else if (k == 1 && (u[i] < 0x20 || u[i] == 0x7f)) {
-				copy[w++] = ' ';
-				i++;
-			} else {
-				memcpy(copy + w, text + i, k);
-				w += k;
-				i += k;
-			}
-		}
-		copy[w] = '\0';
+	buf_init(&b, 0);
+	if (buf_add_utf8(&b, text, cut, SIZE_MAX, 1) < 0 ||
+	    buf_add(&b, "", 0) < 0) {
+		buf_free(&b);
+		return CGS_ENOMEM;
 	}
+	copy = b.p;
 	free(s->up_err);
 	s->up_err = copy;
 	if (s->started && sink_error(s, code, copy) == CGS_ABORT)
@@ -1040,22 +982,22 @@ convert(struct chatgpt_stream *s, json_object *doc)
 
 	if (s->terminal || !json_object_is_type(doc, json_type_object))
 		return CGS_OK;
-	msg = get(doc, "message");
+	msg = jv_get(doc, "message");
 	if (!json_object_is_type(msg, json_type_object)) {
-		if ((e = get(doc, "error")) != NULL)
+		if ((e = jv_get(doc, "error")) != NULL)
 			return upstream_error(s, e);
 		return CGS_OK;
 	}
 	if ((rc = note_conv(s, doc)) != CGS_OK)
 		return rc;
-	role = cstr(s, get(get(msg, "author"), "role"));
+	role = cstr(s, jv_get(jv_get(msg, "author"), "role"));
 	if (streq(role, "assistant"))
 		tool = false;
 	else if (streq(role, "tool"))
 		tool = true;
 	else
 		return CGS_OK;	/* user, system, unknown */
-	status = cstr(s, get(msg, "status"));
+	status = cstr(s, jv_get(msg, "status"));
 	in_prog = streq(status, "in_progress");
 	fin = status != NULL && strncmp(status, "finished", 8) == 0;
 	if (!s->started) {
@@ -1064,7 +1006,7 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		if ((rc = start(s)) != CGS_OK)
 			return rc;
 	}
-	if ((id = cstr(s, get(msg, "id"))) == NULL)
+	if ((id = cstr(s, jv_get(msg, "id"))) == NULL)
 		id = "";
 	if ((rc = msg_state(s, id, &m)) != CGS_OK)
 		return rc;
@@ -1074,11 +1016,11 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		return rc;
 	if (in_prog)
 		m->streamed = true;
-	content = get(msg, "content");
-	ctype = cstr(s, get(content, "content_type"));
+	content = jv_get(msg, "content");
+	ctype = cstr(s, jv_get(content, "content_type"));
 	t = NULL;
 	if (streq(ctype, "text")) {
-		e = get(content, "parts");
+		e = jv_get(content, "parts");
 		t = NULL;
 		len = 0;
 		if (json_object_is_type(e, json_type_array) &&
@@ -1090,16 +1032,16 @@ convert(struct chatgpt_stream *s, json_object *doc)
 		} else
 			rc = text_message(s, m, msg, t, len);
 	} else if (streq(ctype, "code")) {
-		t = str(s, get(content, "text"), &len);
+		t = str(s, jv_get(content, "text"), &len);
 		rc = fenced(s, m, t, len, code_lang(s, content, msg));
 	} else if (streq(ctype, "execution_output")) {
-		t = str(s, get(content, "text"), &len);
+		t = str(s, jv_get(content, "text"), &len);
 		rc = fenced(s, m, t, len, "Output");
 	} else if (streq(ctype, "multimodal_text")) {
 		if (fin)
-			rc = images(s, m, get(content, "parts"), id);
+			rc = images(s, m, jv_get(content, "parts"), id);
 	} else if (streq(ctype, "thoughts"))
-		rc = thoughts(s, m, get(content, "thoughts"));
+		rc = thoughts(s, m, jv_get(content, "thoughts"));
 	if (rc != CGS_OK || !fin)
 		return rc;
 	m->finished = true;
@@ -1120,8 +1062,8 @@ typed(struct chatgpt_stream *s, json_object *o, const char *type)
 	json_object		*mr, *bl;
 
 	if (streq(type, "moderation")) {
-		mr = get(o, "moderation_response");
-		bl = get(mr, "blocked");
+		mr = jv_get(o, "moderation_response");
+		bl = jv_get(mr, "blocked");
 		if (json_object_is_type(mr, json_type_object) &&
 		    !(json_object_is_type(bl, json_type_boolean) &&
 		    json_object_get_boolean(bl)))
@@ -1232,7 +1174,7 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 static enum chatgpt_stream_err
 delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 {
-	json_object		*jc = NULL, *jv = get(o, "v"), *jp_ = NULL,
+	json_object		*jc = NULL, *jv = jv_get(o, "v"), *jp_ = NULL,
 				*jo = NULL;
 	struct cgs_doc		*d;
 	enum chatgpt_stream_err	 rc;
@@ -1510,14 +1452,14 @@ parsed:
 	} else if (json_object_is_type(o, json_type_object)) {
 		if (delta_ev)
 			s->v1 = true;
-		type = cstr(s, get(o, "type"));
+		type = cstr(s, jv_get(o, "type"));
 		if (s->v1 && has(o, "v") && !has(o, "message"))
 			rc = delta(s, o, len);
 		else if (has(o, "message"))
 			rc = convert(s, o);
 		else if (type != NULL)
 			rc = typed(s, o, type);
-		else if (get(o, "error") != NULL)
+		else if (jv_get(o, "error") != NULL)
 			rc = convert(s, o);
 	}
 	if (rc == CGS_OK)

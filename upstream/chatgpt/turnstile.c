@@ -27,6 +27,7 @@
 #include <json-c/json.h>
 #include <openssl/rand.h>
 
+#include "fcgi/b64.h"
 #include "turnstile.h"
 
 enum rc { R_OK = 0, R_SKIP, R_HALT, R_LIMIT, R_NOMEM };
@@ -631,104 +632,6 @@ js_number(double x, char *out)
 	}
 	*o = '\0';
 	return (size_t)(o - out);
-}
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static size_t
-b64_encode(const unsigned char *in, size_t n, char *out)
-{
-	char	*o = out;
-	size_t	 i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = b64_alphabet[v & 63];
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = '=';
-		*o++ = '=';
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-
-		*o++ = b64_alphabet[v >> 18];
-		*o++ = b64_alphabet[(v >> 12) & 63];
-		*o++ = b64_alphabet[(v >> 6) & 63];
-		*o++ = '=';
-	}
-	return (size_t)(o - out);
-}
-
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static bool
-b64_ws(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-
-/*
- * WHATWG forgiving-base64 decode.  out needs n / 4 * 3 + 3 bytes.
- * Returns the decoded length, or -1 when s is not base64.
- */
-static long
-b64_decode(const unsigned char *s, size_t n, unsigned char *out)
-{
-	size_t		 i, m = 0, pad = 0, used = 0;
-	unsigned char	 last = 0, last2 = 0;
-	uint32_t	 acc = 0;
-	int		 bits = 0, v;
-	unsigned char	*o = out;
-
-	for (i = 0; i < n; i++)
-		if (!b64_ws(s[i])) {
-			last2 = last;
-			last = s[i];
-			m++;
-		}
-	if (m % 4 == 0 && m > 0 && last == '=')
-		pad = (m >= 2 && last2 == '=') ? 2 : 1;
-	m -= pad;
-	if (m % 4 == 1)
-		return -1;
-	for (i = 0; i < n && used < m; i++) {
-		if (b64_ws(s[i]))
-			continue;
-		used++;
-		if ((v = b64_value(s[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			*o++ = (unsigned char)(acc >> bits);
-		}
-	}
-	return (long)(o - out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1585,11 +1488,12 @@ op_base64(struct vm *vm, int op, const struct val *a, size_t n)
 		src = reg_get(vm, d);
 	if ((rc = to_str(vm, src, &s)) != R_OK)
 		return rc;
-	cap = op == OP_ATOB ? s.len / 4 * 3 + 3 : (s.len + 2) / 3 * 4;
+	cap = op == OP_ATOB ? B64_DECLEN(s.len) : B64_ENCLEN(s.len);
 	if ((p = malloc(cap + 1)) == NULL)
 		return R_NOMEM;
 	if (op == OP_ATOB)
-		len = b64_decode(s.u.s, s.len, p);
+		len = b64_decode((const char *)s.u.s, s.len, p, cap,
+		    B64_STD | B64_FORGIVING);
 	else
 		len = (long)b64_encode(s.u.s, s.len, (char *)p);
 	if (len < 0) {
@@ -1620,7 +1524,7 @@ op_finish(struct vm *vm, const struct val *a, size_t n)
 		v = a[0];
 	if ((rc = to_str(vm, v, &s)) != R_OK)
 		return rc;
-	if ((vm->token = malloc((s.len + 2) / 3 * 4 + 1)) == NULL)
+	if ((vm->token = malloc(B64_ENCLEN(s.len) + 1)) == NULL)
 		return R_NOMEM;
 	vm->token[b64_encode(s.u.s, s.len, vm->token)] = '\0';
 	return R_HALT;
@@ -1855,12 +1759,13 @@ turnstile_solve_ex(const char *dx, size_t dxlen, const char *p, size_t plen,
 		vm.hkey[1] = mix64(vm.hkey[0]);
 	}
 	if ((vm.regs = calloc(REG_CAP, sizeof(*vm.regs))) == NULL ||
-	    (text = malloc(dxlen / 4 * 3 + 4)) == NULL) {
+	    (text = malloc(B64_DECLEN(dxlen) + 1)) == NULL) {
 		free(vm.regs);
 		seterr(err, errsz, "out of memory");
 		return TURNSTILE_ENOMEM;
 	}
-	if ((tlen = b64_decode((const unsigned char *)dx, dxlen, text)) < 0) {
+	if ((tlen = b64_decode(dx, dxlen, text, B64_DECLEN(dxlen),
+	    B64_STD | B64_FORGIVING)) < 0) {
 		seterr(err, errsz, "dx is not base64");
 		ret = TURNSTILE_EBADINPUT;
 		goto out;

@@ -12,63 +12,28 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fcgi/utf8.h"
 #include "upstream/deepseek/cite.h"
+#include "upstream/jv.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 
-enum ds_stream_err
-ds_buf_add(struct ds_buf *b, const char *p, size_t n)
+/* A title as markdown link text: one line, [ ] \\ escaped. */
+static int
+put_title(struct buf *b, const char *p, size_t n)
 {
-	size_t	 ncap;
-	char	*np;
+	struct buf t;
+	size_t i;
+	int rc;
 
-	if (n > SIZE_MAX / 4 - b->len)
-		return DSS_ENOMEM;
-	if (b->len + n + 1 > b->cap) {
-		for (ncap = b->cap ? b->cap : 256; ncap < b->len + n + 1; )
-			ncap *= 2;
-		if ((np = realloc(b->p, ncap)) == NULL)
-			return DSS_ENOMEM;
-		b->p = np;
-		b->cap = ncap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return DSS_OK;
-}
-
-/*
- * Append p[0..n) as valid UTF-8 (every byte that starts no valid
- * character becomes U+FFFD), at most max bytes of it, cut between
- * characters.  DS_CLEAN_LINE and DS_CLEAN_TITLE also turn controls into spaces;
- * DS_CLEAN_TITLE escapes [ ] \ for a markdown link text.
- */
-enum ds_stream_err
-ds_put_clean(struct ds_buf *b, const char *p, size_t n, size_t max, enum ds_clean m)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	const char		*c;
-	size_t			 i, k, w, used = 0;
-
-	for (i = 0; i < n; i += k ? k : 1) {
-		c = p + i;
-		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
-			c = "\xef\xbf\xbd";
-			w = 3;
-		}
-		if (w > max - used)
-			break;
-		used += w;
-		if (m != DS_CLEAN_TEXT && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			c = " ";
-		if ((m == DS_CLEAN_TITLE && w == 1 && strchr("[]\\", *c) != NULL &&
-		    ds_buf_add(b, "\\", 1) != DSS_OK) || ds_buf_add(b, c, w) != DSS_OK)
-			return DSS_ENOMEM;
-	}
-	return DSS_OK;
+	buf_init(&t, 0);
+	/* the limit counts the title's characters, not the escapes */
+	rc = buf_add_utf8(&t, p, n, DSS_TITLE_MAX, 1);
+	for (i = 0; rc == 0 && i < t.len; i++)
+		if ((strchr("[]\\", t.p[i]) != NULL &&
+		    buf_add(b, "\\", 1) < 0) || buf_add(b, t.p + i, 1) < 0)
+			rc = -1;
+	buf_free(&t);
+	return rc;
 }
 
 /* Length of a whole "[citation:N]" at p, or 0. */
@@ -113,12 +78,10 @@ enum ds_stream_err
 ds_refs_add(struct ds_refs *s, int src, json_object *v)
 {
 	struct ds_ref	*r;
-	struct ds_buf	 b;
+	struct buf	 b;
 	json_object	*e;
 	const char	*url, *title;
-	size_t		 i, j, ul, tl;
-	char		 x[4];
-	bool		 esc;
+	size_t		 i, ul, tl;
 
 	if (!json_object_is_type(v, json_type_array))
 		return DSS_OK;
@@ -130,42 +93,30 @@ ds_refs_add(struct ds_refs *s, int src, json_object *v)
 		r = &s->v[s->n++];
 		r->src = src;
 		r->pos = s->npos[src] + (long)i;
-		r->cite = ds_json_index(ds_json_get(e, "cite_index"),
+		r->cite = ds_json_index(jv_get(e, "cite_index"),
 		    DS_CITE_LIMIT);
 		r->link = NULL;
-		if ((url = ds_json_str(ds_json_get(e, "url"), &ul)) == NULL ||
+		if ((url = jv_str(jv_get(e, "url"), &ul)) == NULL ||
 		    ul > DSS_URL_MAX || !((ul > 7 &&
 		    strncasecmp(url, "http://", 7) == 0) || (ul > 8 &&
 		    strncasecmp(url, "https://", 8) == 0)))
 			continue;	/* no link: never listed */
-		if ((title = ds_json_str(ds_json_get(e, "title"), &tl)) ==
+		if ((title = jv_str(jv_get(e, "title"), &tl)) ==
 		    NULL || tl == 0) {
 			title = url;
 			tl = ul;
 		}
-		memset(&b, 0, sizeof(b));
-		if (ds_buf_add(&b, "[", 1) != DSS_OK || ds_put_clean(&b, title, tl,
-		    DSS_TITLE_MAX, DS_CLEAN_TITLE) != DSS_OK ||
-		    ds_buf_add(&b, "](", 2) != DSS_OK)
-			goto fail;
-		/* %-escape what would end the link, and non-ASCII bytes */
-		for (j = 0; j < ul; j++) {
-			esc = (unsigned char)url[j] <= 0x20 ||
-			    (unsigned char)url[j] >= 0x7f ||
-			    strchr("()<>\"`[]\\", url[j]) != NULL;
-			snprintf(x, sizeof(x), "%%%02X", (unsigned char)url[j]);
-			if (ds_buf_add(&b, esc ? x : url + j, esc ? 3 : 1) !=
-			    DSS_OK)
-				goto fail;
-		}
-		if (ds_buf_add(&b, ")", 1) != DSS_OK)
+		buf_init(&b, 0);
+		if (buf_add(&b, "[", 1) < 0 || put_title(&b, title, tl) < 0 ||
+		    buf_add(&b, "](", 2) < 0 ||
+		    buf_add_mdurl(&b, url, ul) < 0 || buf_add(&b, ")", 1) < 0)
 			goto fail;
 		r->link = b.p;
 	}
 	s->npos[src] += (long)json_object_array_length(v);
 	return DSS_OK;
 fail:
-	free(b.p);
+	buf_free(&b);
 	return DSS_ENOMEM;
 }
 
@@ -182,10 +133,9 @@ ds_refs_cite(struct ds_refs *s, int src, long pos, long cite)
 }
 
 enum ds_stream_err
-ds_refs_list(const struct ds_refs *s, struct ds_buf *b, int nl)
+ds_refs_list(const struct ds_refs *s, struct buf *b, int nl)
 {
 	const struct ds_ref	*list[DSS_MAX_RESULTS], *r;
-	char			 num[40];
 	size_t			 n = 0, i, j;
 
 	for (i = 0; i < s->n; i++) {
@@ -198,17 +148,12 @@ ds_refs_list(const struct ds_refs *s, struct ds_buf *b, int nl)
 			list[j] = list[j - 1];
 		list[j] = r;
 	}
-	if (n > 0 && nl > 0 && ds_buf_add(b, "\n\n", (size_t)nl) != DSS_OK)
-		return DSS_ENOMEM;
-	for (i = 0; i < n; i++) {
-		snprintf(num, sizeof(num), "%s[%ld]: ", i > 0 ? "\n" : "",
-		    list[i]->cite);
-		if (ds_buf_add(b, num, strlen(num)) != DSS_OK ||
-		    ds_buf_add(b, list[i]->link, strlen(list[i]->link)) !=
-		    DSS_OK)
-			return DSS_ENOMEM;
-	}
-	return DSS_OK;
+	if (n > 0 && nl > 0)
+		buf_add(b, "\n\n", (size_t)nl);
+	for (i = 0; i < n; i++)
+		buf_printf(b, "%s[%ld]: %s", i > 0 ? "\n" : "", list[i]->cite,
+		    list[i]->link);
+	return b->failed ? DSS_ENOMEM : DSS_OK;
 }
 
 void
@@ -219,34 +164,6 @@ ds_refs_free(struct ds_refs *s)
 	for (i = 0; i < s->n; i++)
 		free(s->v[i].link);
 	s->n = 0;
-}
-
-json_object *
-ds_json_get(json_object *o, const char *key)
-{
-	json_object	*v = NULL;
-
-	if (json_object_is_type(o, json_type_object))
-		json_object_object_get_ex(o, key, &v);
-	return v;
-}
-
-const char *
-ds_json_str(json_object *o, size_t *lenp)
-{
-	if (!json_object_is_type(o, json_type_string))
-		return NULL;
-	*lenp = (size_t)json_object_get_string_len(o);
-	return json_object_get_string(o);
-}
-
-bool
-ds_json_is(json_object *o, const char *lit)
-{
-	size_t		 n;
-	const char	*p = ds_json_str(o, &n);
-
-	return p != NULL && n == strlen(lit) && memcmp(p, lit, n) == 0;
 }
 
 long

@@ -1,9 +1,8 @@
 /*
  * What the DeepSeek decoder writes besides the deltas themselves (shared
- * by upstream/deepseek/stream.c and cite.c only): clean UTF-8 text in a
- * growing buffer, the [citation:N] markers it rewrites, the search
- * results it keeps and lists at the end of the answer, and the small
- * json-c readers both use.
+ * by upstream/deepseek/stream.c and cite.c only): the [citation:N]
+ * markers it rewrites and the search results it keeps and lists at the
+ * end of the answer.
  */
 #ifndef UPSTREAM_DEEPSEEK_CITE_H
 #define UPSTREAM_DEEPSEEK_CITE_H
@@ -13,21 +12,11 @@
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
 #include "upstream/deepseek/stream.h"
 
 #define DS_REFS_OLD	DSS_MAX_FRAGMENTS	/* response/search_results */
 #define DS_CITE_LIMIT	1000000			/* cite_index we believe */
-
-struct ds_buf {
-	char	*p;
-	size_t	 len, cap;
-};
-
-enum ds_clean {
-	DS_CLEAN_TEXT,		/* invalid UTF-8 becomes U+FFFD */
-	DS_CLEAN_LINE,		/* also controls become spaces */
-	DS_CLEAN_TITLE,		/* also [ ] \ escaped for a markdown link */
-};
 
 struct ds_ref {
 	int	 src;		/* fragment index, or DS_REFS_OLD */
@@ -41,11 +30,6 @@ struct ds_refs {
 	size_t		 n;
 	long		 npos[DS_REFS_OLD + 1];	/* list length per source */
 };
-
-enum ds_stream_err ds_buf_add(struct ds_buf *, const char *, size_t);
-/* p[0..n) as valid UTF-8, at most max bytes, cut between characters. */
-enum ds_stream_err ds_put_clean(struct ds_buf *, const char *p, size_t n,
-		    size_t max, enum ds_clean);
 
 /* Length of a whole "[citation:N]" at p, or 0. */
 size_t		 ds_cite_at(const char *p, size_t n);
@@ -61,14 +45,10 @@ void		 ds_refs_cite(struct ds_refs *, int src, long pos, long cite);
  * nl newlines (to make a blank line after the answer); nothing when no
  * result has a citation number and a link.
  */
-enum ds_stream_err ds_refs_list(const struct ds_refs *, struct ds_buf *,
+enum ds_stream_err ds_refs_list(const struct ds_refs *, struct buf *,
 		    int nl);
 void		 ds_refs_free(struct ds_refs *);
 
-json_object	*ds_json_get(json_object *, const char *key);
-/* A string value (its bytes and length) or NULL. */
-const char	*ds_json_str(json_object *, size_t *lenp);
-bool		 ds_json_is(json_object *, const char *lit);
 /* A non-negative integer below limit, or -1. */
 long		 ds_json_index(json_object *, long limit);
 

@@ -254,8 +254,7 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	call_stream_init(&sc.cs, &resp, k, on_event, dec_done, &sc,
 	    DS_ERR_BODY_MAX);
 	if (ds_stream_new(&sc.dec, k, &so) != DSS_OK) {
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
@@ -268,8 +267,7 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	req.body = completion_body(c, pc);
 	req.body_len = req.body != NULL ? strlen(req.body) : 0;
 	if (req.url == NULL || req.headers == NULL || req.body == NULL) {
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		goto out;
 	}
 	req.proxy = c->proxy;
@@ -344,8 +342,7 @@ deepseek_chat(const struct provider_call *pc)
 	c.idle = pc->idle;
 	c.idle_ctx = pc->idle_ctx;
 	if (c.base == NULL) {
-		call_fail(pc->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(pc->sink);
 		return;
 	}
 	if (ds_bearer(&c, 0, NULL, 0) != DS_STEP_OK ||

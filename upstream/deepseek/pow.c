@@ -32,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fcgi/b64.h"
+#include "fcgi/hex.h"
 #include "pow.h"
 
 #define DS_RATE		136	/* SHA3-256: (1600 - 2 * 256) / 8 bytes */
@@ -470,18 +472,6 @@ ds_pow_impl(void)
 /* ------------------------------------------------------------------ */
 /* validation */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1..max bytes of printable ASCII that JSON can carry unescaped. */
 static bool
 ds_field_ok(const char *s, size_t max)
@@ -509,7 +499,7 @@ ds_check(const struct ds_pow_challenge *ch)
 	    DS_POW_CHALLENGE_LEN)
 		return DS_POW_INVAL;
 	for (int i = 0; i < DS_POW_CHALLENGE_LEN; i++)
-		if (hexval((unsigned char)ch->challenge[i]) < 0)
+		if (hex_value((unsigned char)ch->challenge[i]) < 0)
 			return DS_POW_INVAL;
 	if (!ds_field_ok(ch->salt, DS_POW_SALT_MAX) ||
 	    !ds_field_ok(ch->signature, DS_POW_SIGNATURE_MAX) ||
@@ -538,8 +528,8 @@ ds_job_init(struct ds_job *job, const struct ds_pow_challenge *ch)
 	ds_absorb(job->base, job->msg, job->whole / DS_RATE);
 	for (int i = 0; i < DS_POW_HASH_LEN; i++)
 		job->want[i] = (unsigned char)(
-		    hexval((unsigned char)ch->challenge[2 * i]) << 4 |
-		    hexval((unsigned char)ch->challenge[2 * i + 1]));
+		    hex_value((unsigned char)ch->challenge[2 * i]) << 4 |
+		    hex_value((unsigned char)ch->challenge[2 * i + 1]));
 }
 
 /*
@@ -584,37 +574,6 @@ ds_pow_solve(const struct ds_pow_challenge *ch, long *answer)
 /* ------------------------------------------------------------------ */
 /* header */
 
-static const char ds_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 with '=' padding into out (4 * ceil(n / 3) + 1 bytes). */
-static void
-ds_base64(const unsigned char *in, size_t n, char *out)
-{
-	size_t	 i;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-		    in[i + 2];
-
-		*out++ = ds_b64[v >> 18];
-		*out++ = ds_b64[(v >> 12) & 63];
-		*out++ = ds_b64[(v >> 6) & 63];
-		*out++ = ds_b64[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		*out++ = ds_b64[v >> 18];
-		*out++ = ds_b64[(v >> 12) & 63];
-		*out++ = i + 1 < n ? ds_b64[(v >> 6) & 63] : '=';
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
 enum ds_pow_err
 ds_pow_header(const struct ds_pow_challenge *ch, long answer, char **out)
 {
@@ -637,11 +596,11 @@ ds_pow_header(const struct ds_pow_challenge *ch, long answer, char **out)
 	    answer, ch->signature, ch->target_path);
 	rc = DS_POW_ENOMEM;
 	if (n < 0 || (json = malloc((size_t)n + 1)) == NULL ||
-	    (b64 = malloc(((size_t)n + 2) / 3 * 4 + 1)) == NULL)
+	    (b64 = malloc(B64_ENCLEN((size_t)n) + 1)) == NULL)
 		goto fail;
 	snprintf(json, (size_t)n + 1, fmt, DS_POW_ALGORITHM, ch->challenge,
 	    ch->salt, answer, ch->signature, ch->target_path);
-	ds_base64((unsigned char *)json, (size_t)n, b64);
+	b64[b64_encode(json, (size_t)n, b64)] = '\0';
 	free(json);
 	*out = b64;
 	return DS_POW_OK;

@@ -24,11 +24,13 @@
 
 #include "upstream/deepseek/cite.h"
 #include "upstream/deepseek/stream.h"
+#include "upstream/jv.h"
+#include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
 enum kind { K_OTHER, K_THINK, K_ANSWER, K_SEARCH };
 
@@ -54,7 +56,7 @@ struct ds_stream {
 	struct ds_refs		 refs;		/* search results */
 	char			 hold[DSS_HOLD_MAX];	/* a marker prefix */
 	size_t			 hlen;
-	struct ds_buf		 work;
+	struct buf		 work;
 };
 
 /*
@@ -116,25 +118,17 @@ sunk(struct ds_stream *s, int rc)
 static enum ds_stream_err
 start(struct ds_stream *s)
 {
-	if (s->started)
-		return DSS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? DSS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 /* Valid UTF-8 to text() or reasoning(), after role(). */
 static enum ds_stream_err
 out(struct ds_stream *s, bool text, const char *p, size_t n)
 {
-	int			(*fn)(void *, const char *, size_t);
-	enum ds_stream_err	 rc;
 	size_t			 t;
 
 	if (n == 0)
 		return DSS_OK;
-	if ((rc = start(s)) != DSS_OK)
-		return rc;
 	if (text) {
 		for (t = 0; t < n && t < 2 && p[n - 1 - t] == '\n'; t++)
 			;
@@ -142,8 +136,7 @@ out(struct ds_stream *s, bool text, const char *p, size_t n)
 		    s->nl + (int)t;
 		s->any_text = true;
 	}
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : DSS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, p, n));
 }
 
 /* Fragment text: reasoning, or answer with its markers rewritten. */
@@ -158,11 +151,10 @@ emit(struct ds_stream *s, int kind, json_object *v)
 	    (kind != K_THINK && kind != K_ANSWER))
 		return DSS_OK;
 	s->content = true;
-	s->work.len = 0;
-	if ((kind == K_ANSWER &&
-	    ds_buf_add(&s->work, s->hold, s->hlen) != DSS_OK) ||
-	    ds_put_clean(&s->work, json_object_get_string(v), n, SIZE_MAX,
-	    DS_CLEAN_TEXT) != DSS_OK)
+	buf_reset(&s->work);
+	if ((kind == K_ANSWER && buf_add(&s->work, s->hold, s->hlen) < 0) ||
+	    buf_add_utf8(&s->work, json_object_get_string(v), n, SIZE_MAX,
+	    0) < 0)
 		return DSS_ENOMEM;
 	if (kind == K_THINK)
 		return out(s, false, s->work.p, s->work.len);
@@ -206,7 +198,7 @@ end_answer(struct ds_stream *s, enum chat_finish why)
 		return DSS_OK;
 	if ((rc = release(s)) != DSS_OK)
 		return rc;
-	s->work.len = 0;
+	buf_reset(&s->work);
 	if (ds_refs_list(&s->refs, &s->work, s->any_text ? 2 - s->nl : 0) !=
 	    DSS_OK)
 		return DSS_ENOMEM;
@@ -249,11 +241,14 @@ static enum ds_stream_err
 upstream_error(struct ds_stream *s, json_object *o, const char *raw,
     size_t rawlen)
 {
-	json_object		*e = ds_json_get(o, "error");
-	json_object		*msgs[] = { e, ds_json_get(e, "message"), ds_json_get(o, "msg"),
-				    ds_json_get(o, "message"), ds_json_get(o, "content") };
-	json_object		*codes[] = { ds_json_get(o, "code"), ds_json_get(e, "code"),
-				    ds_json_get(o, "finish_reason"), ds_json_get(e, "type") };
+	json_object		*e = jv_get(o, "error");
+	json_object		*msgs[] = { e, jv_get(e, "message"),
+				    jv_get(o, "msg"), jv_get(o, "message"),
+				    jv_get(o, "content") };
+	json_object		*codes[] = { jv_get(o, "code"),
+				    jv_get(e, "code"),
+				    jv_get(o, "finish_reason"),
+				    jv_get(e, "type") };
 	enum ds_stream_err	 rc;
 	const char		*msg = o != NULL ? NULL : raw, *p;
 	char			 code[CODE_MAX + 1] = "";
@@ -263,7 +258,7 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 	if ((rc = release(s)) != DSS_OK)
 		return rc;
 	for (i = 0; msg == NULL && i < NITEMS(msgs); i++)
-		msg = ds_json_str(msgs[i], &n);
+		msg = jv_str(msgs[i], &n);
 	if (msg == NULL || n == 0) {
 		msg = "The upstream reported an error.";
 		n = strlen(msg);
@@ -272,7 +267,7 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 		if (json_object_is_type(codes[i], json_type_int))
 			k = (size_t)snprintf(code, sizeof(code), "%lld",
 			    (long long)json_object_get_int64(codes[i]));
-		else if ((p = ds_json_str(codes[i], &cl)) != NULL)
+		else if ((p = jv_str(codes[i], &cl)) != NULL)
 			for (j = 0; j < cl && k < CODE_MAX; j++)
 				if (ISDIGIT(p[j]) || (p[j] >= 'a' &&
 				    p[j] <= 'z') || (p[j] >= 'A' &&
@@ -284,9 +279,9 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 	status = strcasestr(code, "rate_limit") != NULL ||
 	    strcasestr(code, "too_many") != NULL || strcmp(code, "429") == 0 ?
 	    429 : 502;
-	s->work.len = 0;
-	if (ds_put_clean(&s->work, msg, n, DSS_ERRMSG_MAX, DS_CLEAN_LINE) != DSS_OK ||
-	    ds_buf_add(&s->work, "", 0) != DSS_OK)
+	buf_reset(&s->work);
+	if (buf_add_utf8(&s->work, msg, n, DSS_ERRMSG_MAX, 1) < 0 ||
+	    buf_add(&s->work, "", 0) < 0)
 		return DSS_ENOMEM;
 	s->terminal = true;
 	s->err = DSS_UPSTREAM;
@@ -301,12 +296,12 @@ upstream_error(struct ds_stream *s, json_object *o, const char *raw,
 static bool
 is_error(json_object *o)
 {
-	json_object	*c, *m = ds_json_get(o, "msg"), *e = ds_json_get(o, "error");
+	json_object	*c, *m = jv_get(o, "msg"), *e = jv_get(o, "error");
 
 	if (json_object_object_get_ex(o, "code", &c))
 		return c != NULL && !(json_object_is_type(c, json_type_int) &&
-		    json_object_get_int64(c) == 0) && !ds_json_is(c, "0") &&
-		    !ds_json_is(c, "");
+		    json_object_get_int64(c) == 0) && !jv_is(c, "0") &&
+		    !jv_is(c, "");
 	return (e != NULL && !json_object_is_type(e, json_type_boolean)) ||
 	    (json_object_is_type(m, json_type_string) &&
 	    json_object_get_string_len(m) > 0);
@@ -355,17 +350,19 @@ fragments(struct ds_stream *s, json_object *v, bool append)
 		if (s->nfrag == DSS_MAX_FRAGMENTS)
 			return DSS_PROTO;
 		e = json_object_array_get_idx(v, i);
-		t = ds_json_get(e, "type");
+		t = jv_get(e, "type");
 		f = s->nfrag++;
-		s->kind[f] = ds_json_is(t, "THINK") ? K_THINK : ds_json_is(t, "RESPONSE") ||
-		    ds_json_is(t, "ANSWER") ? K_ANSWER : ds_json_is(t, "SEARCH") ||
-		    ds_json_is(t, "TOOL_SEARCH") ? K_SEARCH : K_OTHER;
+		s->kind[f] = jv_is(t, "THINK") ? K_THINK :
+		    jv_is(t, "RESPONSE") || jv_is(t, "ANSWER") ? K_ANSWER :
+		    jv_is(t, "SEARCH") || jv_is(t, "TOOL_SEARCH") ? K_SEARCH :
+		    K_OTHER;
 		s->cite = s->cite || s->kind[f] == K_SEARCH;
 		s->refs.npos[f] = 0;
-		if (json_object_is_type(ds_json_get(e, "results"), json_type_array))
+		if (json_object_is_type(jv_get(e, "results"), json_type_array))
 			s->cite = true;
-		if ((rc = emit(s, s->kind[f], ds_json_get(e, "content"))) != DSS_OK ||
-		    (rc = ds_refs_add(&s->refs, (int)f, ds_json_get(e, "results"))) != DSS_OK)
+		if ((rc = emit(s, s->kind[f], jv_get(e, "content"))) !=
+		    DSS_OK || (rc = ds_refs_add(&s->refs, (int)f,
+		    jv_get(e, "results"))) != DSS_OK)
 			return rc;
 	}
 	return DSS_OK;
@@ -407,7 +404,7 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 	}
 	switch (k) {
 	case P_ROOT:
-		v = ds_json_get(v, "response");
+		v = jv_get(v, "response");
 		/* FALLTHROUGH */
 	case P_RESPONSE:	/* a snapshot: a SET of each response/<key> */
 		if (!json_object_is_type(v, json_type_object))
@@ -422,7 +419,7 @@ op(struct ds_stream *s, const char *path, const char *o, json_object *v)
 		return DSS_OK;
 	case P_STATUS:
 		for (p = 0; p < NITEMS(statuses); p++)
-			if (ds_json_is(v, statuses[p].name)) {
+			if (jv_is(v, statuses[p].name)) {
 				s->end_pending = s->upstream_end = true;
 				s->end_why = statuses[p].why;
 			}
@@ -479,7 +476,7 @@ one(struct ds_stream *s, const char *base, json_object *j)
 			return op(s, "", "SET", v);
 		return op(s, s->path, o != NULL ? o : "APPEND", v);
 	}
-	if ((p = ds_json_str(jp, &n)) == NULL && base != NULL)
+	if ((p = jv_str(jp, &n)) == NULL && base != NULL)
 		return DSS_OK;
 	if (p == NULL || n > DSS_PATH_MAX || strlen(p) != n)
 		return DSS_PROTO;
@@ -520,17 +517,14 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 		return DSS_ENOMEM;	/* ds_stream_new() failed */
 	if (s->err != DSS_OK || s->terminal)
 		return s->err;
-	for (len = data != NULL ? len : 0; len > 0 && ISSPACE(*data); len--)
-		data++;
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (name == NULL || *name == '\0' || strcmp(name, "message") == 0) {
 		if (len > 0)
 			rc = data_line(s, data, len);
 	} else if (strcmp(name, "ready") == 0) {
 		if ((rc = parse(s, data, len, &j)) == DSS_OK && s->msg_id < 0)
-			s->msg_id = ds_json_index(ds_json_get(j, "response_message_id"),
-			    INT32_MAX);
+			s->msg_id = ds_json_index(jv_get(j,
+			    "response_message_id"), INT32_MAX);
 	} else if (strcmp(name, "finish") == 0 || strcmp(name, "close") == 0) {
 		/* without content, ds_stream_end() reports the empty stream */
 		if (s->content && !s->end_pending) {
@@ -546,7 +540,7 @@ ds_stream_event(struct ds_stream *s, const char *name, const char *data,
 	} else if (strcmp(name, "hint") == 0) {
 		/* {"type":"error","content":...,"finish_reason":...} */
 		if (parse(s, data, len, &j) == DSS_OK &&
-		    ds_json_is(ds_json_get(j, "type"), "error"))
+		    jv_is(jv_get(j, "type"), "error"))
 			rc = upstream_error(s, j, NULL, 0);
 	}
 	/* update_session, title and events we do not know: nothing */
@@ -602,7 +596,7 @@ ds_stream_free(struct ds_stream *s)
 		return;
 	ds_refs_free(&s->refs);
 	json_tokener_free(s->tok);
-	free(s->work.p);
+	buf_free(&s->work);
 	free(s);
 }
 

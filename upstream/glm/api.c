@@ -91,9 +91,7 @@ void
 glm_oom(struct glm_call *c)
 {
 	snprintf(c->msg, sizeof(c->msg), "out of memory");
-	if (c->sink != NULL)
-		call_fail(c->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+	call_fail_nomem(c->sink);
 }
 
 int

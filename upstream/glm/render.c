@@ -16,86 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fcgi/utf8.h"
 #include "upstream/glm/render.h"
+#include "upstream/jv.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 #define ISALPHA(c)	(((c) >= 'a' && (c) <= 'z') || \
 			((c) >= 'A' && (c) <= 'Z'))
 
-/* ------------------------------------------------------------ json */
-
-json_object *
-glms_json_get(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-const char *
-glms_json_str(json_object *v, size_t *lenp)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return NULL;
-	*lenp = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-bool
-glms_json_is(json_object *v, const char *lit)
-{
-	size_t	 n;
-	const char *s = glms_json_str(v, &n);
-
-	return s != NULL && n == strlen(lit) && memcmp(s, lit, n) == 0;
-}
-
 /* ------------------------------------------------------------ text */
-
-int
-glms_put_clean(struct buf *b, const char *p, size_t n, size_t max, bool line)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	const char		*c;
-	size_t			 i, k, w, used = 0;
-
-	for (i = 0; i < n; i += k ? k : 1) {
-		c = p + i;
-		if ((w = k = utf8_seq_len(u + i, n - i)) == 0) {
-			c = "\xef\xbf\xbd";
-			w = 3;
-		}
-		if (w > max - used)
-			break;
-		used += w;
-		if (line && w == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			c = " ";
-		if (buf_add(b, c, w) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* An http(s) URL, %-escaped where it would end a markdown link. */
-static int
-put_url(struct buf *b, const char *url, size_t n)
-{
-	char	 x[4];
-	size_t	 j;
-	int	 esc;
-
-	for (j = 0; j < n; j++) {
-		esc = (unsigned char)url[j] <= 0x20 ||
-		    (unsigned char)url[j] >= 0x7f ||
-		    strchr("()<>\"`[]\\", url[j]) != NULL;
-		snprintf(x, sizeof(x), "%%%02X", (unsigned char)url[j]);
-		if (buf_add(b, esc ? x : url + j, esc ? 3 : 1) < 0)
-			return -1;
-	}
-	return 0;
-}
 
 static bool
 http_url(const char *s, size_t n)
@@ -113,12 +41,12 @@ put_images(struct buf *b, json_object *list)
 
 	for (i = 0; json_object_is_type(list, json_type_array) &&
 	    i < json_object_array_length(list) && i < GLMS_MAX_ITEMS; i++) {
-		url = glms_json_str(glms_json_get(json_object_array_get_idx(
+		url = jv_str(jv_get(json_object_array_get_idx(
 		    list, i), "image_url"), &n);
 		if (!http_url(url, n))
 			continue;
 		buf_adds(b, "![image](");
-		put_url(b, url, n);
+		buf_add_mdurl(b, url, n);
 		buf_adds(b, ")");
 		any++;
 	}
@@ -129,10 +57,10 @@ put_images(struct buf *b, json_object *list)
 int
 glms_render_part(json_object *part, struct buf *text, struct buf *think)
 {
-	json_object	*items = glms_json_get(part, "content"), *it, *t;
+	json_object	*items = jv_get(part, "content"), *it, *t;
 	const char	*s;
 	size_t		 i, n;
-	bool		 fin = glms_json_is(glms_json_get(part, "status"),
+	bool		 fin = jv_is(jv_get(part, "status"),
 			    "finish");
 
 	if (!json_object_is_type(items, json_type_array))
@@ -141,28 +69,28 @@ glms_render_part(json_object *part, struct buf *text, struct buf *think)
 		return -1;
 	for (i = 0; i < json_object_array_length(items); i++) {
 		it = json_object_array_get_idx(items, i);
-		t = glms_json_get(it, "type");
-		if (glms_json_is(t, "text")) {
-			if ((s = glms_json_str(glms_json_get(it, "text"), &n)))
-				glms_put_clean(text, s, n, SIZE_MAX, false);
-		} else if (glms_json_is(t, "think")) {
-			if ((s = glms_json_str(glms_json_get(it, "think"), &n)))
-				glms_put_clean(think, s, n, SIZE_MAX, false);
-		} else if (glms_json_is(t, "image") && fin)
-			put_images(text, glms_json_get(it, "image"));
-		else if (glms_json_is(t, "code")) {
-			if ((s = glms_json_str(glms_json_get(it, "code"),
+		t = jv_get(it, "type");
+		if (jv_is(t, "text")) {
+			if ((s = jv_str(jv_get(it, "text"), &n)))
+				buf_add_utf8(text, s, n, SIZE_MAX, 0);
+		} else if (jv_is(t, "think")) {
+			if ((s = jv_str(jv_get(it, "think"), &n)))
+				buf_add_utf8(think, s, n, SIZE_MAX, 0);
+		} else if (jv_is(t, "image") && fin)
+			put_images(text, jv_get(it, "image"));
+		else if (jv_is(t, "code")) {
+			if ((s = jv_str(jv_get(it, "code"),
 			    &n)) == NULL)
 				continue;
 			buf_adds(text, "```python\n");
-			glms_put_clean(text, s, n, SIZE_MAX, false);
+			buf_add_utf8(text, s, n, SIZE_MAX, 0);
 			if (fin)
 				buf_adds(text, "\n```\n");
-		} else if (glms_json_is(t, "execution_output") && fin) {
-			if ((s = glms_json_str(glms_json_get(it, "content"),
+		} else if (jv_is(t, "execution_output") && fin) {
+			if ((s = jv_str(jv_get(it, "content"),
 			    &n)) == NULL)
 				continue;
-			glms_put_clean(text, s, n, SIZE_MAX, false);
+			buf_add_utf8(text, s, n, SIZE_MAX, 0);
 			buf_adds(text, "\n");
 		}
 	}
@@ -179,14 +107,14 @@ glms_results_add(struct glms_results *r, json_object *part)
 	struct buf	 b;
 	size_t		 i, j, kl = 0, ul = 0;
 
-	list = glms_json_get(glms_json_get(glms_json_get(part, "meta_data"),
+	list = jv_get(jv_get(jv_get(part, "meta_data"),
 	    "tool_result_extra"), "search_results");
 	for (i = 0; json_object_is_type(list, json_type_array) &&
 	    i < json_object_array_length(list) && r->n < GLMS_MAX_RESULTS;
 	    i++) {
 		e = json_object_array_get_idx(list, i);
-		key = glms_json_str(glms_json_get(e, "match_key"), &kl);
-		url = glms_json_str(glms_json_get(e, "url"), &ul);
+		key = jv_str(jv_get(e, "match_key"), &kl);
+		url = jv_str(jv_get(e, "url"), &ul);
 		if (key == NULL || kl == 0 || kl > GLMS_KEY_MAX ||
 		    strlen(key) != kl || !http_url(url, ul))
 			continue;
@@ -195,7 +123,7 @@ glms_results_add(struct glms_results *r, json_object *part)
 		if (j < r->n)
 			continue;	/* the first url of a key stays */
 		buf_init(&b, 0);
-		if (put_url(&b, url, ul) < 0 || buf_add(&b, "", 1) < 0) {
+		if (buf_add_mdurl(&b, url, ul) < 0 || buf_add(&b, "", 1) < 0) {
 			buf_free(&b);
 			return -1;
 		}

@@ -59,16 +59,4 @@ int		 glms_put_cited(struct buf *out, const char *p, size_t n,
 /* Bytes at the end of p[0..n) that may still become a marker. */
 size_t		 glms_cite_tail(const char *p, size_t n);
 
-/*
- * p[0..n) as valid UTF-8 (invalid bytes become U+FFFD), at most max
- * bytes, cut between characters; line: controls become spaces.
- */
-int		 glms_put_clean(struct buf *, const char *p, size_t n,
-		    size_t max, bool line);
-
-json_object	*glms_json_get(json_object *, const char *key);
-/* A string value (its bytes and length) or NULL. */
-const char	*glms_json_str(json_object *, size_t *lenp);
-bool		 glms_json_is(json_object *, const char *lit);
-
 #endif

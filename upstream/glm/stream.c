@@ -23,11 +23,12 @@
 
 #include "upstream/glm/render.h"
 #include "upstream/glm/stream.h"
+#include "upstream/jv.h"
+#include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
 #define CODE_MAX	64	/* bytes of an upstream error code passed on */
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
-			(c) == '\n')
 
 struct part {
 	char		*id;		/* logic_id, or "#<place>" */
@@ -70,26 +71,16 @@ sunk(struct glm_stream *s, int rc)
 static enum glm_stream_err
 start(struct glm_stream *s)
 {
-	if (s->started)
-		return GLMS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? GLMS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 static enum glm_stream_err
 out(struct glm_stream *s, bool text, const char *p, size_t n)
 {
-	int			(*fn)(void *, const char *, size_t);
-	enum glm_stream_err	 rc;
-
 	if (n == 0)
 		return GLMS_OK;
-	if ((rc = start(s)) != GLMS_OK)
-		return rc;
 	s->content = true;
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : GLMS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, p, n));
 }
 
 /*
@@ -169,7 +160,7 @@ slot(struct glm_stream *s, json_object *part, size_t place)
 	char		 tmp[32];
 	size_t		 n, i;
 
-	if ((id = glms_json_str(glms_json_get(part, "logic_id"), &n)) ==
+	if ((id = jv_str(jv_get(part, "logic_id"), &n)) ==
 	    NULL || n == 0) {
 		snprintf(tmp, sizeof(tmp), "#%zu", place);
 		id = tmp;
@@ -226,13 +217,13 @@ finish(struct glm_stream *s, json_object *o)
 		return GLMS_OK;
 	if ((rc = emit(s, true)) != GLMS_OK)
 		return rc;
-	it = glms_json_str(glms_json_get(glms_json_get(o, "last_error"),
+	it = jv_str(jv_get(jv_get(o, "last_error"),
 	    "intervene_text"), &n);
-	if (it != NULL && n > 0 && glms_json_is(glms_json_get(o, "status"),
+	if (it != NULL && n > 0 && jv_is(jv_get(o, "status"),
 	    "intervene")) {
 		s->work.len = 0;
 		if (buf_add(&s->work, "\n\n", 2) < 0 ||
-		    glms_put_clean(&s->work, it, n, GLMS_ERRMSG_MAX, false) < 0)
+		    buf_add_utf8(&s->work, it, n, GLMS_ERRMSG_MAX, 0) < 0)
 			return GLMS_ENOMEM;
 		if ((rc = out(s, true, s->work.p, s->work.len)) != GLMS_OK)
 			return rc;
@@ -253,18 +244,18 @@ static enum glm_stream_err
 upstream_error(struct glm_stream *s, json_object *o, const char *raw,
     size_t rawlen)
 {
-	json_object		*le = glms_json_get(o, "last_error");
-	json_object		*msgs[] = { glms_json_get(le, "error_msg"),
-				    glms_json_get(le, "message"),
-				    glms_json_get(le, "msg"),
-				    glms_json_get(le, "intervene_text"),
-				    glms_json_get(o, "message"),
-				    glms_json_get(o, "msg"),
-				    glms_json_get(o, "error") };
-	json_object		*codes[] = { glms_json_get(le, "error_code"),
-				    glms_json_get(le, "code"),
-				    glms_json_get(o, "code"),
-				    glms_json_get(o, "status") };
+	json_object		*le = jv_get(o, "last_error");
+	json_object		*msgs[] = { jv_get(le, "error_msg"),
+				    jv_get(le, "message"),
+				    jv_get(le, "msg"),
+				    jv_get(le, "intervene_text"),
+				    jv_get(o, "message"),
+				    jv_get(o, "msg"),
+				    jv_get(o, "error") };
+	json_object		*codes[] = { jv_get(le, "error_code"),
+				    jv_get(le, "code"),
+				    jv_get(o, "code"),
+				    jv_get(o, "status") };
 	enum glm_stream_err	 rc;
 	const char		*msg = o != NULL ? NULL : raw, *p, *type;
 	char			 code[CODE_MAX + 1] = "";
@@ -275,7 +266,7 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 	if (s->nparts > 0 && (rc = emit(s, true)) != GLMS_OK)
 		return rc;
 	for (i = 0; msg == NULL && i < NITEMS(msgs); i++)
-		if ((msg = glms_json_str(msgs[i], &n)) != NULL && n == 0)
+		if ((msg = jv_str(msgs[i], &n)) != NULL && n == 0)
 			msg = NULL;
 	if (msg == NULL || n == 0) {
 		msg = "The upstream reported an error.";
@@ -287,8 +278,8 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 			if (num != 0)
 				k = (size_t)snprintf(code, sizeof(code), "%ld",
 				    num);
-		} else if ((p = glms_json_str(codes[i], &cl)) != NULL &&
-		    codes[i] != glms_json_get(o, "status"))
+		} else if ((p = jv_str(codes[i], &cl)) != NULL &&
+		    codes[i] != jv_get(o, "status"))
 			for (j = 0; j < cl && k < CODE_MAX; j++)
 				if ((p[j] >= '0' && p[j] <= '9') ||
 				    (p[j] >= 'a' && p[j] <= 'z') ||
@@ -310,7 +301,7 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 		type = "upstream_error";
 	}
 	s->work.len = 0;
-	if (glms_put_clean(&s->work, msg, n, GLMS_ERRMSG_MAX, true) < 0 ||
+	if (buf_add_utf8(&s->work, msg, n, GLMS_ERRMSG_MAX, 1) < 0 ||
 	    buf_add(&s->work, "", 1) < 0)
 		return GLMS_ENOMEM;
 	s->terminal = true;
@@ -325,13 +316,13 @@ upstream_error(struct glm_stream *s, json_object *o, const char *raw,
 static bool
 is_error(json_object *o)
 {
-	json_object	*st = glms_json_get(o, "status"), *c;
+	json_object	*st = jv_get(o, "status"), *c;
 
-	if (glms_json_is(st, "error") || glms_json_is(st, "failed"))
+	if (jv_is(st, "error") || jv_is(st, "failed"))
 		return true;
-	if (glms_json_get(o, "parts") != NULL)
+	if (jv_get(o, "parts") != NULL)
 		return false;
-	c = glms_json_get(o, "code");
+	c = jv_get(o, "code");
 	if (!json_object_is_type(c, json_type_int))
 		c = st;
 	return json_object_is_type(c, json_type_int) &&
@@ -362,7 +353,7 @@ keep_conversation(struct glm_stream *s, json_object *o)
 	const char	*id;
 	size_t		 n, i;
 
-	if (s->conv[0] != '\0' || (id = glms_json_str(glms_json_get(o,
+	if (s->conv[0] != '\0' || (id = jv_str(jv_get(o,
 	    "conversation_id"), &n)) == NULL || n == 0 || n > GLMS_ID_MAX)
 		return;
 	for (i = 0; i < n; i++)
@@ -389,10 +380,10 @@ snapshot(struct glm_stream *s, const char *data, size_t len)
 		rc = upstream_error(s, o, NULL, 0);
 	else {
 		keep_conversation(s, o);
-		st = glms_json_get(o, "status");
-		rc = parts(s, glms_json_get(o, "parts"));
-		if (rc == GLMS_OK && (glms_json_is(st, "finish") ||
-		    glms_json_is(st, "intervene"))) {
+		st = jv_get(o, "status");
+		rc = parts(s, jv_get(o, "parts"));
+		if (rc == GLMS_OK && (jv_is(st, "finish") ||
+		    jv_is(st, "intervene"))) {
 			s->upstream_end = true;
 			rc = finish(s, o);
 		} else if (rc == GLMS_OK)
@@ -413,10 +404,7 @@ glm_stream_event(struct glm_stream *s, const char *name, const char *data,
 		return GLMS_ENOMEM;	/* glm_stream_new() failed */
 	if (s->err != GLMS_OK || s->terminal)
 		return s->err;
-	for (len = data != NULL ? len : 0; len > 0 && ISSPACE(*data); len--)
-		data++;
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (name == NULL || *name == '\0' || strcmp(name, "message") == 0) {
 		if (len > 0)
 			rc = snapshot(s, data, len);

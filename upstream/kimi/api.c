@@ -138,9 +138,7 @@ kimi_unary(struct kimi_call *c, const char *what, const char *path,
 	req.idle = c->idle;
 	req.idle_ctx = c->idle_ctx;
 	if (req.url == NULL || req.headers == NULL) {
-		if (c->sink != NULL)
-			call_fail(c->sink, 503, "server_error", "overloaded",
-			    "Out of memory.");
+		call_fail_nomem(c->sink);
 		return KIMI_STEP_FAILED;
 	}
 	e = http_do(&req, &resp);

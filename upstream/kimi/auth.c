@@ -90,9 +90,7 @@ refresh_call(struct kimi_call *c, const char *rt, char **access, char **next)
 	req.idle_ctx = c->idle_ctx;
 	if (req.url == NULL || req.headers == NULL) {
 		snprintf(c->msg, sizeof(c->msg), "out of memory");
-		if (c->sink != NULL)
-			call_fail(c->sink, 503, "server_error", "overloaded",
-			    "Out of memory.");
+		call_fail_nomem(c->sink);
 		return EXCH_FAILED;
 	}
 	e = http_do(&req, &resp);
@@ -228,9 +226,7 @@ static enum kimi_step
 use(struct kimi_call *c, const char *access, int cached)
 {
 	if ((c->access = arena_strdup(c->arena, access)) == NULL) {
-		if (c->sink != NULL)
-			call_fail(c->sink, 503, "server_error", "overloaded",
-			    "Out of memory.");
+		call_fail_nomem(c->sink);
 		return KIMI_STEP_FAILED;
 	}
 	kimi_claims(c->access, &c->claims);

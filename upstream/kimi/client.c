@@ -293,8 +293,7 @@ chat_once(struct kimi_call *c, const struct provider_call *pc,
 	    "application/connect+json", 1);
 	if (ks_new(&sc.st, pc->sink) != KS_OK || req.url == NULL ||
 	    req.headers == NULL) {
-		call_fail(pc->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(pc->sink);
 		goto out;
 	}
 	req.body = body;
@@ -353,8 +352,7 @@ kimi_chat(const struct provider_call *pc)
 	after = arena_calloc(c.arena, 1, sizeof(*after));
 	if (c.base == NULL || after == NULL ||
 	    (body = chat_body(&c, pc, &blen)) == NULL) {
-		call_fail(pc->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(pc->sink);
 		return;
 	}
 	for (try = 0; try < KIMI_TRIES; try++)

@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "upstream/jv.h"
 #include "upstream/kimi/connect.h"
 
 #define KC_FLAGS_KNOWN	(KC_FLAG_COMPRESSED | KC_FLAG_END)
@@ -172,75 +173,7 @@ kc_frame(unsigned char *out, unsigned flags, const char *payload, size_t len)
 	return 0;
 }
 
-/* ------------------------------------------------------------ text */
-
-/*
- * Length of the valid UTF-8 character at p (n > 0 bytes), or 0: the
- * second byte's range rules out overlongs, surrogates and anything past
- * U+10FFFF before the continuation bytes are looked at.
- */
-static size_t
-u8_char(const unsigned char *p, size_t n)
-{
-	size_t want, i;
-	unsigned char a = 0x80, b = 0xbf;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] < 0xc2 || p[0] > 0xf4)
-		return 0;
-	want = p[0] < 0xe0 ? 2 : p[0] < 0xf0 ? 3 : 4;
-	if (n < want)
-		return 0;
-	if (p[0] == 0xe0)
-		a = 0xa0;
-	else if (p[0] == 0xed)
-		b = 0x9f;
-	else if (p[0] == 0xf0)
-		a = 0x90;
-	else if (p[0] == 0xf4)
-		b = 0x8f;
-	if (p[1] < a || p[1] > b)
-		return 0;
-	for (i = 2; i < want; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return want;
-}
-
-int
-kc_utf8(struct buf *b, const char *p, size_t n, int line)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, k, run = 0;
-
-	/* Runs of good bytes go in with one copy each. */
-	while (i + run < n) {
-		k = u8_char(u + i + run, n - i - run);
-		if (k > 0 && !(line && k == 1 && (u[i + run] < 0x20 ||
-		    u[i + run] == 0x7f))) {
-			run += k;
-			continue;
-		}
-		buf_add(b, p + i, run);
-		buf_adds(b, k == 0 ? "\xef\xbf\xbd" : " ");
-		i += run + 1;
-		run = 0;
-	}
-	buf_add(b, p + i, run);
-	return b->failed ? -1 : 0;
-}
-
 /* ------------------------------------------------------------ JSON */
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
 
 /* A string value into out (at most outsz - 1 bytes, whole characters). */
 static void
@@ -253,8 +186,9 @@ copy_str(json_object *v, char *out, size_t outsz, int line)
 	if (!json_object_is_type(v, json_type_string))
 		return;
 	buf_init(&b, 0);
-	if (kc_utf8(&b, json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v), line) == 0 && b.len > 0) {
+	if (buf_add_utf8(&b, json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), SIZE_MAX, line) == 0 &&
+	    b.len > 0) {
 		n = b.len < outsz - 1 ? b.len : outsz - 1;
 		/* back off to the start of a character */
 		while (n > 0 && n < b.len &&
@@ -314,14 +248,14 @@ kc_end_parse(const char *payload, size_t len, int unary, struct kc_end *out)
 	    json_tokener_get_parse_end(tok) != len ||
 	    !json_object_is_type(o, json_type_object))
 		goto out;
-	e = unary && get(o, "code") != NULL ? o : get(o, "error");
+	e = unary && jv_get(o, "code") != NULL ? o : jv_get(o, "error");
 	if (json_object_is_type(e, json_type_object)) {
 		out->error = 1;
-		copy_str(get(e, "code"), out->code, sizeof(out->code), 1);
-		copy_str(get(e, "message"), out->message,
+		copy_str(jv_get(e, "code"), out->code, sizeof(out->code), 1);
+		copy_str(jv_get(e, "message"), out->message,
 		    sizeof(out->message), 1);
 	}
-	out->retry_after = retry_after(get(o, "metadata"));
+	out->retry_after = retry_after(jv_get(o, "metadata"));
 	rc = 0;
 out:
 	json_object_put(o);

@@ -111,12 +111,5 @@ int		 kc_end_parse(const char *payload, size_t len, int unary,
  */
 int		 kc_code_status(const char *code);
 
-/*
- * p[0..n) appended to b as valid UTF-8: a byte that starts no valid
- * character (overlong, surrogate, past U+10FFFF, cut short) becomes
- * U+FFFD.  line: control characters become spaces too.  The buf's
- * sticky failed flag tells of a failure; -1 then.
- */
-int		 kc_utf8(struct buf *b, const char *p, size_t n, int line);
 
 #endif

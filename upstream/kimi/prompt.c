@@ -13,27 +13,10 @@
 
 #include "fcgi/arena.h"
 #include "fcgi/buf.h"
+#include "upstream/chat_text.h"
 #include "upstream/kimi/prompt.h"
 
 #define LIT(s)		(sizeof(s) - 1)
-
-static int
-is_system(const struct chat_message *m)
-{
-	return m->role == CHAT_ROLE_SYSTEM || m->role == CHAT_ROLE_DEVELOPER;
-}
-
-/* Whether the message has any text at all. */
-static int
-has_text(const struct chat_message *m)
-{
-	size_t k;
-
-	for (k = 0; k < m->nparts; k++)
-		if (m->parts[k].type == CHAT_PART_TEXT && m->parts[k].len > 0)
-			return 1;
-	return 0;
-}
 
 /* The end of the URL that starts at t[i] ("http://" or "https://"). */
 static size_t
@@ -131,20 +114,20 @@ kimi_prompt(struct arena *a, const struct chat_request *req, size_t *lenp)
 		*lenp = 0;
 	for (i = 0; i < req->nmessages; i++) {
 		m = &req->messages[i];
-		if (is_system(m))
+		if (chat_text_system(m))
 			sys = m;
-		else if (has_text(m))
+		else if (chat_text_any(m))
 			turns++;
 	}
 	buf_init(&b, 0);
-	if (sys != NULL && has_text(sys)) {
+	if (sys != NULL && chat_text_any(sys)) {
 		buf_adds(&b, "system:");
 		put_text(&b, sys, 0);
 		buf_adds(&b, "\n");
 	}
 	for (i = 0; i < req->nmessages; i++) {
 		m = &req->messages[i];
-		if (is_system(m) || !has_text(m))
+		if (chat_text_system(m) || !chat_text_any(m))
 			continue;
 		if (turns >= 2 && ++seen == turns)
 			buf_adds(&b, "system:" KIMI_FOCUS "\n");

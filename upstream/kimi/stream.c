@@ -19,7 +19,9 @@
 
 #include <json-c/json.h>
 
+#include "upstream/jv.h"
 #include "upstream/kimi/stream.h"
+#include "upstream/sink_out.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define STAGE_THINKING	"STAGE_NAME_THINKING"
@@ -29,7 +31,7 @@ struct kimi_stream {
 	struct kc_reader	 rd;
 	json_tokener		*tok;
 	enum ks_err		 err;		/* sticky */
-	int			 started;	/* role() sent */
+	bool			 started;	/* role() sent */
 	int			 terminal;	/* finish, error or abort */
 	int			 content;	/* text or reasoning seen */
 	int			 thinking;	/* the phase */
@@ -61,15 +63,6 @@ ks_strerror(enum ks_err e)
 }
 
 /* ------------------------------------------------------------ json */
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
 
 static const char *
 str(json_object *v)
@@ -119,32 +112,24 @@ sunk(struct kimi_stream *s, int rc)
 static enum ks_err
 start(struct kimi_stream *s)
 {
-	if (s->started)
-		return KS_OK;
-	s->started = 1;
-	return s->sink.role == NULL ? KS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 /* A delta to reasoning() or text(), valid UTF-8, after role(). */
 static enum ks_err
 emit(struct kimi_stream *s, int reasoning, json_object *v)
 {
-	int (*fn)(void *, const char *, size_t);
-	enum ks_err rc;
 	size_t n;
 
 	if (str(v) == NULL || (n = (size_t)json_object_get_string_len(v)) == 0)
 		return KS_OK;
 	buf_reset(&s->work);
-	if (kc_utf8(&s->work, json_object_get_string(v), n, 0) < 0)
+	if (buf_add_utf8(&s->work, json_object_get_string(v), n, SIZE_MAX,
+	    0) < 0)
 		return KS_ENOMEM;
 	s->content = 1;
-	if ((rc = start(s)) != KS_OK)
-		return rc;
-	fn = reasoning ? s->sink.reasoning : s->sink.text;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, s->work.p, s->work.len)) :
-	    KS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, reasoning,
+	    s->work.p, s->work.len));
 }
 
 static enum ks_err
@@ -203,9 +188,10 @@ set_code(struct ks_error *e, const char *code)
 static enum ks_err
 upstream_error(struct kimi_stream *s, json_object *e)
 {
-	json_object *msgs[] = { get(get(e, "localizedMessage"), "message"),
-	    get(e, "message"), get(e, "reason"), get(e, "code") };
-	json_object *code = get(e, "code");
+	json_object *msgs[] = {
+	    jv_get(jv_get(e, "localizedMessage"), "message"),
+	    jv_get(e, "message"), jv_get(e, "reason"), jv_get(e, "code") };
+	json_object *code = jv_get(e, "code");
 	struct buf b;
 	const char *c;
 	size_t i;
@@ -215,17 +201,18 @@ upstream_error(struct kimi_stream *s, json_object *e)
 	if (json_object_is_type(code, json_type_int))
 		snprintf(s->e.code, sizeof(s->e.code), "%lld",
 		    (long long)json_object_get_int64(code));
-	else if ((c = str(code)) != NULL || (c = str(get(e, "reason"))) != NULL)
+	else if ((c = str(code)) != NULL ||
+	    (c = str(jv_get(e, "reason"))) != NULL)
 		set_code(&s->e, c);
 	s->e.status = ks_error_status(s->e.code);
-	if (s->e.status == 502 && (c = str(get(e, "reason"))) != NULL)
+	if (s->e.status == 502 && (c = str(jv_get(e, "reason"))) != NULL)
 		s->e.status = ks_error_status(c);
 	for (i = 0; i < NITEMS(msgs) && str(msgs[i]) == NULL; i++)
 		;
 	buf_init(&b, 0);
 	if (i < NITEMS(msgs))
-		kc_utf8(&b, str(msgs[i]), (size_t)json_object_get_string_len(
-		    msgs[i]), 1);
+		buf_add_utf8(&b, str(msgs[i]),
+		    (size_t)json_object_get_string_len(msgs[i]), SIZE_MAX, 1);
 	if (b.failed) {
 		buf_free(&b);
 		return s->err = KS_ENOMEM;
@@ -262,21 +249,21 @@ stage_ended(json_object *status)
 static enum ks_err
 block(struct kimi_stream *s, json_object *o)
 {
-	json_object *b = get(o, "block"), *text = get(b, "text"), *stages;
+	json_object *b = jv_get(o, "block"), *text = jv_get(b, "text"), *stages;
 	json_object *stage = NULL;
-	const char *op = str(get(o, "op")), *mask = str(get(o, "mask"));
+	const char *op = str(jv_get(o, "op")), *mask = str(jv_get(o, "mask"));
 	enum ks_err rc = KS_OK;
 	int think_mask, text_mask;
 
-	stages = get(get(b, "multiStage"), "stages");
+	stages = jv_get(jv_get(b, "multiStage"), "stages");
 	if (json_object_is_type(stages, json_type_array) &&
 	    json_object_array_length(stages) > 0)
 		stage = json_object_array_get_idx(stages, 0);
-	if (is(get(stage, "name"), STAGE_THINKING))
-		s->thinking = !stage_ended(get(stage, "status"));
-	if (is(get(text, "flags"), "thinking"))
+	if (is(jv_get(stage, "name"), STAGE_THINKING))
+		s->thinking = !stage_ended(jv_get(stage, "status"));
+	if (is(jv_get(text, "flags"), "thinking"))
 		s->thinking = 1;
-	else if (is(get(text, "flags"), "answer"))
+	else if (is(jv_get(text, "flags"), "answer"))
 		s->thinking = 0;
 	if (b == NULL || op == NULL || (strcmp(op, "set") != 0 &&
 	    strcmp(op, "append") != 0))
@@ -286,12 +273,12 @@ block(struct kimi_stream *s, json_object *o)
 	think_mask = strstr(mask, "block.think") != NULL;
 	text_mask = strstr(mask, "block.text") != NULL;
 	if (think_mask)
-		rc = emit(s, 1, get(get(b, "think"), "content"));
+		rc = emit(s, 1, jv_get(jv_get(b, "think"), "content"));
 	if (rc == KS_OK && text_mask)
-		rc = emit(s, is(get(text, "flags"), "thinking"),
-		    get(text, "content"));
+		rc = emit(s, is(jv_get(text, "flags"), "thinking"),
+		    jv_get(text, "content"));
 	if (rc == KS_OK && !think_mask && !text_mask)
-		rc = emit(s, s->thinking, get(text, "content"));
+		rc = emit(s, s->thinking, jv_get(text, "content"));
 	return rc;
 }
 
@@ -311,21 +298,21 @@ data_message(struct kimi_stream *s, const char *p, size_t n)
 		json_object_put(o);
 		return KS_PROTO;
 	}
-	if ((e = get(o, "error")) == NULL)
-		e = get(get(o, "exception"), "error");
+	if ((e = jv_get(o, "error")) == NULL)
+		e = jv_get(jv_get(o, "exception"), "error");
 	if (json_object_is_type(e, json_type_object)) {
 		rc = upstream_error(s, e);
 		goto out;
 	}
-	if (get(o, "heartbeat") != NULL)
+	if (jv_get(o, "heartbeat") != NULL)
 		goto out;
-	take_id(s->chat_id, get(get(o, "chat"), "id"));
-	m = get(o, "message");
-	if (is(get(m, "role"), "assistant"))
-		take_id(s->msg_id, get(m, "id"));
+	take_id(s->chat_id, jv_get(jv_get(o, "chat"), "id"));
+	m = jv_get(o, "message");
+	if (is(jv_get(m, "role"), "assistant"))
+		take_id(s->msg_id, jv_get(m, "id"));
 	if ((rc = block(s, o)) != KS_OK)
 		goto out;
-	done = get(o, "done");
+	done = jv_get(o, "done");
 	if (done != NULL && !(json_object_is_type(done, json_type_boolean) &&
 	    !json_object_get_boolean(done)))
 		rc = finish(s);

@@ -135,9 +135,7 @@ static void
 fail_oom(struct mm_call *c)
 {
 	snprintf(c->msg, sizeof(c->msg), "out of memory");
-	if (c->sink != NULL)
-		call_fail(c->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+	call_fail_nomem(c->sink);
 }
 
 enum mm_step

@@ -103,8 +103,7 @@ send_msg(struct mm_call *c, const struct provider_call *pc,
 	body = b.failed ? NULL : arena_strndup(c->arena, b.p, b.len);
 	buf_free(&b);
 	if (body == NULL) {
-		call_fail(c->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(c->sink);
 		return -1;
 	}
 	if (mm_api(c, "send_msg", MM_PATH_SEND, NULL, body, &root) !=
@@ -258,8 +257,7 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 	body = arena_printf(c->arena, chat->numeric ? "{\"chat_id\":%s}" :
 	    "{\"chat_id\":\"%s\"}", chat->id);
 	if (body == NULL || mm_poll_new(&dec, k, &o) != MMP_OK) {
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		return;
 	}
 	pace_init(&pace, c->cfg);
@@ -284,8 +282,7 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 		}
 		if (e == UP_ENOMEM) {
 			http_resp_free(&resp);
-			call_fail(k, 503, "server_error", "overloaded",
-			    "Out of memory.");
+			call_fail_nomem(k);
 			break;
 		}
 		if (e != UP_OK) {
@@ -343,8 +340,7 @@ minimax_chat(const struct provider_call *pc)
 	}
 	if ((ce = mm_call_init(&c, &x, pc->account)) != MMC_OK) {
 		if (ce == MMC_ENOMEM)
-			call_fail(pc->sink, 503, "server_error", "overloaded",
-			    "Out of memory.");
+			call_fail_nomem(pc->sink);
 		else
 			call_fail(pc->sink, 401, "invalid_request_error",
 			    "invalid_api_key", "The MiniMax credential is "

@@ -81,9 +81,7 @@ mm_device(struct mm_call *c, int force)
 		c->device = arena_strdup(c->arena, value);
 		free(value);
 		if (c->device == NULL) {
-			if (c->sink != NULL)
-				call_fail(c->sink, 503, "server_error",
-				    "overloaded", "Out of memory.");
+			call_fail_nomem(c->sink);
 			return MM_STEP_FAILED;
 		}
 		if (how == TOKCACHE_EXCHANGED) {

@@ -9,18 +9,20 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
 #include "fcgi/utf8.h"
+#include "upstream/jv.h"
 #include "upstream/minimax/poll.h"
+#include "upstream/sink_out.h"
 
 #define SEP		"\n\n"		/* between two AI messages */
-#define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
 
 struct field {
 	char	*have;		/* the last snapshot accepted */
@@ -39,15 +41,15 @@ struct ai_msg {
 struct mm_poll {
 	struct chat_sink	 sink;
 	int			 final_only;
-	int			 started, done;
+	bool			 started;
+	int			 done;
 	enum mm_poll_err	 err;
 	char			 cur[MMP_ID_MAX + 1];
 	int			 has_cur;
 	char			 seen[MMP_MAX_AI][MMP_ID_MAX + 1];
 	size_t			 nseen;
 	struct field		 text, think;
-	char			*out;		/* a delta made clean */
-	size_t			 out_cap;
+	struct buf		 out;		/* a delta made clean */
 	unsigned long long	 progress;
 	int			 changed;
 	long			 status;
@@ -93,7 +95,7 @@ mm_poll_free(struct mm_poll *p)
 		return;
 	free(p->text.have);
 	free(p->think.have);
-	free(p->out);
+	buf_free(&p->out);
 	free(p);
 }
 
@@ -148,17 +150,6 @@ one_line(const char *s, size_t n, char *out, size_t outsz)
 	out[w] = '\0';
 }
 
-static struct json_object *
-get(struct json_object *o, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_is_type(o, json_type_object) ||
-	    !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
 long
 mm_envelope(struct json_object *root, char *msg, size_t msgsz)
 {
@@ -167,12 +158,12 @@ mm_envelope(struct json_object *root, char *msg, size_t msgsz)
 
 	if (msgsz > 0)
 		msg[0] = '\0';
-	if ((env = get(root, "base_resp")) != NULL) {
-		c = get(env, "status_code");
-		m = get(env, "status_msg");
-	} else if ((env = get(root, "statusInfo")) != NULL) {
-		c = get(env, "code");
-		m = get(env, "message");
+	if ((env = jv_get(root, "base_resp")) != NULL) {
+		c = jv_get(env, "status_code");
+		m = jv_get(env, "status_msg");
+	} else if ((env = jv_get(root, "statusInfo")) != NULL) {
+		c = jv_get(env, "code");
+		m = jv_get(env, "message");
 	} else
 		return 0;
 	if (c != NULL && (json_object_is_type(c, json_type_int) ||
@@ -226,61 +217,24 @@ fail_sink(struct mm_poll *p, int status, const char *code, const char *msg)
 static enum mm_poll_err
 role(struct mm_poll *p)
 {
-	if (p->started)
-		return MMP_OK;
-	p->started = 1;
-	if (p->sink.role != NULL && p->sink.role(p->sink.ctx, "assistant"))
-		return fail(p, MMP_ABORT);
-	return MMP_OK;
-}
-
-/* The separator and s[0..n) as clean UTF-8 in p->out; its length. */
-static ssize_t
-clean(struct mm_poll *p, int sep, const char *s, size_t n)
-{
-	size_t need = 3 * n + sizeof(SEP), w = 0, i = 0, k;
-	char *np;
-
-	if (need > p->out_cap) {
-		if ((np = realloc(p->out, need)) == NULL)
-			return -1;
-		p->out = np;
-		p->out_cap = need;
-	}
-	if (sep) {
-		memcpy(p->out, SEP, sizeof(SEP) - 1);
-		w = sizeof(SEP) - 1;
-	}
-	while (i < n) {
-		if ((k = utf8_seq_len((const unsigned char *)s + i,
-		    n - i)) == 0) {
-			memcpy(p->out + w, REPLACEMENT, 3);
-			w += 3;
-			i++;
-			continue;
-		}
-		memcpy(p->out + w, s + i, k);
-		w += k;
-		i += k;
-	}
-	return (ssize_t)w;
+	return sink_out_role(&p->sink, &p->started) < 0 ? fail(p, MMP_ABORT) :
+	    MMP_OK;
 }
 
 static enum mm_poll_err
 write_delta(struct mm_poll *p, struct field *f, int reasoning, const char *s,
     size_t n)
 {
-	int (*cb)(void *, const char *, size_t);
-	ssize_t w;
-
 	if (n == 0 || role(p) != MMP_OK)
 		return p->err;
-	if ((w = clean(p, f->sep && f->any, s, n)) < 0)
+	buf_reset(&p->out);
+	if ((f->sep && f->any && buf_add(&p->out, SEP, sizeof(SEP) - 1) < 0) ||
+	    buf_add_utf8(&p->out, s, n, SIZE_MAX, 0) < 0)
 		return fail(p, MMP_ENOMEM);
 	f->sep = 0;
 	f->any = 1;
-	cb = reasoning ? p->sink.reasoning : p->sink.text;
-	if (cb != NULL && cb(p->sink.ctx, p->out, (size_t)w))
+	if (sink_out_put(&p->sink, &p->started, reasoning, p->out.p,
+	    p->out.len) < 0)
 		return fail(p, MMP_ABORT);
 	return MMP_OK;
 }
@@ -399,12 +353,12 @@ pick_ai(struct json_object *msgs, struct ai_msg *ai)
 		return -1;
 	for (i = 0; i < n; i++) {
 		m = json_object_array_get_idx(msgs, i);
-		if ((v = get(m, "msg_type")) == NULL ||
+		if ((v = jv_get(m, "msg_type")) == NULL ||
 		    json_object_get_int64(v) != 2)
 			continue;
 		if (nai == MMP_MAX_AI)
 			return -1;
-		v = get(m, "msg_id");
+		v = jv_get(m, "msg_id");
 		if (v != NULL && (json_object_is_type(v, json_type_string) ||
 		    json_object_is_type(v, json_type_int)) &&
 		    *(id = json_object_get_string(v)) != '\0') {
@@ -413,9 +367,9 @@ pick_ai(struct json_object *msgs, struct ai_msg *ai)
 			snprintf(ai[nai].id, sizeof(ai[nai].id), "%s", id);
 		} else
 			snprintf(ai[nai].id, sizeof(ai[nai].id), "#%zu", i);
-		ai[nai].text = str_of(get(m, "msg_content"),
+		ai[nai].text = str_of(jv_get(m, "msg_content"),
 		    &ai[nai].text_len);
-		ai[nai].think = str_of(get(get(m, "extra_info"),
+		ai[nai].think = str_of(jv_get(jv_get(m, "extra_info"),
 		    "thinking_content"), &ai[nai].think_len);
 		if (ai[nai].text_len > MMP_MAX_TEXT ||
 		    ai[nai].think_len > MMP_MAX_TEXT)
@@ -474,11 +428,11 @@ snapshot(struct mm_poll *p, struct json_object *root)
 	}
 	if ((ai = calloc(MMP_MAX_AI, sizeof(*ai))) == NULL)
 		return fail(p, MMP_ENOMEM);
-	if ((n = pick_ai(get(root, "messages"), ai)) < 0) {
+	if ((n = pick_ai(jv_get(root, "messages"), ai)) < 0) {
 		free(ai);
 		return fail(p, MMP_PROTO);
 	}
-	if ((v = get(get(root, "chat"), "chat_status")) != NULL)
+	if ((v = jv_get(jv_get(root, "chat"), "chat_status")) != NULL)
 		p->status = (long)json_object_get_int64(v);
 	prog = progress_of(ai, n, p->status);
 	p->changed = prog != p->progress;

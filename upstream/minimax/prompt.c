@@ -11,6 +11,7 @@
 
 #include "fcgi/arena.h"
 #include "fcgi/buf.h"
+#include "upstream/chat_text.h"
 #include "upstream/minimax/prompt.h"
 
 /* Where the line that holds s[i] ends. */
@@ -65,12 +66,6 @@ mm_strip_images(char *s, size_t n)
 	return w;
 }
 
-static int
-is_system(const struct chat_message *m)
-{
-	return m->role == CHAT_ROLE_SYSTEM || m->role == CHAT_ROLE_DEVELOPER;
-}
-
 /*
  * Appends the message's text, images gone; 0 when that left nothing but
  * white space (the caller takes it back), else how many bytes it added.
@@ -78,18 +73,9 @@ is_system(const struct chat_message *m)
 static size_t
 put_text(struct buf *b, const struct chat_message *m)
 {
-	size_t start = b->len, k, first = 1;
+	size_t start = b->len, k;
 
-	for (k = 0; k < m->nparts; k++) {
-		const struct chat_part *p = &m->parts[k];
-
-		if (p->type != CHAT_PART_TEXT || p->text == NULL || p->len == 0)
-			continue;
-		if (!first)
-			buf_add(b, "\n", 1);
-		buf_add(b, p->text, p->len);
-		first = 0;
-	}
+	chat_text_join(b, m);
 	if (b->failed)
 		return 0;
 	b->len = start + mm_strip_images(b->p + start, b->len - start);
@@ -133,7 +119,7 @@ mm_prompt(struct arena *a, const struct chat_request *req, size_t *lenp)
 		*lenp = 0;
 	buf_init(&b, MM_PROMPT_MAX);
 	for (i = 0; i < req->nmessages; i++)
-		if (is_system(&req->messages[i]))
+		if (chat_text_system(&req->messages[i]))
 			sys = &req->messages[i];
 	if (sys != NULL) {
 		buf_adds(&b, "system:");
@@ -143,7 +129,7 @@ mm_prompt(struct arena *a, const struct chat_request *req, size_t *lenp)
 			buf_add(&b, "\n", 1);
 	}
 	for (i = 0; i < req->nmessages; i++)
-		if (!is_system(&req->messages[i]))
+		if (!chat_text_system(&req->messages[i]))
 			nmsg += (size_t)put_message(&b, &req->messages[i]);
 	if (nmsg >= 2)
 		buf_adds(&b, "assistant:");

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "fcgi/arena.h"
+#include "fcgi/b64.h"
 #include "upstream/call.h"
 #include "upstream/minimax/sign.h"
 
@@ -34,12 +35,6 @@ mm_cred_strerror(enum mm_cred_err e)
 	    cred_errs[e] : "unknown error";
 }
 
-static int
-b64url_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '-' || c == '_';
-}
-
 int
 mm_jwt_shape(const char *s, size_t n)
 {
@@ -54,7 +49,7 @@ mm_jwt_shape(const char *s, size_t n)
 				return 0;
 			dots++;
 			seg = 0;
-		} else if (b64url_char(s[i]))
+		} else if (b64_value((unsigned char)s[i], B64_URL) >= 0)
 			seg++;
 		else
 			return 0;
@@ -74,31 +69,6 @@ mm_id_ok(const char *s, size_t n)
 		    s[i] != '_' && s[i] != '.')
 			return 0;
 	return 1;
-}
-
-/* Base64url without padding → bytes; -1 when it is not. */
-static int
-b64url_decode(const char *s, size_t n, unsigned char *out, size_t outsz,
-    size_t *outlen)
-{
-	char tmp[((MM_PAYLOAD_MAX + 2) / 3) * 4 + 4] = "";
-	size_t i, pad;
-	int got;
-
-	if (n == 0 || n % 4 == 1 || n + 3 >= sizeof(tmp))
-		return -1;
-	for (i = 0; i < n; i++)
-		tmp[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
-	pad = (4 - n % 4) % 4;
-	for (i = 0; i < pad; i++)
-		tmp[n + i] = '=';
-	if (((n + pad) / 4) * 3 > outsz)
-		return -1;
-	got = EVP_DecodeBlock(out, (const unsigned char *)tmp, (int)(n + pad));
-	if (got < 0 || (size_t)got < pad)
-		return -1;
-	*outlen = (size_t)got - pad;
-	return 0;
 }
 
 /* A string or an integer member as text, or NULL. */
@@ -122,13 +92,14 @@ mm_jwt_uid(struct arena *a, const char *jwt)
 	unsigned char dec[MM_PAYLOAD_MAX + 1];
 	struct json_object *root, *user;
 	const char *p, *q, *id = NULL;
-	size_t n;
 	char *out = NULL;
+	long n;
 
+	/* not call_jwt_payload(): an unsigned token ("h.p.") counts too */
 	if ((p = strchr(jwt, '.')) == NULL || (q = strchr(p + 1, '.')) == NULL)
 		return NULL;
-	if (b64url_decode(p + 1, (size_t)(q - p - 1), dec, MM_PAYLOAD_MAX,
-	    &n) < 0)
+	if ((n = b64_decode(p + 1, (size_t)(q - p - 1), dec, MM_PAYLOAD_MAX,
+	    B64_URL)) <= 0)
 		return NULL;
 	dec[n] = '\0';
 	if ((root = json_tokener_parse((const char *)dec)) == NULL)

@@ -172,8 +172,7 @@ qa_fail(struct qa_call *c, const char *what, enum qa_err e)
 		    "Rate limited by Qwen AI (%s): %s", what, c->msg);
 		break;
 	case QA_ENOMEM:
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		break;
 	case QA_PROTO:
 		call_fail(k, 502, "upstream_error", "upstream_error",

@@ -19,12 +19,12 @@
 #include <json-c/json.h>
 
 #include "fcgi/buf.h"
-#include "fcgi/utf8.h"
+#include "upstream/jv.h"
 #include "upstream/qwenai/errors.h"
 #include "upstream/qwenai/stream.h"
+#include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
-#define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
 
 struct qa_stream {
 	struct chat_sink	 sink;
@@ -71,59 +71,29 @@ sunk(struct qa_stream *s, int rc)
 static enum qa_stream_err
 start(struct qa_stream *s)
 {
-	if (s->started)
-		return QAS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? QAS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
-/*
- * p[0..n) as valid UTF-8 into the work buffer, at most max bytes (cut
- * between characters); line: one line, control characters as spaces.
- */
+/* p[0..n) cleaned (buf_add_utf8) into the work buffer. */
 static enum qa_stream_err
 clean(struct qa_stream *s, const char *p, size_t n, size_t max, bool line)
 {
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, k;
-
 	buf_reset(&s->work);
-	while (i < n) {
-		if ((k = utf8_seq_len(u + i, n - i)) == 0) {
-			if (s->work.len + 3 > max)
-				break;
-			buf_add(&s->work, REPLACEMENT, 3);
-			i++;
-			continue;
-		}
-		if (s->work.len + k > max)
-			break;
-		if (line && k == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			buf_add(&s->work, " ", 1);
-		else
-			buf_add(&s->work, p + i, k);
-		i += k;
-	}
-	return s->work.failed ? QAS_ENOMEM : QAS_OK;
+	return buf_add_utf8(&s->work, p, n, max, line) < 0 ? QAS_ENOMEM :
+	    QAS_OK;
 }
 
 /* Text or reasoning, cleaned, after role(). */
 static enum qa_stream_err
 out(struct qa_stream *s, bool text, const char *p, size_t n)
 {
-	int (*fn)(void *, const char *, size_t);
-	enum qa_stream_err rc;
-
 	if (n == 0)
 		return QAS_OK;
 	s->content = true;
-	if ((rc = clean(s, p, n, SIZE_MAX, false)) != QAS_OK ||
-	    (rc = start(s)) != QAS_OK)
-		return rc;
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, s->work.p, s->work.len)) :
-	    QAS_OK;
+	if (clean(s, p, n, SIZE_MAX, false) != QAS_OK)
+		return QAS_ENOMEM;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, s->work.p,
+	    s->work.len));
 }
 
 static enum qa_stream_err
@@ -142,33 +112,6 @@ finish(struct qa_stream *s, enum chat_finish why)
 }
 
 /* ------------------------------------------------------------ JSON */
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *
-str(json_object *v, size_t *n)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return NULL;
-	*n = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-static bool
-is(json_object *v, const char *want)
-{
-	size_t n;
-	const char *p = str(v, &n);
-
-	return p != NULL && n == strlen(want) && memcmp(p, want, n) == 0;
-}
 
 /* ------------------------------------------------------------ errors */
 
@@ -237,8 +180,8 @@ upstream_error(struct qa_stream *s, json_object *o, const char *raw,
 static enum qa_stream_err
 summary(struct qa_stream *s, json_object *delta)
 {
-	json_object *lines = get(get(get(delta, "extra"), "summary_thought"),
-	    "content");
+	json_object *lines = jv_get(jv_get(jv_get(delta, "extra"),
+	    "summary_thought"), "content");
 	struct buf now;
 	enum qa_stream_err rc = QAS_OK;
 	const char *p;
@@ -248,13 +191,13 @@ summary(struct qa_stream *s, json_object *delta)
 		return QAS_OK;
 	len = json_object_array_length(lines);
 	for (i = 0; i < len; i++)
-		if (str(json_object_array_get_idx(lines, i), &n) != NULL)
+		if (jv_str(json_object_array_get_idx(lines, i), &n) != NULL)
 			total += n + 1;
 	if (total > QAS_SUMMARY_MAX)
 		return s->err = QAS_PROTO;
 	buf_init(&now, 0);
 	for (i = 0; i < len; i++) {
-		if ((p = str(json_object_array_get_idx(lines, i), &n)) ==
+		if ((p = jv_str(json_object_array_get_idx(lines, i), &n)) ==
 		    NULL)
 			continue;
 		if (now.len > 0)
@@ -300,27 +243,29 @@ finish_of(const char *p, size_t n)
 static enum qa_stream_err
 choice(struct qa_stream *s, json_object *ch)
 {
-	json_object *delta = get(ch, "delta"), *phase = get(delta, "phase");
-	json_object *why = get(delta, "finish_reason");
+	json_object *delta = jv_get(ch, "delta");
+	json_object *phase = jv_get(delta, "phase");
+	json_object *why = jv_get(delta, "finish_reason");
 	enum qa_stream_err rc;
 	const char *text, *fr;
 	size_t n = 0, fn = 0;
 
 	if (!json_object_is_type(delta, json_type_object))
 		return QAS_OK;
-	text = str(get(delta, "content"), &n);
-	if (is(phase, "think"))
+	text = jv_str(jv_get(delta, "content"), &n);
+	if (jv_is(phase, "think"))
 		return out(s, false, text, text != NULL ? n : 0);
-	if (is(phase, "thinking_summary"))
+	if (jv_is(phase, "thinking_summary"))
 		return summary(s, delta);
 	if (phase != NULL && !json_object_is_type(phase, json_type_null) &&
-	    !is(phase, "answer"))
+	    !jv_is(phase, "answer"))
 		return QAS_OK;	/* a tool's or a search's phase */
 	if ((rc = out(s, true, text, text != NULL ? n : 0)) != QAS_OK)
 		return rc;
-	if ((fr = str(why, &fn)) == NULL || fn == 0)
-		fr = str(get(ch, "finish_reason"), &fn);
-	if (is(get(delta, "status"), "finished") || (fr != NULL && fn > 0)) {
+	if ((fr = jv_str(why, &fn)) == NULL || fn == 0)
+		fr = jv_str(jv_get(ch, "finish_reason"), &fn);
+	if (jv_is(jv_get(delta, "status"), "finished") ||
+	    (fr != NULL && fn > 0)) {
 		s->upstream_end = true;
 		return finish(s, finish_of(fr, fn));
 	}
@@ -330,10 +275,10 @@ choice(struct qa_stream *s, json_object *ch)
 static long
 count(json_object *u, const char *a, const char *b)
 {
-	json_object *v = get(u, a);
+	json_object *v = jv_get(u, a);
 
 	if (v == NULL)
-		v = get(u, b);
+		v = jv_get(u, b);
 	return json_object_is_type(v, json_type_int) &&
 	    json_object_get_int64(v) > 0 && json_object_get_int64(v) < (1L <<
 	    40) ? (long)json_object_get_int64(v) : 0;
@@ -358,8 +303,8 @@ usage(struct qa_stream *s, json_object *u)
 static enum qa_stream_err
 object(struct qa_stream *s, json_object *o)
 {
-	json_object *created = get(o, "response.created"), *data;
-	json_object *choices = get(o, "choices");
+	json_object *created = jv_get(o, "response.created"), *data;
+	json_object *choices = jv_get(o, "choices");
 	char code[QA_CODE_MAX + 1], msg[8];
 	enum qa_stream_err rc;
 	const char *id;
@@ -367,10 +312,10 @@ object(struct qa_stream *s, json_object *o)
 
 	if (qa_envelope(o, &data, code, sizeof(code), msg, sizeof(msg)) < 0)
 		return upstream_error(s, o, NULL, 0);
-	if ((id = str(get(created, "response_id"), &n)) != NULL &&
+	if ((id = jv_str(jv_get(created, "response_id"), &n)) != NULL &&
 	    n <= QAS_ID_MAX)
 		memcpy(s->response_id, id, n + 1);
-	usage(s, get(o, "usage"));
+	usage(s, jv_get(o, "usage"));
 	if (!json_object_is_type(choices, json_type_array))
 		return QAS_OK;
 	n = json_object_array_length(choices);
@@ -418,12 +363,7 @@ qa_stream_event(struct qa_stream *s, const char *event, const char *data,
 
 	if (s->err != QAS_OK || s->terminal)
 		return s->err;
-	while (len > 0 && ISSPACE(*data)) {
-		data++;
-		len--;
-	}
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (len > QAS_MAX_EVENT)
 		return s->err = QAS_PROTO;
 	if (event != NULL && strcmp(event, "error") == 0) {

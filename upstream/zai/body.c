@@ -13,6 +13,7 @@
 
 #include "fcgi/arena.h"
 #include "fcgi/buf.h"
+#include "upstream/chat_text.h"
 #include "upstream/zai/body.h"
 
 #define SYS_JOIN	"\n\n"
@@ -48,12 +49,6 @@ message_text(struct buf *b, const struct chat_message *m)
 	}
 }
 
-static int
-is_system(enum chat_role r)
-{
-	return r == CHAT_ROLE_SYSTEM || r == CHAT_ROLE_DEVELOPER;
-}
-
 enum zai_body_err
 zai_history(struct arena *a, const struct chat_request *cr,
     struct zai_history *h)
@@ -79,7 +74,7 @@ zai_history(struct arena *a, const struct chat_request *cr,
 	for (i = 0; i < cr->nmessages; i++) {
 		const struct chat_message *m = &cr->messages[i];
 
-		if (is_system(m->role)) {
+		if (chat_text_system(m)) {
 			size_t before = sys.len;
 
 			if (sys.len > 0)

@@ -56,8 +56,7 @@ chat_create(struct zai_call *c, const struct provider_call *pc,
 	body = zai_new_chat_body(c->arena, pc->route->upstream_model, msg_id,
 	    h, now_ms());
 	if (body == NULL) {
-		call_fail(c->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(c->sink);
 		return -1;
 	}
 	if (zai_api(c, "chats/new", "POST", ZAI_NEW_CHAT, body, &root) < 0)
@@ -226,8 +225,7 @@ completion(struct zai_call *c, const struct provider_call *pc,
 	req.body = zai_completion_body(c->arena, h, &in);
 	if (zai_stream_new(&sc.dec, k, &so) != ZS_OK || req.url == NULL ||
 	    req.headers == NULL || req.body == NULL) {
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		goto out;
 	}
 	req.body_len = strlen(req.body);
@@ -267,8 +265,7 @@ zai_chat(const struct provider_call *pc)
 	}
 	if ((be = zai_history(pc->arena, pc->req, &h)) != ZAI_BODY_OK) {
 		if (be == ZAI_BODY_ENOMEM)
-			call_fail(pc->sink, 503, "server_error", "overloaded",
-			    "Out of memory.");
+			call_fail_nomem(pc->sink);
 		else
 			call_fail(pc->sink, 400, "invalid_request_error",
 			    be == ZAI_BODY_ATTACHMENT ? "unsupported_content" :
@@ -280,8 +277,7 @@ zai_chat(const struct provider_call *pc)
 	c.idle = pc->idle;
 	c.idle_ctx = pc->idle_ctx;
 	if (c.base == NULL) {
-		call_fail(pc->sink, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(pc->sink);
 		return;
 	}
 	call_uuid4(msg_id);

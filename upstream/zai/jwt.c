@@ -1,10 +1,9 @@
 /*
  * jwt.c - the claims of a Z.ai login token; see jwt.h.
  *
- * The payload is base64url without padding (RFC 7515 §2).  It is decoded
- * by hand into a bounded stack buffer rather than through OpenSSL's
- * padded-base64 decoder, which would need the alphabet rewritten and the
- * padding restored first.
+ * The payload is base64url without padding (RFC 7515 §2), decoded into a
+ * bounded stack buffer.  Not call_jwt_payload(): a token that does not
+ * decode is told from one whose payload is not JSON (zai_jwt_strerror).
  */
 #include "config.h"
 
@@ -14,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "fcgi/b64.h"
 #include "upstream/zai/jwt.h"
 
 #define PAYLOAD_MAX	((ZAI_JWT_MAX / 4) * 3 + 3)
@@ -31,19 +31,6 @@ zai_jwt_strerror(enum zai_jwt_err e)
 	return (unsigned)e < ZAI_JWT__MAX ? jwt_errs[e] : "unknown error";
 }
 
-/* The 6-bit value of a base64url character, or -1. */
-static int
-b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '-' ? 62 : c == '_' ? 63 : -1;
-}
-
 int
 zai_jwt_shape(const char *s, size_t n)
 {
@@ -56,39 +43,13 @@ zai_jwt_shape(const char *s, size_t n)
 			if (run == 0 || ++dots > 2)
 				return 0;
 			run = 0;
-		} else if (b64url_val((unsigned char)s[i]) < 0 && s[i] != '=')
+		} else if (s[i] != '=' &&
+		    b64_value((unsigned char)s[i], B64_URL) < 0)
 			return 0;
 		else
 			run++;
 	}
 	return dots == 2 && run > 0;
-}
-
-/* base64url (padding tolerated) into out; the length, or -1. */
-static long
-b64url_decode(const char *s, size_t n, unsigned char *out, size_t outsz)
-{
-	unsigned acc = 0;
-	size_t i, o = 0;
-	int bits = 0, v;
-
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1)
-		return -1;	/* no byte ends on a single character */
-	for (i = 0; i < n; i++) {
-		if ((v = b64url_val((unsigned char)s[i])) < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (o == outsz)
-				return -1;
-			out[o++] = (unsigned char)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return (long)o;
 }
 
 /* A claim as text: a string, or an integer written out. */
@@ -130,7 +91,8 @@ zai_jwt_claims(const char *jwt, struct zai_claims *c)
 		return ZAI_JWT_SHAPE;
 	p = strchr(jwt, '.') + 1;
 	q = strchr(p, '.');
-	if ((n = b64url_decode(p, (size_t)(q - p), raw, PAYLOAD_MAX)) < 0)
+	if ((n = b64_decode(p, (size_t)(q - p), raw, PAYLOAD_MAX,
+	    B64_URL)) < 0)
 		return ZAI_JWT_BASE64;
 	raw[n] = '\0';
 	if ((size_t)n != strlen((char *)raw) ||

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,12 @@
 
 #include <json-c/json.h>
 
+#include "fcgi/buf.h"
+#include "upstream/sink_out.h"
+#include "upstream/sse.h"
 #include "upstream/zai/stream.h"
 #include "upstream/zai/text.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
-			    (c) == '\n')
 #define EVENT_TYPE	"chat:completion"
 /* detail bytes put in a message: each may become 3, plus "Z.ai: " */
 #define DETAIL_IN_MAX	((ZS_ERRMSG_MAX - 8) / 3)
@@ -54,7 +56,7 @@ struct zai_stream {
 	char			 hold[ZAI_HOLD_MAX];
 	size_t			 hlen;
 	enum phase		 hphase;	/* whose text hold is */
-	struct zai_text		 work;
+	struct buf		 work;
 };
 
 static const char *const zs_errs[ZS__MAX] = {
@@ -138,25 +140,14 @@ sunk(struct zai_stream *s, int rc)
 static enum zai_stream_err
 start(struct zai_stream *s)
 {
-	if (s->started)
-		return ZS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? ZS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
+	return sunk(s, sink_out_role(&s->sink, &s->started));
 }
 
 static enum zai_stream_err
 out(struct zai_stream *s, enum phase ph, const char *p, size_t n)
 {
-	int (*fn)(void *, const char *, size_t);
-	enum zai_stream_err rc;
-
-	if (n == 0)
-		return ZS_OK;
-	if ((rc = start(s)) != ZS_OK)
-		return rc;
-	fn = ph == PH_THINK ? s->sink.reasoning : s->sink.text;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : ZS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, ph == PH_THINK, p,
+	    n));
 }
 
 /* What was held back is plain text of its phase after all. */
@@ -184,10 +175,10 @@ deliver(struct zai_stream *s, enum phase ph, json_object *v)
 	if (s->hphase != ph && (rc = release(s)) != ZS_OK)
 		return rc;
 	s->hphase = ph;
-	s->work.len = 0;
-	if (zai_text_add(&s->work, s->hold, s->hlen) < 0 ||
-	    zai_text_clean(&s->work, json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v), 0) < 0)
+	buf_reset(&s->work);
+	if (buf_add(&s->work, s->hold, s->hlen) < 0 ||
+	    buf_add_utf8(&s->work, json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), SIZE_MAX, 0) < 0)
 		return s->err = ZS_ENOMEM;
 	n = ph == PH_THINK ? zai_details_strip(s->work.p, s->work.len, &keep) :
 	    zai_cite_strip(s->work.p, s->work.len, &keep);
@@ -243,7 +234,7 @@ end_answer(struct zai_stream *s)
 static enum zai_stream_err
 fail(struct zai_stream *s, json_object *e)
 {
-	struct zai_text msg = { NULL, 0, 0, 0 };
+	struct buf msg;
 	char code[ZS_CODE_MAX + 1] = "";
 	struct zai_fault f;
 	json_object *d = NULL, *c;
@@ -282,16 +273,17 @@ fail(struct zai_stream *s, json_object *e)
 		while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
 			n--;
 	}
-	if (zai_text_add(&msg, "Z.ai: ", 6) < 0 || (n > 0 ?
-	    zai_text_clean(&msg, detail, n, 1) : zai_text_add(&msg,
+	buf_init(&msg, 0);
+	if (buf_add(&msg, "Z.ai: ", 6) < 0 || (n > 0 ?
+	    buf_add_utf8(&msg, detail, n, SIZE_MAX, 1) : buf_add(&msg,
 	    "the upstream reported an error", 30)) < 0) {
-		zai_text_free(&msg);
+		buf_free(&msg);
 		return s->err = ZS_ENOMEM;
 	}
 	s->terminal = true;
 	rc = s->sink.error == NULL ? ZS_OK : sunk(s, s->sink.error(s->sink.ctx,
 	    f.status, f.type, f.code, msg.p));
-	zai_text_free(&msg);
+	buf_free(&msg);
 	return rc != ZS_OK ? rc : (s->err = ZS_UPSTREAM);
 }
 
@@ -360,12 +352,7 @@ zai_stream_event(struct zai_stream *s, const char *ev, const char *data,
 		return ZS_OK;
 	if (len > ZS_MAX_EVENT)
 		return s->err = ZS_PROTO;
-	while (len > 0 && ISSPACE(*data)) {
-		data++;
-		len--;
-	}
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	if (len == 0 || data[0] != '{')
 		return ZS_OK;	/* "[DONE]", pings, keep-alives */
 	json_tokener_reset(s->tok);
@@ -409,7 +396,7 @@ zai_stream_new(struct zai_stream **sp, const struct chat_sink *k,
 	if (o != NULL)
 		s->o = *o;
 	/* a delta is within one event; each byte may become a U+FFFD */
-	s->work.max = 3 * (size_t)ZS_MAX_EVENT + ZAI_HOLD_MAX;
+	buf_init(&s->work, 3 * (size_t)ZS_MAX_EVENT + ZAI_HOLD_MAX);
 	*sp = s;
 	return ZS_OK;
 }
@@ -438,6 +425,6 @@ zai_stream_free(struct zai_stream *s)
 	if (s == NULL)
 		return;
 	json_tokener_free(s->tok);
-	zai_text_free(&s->work);
+	buf_free(&s->work);
 	free(s);
 }

@@ -1,6 +1,5 @@
 /*
- * text.c - UTF-8 cleaning and the markup strippers of the Z.ai decoder;
- * see text.h.
+ * text.c - the markup strippers of the Z.ai decoder; see text.h.
  *
  * A marker is dropped only when it is whole: "【" (U+3010), at most
  * ZAI_MARK_MAX bytes, "】" (U+3011), with "turn<digits>search<digits>"
@@ -23,84 +22,6 @@
 #define CLOSE_TAG	"</details>"
 #define LIT(s)		(sizeof(s) - 1)
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
-
-int
-zai_text_add(struct zai_text *t, const char *p, size_t n)
-{
-	size_t cap;
-	char *np;
-
-	if (t->max > 0 && n > t->max - t->len)
-		return -1;
-	if (t->len + n + 1 > t->cap) {
-		cap = t->cap ? t->cap : 256;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		if ((np = realloc(t->p, cap)) == NULL)
-			return -1;
-		t->p = np;
-		t->cap = cap;
-	}
-	if (n > 0)
-		memcpy(t->p + t->len, p, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-	return 0;
-}
-
-void
-zai_text_free(struct zai_text *t)
-{
-	free(t->p);
-	memset(t, 0, sizeof(*t));
-}
-
-/* Bytes of the valid sequence at u[0..n) (1..4), or 0. */
-static size_t
-seq_len(const unsigned char *u, size_t n)
-{
-	size_t k, j;
-
-	if (u[0] < 0x80)
-		return 1;
-	k = u[0] < 0xc2 ? 0 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 :
-	    u[0] < 0xf5 ? 4 : 0;
-	if (k == 0 || k > n)
-		return 0;
-	for (j = 1; j < k; j++)
-		if ((u[j] & 0xc0) != 0x80)
-			return 0;
-	/* overlong three- and four-byte forms, surrogates, > U+10FFFF */
-	if ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] > 0x9f) ||
-	    (u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] > 0x8f))
-		return 0;
-	return k;
-}
-
-int
-zai_text_clean(struct zai_text *t, const char *p, size_t n, int line)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, run, k;
-
-	while (i < n) {
-		for (run = i; run < n && (k = seq_len(u + run, n - run)) > 0 &&
-		    !(line && k == 1 && (u[run] < 0x20 || u[run] == 0x7f));
-		    run += k)
-			;
-		if (run > i && zai_text_add(t, p + i, run - i) < 0)
-			return -1;
-		if (run == n)
-			break;
-		if (seq_len(u + run, n - run) == 1) {
-			if (zai_text_add(t, " ", 1) < 0)	/* a control */
-				return -1;
-		} else if (zai_text_add(t, "\xef\xbf\xbd", 3) < 0)
-			return -1;
-		i = run + 1;
-	}
-	return 0;
-}
 
 /* "turn<digits>search<digits>" somewhere in s[0..n). */
 static int

@@ -1,10 +1,10 @@
 /*
  * text.h - the text work of the Z.ai stream decoder (upstream/zai/
- * stream.c and text.c only): deltas cleaned to valid UTF-8 in a growing
- * buffer, and the two kinds of markup the upstream puts into them that a
- * client must not see -- web-search citation markers in the answer
- * ("【...turn0search1...】", §8.5) and, from older web builds, the
- * <details type="reasoning" ...> wrapper around the thinking.
+ * stream.c and text.c only): the two kinds of markup the upstream puts
+ * into its deltas that a client must not see -- web-search citation
+ * markers in the answer ("【...turn0search1...】", §8.5) and, from older
+ * web builds, the <details type="reasoning" ...> wrapper around the
+ * thinking.
  *
  * Both strippers work in place on hold + delta: they compact what is
  * plain text to the front and say how many bytes at the end might still
@@ -21,22 +21,6 @@
 #define ZAI_TAG_MAX	160	/* bytes of a whole <details ...> tag */
 #define ZAI_HOLD_MAX	(ZAI_TAG_MAX > ZAI_MARK_MAX ? ZAI_TAG_MAX : \
 			    ZAI_MARK_MAX)
-
-struct zai_text {
-	char	*p;
-	size_t	 len, cap;
-	size_t	 max;		/* appends past it fail */
-};
-
-/* 0, or -1 when out of memory or over t->max. */
-int	 zai_text_add(struct zai_text *, const char *, size_t);
-/*
- * p[0..n) appended as valid UTF-8 (RFC 3629: overlong forms, surrogates
- * and bytes that start nothing become U+FFFD); with line set, control
- * characters become spaces too.  0 or -1 as zai_text_add.
- */
-int	 zai_text_clean(struct zai_text *, const char *p, size_t n, int line);
-void	 zai_text_free(struct zai_text *);
 
 /*
  * w[0..n): citation markers removed; returns the length of the plain
