@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/utf8.h"
+#include "upstream/jv.h"
 #include "upstream/qwen/snap.h"
 #include "upstream/qwen/stream.h"
 
@@ -80,36 +81,6 @@ qw_error_status(const char *code, const char *msg)
 }
 
 /* ------------------------------------------------------------ json */
-
-static json_object *
-get(json_object *o, const char *key)
-{
-	json_object	*v;
-
-	return json_object_is_type(o, json_type_object) &&
-	    json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-/* A string member's bytes and length, or NULL. */
-static const char *
-str(json_object *o, const char *key, size_t *lenp)
-{
-	json_object	*v = get(o, key);
-
-	if (!json_object_is_type(v, json_type_string))
-		return NULL;
-	if (lenp != NULL)
-		*lenp = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
-}
-
-static bool
-is(json_object *o, const char *key, const char *lit)
-{
-	const char	*s = str(o, key, NULL);
-
-	return s != NULL && strcmp(s, lit) == 0;
-}
 
 static enum qw_stream_err
 parse(struct qw_stream *s, const char *data, size_t len, json_object **out)
@@ -276,7 +247,8 @@ code_of(json_object *v, char *buf, size_t bufsz)
 static bool
 is_error(json_object *j)
 {
-	json_object	*v = get(j, "error_code"), *ok = get(j, "success");
+	json_object	*v = jv_get(j, "error_code");
+	json_object	*ok = jv_get(j, "success");
 	char		 b[24];
 	const char	*c;
 
@@ -302,13 +274,13 @@ error_of(struct qw_stream *s, json_object *j)
 
 	for (i = 0; *code == '\0' && i < sizeof(codes) / sizeof(codes[0]);
 	    i++) {
-		code = code_of(get(j, codes[i]), b, sizeof(b));
+		code = code_of(jv_get(j, codes[i]), b, sizeof(b));
 		if (strcmp(code, "0") == 0)
 			code = "";
 	}
 	for (i = 0; (msg == NULL || n == 0) &&
 	    i < sizeof(msgs) / sizeof(msgs[0]); i++)
-		msg = str(j, msgs[i], &n);
+		msg = jv_str(jv_get(j, msgs[i]), &n);
 	return upstream_error(s, code, msg, n);
 }
 
@@ -321,8 +293,8 @@ keep_id(char *dst, json_object *o, const char *key)
 	const char	*v;
 	size_t		 n, i;
 
-	if (dst[0] != '\0' || (v = str(o, key, &n)) == NULL || n == 0 ||
-	    n > QWS_ID_MAX)
+	if (dst[0] != '\0' || (v = jv_str(jv_get(o, key), &n)) == NULL ||
+	    n == 0 || n > QWS_ID_MAX)
 		return;
 	for (i = 0; i < n; i++)
 		if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' &&
@@ -344,7 +316,8 @@ struct texts {
 static void
 loads(struct texts *t, json_object *m)
 {
-	json_object	*l = get(get(m, "meta_data"), "multi_load"), *e;
+	json_object	*l = jv_get(jv_get(m, "meta_data"), "multi_load");
+	json_object	*e, *type, *c;
 	const char	*v;
 	size_t		 i, n, len;
 
@@ -353,15 +326,17 @@ loads(struct texts *t, json_object *m)
 	n = json_object_array_length(l);
 	for (i = 0; i < n && i < QWS_MAX_LOADS; i++) {
 		e = json_object_array_get_idx(l, i);
-		if (is(e, "type", "deep_think")) {
-			v = str(get(e, "content"), "think_content", &len);
+		type = jv_get(e, "type");
+		c = jv_get(e, "content");
+		if (jv_is(type, "deep_think")) {
+			v = jv_str(jv_get(c, "think_content"), &len);
 			if (v != NULL && (t->deep == NULL ||
 			    len > t->deeplen)) {
 				t->deep = v;
 				t->deeplen = len;
 			}
-		} else if (is(e, "type", "multimodal_chat_think")) {
-			v = str(get(e, "content"), "content", &len);
+		} else if (jv_is(type, "multimodal_chat_think")) {
+			v = jv_str(jv_get(c, "content"), &len);
 			if (v != NULL && (t->multi == NULL ||
 			    len > t->multilen)) {
 				t->multi = v;
@@ -404,32 +379,32 @@ snapshot(struct qw_stream *s, json_object *j)
 {
 	enum qw_stream_err	 rc;
 	struct texts		 t;
-	json_object		*msgs, *m;
-	const char		*v, *st, *d;
+	json_object		*msgs, *m, *mime, *st;
+	const char		*v, *d;
 	size_t			 i, n, len, dl;
 	bool			 card;
 
-	keep_id(s->session, get(j, "communication"), "sessionid");
-	keep_id(s->reqid, get(j, "communication"), "reqid");
+	keep_id(s->session, jv_get(j, "communication"), "sessionid");
+	keep_id(s->reqid, jv_get(j, "communication"), "reqid");
 	if (is_error(j))
 		return error_of(s, j);
 	memset(&t, 0, sizeof(t));
-	msgs = get(get(j, "data"), "messages");
+	msgs = jv_get(jv_get(j, "data"), "messages");
 	n = json_object_is_type(msgs, json_type_array) ?
 	    json_object_array_length(msgs) : 0;
 	for (i = 0; i < n && i < QWS_MAX_MESSAGES; i++) {
 		m = json_object_array_get_idx(msgs, i);
-		card = is(m, "mime_type", MIME_CARD);
-		if ((card || is(m, "mime_type", MIME_TEXT)) &&
-		    (v = str(m, "content", &len)) != NULL) {
+		mime = jv_get(m, "mime_type");
+		card = jv_is(mime, MIME_CARD);
+		if ((card || jv_is(mime, MIME_TEXT)) &&
+		    (v = jv_str(jv_get(m, "content"), &len)) != NULL) {
 			t.part[t.nparts] = v;
 			t.plen[t.nparts++] = len;
 			t.total += len;
 		}
 		loads(&t, m);
-		st = str(m, "status", NULL);
-		if (card && st != NULL && (strcmp(st, "complete") == 0 ||
-		    strcmp(st, "finished") == 0))
+		st = jv_get(m, "status");
+		if (card && (jv_is(st, "complete") || jv_is(st, "finished")))
 			s->end_pending = s->upstream_end = true;
 	}
 	/* reasoning: only until the answer has begun */
