@@ -23,9 +23,9 @@
 #include "upstream/jv.h"
 #include "upstream/qwen/snap.h"
 #include "upstream/qwen/stream.h"
+#include "upstream/sink_out.h"
+#include "upstream/sse.h"
 
-#define ISSPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || \
-			 (c) == '\n')
 #define MIME_TEXT	"text/plain"
 #define MIME_CARD	"multi_load/iframe"
 
@@ -110,28 +110,11 @@ sunk(struct qw_stream *s, int rc)
 	return s->err = QWS_ABORT;
 }
 
-static enum qw_stream_err
-start(struct qw_stream *s)
-{
-	if (s->started)
-		return QWS_OK;
-	s->started = true;
-	return s->sink.role == NULL ? QWS_OK :
-	    sunk(s, s->sink.role(s->sink.ctx, "assistant"));
-}
-
+/* Text or reasoning, after role(). */
 static enum qw_stream_err
 out(struct qw_stream *s, bool text, const char *p, size_t n)
 {
-	int			(*fn)(void *, const char *, size_t);
-	enum qw_stream_err	 rc;
-
-	if (n == 0)
-		return QWS_OK;
-	if ((rc = start(s)) != QWS_OK)
-		return rc;
-	fn = text ? s->sink.text : s->sink.reasoning;
-	return fn != NULL ? sunk(s, fn(s->sink.ctx, p, n)) : QWS_OK;
+	return sunk(s, sink_out_put(&s->sink, &s->started, !text, p, n));
 }
 
 static enum qw_stream_err
@@ -437,10 +420,7 @@ qw_stream_event(struct qw_stream *s, const char *name, const char *data,
 		return QWS_ENOMEM;
 	if (s->err != QWS_OK || s->terminal)
 		return s->err;
-	for (len = data != NULL ? len : 0; len > 0 && ISSPACE(*data); len--)
-		data++;
-	while (len > 0 && ISSPACE(data[len - 1]))
-		len--;
+	len = sse_trim(&data, len);
 	complete = name != NULL && strcmp(name, "complete") == 0;
 	if (name != NULL && strcmp(name, "error") == 0) {
 		if (parse(s, data, len, &j) == QWS_OK)
