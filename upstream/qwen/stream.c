@@ -19,7 +19,7 @@
 
 #include <json-c/json.h>
 
-#include "fcgi/utf8.h"
+#include "fcgi/buf.h"
 #include "upstream/jv.h"
 #include "upstream/qwen/snap.h"
 #include "upstream/qwen/stream.h"
@@ -40,8 +40,7 @@ struct qw_stream {
 	struct qw_snap		 answer, think;
 	char			 session[QWS_ID_MAX + 1];
 	char			 reqid[QWS_ID_MAX + 1];
-	char			*join;		/* an event's answer */
-	size_t			 jcap;
+	struct buf		 work;		/* an answer joined, an error */
 };
 
 /* Words in an error code or message that say what went wrong. */
@@ -145,45 +144,18 @@ end_answer(struct qw_stream *s)
 
 /* ------------------------------------------------------------ errors */
 
-/* p[0..n) as one line of valid UTF-8 in out, cut between characters. */
-static void
-one_line(char *o, size_t osz, const char *p, size_t n)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	size_t			 i, k, w = 0;
-
-	for (i = 0; i < n; i += k ? k : 1) {
-		if ((k = utf8_seq_len(u + i, n - i)) == 0) {
-			if (w + 3 >= osz)
-				break;
-			memcpy(o + w, "\xef\xbf\xbd", 3);
-			w += 3;
-			continue;
-		}
-		if (w + k >= osz)
-			break;
-		if (k == 1 && (u[i] < 0x20 || u[i] == 0x7f))
-			o[w++] = ' ';
-		else {
-			memcpy(o + w, p + i, k);
-			w += k;
-		}
-	}
-	while (w > 0 && o[w - 1] == ' ')
-		w--;
-	o[w] = '\0';
-}
-
 /*
  * The answer ends with error(), its status from the code and the message
- * (msg, or raw text).  A marker's beginning held back is dropped: cut
- * off here, it is far likelier a card than text.
+ * (msg, or raw text; one line of valid UTF-8, cut between characters).
+ * A marker's beginning held back is dropped: cut off here, it is far
+ * likelier a card than text.
  */
 static enum qw_stream_err
 upstream_error(struct qw_stream *s, const char *code, const char *msg,
     size_t msglen)
 {
-	char			 c[QWS_CODE_MAX + 1], m[QWS_ERRMSG_MAX + 1];
+	struct buf		*m = &s->work;
+	char			 c[QWS_CODE_MAX + 1];
 	const char		*type, *oc;
 	size_t			 i, k = 0;
 	int			 status;
@@ -195,12 +167,17 @@ upstream_error(struct qw_stream *s, const char *code, const char *msg,
 		    strchr("_-.", code[i]) != NULL)
 			c[k++] = code[i];
 	c[k] = '\0';
-	one_line(m, sizeof(m), msg != NULL ? msg : "", msg != NULL ? msglen :
-	    0);
-	if (m[0] == '\0')
-		snprintf(m, sizeof(m), "The upstream reported an error%s%s%s.",
+	buf_reset(m);
+	if (msg != NULL)
+		(void)buf_add_utf8(m, msg, msglen, QWS_ERRMSG_MAX, 1);
+	while (m->len > 0 && m->p[m->len - 1] == ' ')
+		m->p[--m->len] = '\0';
+	if (m->len == 0)
+		(void)buf_printf(m, "The upstream reported an error%s%s%s.",
 		    k ? " (" : "", c, k ? ")" : "");
-	status = qw_error_status(c, m);
+	if (m->failed)
+		return s->err = QWS_ENOMEM;
+	status = qw_error_status(c, m->p);
 	type = status == 401 ? "invalid_request_error" : status == 429 ?
 	    "rate_limit_error" : "upstream_error";
 	oc = status == 401 ? "account_expired" : status == 429 ?
@@ -208,7 +185,7 @@ upstream_error(struct qw_stream *s, const char *code, const char *msg,
 	s->terminal = true;
 	s->err = QWS_UPSTREAM;
 	if (s->sink.error != NULL)
-		(void)s->sink.error(s->sink.ctx, status, type, oc, m);
+		(void)s->sink.error(s->sink.ctx, status, type, oc, m->p);
 	return QWS_UPSTREAM;
 }
 
@@ -333,26 +310,20 @@ loads(struct texts *t, json_object *m)
 static enum qw_stream_err
 joined(struct qw_stream *s, const struct texts *t, const char **p)
 {
-	size_t	 i, w = 0;
-	char	*np;
+	size_t	 i;
 
 	if (t->nparts == 1) {
 		*p = t->part[0];
 		return QWS_OK;
 	}
-	if (t->total + 1 > s->jcap) {
-		if (t->total > QWS_MAX_EVENT)
-			return QWS_PROTO;
-		if ((np = realloc(s->join, t->total + 1)) == NULL)
-			return QWS_ENOMEM;
-		s->join = np;
-		s->jcap = t->total + 1;
-	}
-	for (i = 0; i < t->nparts; i++) {
-		memcpy(s->join + w, t->part[i], t->plen[i]);
-		w += t->plen[i];
-	}
-	*p = s->join;
+	if (t->total > QWS_MAX_EVENT)
+		return QWS_PROTO;
+	buf_reset(&s->work);
+	for (i = 0; i < t->nparts; i++)
+		(void)buf_add(&s->work, t->part[i], t->plen[i]);
+	if (s->work.failed)
+		return QWS_ENOMEM;
+	*p = s->work.p;
 	return QWS_OK;
 }
 
@@ -470,6 +441,7 @@ qw_stream_new(struct qw_stream **out_, const struct chat_sink *sink)
 	if (sink != NULL)
 		s->sink = *sink;
 	s->answer.markers = true;
+	buf_init(&s->work, 0);
 	if ((s->tok = json_tokener_new_ex(QWS_JSON_DEPTH)) == NULL) {
 		free(s);
 		*out_ = NULL;
@@ -488,7 +460,7 @@ qw_stream_free(struct qw_stream *s)
 	qw_snap_free(&s->answer);
 	qw_snap_free(&s->think);
 	json_tokener_free(s->tok);
-	free(s->join);
+	buf_free(&s->work);
 	free(s);
 }
 
