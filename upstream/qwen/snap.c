@@ -8,14 +8,13 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "fcgi/utf8.h"
+#include "fcgi/buf.h"
 #include "upstream/qwen/snap.h"
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
-#define REPLACEMENT	"\xef\xbf\xbd"	/* U+FFFD */
 #define MARK_DIGITS	6	/* the N of "_N" */
 
 /* The card names a marker may carry (§6.3). */
@@ -77,104 +76,85 @@ qw_marker_at(const char *p, size_t n, bool *partial)
 	return 0;
 }
 
-static enum qw_stream_err
-grow(char **p, size_t *cap, size_t need)
-{
-	size_t	 ncap;
-	char	*np;
-
-	if (need <= *cap)
-		return QWS_OK;
-	for (ncap = *cap ? *cap : 256; ncap < need; ncap *= 2)
-		if (ncap > QWS_MAX_EVENT * 4)
-			return QWS_PROTO;
-	if ((np = realloc(*p, ncap)) == NULL)
-		return QWS_ENOMEM;
-	*p = np;
-	*cap = ncap;
-	return QWS_OK;
-}
-
 /*
  * s[0..n) into the work buffer as valid UTF-8 (json-c lets surrogates
- * and overlong forms through: each byte that starts no valid character
- * becomes U+FFFD) without its markers; returns the length and sets
- * *held to the bytes at its end that may begin a marker.
+ * and overlong forms through: buf_add_utf8 makes each byte that starts
+ * no valid character U+FFFD) without its markers, which begin with a
+ * '[' that no character's bytes hold; sets *held to the bytes at its
+ * end that may begin a marker.
  */
-static size_t
+static void
 clean(struct qw_snap *sn, const char *s, size_t n, size_t *held)
 {
-	const unsigned char	*u = (const unsigned char *)s;
-	size_t			 i, w = 0, k, j;
-	bool			 partial;
+	struct buf	*w = &sn->work;
+	size_t		 i, j, k;
+	bool		 partial;
 
 	*held = 0;
-	for (i = 0; i < n; i += k) {
-		if (sn->markers && s[i] == '[' &&
-		    (k = qw_marker_at(s + i, n - i, NULL)) > 0)
-			continue;
-		if ((k = utf8_seq_len(u + i, n - i)) == 0) {
-			memcpy(sn->work + w, REPLACEMENT, 3);
-			w += 3;
-			k = 1;
-			continue;
-		}
-		memcpy(sn->work + w, s + i, k);
-		w += k;
-	}
-	if (!sn->markers)
-		return w;
+	buf_reset(w);
+	for (i = j = 0; sn->markers && j < n; )
+		if (s[j] == '[' && (k = qw_marker_at(s + j, n - j, NULL)) > 0) {
+			(void)buf_add_utf8(w, s + i, j - i, SIZE_MAX, 0);
+			i = j += k;
+		} else
+			j++;
+	(void)buf_add_utf8(w, s + i, n - i, SIZE_MAX, 0);
+	if (!sn->markers || w->failed)
+		return;
 	/* the leftmost '[' near the end that a marker could still grow from */
-	for (j = w > QW_MARKER_MAX ? w - QW_MARKER_MAX : 0; j < w; j++)
-		if (sn->work[j] == '[' && qw_marker_at(sn->work + j, w - j,
+	for (j = w->len > QW_MARKER_MAX ? w->len - QW_MARKER_MAX : 0;
+	    j < w->len; j++)
+		if (w->p[j] == '[' && qw_marker_at(w->p + j, w->len - j,
 		    &partial) == 0 && partial) {
-			*held = w - j;
+			*held = w->len - j;
 			break;
 		}
-	return w;
 }
 
 enum qw_stream_err
 qw_snap_take(struct qw_snap *sn, const char *s, size_t n,
     const char **delta, size_t *dlen)
 {
-	enum qw_stream_err	 rc;
-	size_t			 wl, held, vl, start, tcap;
-	char			*t;
+	struct buf	 t;
+	size_t		 held, vl, start, len = sn->base.len;
 
 	*delta = NULL;
 	*dlen = 0;
-	if ((rc = grow(&sn->work, &sn->wcap, 3 * n + 1)) != QWS_OK)
-		return rc;
-	wl = clean(sn, s, n, &held);
-	vl = wl - held;
-	if (vl >= sn->len && (sn->len == 0 ||
-	    memcmp(sn->work, sn->base, sn->len) == 0))
-		start = sn->len;
-	else if (vl <= sn->len && (vl == 0 ||
-	    memcmp(sn->work, sn->base, vl) == 0))
+	/* a snapshot is never longer than the event that carried it */
+	if (n > QWS_MAX_EVENT)
+		return QWS_PROTO;
+	clean(sn, s, n, &held);
+	if (sn->work.failed)
+		return QWS_ENOMEM;
+	vl = sn->work.len - held;
+	if (vl >= len && (len == 0 ||
+	    memcmp(sn->work.p, sn->base.p, len) == 0))
+		start = len;
+	else if (vl <= len && (vl == 0 ||
+	    memcmp(sn->work.p, sn->base.p, vl) == 0))
 		return QWS_OK;		/* nothing new: keep base and hold */
 	else {
 		sn->rewrites++;
-		if (vl <= sn->len)
+		if (vl <= len)
 			return QWS_OK;
 		/* what lies past the old length, from a character start */
-		for (start = sn->len; start < vl &&
-		    ((unsigned char)sn->work[start] & 0xc0) == 0x80; start++)
+		for (start = len; start < vl &&
+		    ((unsigned char)sn->work.p[start] & 0xc0) == 0x80; start++)
 			;
 	}
-	memcpy(sn->hold, sn->work + vl, held);
+	if (held > 0)
+		memcpy(sn->hold, sn->work.p + vl, held);
 	sn->hlen = held;
-	/* the snapshot becomes the base: swap the buffers */
+	/* the snapshot, without what is held, becomes the base */
 	t = sn->base;
 	sn->base = sn->work;
 	sn->work = t;
-	tcap = sn->cap;
-	sn->cap = sn->wcap;
-	sn->wcap = tcap;
-	sn->len = vl;
-	*delta = sn->base + start;
-	*dlen = vl - start;
+	if (held > 0) {
+		sn->base.len = vl;
+		sn->base.p[vl] = '\0';
+	}
+	if ((*dlen = vl - start) > 0)
+		*delta = sn->base.p + start;
 	return QWS_OK;
 }
 
@@ -189,14 +169,13 @@ qw_snap_release(struct qw_snap *sn, size_t *n)
 bool
 qw_snap_any(const struct qw_snap *sn)
 {
-	return sn->len > 0;
+	return sn->base.len > 0;
 }
 
 void
 qw_snap_free(struct qw_snap *sn)
 {
-	free(sn->base);
-	free(sn->work);
-	sn->base = sn->work = NULL;
-	sn->len = sn->cap = sn->wcap = sn->hlen = 0;
+	buf_free(&sn->base);
+	buf_free(&sn->work);
+	sn->hlen = 0;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "fcgi/buf.h"
 #include "upstream/qwen/stream.h"
 
 /* "[(multimodal_chat_think_" + 6 digits + ")]" */
@@ -19,10 +20,8 @@
 
 struct qw_snap {
 	bool		 markers;	/* remove card markers: the answer */
-	char		*base;		/* the text handed on */
-	size_t		 len, cap;
-	char		*work;		/* the snapshot, cleaned */
-	size_t		 wcap;
+	struct buf	 base;		/* the text handed on */
+	struct buf	 work;		/* the snapshot, cleaned */
 	char		 hold[QW_MARKER_MAX];	/* a marker's beginning */
 	size_t		 hlen;
 	unsigned	 rewrites;
