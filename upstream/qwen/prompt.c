@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fcgi/arena.h"
+#include "upstream/chat_text.h"
 #include "upstream/qwen/prompt.h"
 
 #define LIT(s)	(sizeof(s) - 1)
@@ -39,18 +40,6 @@ class_of(enum chat_role r)
 	default:
 		return C_USER;
 	}
-}
-
-static bool
-has_text(const struct chat_message *m)
-{
-	size_t	 k;
-
-	for (k = 0; k < m->nparts; k++)
-		if (m->parts[k].type == CHAT_PART_TEXT &&
-		    m->parts[k].text != NULL && m->parts[k].len > 0)
-			return true;
-	return false;
 }
 
 /* Text parts joined with "\n" at w; returns the length. */
@@ -113,7 +102,7 @@ qw_prompt(struct arena *a, const struct chat_request *req, size_t *lenp)
 			cap += m->parts[k].len + 1;
 		}
 		cap += GAP;
-		if (!has_text(m))
+		if (!chat_text_any(m))
 			continue;
 		cls = class_of(m->role);
 		if (head && cls == C_SYSTEM)
@@ -132,7 +121,7 @@ qw_prompt(struct arena *a, const struct chat_request *req, size_t *lenp)
 	cur = C_NONE;
 	for (i = 0; req != NULL && i < req->nmessages; i++) {
 		m = &req->messages[i];
-		if (!has_text(m))
+		if (!chat_text_any(m))
 			continue;
 		cls = class_of(m->role);
 		if (pos > 0)
