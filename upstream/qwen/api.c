@@ -234,9 +234,7 @@ qw_api(struct qw_call *c, const char *what, const char *path,
 	req.idle_ctx = c->idle_ctx;
 	if (req.url == NULL || req.headers == NULL) {
 		snprintf(c->msg, sizeof(c->msg), "out of memory");
-		if (c->sink != NULL)
-			call_fail(c->sink, 503, "server_error", "overloaded",
-			    "Out of memory.");
+		call_fail_nomem(c->sink);
 		return QW_STEP_FAILED;
 	}
 	e = http_do(&req, &resp);

@@ -280,8 +280,7 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	/* a snapshot carries the whole answer so far: events grow long */
 	call_stream_limit(&sc.cs, QWS_MAX_EVENT);
 	if (qw_stream_new(&sc.dec, k) != QWS_OK) {
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		goto out;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -297,8 +296,7 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	req.body = chat_body(c, pc, req_id, session, ts);
 	req.body_len = req.body != NULL ? strlen(req.body) : 0;
 	if (req.url == NULL || req.headers == NULL || req.body == NULL) {
-		call_fail(k, 503, "server_error", "overloaded",
-		    "Out of memory.");
+		call_fail_nomem(k);
 		goto out;
 	}
 	req.proxy = c->proxy;
