@@ -84,8 +84,15 @@ enum qw_step_err qw_fail(struct qw_call *, const char *what);
 enum qw_step_err qw_api(struct qw_call *, const char *what, const char *path,
 	    const char *body, struct json_object **root);
 
-/* provider.c: the credential as "name=value" (arena), or NULL. */
+/*
+ * ticket.c: what a user pasted as the stored ticket (malloc'd), or NULL;
+ * its kind (0 sso, 1 aliyun); the stored ticket as the cookie
+ * "name=value" (arena), or NULL.
+ */
+char	*qw_ticket_normalize(const char *pasted);
+int	 qw_ticket_kind(const char *secret);
 const char *qw_cookie(struct arena *, const char *ticket);
+/* provider.c */
 /* The model the upstream is asked for, thinking included. */
 const char *qw_upstream_model(const struct route *);
 

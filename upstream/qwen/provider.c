@@ -2,12 +2,10 @@
  * Qwen (qianwen.com, China) as a provider: its line of the table, its
  * models (§6.2: the display names map to upstream ids, Qwen3-Max to its
  * thinking agent when thinking is on), the switches its names carry
- * (§1.2), the ticket cookie in the forms users paste it (§6.1), and the
- * account check.
+ * (§1.2), the client's own ticket as its key, and the account check.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,124 +70,10 @@ qw_upstream_model(const struct route *rt)
 	return rt->upstream_model != NULL ? rt->upstream_model : MAX_MODEL;
 }
 
-/* A cookie value: printable ASCII without separators. */
-static int
-value_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < QW_TICKET_MIN || n > QW_TICKET_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' ||
-		    s[i] == '\\' || s[i] == ';' || s[i] == ',')
-			return 0;
-	return 1;
-}
-
 /*
- * The value of cookie `name` in a "a=b; c=d" string, without quotes, or
- * NULL; *n its length.
- */
-static const char *
-cookie_value(const char *s, const char *name, size_t *n)
-{
-	size_t nl = strlen(name);
-	const char *v, *e;
-
-	while (*s != '\0') {
-		while (*s == ' ' || *s == ';' || *s == '\t')
-			s++;
-		if (strncmp(s, name, nl) == 0 && s[nl] == '=') {
-			v = s + nl + 1;
-			e = v + strcspn(v, ";");
-			while (e > v && isspace((unsigned char)e[-1]))
-				e--;
-			if (e - v >= 2 && *v == '"' && e[-1] == '"') {
-				v++;
-				e--;
-			}
-			*n = (size_t)(e - v);
-			return v;
-		}
-		s += strcspn(s, ";");
-	}
-	return NULL;
-}
-
-/*
- * What users paste (§6.1): the ticket, "tongyi_sso_ticket=<ticket>",
- * "login_aliyunid_ticket=<ticket>", or a whole Cookie header holding
- * either.  The stored form is the bare tongyi_sso_ticket, or
- * "login_aliyunid_ticket=<ticket>" for an Alibaba Cloud login.
- */
-static char *
-normalize(const char *pasted)
-{
-	const char *s = pasted, *v, *e;
-	char *out = NULL;
-	size_t n;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	for (e = s + strlen(s); e > s && isspace((unsigned char)e[-1]); e--)
-		;
-	n = (size_t)(e - s);
-	if (memchr(s, ';', n) == NULL && memchr(s, '=', n) == NULL)
-		return value_ok(s, n) ? strndup(s, n) : NULL;
-	/* a cookie string: the tongyi ticket first, the Aliyun one else */
-	if ((out = strndup(s, n)) == NULL)
-		return NULL;
-	if ((v = cookie_value(out, QW_SSO_COOKIE, &n)) != NULL) {
-		if (!value_ok(v, n))
-			goto bad;
-		memmove(out, v, n);
-		out[n] = '\0';
-		return out;
-	}
-	if ((v = cookie_value(out, QW_ALIYUN_COOKIE, &n)) != NULL) {
-		if (!value_ok(v, n))
-			goto bad;
-		memmove(out + sizeof(QW_ALIYUN_COOKIE), v, n);
-		memcpy(out, QW_ALIYUN_COOKIE "=", sizeof(QW_ALIYUN_COOKIE));
-		out[sizeof(QW_ALIYUN_COOKIE) + n] = '\0';
-		return out;
-	}
-	/* no known cookie: a bare ticket may end in Base64's padding */
-	n = strlen(out);
-	v = strchr(out, '=');
-	if (value_ok(out, n) && v != NULL &&
-	    strspn(v, "=") == (size_t)(out + n - v))
-		return out;
-bad:
-	free(out);
-	return NULL;
-}
-
-static int
-classify(const char *secret)
-{
-	return strncmp(secret, QW_ALIYUN_COOKIE "=",
-	    sizeof(QW_ALIYUN_COOKIE)) == 0 ? 1 : 0;
-}
-
-const char *
-qw_cookie(struct arena *a, const char *ticket)
-{
-	if (ticket == NULL)
-		return NULL;
-	if (classify(ticket) == 1)
-		return value_ok(ticket + sizeof(QW_ALIYUN_COOKIE),
-		    strlen(ticket + sizeof(QW_ALIYUN_COOKIE))) ?
-		    arena_strdup(a, ticket) : NULL;
-	return value_ok(ticket, strlen(ticket)) ?
-	    arena_printf(a, QW_SSO_COOKIE "=%s", ticket) : NULL;
-}
-
-/*
- * The client's own ticket as the API key, in any form normalize() takes
- * but a whole cookie header.  Placeholders ("sk-...", short words) are
- * no credential.
+ * The client's own ticket as the API key, in any form
+ * qw_ticket_normalize() takes but a whole cookie header.  Placeholders
+ * ("sk-...", short words) are no credential.
  */
 static int
 ticket_ok(const char *s, size_t n)
@@ -201,7 +85,7 @@ ticket_ok(const char *s, size_t n)
 	if (n < QW_TICKET_MIN || strncmp(s, "sk-", 3) == 0 ||
 	    memchr(s, ';', n) != NULL || (t = strndup(s, n)) == NULL)
 		return 0;
-	v = normalize(t);
+	v = qw_ticket_normalize(t);
 	ok = v != NULL;
 	/* a JWT is chat.qwen.ai's token, never a qianwen.com ticket */
 	if (ok && (jwt = call_jwt_payload(v)) != NULL) {
@@ -221,10 +105,10 @@ raw_credential(struct arena *a, const char *bearer,
 	char *t;
 
 	if (!call_own_credential(a, bearer, ticket_ok, out) ||
-	    (t = normalize(out->secret)) == NULL)
+	    (t = qw_ticket_normalize(out->secret)) == NULL)
 		return 0;
 	out->secret = arena_strdup(a, t);
-	out->kind = classify(t);
+	out->kind = qw_ticket_kind(t);
 	free(t);
 	return out->secret != NULL;
 }
@@ -278,8 +162,8 @@ const struct provider qwen_provider = {
 	.nfields = sizeof(fields) / sizeof(fields[0]),
 	.kinds = kinds,
 	.nkinds = sizeof(kinds) / sizeof(kinds[0]),
-	.classify = classify,
-	.normalize = normalize,
+	.classify = qw_ticket_kind,
+	.normalize = qw_ticket_normalize,
 	.raw_credential = raw_credential,
 	.name_flags = name_flags,
 	.chat = qwen_chat,
