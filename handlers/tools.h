@@ -120,6 +120,9 @@ struct tools_parser {
 	size_t			 block_calls;
 	size_t			 ncalls;
 	struct buf		 args;		/* repaired arguments */
+	/* how far the undecided call at held[scan_call] was scanned */
+	int			 scan_valid, scan_in, scan_esc;
+	size_t			 scan_call, scan_off;
 	enum tools_err		 err;		/* sticky */
 };
 

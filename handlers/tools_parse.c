@@ -177,19 +177,49 @@ emit_call(struct tools_parser *p, const char *name, size_t nl)
 }
 
 /*
+ * A call's end is searched from its start each time more data comes:
+ * where the last search stopped, and in what string state, is kept, so
+ * a long call is scanned once, not once per piece.  The state is a
+ * function of the bytes alone, so resuming changes no decision.
+ */
+static void
+scan_load(struct tools_parser *p, const char *s, size_t *k, int *in, int *esc)
+{
+	if (p->scan_valid && p->scan_call == (size_t)(s - p->held.p) &&
+	    p->scan_off > *k) {
+		*k = p->scan_off;
+		*in = p->scan_in;
+		*esc = p->scan_esc;
+	}
+}
+
+static int
+scan_save(struct tools_parser *p, const char *s, size_t k, int in, int esc,
+    int r)
+{
+	p->scan_valid = r == R_WAIT;
+	p->scan_call = (size_t)(s - p->held.p);
+	p->scan_off = k;
+	p->scan_in = in;
+	p->scan_esc = esc;
+	return r;
+}
+
+/*
  * Where the arguments of a call that starts at s[0] end, scanning from
  * s[k] outside JSON strings: *ae at the end of the arguments, *end past
  * what the call consumes.  R_WAIT when the data may still tell.
  */
 static int
-call_end(const char *s, size_t n, size_t k, int final, size_t *ae,
-    size_t *end)
+call_end(struct tools_parser *p, const char *s, size_t n, size_t k, int final,
+    size_t *ae, size_t *end)
 {
 	int in = 0, esc = 0, a, b, c;
 
+	scan_load(p, s, &k, &in, &esc);
 	for (; k < n; k++) {
 		if (k >= TOOLS_MAX_CALL)
-			return R_BAD;
+			return scan_save(p, s, k, in, esc, R_BAD);
 		if (in) {
 			if (esc)
 				esc = 0;
@@ -208,7 +238,7 @@ call_end(const char *s, size_t n, size_t k, int final, size_t *ae,
 		if ((a = starts(s + k, n - k, M_CEND, LEN(M_CEND))) == 1) {
 			*ae = k;
 			*end = k + LEN(M_CEND);
-			return R_OK;
+			return scan_save(p, s, k, in, esc, R_OK);
 		}
 		b = starts(s + k, n - k, M_END, LEN(M_END));
 		c = starts(s + k, n - k, M_CALL, LEN(M_CALL));
@@ -217,15 +247,15 @@ call_end(const char *s, size_t n, size_t k, int final, size_t *ae,
 		if (b == 1 || c == 1) {
 			/* the next call or the block's end: no [/call] */
 			*ae = *end = k;
-			return R_OK;
+			return scan_save(p, s, k, in, esc, R_OK);
 		}
 		if ((a == 0 || b == 0 || c == 0) && !final)
-			return R_WAIT;
+			return scan_save(p, s, k, in, esc, R_WAIT);
 	}
 	if (!final)
-		return R_WAIT;
+		return scan_save(p, s, k, in, esc, R_WAIT);
 	*ae = *end = n;
-	return R_OK;
+	return scan_save(p, s, k, in, esc, R_OK);
 }
 
 /* A bracket call at s[0] ("[call:" or "[call="). */
@@ -247,7 +277,7 @@ bracket_call(struct tools_parser *p, const char *s, size_t n, int final,
 		return final ? R_BAD : R_WAIT;
 	*name = s + LEN(M_CALL);
 	*nl = j - LEN(M_CALL);
-	if ((r = call_end(s, n, j + 1, final, &ae, &ce)) != R_OK) {
+	if ((r = call_end(p, s, n, j + 1, final, &ae, &ce)) != R_OK) {
 		if (r == R_BAD)
 			*end = 1;
 		return r;
@@ -277,9 +307,11 @@ xml_call(struct tools_parser *p, const char *s, size_t n, int final,
 	int in = 0, esc = 0, r;
 
 	*end = 1;
-	for (k = LEN(M_XML); k < n; k++) {
+	k = LEN(M_XML);
+	scan_load(p, s, &k, &in, &esc);
+	for (; k < n; k++) {
 		if (k >= TOOLS_MAX_CALL)
-			return R_BAD;
+			return scan_save(p, s, k, in, esc, R_BAD);
 		if (in) {
 			if (esc)
 				esc = 0;
@@ -298,8 +330,9 @@ xml_call(struct tools_parser *p, const char *s, size_t n, int final,
 			goto found;
 		}
 	}
-	return final ? R_BAD : R_WAIT;
+	return scan_save(p, s, k, in, esc, final ? R_BAD : R_WAIT);
 found:
+	scan_save(p, s, k, in, esc, R_OK);
 	*end = k + LEN(M_XEND);
 	b = s + LEN(M_XML);
 	bl = k - LEN(M_XML);
@@ -494,6 +527,10 @@ run(struct tools_parser *p, int final)
 		h->len -= base;
 		p->pos -= base;
 		p->keep -= base < p->keep ? base : p->keep;
+		if (p->scan_valid && p->scan_call >= base)
+			p->scan_call -= base;
+		else
+			p->scan_valid = 0;
 	}
 	return p->err;
 }
@@ -525,6 +562,7 @@ tools_parse_end(struct tools_parser *p)
 	run(p, 1);
 	buf_reset(&p->held);
 	p->pos = p->keep = 0;
+	p->scan_valid = 0;
 	p->state = TP_TEXT;
 	return p->err;
 }
