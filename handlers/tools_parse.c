@@ -8,7 +8,8 @@
  * Every decision depends only on the bytes before it, so how the answer
  * is cut into chunks never changes the result.
  *
- * Bracket blocks:  [function_calls] ([call:NAME]{json}[/call])* [/function_calls]
+ * Bracket blocks: [function_calls] ([call:NAME]{json}[/call])*
+ * [/function_calls]
  * (a missing [/call] or [/function_calls] is forgiven, a bare [call:..]
  * outside a block too); XML calls: <tool_use><name>NAME</name>
  * <arguments>{json}</arguments></tool_use>.  Both are always accepted.

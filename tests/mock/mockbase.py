@@ -83,8 +83,10 @@ def markers_of(text):
 # single quotes, a raw newline, a trailing comma), [[notool]] a plain answer.
 
 TOOL_SECTION = "# Functions you can call"
-_FN_RE = re.compile(r"^- ([A-Za-z0-9_-]{1,64})(?::[^\n]*)?\n  Parameters \(JSON schema\): (.*)$", re.M)
-_RESULT_RE = re.compile(r"\[TOOL_RESULT for ([^\]]+)\] ?([^\n]*)|<tool_result id=\"([^\"]+)\">\n?(.*?)\n?</tool_result>", re.S)
+_FN_RE = re.compile(r"^- ([A-Za-z0-9_-]{1,64})(?::[^\n]*)?\n"
+                    r"  Parameters \(JSON schema\): (.*)$", re.M)
+_RESULT_RE = re.compile(r"\[TOOL_RESULT for ([^\]]+)\] ?([^\n]*)"
+                        r"|<tool_result id=\"([^\"]+)\">\n?(.*?)\n?</tool_result>", re.S)
 _EXAMPLE_NAMES = ("FUNCTION_NAME", "NAME")
 
 
