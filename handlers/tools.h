@@ -139,7 +139,9 @@ struct tools_sink {
 	const struct chat_sink	*down;
 	struct oa_sink		*oa;
 	struct tools_parser	 p;
-	struct buf		 ws;	/* whitespace not sent yet */
+	struct buf		 ws;	/* text that may frame a call, held */
+	struct buf		 tmp;	/* held and new text together */
+	int			 after_call;	/* a fence closer may follow */
 	int			 ended;
 };
 

@@ -276,6 +276,50 @@ START_TEST(one_at_most)
 }
 END_TEST
 
+/* Fences and blank lines around a block frame it: they are not content. */
+static const struct {
+	const char	*pieces[4];
+	const char	*content;	/* "null": none */
+	size_t		 calls;
+} framed[] = {
+	{ { "Sure.\n```json\n", "[function_calls]\n[call:now]{}[/call]\n"
+	    "[/function_calls]\n``", "`\n", NULL }, "Sure.", 1 },
+	{ { "```\n[call:now]{}[/call]\n```", NULL }, "null", 1 },
+	{ { "\n\n```", "xml\n<tool_use><name>now</name></tool_use>\n", "```",
+	    NULL }, "null", 1 },
+	{ { "Here:\n```python\n", "print(1)\n```\n", NULL },
+	  "Here:\n```python\nprint(1)\n```\n", 0 },
+	{ { "[call:now]{}[/call]\n```js\nx()\n```", NULL },
+	  "\n```js\nx()\n```", 1 },
+	{ { "[call:now]{}[/call]\nDone.\n", NULL }, "\nDone.", 1 },
+	{ { "[call:now]{}[/call]\n`", NULL }, "\n`", 1 },
+	{ { "a ``` b", " and ```", NULL }, "a ``` b and ```", 0 },
+	{ { "Sure.\n``", "`json\n[call:now]{}[/call]", NULL }, "Sure.", 1 },
+	{ { "x\n`", "y`\n`", NULL }, "x\n`y`\n`", 0 },
+};
+
+START_TEST(frames)
+{
+	struct json_object *o;
+	const char *w;
+	size_t np = 0;
+
+	while (np < 4 && framed[_i].pieces[np] != NULL)
+		np++;
+	w = answer(0, framed[_i].pieces, np, 0);
+	o = json_tokener_parse(strstr(w, "\r\n\r\n") + 4);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(jpath(o, "choices.0.message.content"),
+	    framed[_i].content);
+	if (framed[_i].calls)
+		ck_assert_str_eq(jpath(o,
+		    "choices.0.message.tool_calls.0.function.name"), "now");
+	else
+		ck_assert_ptr_null(jpath(o, "choices.0.message.tool_calls"));
+	json_object_put(o);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -287,6 +331,7 @@ suite(void)
 	tcase_add_test(tc, content_null);
 	tcase_add_test(tc, plain);
 	tcase_add_test(tc, one_at_most);
+	tcase_add_loop_test(tc, frames, 0, sizeof(framed) / sizeof(framed[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
