@@ -12,7 +12,7 @@ and the eight provider mocks, one account each added through the CLI.
   * TOOL_FORMAT=xml: the section teaches <tool_use>, the history comes back
     as <tool_result> blocks;
   * a client with a tool protocol of its own is left alone (TOOL_PROMPT
-    auto);
+    auto); TOOL_PROMPT=never ignores tools but still writes the history back;
   * a 400 naming its parameter for a non-function tool, a bad tool_choice,
     and tools on /v1/completions.
 
@@ -87,13 +87,14 @@ def good_id(c):
 class Front:
     """One nginx front with every provider's mock and one account each."""
 
-    def __init__(self, r, binary, label, extra):
+    def __init__(self, r, binary, label, extra, only=None):
         self.r, self.label = r, label
         self.ws = harness.Workspace("tools-" + label)
         self.mocks = {}
-        for name, cls, var, _, _ in PROVIDERS:
+        provs = [p for p in PROVIDERS if only is None or p[0] in only]
+        for name, cls, var, _, _ in provs:
             self.mocks[name] = cls().start()
-        env = {var: self.mocks[name].url for name, _, var, _, _ in PROVIDERS}
+        env = {var: self.mocks[name].url for name, _, var, _, _ in provs}
         # Every mock is on 127.0.0.1, and a worker's curl cookie jar is per host, not per
         # port: ChatGPT's cookies (oai-sc) would ride along to the others.  Real upstreams
         # have hosts of their own; here ChatGPT gets "localhost".
@@ -105,7 +106,7 @@ class Front:
                                  MINIMAX_POLL_MIN_MS="50", **extra)
         self.fe.start()
         cli = Cli(binary, self.ws.path("data"), env)
-        for name, _, _, _, args in PROVIDERS:
+        for name, _, _, _, args in provs:
             rc, out, err = cli.run("accounts", "add", *args(self.mocks[name]))
             r.check("%s: %s account added through the CLI" % (label, name), rc == 0,
                     (out + err)[-300:])
@@ -256,6 +257,41 @@ def main():
                     (out.get("content1") or ""), json.dumps(out)[:600])
     except HarnessError as e:
         harness.report_setup(r, "tools-xml", e)
+    finally:
+        if front is not None:
+            front.stop()
+
+    # TOOL_PROMPT=never: no section, nothing parsed; the history is still written back
+    front = None
+    try:
+        front = Front(r, binary, "never", {"TOOL_PROMPT": "never"}, only=("deepseek",))
+        port = front.fe.port
+        tools = [{"type": "function", "function": {"name": "get_weather"}}]
+        resp = test_deepseek.chat(port, "DeepSeek-V3.2", "Weather? [[tool:get_weather]]",
+                                  token=CODE, extra={"tools": tools})
+        try:
+            m = json.loads(resp.body)["choices"][0]
+        except (ValueError, KeyError, TypeError, IndexError):
+            m = {}
+        r.check("TOOL_PROMPT never: tools ignored, a plain answer",
+                resp.status == 200 and m.get("finish_reason") == "stop" and
+                (m.get("message") or {}).get("content", "").startswith("You said: Weather?"),
+                resp.describe())
+        msgs = [{"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "snow"}]
+        resp = test_deepseek.chat(port, "DeepSeek-V3.2", msgs, token=CODE, extra={"tools": tools})
+        try:
+            m = json.loads(resp.body)["choices"][0]
+        except (ValueError, KeyError, TypeError, IndexError):
+            m = {}
+        r.check("TOOL_PROMPT never: the tool turns of the history still reach the model",
+                (m.get("message") or {}).get("content") == "Tool results: call_1=snow" and
+                not (m.get("message") or {}).get("tool_calls"), resp.describe())
+    except HarnessError as e:
+        harness.report_setup(r, "tools-never", e)
     finally:
         if front is not None:
             front.stop()
