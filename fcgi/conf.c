@@ -30,6 +30,7 @@ enum cfg_type {
 	CFG_STRATEGY,	/* a load-balancing strategy name */
 	CFG_MAPPING,	/* MODEL_MAPPING: JSON object or @file */
 	CFG_TZ,		/* a time zone: applied to the process */
+	CFG_WORD,	/* one of the words of words_of() */
 };
 
 struct cfg_var {
@@ -92,6 +93,14 @@ static const struct cfg_var cfg_vars[] = {
 	  0, 0, "skip page scrape and sentinel (gateway upstreams)" },
 	{ "ENABLE_LIMIT", NULL, CFG_BOOL, OFF(enable_limit), "true", 0, 0,
 	  "cool a credential down after a 429 until clears_in" },
+	{ "TOOL_FORMAT", NULL, CFG_WORD, OFF(tool_format), "bracket", 0, 0,
+	  "the call format the tool prompt teaches: bracket "
+	  "([function_calls] blocks) or xml (<tool_use> elements); both are "
+	  "always understood in answers" },
+	{ "TOOL_PROMPT", NULL, CFG_WORD, OFF(tool_prompt), "auto", 0, 0,
+	  "tool calling emulation: auto (not when the client's system prompt "
+	  "brings its own tool protocol), always, or never (tools are "
+	  "ignored and answers are not parsed)" },
 	{ "UPLOAD_BY_URL", NULL, CFG_BOOL, OFF(upload_by_url), "false", 0, 0,
 	  "\"URL URL question\" messages upload the URLs" },
 	{ "CHECK_MODEL", NULL, CFG_BOOL, OFF(check_model), "false", 0, 0,
@@ -426,6 +435,32 @@ tz_ok(const char *s)
 	return 1;
 }
 
+/* The words a CFG_WORD variable takes, separated by '|'. */
+static const char *
+words_of(const char *name)
+{
+	if (strcmp(name, "TOOL_FORMAT") == 0)
+		return "bracket|xml";
+	if (strcmp(name, "TOOL_PROMPT") == 0)
+		return "auto|always|never";
+	return "";
+}
+
+static int
+word_ok(const char *words, const char *val)
+{
+	size_t n = strlen(val);
+	const char *w;
+
+	if (strchr(val, '|') != NULL)
+		return 0;
+	for (w = words; n > 0 && *w; w += strcspn(w, "|") + (w[strcspn(w,
+	    "|")] == '|'))
+		if (strncmp(w, val, n) == 0 && (w[n] == '|' || w[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 static int
 parse_one(struct config *c, const struct cfg_var *v, const char *val,
     char *err, size_t errsz)
@@ -550,6 +585,13 @@ parse_one(struct config *c, const struct cfg_var *v, const char *val,
 			tzset();
 		}
 		goto str;
+	case CFG_WORD:
+		if (!word_ok(words_of(v->name), val)) {
+			snprintf(err, errsz, "%s=%s: accepts one of %s", v->name,
+			    val, words_of(v->name));
+			return -1;
+		}
+		goto str;
 	case CFG_MAPPING:
 		if (config_parse_mapping(val, field, err, errsz) < 0)
 			return -1;
@@ -612,7 +654,7 @@ config_free(struct config *c)
 			break;
 		case CFG_STR: case CFG_URL: case CFG_PROXY: case CFG_HEX:
 		case CFG_PREFIX: case CFG_LOGSPEC: case CFG_LOGLEVEL:
-		case CFG_STRATEGY: case CFG_TZ:
+		case CFG_STRATEGY: case CFG_TZ: case CFG_WORD:
 			free(*(char **)field);
 			*(char **)field = NULL;
 			break;

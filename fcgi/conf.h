@@ -56,6 +56,8 @@ struct config {
 	int		 conversation_only;
 	int		 enable_limit;
 	int		 upload_by_url;
+	char		*tool_format;		/* bracket | xml */
+	char		*tool_prompt;		/* auto | always | never */
 	int		 check_model;
 	int		 scheduled_refresh;
 	int		 random_token;

@@ -19,6 +19,7 @@
 #include "handlers/chat_request.h"
 #include "handlers/handlers.h"
 #include "handlers/openai_sink.h"
+#include "handlers/tools.h"
 #include "store/accounts.h"
 #include "upstream/provider.h"
 #include "upstream/route.h"
@@ -131,6 +132,21 @@ takes_own(const struct provider *p, void *u)
 	    p->raw_credential(t->r->arena, t->a->bearer, &own);
 }
 
+/* TOOL_PROMPT and TOOL_FORMAT (validated by fcgi/conf.c). */
+static void
+tools_conf(const struct config *cfg, enum tools_mode *m, enum tools_format *f)
+{
+	const char *v = cfg->tool_prompt;
+
+	*m = TOOLS_AUTO;
+	if (v != NULL && strcmp(v, "always") == 0)
+		*m = TOOLS_ALWAYS;
+	else if (v != NULL && strcmp(v, "never") == 0)
+		*m = TOOLS_NEVER;
+	v = cfg->tool_format;
+	*f = v != NULL && strcmp(v, "xml") == 0 ? TOOLS_XML : TOOLS_BRACKET;
+}
+
 static enum acct_strategy
 strategy_of(const struct config *cfg, const struct provider *pv)
 {
@@ -157,6 +173,9 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	struct route rt;
 	struct own_try ot;
 	struct chat_plan p;
+	struct tools_req tr;
+	enum tools_mode tm;
+	enum tools_format tf;
 	enum route_err re;
 	enum app_err e;
 	const char *hdr;
@@ -170,6 +189,12 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		return resp_error(r, err.status, "invalid_request_error",
 		    err.code, err.param[0] ? err.param : NULL, "%s",
 		    err.message);
+	}
+	if (tools_request_parse(r->arena, root, &cr, &tr, &err) < 0) {
+		e = resp_error(r, err.status, "invalid_request_error",
+		    err.code, err.param[0] ? err.param : NULL, "%s",
+		    err.message);
+		goto out;
 	}
 	if (cr.model == NULL || *cr.model == '\0')
 		cr.model = default_model();
@@ -198,6 +223,12 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		(void)route_other_owner(r->store, cr.model, &rt, takes_own,
 		    &ot);
 	request_flags(r, &cr, &rt);
+	/* Tools become text before any provider flattens the messages. */
+	tools_conf(r->cfg, &tm, &tf);
+	if (tools_prompt_apply(r->arena, root, &cr, &tr, tm, tf) < 0) {
+		e = APP_ENOMEM;
+		goto out;
+	}
 	if (r->cfg->upload_by_url &&
 	    chat_request_split_urls(r->arena, &cr) < 0) {
 		e = APP_ENOMEM;
@@ -212,6 +243,7 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	if ((e = plan(r, &auth, &rt, &p, &answered)) != APP_OK || answered)
 		goto out;
 	p.strategy = strategy_of(r->cfg, rt.provider);
+	p.tools = tr.injected ? &tr : NULL;
 	e = chat_attempts(r, &cr, &rt, &p, fmt);
 out:
 	json_object_put(root);

@@ -20,6 +20,7 @@
 #include "handlers/accounts_ops.h"
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
+#include "handlers/tools.h"
 #include "store/accounts.h"
 
 #define IDLE_CHECK_MS		100	/* curl calls back far more often */
@@ -243,7 +244,8 @@ chat_attempts(struct req *r, const struct chat_request *cr,
     const struct route *rt, const struct chat_plan *p, enum oa_format fmt)
 {
 	struct oa_sink sink;
-	struct chat_sink k;
+	struct chat_sink k, tk;
+	struct tools_sink ts;
 	struct chat_ctx cc;
 	struct provider_call pc;
 	struct provider_after after;
@@ -275,6 +277,12 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	pc.req = cr;
 	pc.route = rt;
 	pc.sink = &k;
+	/* Our tool prompt is in: the answer's calls are parsed out. */
+	if (p->tools != NULL) {
+		tools_sink_init(&ts, p->tools, &sink, &k);
+		tools_sink_bind(&ts, &tk);
+		pc.sink = &tk;
+	}
 	pc.idle = chat_idle;
 	pc.idle_ctx = &cc;
 	pc.after = &after;
@@ -356,6 +364,8 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		acct_pick_free(&pick);
 	e = oa_sink_complete(&sink);
 	oa_sink_free(&sink);
+	if (p->tools != NULL)
+		tools_sink_free(&ts);
 	/* The clean-ups wait until the response is complete. */
 	if (later != NULL) {
 		if (r->after == NULL) {

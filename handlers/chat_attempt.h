@@ -18,11 +18,14 @@ enum chat_pay {
 	PAY_POOL,	/* an account of the provider's pool */
 };
 
+struct tools_req;
+
 struct chat_plan {
 	enum chat_pay			 mode;
 	const struct provider_account	*own;		/* PAY_OWN */
 	enum acct_strategy		 strategy;	/* PAY_POOL */
 	int				 protected;	/* codes or keys */
+	const struct tools_req		*tools;		/* calls to parse */
 };
 
 enum app_err	 chat_attempts(struct req *, const struct chat_request *,

@@ -128,6 +128,12 @@ h_completions(struct req *r, const char *rest)
 		e = unsupported(r, "n", "and 'best_of' must be 1.");
 		goto done;
 	}
+	if ((json_object_object_get_ex(o, "tools", &v) && v != NULL) ||
+	    (json_object_object_get_ex(o, "tool_choice", &v) && v != NULL)) {
+		e = unsupported(r, "tools", "is not supported on "
+		    "/v1/completions; use /v1/chat/completions.");
+		goto done;
+	}
 	if (json_object_object_get_ex(o, "logprobs", &v) && v != NULL) {
 		e = unsupported(r, "logprobs", "is not supported.");
 		goto done;

@@ -102,6 +102,7 @@ oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
 	buf_init(&s->head, 0);
 	buf_init(&s->text, OA_MAX_ANSWER);
 	buf_init(&s->reasoning, OA_MAX_ANSWER);
+	buf_init(&s->calls, OA_MAX_ANSWER);
 	s->usage.prompt_tokens = oa_prompt_tokens(cr);
 }
 
@@ -120,6 +121,7 @@ oa_sink_free(struct oa_sink *s)
 	buf_free(&s->head);
 	buf_free(&s->text);
 	buf_free(&s->reasoning);
+	buf_free(&s->calls);
 }
 
 /* The fields every chunk and the completion start with, up to "choices":[ */
@@ -266,6 +268,8 @@ s_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
 	if (!s->started && s_role(ctx, "assistant") != 0)
 		return -1;
 	s->finished = 1;
+	if (s->ncalls > 0 && f == CHAT_FINISH_STOP)
+		f = CHAT_FINISH_TOOL_CALLS;
 	s->finish = f;
 	s->usage.completion_tokens = s->completion_tokens;
 	if (u != NULL && u->prompt_tokens > 0)
@@ -337,6 +341,63 @@ s_reasoning(void *ctx, const char *t, size_t n)
 	struct oa_sink *s = ctx;
 
 	return s_emit(s, "reasoning_content", &s->reasoning, t, n);
+}
+
+/*
+ * As OpenAI streams a call: a first chunk with its index, id, type, name
+ * and empty arguments, then the arguments.
+ */
+int
+oa_sink_tool_call(struct oa_sink *s, const char *name, size_t nl,
+    const char *args, size_t al)
+{
+	struct buf *b = &s->out;
+	char id[30];		/* call_ and 24 characters, as OpenAI */
+	size_t idx = s->ncalls;
+
+	if (s->finished || s->fmt != OA_CHAT)
+		return -1;
+	if (!s->started && s_role(s, "assistant") != 0)
+		return -1;
+	make_id(id, sizeof(id), "call_");
+	s->ncalls++;
+	s->completion_tokens += oa_estimate_tokens(name, nl) +
+	    oa_estimate_tokens(args, al);
+	if (!s->cr->stream) {
+		b = &s->calls;
+		if (idx > 0)
+			buf_adds(b, ",");
+		buf_printf(b, "{\"id\":\"%s\",\"type\":\"function\","
+		    "\"function\":{\"name\":", id);
+		buf_json_str(b, name, nl);
+		buf_adds(b, ",\"arguments\":");
+		buf_json_str(b, args, al);
+		buf_adds(b, "}}");
+		if (b->failed)
+			return s_finish(s, CHAT_FINISH_LENGTH, NULL), -1;
+		return 0;
+	}
+	chunk_head(s);
+	buf_printf(b, "{\"index\":0,\"delta\":{\"tool_calls\":[{"
+	    "\"index\":%zu,\"id\":\"%s\",\"type\":\"function\","
+	    "\"function\":{\"name\":", idx, id);
+	buf_json_str(b, name, nl);
+	buf_adds(b, ",\"arguments\":\"\"}}]},\"logprobs\":null,"
+	    "\"finish_reason\":null}]");
+	if (s->cr->include_usage)
+		buf_adds(b, ",\"usage\":null");
+	buf_adds(b, "}");
+	if (chunk_send(s) < 0)
+		return -1;
+	chunk_head(s);
+	buf_printf(b, "{\"index\":0,\"delta\":{\"tool_calls\":[{"
+	    "\"index\":%zu,\"function\":{\"arguments\":", idx);
+	buf_json_str(b, args, al);
+	buf_adds(b, "}}]},\"logprobs\":null,\"finish_reason\":null}]");
+	if (s->cr->include_usage)
+		buf_adds(b, ",\"usage\":null");
+	buf_adds(b, "}");
+	return chunk_send(s);
 }
 
 static int
@@ -443,7 +504,8 @@ oa_sink_complete(struct oa_sink *s)
 		return resp_error(s->r, 502, "upstream_error",
 		    "upstream_incomplete", NULL,
 		    "The upstream ended without an answer.");
-	if (s->text.len == 0 && (s->reasoning.len == 0 || s->fmt == OA_TEXT))
+	if (s->text.len == 0 && s->ncalls == 0 &&
+	    (s->reasoning.len == 0 || s->fmt == OA_TEXT))
 		return resp_error(s->r, 502, "upstream_error", "empty_answer",
 		    NULL, "The upstream returned no content.");
 	/* Written directly: the fixed shape needs no json-c tree. */
@@ -457,7 +519,16 @@ oa_sink_complete(struct oa_sink *s)
 		object_head(s, "chat.completion");
 		buf_adds(b, "{\"index\":0,\"message\":{\"role\":"
 		    "\"assistant\",\"content\":");
-		buf_json_str(b, s->text.p ? s->text.p : "", s->text.len);
+		if (s->ncalls > 0 && s->text.len == 0)
+			buf_adds(b, "null");	/* as OpenAI, with tool_calls */
+		else
+			buf_json_str(b, s->text.p ? s->text.p : "",
+			    s->text.len);
+		if (s->ncalls > 0) {
+			buf_adds(b, ",\"tool_calls\":[");
+			buf_add(b, s->calls.p, s->calls.len);
+			buf_adds(b, "]");
+		}
 		if (s->reasoning.len) {
 			buf_adds(b, ",\"reasoning_content\":");
 			buf_json_str(b, s->reasoning.p, s->reasoning.len);

@@ -37,6 +37,8 @@ struct oa_sink {
 	const char			*head_object;	/* head is for it */
 	struct buf			 text;		/* non-stream */
 	struct buf			 reasoning;	/* non-stream */
+	struct buf			 calls;		/* non-stream tool_calls */
+	size_t				 ncalls;	/* tool calls emitted */
 	const char			*conversation_id;
 	const char			*message_id;
 	/* the last error, kept for a retry or the final answer */
@@ -55,6 +57,12 @@ void	 oa_sink_free(struct oa_sink *);
 void	 oa_sink_bind(struct oa_sink *, struct chat_sink *);
 /* Writes the non-stream answer, or the pending error; once, at the end. */
 enum app_err oa_sink_complete(struct oa_sink *);
+/*
+ * One tool call of the answer (handlers/tools_sink.c): args is a
+ * compact JSON object.  0, or -1 to stop the upstream.
+ */
+int	 oa_sink_tool_call(struct oa_sink *, const char *name, size_t namelen,
+	    const char *args, size_t argslen);
 /* Sends the chunks held since the last flush; -1 when the client left. */
 int	 oa_sink_flush(struct oa_sink *);
 long	 oa_estimate_tokens(const char *, size_t);

@@ -99,6 +99,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import turnstile  # noqa: E402  (the section 3.7 challenge VM, shared with the C tests)
+import mockbase  # noqa: E402  (tool answers)
 from urllib.parse import parse_qs, urlsplit
 
 # --------------------------------------------------------------------------- constants
@@ -720,6 +721,8 @@ def plain_text(ctx, extra_words=0):
 
 
 def s_plain(ctx, text=None, finish_type="stop", end_turn=True):
+    if text is None:
+        text = getattr(ctx, "tool_text", None)
     if text is None:
         words = ctx.cfg.get("long_words") or 0
         if "long" in ctx.markers:
@@ -1850,6 +1853,7 @@ class Handler(BaseHTTPRequestHandler):
 
         ctx = Ctx(rng, t0, cid, body["model"], user_doc, uid, prompt, attachments, cfg, base, new_conv,
                   register_file, register_sandbox, markers)
+        ctx.tool_text = mockbase.tool_reply(mockbase.prompt_text(body.get("messages")), markers, cfg)
         if script == "continue":
             s_continue(ctx)
         else:

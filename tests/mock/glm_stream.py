@@ -16,6 +16,7 @@ import json
 import re
 import time
 import uuid
+import mockbase  # noqa: E402  (tool answers)
 
 FILE_HOST = "https://sfile.chatglm.cn/chatglm-mock/"
 TEXT_SIZES = (3, 5, 2, 7, 4, 6, 1, 8)      # code points per snapshot step (cycled)
@@ -141,7 +142,7 @@ def build_stream(s, req, user_text, cfg, markers, nrefs):
     """Fill s; returns the record of what went out."""
     meta = req["meta_data"]
     mode, net = meta.get("chat_mode"), meta["is_networking"]
-    reply = "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

@@ -33,6 +33,7 @@ import base64
 import json
 import re
 import struct
+import mockbase  # noqa: E402  (tool answers)
 
 ORIGIN = "https://www.kimi.com"
 CHAT = "/apiv2/kimi.gateway.chat.v1.ChatService/Chat"
@@ -91,7 +92,7 @@ def build_stream(body, user_text, cfg, markers, chat_id):
     """The section 4.4 envelopes of one answer; returns (envelopes, reply, reasoning)."""
     think = body["options"]["thinking"]
     search = bool(body["tools"])
-    reply = "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

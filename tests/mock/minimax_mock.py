@@ -101,6 +101,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mockbase  # noqa: E402  (tool answers)
+
 
 def _b64(obj):
     raw = json.dumps(obj, separators=(",", ":")).encode()
@@ -216,7 +219,7 @@ def pieces_of(text):
 class Chat:
     """One chat: its answer and the pace at which it shows."""
 
-    def __init__(self, cid, user, token, text, cfg, markers, msg_ids):
+    def __init__(self, cid, user, token, text, cfg, markers, msg_ids, reply=None):
         self.id = cid
         self.user = user
         self.token = token
@@ -225,7 +228,7 @@ class Chat:
         self.markers = markers
         self.user_msg_id, self.ai_id, self.ai2_id = msg_ids
         thinking = "nothink" not in markers and cfg["thinking"]
-        content = "You said: " + text
+        content = reply or "You said: " + text
         if "unicode" in markers or cfg["unicode"]:
             content += UNICODE_TAIL
         words = int(markers.get("long") or cfg["long_words"] or 0)
@@ -721,7 +724,8 @@ class Handler(BaseHTTPRequestHandler):
             self.st.next_chat += 1
             ids = (self.st.next_msg, self.st.next_msg + 1, self.st.next_msg + 2)
             self.st.next_msg += 3
-            chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids)
+            chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids,
+                        mockbase.tool_reply(text, markers, self.cfg))
             self.st.chats[str(cid)] = chat
             self.st.last["send"]["chat_id"] = cid
         cj = cid if self.cfg.get("chat_id_type") == "int" else str(cid)

@@ -72,6 +72,148 @@ def markers_of(text):
             MARKER_RE.sub("", text).strip())
 
 
+# --------------------------------------------------------------------------- tool calls
+# chat2api teaches the model a call format in the system prompt (handlers/tools_prompt.c) and
+# re-encodes tool turns of the history into call and result blocks.  A mock that finds that
+# section answers as a model that follows it: with a call block for the functions it lists,
+# or, when the history ends in tool results, with a final answer that quotes them.  Markers in
+# the last user turn: [[tool:NAME]] which function (default: the one the section demands, else
+# the first listed), [[tools:N]] the first N functions in one block, [[toolfmt:bracket|xml]]
+# the format (default: the section's), [[toolmessy]] arguments a model gets wrong (bare keys,
+# single quotes, a raw newline, a trailing comma), [[notool]] a plain answer.
+
+TOOL_SECTION = "# Functions you can call"
+_FN_RE = re.compile(r"^- ([A-Za-z0-9_-]{1,64})(?::[^\n]*)?\n"
+                    r"  Parameters \(JSON schema\): (.*)$", re.M)
+_RESULT_RE = re.compile(r"\[TOOL_RESULT for ([^\]]+)\] ?([^\n]*)"
+                        r"|<tool_result id=\"([^\"]+)\">\n?(.*?)\n?</tool_result>", re.S)
+_EXAMPLE_NAMES = ("FUNCTION_NAME", "NAME")
+
+
+def tool_functions(prompt):
+    """[(name, schema dict)] of the tool section in prompt, in order ([] when there is none)."""
+    at = prompt.find(TOOL_SECTION)
+    if at < 0:
+        return []
+    out, seen = [], set()
+    for m in _FN_RE.finditer(prompt, at):
+        if m.group(1) in seen:      # a wire that carries the prompt twice (Qwen's ori_query)
+            continue
+        seen.add(m.group(1))
+        try:
+            schema = json.loads(m.group(2))
+        except ValueError:
+            schema = {}
+        out.append((m.group(1), schema))
+    return out
+
+
+def _example_args(schema, messy):
+    props = schema.get("properties") or {}
+    args = {}
+    for key in schema.get("required") or list(props)[:1]:
+        kind = (props.get(key) or {}).get("type")
+        if kind in ("number", "integer"):
+            args[key] = 1
+        elif kind == "boolean":
+            args[key] = True
+        else:
+            args[key] = "Paris" if key == "city" else "mock-" + key
+    if not messy:
+        return json.dumps(args, separators=(",", ":"), ensure_ascii=False)
+    parts = ["%s: '%s'" % (k, v) if isinstance(v, str) else "%s: %s" % (k, json.dumps(v))
+             for k, v in args.items()]
+    parts.append("note: \"line one\nline two\"")
+    return "{" + ", ".join(parts) + ",}"
+
+
+def prompt_text(obj):
+    """Every string leaf of a decoded request body, in order, one per line: the text a mock
+    searches for the tool section and the re-encoded tool turns, whatever its wire shape."""
+    out = []
+
+    def walk(o):
+        if isinstance(o, str):
+            out.append(o)
+        elif isinstance(o, dict):
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                walk(v)
+    walk(obj)
+    return "\n".join(out)
+
+
+def last_call_block(prompt):
+    """(end, [names]) of the last call block written back into the history (the section's
+    own examples do not count), or (-1, [])."""
+    b, x = prompt.rfind("[/function_calls]"), prompt.rfind("</tool_use>")
+    if b < 0 and x < 0:
+        return -1, []
+    if b > x:
+        a = prompt.rfind("[function_calls]", 0, b)
+        names = re.findall(r"\[call[:=]\s*([A-Za-z0-9_-]+)\s*\]", prompt[a:b])
+        end = b + len("[/function_calls]")
+    else:
+        end = x + len("</tool_use>")
+        start = prompt.rfind("<tool_use>", 0, x)
+        while True:     # consecutive elements are one turn's calls
+            prev = prompt.rfind("</tool_use>", 0, start)
+            if prev < 0 or prompt[prev + len("</tool_use>"):start].strip():
+                break
+            start = prompt.rfind("<tool_use>", 0, prev)
+        names = re.findall(r"<name>\s*([A-Za-z0-9_-]+)\s*</name>", prompt[start:end])
+    names = [n for n in names if n not in _EXAMPLE_NAMES]
+    return (end, names) if names else (-1, [])
+
+
+def tool_reply(prompt, markers, cfg=None):
+    """The answer text a model following chat2api's tool section would give, or None when
+    the prompt carries no section (or [[notool]]): the mock then answers as usual.  When the
+    history ends in tool results, the answer quotes them ("Tool results: ID=TEXT; ..."), after
+    checking that every call of the last call block got its result; a broken re-encoding gives
+    "TOOL LOOP BROKEN: ...", which no test expects.  cfg may set tool_answer ("bracket", "xml",
+    "none") as the default of [[toolfmt]]."""
+    cfg = cfg or {}
+    end, names = last_call_block(prompt)
+    results = [(m.start(), m.group(1) or m.group(3), m.group(2) if m.group(1) else m.group(4))
+               for m in _RESULT_RE.finditer(prompt) if (m.group(1) or m.group(3)) != "CALL_ID"]
+    if results and results[-1][0] > end:
+        if end < 0:
+            return "TOOL LOOP BROKEN: tool results without the calls they answer"
+        mine, seen = [], set()
+        for r in results:           # the last turn may be on the wire twice (Z.ai signs it)
+            if r[0] > end and r[1] not in seen:
+                seen.add(r[1])
+                mine.append(r)
+        if len(mine) != len(names):
+            return "TOOL LOOP BROKEN: %d call(s) but %d result(s)" % (len(names), len(mine))
+        return "Tool results: " + "; ".join("%s=%s" % (r[1], r[2].strip()) for r in mine)
+    fns = tool_functions(prompt)
+    if not fns or "notool" in markers or cfg.get("tool_answer") == "none":
+        return None
+    section = prompt[prompt.find(TOOL_SECTION):]
+    fmt = markers.get("toolfmt") or cfg.get("tool_answer") or (
+        "bracket" if "[function_calls]" in section else "xml")
+    m = re.search(r"you must call the function ([A-Za-z0-9_-]+)", section)
+    pick = markers.get("tool") or (m.group(1) if m else fns[0][0])
+    chosen = [f for f in fns if f[0] == pick] or [(pick, {})]
+    if markers.get("tools"):
+        chosen = fns[:max(1, int(markers["tools"]))]
+    messy = "toolmessy" in markers
+    text = "I will use the tools.\n"
+    if fmt == "xml":
+        for name, schema in chosen:
+            text += "<tool_use>\n<name>%s</name>\n<arguments>%s</arguments>\n</tool_use>\n" % (
+                name, _example_args(schema, messy))
+        return text
+    text += "[function_calls]\n"
+    for name, schema in chosen:
+        text += "[call:%s]%s[/call]\n" % (name, _example_args(schema, messy))
+    return text + "[/function_calls]"
+
+
 def check_config_keys(obj, known, special=()):
     """POST /_mock/config must be an object naming only knobs (known) and special keys; a
     typo in a test is then a 400, not a knob silently ignored."""

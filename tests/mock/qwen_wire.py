@@ -11,6 +11,7 @@ import re
 import secrets
 import subprocess
 import zlib
+import mockbase  # noqa: E402  (tool answers)
 
 ORIGIN = "https://www.qianwen.com"
 MODELS = ["tongyi-qwen3-max-model-agent", "tongyi-qwen3-max-thinking-agent",
@@ -141,7 +142,7 @@ class Stream:
 
 def build(st, body, user_text, thinking, search, knob, markers):
     """Fill st with the answer; returns (reply, reasoning, answer content as sent)."""
-    reply = "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, knob) or "You said: " + user_text
     if "unicode" in markers or knob["unicode"]:
         reply += UNICODE_TAIL
     words = int(markers.get("long") or knob["long_words"] or 0)

@@ -15,6 +15,7 @@ import time
 import uuid
 
 import deepseek_mock as dsm
+import mockbase  # noqa: E402  (tool answers)
 
 ORIGIN = "https://chat.qwen.ai"
 JWT_SECRET = "qwenai-mock-secret"
@@ -188,7 +189,7 @@ class Events:
 def build_stream(ev, body, chat_id, user_text, cfg, markers):
     """Fill ev; returns (reply text sent, reasoning text sent)."""
     think = body["messages"][0]["feature_config"]["thinking_enabled"]
-    reply = "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

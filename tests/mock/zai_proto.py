@@ -15,6 +15,7 @@ import json
 import re
 import time
 import uuid
+import mockbase  # noqa: E402  (tool answers)
 
 
 # --------------------------------------------------------------------------- protocol constants
@@ -212,7 +213,7 @@ def build_stream(body, text, cfg, mk):
     nl = "\r\n" if "crlf" in mk or cfg["crlf"] else "\n"
     feats = body["features"]
     think, search = feats["enable_thinking"], feats["auto_web_search"]
-    reply = "You said: " + text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), mk, cfg) or "You said: " + text
     if "unicode" in mk or cfg["unicode"]:
         reply += UNICODE_TAIL
     words = int(mk.get("long") or cfg["long_words"] or 0)

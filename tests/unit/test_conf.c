@@ -18,7 +18,8 @@ clear_env(void)
 	    "ARKOSE_TOKEN_URL", "ARK0SE_TOKEN_URL", "CHAT2API_LOG",
 	    "CHAT2API_LOG_LEVEL", "RANDOM_TOKEN", "LB_STRATEGY",
 	    "LB_STRATEGY_CHATGPT", "LB_STRATEGY_DEEPSEEK", "MODEL_MAPPING",
-	    "CHAT2API_TZ", "DEEPSEEK_BASE_URL", "REQUIRE_API_KEY", NULL };
+	    "CHAT2API_TZ", "DEEPSEEK_BASE_URL", "REQUIRE_API_KEY",
+	    "TOOL_FORMAT", "TOOL_PROMPT", NULL };
 	const char *const *v;
 
 	for (v = vars; *v; v++)
@@ -123,7 +124,32 @@ static const struct { const char *var, *val; } bad[] = {
 	{ "MODEL_MAPPING", "@/nonexistent/chat2api-mapping.json" },
 	{ "CHAT2API_TZ", "Mars/Olympus_Mons" },
 	{ "CHAT2API_TZ", "../../etc/passwd" },
+	{ "TOOL_FORMAT", "json" },
+	{ "TOOL_FORMAT", "brack" },
+	{ "TOOL_PROMPT", "smart" },
+	{ "TOOL_PROMPT", "always|never" },
 };
+
+/* TOOL_FORMAT and TOOL_PROMPT: their defaults and their words. */
+START_TEST(tool_words)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.tool_format, "bracket");
+	ck_assert_str_eq(c.tool_prompt, "auto");
+	config_free(&c);
+	setenv("TOOL_FORMAT", "xml", 1);
+	setenv("TOOL_PROMPT", "never", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.tool_format, "xml");
+	ck_assert_str_eq(c.tool_prompt, "never");
+	config_free(&c);
+	clear_env();
+}
+END_TEST
 
 START_TEST(bad_values)
 {
@@ -266,6 +292,7 @@ conf_suite(void)
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, lists_and_bools);
 	tcase_add_test(tc, sizes_and_prefixes);
+	tcase_add_test(tc, tool_words);
 	tcase_add_loop_test(tc, bad_values, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, providers_and_routing);
 	tcase_add_test(tc, bool_forms);
