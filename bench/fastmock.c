@@ -1,16 +1,17 @@
 /*
- * fastmock.c - a FAST loopback stand-in for the ChatGPT, DeepSeek and
- * Qwen AI web backends, for benchmarks only.
+ * fastmock.c - a FAST loopback stand-in for the web backends of ChatGPT,
+ * DeepSeek, Qwen AI, MiniMax, Z.ai, Kimi, GLM and Qwen (China), for
+ * benchmarks only.
  *
- *   *** It checks nothing. ***  It does not verify the proof of work (of
- *   either provider), the requirements token, the sentinel headers, the
- *   bearer, the chat session, the request body or any credential; it
- *   answers every well-formed request with canned bytes.  Correctness of
- *   chat2api against the upstream protocols is tested with
- *   tests/mock/chatgpt_mock.py and tests/mock/deepseek_mock.py (which
- *   verify all of that but are slow); this program only exists so that the
- *   mock is not the bottleneck when chat2api's own cost is measured
- *   (bench/bench-chat.sh, BENCHMARKS.md).
+ *   *** It checks nothing. ***  It does not verify any proof of work, the
+ *   requirements token, the sentinel headers, the bearer, a signature
+ *   (Z.ai's X-Signature, GLM's X-Sign, MiniMax's), an access token, the
+ *   chat session, the request body or any credential; it answers every
+ *   well-formed request with canned bytes.  Correctness of chat2api
+ *   against the upstream protocols is tested with the mocks in tests/mock/
+ *   (which verify all of that but are slow); this program only exists so
+ *   that the mock is not the bottleneck when chat2api's own cost is
+ *   measured (bench/bench-chat.sh, BENCHMARKS.md).
  *
  * Routes (any other → 404; the query string is ignored):
  *   GET  /                                   tiny HTML with data-build and a
@@ -61,6 +62,72 @@
  *                                            like the others
  *   DELETE /api/v2/chats/<id>                data.status true
  *
+ *   MiniMax (protocols/providers.md §5), polled answers:
+ *   POST /v1/api/user/device/register        a fixed deviceIDStr
+ *   POST /matrix/api/v1/chat/send_msg        a new chat_id each time; the
+ *                                            chat's birth (wall clock) is
+ *                                            kept
+ *   POST /matrix/api/v1/chat/get_chat_detail the chat's answer as it is
+ *                                            now: -n parts "part K @MS; ",
+ *                                            part K shown from birth +
+ *                                            K x -M ms (MS is that instant,
+ *                                            epoch milliseconds, so a client
+ *                                            can tell how late it saw it);
+ *                                            chat_status 2 once all are
+ *                                            shown.  A send_msg body with
+ *                                            "fastmock-delay=MS" paces its
+ *                                            chat at MS instead
+ *   POST /matrix/api/v1/chat/delete_chat     success
+ *
+ *   Z.ai (protocols/providers.md §8):
+ *   GET    /api/v1/users/user/settings       {}
+ *   POST   /api/v1/chats/new                 {"id": a new uuid-like id}
+ *   POST   /api/v2/chat/completions WITH an X-Signature header (without
+ *                                            one it is Qwen AI's, above):
+ *                                            canned §8.5 SSE answer (an
+ *                                            "answer" delta with the first
+ *                                            word, -n more, usage in an
+ *                                            "other" event, "done"); paced
+ *                                            as above
+ *   DELETE /api/v1/chats/<id>                true
+ *
+ *   Kimi (protocols/providers.md §4), Connect-RPC:
+ *   GET  /api/auth/token/refresh             {"access_token"}: one fixed
+ *                                            access JWT that expires in
+ *                                            2100 (no refresh_token: no
+ *                                            rotation), so chat2api
+ *                                            exchanges once and caches it
+ *   POST ...ChatService/Chat                 canned §4.4 Connect+JSON
+ *                                            answer (chat, the assistant's
+ *                                            message, a block.text set and
+ *                                            -n appends, done, the
+ *                                            end-of-stream envelope);
+ *                                            paced as above
+ *   POST ...ChatService/DeleteChat           {}
+ *   POST ...SubscriptionService/GetSubscription  a free subscription
+ *
+ *   GLM (protocols/providers.md §3), JSON answers {status:0, message,
+ *   result}:
+ *   POST /chatglm/user-api/user/refresh      result.access_token (no new
+ *                                            refresh token: no rotation)
+ *   POST /chatglm/backend-api/assistant/stream
+ *                                            canned §3.6 snapshots: init,
+ *                                            -n cumulative text snapshots,
+ *                                            the finished part, finish;
+ *                                            paced as above
+ *   POST /chatglm/backend-api/assistant/conversation/delete   result {}
+ *
+ *   Qwen China (protocols/providers.md §6), every host on this one base:
+ *   POST /api/v2/chat                        canned §6.3 SSE answer: -n
+ *                                            cumulative snapshots of a
+ *                                            multi_load/iframe message
+ *                                            (the whole answer so far in
+ *                                            each), the finished one, then
+ *                                            "event: complete"; paced as
+ *                                            above
+ *   POST /api/v1/session/delete/batch        {"success":true,"code":0}
+ *   POST /api/v2/session/page/list           an empty list, success
+ *
  *   GET  /_fastmock/stats                    request counters as JSON
  *
  * HTTP/1.1 with keep-alive (HTTP/1.0 and "Connection: close" close after
@@ -68,7 +135,7 @@
  * bodies get 411).  Pipelined requests are answered in order.
  *
  *   fastmock [-p port] [-b addr] [-t threads] [-d ms] [-c] [-n snapshots]
- *            [-D difficulty] [-W ds_difficulty] [-P portfile]
+ *            [-D difficulty] [-W ds_difficulty] [-M mm_step] [-P portfile]
  *
  *   -p port       TCP port (default 0 = any free port)
  *   -b addr       IPv4 address to bind (default 127.0.0.1)
@@ -82,12 +149,17 @@
  *   -c            SSE body with Transfer-Encoding: chunked (default:
  *                 Content-Length)
  *   -n snapshots  text snapshots in the answer (default 8); the DeepSeek
- *                 answer has as many APPENDs after its first fragment
+ *                 answer has as many APPENDs after its first fragment,
+ *                 Z.ai's and Kimi's as many deltas after the first word,
+ *                 GLM's and Qwen's as many growing snapshots, Qwen AI's as
+ *                 many deltas and MiniMax's as many parts
  *   -D difficulty proof-of-work difficulty sent by the sentinel (0fffff)
  *   -W ds_difficulty
  *                 DeepSeek proof-of-work difficulty, 2..5000000 (default
  *                 1000, ~500 hashes a request, so that throughput measures
  *                 chat2api rather than the PoW; 144000 is the real one)
+ *   -M mm_step    ms between two parts of a MiniMax answer (default 0:
+ *                 the whole answer at the first poll)
  *   -P file       write the bound port there (atomically) once listening
  *
  * The bound port is also printed as "fastmock: port N" on stdout.  SIGTERM
@@ -129,27 +201,60 @@
 #define QA_NEW		"/api/v2/chats/new"
 #define QA_COMPLETION	"/api/v2/chat/completions"
 #define QA_CHATS	"/api/v2/chats/"
+#define MM_REGISTER	"/v1/api/user/device/register"
+#define MM_SEND		"/matrix/api/v1/chat/send_msg"
+#define MM_DETAIL	"/matrix/api/v1/chat/get_chat_detail"
+#define MM_DELETE	"/matrix/api/v1/chat/delete_chat"
+#define MM_CHATS	65536		/* births kept (ring, by chat id) */
+#define ZAI_SETTINGS	"/api/v1/users/user/settings"
+#define ZAI_NEW		"/api/v1/chats/new"
+#define ZAI_COMPLETION	"/api/v2/chat/completions"	/* = QA_COMPLETION */
+#define ZAI_CHATS	"/api/v1/chats/"
+#define KIMI_REFRESH	"/api/auth/token/refresh"
+#define KIMI_END	0x02	/* the end-of-stream envelope's flag */
+#define KIMI_ACCESS	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJhcHBfaWQiOiJr" \
+	"aW1pIiwidHlwIjoiYWNjZXNzIiwic3ViIjoiYmVuY2hraW1pIiwiZGV2aWNlX2lkIjoi" \
+	"NzQwMDAwMDAwMDAwMDAwMDAwMSIsInNzaWQiOiIxNzMwMDAwMDAwMDAwMDAwMDAxIiwi" \
+	"aWF0IjoxNzAwMDAwMDAwLCJleHAiOjQxMDI0NDQ4MDB9.ZmFzdG1vY2s"
+#define GLM_REFRESH	"/chatglm/user-api/user/refresh"
+#define GLM_STREAM	"/chatglm/backend-api/assistant/stream"
+#define GLM_DELETE	"/chatglm/backend-api/assistant/conversation/delete"
+#define GLM_CID		"fa57c0ffee0000000000beef"
+#define QW_CHAT		"/api/v2/chat"
+#define QW_DELETE	"/api/v1/session/delete/batch"
+#define QW_LIST		"/api/v2/session/page/list"
 #define DELAY_MARK	"fastmock-delay="
 
 /* ------------------------------------------------------------------ */
 /* canned answers */
 
 struct canned {
+	const char *ctype;		/* NULL: text/event-stream */
 	char	*buf;			/* whole SSE body */
 	size_t	 len;
 	size_t	 off[MAX_SSE_EVENTS + 1];	/* event i = [off[i], off[i+1]) */
 	int	 nev;
 };
 
-static struct canned	 sse_old, sse_v1, sse_ds, sse_qa;
+static struct canned	 sse_old, sse_v1, sse_ds, sse_qa, sse_zai, sse_kimi,
+			 sse_glm, sse_qw;
 static char		*page_resp, *sentinel_resp;
 static size_t		 page_len, sentinel_len;
 static char		*ds_user_resp, *ds_pow_resp, *ds_delete_resp;
 static size_t		 ds_user_len, ds_pow_len, ds_delete_len;
+static char		*kimi_refresh_resp, *kimi_sub_resp, *kimi_delete_resp;
+static size_t		 kimi_refresh_len, kimi_sub_len, kimi_delete_len;
+static char		*glm_refresh_resp, *glm_delete_resp;
+static size_t		 glm_refresh_len, glm_delete_len;
 static const char	*difficulty = "0fffff";
 static long		 ds_difficulty = 1000;
 static unsigned long	 ds_sessions;	/* ids of created chat sessions */
 static unsigned long	 qa_chats;	/* ids of created Qwen AI chats */
+static unsigned long	 zai_chats;	/* ids of created Z.ai chats */
+static unsigned long	 mm_chats;	/* ids of created MiniMax chats */
+static uint64_t		 mm_birth[MM_CHATS];	/* ms epoch */
+static int		 mm_pace[MM_CHATS];	/* ms per part */
+static int		 mm_step;
 static int		 delay_ms;
 static int		 chunked;
 static int		 snapshots = 8;
@@ -158,14 +263,26 @@ static volatile sig_atomic_t stop;
 enum {
 	R_PAGE, R_SENTINEL, R_CONV, R_DS_USER, R_DS_SESSION, R_DS_POW,
 	R_DS_COMPLETION, R_DS_DELETE, R_QA_NEW, R_QA_COMPLETION, R_QA_DELETE,
-	R_QA_OTHER, R_OTHER, R__MAX
+	R_QA_OTHER,
+	R_MM_REGISTER, R_MM_SEND, R_MM_DETAIL, R_MM_DELETE,
+	R_ZAI_SETTINGS, R_ZAI_NEW, R_ZAI_COMPLETION, R_ZAI_DELETE,
+	R_KIMI_REFRESH, R_KIMI_CHAT, R_KIMI_DELETE, R_KIMI_SUB,
+	R_GLM_REFRESH, R_GLM_STREAM, R_GLM_DELETE,
+	R_QW_CHAT, R_QW_DELETE, R_QW_LIST,
+	R_OTHER, R__MAX
 };
 static unsigned long	 counters[R__MAX];
 static const char *const route_names[R__MAX] = {
 	"page", "sentinel", "conversation", "ds_users_current",
 	"ds_session_create", "ds_pow_challenge", "ds_completion",
 	"ds_session_delete", "qa_chat_new", "qa_completion", "qa_chat_delete",
-	"qa_user_models", "other"
+	"qa_user_models",
+	"mm_register", "mm_send", "mm_detail", "mm_delete",
+	"zai_settings", "zai_chat_new", "zai_completion", "zai_chat_delete",
+	"kimi_refresh", "kimi_chat", "kimi_delete", "kimi_subscription",
+	"glm_refresh", "glm_stream", "glm_delete",
+	"qw_chat", "qw_session_delete", "qw_session_list",
+	"other"
 };
 
 static void
@@ -199,6 +316,33 @@ canned_add(struct canned *c, const char *fmt, ...)
 	free(s);
 	c->off[c->nev++] = c->len;
 	c->len += (size_t)n;
+	c->off[c->nev] = c->len;
+}
+
+/* One Connect envelope (Kimi, §4.4): flags, big-endian length, the JSON. */
+static void
+canned_env(struct canned *c, unsigned flags, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	if (c->nev >= MAX_SSE_EVENTS)
+		die("too many envelopes (-n too large)");
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (c->buf = realloc(c->buf, c->len + (size_t)n + 5)) == NULL)
+		die("out of memory");
+	c->buf[c->len] = (char)flags;
+	c->buf[c->len + 1] = (char)((unsigned)n >> 24);
+	c->buf[c->len + 2] = (char)((unsigned)n >> 16);
+	c->buf[c->len + 3] = (char)((unsigned)n >> 8);
+	c->buf[c->len + 4] = (char)n;
+	memcpy(c->buf + c->len + 5, s, (size_t)n);
+	free(s);
+	c->off[c->nev++] = c->len;
+	c->len += (size_t)n + 5;
 	c->off[c->nev] = c->len;
 }
 
@@ -559,6 +703,114 @@ build_qwenai(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Z.ai (protocols/providers.md §8) */
+
+#define ZAI_EVENT	"data: {\"type\":\"chat:completion\",\"data\":"
+
+static void
+build_zai(void)
+{
+	int	 n;
+
+	/* the same words as the DeepSeek answer, one delta each */
+	for (n = 0; n <= snapshots; n++)
+		canned_add(&sse_zai, ZAI_EVENT "{\"phase\":\"answer\","
+		    "\"delta_content\":\"%s\"}}\n\n",
+		    words[(size_t)n % NWORDS]);
+	canned_add(&sse_zai, ZAI_EVENT "{\"phase\":\"other\",\"usage\":"
+	    "{\"prompt_tokens\":9,\"completion_tokens\":%d,"
+	    "\"total_tokens\":%d}}}\n\n", 11 + snapshots, 20 + snapshots);
+	canned_add(&sse_zai, ZAI_EVENT "{\"phase\":\"done\",\"done\":true,"
+	    "\"delta_content\":\"\"}}\n\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Kimi (protocols/providers.md §4) */
+
+static void
+build_kimi(void)
+{
+	int	 n;
+
+	kimi_refresh_resp = full_response("application/json",
+	    "{\"access_token\":\"" KIMI_ACCESS "\"}", &kimi_refresh_len);
+	kimi_sub_resp = full_response("application/json", "{\"subscription\":"
+	    "{\"userId\":\"benchkimi\",\"userName\":\"fastmock\","
+	    "\"type\":\"TYPE_FREE\"}}", &kimi_sub_len);
+	kimi_delete_resp = full_response("application/json", "{}",
+	    &kimi_delete_len);
+	sse_kimi.ctype = "application/connect+json";
+	canned_env(&sse_kimi, 0, "{\"op\":\"set\",\"mask\":\"chat\","
+	    "\"eventOffset\":1,\"chat\":{\"id\":\"fastmock-chat\","
+	    "\"name\":\"Fastmock\"}}");
+	canned_env(&sse_kimi, 0, "{\"op\":\"set\",\"mask\":\"message\","
+	    "\"eventOffset\":2,\"message\":{\"id\":\"fastmock-msg\","
+	    "\"role\":\"assistant\",\"status\":\"MESSAGE_STATUS_GENERATING\"}}");
+	for (n = 0; n <= snapshots; n++)
+		canned_env(&sse_kimi, 0, "{\"op\":\"%s\",\"mask\":\"%s\","
+		    "\"eventOffset\":%d,\"block\":{\"id\":\"0\",\"text\":"
+		    "{\"content\":\"%s\"}}}", n ? "append" : "set", n ?
+		    "block.text.content" : "block.text", n + 3,
+		    words[(size_t)n % NWORDS]);
+	canned_env(&sse_kimi, 0, "{\"done\":{}}");
+	canned_env(&sse_kimi, KIMI_END, "{}");
+}
+
+/* ------------------------------------------------------------------ */
+/* GLM (protocols/providers.md §3) */
+
+#define GLM_SNAP \
+	"data: {\"conversation_id\":\"" GLM_CID "\",\"status\":\"%s\"," \
+	"\"parts\":[{\"logic_id\":\"fastmock-part-1\",\"status\":\"%s\"," \
+	"\"content\":[{\"type\":\"text\",\"text\":\"%s\"}]," \
+	"\"meta_data\":{}}],\"last_error\":{}}\n\n"
+
+static void
+build_glm(void)
+{
+	char	 text[1024];
+	int	 k;
+
+	glm_refresh_resp = full_response("application/json", "{\"status\":0,"
+	    "\"message\":\"success\",\"result\":{\"access_token\":"
+	    "\"bench-glm-access\",\"user\":{\"id\":\"u\",\"email\":"
+	    "\"b@example.com\"}}}", &glm_refresh_len);
+	glm_delete_resp = full_response("application/json", "{\"status\":0,"
+	    "\"message\":\"success\",\"result\":{}}", &glm_delete_len);
+	/* §3.6: every snapshot carries the whole text so far */
+	canned_add(&sse_glm, "data: {\"conversation_id\":\"" GLM_CID "\","
+	    "\"status\":\"init\",\"parts\":[],\"last_error\":{}}\n\n");
+	for (k = 1; k <= snapshots; k++) {
+		text_upto(k, text, sizeof(text));
+		canned_add(&sse_glm, GLM_SNAP, "processing", "init", text);
+	}
+	canned_add(&sse_glm, GLM_SNAP, "processing", "finish", text);
+	canned_add(&sse_glm, GLM_SNAP, "finish", "finish", text);
+}
+
+/* ------------------------------------------------------------------ */
+/* Qwen China (protocols/providers.md §6) */
+
+/* §6.3: every event the whole answer so far, then complete. */
+static void
+build_qwen(void)
+{
+	char	 text[1024];
+	int	 k;
+
+	for (k = 1; k <= snapshots + 1; k++) {
+		text_upto(k < snapshots ? k : snapshots, text, sizeof(text));
+		canned_add(&sse_qw, "%sdata: {\"communication\":{\"sessionid\":"
+		    "\"fastmock-session\",\"reqid\":\"fastmock-req\"},\"data\":"
+		    "{\"messages\":[{\"mime_type\":\"multi_load/iframe\","
+		    "\"content\":\"%s\",\"status\":\"%s\",\"meta_data\":"
+		    "{\"multi_load\":[]}}]},\"error_code\":0,\"error_msg\":\"\"}"
+		    "\n\n", k > snapshots ? "event: complete\n" : "", text,
+		    k < snapshots ? "processing" : "finished");
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* connections */
 
 struct conn {
@@ -721,13 +973,15 @@ answer_sse(struct loop *l, struct conn *c, const struct canned *s, int delay)
 {
 	if (chunked)
 		out_printf(c, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
-		    "Content-Type: text/event-stream; charset=utf-8\r\n"
+		    "Content-Type: %s\r\n"
 		    "Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n"
-		    "\r\n");
+		    "\r\n", s->ctype ? s->ctype :
+		    "text/event-stream; charset=utf-8");
 	else
 		out_printf(c, "HTTP/1.1 200 OK\r\nServer: fastmock\r\n"
-		    "Content-Type: text/event-stream; charset=utf-8\r\n"
+		    "Content-Type: %s\r\n"
 		    "Cache-Control: no-cache\r\nContent-Length: %zu\r\n\r\n",
+		    s->ctype ? s->ctype : "text/event-stream; charset=utf-8",
 		    s->len);
 	c->sse = s;
 	c->next_ev = 0;
@@ -785,6 +1039,80 @@ header_value(const char *head, size_t hlen, const char *name, size_t *vlen)
 	}
 	return NULL;
 }
+
+/* ------------------------------------------------------------------ */
+/* MiniMax (protocols/providers.md §5): answers grow while polled */
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* send_msg: a new chat, born now, paced by -M or the body's mark. */
+static void
+mm_send(struct conn *c, const char *body, size_t blen)
+{
+	const char	*d = blen ? memmem(body, blen, DELAY_MARK,
+			    sizeof(DELAY_MARK) - 1) : NULL;
+	unsigned long	 id;
+	char		 b[256];
+
+	id = __atomic_add_fetch(&mm_chats, 1, __ATOMIC_RELAXED);
+	mm_birth[id % MM_CHATS] = wall_ms();
+	mm_pace[id % MM_CHATS] = d ? atoi(d + sizeof(DELAY_MARK) - 1) :
+	    mm_step;
+	snprintf(b, sizeof(b), "{\"chat_id\":%lu,\"msg_id\":%lu,"
+	    "\"base_resp\":{\"status_code\":0,\"status_msg\":\"success\"}}",
+	    id, id * 2);
+	answer_simple(c, 200, "application/json", b);
+}
+
+/* get_chat_detail: the parts shown by now (a chat id it never made: all). */
+static void
+mm_detail(struct conn *c, const char *body, size_t blen)
+{
+	const char	*p = blen ? memmem(body, blen, "\"chat_id\":", 10) : NULL;
+	unsigned long	 id = p ? strtoul(p + 10, NULL, 10) : 0;
+	uint64_t	 birth = mm_birth[id % MM_CHATS], now = wall_ms();
+	int		 pace = mm_pace[id % MM_CHATS], k, i;
+	char		 b[8192];
+	size_t		 n;
+
+	k = pace <= 0 || now < birth ? snapshots :
+	    (int)((now - birth) / (uint64_t)pace) + 1;
+	if (k > snapshots)
+		k = snapshots;
+	n = (size_t)snprintf(b, sizeof(b), "{\"chat\":{\"chat_id\":%lu,"
+	    "\"chat_status\":%d},\"messages\":[{\"msg_id\":1,\"msg_type\":1,"
+	    "\"msg_content\":\"hi\"},{\"msg_id\":2,\"msg_type\":2,"
+	    "\"msg_content\":\"", id, k == snapshots ? 2 : 1);
+	for (i = 0; i < k && n < sizeof(b) - 256; i++)
+		n += (size_t)snprintf(b + n, sizeof(b) - n, "part %d @%llu; ",
+		    i, (unsigned long long)(birth + (uint64_t)i *
+		    (uint64_t)(pace > 0 ? pace : 0)));
+	snprintf(b + n, sizeof(b) - n, "\",\"extra_info\":{"
+	    "\"thinking_content\":\"\"}}],\"base_resp\":{\"status_code\":0,"
+	    "\"status_msg\":\"success\"}}");
+	answer_simple(c, 200, "application/json", b);
+}
+
+/* A paced stream answer, its delay from the body's mark or -d. */
+static void
+answer_paced(struct loop *l, struct conn *c, const struct canned *s,
+    const char *body, size_t blen)
+{
+	const char *d = blen ? memmem(body, blen, DELAY_MARK,
+	    sizeof(DELAY_MARK) - 1) : NULL;
+
+	answer_sse(l, c, s, d ? atoi(d + sizeof(DELAY_MARK) - 1) : delay_ms);
+}
+
+/* An exact path. */
+#define IS(path)	(plen == sizeof(path) - 1 && memcmp(sp1, path, plen) == 0)
 
 /*
  * Answers as many complete requests as the input holds (stopping at a
@@ -923,6 +1251,12 @@ process(struct loop *l, struct conn *c)
 			    "\"id\":\"qqqqqqqq-0000-4000-8000-%012lx\"}}",
 			    __atomic_add_fetch(&qa_chats, 1, __ATOMIC_RELAXED));
 			answer_simple(c, 200, "application/json", b);
+		} else if (is_post && IS(ZAI_COMPLETION) && header_value(c->in,
+		    hlen, "x-signature", &vlen) != NULL) {
+			/* Z.ai's completion has Qwen AI's path; it signs */
+			__atomic_fetch_add(&counters[R_ZAI_COMPLETION], 1,
+			    __ATOMIC_RELAXED);
+			answer_paced(l, c, &sse_zai, c->in + hlen, blen);
 		} else if (is_post && plen == sizeof(QA_COMPLETION) - 1 &&
 		    memcmp(sp1, QA_COMPLETION, plen) == 0) {
 			const char *d = blen ? memmem(c->in + hlen, blen,
@@ -938,9 +1272,96 @@ process(struct loop *l, struct conn *c)
 			    __ATOMIC_RELAXED);
 			answer_simple(c, 200, "application/json",
 			    "{\"success\":true,\"data\":{\"status\":true}}");
+		} else if (is_post && IS(MM_REGISTER)) {
+			__atomic_fetch_add(&counters[R_MM_REGISTER], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"statusInfo\":{\"code\":0,\"message\":"
+			    "\"success\"},\"data\":{\"deviceIDStr\":"
+			    "\"300000000000000001\",\"realUserID\":\"1\"}}");
+		} else if (is_post && IS(MM_SEND)) {
+			__atomic_fetch_add(&counters[R_MM_SEND], 1,
+			    __ATOMIC_RELAXED);
+			mm_send(c, c->in + hlen, blen);
+		} else if (is_post && IS(MM_DETAIL)) {
+			__atomic_fetch_add(&counters[R_MM_DETAIL], 1,
+			    __ATOMIC_RELAXED);
+			mm_detail(c, c->in + hlen, blen);
+		} else if (is_post && IS(MM_DELETE)) {
+			__atomic_fetch_add(&counters[R_MM_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"base_resp\":{\"status_code\":0,"
+			    "\"status_msg\":\"success\"}}");
+		} else if (is_get && IS(ZAI_SETTINGS)) {
+			__atomic_fetch_add(&counters[R_ZAI_SETTINGS], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json", "{}");
+		} else if (is_post && IS(ZAI_NEW)) {
+			char	 b[128];
+
+			__atomic_fetch_add(&counters[R_ZAI_NEW], 1,
+			    __ATOMIC_RELAXED);
+			snprintf(b, sizeof(b), "{\"id\":"
+			    "\"eeeeeeee-0000-4000-8000-%012lx\","
+			    "\"title\":\"New Chat\"}", __atomic_add_fetch(
+			    &zai_chats, 1, __ATOMIC_RELAXED));
+			answer_simple(c, 200, "application/json", b);
+		} else if (is_delete && plen > sizeof(ZAI_CHATS) - 1 &&
+		    memcmp(sp1, ZAI_CHATS, sizeof(ZAI_CHATS) - 1) == 0) {
+			__atomic_fetch_add(&counters[R_ZAI_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json", "true");
+		} else if (is_get && IS(KIMI_REFRESH)) {
+			__atomic_fetch_add(&counters[R_KIMI_REFRESH], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, kimi_refresh_resp, kimi_refresh_len);
+		} else if (is_post && ends_with(sp1, plen,
+		    ".ChatService/Chat")) {
+			__atomic_fetch_add(&counters[R_KIMI_CHAT], 1,
+			    __ATOMIC_RELAXED);
+			answer_paced(l, c, &sse_kimi, c->in + hlen, blen);
+		} else if (is_post && ends_with(sp1, plen,
+		    ".ChatService/DeleteChat")) {
+			__atomic_fetch_add(&counters[R_KIMI_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, kimi_delete_resp, kimi_delete_len);
+		} else if (is_post && ends_with(sp1, plen,
+		    ".SubscriptionService/GetSubscription")) {
+			__atomic_fetch_add(&counters[R_KIMI_SUB], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, kimi_sub_resp, kimi_sub_len);
+		} else if (is_post && IS(GLM_REFRESH)) {
+			__atomic_fetch_add(&counters[R_GLM_REFRESH], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, glm_refresh_resp, glm_refresh_len);
+		} else if (is_post && IS(GLM_STREAM)) {
+			__atomic_fetch_add(&counters[R_GLM_STREAM], 1,
+			    __ATOMIC_RELAXED);
+			answer_paced(l, c, &sse_glm, c->in + hlen, blen);
+		} else if (is_post && IS(GLM_DELETE)) {
+			__atomic_fetch_add(&counters[R_GLM_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			out_add(c, glm_delete_resp, glm_delete_len);
+		} else if (is_post && IS(QW_CHAT)) {
+			__atomic_fetch_add(&counters[R_QW_CHAT], 1,
+			    __ATOMIC_RELAXED);
+			answer_paced(l, c, &sse_qw, c->in + hlen, blen);
+		} else if (is_post && IS(QW_DELETE)) {
+			__atomic_fetch_add(&counters[R_QW_DELETE], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"success\":true,\"code\":0,\"msg\":\"\","
+			    "\"data\":true}");
+		} else if (is_post && IS(QW_LIST)) {
+			__atomic_fetch_add(&counters[R_QW_LIST], 1,
+			    __ATOMIC_RELAXED);
+			answer_simple(c, 200, "application/json",
+			    "{\"success\":true,\"code\":0,\"msg\":\"\","
+			    "\"data\":{\"list\":[],\"hasMore\":false}}");
 		} else if (is_get && plen == sizeof(STATS_PATH) - 1 &&
 		    memcmp(sp1, STATS_PATH, plen) == 0) {
-			char	 b[512];
+			char	 b[2048];
 			int	 i;
 			size_t	 n = 0;
 
@@ -1118,7 +1539,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: fastmock [-p port] [-b addr] [-t threads] "
 	    "[-d ms] [-c] [-n snapshots] [-D difficulty] [-W ds_difficulty] "
-	    "[-P portfile]\n");
+	    "[-M mm_step] [-P portfile]\n");
 	exit(2);
 }
 
@@ -1133,12 +1554,13 @@ main(int argc, char *argv[])
 	const char		*bind_addr = "127.0.0.1", *portfile = NULL;
 	int			 ch, port = 0, nthreads = 1, fd, one = 1, i;
 
-	while ((ch = getopt(argc, argv, "b:cd:D:n:p:P:t:W:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:cd:D:M:n:p:P:t:W:")) != -1) {
 		switch (ch) {
 		case 'b': bind_addr = optarg; break;
 		case 'c': chunked = 1; break;
 		case 'd': delay_ms = atoi(optarg); break;
 		case 'D': difficulty = optarg; break;
+		case 'M': mm_step = atoi(optarg); break;
 		case 'n': snapshots = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'P': portfile = optarg; break;
@@ -1150,12 +1572,17 @@ main(int argc, char *argv[])
 	if (nthreads < 1 || nthreads > 64 || delay_ms < 0 || snapshots < 1 ||
 	    snapshots > MAX_SSE_EVENTS - 9 || strlen(difficulty) > 64 ||
 	    strspn(difficulty, "0123456789abcdefABCDEF") !=
-	    strlen(difficulty) || ds_difficulty < 2 || ds_difficulty > 5000000)
+	    strlen(difficulty) || ds_difficulty < 2 || ds_difficulty > 5000000 ||
+	    mm_step < 0)
 		usage();
 	build_canned();
 	build_fixed();
 	build_deepseek();
 	build_qwenai();
+	build_zai();
+	build_kimi();
+	build_glm();
+	build_qwen();
 
 	memset(&act, 0, sizeof(act));
 	act.sa_handler = on_signal;

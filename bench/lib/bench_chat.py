@@ -5,15 +5,32 @@ bench/fastmock (a fast canned upstream that checks nothing), next to wrk
 straight at the mock; time to first chunk with bench/ttfc; RSS idle and
 per open stream.  Prints a markdown report on stdout, progress on stderr.
 
-Modes: sentinel and conversation-only are ChatGPT (anonymous); deepseek
-and deepseek@DIFFICULTY are DeepSeek-V3.2 through an account added with
-the chat2api CLI and drawn on with an AUTHORIZATION code, against
-fastmock's DeepSeek routes (users/current, chat_session/create,
-create_pow_challenge with a solvable challenge of that difficulty,
-completion, chat_session/delete).  Each DeepSeek difficulty gets its own
-fastmock; plain deepseek uses --ds-difficulty (1000).  qwenai is Qwen AI's
-Qwen3-Max the same way, against fastmock's Qwen AI routes (chats/new, the
-completion, the chat DELETE).
+Modes: sentinel and conversation-only are ChatGPT (anonymous); every other
+mode is a provider of PROVIDERS below, drawn on through one account added
+with the chat2api CLI and an AUTHORIZATION code, against fastmock's routes
+of that provider (its *_BASE_URL at the mock):
+- deepseek, deepseek@DIFFICULTY: DeepSeek-V3.2 (users/current once;
+  chat_session/create, create_pow_challenge with a solvable challenge of
+  that difficulty, completion, chat_session/delete per request).  Each
+  DeepSeek difficulty gets its own fastmock; plain deepseek uses
+  --ds-difficulty (1000).
+- qwenai: Qwen AI's Qwen3-Max (chats/new, the completion, the chat DELETE).
+- minimax, minimax@STEP: MiniMax-M2.7 (device/register once; send_msg,
+  get_chat_detail polled until the answer is complete, delete_chat); the
+  answer grows one part every STEP ms (--mm-step, 0: complete at the first
+  poll), a fastmock per step.  The report also gives the polls per answer
+  and how late the client saw each part after the mock showed it (p50, p95),
+  from --mm-answers streamed answers one at a time.
+- zai: Z.ai's GLM-4.7 (chats/new, the signed completion, the chat delete;
+  the signature is made but not checked).
+- kimi: Kimi-K2.5 (the token refresh once: the access token is cached; the
+  Connect Chat stream; DeleteChat).
+- glm: GLM-5 (user/refresh once; the signed assistant/stream and
+  conversation/delete per request).
+- qwen: Qwen (China)'s Qwen3-Max, qianwen.com (the chat stream of cumulative
+  snapshots, session/delete/batch).
+Each provider's baseline is wrk (and ttfc, where the answer has data: lines)
+straight at the mock's answer route with roughly the body chat2api sends.
 """
 
 import argparse
@@ -38,35 +55,12 @@ sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
 import harness  # noqa: E402
 from bench_platform import parse_wrk  # noqa: E402
 
-EXPECTED_TEXT = "Hello! This is fastmock, a canned answer for"
+EXPECTED_TEXT = "Hello! This is fastmock, a canned answer for"      # 8 words
+# the first word and 8 more: DeepSeek's first fragment and its 8 APPENDs,
+# Z.ai's and Kimi's 9 deltas
+DS_EXPECTED_TEXT = "Hello! This is fastmock, a canned answer for chat2api"
 CHAT_NONSTREAM = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 CHAT_STREAM = dict(CHAT_NONSTREAM, stream=True)
-# DeepSeek: fastmock's first fragment plus its 8 APPENDs
-DS_EXPECTED_TEXT = "Hello! This is fastmock, a canned answer for chat2api"
-DS_MODEL = "DeepSeek-V3.2"
-DS_CODE = "bench-deepseek-code-0001"               # AUTHORIZATION
-DS_USER_TOKEN = "benchDeepSeekUserToken00000000000000001"  # the account (40 chars)
-DS_NONSTREAM = {"model": DS_MODEL, "messages": [{"role": "user", "content": "hi"}]}
-DS_STREAM = dict(DS_NONSTREAM, stream=True)
-DS_COMPLETION = "/api/v0/chat/completion"
-# What the mock gets from chat2api for the completion (providers.md §2.4):
-# the baseline of the DeepSeek modes.
-DS_COMPLETION_BODY = {
-    "chat_session_id": "dddddddd-0000-4000-8000-000000000001", "parent_message_id": None,
-    "prompt": "hi", "ref_file_ids": [], "thinking_enabled": False, "search_enabled": False,
-}
-# Qwen AI (providers.md §7): fastmock's 8 answer deltas
-QA_EXPECTED_TEXT = EXPECTED_TEXT
-QA_MODEL = "Qwen3-Max"
-QA_CODE = "bench-qwenai-code-0001"
-# the account: a JWT-shaped token (fastmock checks nothing)
-QA_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImJlbmNoIn0.YmVuY2hzaWduYXR1cmU"
-QA_NONSTREAM = {"model": QA_MODEL, "messages": [{"role": "user", "content": "hi"}]}
-QA_STREAM = dict(QA_NONSTREAM, stream=True)
-QA_COMPLETION = "/api/v2/chat/completions"
-QA_COMPLETION_BODY = {"stream": True, "version": "2.1", "incremental_output": True,
-                      "chat_id": "qqqqqqqq-0000-4000-8000-000000000001", "model": "qwen3-max",
-                      "messages": [{"role": "user", "content": "hi"}]}
 # What the mock gets from chat2api, roughly (§4.1): used for the
 # "wrk straight at the mock" baseline.
 CONV_BODY = {
@@ -81,6 +75,175 @@ CONV_BODY = {
     "force_paragen": False, "force_rate_limit": False, "supported_encodings": [],
     "websocket_request_id": "aaaaaaaa-0000-4000-8000-00000000000a",
 }
+MM_PART_RE = re.compile(r"part (\d+) @(\d+); ")
+
+# ---------------------------------------------------------------- providers
+# One entry per upstream.  A mode is a provider's name (deepseek@N and
+# minimax@N add a parameter); sentinel and conversation-only are ChatGPT's.
+#   title, model   how the report names it; the model the client asks for
+#   code, secret   the AUTHORIZATION code and the account it draws on, added
+#                  with `chat2api accounts add NAME SECRET` (fastmock checks
+#                  neither)
+#   env            the *_BASE_URL pointed at the mock
+#   base, label    the key and label of its baseline: wrk (and ttfc when
+#                  ttfc_base) straight at the mock's answer route, path,
+#                  with roughly the body chat2api sends and headers
+#   expected       the answer's text (or pattern: a regular expression)
+#   counters       fastmock's counters of its routes, (counter, label): the
+#                  answer route first, then the other calls of a request
+#   about          the report's line on what a request does ({events},
+#                  {bytes}: the mock's answer; {params}: the modes' -W/-M)
+PROVIDERS = {}
+
+
+def provider(name, **spec):
+    spec.setdefault("headers", {})
+    spec.setdefault("ttfc_base", True)
+    spec.setdefault("pattern", None)
+    PROVIDERS[name] = dict(spec, name=name)
+
+
+provider(
+    "chatgpt", title="ChatGPT", model="gpt-4o", code=None, secret=None, env=None,
+    base="baseline", label="baseline", path="/backend-anon/conversation", body=CONV_BODY,
+    expected=EXPECTED_TEXT,
+    counters=(("conversation", "conversations"), ("sentinel", "sentinel"),
+              ("page", "page")),
+    about=None)
+
+# DeepSeek (providers.md §2)
+provider(
+    "deepseek", title="DeepSeek", model="DeepSeek-V3.2", code="bench-deepseek-code-0001",
+    secret="benchDeepSeekUserToken00000000000000001", env="DEEPSEEK_BASE_URL",
+    base="baseline_ds", label="DeepSeek completion baseline",
+    path="/api/v0/chat/completion",
+    body={"chat_session_id": "dddddddd-0000-4000-8000-000000000001",
+          "parent_message_id": None, "prompt": "hi", "ref_file_ids": [],
+          "thinking_enabled": False, "search_enabled": False},
+    expected=DS_EXPECTED_TEXT,
+    counters=(("ds_completion", "completions"), ("ds_session_create", "session create"),
+              ("ds_pow_challenge", "PoW challenge"), ("ds_session_delete", "session delete"),
+              ("ds_users_current", "users/current")),
+    about="per request chat2api calls chat_session/create, create_pow_challenge (solvable, "
+    "answer = difficulty / 2), the completion (canned §2.7 answer of {events} SSE events, "
+    "{bytes} bytes) and chat_session/delete (users/current once: the bearer is cached in "
+    "LMDB); PoW difficulty {params}")
+
+# Qwen AI (providers.md §7)
+provider(
+    "qwenai", title="Qwen AI", model="Qwen3-Max", code="bench-qwenai-code-0001",
+    secret="eyJhbGciOiJIUzI1NiJ9.eyJpZCI6ImJlbmNoIn0.YmVuY2hzaWduYXR1cmU",
+    env="QWENAI_BASE_URL", base="baseline_qa", label="Qwen AI completion baseline",
+    path="/api/v2/chat/completions",
+    body={"stream": True, "version": "2.1", "incremental_output": True,
+          "chat_id": "qqqqqqqq-0000-4000-8000-000000000001", "model": "qwen3-max",
+          "messages": [{"role": "user", "content": "hi"}]},
+    expected=EXPECTED_TEXT,
+    counters=(("qa_completion", "completions"), ("qa_chat_new", "chats/new"),
+              ("qa_chat_delete", "chat delete"), ("qa_user_models", "user/models")),
+    about="per request chat2api calls chats/new, the completion (canned §7.4 answer of "
+    "{events} SSE events, {bytes} bytes) and the chat DELETE after the response")
+
+# MiniMax (providers.md §5): no stream; chat2api polls get_chat_detail.
+# fastmock's answer is -n parts "part K @MS; " (MS: when the mock showed
+# part K), one more every -M ms (minimax@STEP, --mm-step).
+provider(
+    "minimax", title="MiniMax", model="MiniMax-M2.7", code="bench-minimax-code-0001",
+    secret=("eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyIjp7ImlkIjoiMTAwMDAwMDAxIn19."
+            "YmVuY2gtc2lnbmF0dXJl"),                # user 100000001
+    env="MINIMAX_BASE_URL", base="baseline_mm", label="MiniMax get_chat_detail baseline",
+    path="/matrix/api/v1/chat/get_chat_detail", body={"chat_id": 0},   # complete at once
+    ttfc_base=False,                                # a JSON answer: no data: line
+    expected="part 0 @...", pattern=re.compile(r"(part \d+ @\d+; )+$"),
+    counters=(("mm_send", "answers (send_msg)"), ("mm_detail", "polls (get_chat_detail)"),
+              ("mm_delete", "delete_chat"), ("mm_register", "device/register")),
+    about="per request chat2api calls send_msg, polls get_chat_detail until chat_status 2 "
+    "(MINIMAX_POLL_MIN_MS=400 after new text, up to MINIMAX_POLL_MAX_MS=2000, the defaults) "
+    "and calls delete_chat after the answer (device/register once: cached in LMDB); "
+    "fastmock's answer ({bytes} bytes complete) grows one part every STEP ms, {params}; every "
+    "request waits at least one poll interval by design")
+
+# Z.ai (providers.md §8): its completion has Qwen AI's path; fastmock tells
+# them apart by Z.ai's X-Signature header.
+provider(
+    "zai", title="Z.ai", model="GLM-4.7", code="bench-zai-code-0001",
+    secret=("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImJlbmNoLXphaS11c2VyLTAwMDEiLCJl"
+            "bWFpbCI6ImJlbmNoQGV4YW1wbGUuY29tIn0.Cq2WAWgM6SuBwkfMw-iyMWPTzYkutBpY2io97jiNDuw"),
+    env="ZAI_BASE_URL", base="baseline_zai", label="Z.ai completion baseline",
+    path="/api/v2/chat/completions", headers={"X-Signature": "0" * 64},
+    body={"stream": True, "model": "glm-4.7", "messages": [{"role": "user", "content": "hi"}],
+          "signature_prompt": "hi", "params": {}, "extra": {},
+          "features": {"auto_web_search": False, "enable_thinking": False,
+                       "preview_mode": True},
+          "chat_id": "eeeeeeee-0000-4000-8000-000000000001",
+          "id": "aaaaaaaa-0000-4000-8000-00000000000b"},
+    expected=DS_EXPECTED_TEXT,
+    counters=(("zai_completion", "completions"), ("zai_chat_new", "chats/new"),
+              ("zai_chat_delete", "chat delete"), ("zai_settings", "settings")),
+    about="per request chat2api calls chats/new, the completion (signed query and "
+    "X-Signature made, not checked by fastmock; canned §8.5 answer of {events} SSE events, "
+    "{bytes} bytes) and the chat's delete after the response")
+
+# Kimi (providers.md §4): Connect-RPC.  The baseline posts the JSON of the
+# envelope chat2api sends (fastmock reads no framing; wrk and ttfc take
+# text); a Connect answer has no data: line, so no ttfc baseline.
+provider(
+    "kimi", title="Kimi", model="Kimi-K2.5", code="bench-kimi-code-0001",
+    secret="benchKimiRefreshToken0000000000000000001", env="KIMI_BASE_URL",
+    base="baseline_kimi", label="Kimi Chat baseline",
+    path="/apiv2/kimi.gateway.chat.v1.ChatService/Chat", ttfc_base=False,
+    body={"scenario": "SCENARIO_K2D5", "chat_id": "", "tools": [],
+          "message": {"parent_id": "", "role": "user", "scenario": "SCENARIO_K2D5",
+                      "blocks": [{"message_id": "", "text": {"content": "hi\n"}}]},
+          "options": {"thinking": False}},
+    expected=DS_EXPECTED_TEXT,
+    counters=(("kimi_chat", "chats"), ("kimi_delete", "DeleteChat"),
+              ("kimi_refresh", "token refresh"), ("kimi_subscription", "subscription")),
+    about="per request chat2api calls ChatService/Chat (canned §4.4 Connect+JSON answer of "
+    "{events} envelopes, {bytes} bytes) and DeleteChat after the response (the refresh token "
+    "is exchanged once: the access token is cached in LMDB)")
+
+# GLM (providers.md §3)
+provider(
+    "glm", title="GLM", model="GLM-5", code="bench-glm-code-0001",
+    secret="benchGlmRefreshToken0000000000000000001", env="GLM_BASE_URL",
+    base="baseline_glm", label="GLM stream baseline",
+    path="/chatglm/backend-api/assistant/stream",
+    body={"assistant_id": "65940acff94777010aa6b796", "conversation_id": "",
+          "project_id": "", "chat_type": "user_chat",
+          "messages": [{"role": "user", "content": [{"type": "text", "text": "hi\n"}]}],
+          "meta_data": {"channel": "", "draft_id": "", "if_plus_model": True,
+                        "input_question_type": "xxxx", "is_networking": False,
+                        "is_test": False, "platform": "pc", "quote_log_id": "",
+                        "cogview": {"rm_label_watermark": False}}},
+    expected=EXPECTED_TEXT,
+    counters=(("glm_stream", "streams"), ("glm_delete", "conversation delete"),
+              ("glm_refresh", "user/refresh")),
+    about="per request chat2api signs and calls assistant/stream (canned §3.6 snapshots: "
+    "{events} SSE events, {bytes} bytes) and conversation/delete after the response "
+    "(user/refresh once: the access token is cached in LMDB)")
+
+# Qwen, China (providers.md §6): qianwen.com, every host on the mock's base.
+provider(
+    "qwen", title="Qwen (China)", model="Qwen3-Max", code="bench-qwen-code-0001",
+    secret="benchQwenTicket000000000000000000000001", env="QWEN_BASE_URL",
+    base="baseline_qw", label="Qwen chat baseline", path="/api/v2/chat",
+    body={"deep_search": "0", "req_id": "0" * 32, "model": "tongyi-qwen3-max-model-agent",
+          "scene": "chat", "session_id": "1" * 32, "sub_scene": "chat", "temporary": False,
+          "messages": [{"content": "hi", "mime_type": "text/plain",
+                        "meta_data": {"ori_query": "hi"}}],
+          "from": "default", "parent_req_id": "0", "enable_search": False,
+          "biz_data": "{\"entryPoint\":\"tongyigw\"}", "scene_param": "first_turn",
+          "chat_client": "h5", "client_tm": "1764547200000", "protocol_version": "v2",
+          "biz_id": "ai_qwen"},
+    expected=EXPECTED_TEXT,
+    counters=(("qw_chat", "chats"), ("qw_session_delete", "session delete"),
+              ("qw_session_list", "session list")),
+    about="per request chat2api calls the chat (canned §6.3 answer of {events} SSE events, "
+    "{bytes} bytes: every event the whole answer so far) and session/delete/batch after the "
+    "response")
+
+BASELINES = tuple(p["base"] for p in PROVIDERS.values())
 
 
 def log(msg):
@@ -110,43 +273,61 @@ def lua_post(ws, name, path, body, headers=None):
     return ws.write("lua/%s.lua" % name, text)
 
 
+def provider_of(mode):
+    """The PROVIDERS entry of a mode."""
+    return PROVIDERS.get(mode.split("@", 1)[0], PROVIDERS["chatgpt"])
+
+
 def is_deepseek(mode):
-    return mode == "deepseek" or mode.startswith("deepseek@")
+    return provider_of(mode)["name"] == "deepseek"
 
 
-def is_qwenai(mode):
-    return mode == "qwenai"
+def is_minimax(mode):
+    return provider_of(mode)["name"] == "minimax"
 
 
 def base_key(mode):
     """The wrk-straight-at-the-mock baseline a mode is compared with."""
-    return "baseline_ds" if is_deepseek(mode) else "baseline_qa" if is_qwenai(mode) else \
-        "baseline"
+    return provider_of(mode)["base"]
 
 
-def ds_difficulty(args, mode):
-    return int(mode.split("@", 1)[1]) if "@" in mode else args.ds_difficulty
+def mode_param(args, mode):
+    """deepseek@N's PoW difficulty, minimax@N's step (ms), else the
+    option's; None for the other modes."""
+    if is_deepseek(mode) or is_minimax(mode):
+        if "@" in mode:
+            return int(mode.split("@", 1)[1])
+        return args.ds_difficulty if is_deepseek(mode) else args.mm_step
+    return None
+
+
+def mock_key(args, mode):
+    """Which fastmock a mode needs: (DeepSeek difficulty, MiniMax step)."""
+    return (mode_param(args, mode) if is_deepseek(mode) else args.ds_difficulty,
+            mode_param(args, mode) if is_minimax(mode) else args.mm_step)
+
+
+def chat_body(model, stream=False):
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}]}
+    return dict(body, stream=True) if stream else body
 
 
 class Provider:
     """What a mode sends and expects back."""
 
     def __init__(self, mode):
-        if is_deepseek(mode):
-            self.nonstream, self.stream = DS_NONSTREAM, DS_STREAM
-            self.headers = {"Authorization": "Bearer " + DS_CODE}
-            self.expected = DS_EXPECTED_TEXT
-        elif is_qwenai(mode):
-            self.nonstream, self.stream = QA_NONSTREAM, QA_STREAM
-            self.headers = {"Authorization": "Bearer " + QA_CODE}
-            self.expected = QA_EXPECTED_TEXT
-        else:
-            self.nonstream, self.stream = CHAT_NONSTREAM, CHAT_STREAM
-            self.headers = {}
-            self.expected = EXPECTED_TEXT
+        spec = provider_of(mode)
+        self.spec = spec
+        self.nonstream = chat_body(spec["model"])
+        self.stream = chat_body(spec["model"], True)
+        self.headers = {"Authorization": "Bearer " + spec["code"]} if spec["code"] else {}
+        self.expected = spec["expected"]
+        self.pattern = spec["pattern"]
 
-
-BASELINES = ("baseline", "baseline_ds", "baseline_qa")
+    def ok(self, text):
+        if self.pattern is not None:
+            return isinstance(text, str) and self.pattern.match(text) is not None
+        return text == self.expected
 
 
 def lua_str(s):
@@ -345,7 +526,7 @@ def sanity(port, pv=None):
         got = j["choices"][0]["message"]["content"]
     except (TypeError, KeyError, IndexError):
         pass
-    if r.status != 200 or got != pv.expected:
+    if r.status != 200 or not pv.ok(got):
         raise harness.HarnessError("non-stream sanity check failed: " + r.describe())
     r = post_json(port, pv.stream, headers=pv.headers)
     text, done = "", False
@@ -359,7 +540,7 @@ def sanity(port, pv=None):
                 ev = json.loads(d)
                 for ch in ev.get("choices") or []:
                     text += (ch.get("delta") or {}).get("content") or ""
-    if r.status != 200 or text != pv.expected or not done:
+    if r.status != 200 or not pv.ok(text) or not done:
         raise harness.HarnessError("stream sanity check failed (%r): %s" % (text, r.describe()))
 
 
@@ -447,10 +628,9 @@ def app_env(args, mock_url, mode, threads):
         "CHAT2API_TEST_ROUTES": "false",
         "RETRY_TIMES": "0",
     }
-    if is_deepseek(mode):
-        env.update(DEEPSEEK_BASE_URL=mock_url, AUTHORIZATION=DS_CODE)
-    if is_qwenai(mode):
-        env.update(QWENAI_BASE_URL=mock_url, AUTHORIZATION=QA_CODE)
+    spec = provider_of(mode)
+    if spec["env"]:
+        env.update({spec["env"]: mock_url, "AUTHORIZATION": spec["code"]})
     return env
 
 
@@ -460,10 +640,9 @@ def start_frontend(args, binary, label, env, mode=None):
     fe.app_extra = env
     try:
         fe.start()
-        if mode and is_deepseek(mode):
-            fe.ds_cli = add_account(ws, binary, env, "deepseek", DS_USER_TOKEN)
-        if mode and is_qwenai(mode):
-            fe.ds_cli = add_account(ws, binary, env, "qwenai", QA_TOKEN)
+        spec = provider_of(mode or "chatgpt")
+        if spec["secret"]:
+            fe.acct_cli = add_account(ws, binary, env, spec["name"], spec["secret"])
     except Exception:
         log(ws.log_tails())
         ws.cleanup()
@@ -532,12 +711,11 @@ def bench_throughput(args, wrk, ttfc, binary, mock, mode, res):
     pv = Provider(mode)
     env = app_env(args, mock["url"], mode, args.threads)
     ws, fe = start_frontend(args, binary, mode.split("-")[0], env, mode)
-    out = {"env": env, "runs": []}
-    if is_deepseek(mode):
-        out["ds_difficulty"] = mock["difficulty"]
+    out = {"env": env, "runs": [], "provider": pv.spec["name"],
+           "param": mode_param(args, mode)}
     res["modes"][mode] = out
     try:
-        out["cli"] = getattr(fe, "ds_cli", "")
+        out["cli"] = getattr(fe, "acct_cli", "")
         sanity(fe.port, pv)
         cpu = CpuMeter(frontend_groups(ws, fe, mock["pid"]))
         url = "http://127.0.0.1:%d/v1/chat/completions" % fe.port
@@ -564,15 +742,58 @@ def bench_throughput(args, wrk, ttfc, binary, mock, mode, res):
                     mode, kind, conns, r["rps"] or 0, r["p50"], r["non2xx"] + r["sockerr"]))
         st1 = mock_stats(mock["port"])
         out["mock_delta"] = {k: st1.get(k, 0) - st0.get(k, 0) for k in st1}
+        # a polled answer takes a poll interval (0.4 s): fewer requests
+        n, warm = (min(args.ttfc_n, args.mm_answers), 1) if is_minimax(mode) else \
+            (args.ttfc_n, 50)
         out["ttfc"] = median_run(
             [run_ttfc(ttfc, fe.port, "/v1/chat/completions", json.dumps(pv.stream),
-                      args.ttfc_n, 50, pv.headers) for _ in range(args.repeat)],
+                      n, warm, pv.headers) for _ in range(args.repeat)],
             lambda x: x.get("first", {}).get("p50", 0))
         log("  %-18s ttfc p50 %s ms" % (mode, out["ttfc"].get("first", {}).get("p50")))
+        if is_minimax(mode):
+            out["polling"] = mm_polling(args, fe.port, mock["port"], pv)
+            log("  %-18s %.2f polls/answer, part delay p50 %s p95 %s ms" % (
+                mode, out["polling"]["polls_per_answer"], out["polling"]["p50"],
+                out["polling"]["p95"]))
         if args.profile:
             out["profile"] = profile(args, wrk, ws, fe, scripts["non-stream"], url, mode)
     finally:
         ws.cleanup()
+
+
+def pct(values, q):
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))], 1) if v else None
+
+
+def mm_polling(args, port, mock_port, pv):
+    """MiniMax: --mm-answers streamed answers one at a time; the polls
+    chat2api made per answer (fastmock's counters) and, for every part of
+    every answer, how long after the mock showed it (its "@MS") the client
+    read it."""
+    st0 = mock_stats(mock_port)
+    delays, bad = [], 0
+    for _ in range(args.mm_answers):
+        t_sent = time.time()
+        r = harness.http(port, "POST", "/v1/chat/completions", json.dumps(pv.stream),
+                         headers=dict(pv.headers, **{"Content-Type": "application/json"}),
+                         timeout=120)
+        seen, buf = set(), ""
+        for t, data in r.pieces:
+            buf += data.decode("utf-8", "replace")
+            for k, ms in MM_PART_RE.findall(buf):
+                if k not in seen:
+                    seen.add(k)
+                    delays.append((t_sent + t) * 1000.0 - int(ms))
+        bad += r.status != 200 or "[DONE]" not in buf
+    time.sleep(0.5)                 # the last delete_chat, after the response
+    st1 = mock_stats(mock_port)
+    d = {k: st1.get(k, 0) - st0.get(k, 0) for k in st1}
+    sends = d.get("mm_send", 0)
+    return {"answers": args.mm_answers, "errors": bad, "parts": len(delays),
+            "polls_per_answer": d.get("mm_detail", 0) / (sends or 1), "mock_delta": d,
+            "p50": pct(delays, 0.50), "p95": pct(delays, 0.95),
+            "max": round(max(delays), 1) if delays else None}
 
 
 def profile(args, wrk, ws, fe, script, url, mode):
@@ -656,6 +877,21 @@ def cpu_per_req(r):
     return " / ".join("%.0f" % x for x in parts) + " (Σ %.0f)" % sum(parts)
 
 
+def modes_of(res, name):
+    """The modes of res that draw on provider name."""
+    return [m for m in res["modes"] if provider_of(m)["name"] == name]
+
+
+def per_answer(mode, d):
+    """(answers, [(label, calls per answer)], upstream calls per answer) from
+    the mock's counter deltas d of a mode."""
+    counters = provider_of(mode)["counters"]
+    answers = d.get(counters[0][0], 0)
+    per = [(label, d.get(k, 0) / answers if answers else 0) for k, label in counters[1:]]
+    calls = sum(d.get(k, 0) for k, _ in counters) / answers if answers else 0
+    return answers, per, calls
+
+
 def report(args, res, binary, load0, load1, commit):
     cpu = ""
     try:
@@ -677,38 +913,32 @@ def report(args, res, binary, load0, load1, commit):
       "CHATGPT_DELTA_ENCODING=%s, RETRY_TIMES=0"
       % (commit, binary, nginx_v, args.procs, args.threads, args.log_level,
          "true" if args.encoding == "v1" else "false"))
+    chatgpt = res["answers"].get("chatgpt", {})
     P("- upstream: bench/fastmock (%d thread(s)), canned %s-format answer of %s SSE events "
       "(%s bytes), Content-Length, no delay; it checks nothing (see its header)"
-      % (args.mock_threads, args.encoding, res.get("sse_events", "?"),
-         res.get("sse_bytes", "?")))
-    ds_modes = [m for m in res["modes"] if is_deepseek(m)]
-    if any(is_qwenai(m) for m in res["modes"]):
-        P("- Qwen AI: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
-          "account added with `chat2api accounts add qwenai`; per request chat2api calls "
-          "chats/new, the completion (canned §7.4 answer of %s SSE events, %s bytes) and the "
-          "chat DELETE after the response" % (QA_MODEL, res.get("qa_sse_events", "?"),
-                                              res.get("qa_sse_bytes", "?")))
-    if ds_modes:
-        P("- DeepSeek: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
-          "account added with `chat2api accounts add deepseek`; per request chat2api calls "
-          "chat_session/create, create_pow_challenge (solvable, answer = difficulty / 2), "
-          "completion (canned §2.7 answer of %s SSE events, %s bytes) and chat_session/delete "
-          "(users/current once: the bearer is cached in LMDB); PoW difficulty %s"
-          % (DS_MODEL, res.get("ds_sse_events", "?"), res.get("ds_sse_bytes", "?"),
-             ", ".join("%s: %d" % (m, res["modes"][m]["ds_difficulty"]) for m in ds_modes)))
+      % (args.mock_threads, args.encoding, chatgpt.get("events", "?"),
+         chatgpt.get("bytes", "?")))
+    for name, spec in PROVIDERS.items():
+        modes = modes_of(res, name)
+        if not modes or not spec["about"]:
+            continue
+        a = res["answers"].get(name, {})
+        P("- %s: model %s, `Authorization: Bearer <AUTHORIZATION code>` drawing on one "
+          "account added with `chat2api accounts add %s`; %s" % (
+              spec["title"], spec["model"], name, spec["about"].format(
+                  events=a.get("events", "?"), bytes=a.get("bytes", "?"),
+                  params=", ".join("%s: %s" % (m, res["modes"][m]["param"])
+                                   for m in modes))))
     P("- wrk %d s per run, -t1 at c=1, -t2 at c=32, after a 1 s warm-up; request body "
-      "`%s` (+ `\"stream\":true`)%s" % (
-          args.duration, json.dumps(CHAT_NONSTREAM),
-          "; DeepSeek `%s`" % json.dumps(DS_NONSTREAM) if ds_modes else ""))
+      "`%s` (+ `\"stream\":true`), for the other providers the same with their model"
+      % (args.duration, json.dumps(CHAT_NONSTREAM)))
     P()
     P("| path | kind | conns | req/s | p50 | p99 | added p50 | errors | CPU µs/req "
       "chat2api / nginx / mock / wrk | other load |")
     P("|---|---|---:|---:|---:|---:|---:|---:|---|---|")
     bases = {key: {r["conns"]: r for r in res[key].get("runs", [])}
              for key in BASELINES}
-    base_label = {"baseline": "wrk → fastmock (baseline)",
-                  "baseline_ds": "wrk → fastmock (DeepSeek completion baseline)",
-                  "baseline_qa": "wrk → fastmock (Qwen AI completion baseline)"}
+    base_label = {p["base"]: "wrk → fastmock (%s)" % p["label"] for p in PROVIDERS.values()}
 
     def rps(r):
         if r.get("repeats", 1) > 1:
@@ -742,31 +972,19 @@ def report(args, res, binary, load0, load1, commit):
       "time: both make the figures noisier and lower.")
     P()
     P("Upstream requests the mock saw during the wrk runs of each mode (warm-ups "
-      "included; the page is cached 15 min per process, so it was fetched by the sanity "
-      "check before):")
+      "included; ChatGPT's page is cached 15 min per process, so it was fetched by the "
+      "sanity check before; \"calls\" counts every route of the provider, the answer's "
+      "included; a MiniMax answer takes 0.4 s or more, so the answers wrk cut off at the "
+      "end of its runs lower its figures here: its polling table below has them for whole "
+      "answers):")
     P()
     for mode, m in res["modes"].items():
         d = m.get("mock_delta", {})
-        if is_deepseek(mode):
-            comp = d.get("ds_completion", 0)
-            P("- %s: %d completions; per completion %s; %d other" % (
-                mode, comp, ", ".join("%.3f %s" % (d.get(k, 0) / comp if comp else 0,
-                                                   k[3:].replace("_", " "))
-                                      for k in ("ds_session_create", "ds_pow_challenge",
-                                                "ds_session_delete", "ds_users_current")),
-                d.get("other", 0)))
-            continue
-        if is_qwenai(mode):
-            comp = d.get("qa_completion", 0)
-            P("- %s: %d completions; per completion %.3f chats/new, %.3f chat deletes; "
-              "%d other" % (mode, comp, d.get("qa_chat_new", 0) / comp if comp else 0,
-                            d.get("qa_chat_delete", 0) / comp if comp else 0,
-                            d.get("other", 0)))
-            continue
-        conv = d.get("conversation", 0)
-        P("- %s: %d conversations, %.2f sentinel and %.3f page requests per conversation, "
-          "%d other" % (mode, conv, d.get("sentinel", 0) / conv if conv else 0,
-                        d.get("page", 0) / conv if conv else 0, d.get("other", 0)))
+        answers, per, calls = per_answer(mode, d)
+        P("- %s: %d %s; per answer %s; %.3f calls; %d other" % (
+            mode, answers, provider_of(mode)["counters"][0][1],
+            ", ".join("%.3f %s" % (v, label) for label, v in per), calls,
+            d.get("other", 0)))
     P()
     P("CPU µs/req is the CPU time (utime+stime from /proc) each party used during the run "
       "divided by the requests wrk completed; their sum bounds what 2 cores can do: "
@@ -779,8 +997,8 @@ def report(args, res, binary, load0, load1, commit):
       "added first-data p50 |")
     P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     bts = {key: res[key].get("ttfc", {}) for key in BASELINES}
-    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(")[1].rstrip(")"), bts[key], None)
-            for key in BASELINES if bts[key]] + [
+    rows = [("ttfc → fastmock (%s)" % base_label[key].split("(", 1)[1].rstrip(")"),
+             bts[key], None) for key in BASELINES if bts[key]] + [
         ("ttfc → nginx → chat2api (%s)" % mode, m["ttfc"], bts[base_key(mode)])
         for mode, m in res["modes"].items()]
     for label, t, bt in rows:
@@ -794,6 +1012,44 @@ def report(args, res, binary, load0, load1, commit):
             first, fmt(f.get("p90"), "%.3f ms"), fmt(f.get("p95"), "%.3f ms"),
             fmt(f.get("p99"), "%.3f ms"), fmt(t.get("total", {}).get("p50"), "%.3f ms"),
             fmt(added, "%.3f ms") if added is not None else "–"))
+    if any(not provider_of(m)["ttfc_base"] for m in res["modes"]):
+        P()
+        P("(Kimi's Connect stream and MiniMax's JSON answer have no `data:` line for ttfc "
+          "to time straight at the mock: no baseline row, no added column.)")
+    mm_modes = [(mode, m) for mode, m in res["modes"].items() if m.get("polling")]
+    if mm_modes:
+        P()
+        P("MiniMax polling (streamed answers one at a time through nginx + chat2api, the "
+          "production pace MINIMAX_POLL_MIN_MS=400 / MINIMAX_POLL_MAX_MS=2000; fastmock shows "
+          "one part of the answer every STEP ms and stamps it with that instant; delay = when "
+          "the client read the part - when the mock showed it):")
+        P()
+        P("| mode | step | answers | errors | parts | polls per answer | upstream calls per "
+          "answer | delay p50 | p95 | max |")
+        P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for mode, m in mm_modes:
+            g = m["polling"]
+            P("| %s | %d ms | %d | %d | %d | %.2f | %.2f | %s | %s | %s |" % (
+                mode, m["param"], g["answers"], g["errors"], g["parts"],
+                g["polls_per_answer"], per_answer(mode, g["mock_delta"])[2],
+                fmt(g["p50"], "%.0f ms"), fmt(g["p95"], "%.0f ms"), fmt(g["max"], "%.0f ms")))
+    P()
+    P("In short (req/s non-stream / stream; first `data:` line p50 / p95; upstream calls "
+      "per answer):")
+    P()
+    P("| mode | req/s c=1 | req/s c=32 | ttfc p50 / p95 | calls per answer |")
+    P("|---|---:|---:|---:|---:|")
+    for mode, m in res["modes"].items():
+        by = {(r["kind"], r["conns"]): r for r in m["runs"]}
+
+        def two(conns):
+            return " / ".join(fmt(by.get((k, conns), {}).get("rps"))
+                              for k in ("non-stream", "stream"))
+        f = m.get("ttfc", {}).get("first", {})
+        d = m["polling"]["mock_delta"] if m.get("polling") else m.get("mock_delta", {})
+        P("| %s | %s | %s | %s / %s ms | %.2f |" % (
+            mode, two(1), two(32), fmt(f.get("p50"), "%.3f"), fmt(f.get("p95"), "%.3f"),
+            per_answer(mode, d)[2]))
     if res["rss"]:
         o0 = next(iter(res["rss"].values()))
         P()
@@ -821,14 +1077,18 @@ def report(args, res, binary, load0, load1, commit):
     P("Commands (ports are picked at run time):")
     P()
     P("```")
-    if res.get("fastmock"):
-        P(" ".join(shlex.quote(x) for x in res["fastmock"]))
-    if ds_modes:
-        P(res["modes"][ds_modes[0]].get("cli", ""))
-    seen = set()
+    for argv in res.get("fastmocks", []):
+        P(" ".join(shlex.quote(x) for x in argv))
+    clis = {}
+    for mode, m in res["modes"].items():
+        if m.get("cli"):
+            clis.setdefault(provider_of(mode)["name"], m["cli"])
+    for cli in clis.values():
+        P(cli)
     for key in BASELINES:
         for r in res[key].get("runs", [])[:1]:
             P(" ".join(shlex.quote(x) for x in r["cmd"]))
+    seen = set()
     for mode, m in res["modes"].items():
         kind = base_key(mode)
         if kind in seen or not m["runs"]:
@@ -860,9 +1120,16 @@ def main():
                     help="upstream stream format (old: CHATGPT_DELTA_ENCODING=false)")
     ap.add_argument("-m", "--modes", default="sentinel,conversation-only",
                     help="comma list of sentinel, conversation-only (ChatGPT), deepseek, "
-                    "deepseek@DIFFICULTY, qwenai")
+                    "deepseek@DIFFICULTY, qwenai, minimax, minimax@STEP_MS, zai, kimi, glm, "
+                    "qwen")
     ap.add_argument("--ds-difficulty", type=int, default=1000,
                     help="DeepSeek PoW difficulty of the deepseek mode (1000)")
+    ap.add_argument("--mm-step", type=int, default=0,
+                    help="ms between the parts of fastmock's MiniMax answer in the minimax "
+                    "mode (0: complete at the first poll)")
+    ap.add_argument("--mm-answers", type=int, default=20,
+                    help="streamed MiniMax answers timed for the polling table, and the "
+                    "most ttfc requests of a MiniMax mode (20)")
     ap.add_argument("-n", "--ttfc-n", type=int, default=2000, help="ttfc requests (2000)")
     ap.add_argument("-s", "--streams", type=int, default=100, help="open streams for RSS (100)")
     ap.add_argument("--stream-delay", type=int, default=300,
@@ -881,10 +1148,14 @@ def main():
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
-        if m not in ("sentinel", "conversation-only", "qwenai") and not is_deepseek(m):
+        if m not in ("sentinel", "conversation-only") and (
+                m.split("@", 1)[0] not in PROVIDERS or m == "chatgpt" or
+                "@" in m and not is_deepseek(m) and not is_minimax(m)):
             ap.error("unknown mode %s" % m)
         if m.startswith("deepseek@") and not re.match(r"deepseek@[1-9]\d*$", m):
             ap.error("bad mode %s (deepseek@DIFFICULTY)" % m)
+        if m.startswith("minimax@") and not re.match(r"minimax@\d+$", m):
+            ap.error("bad mode %s (minimax@STEP_MS)" % m)
 
     harness.install_signal_handlers(3600)
     load0 = " ".join("%.2f" % x for x in os.getloadavg())
@@ -897,7 +1168,7 @@ def main():
     except OSError:
         commit = "?"
     ws = harness.Workspace("benchchat")
-    res = {"baseline": {}, "baseline_ds": {}, "baseline_qa": {}, "modes": {}, "rss": {}}
+    res = dict({key: {} for key in BASELINES}, modes={}, rss={}, answers={}, fastmocks=[])
     try:
         rc, out = ws.run("build", ["sh", os.path.join(BENCH, "build.sh"), "-o",
                                    ws.path("bin"), "fastmock", "ttfc"], timeout=120)
@@ -906,53 +1177,59 @@ def main():
         fastmock, ttfc = ws.path("bin", "fastmock"), ws.path("bin", "ttfc")
         mocks = {}
 
-        def mock_for(difficulty):
-            """A fastmock per DeepSeek difficulty (the ChatGPT routes are
-            the same in each)."""
-            if difficulty in mocks:
-                return mocks[difficulty]
-            portfile = ws.path("fastmock-%d.port" % difficulty)
+        def mock_for(key):
+            """A fastmock per DeepSeek difficulty and MiniMax step (the
+            other routes are the same in each)."""
+            if key in mocks:
+                return mocks[key]
+            difficulty, step = key
+            name = "fastmock-%d-%d" % key
+            portfile = ws.path(name + ".port")
             argv = [fastmock, "-P", portfile, "-t", str(args.mock_threads),
-                    "-W", str(difficulty)]
-            proc = ws.spawn("fastmock-%d" % difficulty, argv)
+                    "-W", str(difficulty), "-M", str(step)]
+            proc = ws.spawn(name, argv)
             if not harness.wait_until(lambda: os.path.exists(portfile), 10):
                 raise harness.HarnessError("fastmock did not start")
             with open(portfile) as f:
                 port = int(f.read())
             m = {"pid": proc.pid, "port": port, "url": "http://127.0.0.1:%d" % port,
-                 "difficulty": difficulty, "argv": argv}
-            mocks[difficulty] = m
-            log("fastmock on port %d (DeepSeek difficulty %d)" % (port, difficulty))
+                 "argv": argv}
+            mocks[key] = m
+            res["fastmocks"].append(argv)
+            log("fastmock on port %d (DeepSeek difficulty %d, MiniMax step %d ms)" % (
+                port, difficulty, step))
             return m
 
-        mock = mock_for(args.ds_difficulty)
+        mock = mock_for((args.ds_difficulty, args.mm_step))
         mport, murl = mock["port"], mock["url"]
-        res["fastmock"] = mock["argv"]
-        conv = json.dumps(dict(CONV_BODY, supported_encodings=["v1"] if args.encoding == "v1"
-                               else []))
-        r = harness.http(mport, "POST", "/backend-anon/conversation", conv)
-        res["sse_bytes"] = len(r.body)
-        res["sse_events"] = r.body.count(b"\n\n")
-        dsc = json.dumps(DS_COMPLETION_BODY)
-        r = harness.http(mport, "POST", DS_COMPLETION, dsc)
-        res["ds_sse_bytes"] = len(r.body)
-        res["ds_sse_events"] = r.body.count(b"\n\n")
-        qac = json.dumps(QA_COMPLETION_BODY)
-        r = harness.http(mport, "POST", QA_COMPLETION, qac)
-        res["qa_sse_bytes"] = len(r.body)
-        res["qa_sse_events"] = r.body.count(b"\n\n")
 
-        # baselines: wrk and ttfc straight at the mock
+        # the baselines: wrk and ttfc straight at the mock's answer route of
+        # every provider the modes use, with roughly chat2api's body
         targets = []
-        if any(base_key(m) == "baseline" for m in modes):
-            targets.append(("baseline", "/backend-anon/conversation", conv))
-        if any(is_deepseek(m) for m in modes):
-            targets.append(("baseline_ds", DS_COMPLETION, dsc))
-        if any(is_qwenai(m) for m in modes):
-            targets.append(("baseline_qa", QA_COMPLETION, qac))
+        for name, spec in PROVIDERS.items():
+            if not any(provider_of(m)["name"] == name for m in modes) and name != "chatgpt":
+                continue
+            body = dict(spec["body"])
+            if name == "chatgpt":
+                body["supported_encodings"] = ["v1"] if args.encoding == "v1" else []
+            body = json.dumps(body)
+            r = harness.http(mport, "POST", spec["path"], body,
+                             headers=dict(spec["headers"], **{"Content-Type":
+                                                              "application/json"}))
+            if r.status != 200:
+                raise harness.HarnessError("fastmock %s: %s" % (spec["path"], r.describe()))
+            a = res["answers"][name] = {"bytes": len(r.body), "events": r.body.count(b"\n\n")}
+            if name == "kimi":              # Connect envelopes, not SSE events
+                a["events"], i = 0, 0
+                while i + 5 <= len(r.body):
+                    i += 5 + int.from_bytes(r.body[i + 1:i + 5], "big")
+                    a["events"] += 1
+            if any(base_key(m) == spec["base"] for m in modes):
+                targets.append((spec, body))
         cpu = CpuMeter({"mock": lambda: [mock["pid"]]})
-        for key, path, body in targets:
-            script = lua_post(ws, key, path, body)
+        for spec, body in targets:
+            key, path = spec["base"], spec["path"]
+            script = lua_post(ws, key, path, body, spec["headers"])
             url = murl + path
             run_wrk(wrk, url, 4, 1, 1, script, None)
             runs = []
@@ -964,17 +1241,17 @@ def main():
                 log("  %-18s %-10s c=%-3d %8.0f req/s  p50 %s" % (key, "SSE", conns,
                                                                    r["rps"] or 0, r["p50"]))
             res[key]["runs"] = runs
-            res[key]["ttfc"] = median_run(
-                [run_ttfc(ttfc, mport, path, body, args.ttfc_n, 50)
-                 for _ in range(args.repeat)], lambda x: x.get("first", {}).get("p50", 0))
+            if spec["ttfc_base"]:
+                res[key]["ttfc"] = median_run(
+                    [run_ttfc(ttfc, mport, path, body, args.ttfc_n, 50, spec["headers"])
+                     for _ in range(args.repeat)], lambda x: x.get("first", {}).get("p50", 0))
 
         for mode in modes:
-            m = mock_for(ds_difficulty(args, mode)) if is_deepseek(mode) else mock
-            bench_throughput(args, wrk, ttfc, binary, m, mode, res)
+            bench_throughput(args, wrk, ttfc, binary, mock_for(mock_key(args, mode)), mode,
+                             res)
         if not args.no_rss:
             for mode in modes:
-                m = mock_for(ds_difficulty(args, mode)) if is_deepseek(mode) else mock
-                bench_rss(args, binary, m["url"], mode, res)
+                bench_rss(args, binary, mock_for(mock_key(args, mode))["url"], mode, res)
     finally:
         ws.cleanup()
     load1 = " ".join("%.2f" % x for x in os.getloadavg())
@@ -987,7 +1264,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1, default=str)
     errors = sum(r["non2xx"] + r["sockerr"] for r in base_runs +
-                 [x for m in res["modes"].values() for x in m["runs"]])
+                 [x for m in res["modes"].values() for x in m["runs"]]) + \
+        sum(m.get("polling", {}).get("errors", 0) for m in res["modes"].values())
     return 1 if errors else 0
 
 
