@@ -22,6 +22,7 @@
 #include "handlers/chat_attempt.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
+#include "upstream/http.h"
 
 #define IDLE_CHECK_MS		100	/* curl calls back far more often */
 #define COOLDOWN_DEFAULT	60	/* s, a 429 that says nothing */
@@ -332,6 +333,9 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			}
 		}
 		oa_sink_reset_error(&sink);
+		/* each attempt a cookie session of its own: the thread's jar
+		 * never carries one account's cookies into another's call */
+		http_cookies_reset();
 		t0 = req_now_ms();
 		rt->provider->chat(&pc);
 		defer(r, &later, &after);

@@ -95,11 +95,9 @@ class Front:
         for name, cls, var, _, _ in provs:
             self.mocks[name] = cls().start()
         env = {var: self.mocks[name].url for name, _, var, _, _ in provs}
-        # Every mock is on 127.0.0.1, and a worker's curl cookie jar is per host, not per
-        # port: ChatGPT's cookies (oai-sc) would ride along to the others.  Real upstreams
-        # have hosts of their own; here ChatGPT gets "localhost".
-        if "CHATGPT_BASE_URL" in env:
-            env["CHATGPT_BASE_URL"] = env["CHATGPT_BASE_URL"].replace("127.0.0.1", "localhost")
+        # Every mock is on 127.0.0.1 and a worker's curl cookie jar is per host, not per
+        # port: this also checks that ChatGPT's cookies (oai-sc) never ride along to the
+        # next provider's call on the same thread (Qwen would answer NOT_LOGIN).
         self.fe = harness.Nginx(self.ws, binary, pfx=False)
         self.fe.check_installed()
         self.fe.app_extra = dict(env, AUTHORIZATION=CODE, RETRY_TIMES="0",
