@@ -101,6 +101,17 @@ static const struct cfg_var cfg_vars[] = {
 	  "tool calling emulation: auto (not when the client's system prompt "
 	  "brings its own tool protocol), always, or never (tools are "
 	  "ignored and answers are not parsed)" },
+	{ "CONTEXT_STRATEGY", NULL, CFG_WORD, OFF(context_strategy), "none",
+	  0, 0, "long histories: none (sent whole), sliding (the system "
+	  "messages and the last CONTEXT_MAX_MESSAGES turns) or tokens (the "
+	  "oldest turns dropped until the estimate fits CONTEXT_MAX_TOKENS)" },
+	{ "CONTEXT_MAX_MESSAGES", NULL, CFG_LONG, OFF(context_max_messages),
+	  "20", 1, 2048, "CONTEXT_STRATEGY=sliding: non-system messages "
+	  "kept (the last user turn and its tool results always are)" },
+	{ "CONTEXT_MAX_TOKENS", NULL, CFG_LONG, OFF(context_max_tokens), "0",
+	  0, 100000000, "CONTEXT_STRATEGY=tokens: the estimated prompt tokens "
+	  "(about 4 bytes each) for every provider (0: each provider's own "
+	  "budget, from 8000 for ChatGPT to 120000)" },
 	{ "UPLOAD_BY_URL", NULL, CFG_BOOL, OFF(upload_by_url), "false", 0, 0,
 	  "\"URL URL question\" messages upload the URLs" },
 	{ "CHECK_MODEL", NULL, CFG_BOOL, OFF(check_model), "false", 0, 0,
@@ -443,6 +454,8 @@ words_of(const char *name)
 		return "bracket|xml";
 	if (strcmp(name, "TOOL_PROMPT") == 0)
 		return "auto|always|never";
+	if (strcmp(name, "CONTEXT_STRATEGY") == 0)
+		return "none|sliding|tokens";
 	return "";
 }
 

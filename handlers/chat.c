@@ -17,6 +17,7 @@
 #include "handlers/apiauth.h"
 #include "handlers/chat_attempt.h"
 #include "handlers/chat_request.h"
+#include "handlers/context.h"
 #include "handlers/handlers.h"
 #include "handlers/openai_sink.h"
 #include "handlers/tools.h"
@@ -174,6 +175,7 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	struct own_try ot;
 	struct chat_plan p;
 	struct tools_req tr;
+	struct ctx_conf cc;
 	enum tools_mode tm;
 	enum tools_format tf;
 	enum route_err re;
@@ -223,6 +225,9 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		(void)route_other_owner(r->store, cr.model, &rt, takes_own,
 		    &ot);
 	request_flags(r, &cr, &rt);
+	/* A long history trimmed for this provider, tool turns still whole. */
+	ctx_conf_of(r->cfg, rt.provider->id, &cc);
+	(void)ctx_apply(root, &cr, &cc, rt.provider->id);
 	/* Tools become text before any provider flattens the messages. */
 	tools_conf(r->cfg, &tm, &tf);
 	if (tools_prompt_apply(r->arena, root, &cr, &tr, tm, tf) < 0) {

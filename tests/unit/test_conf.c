@@ -19,7 +19,8 @@ clear_env(void)
 	    "CHAT2API_LOG_LEVEL", "RANDOM_TOKEN", "LB_STRATEGY",
 	    "LB_STRATEGY_CHATGPT", "LB_STRATEGY_DEEPSEEK", "MODEL_MAPPING",
 	    "CHAT2API_TZ", "DEEPSEEK_BASE_URL", "REQUIRE_API_KEY",
-	    "TOOL_FORMAT", "TOOL_PROMPT", NULL };
+	    "TOOL_FORMAT", "TOOL_PROMPT", "CONTEXT_STRATEGY",
+	    "CONTEXT_MAX_MESSAGES", "CONTEXT_MAX_TOKENS", NULL };
 	const char *const *v;
 
 	for (v = vars; *v; v++)
@@ -128,6 +129,12 @@ static const struct { const char *var, *val; } bad[] = {
 	{ "TOOL_FORMAT", "brack" },
 	{ "TOOL_PROMPT", "smart" },
 	{ "TOOL_PROMPT", "always|never" },
+	{ "CONTEXT_STRATEGY", "summary" },
+	{ "CONTEXT_STRATEGY", "slide" },
+	{ "CONTEXT_MAX_MESSAGES", "0" },
+	{ "CONTEXT_MAX_MESSAGES", "2049" },
+	{ "CONTEXT_MAX_TOKENS", "-1" },
+	{ "CONTEXT_MAX_TOKENS", "4k" },
 };
 
 /* TOOL_FORMAT and TOOL_PROMPT: their defaults and their words. */
@@ -146,6 +153,34 @@ START_TEST(tool_words)
 	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
 	ck_assert_str_eq(c.tool_format, "xml");
 	ck_assert_str_eq(c.tool_prompt, "never");
+	config_free(&c);
+	clear_env();
+}
+END_TEST
+
+/* CONTEXT_*: off by default, 20 turns, the providers' own budgets. */
+START_TEST(context_vars)
+{
+	struct config c;
+	char err[256];
+
+	clear_env();
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.context_strategy, "none");
+	ck_assert_int_eq(c.context_max_messages, 20);
+	ck_assert_int_eq(c.context_max_tokens, 0);
+	config_free(&c);
+	setenv("CONTEXT_STRATEGY", "tokens", 1);
+	setenv("CONTEXT_MAX_MESSAGES", "2048", 1);
+	setenv("CONTEXT_MAX_TOKENS", "16000", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.context_strategy, "tokens");
+	ck_assert_int_eq(c.context_max_messages, 2048);
+	ck_assert_int_eq(c.context_max_tokens, 16000);
+	config_free(&c);
+	setenv("CONTEXT_STRATEGY", "sliding", 1);
+	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.context_strategy, "sliding");
 	config_free(&c);
 	clear_env();
 }
@@ -293,6 +328,7 @@ conf_suite(void)
 	tcase_add_test(tc, lists_and_bools);
 	tcase_add_test(tc, sizes_and_prefixes);
 	tcase_add_test(tc, tool_words);
+	tcase_add_test(tc, context_vars);
 	tcase_add_loop_test(tc, bad_values, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, providers_and_routing);
 	tcase_add_test(tc, bool_forms);
