@@ -19,7 +19,7 @@
 #include "handlers/context.h"
 #include "handlers/openai_sink.h"
 
-#define CTX_MSG_OVERHEAD	4	/* tokens per message, as usage counts */
+#define CTX_MSG_OVERHEAD	4	/* tokens a message, as usage counts */
 #define CTX_REPLY_OVERHEAD	3	/* tokens the answer is primed with */
 #define CTX_IMAGE_TOKENS	85	/* a low-detail image */
 

@@ -14,7 +14,7 @@
 #include "upstream/provider.h"
 
 #define CTX_DEFAULT_MESSAGES	20	/* §10.9: sliding window N */
-#define CTX_DEFAULT_TOKENS	4000	/* §10.9: a provider we know nothing of */
+#define CTX_DEFAULT_TOKENS	4000	/* §10.9; a provider not in the table */
 
 enum ctx_strategy { CTX_NONE, CTX_SLIDING, CTX_TOKENS };
 
@@ -26,10 +26,10 @@ struct ctx_conf {
 
 struct config;
 
-/* The built-in token budget of a provider (its id; NULL or unknown: 4000). */
+/* A provider's built-in token budget (by id; NULL or unknown: 4000). */
 long	 ctx_provider_budget(const char *provider);
 
-/* CONTEXT_STRATEGY, CONTEXT_MAX_MESSAGES, CONTEXT_MAX_TOKENS for one provider. */
+/* CONTEXT_STRATEGY and its limits as they apply to one provider. */
 void	 ctx_conf_of(const struct config *, const char *provider,
 	    struct ctx_conf *);
 
@@ -41,8 +41,9 @@ long	 ctx_message_tokens(const struct chat_message *);
  * and developer messages nor the turn of the last user message, and an
  * assistant turn with its tool results always together.  root (the
  * parsed body, or NULL) loses the same items of "messages", which the
- * tool emulation reads side by side with cr.  what names the request in
- * the debug log.  Returns the number of messages dropped.
+ * tool emulation reads side by side with cr.  what (the provider's id)
+ * names the trim in the debug log.  Returns the number of messages
+ * dropped.
  */
 size_t	 ctx_apply(struct json_object *root, struct chat_request *cr,
 	    const struct ctx_conf *c, const char *what);
