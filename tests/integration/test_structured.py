@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Structured output (response_format) end to end, on every provider: nginx +
+spawn-fcgi + chat2api and the eight provider mocks (the front of test_tools).
+
+  * json_object and json_schema answers that validate, stream and non-stream;
+    the mocks answer with a value fitting the schema on our instruction's
+    "Schema:" line (tests/mock/mockbase.py structured_reply);
+  * a ```json fence around the answer is stripped;
+  * an answer the mock gets wrong first is repaired: the mock counts two
+    calls, the client sees only the good JSON;
+  * an answer that is always wrong ends in a 502 invalid_structured_output
+    (non-stream) or an error chunk and [DONE] (stream), never invalid JSON;
+  * a bad schema and a bad type are a 400 on param response_format.
+
+Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
+"""
+
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
+
+import harness  # noqa: E402
+from harness import HarnessError, Results  # noqa: E402
+import mockbase  # noqa: E402
+import test_deepseek  # noqa: E402  (chat(), sse())
+from test_tools import CODE, PROVIDERS, Front  # noqa: E402
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "temp": {"type": "number"},
+        "days": {"type": "array", "items": {"$ref": "#/$defs/day"}},
+        "note": {"type": ["string", "null"]},
+    },
+    "required": ["city", "temp", "days", "note"],
+    "additionalProperties": False,
+    "$defs": {"day": {"type": "object", "properties": {
+        "name": {"enum": ["mon", "tue"]}, "rain": {"type": "boolean"}},
+        "required": ["name", "rain"], "additionalProperties": False}},
+}
+WANT = {"city": "mock", "temp": 2.5, "days": [{"name": "mon", "rain": True}], "note": "mock"}
+RF_SCHEMA = {"type": "json_schema", "json_schema": {"name": "weather", "strict": True,
+                                                    "schema": SCHEMA}}
+RF_OBJECT = {"type": "json_object"}
+
+
+def answer(resp, stream):
+    """(status, content, finish, error) of an answer."""
+    if stream:
+        content, _, finish, err, done = test_deepseek.sse(resp)
+        if not done:
+            err = err or {"message": "no [DONE]"}
+        return resp.status, content, finish, err
+    try:
+        body = json.loads(resp.body)
+    except ValueError:
+        return resp.status, None, None, {"message": "not JSON"}
+    if "error" in body:
+        return resp.status, None, None, body["error"]
+    ch = body["choices"][0]
+    return resp.status, ch["message"].get("content"), ch.get("finish_reason"), None
+
+
+def ask(port, model, prompt, rf, stream):
+    return answer(test_deepseek.chat(port, model, prompt, stream=stream, token=CODE,
+                                     extra={"response_format": rf}), stream)
+
+
+def good_cases(r, port):
+    for name, _, _, model, _ in PROVIDERS:
+        for stream in (False, True):
+            lab = "%s %s" % (name, "stream" if stream else "non-stream")
+            st, content, fin, err = ask(port, model, "Weather?", RF_SCHEMA, stream)
+            try:
+                val = json.loads(content or "")
+            except ValueError:
+                val = None
+            r.check("%s: json_schema answer validates, content is the JSON" % lab,
+                    st == 200 and err is None and fin == "stop" and val == WANT,
+                    "%s %r %s %s" % (st, content, fin, err))
+            st, content, fin, err = ask(port, model, "Anything [[rffence]]", RF_OBJECT,
+                                        stream)
+            r.check("%s: json_object answer, its ```json fence stripped" % lab,
+                    st == 200 and err is None and content == '{"answer":"mock"}' and
+                    fin == "stop", "%s %r %s %s" % (st, content, fin, err))
+
+
+def repair_cases(r, port):
+    for name, _, _, model, _ in PROVIDERS:
+        for stream in (False, True):
+            lab = "%s %s" % (name, "stream" if stream else "non-stream")
+            tag = "fix-%s-%d" % (name, stream)
+            st, content, fin, err = ask(port, model, "Weather? [[rfbad]] [[rfid:%s]]" % tag,
+                                        RF_SCHEMA, stream)
+            try:
+                val = json.loads(content or "")
+            except ValueError:
+                val = None
+            r.check("%s: a wrong first answer is repaired (2 calls)" % lab,
+                    st == 200 and err is None and val == WANT and
+                    mockbase.STRUCTURED_CALLS.get(tag) == 2,
+                    "%s %r %s %s calls=%s" % (st, content, fin, err,
+                                              mockbase.STRUCTURED_CALLS.get(tag)))
+            tag = "bad-%s-%d" % (name, stream)
+            st, content, fin, err = ask(port, model, "x [[rfalways]] [[rfid:%s]]" % tag,
+                                        RF_OBJECT, stream)
+            r.check("%s: always wrong: invalid_structured_output after 2 calls" % lab,
+                    (st == 200 if stream else st == 502) and err is not None and
+                    err.get("code") == "invalid_structured_output" and
+                    "not valid JSON" in (err.get("message") or "") and
+                    not (content or "").strip() and
+                    mockbase.STRUCTURED_CALLS.get(tag) == 2,
+                    "%s %r %s %s calls=%s" % (st, content, fin, err,
+                                              mockbase.STRUCTURED_CALLS.get(tag)))
+
+
+def refusals(r, port):
+    cases = [
+        ("an unknown type", {"type": "yaml"}),
+        ("json_schema without a name", {"type": "json_schema", "json_schema": {
+            "schema": SCHEMA}}),
+        ("an unsupported type in the schema", {"type": "json_schema", "json_schema": {
+            "name": "x", "schema": {"type": "object", "properties": {"a": {"type": "date"}}}}}),
+        ("a strict schema that is not closed", {"type": "json_schema", "json_schema": {
+            "name": "x", "strict": True, "schema": {"type": "object"}}}),
+        ("a $ref out of the schema", {"type": "json_schema", "json_schema": {
+            "name": "x", "schema": {"$ref": "https://example.com/s.json"}}}),
+    ]
+    for label, rf in cases:
+        resp = test_deepseek.chat(port, "DeepSeek-V3.2", "hi", token=CODE,
+                                  extra={"response_format": rf})
+        try:
+            e = json.loads(resp.body)["error"]
+        except (ValueError, KeyError, TypeError):
+            e = {}
+        r.check("400 for %s, param response_format" % label,
+                resp.status == 400 and e.get("param") == "response_format" and
+                e.get("type") == "invalid_request_error", resp.describe())
+
+
+def with_tools(r, port):
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+    resp = test_deepseek.chat(port, "DeepSeek-V3.2", "Weather in Paris?", token=CODE,
+                              extra={"response_format": RF_OBJECT, "tools": tools})
+    try:
+        ch = json.loads(resp.body)["choices"][0]
+    except (ValueError, KeyError, TypeError, IndexError):
+        ch = {}
+    r.check("tools with response_format: a tool call wins, not validated",
+            resp.status == 200 and ch.get("finish_reason") == "tool_calls" and
+            (ch.get("message") or {}).get("tool_calls"), resp.describe())
+
+
+def main():
+    r = Results("test_structured")
+    harness.install_signal_handlers(1500)
+    binary = harness.find_binary()
+    front = None
+    try:
+        front = Front(r, binary, "structured", {})
+        good_cases(r, front.fe.port)
+        repair_cases(r, front.fe.port)
+        refusals(r, front.fe.port)
+        with_tools(r, front.fe.port)
+    except HarnessError as e:
+        harness.report_setup(r, "structured", e)
+    finally:
+        if front is not None:
+            front.stop()
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
