@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "handlers/chat_request.h"
+#include "handlers/openai_sink.h"
 #include "handlers/rformat.h"
 #include "unit.h"
 
@@ -255,6 +256,128 @@ START_TEST(repair)
 }
 END_TEST
 
+
+/* The sink: a recording down sink stands for the OpenAI writer. */
+struct rec {
+	struct oa_sink	*oa;
+	char		 log[1024];
+};
+
+static void
+rec_add(struct rec *r, const char *what, const char *s, size_t n)
+{
+	size_t l = strlen(r->log);
+
+	snprintf(r->log + l, sizeof(r->log) - l, "%s(%.*s)", what, (int)n, s);
+}
+
+static int
+d_role(void *ctx, const char *role)
+{
+	struct rec *r = ctx;
+
+	r->oa->started = 1;
+	rec_add(r, "role", role, strlen(role));
+	return 0;
+}
+
+static int
+d_text(void *ctx, const char *s, size_t n)
+{
+	rec_add(ctx, "text", s, n);
+	return 0;
+}
+
+static int
+d_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
+{
+	(void)f;
+	(void)u;
+	rec_add(ctx, "finish", "", 0);
+	return 0;
+}
+
+static int
+d_error(void *ctx, int status, const char *type, const char *code,
+    const char *msg)
+{
+	(void)type;
+	(void)msg;
+	ck_assert_int_eq(status, 502);
+	rec_add(ctx, "error", code, strlen(code));
+	return -1;
+}
+
+START_TEST(sink)
+{
+	struct oa_sink oa;
+	struct rec r;
+	struct chat_sink down, k;
+	struct rf_sink f;
+	struct rf_req rf;
+
+	memset(&oa, 0, sizeof(oa));
+	memset(&r, 0, sizeof(r));
+	memset(&down, 0, sizeof(down));
+	memset(&rf, 0, sizeof(rf));
+	r.oa = &oa;
+	down.ctx = &r;
+	down.role = d_role;
+	down.text = d_text;
+	down.finish = d_finish;
+	down.error = d_error;
+	rf.type = RF_JSON_OBJECT;
+	rf_sink_init(&f, &rf, &oa, &down);
+	rf_sink_bind(&f, &k);
+
+	/* a good answer in pieces: role at once, the JSON at the finish */
+	ck_assert_int_eq(k.text(k.ctx, "```json\n{\"a\":", 13), 0);
+	ck_assert_str_eq(r.log, "role(assistant)");
+	ck_assert_int_eq(k.text(k.ctx, " 1}\n```", 7), 0);
+	ck_assert_int_eq(k.finish(k.ctx, CHAT_FINISH_STOP, NULL), 0);
+	ck_assert_str_eq(r.log, "role(assistant)text({\"a\":1})finish()");
+	rf_sink_free(&f);
+
+	/* a bad one: nothing goes out, a repair is asked, then the error */
+	r.log[0] = '\0';
+	rf_sink_init(&f, &rf, &oa, &down);
+	rf_sink_bind(&f, &k);
+	ck_assert_int_eq(k.text(k.ctx, "no json", 7), 0);
+	ck_assert_int_eq(k.finish(k.ctx, CHAT_FINISH_STOP, NULL), 0);
+	ck_assert(f.need_repair);
+	ck_assert_str_eq(r.log, "");
+	ck_assert_ptr_nonnull(strstr(f.why, "not valid JSON"));
+	rf_sink_round(&f);
+	ck_assert(!f.need_repair);
+	ck_assert_int_eq(k.text(k.ctx, "[1]", 3), 0);
+	ck_assert_int_ne(k.finish(k.ctx, CHAT_FINISH_STOP, NULL), 0);
+	ck_assert_str_eq(r.log, "error(invalid_structured_output)");
+	rf_sink_free(&f);
+
+	/* the repair fits */
+	r.log[0] = '\0';
+	rf_sink_init(&f, &rf, &oa, &down);
+	rf_sink_bind(&f, &k);
+	k.text(k.ctx, "{x", 2);
+	k.finish(k.ctx, CHAT_FINISH_STOP, NULL);
+	rf_sink_round(&f);
+	k.text(k.ctx, "{\"x\":true}", 10);
+	ck_assert_int_eq(k.finish(k.ctx, CHAT_FINISH_STOP, NULL), 0);
+	ck_assert_str_eq(r.log, "text({\"x\":true})finish()");
+	rf_sink_free(&f);
+
+	/* a tool call answered: the text is not checked */
+	r.log[0] = '\0';
+	oa.ncalls = 1;
+	rf_sink_init(&f, &rf, &oa, &down);
+	rf_sink_bind(&f, &k);
+	k.text(k.ctx, "calling", 7);
+	ck_assert_int_eq(k.finish(k.ctx, CHAT_FINISH_STOP, NULL), 0);
+	ck_assert_str_eq(r.log, "text(calling)finish()");
+	rf_sink_free(&f);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -266,6 +389,7 @@ suite(void)
 	tcase_add_loop_test(tc, unfence, 0, sizeof(fences) / sizeof(fences[0]));
 	tcase_add_loop_test(tc, check, 0, sizeof(answers) / sizeof(answers[0]));
 	tcase_add_test(tc, repair);
+	tcase_add_test(tc, sink);
 	suite_add_tcase(s, tc);
 	return s;
 }
