@@ -10,13 +10,16 @@ spawn-fcgi + chat2api and the eight provider mocks (the front of test_tools).
     calls, the client sees only the good JSON;
   * an answer that is always wrong ends in a 502 invalid_structured_output
     (non-stream) or an error chunk and [DONE] (stream), never invalid JSON;
-  * a bad schema and a bad type are a 400 on param response_format.
+  * a bad schema and a bad type are a 400 on param response_format;
+  * the openai npm client reads the JSON content, stream and non-stream
+    (tests/client/tools_client.mjs with tool_choice none).
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
 
 import json
 import os
+import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,7 +29,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 import harness  # noqa: E402
 from harness import HarnessError, Results  # noqa: E402
 import mockbase  # noqa: E402
+import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse())
+import test_tools  # noqa: E402
 from test_tools import CODE, PROVIDERS, Front  # noqa: E402
 
 SCHEMA = {
@@ -157,10 +162,28 @@ def with_tools(r, port):
             (ch.get("message") or {}).get("tool_calls"), resp.describe())
 
 
+def npm_client(r, cdir, port):
+    for name, _, _, model, _ in PROVIDERS:
+        if name not in ("chatgpt", "deepseek", "qwenai"):
+            continue
+        for mode in ("nonstream", "stream"):
+            out = test_tools.client(cdir, port, mode, model, "Weather?", {
+                "response_format": RF_SCHEMA, "tool_choice": "none", "loop": False})
+            try:
+                val = json.loads(out.get("content1") or "")
+            except ValueError:
+                val = None
+            r.check("openai npm client, %s %s: the content parses to the schema's value" %
+                    (name, mode), not out.get("error") and out.get("finish1") == "stop" and
+                    val == WANT, json.dumps(out)[:600])
+
+
 def main():
     r = Results("test_structured")
     harness.install_signal_handlers(1500)
     binary = harness.find_binary()
+    cdir = test_chat.client_dir()
+    shutil.copyfile(test_tools.CLIENT, os.path.join(cdir, "tools_client.mjs"))
     front = None
     try:
         front = Front(r, binary, "structured", {})
@@ -168,6 +191,7 @@ def main():
         repair_cases(r, front.fe.port)
         refusals(r, front.fe.port)
         with_tools(r, front.fe.port)
+        npm_client(r, cdir, front.fe.port)
     except HarnessError as e:
         harness.report_setup(r, "structured", e)
     finally:
