@@ -389,8 +389,13 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			repair(r, &pc, &rs, p, &sink, &later, &after, &rcr);
 		if (sink.started || sink.aborted || r->hup ||
 		    sink.err_status == 0) {
-			/* A failure mid-answer still says what the account is. */
-			if (picked && sink.failed)
+			/*
+			 * A failure mid-answer still says what the account
+			 * is; an answer that missed response_format was an
+			 * answer all the same.
+			 */
+			if (picked && sink.failed &&
+			    !is_code(&sink, "invalid_structured_output"))
 				learn(r, &pick, &sink, (long)(sink.started_ms -
 				    t0), 1);
 			else if (picked)
