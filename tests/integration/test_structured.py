@@ -76,6 +76,35 @@ def ask(port, model, prompt, rf, stream):
                                      extra={"response_format": rf}), stream)
 
 
+def chunks(resp):
+    """The decoded data events of a stream, [DONE] left out."""
+    raw = b"".join(d for _, d in resp.pieces).decode("utf-8", "replace")
+    out = []
+    for ev in raw.replace("\r\n", "\n").split("\n\n"):
+        data = "\n".join(line[6:] for line in ev.split("\n") if line.startswith("data: "))
+        if data and data != "[DONE]":
+            try:
+                out.append(json.loads(data))
+            except ValueError:
+                out.append({"bad": data})
+    return out
+
+
+def stream_shape(r, port):
+    for name, _, _, model, _ in PROVIDERS:
+        resp = test_deepseek.chat(port, model, "Weather?", stream=True, token=CODE,
+                                  extra={"response_format": RF_SCHEMA})
+        evs = chunks(resp)
+        deltas = [((e.get("choices") or [{}])[0].get("delta") or {}) for e in evs]
+        texts = [d["content"] for d in deltas if d.get("content")]
+        r.check("%s stream: the role chunk first, then the JSON in one chunk, then the "
+                "finish" % name,
+                deltas and deltas[0].get("role") == "assistant" and len(texts) == 1 and
+                json.loads(texts[0]) == WANT and
+                (evs[-1].get("choices") or [{}])[0].get("finish_reason") == "stop",
+                json.dumps(evs)[:800])
+
+
 def good_cases(r, port):
     for name, _, _, model, _ in PROVIDERS:
         for stream in (False, True):
@@ -188,6 +217,7 @@ def main():
     try:
         front = Front(r, binary, "structured", {})
         good_cases(r, front.fe.port)
+        stream_shape(r, front.fe.port)
         repair_cases(r, front.fe.port)
         refusals(r, front.fe.port)
         with_tools(r, front.fe.port)
