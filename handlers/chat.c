@@ -20,6 +20,7 @@
 #include "handlers/context.h"
 #include "handlers/handlers.h"
 #include "handlers/openai_sink.h"
+#include "handlers/rformat.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
 #include "upstream/provider.h"
@@ -176,6 +177,7 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	struct chat_plan p;
 	struct tools_req tr;
 	struct ctx_conf cc;
+	struct rf_req rf;
 	enum tools_mode tm;
 	enum tools_format tf;
 	enum route_err re;
@@ -198,6 +200,14 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		    err.message);
 		goto out;
 	}
+	if (rf_request_parse(r->arena, root, &rf, &err) < 0) {
+		e = resp_error(r, err.status, "invalid_request_error",
+		    err.code, err.param[0] ? err.param : NULL, "%s",
+		    err.message);
+		goto out;
+	}
+	if (fmt != OA_CHAT)
+		rf.type = RF_TEXT;
 	if (cr.model == NULL || *cr.model == '\0')
 		cr.model = default_model();
 	r->model = arena_strdup(r->arena, cr.model);
@@ -234,6 +244,10 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		e = APP_ENOMEM;
 		goto out;
 	}
+	if (rf_prompt_apply(r->arena, &cr, &rf) < 0) {
+		e = APP_ENOMEM;
+		goto out;
+	}
 	if (r->cfg->upload_by_url &&
 	    chat_request_split_urls(r->arena, &cr) < 0) {
 		e = APP_ENOMEM;
@@ -249,6 +263,7 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		goto out;
 	p.strategy = strategy_of(r->cfg, rt.provider);
 	p.tools = tr.injected ? &tr : NULL;
+	p.rf = rf.type != RF_TEXT ? &rf : NULL;
 	e = chat_attempts(r, &cr, &rt, &p, fmt);
 out:
 	json_object_put(root);

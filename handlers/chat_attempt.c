@@ -20,6 +20,7 @@
 #include "handlers/accounts_ops.h"
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
+#include "handlers/rformat.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
 #include "upstream/http.h"
@@ -240,13 +241,52 @@ defer(struct req *r, struct later **list, struct provider_after *after)
 	after->fn = NULL;
 }
 
+/*
+ * The answer did not fit response_format: one more call to the same
+ * account with the bad answer and the validator's message.  rf_sink
+ * answers the error itself if the second answer misses too.
+ */
+static void
+repair(struct req *r, struct provider_call *pc, struct rf_sink *rs,
+    const struct chat_plan *p, struct oa_sink *sink, struct later **later,
+    struct provider_after *after, struct chat_request *rcr)
+{
+	const struct chat_request *cr = pc->req;
+	struct tools_sink *ts = NULL;
+
+	if (sink->aborted || r->hup)
+		return;
+	if (rf_repair_request(r->arena, cr, rs->text.p, rs->text.len, rs->why,
+	    rcr) < 0) {
+		rf_sink_fail(rs);
+		return;
+	}
+	log_info("%s: the answer does not match response_format (%s), "
+	    "asking once more", pc->route->provider->id, rs->why);
+	rf_sink_round(rs);
+	if (p->tools != NULL) {
+		/* the tool filter starts afresh for the new answer */
+		ts = (struct tools_sink *)pc->sink->ctx;
+		tools_sink_free(ts);
+		tools_sink_init(ts, p->tools, sink, ts->down);
+	}
+	pc->req = rcr;
+	pc->route->provider->chat(pc);
+	defer(r, later, after);
+	pc->req = cr;
+	if (rs->need_repair)
+		rf_sink_fail(rs);
+}
+
 enum app_err
 chat_attempts(struct req *r, const struct chat_request *cr,
     const struct route *rt, const struct chat_plan *p, enum oa_format fmt)
 {
 	struct oa_sink sink;
-	struct chat_sink k, tk;
+	struct chat_sink k, tk, rk;
+	struct chat_request rcr;
 	struct tools_sink ts;
+	struct rf_sink rs;
 	struct chat_ctx cc;
 	struct provider_call pc;
 	struct provider_after after;
@@ -278,9 +318,15 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	pc.req = cr;
 	pc.route = rt;
 	pc.sink = &k;
+	/* response_format: the answer is held and checked before it goes */
+	if (p->rf != NULL) {
+		rf_sink_init(&rs, p->rf, &sink, &k);
+		rf_sink_bind(&rs, &rk);
+		pc.sink = &rk;
+	}
 	/* Our tool prompt is in: the answer's calls are parsed out. */
 	if (p->tools != NULL) {
-		tools_sink_init(&ts, p->tools, &sink, &k);
+		tools_sink_init(&ts, p->tools, &sink, pc.sink);
 		tools_sink_bind(&ts, &tk);
 		pc.sink = &tk;
 	}
@@ -339,10 +385,17 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		t0 = req_now_ms();
 		rt->provider->chat(&pc);
 		defer(r, &later, &after);
+		if (p->rf != NULL && rs.need_repair)
+			repair(r, &pc, &rs, p, &sink, &later, &after, &rcr);
 		if (sink.started || sink.aborted || r->hup ||
 		    sink.err_status == 0) {
-			/* A failure mid-answer still says what the account is. */
-			if (picked && sink.failed)
+			/*
+			 * A failure mid-answer still says what the account
+			 * is; an answer that missed response_format was an
+			 * answer all the same.
+			 */
+			if (picked && sink.failed &&
+			    !is_code(&sink, "invalid_structured_output"))
 				learn(r, &pick, &sink, (long)(sink.started_ms -
 				    t0), 1);
 			else if (picked)
@@ -370,6 +423,8 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	oa_sink_free(&sink);
 	if (p->tools != NULL)
 		tools_sink_free(&ts);
+	if (p->rf != NULL)
+		rf_sink_free(&rs);
 	/* The clean-ups wait until the response is complete. */
 	if (later != NULL) {
 		if (r->after == NULL) {

@@ -19,6 +19,7 @@ enum chat_pay {
 };
 
 struct tools_req;
+struct rf_req;
 
 struct chat_plan {
 	enum chat_pay			 mode;
@@ -26,6 +27,7 @@ struct chat_plan {
 	enum acct_strategy		 strategy;	/* PAY_POOL */
 	int				 protected;	/* codes or keys */
 	const struct tools_req		*tools;		/* calls to parse */
+	const struct rf_req		*rf;		/* answers to check */
 };
 
 enum app_err	 chat_attempts(struct req *, const struct chat_request *,

@@ -1853,7 +1853,8 @@ class Handler(BaseHTTPRequestHandler):
 
         ctx = Ctx(rng, t0, cid, body["model"], user_doc, uid, prompt, attachments, cfg, base, new_conv,
                   register_file, register_sandbox, markers)
-        ctx.tool_text = mockbase.tool_reply(mockbase.prompt_text(body.get("messages")), markers, cfg)
+        ctx.tool_text = mockbase.tool_reply(mockbase.prompt_text(body.get("messages")), markers, cfg) or \
+            mockbase.structured_reply(mockbase.prompt_text(body.get("messages")), markers)
         if script == "continue":
             s_continue(ctx)
         else:

@@ -493,7 +493,8 @@ class StreamBuilder:
 
 def build_stream(sb, req, resp_id, user_text, cfg, markers, first_turn):
     """Fill sb with the events; returns (reply_text, reasoning_text, token_usage)."""
-    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or \
+        mockbase.structured_reply(mockbase.prompt_text(req), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

@@ -142,7 +142,8 @@ def build_stream(s, req, user_text, cfg, markers, nrefs):
     """Fill s; returns the record of what went out."""
     meta = req["meta_data"]
     mode, net = meta.get("chat_mode"), meta["is_networking"]
-    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or \
+        mockbase.structured_reply(mockbase.prompt_text(req), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

@@ -92,7 +92,8 @@ def build_stream(body, user_text, cfg, markers, chat_id):
     """The section 4.4 envelopes of one answer; returns (envelopes, reply, reasoning)."""
     think = body["options"]["thinking"]
     search = bool(body["tools"])
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or \
+        mockbase.structured_reply(mockbase.prompt_text(body), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

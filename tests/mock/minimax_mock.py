@@ -725,7 +725,8 @@ class Handler(BaseHTTPRequestHandler):
             ids = (self.st.next_msg, self.st.next_msg + 1, self.st.next_msg + 2)
             self.st.next_msg += 3
             chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids,
-                        mockbase.tool_reply(text, markers, self.cfg))
+                        mockbase.tool_reply(text, markers, self.cfg) or
+                        mockbase.structured_reply(text, markers))
             self.st.chats[str(cid)] = chat
             self.st.last["send"]["chat_id"] = cid
         cj = cid if self.cfg.get("chat_id_type") == "int" else str(cid)

@@ -214,6 +214,72 @@ def tool_reply(prompt, markers, cfg=None):
     return text + "[/function_calls]"
 
 
+# --------------------------------------------------------------------- structured output
+RF_MARK = "Answer format: reply with one JSON"          # handlers/rformat.h
+RF_REPAIR_MARK = "Your previous answer was not valid"
+STRUCTURED_CALLS = {}       # [[rfid:X]] -> how many structured answers X got (in-process mocks)
+_rf_lock = threading.Lock()
+
+
+def _example_value(schema, root, depth=0):
+    """A value that fits a schema of chat2api's subset (handlers/jschema.c)."""
+    if not isinstance(schema, dict) or depth > 12:
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#"):
+        target = root
+        for part in [p for p in ref[1:].split("/") if p]:
+            target = (target or {}).get(part.replace("~1", "/").replace("~0", "~"))
+        return _example_value(target, root, depth + 1)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if schema.get("anyOf"):
+        return _example_value(schema["anyOf"][0], root, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = ([k for k in kind if k != "null"] or ["null"])[0]
+    if kind is None:
+        kind = "object" if "properties" in schema else "string"
+    if kind == "object":
+        props = schema.get("properties") or {}
+        return {k: _example_value(v, root, depth + 1) for k, v in props.items()}
+    if kind == "array":
+        return [_example_value(schema.get("items") or {}, root, depth + 1)]
+    return {"string": "mock", "integer": 7, "number": 2.5, "boolean": True,
+            "null": None}.get(kind)
+
+
+def structured_reply(prompt, markers=None):
+    """The answer a model following chat2api's response_format instruction would give, or
+    None when the prompt carries none.  A value that fits the schema on its "Schema:" line
+    (an object for json_object); [[rfbad]] answers wrongly until the prompt carries the
+    correction, [[rfalways]] answers wrongly every time, [[rffence]] wraps the JSON in a
+    ```json fence; [[rfid:X]] counts the answers in STRUCTURED_CALLS[X]."""
+    if RF_MARK not in prompt:
+        return None
+    mk = dict(markers_of(prompt)[0])
+    mk.update(markers or {})
+    if "rfid" in mk:
+        with _rf_lock:
+            STRUCTURED_CALLS[mk["rfid"]] = STRUCTURED_CALLS.get(mk["rfid"], 0) + 1
+    schema = None
+    m = re.search(r"\nSchema: (.*)", prompt[prompt.find(RF_MARK):])
+    if m:
+        try:
+            schema = json.JSONDecoder().raw_decode(m.group(1))[0]
+        except ValueError:
+            schema = None
+    value = _example_value(schema, schema) if schema is not None else {"answer": "mock"}
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if "rfalways" in mk or ("rfbad" in mk and RF_REPAIR_MARK not in prompt):
+        return "Sure! Here is the JSON you asked for: " + text
+    if "rffence" in mk:
+        return "```json\n" + text + "\n```"
+    return text
+
+
 def check_config_keys(obj, known, special=()):
     """POST /_mock/config must be an object naming only knobs (known) and special keys; a
     typo in a test is then a 400, not a knob silently ignored."""

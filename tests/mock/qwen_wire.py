@@ -142,7 +142,8 @@ class Stream:
 
 def build(st, body, user_text, thinking, search, knob, markers):
     """Fill st with the answer; returns (reply, reasoning, answer content as sent)."""
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, knob) or "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, knob) or \
+        mockbase.structured_reply(mockbase.prompt_text(body), markers) or "You said: " + user_text
     if "unicode" in markers or knob["unicode"]:
         reply += UNICODE_TAIL
     words = int(markers.get("long") or knob["long_words"] or 0)

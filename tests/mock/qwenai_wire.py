@@ -189,7 +189,8 @@ class Events:
 def build_stream(ev, body, chat_id, user_text, cfg, markers):
     """Fill ev; returns (reply text sent, reasoning text sent)."""
     think = body["messages"][0]["feature_config"]["thinking_enabled"]
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or "You said: " + user_text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or \
+        mockbase.structured_reply(mockbase.prompt_text(body), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)

@@ -213,7 +213,8 @@ def build_stream(body, text, cfg, mk):
     nl = "\r\n" if "crlf" in mk or cfg["crlf"] else "\n"
     feats = body["features"]
     think, search = feats["enable_thinking"], feats["auto_web_search"]
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), mk, cfg) or "You said: " + text
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), mk, cfg) or \
+        mockbase.structured_reply(mockbase.prompt_text(body), mk) or "You said: " + text
     if "unicode" in mk or cfg["unicode"]:
         reply += UNICODE_TAIL
     words = int(mk.get("long") or cfg["long_words"] or 0)
