@@ -3,7 +3,7 @@
 #   fastmock   the fast canned upstream (bench/fastmock.c; checks nothing)
 #   ttfc       time-to-first-chunk client (bench/ttfc.c)
 #   pow_bench  proof-of-work tries per second (bench/pow_bench.c, which
-#              includes the source tree's upstream/chatgpt/pow.c; libcrypto)
+#              includes the source tree's upstream/chatgpt/pow*.c; libcrypto)
 #
 #   bench/build.sh [-o DIR] [fastmock] [ttfc] [pow_bench]    (default: all)
 #

@@ -1,8 +1,11 @@
 /*
- * Unit tests for upstream/chatgpt/pow.c.  The .c file is included so the
- * static pieces (base64, the split-tail encoder, the comparator) can be
- * checked against straightforward re-computations.
+ * Unit tests for upstream/chatgpt/pow.c, pow_sha3.c and pow_config.c.
+ * The .c files are included so the static pieces (base64, the split-tail
+ * encoder, the comparator) can be checked against straightforward
+ * re-computations.
  */
+#include "upstream/chatgpt/pow_sha3.c"
+#include "upstream/chatgpt/pow_config.c"
 #include "upstream/chatgpt/pow.c"
 
 #include <limits.h>
