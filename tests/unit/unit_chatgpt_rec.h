@@ -1,8 +1,10 @@
 /*
  * unit_chatgpt_rec.h - what the ChatGPT stream decoder's unit tests
- * (test_chatgpt_stream.c, test_chatgpt_stream_direct.c) share: a string
+ * (test_chatgpt_stream.c, test_chatgpt_stream_direct.c,
+ * test_chatgpt_stream_content.c) share: a string
  * builder, a recording sink that checks the sink contract on every call
- * and writes one log line per call, and a fake asset resolver.
+ * and writes one log line per call, a fake asset resolver, and a decoder
+ * on that sink that tests feed by hand (struct dec).
  * Header-only, like unit.h: each test program includes it once.
  */
 #ifndef UNIT_CHATGPT_REC_H
@@ -215,5 +217,76 @@ fake_resolve(void *ctx, enum chatgpt_asset kind, const char *ref,
 	*url = strdup(buf);
 	return *url ? 0 : -1;
 }
+
+/* -------------------------------------------------- decoder on the sink */
+
+struct dec {
+	struct rec			 r;
+	struct chat_sink		 sink;
+	struct chatgpt_stream		*st;
+	struct chatgpt_stream_opts	 o;
+};
+
+static inline void
+dec_open(struct dec *d, const struct chatgpt_stream_opts *o)
+{
+	memset(d, 0, sizeof(*d));
+	d->sink = rec_sink(&d->r);
+	if (o != NULL)
+		d->o = *o;
+	else {
+		d->o.history = 1;
+		d->o.resolve_image = fake_resolve;
+	}
+	ck_assert_int_eq(chatgpt_stream_new(&d->st, &d->sink, &d->o), CGS_OK);
+}
+
+static inline void
+dec_close(struct dec *d)
+{
+	chatgpt_stream_free(d->st);
+	free(d->r.log.p);
+}
+
+static inline enum chatgpt_stream_err
+feed(struct dec *d, const char *name, const char *data)
+{
+	return chatgpt_stream_event(d->st, name, data, strlen(data));
+}
+
+static inline void
+log_is(struct dec *d, const char *want)
+{
+	ck_assert_str_eq(d->r.log.p ? d->r.log.p : "", want);
+}
+
+/* An old-format assistant snapshot. */
+static inline char *
+snap(const char *id, const char *role, const char *status,
+    const char *content_json, const char *extra)
+{
+	char	 buf[8192];
+
+	snprintf(buf, sizeof(buf), "{\"message\":{\"id\":\"%s\","
+	    "\"author\":{\"role\":\"%s\"},\"content\":%s,\"status\":\"%s\""
+	    "%s%s},\"conversation_id\":\"c9\",\"error\":null}", id, role,
+	    content_json, status, extra ? "," : "", extra ? extra : "");
+	return strdup(buf);
+}
+
+static inline enum chatgpt_stream_err
+feed_snap(struct dec *d, const char *id, const char *role,
+    const char *status, const char *content_json, const char *extra)
+{
+	char			*s = snap(id, role, status, content_json, extra);
+	enum chatgpt_stream_err	 rc = feed(d, NULL, s);
+
+	free(s);
+	return rc;
+}
+
+#define TXT(t)	"{\"content_type\":\"text\",\"parts\":[\"" t "\"]}"
+#define FINISHED_STOP	"\"end_turn\":true,\"metadata\":" \
+	"{\"finish_details\":{\"type\":\"stop\"}}"
 
 #endif /* UNIT_CHATGPT_REC_H */
