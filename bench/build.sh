@@ -1,9 +1,9 @@
 #!/bin/sh
 # Builds the benchmark helpers (not part of the top-level build):
-#   fastmock   the fast canned upstream (bench/fastmock.c; checks nothing)
+#   fastmock   the fast canned upstream (bench/fastmock*.c; checks nothing)
 #   ttfc       time-to-first-chunk client (bench/ttfc.c)
 #   pow_bench  proof-of-work tries per second (bench/pow_bench.c, which
-#              includes the source tree's upstream/chatgpt/pow.c; libcrypto)
+#              includes the source tree's upstream/chatgpt/pow*.c; libcrypto)
 #
 #   bench/build.sh [-o DIR] [fastmock] [ttfc] [pow_bench]    (default: all)
 #
@@ -20,7 +20,7 @@ cflags=${CFLAGS:--O2}
 mkdir -p "$out"
 for t in "$@"; do
 	case $t in
-	fastmock) $cc $cflags -Wall -Wextra -pthread -o "$out/fastmock" "$here/fastmock.c" ;;
+	fastmock) $cc $cflags -Wall -Wextra -pthread -o "$out/fastmock" "$here"/fastmock*.c ;;
 	ttfc) $cc $cflags -Wall -Wextra -o "$out/ttfc" "$here/ttfc.c" ;;
 	pow_bench) $cc $cflags -I"$src" "$here/pow_bench.c" \
 	    $(pkg-config --cflags --libs libcrypto) -lm -o "$out/pow_bench" ;;

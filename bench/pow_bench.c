@@ -5,7 +5,7 @@
  * can meet, so the solver makes exactly N tries and returns the fallback.
  *
  *   gcc -O2 -I. bench/pow_bench.c $(pkg-config --cflags --libs libcrypto) \
- *       -o pow_bench			(pow.c is #included: do not link it)
+ *       -o pow_bench		(pow*.c are #included: do not link them)
  *   ./pow_bench [-s] [-1] [tries]	(default 500000, the protocol cap)
  *
  * Prints "pow: N tries in S s = X ns/try".  A second line times the naive
@@ -22,6 +22,8 @@
 #include <openssl/evp.h>
 
 /* Included, not linked: the bench is one self-contained compile. */
+#include "upstream/chatgpt/pow_sha3.c"
+#include "upstream/chatgpt/pow_config.c"
 #include "upstream/chatgpt/pow.c"
 
 static double

@@ -24,6 +24,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -include config.h \
  *       fuzz/fuzz_chatgpt_stream.c upstream/chatgpt/stream.c \
+ *       upstream/chatgpt/stream_out.c upstream/chatgpt/stream_convert.c \
+ *       upstream/chatgpt/stream_v1.c \
  *       upstream/chatgpt/jpatch.c upstream/chatgpt/skim.c \
  *       $(pkg-config --cflags --libs json-c) \
  *       -o fuzz_chatgpt_stream

@@ -14,6 +14,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. \
  *       fuzz/fuzz_turnstile.c upstream/chatgpt/turnstile.c \
+ *       upstream/chatgpt/turnstile_value.c upstream/chatgpt/turnstile_json.c \
+ *       upstream/chatgpt/turnstile_ops.c fcgi/b64.c \
  *       $(pkg-config --cflags --libs json-c libcrypto) -lm -o fuzz_turnstile
  *   ./fuzz_turnstile -max_total_time=60 -max_len=65536 fuzz/corpus/turnstile
  *
