@@ -22,7 +22,11 @@ for t in "$@"; do
 	case $t in
 	fastmock) $cc $cflags -Wall -Wextra -pthread -o "$out/fastmock" "$here"/fastmock*.c ;;
 	ttfc) $cc $cflags -Wall -Wextra -o "$out/ttfc" "$here/ttfc.c" ;;
-	pow_bench) $cc $cflags -I"$src" "$here/pow_bench.c" \
+	# the PoW code reads fcgi/b64.c and hex.c, which want a config.h:
+	# outside a configured tree an empty one will do
+	pow_bench) mkdir -p "$out/inc" && : > "$out/inc/config.h"
+	    $cc $cflags -I"$out/inc" -I"$src" "$here/pow_bench.c" \
+	    "$src/fcgi/b64.c" "$src/fcgi/hex.c" \
 	    $(pkg-config --cflags --libs libcrypto) -lm -o "$out/pow_bench" ;;
 	*) echo "build.sh: unknown target $t" >&2; exit 2 ;;
 	esac
