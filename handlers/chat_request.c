@@ -1,13 +1,14 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "handlers/chat_request.h"
 
-static int
-fail(struct chat_req_error *e, const char *code, const char *param,
+int
+chat_req_fail(struct chat_req_error *e, const char *code, const char *param,
     const char *fmt, ...)
 {
 	va_list ap;
@@ -21,6 +22,19 @@ fail(struct chat_req_error *e, const char *code, const char *param,
 	return -1;
 }
 
+int
+chat_req_name_ok(const char *s, size_t n, size_t max)
+{
+	size_t i;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+			return 0;
+	return 1;
+}
+
 /* A string field of at most max bytes, or absent/null. */
 static int
 opt_string(struct json_object *o, const char *key, size_t max,
@@ -32,10 +46,12 @@ opt_string(struct json_object *o, const char *key, size_t max,
 	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
 		return 0;
 	if (!json_object_is_type(v, json_type_string))
-		return fail(e, "invalid_type", key, "'%s' must be a string.",
+		return chat_req_fail(e, "invalid_type", key,
+		    "'%s' must be a string.",
 		    key);
 	if ((size_t)json_object_get_string_len(v) > max)
-		return fail(e, "invalid_value", key, "'%s' is longer than %zu "
+		return chat_req_fail(e, "invalid_value", key,
+		    "'%s' is longer than %zu "
 		    "characters.", key, max);
 	*out = json_object_get_string(v);
 	return 0;
@@ -50,7 +66,8 @@ opt_bool(struct json_object *o, const char *key, int *out,
 	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
-		return fail(e, "invalid_type", key, "'%s' must be a boolean.",
+		return chat_req_fail(e, "invalid_type", key,
+		    "'%s' must be a boolean.",
 		    key);
 	*out = json_object_get_boolean(v);
 	return 0;
@@ -67,11 +84,13 @@ opt_number(struct json_object *o, const char *key, double min, double max,
 		return 0;
 	if (!json_object_is_type(v, json_type_double) &&
 	    !json_object_is_type(v, json_type_int))
-		return fail(e, "invalid_type", key, "'%s' must be a number.",
+		return chat_req_fail(e, "invalid_type", key,
+		    "'%s' must be a number.",
 		    key);
 	d = json_object_get_double(v);
 	if (!(d >= min && d <= max))
-		return fail(e, "invalid_value", key, "'%s' must be between %g "
+		return chat_req_fail(e, "invalid_value", key,
+		    "'%s' must be between %g "
 		    "and %g.", key, min, max);
 	*out = d;
 	return 0;
@@ -105,18 +124,19 @@ parse_part(struct json_object *item, struct chat_part *p, size_t mi,
 
 	snprintf(param, sizeof(param), "messages[%zu].content[%zu]", mi, pi);
 	if (!json_object_is_type(item, json_type_object))
-		return fail(e, "invalid_type", param, "'%s' must be an object.",
+		return chat_req_fail(e, "invalid_type", param,
+		    "'%s' must be an object.",
 		    param);
 	if (!json_object_object_get_ex(item, "type", &t) ||
 	    !json_object_is_type(t, json_type_string))
-		return fail(e, "missing_required_parameter", param,
+		return chat_req_fail(e, "missing_required_parameter", param,
 		    "'%s.type' is required.", param);
 	type = json_object_get_string(t);
 	memset(p, 0, sizeof(*p));
 	if (strcmp(type, "text") == 0 || strcmp(type, "input_text") == 0) {
 		if (!json_object_object_get_ex(item, "text", &v) ||
 		    !json_object_is_type(v, json_type_string))
-			return fail(e, "invalid_type", param,
+			return chat_req_fail(e, "invalid_type", param,
 			    "'%s.text' must be a string.", param);
 		p->type = CHAT_PART_TEXT;
 		p->text = json_object_get_string(v);
@@ -126,21 +146,23 @@ parse_part(struct json_object *item, struct chat_part *p, size_t mi,
 	}
 	if (strcmp(type, "image_url") == 0) {
 		if (!json_object_object_get_ex(item, "image_url", &v))
-			return fail(e, "missing_required_parameter", param,
+			return chat_req_fail(e, "missing_required_parameter",
+			    param,
 			    "'%s.image_url' is required.", param);
 		if (json_object_is_type(v, json_type_string))
 			u = v;
 		else if (!json_object_is_type(v, json_type_object) ||
 		    !json_object_object_get_ex(v, "url", &u) ||
 		    !json_object_is_type(u, json_type_string))
-			return fail(e, "invalid_type", param,
+			return chat_req_fail(e, "invalid_type", param,
 			    "'%s.image_url.url' must be a string.", param);
 		p->type = CHAT_PART_IMAGE;
 		p->url = json_object_get_string(u);
 		if (strncmp(p->url, "http://", 7) != 0 &&
 		    strncmp(p->url, "https://", 8) != 0 &&
 		    strncmp(p->url, "data:", 5) != 0)
-			return fail(e, "invalid_value", param, "'%s' must be "
+			return chat_req_fail(e, "invalid_value", param,
+			    "'%s' must be "
 			    "an http(s) or data: URL.", param);
 		if (json_object_is_type(v, json_type_object) &&
 		    json_object_object_get_ex(v, "detail", &t) &&
@@ -153,13 +175,14 @@ parse_part(struct json_object *item, struct chat_part *p, size_t mi,
 		    !json_object_is_type(v, json_type_object) ||
 		    !json_object_object_get_ex(v, "file_data", &u) ||
 		    !json_object_is_type(u, json_type_string))
-			return fail(e, "invalid_type", param,
+			return chat_req_fail(e, "invalid_type", param,
 			    "'%s.file.file_data' must be a string.", param);
 		p->type = CHAT_PART_FILE;
 		p->url = json_object_get_string(u);
 		return 0;
 	}
-	return fail(e, "invalid_value", param, "Unsupported content type "
+	return chat_req_fail(e, "invalid_value", param,
+	    "Unsupported content type "
 	    "'%.40s' in '%s'.", type, param);
 }
 
@@ -174,17 +197,19 @@ parse_message(struct arena *a, struct json_object *m, size_t mi,
 
 	snprintf(param, sizeof(param), "messages[%zu]", mi);
 	if (!json_object_is_type(m, json_type_object))
-		return fail(e, "invalid_type", param, "'%s' must be an object.",
+		return chat_req_fail(e, "invalid_type", param,
+		    "'%s' must be an object.",
 		    param);
 	if (!json_object_object_get_ex(m, "role", &v) ||
 	    !json_object_is_type(v, json_type_string)) {
 		snprintf(param, sizeof(param), "messages[%zu].role", mi);
-		return fail(e, "missing_required_parameter", param,
+		return chat_req_fail(e, "missing_required_parameter", param,
 		    "'%s' is required and must be a string.", param);
 	}
 	if (parse_role(json_object_get_string(v), &msg->role) < 0) {
 		snprintf(param, sizeof(param), "messages[%zu].role", mi);
-		return fail(e, "invalid_value", param, "Invalid value '%.32s' "
+		return chat_req_fail(e, "invalid_value", param,
+		    "Invalid value '%.32s' "
 		    "for '%s': expected system, developer, user, assistant or "
 		    "tool.", json_object_get_string(v), param);
 	}
@@ -197,13 +222,14 @@ parse_message(struct arena *a, struct json_object *m, size_t mi,
 		    json_object_object_get_ex(m, "tool_calls", &v))
 			return 0;
 		snprintf(param, sizeof(param), "messages[%zu].content", mi);
-		return fail(e, "missing_required_parameter", param,
+		return chat_req_fail(e, "missing_required_parameter", param,
 		    "'%s' is required.", param);
 	}
 	if (json_object_is_type(c, json_type_string)) {
 		if ((msg->parts = arena_calloc(a, 1, sizeof(*msg->parts))) ==
 		    NULL)
-			return fail(e, "server_error", NULL, "Out of memory.");
+			return chat_req_fail(e, "server_error", NULL,
+			    "Out of memory.");
 		msg->nparts = 1;
 		msg->string_content = 1;
 		msg->parts[0].type = CHAT_PART_TEXT;
@@ -214,15 +240,17 @@ parse_message(struct arena *a, struct json_object *m, size_t mi,
 	}
 	snprintf(param, sizeof(param), "messages[%zu].content", mi);
 	if (!json_object_is_type(c, json_type_array))
-		return fail(e, "invalid_type", param, "'%s' must be a string "
+		return chat_req_fail(e, "invalid_type", param,
+		    "'%s' must be a string "
 		    "or an array of content parts.", param);
 	n = json_object_array_length(c);
 	if (n > CHAT_MAX_PARTS)
-		return fail(e, "invalid_value", param, "'%s' has more than %d "
+		return chat_req_fail(e, "invalid_value", param,
+		    "'%s' has more than %d "
 		    "parts.", param, CHAT_MAX_PARTS);
 	if (n && (msg->parts = arena_calloc(a, n, sizeof(*msg->parts))) ==
 	    NULL)
-		return fail(e, "server_error", NULL, "Out of memory.");
+		return chat_req_fail(e, "server_error", NULL, "Out of memory.");
 	for (i = 0; i < n; i++)
 		if (parse_part(json_object_array_get_idx(c, i), &msg->parts[i],
 		    mi, i, r, e) < 0)
@@ -250,13 +278,14 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 	r->top_p = -1;
 	r->history_disabled = -1;
 	if ((tok = json_tokener_new_ex(64)) == NULL)
-		return fail(e, "server_error", NULL, "Out of memory.");
+		return chat_req_fail(e, "server_error", NULL, "Out of memory.");
 	root = json_tokener_parse_ex(tok, body, (int)len);
 	if (root == NULL || json_tokener_get_parse_end(tok) < len) {
 		enum json_tokener_error je = json_tokener_get_error(tok);
 		json_tokener_free(tok);
 		json_object_put(root);
-		return fail(e, "invalid_json", NULL, "We could not parse the "
+		return chat_req_fail(e, "invalid_json", NULL,
+		    "We could not parse the "
 		    "JSON body of your request (%s).",
 		    je == json_tokener_success ? "trailing data" :
 		    json_tokener_error_desc(je));
@@ -264,35 +293,39 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 	json_tokener_free(tok);
 	if (!json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
-		return fail(e, "invalid_type", NULL, "The request body must be "
+		return chat_req_fail(e, "invalid_type", NULL,
+		    "The request body must be "
 		    "a JSON object.");
 	}
 	if (opt_string(root, "model", CHAT_MAX_MODEL, &r->model, e) < 0)
 		goto fail;
 	if (!json_object_object_get_ex(root, "messages", &msgs) ||
 	    msgs == NULL) {
-		fail(e, "missing_required_parameter", "messages",
+		chat_req_fail(e, "missing_required_parameter", "messages",
 		    "'messages' is a required property.");
 		goto fail;
 	}
 	if (!json_object_is_type(msgs, json_type_array)) {
-		fail(e, "invalid_type", "messages", "'messages' must be an "
+		chat_req_fail(e, "invalid_type", "messages",
+		    "'messages' must be an "
 		    "array.");
 		goto fail;
 	}
 	n = json_object_array_length(msgs);
 	if (n == 0) {
-		fail(e, "invalid_value", "messages", "'messages' must contain "
+		chat_req_fail(e, "invalid_value", "messages",
+		    "'messages' must contain "
 		    "at least one message.");
 		goto fail;
 	}
 	if (n > CHAT_MAX_MESSAGES) {
-		fail(e, "invalid_value", "messages", "'messages' has more than "
+		chat_req_fail(e, "invalid_value", "messages",
+		    "'messages' has more than "
 		    "%d items.", CHAT_MAX_MESSAGES);
 		goto fail;
 	}
 	if ((r->messages = arena_calloc(a, n, sizeof(*r->messages))) == NULL) {
-		fail(e, "server_error", NULL, "Out of memory.");
+		chat_req_fail(e, "server_error", NULL, "Out of memory.");
 		goto fail;
 	}
 	for (i = 0; i < n; i++)
@@ -302,7 +335,8 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 	r->nmessages = n;
 	if (r->text_bytes > CHAT_MAX_TEXT) {
 		e->status = 400;
-		fail(e, "context_length_exceeded", "messages", "The messages "
+		chat_req_fail(e, "context_length_exceeded", "messages",
+		    "The messages "
 		    "hold %zu bytes of text; the limit is %u.", r->text_bytes,
 		    CHAT_MAX_TEXT);
 		goto fail;
@@ -311,7 +345,7 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 		goto fail;
 	if (json_object_object_get_ex(root, "stream_options", &v) && v) {
 		if (!json_object_is_type(v, json_type_object)) {
-			fail(e, "invalid_type", "stream_options",
+			chat_req_fail(e, "invalid_type", "stream_options",
 			    "'stream_options' must be an object.");
 			goto fail;
 		}
@@ -330,7 +364,8 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 	if (opt_number(root, "n", 1, 128, &d, e) < 0)
 		goto fail;
 	if (d != 1) {
-		fail(e, "invalid_value", "n", "Only n=1 is supported.");
+		chat_req_fail(e, "invalid_value", "n",
+		    "Only n=1 is supported.");
 		goto fail;
 	}
 	if (opt_string(root, "user", 256, &r->user, e) < 0 ||

@@ -18,6 +18,13 @@ struct chat_req_error {
 	char		 message[256];
 };
 
+/* Fills e as a 400 with code, param (may be NULL) and the message; -1. */
+int	 chat_req_fail(struct chat_req_error *e, const char *code,
+	    const char *param, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* A name of 1..max of [A-Za-z0-9_-] (functions, schemas). */
+int	 chat_req_name_ok(const char *s, size_t n, size_t max);
+
 /*
  * Parses body (len bytes).  On success *root owns the JSON the request
  * points into: json_object_put() it when done.  Returns 0 or -1.

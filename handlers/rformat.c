@@ -16,6 +16,10 @@
 #include "handlers/openai_sink.h"
 #include "handlers/rformat.h"
 
+/* every refusal here is about response_format */
+#define rf_fail(e, code, ...) \
+	chat_req_fail((e), (code), PARAM, __VA_ARGS__)
+
 #define PARAM	"response_format"
 
 const char *
@@ -33,37 +37,6 @@ rf_strerror(enum rf_err e)
 }
 
 static int
-fail(struct chat_req_error *e, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(struct chat_req_error *e, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = 400;
-	e->code = code;
-	snprintf(e->param, sizeof(e->param), "%s", PARAM);
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int
-good_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > RF_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
-
-static int
 parse_schema(struct arena *a, struct json_object *js, struct rf_req *rf,
     struct chat_req_error *e)
 {
@@ -73,30 +46,31 @@ parse_schema(struct arena *a, struct json_object *js, struct rf_req *rf,
 	enum jschema_err je;
 
 	if (!json_object_is_type(js, json_type_object))
-		return fail(e, js == NULL ? "missing_required_parameter" :
+		return rf_fail(e, js == NULL ? "missing_required_parameter" :
 		    "invalid_type", "'response_format.json_schema' must be an "
 		    "object with a 'name' and a 'schema'.");
 	if (!json_object_object_get_ex(js, "name", &v) || v == NULL)
-		return fail(e, "missing_required_parameter", "Missing "
+		return rf_fail(e, "missing_required_parameter", "Missing "
 		    "required parameter: 'response_format.json_schema.name'.");
 	if (!json_object_is_type(v, json_type_string) ||
-	    !good_name(json_object_get_string(v),
-	    (size_t)json_object_get_string_len(v)))
-		return fail(e, "invalid_value", "'response_format.json_schema."
-		    "name' must be 1 to %d letters, digits, '_' or '-'.",
+	    !chat_req_name_ok(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), RF_NAME_MAX))
+		return rf_fail(e, "invalid_value",
+		    "'response_format.json_schema.name' must be 1 to %d "
+		    "letters, digits, '_' or '-'.",
 		    RF_NAME_MAX);
 	rf->name = json_object_get_string(v);
 	if (json_object_object_get_ex(js, "description", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    json_object_get_string_len(v) > RF_MAX_DESC)
-			return fail(e, "invalid_value", "'response_format."
+			return rf_fail(e, "invalid_value", "'response_format."
 			    "json_schema.description' must be a string of at "
 			    "most %d bytes.", RF_MAX_DESC);
 		rf->description = json_object_get_string(v);
 	}
 	if (json_object_object_get_ex(js, "strict", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return fail(e, "invalid_type", "'response_format."
+			return rf_fail(e, "invalid_type", "'response_format."
 			    "json_schema.strict' must be a boolean.");
 		rf->strict = json_object_get_boolean(v);
 	}
@@ -104,14 +78,14 @@ parse_schema(struct arena *a, struct json_object *js, struct rf_req *rf,
 		return 0;	/* as OpenAI: any JSON value */
 	if ((je = jschema_check(v, rf->strict, msg, sizeof(msg))) !=
 	    JSCHEMA_OK)
-		return fail(e, "invalid_value", "Invalid schema for "
+		return rf_fail(e, "invalid_value", "Invalid schema for "
 		    "response_format '%s' (%s): %s", rf->name,
 		    jschema_strerror(je), msg);
 	rf->schema = v;
 	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if ((rf->schema_text = arena_strdup(a, s)) == NULL)
-		return fail(e, "server_error", "Out of memory.");
+		return rf_fail(e, "server_error", "Out of memory.");
 	return 0;
 }
 
@@ -126,14 +100,14 @@ rf_request_parse(struct arena *a, struct json_object *root, struct rf_req *rf,
 	if (!json_object_object_get_ex(root, PARAM, &o) || o == NULL)
 		return 0;
 	if (!json_object_is_type(o, json_type_object))
-		return fail(e, "invalid_type", "'response_format' must be an "
-		    "object.");
+		return rf_fail(e, "invalid_type",
+		    "'response_format' must be an object.");
 	if (!json_object_object_get_ex(o, "type", &t) || t == NULL)
-		return fail(e, "missing_required_parameter", "Missing "
+		return rf_fail(e, "missing_required_parameter", "Missing "
 		    "required parameter: 'response_format.type'.");
 	if (!json_object_is_type(t, json_type_string))
-		return fail(e, "invalid_type", "'response_format.type' must be "
-		    "a string.");
+		return rf_fail(e, "invalid_type",
+		    "'response_format.type' must be a string.");
 	type = json_object_get_string(t);
 	if (strcmp(type, "text") == 0)
 		return 0;
@@ -142,7 +116,7 @@ rf_request_parse(struct arena *a, struct json_object *root, struct rf_req *rf,
 		return 0;
 	}
 	if (strcmp(type, "json_schema") != 0)
-		return fail(e, "invalid_value", "Invalid value: '%.40s'. "
+		return rf_fail(e, "invalid_value", "Invalid value: '%.40s'. "
 		    "Supported values are: 'text', 'json_object' and "
 		    "'json_schema'.", type);
 	rf->type = RF_JSON_SCHEMA;

@@ -14,38 +14,6 @@
 #include "handlers/chat_request.h"
 #include "handlers/tools.h"
 
-static int
-fail(struct chat_req_error *e, const char *code, const char *param,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int
-fail(struct chat_req_error *e, const char *code, const char *param,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = 400;
-	e->code = code;
-	snprintf(e->param, sizeof(e->param), "%s", param);
-	va_start(ap, fmt);
-	vsnprintf(e->message, sizeof(e->message), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static int
-good_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > TOOLS_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
-			return 0;
-	return 1;
-}
-
 /* obj[key] as a string of at most max bytes; absent: *out NULL. */
 static int
 get_str(struct json_object *o, const char *key, size_t max, const char *param,
@@ -56,15 +24,18 @@ get_str(struct json_object *o, const char *key, size_t max, const char *param,
 	*out = NULL;
 	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
 		if (required)
-			return fail(e, "missing_required_parameter", param,
+			return chat_req_fail(e, "missing_required_parameter",
+			    param,
 			    "Missing required parameter: '%s'.", param);
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return fail(e, "invalid_type", param, "Invalid type for '%s': "
+		return chat_req_fail(e, "invalid_type", param,
+		    "Invalid type for '%s': "
 		    "expected a string.", param);
 	if ((size_t)json_object_get_string_len(v) > max)
-		return fail(e, "string_above_max_length", param, "Invalid '%s':"
+		return chat_req_fail(e, "string_above_max_length", param,
+		    "Invalid '%s':"
 		    " string too long (the limit is %zu).", param, max);
 	*out = json_object_get_string(v);
 	return 0;
@@ -82,31 +53,37 @@ parse_tool(struct arena *a, struct json_object *t, size_t i,
 
 	snprintf(param, sizeof(param), "tools[%zu]", i);
 	if (!json_object_is_type(t, json_type_object))
-		return fail(e, "invalid_type", param, "Invalid type for '%s': "
+		return chat_req_fail(e, "invalid_type", param,
+		    "Invalid type for '%s': "
 		    "expected an object.", param);
 	snprintf(param, sizeof(param), "tools[%zu].type", i);
 	if (get_str(t, "type", 32, param, 1, &type, e) < 0)
 		return -1;
 	if (strcmp(type, "function") != 0)
-		return fail(e, "invalid_value", param, "Invalid value: '%s'. "
+		return chat_req_fail(e, "invalid_value", param,
+		    "Invalid value: '%s'. "
 		    "Supported values are: 'function'.", type);
 	snprintf(param, sizeof(param), "tools[%zu].function", i);
 	if (!json_object_object_get_ex(t, "function", &f) || f == NULL)
-		return fail(e, "missing_required_parameter", param,
+		return chat_req_fail(e, "missing_required_parameter", param,
 		    "Missing required parameter: '%s'.", param);
 	if (!json_object_is_type(f, json_type_object))
-		return fail(e, "invalid_type", param, "Invalid type for '%s': "
+		return chat_req_fail(e, "invalid_type", param,
+		    "Invalid type for '%s': "
 		    "expected an object.", param);
 	snprintf(param, sizeof(param), "tools[%zu].function.name", i);
 	if (get_str(f, "name", 256, param, 1, &fn->name, e) < 0)
 		return -1;
-	if (!good_name(fn->name, strlen(fn->name)))
-		return fail(e, "invalid_value", param, "Invalid '%s': string "
-		    "does not match pattern. Expected a string that matches the "
-		    "pattern '^[a-zA-Z0-9_-]{1,%d}$'.", param, TOOLS_NAME_MAX);
+	if (!chat_req_name_ok(fn->name, strlen(fn->name),
+	    TOOLS_NAME_MAX))
+		return chat_req_fail(e, "invalid_value", param,
+		    "Invalid '%s': string does not match pattern. Expected a "
+		    "string that matches the pattern '^[a-zA-Z0-9_-]{1,%d}$'.",
+		    param, TOOLS_NAME_MAX);
 	for (k = 0; k < i; k++)
 		if (strcmp(tr->fns[k].name, fn->name) == 0)
-			return fail(e, "invalid_value", param, "Invalid '%s': "
+			return chat_req_fail(e, "invalid_value", param,
+			    "Invalid '%s': "
 			    "the function name '%s' is used twice.", param,
 			    fn->name);
 	snprintf(param, sizeof(param), "tools[%zu].function.description", i);
@@ -116,24 +93,29 @@ parse_tool(struct arena *a, struct json_object *t, size_t i,
 	snprintf(param, sizeof(param), "tools[%zu].function.parameters", i);
 	if (json_object_object_get_ex(f, "parameters", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_object))
-			return fail(e, "invalid_type", param, "Invalid type for "
+			return chat_req_fail(e, "invalid_type", param,
+			    "Invalid type for "
 			    "'%s': expected an object (a JSON schema).", param);
 		js = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
 		    JSON_C_TO_STRING_NOSLASHESCAPE);
 		if (js == NULL)
-			return fail(e, "server_error", "", "Out of memory.");
+			return chat_req_fail(e, "server_error", "",
+			    "Out of memory.");
 		if (strlen(js) > TOOLS_MAX_SCHEMA)
-			return fail(e, "invalid_value", param, "Invalid '%s': "
+			return chat_req_fail(e, "invalid_value", param,
+			    "Invalid '%s': "
 			    "the schema is longer than %u bytes.", param,
 			    TOOLS_MAX_SCHEMA);
 		if ((fn->schema = arena_strdup(a, js)) == NULL)
-			return fail(e, "server_error", "", "Out of memory.");
+			return chat_req_fail(e, "server_error", "",
+			    "Out of memory.");
 	}
 	*total += strlen(fn->name) + (fn->description ?
 	    strlen(fn->description) : 0) + (fn->schema ? strlen(fn->schema) :
 	    0);
 	if (*total > TOOLS_MAX_PROMPT)
-		return fail(e, "invalid_value", "tools", "Invalid 'tools': the "
+		return chat_req_fail(e, "invalid_value", "tools",
+		    "Invalid 'tools': the "
 		    "tools take more than %u bytes.", TOOLS_MAX_PROMPT);
 	return 0;
 }
@@ -158,19 +140,20 @@ parse_choice(struct json_object *root, struct tools_req *tr,
 		else if (strcmp(s, "required") == 0)
 			tr->choice = TOOLS_CHOICE_REQUIRED;
 		else
-			return fail(e, "invalid_value", "tool_choice",
+			return chat_req_fail(e, "invalid_value", "tool_choice",
 			    "Invalid value: '%.40s'. Supported values are: "
 			    "'none', 'auto' and 'required'.", s);
 	} else if (json_object_is_type(c, json_type_object)) {
 		if (get_str(c, "type", 32, "tool_choice.type", 1, &s, e) < 0)
 			return -1;
 		if (strcmp(s, "function") != 0)
-			return fail(e, "invalid_value", "tool_choice.type",
+			return chat_req_fail(e, "invalid_value",
+			    "tool_choice.type",
 			    "Invalid value: '%.40s'. Supported values are: "
 			    "'function'.", s);
 		if (!json_object_object_get_ex(c, "function", &f) ||
 		    !json_object_is_type(f, json_type_object))
-			return fail(e, "missing_required_parameter",
+			return chat_req_fail(e, "missing_required_parameter",
 			    "tool_choice.function", "Missing required "
 			    "parameter: 'tool_choice.function'.");
 		if (get_str(f, "name", 256, "tool_choice.function.name", 1,
@@ -179,10 +162,12 @@ parse_choice(struct json_object *root, struct tools_req *tr,
 		tr->choice = TOOLS_CHOICE_NAMED;
 		tr->named = s;
 	} else
-		return fail(e, "invalid_type", "tool_choice", "Invalid type for "
+		return chat_req_fail(e, "invalid_type", "tool_choice",
+		    "Invalid type for "
 		    "'tool_choice': expected a string or an object.");
 	if (tr->nfns == 0 && tr->choice != TOOLS_CHOICE_NONE)
-		return fail(e, "invalid_value", "tool_choice", "Invalid value "
+		return chat_req_fail(e, "invalid_value", "tool_choice",
+		    "Invalid value "
 		    "for 'tool_choice': 'tool_choice' is only allowed when "
 		    "'tools' are specified.");
 	if (tr->choice != TOOLS_CHOICE_NAMED)
@@ -190,7 +175,8 @@ parse_choice(struct json_object *root, struct tools_req *tr,
 	for (i = 0; i < tr->nfns; i++)
 		if (strcmp(tr->fns[i].name, tr->named) == 0)
 			return 0;
-	return fail(e, "invalid_value", "tool_choice", "Invalid value for "
+	return chat_req_fail(e, "invalid_value", "tool_choice",
+	    "Invalid value for "
 	    "'tool_choice': no function named '%.64s' in 'tools'.", tr->named);
 }
 
@@ -219,17 +205,20 @@ parse_turn(struct json_object *m, size_t i, const struct chat_message *cm,
 		return 0;
 	snprintf(param, sizeof(param), "messages[%zu].tool_calls", i);
 	if (!json_object_is_type(calls, json_type_array))
-		return fail(e, "invalid_type", param, "Invalid type for '%s': "
+		return chat_req_fail(e, "invalid_type", param,
+		    "Invalid type for '%s': "
 		    "expected an array.", param);
 	if ((n = json_object_array_length(calls)) > TOOLS_MAX_CALLS)
-		return fail(e, "array_above_max_length", param, "Invalid '%s': "
+		return chat_req_fail(e, "array_above_max_length", param,
+		    "Invalid '%s': "
 		    "more than %d calls.", param, TOOLS_MAX_CALLS);
 	for (j = 0; j < n; j++) {
 		c = json_object_array_get_idx(calls, j);
 		snprintf(param, sizeof(param), "messages[%zu].tool_calls[%zu]",
 		    i, j);
 		if (!json_object_is_type(c, json_type_object))
-			return fail(e, "invalid_type", param, "Invalid type "
+			return chat_req_fail(e, "invalid_type", param,
+			    "Invalid type "
 			    "for '%s': expected an object.", param);
 		snprintf(param, sizeof(param),
 		    "messages[%zu].tool_calls[%zu].id", i, j);
@@ -240,13 +229,15 @@ parse_turn(struct json_object *m, size_t i, const struct chat_message *cm,
 		if (get_str(c, "type", 32, param, 0, &s, e) < 0)
 			return -1;
 		if (s != NULL && strcmp(s, "function") != 0)
-			return fail(e, "invalid_value", param, "Invalid value: "
+			return chat_req_fail(e, "invalid_value", param,
+			    "Invalid value: "
 			    "'%.40s'. Supported values are: 'function'.", s);
 		snprintf(param, sizeof(param),
 		    "messages[%zu].tool_calls[%zu].function", i, j);
 		if (!json_object_object_get_ex(c, "function", &f) ||
 		    !json_object_is_type(f, json_type_object))
-			return fail(e, "missing_required_parameter", param,
+			return chat_req_fail(e, "missing_required_parameter",
+			    param,
 			    "Missing required parameter: '%s'.", param);
 		snprintf(param, sizeof(param),
 		    "messages[%zu].tool_calls[%zu].function.name", i, j);
@@ -274,20 +265,24 @@ tools_request_parse(struct arena *a, struct json_object *root,
 	tr->parallel = 1;
 	if (json_object_object_get_ex(root, "tools", &tools) && tools != NULL) {
 		if (!json_object_is_type(tools, json_type_array))
-			return fail(e, "invalid_type", "tools", "Invalid type "
+			return chat_req_fail(e, "invalid_type", "tools",
+			    "Invalid type "
 			    "for 'tools': expected an array.");
 		n = json_object_array_length(tools);
 		if (n == 0)
-			return fail(e, "empty_array", "tools", "Invalid 'tools':"
+			return chat_req_fail(e, "empty_array", "tools",
+			    "Invalid 'tools':"
 			    " empty array. Expected an array with minimum "
 			    "length 1.");
 		if (n > TOOLS_MAX_TOOLS)
-			return fail(e, "array_above_max_length", "tools",
-			    "Invalid 'tools': array too long. Expected an array "
-			    "with maximum length %d, but got %zu.",
+			return chat_req_fail(e, "array_above_max_length",
+			    "tools",
+			    "Invalid 'tools': array too long. Expected an "
+			    "array with maximum length %d, but got %zu.",
 			    TOOLS_MAX_TOOLS, n);
 		if ((tr->fns = arena_calloc(a, n, sizeof(*tr->fns))) == NULL)
-			return fail(e, "server_error", "", "Out of memory.");
+			return chat_req_fail(e, "server_error", "",
+			    "Out of memory.");
 		for (i = 0; i < n; i++) {
 			if (parse_tool(a, json_object_array_get_idx(tools, i),
 			    i, tr, &total, e) < 0)
@@ -300,7 +295,8 @@ tools_request_parse(struct arena *a, struct json_object *root,
 	if (json_object_object_get_ex(root, "parallel_tool_calls", &v) &&
 	    v != NULL) {
 		if (!json_object_is_type(v, json_type_boolean))
-			return fail(e, "invalid_type", "parallel_tool_calls",
+			return chat_req_fail(e, "invalid_type",
+			    "parallel_tool_calls",
 			    "Invalid type for 'parallel_tool_calls': expected "
 			    "a boolean.");
 		tr->parallel = json_object_get_boolean(v);
