@@ -296,27 +296,3 @@ chatgpt_stream_skipped(const struct chatgpt_stream *s)
 {
 	return s != NULL ? s->skipped : 0;
 }
-
-const char *
-chatgpt_stream_strerror(enum chatgpt_stream_err err)
-{
-	switch (err) {
-	case CGS_OK:
-		return "success";
-	case CGS_ENOMEM:
-		return "out of memory";
-	case CGS_PROTO:
-		return "malformed upstream stream";
-	case CGS_ABORT:
-		return "aborted by the client";
-	case CGS_UPSTREAM:
-		return "the upstream reported an error";
-	case CGS_NOSTART:
-		return "the upstream stream ended before the answer started";
-	case CGS_TRUNCATED:
-		return "upstream stream ended early";
-	case CGS_EINVAL:
-		return "invalid argument";
-	}
-	return "unknown error";
-}

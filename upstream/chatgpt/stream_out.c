@@ -1,8 +1,8 @@
 /*
  * stream_out.c - the ChatGPT stream decoder's output side: small string
  * and UTF-8 helpers, the pending buffer and every sink call (text,
- * separators, code fences, start, finish, errors), and the per-message
- * state table.
+ * separators, code fences, start, finish, errors and their texts), and
+ * the per-message state table.
  *
  * Output is collected per event in one pending buffer (one channel at a
  * time) and flushed to the sink at the end of the event or before any
@@ -322,6 +322,30 @@ cgs_sink_error(struct chatgpt_stream *s, const char *code, const char *msg)
 		return CGS_OK;
 	return sink_rc(s, s->sink.error(s->sink.ctx, 502, "upstream_error",
 	    code, msg));
+}
+
+const char *
+chatgpt_stream_strerror(enum chatgpt_stream_err err)
+{
+	switch (err) {
+	case CGS_OK:
+		return "success";
+	case CGS_ENOMEM:
+		return "out of memory";
+	case CGS_PROTO:
+		return "malformed upstream stream";
+	case CGS_ABORT:
+		return "aborted by the client";
+	case CGS_UPSTREAM:
+		return "the upstream reported an error";
+	case CGS_NOSTART:
+		return "the upstream stream ended before the answer started";
+	case CGS_TRUNCATED:
+		return "upstream stream ended early";
+	case CGS_EINVAL:
+		return "invalid argument";
+	}
+	return "unknown error";
 }
 
 /* A decoder failure: sticky, and reported to the sink after the start. */
