@@ -82,7 +82,6 @@ PER-REQUEST MARKERS (in the last user turn; stripped from the echoed text)
     [[running:N]]   the first N deletes of this chat answer "chat is running"
 """
 
-import argparse
 import base64
 import copy
 import hashlib
@@ -91,14 +90,12 @@ import os
 import random
 import re
 import select
-import signal
 import socket
 import struct
 import sys
 import threading
 import time
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -439,13 +436,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.server.mock.track(self.connection, True)
+        self.server.mock._track(self.connection, True)
 
     def finish(self):
         try:
             super().finish()
         finally:
-            self.server.mock.track(self.connection, False)
+            self.server.mock._track(self.connection, False)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -541,7 +538,7 @@ class Handler(BaseHTTPRequestHandler):
     def _stall(self):
         self.st.bump("stalls")
         end = time.monotonic() + float(self.st.config.get("stall_max_s", 120))
-        while time.monotonic() < end and not self.server.mock.stopping.is_set():
+        while time.monotonic() < end and not self.server.mock._stopping.is_set():
             r, _, _ = select.select([self.connection], [], [], 0.2)
             if r:
                 try:
@@ -825,75 +822,12 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, {"status": "ok"})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class MiniMaxMock:
+class MiniMaxMock(mockbase.LoopbackMock):
     """The mock as an object: MiniMaxMock(port=0).start() ... .stop()."""
 
     def __init__(self, host="127.0.0.1", port=0, config=None, verbose=False):
         self.state = MockState(config)
-        self.verbose = verbose
-        self.stopping = threading.Event()
-        self._conns, self._conns_lock = set(), threading.Lock()
-        self.httpd = _Server((host, port), Handler)
-        self.httpd.mock = self
-        self.host = host
-        self.port = self.httpd.server_address[1]
-        self._thread = None
-
-    @property
-    def url(self):
-        return "http://%s:%d" % (self.host, self.port)
-
-    def track(self, conn, add):
-        with self._conns_lock:
-            (self._conns.add if add else self._conns.discard)(conn)
-
-    def start(self):
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="minimax-mock", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self):
-        self.httpd.serve_forever(poll_interval=0.1)
-
-    def stop(self):
-        self.stopping.set()
-        self.httpd.shutdown()
-        with self._conns_lock:
-            conns = list(self._conns)
-        for c in conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        self.httpd.server_close()
-        if self._thread:
-            self._thread.join(5)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def configure(self, obj=None, **kw):
-        d = dict(obj or {})
-        d.update(kw)
-        return self.state.configure(d)
-
-    def snapshot(self):
-        return self.state.snapshot()
+        super().__init__(Handler, host, port, verbose, "minimax-mock")
 
     def reset(self, config=False, all=False):
         st = self.state
@@ -905,40 +839,13 @@ class MiniMaxMock:
                 st.devices.clear()
                 st.chats.clear()
 
-    def wait_for(self, pred, timeout=5.0):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            s = self.snapshot()
-            if pred(s):
-                return s
-            time.sleep(0.02)
-        return None
-
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Loopback mock of the MiniMax agent backend")
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--port-file")
-    ap.add_argument("--config", help="initial configuration (JSON object)")
-    ap.add_argument("--verbose", action="store_true")
+    ap = mockbase.cli_parser("Loopback mock of the MiniMax agent backend")
     a = ap.parse_args(argv)
-    mock = MiniMaxMock(a.host, a.port, json.loads(a.config) if a.config else None, a.verbose)
-
-    def on_signal(signum, frame):
-        threading.Thread(target=mock.stop, daemon=True).start()
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    if a.port_file:
-        tmp = a.port_file + ".tmp%d" % os.getpid()
-        with open(tmp, "w") as f:
-            f.write("%d\n" % mock.port)
-        os.replace(tmp, a.port_file)
-    sys.stderr.write("minimax mock listening on %s\n  token %s\n" % (mock.url, DEFAULT_JWT))
-    mock.serve_forever()
-    mock.httpd.server_close()
-    return 0
-
+    mock = MiniMaxMock(a.host, a.port, a.config, a.verbose)
+    return mockbase.serve_cli(mock, a.port_file, "minimax mock listening on %s\n  token %s"
+                              % (mock.url, DEFAULT_JWT))
 
 if __name__ == "__main__":
     sys.exit(main())
