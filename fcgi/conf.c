@@ -112,6 +112,15 @@ static const struct cfg_var cfg_vars[] = {
 	  0, 100000000, "CONTEXT_STRATEGY=tokens: the estimated prompt tokens "
 	  "(about 4 bytes each) for every provider (0: each provider's own "
 	  "budget, from 8000 for ChatGPT to 120000)" },
+	{ "SESSIONS", NULL, CFG_BOOL, OFF(sessions), "true", 0, 0,
+	  "multi-turn: a request that continues an earlier answer of a "
+	  "pooled account continues that upstream chat and sends only the "
+	  "new turns (false: every request starts a chat of its own)" },
+	{ "SESSION_TTL", NULL, CFG_LONG, OFF(session_ttl), "1800", 60,
+	  2592000, "seconds a session lives after its last answer" },
+	{ "SESSION_DELETE", NULL, CFG_BOOL, OFF(session_delete), "true", 0,
+	  0, "delete a session's upstream chat when the session ends "
+	  "(false: the chats stay in the accounts)" },
 	{ "UPLOAD_BY_URL", NULL, CFG_BOOL, OFF(upload_by_url), "false", 0, 0,
 	  "\"URL URL question\" messages upload the URLs" },
 	{ "CHECK_MODEL", NULL, CFG_BOOL, OFF(check_model), "false", 0, 0,

@@ -59,6 +59,9 @@ struct config {
 	char		*tool_format;		/* bracket | xml */
 	char		*tool_prompt;		/* auto | always | never */
 	char		*context_strategy;	/* none | sliding | tokens */
+	int		 sessions;		/* multi-turn reuses chats */
+	long		 session_ttl;		/* s a session lives idle */
+	int		 session_delete;	/* its chat goes with it */
 	long		 context_max_messages;	/* sliding */
 	long		 context_max_tokens;	/* tokens; 0: per provider */
 	int		 check_model;

@@ -21,6 +21,7 @@
 #include "handlers/handlers.h"
 #include "handlers/openai_sink.h"
 #include "handlers/rformat.h"
+#include "handlers/session.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
 #include "upstream/provider.h"
@@ -178,6 +179,9 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	struct tools_req tr;
 	struct ctx_conf cc;
 	struct rf_req rf;
+	struct tools_req ntr;
+	struct session ss;
+	struct provider_after drop;
 	enum tools_mode tm;
 	enum tools_format tf;
 	enum route_err re;
@@ -185,6 +189,7 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	const char *hdr;
 	int answered;
 
+	memset(&ss, 0, sizeof(ss));
 	if (chat_request_parse(r->arena, body, len, &cr, &root, &err) < 0) {
 		/* The legacy prompt is the chat body's only message. */
 		if (fmt == OA_TEXT &&
@@ -208,6 +213,11 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	}
 	if (fmt != OA_CHAT)
 		rf.type = RF_TEXT;
+	/* the digests, before anything below edits the messages */
+	if (session_begin(&ss, r, root, &cr) < 0) {
+		e = APP_ENOMEM;
+		goto out;
+	}
 	if (cr.model == NULL || *cr.model == '\0')
 		cr.model = default_model();
 	r->model = arena_strdup(r->arena, cr.model);
@@ -264,8 +274,26 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	p.strategy = strategy_of(r->cfg, rt.provider);
 	p.tools = tr.injected ? &tr : NULL;
 	p.rf = rf.type != RF_TEXT ? &rf : NULL;
+	session_open(&ss, &rt, p.mode == PAY_POOL, p.rf != NULL,
+	    tr.injected ? tr.section : NULL);
+	if (ss.found) {
+		/* the new turns re-encoded as the whole history was; the
+		 * tool section again only when the chat was taught another */
+		ntr = tr;
+		if (tools_prompt_apply(r->arena, ss.root, &ss.cr, &ntr,
+		    tr.injected && ss.resend_section ? TOOLS_ALWAYS :
+		    TOOLS_NEVER, tf) < 0 ||
+		    (r->cfg->upload_by_url &&
+		    chat_request_split_urls(r->arena, &ss.cr) < 0)) {
+			e = APP_ENOMEM;
+			goto out;
+		}
+	}
+	p.sess = &ss;
 	e = chat_attempts(r, &cr, &rt, &p, fmt);
 out:
+	/* chat_attempts ended it; here only what an early exit left */
+	session_end(&ss, &drop);
 	json_object_put(root);
 	return e;
 }

@@ -21,6 +21,7 @@
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
 #include "handlers/rformat.h"
+#include "handlers/session.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
 #include "upstream/http.h"
@@ -305,6 +306,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 
 	oa_sink_init(&sink, r, cr, fmt, rt->reported);
 	oa_sink_bind(&sink, &k);
+	if (p->sess != NULL && p->sess->on) {
+		sink.tap = session_tap;
+		sink.tap_ctx = p->sess;
+	}
 	oa_sink_reset_error(&sink);
 	memset(&pick, 0, sizeof(pick));
 	memset(&after, 0, sizeof(after));
@@ -349,6 +354,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			po.provider = rt->provider->id;
 			po.strategy = p->strategy;
 			po.prefer = rt->pin_account;
+			/* a continued session wants its own account back */
+			if (po.prefer == NULL && p->sess != NULL &&
+			    p->sess->found)
+				po.prefer = p->sess->rec.account;
 			po.skip = tried;
 			po.nskip = ntried;
 			po.reuse_skipped = attempt > 0 && transient(&sink);
@@ -378,6 +387,9 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				pc.account = &acct;
 			}
 		}
+		if (p->sess != NULL)
+			session_attempt(p->sess, &pc, cr, picked ?
+			    pick.info.id : NULL);
 		oa_sink_reset_error(&sink);
 		/* each attempt a cookie session of its own: the thread's jar
 		 * never carries one account's cookies into another's call */
@@ -387,6 +399,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		defer(r, &later, &after);
 		if (p->rf != NULL && rs.need_repair)
 			repair(r, &pc, &rs, p, &sink, &later, &after, &rcr);
+		if (p->sess != NULL)
+			session_after_attempt(p->sess, picked ? pick.info.id :
+			    NULL, sink.finished && !sink.failed &&
+			    !sink.aborted && !r->hup);
 		if (sink.started || sink.aborted || r->hup ||
 		    sink.err_status == 0) {
 			/*
@@ -425,6 +441,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		tools_sink_free(&ts);
 	if (p->rf != NULL)
 		rf_sink_free(&rs);
+	if (p->sess != NULL) {
+		session_end(p->sess, &after);
+		defer(r, &later, &after);
+	}
 	/* The clean-ups wait until the response is complete. */
 	if (later != NULL) {
 		if (r->after == NULL) {

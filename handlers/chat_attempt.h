@@ -20,6 +20,7 @@ enum chat_pay {
 
 struct tools_req;
 struct rf_req;
+struct session;
 
 struct chat_plan {
 	enum chat_pay			 mode;
@@ -28,6 +29,7 @@ struct chat_plan {
 	int				 protected;	/* codes or keys */
 	const struct tools_req		*tools;		/* calls to parse */
 	const struct rf_req		*rf;		/* answers to check */
+	struct session			*sess;		/* multi-turn, or NULL */
 };
 
 enum app_err	 chat_attempts(struct req *, const struct chat_request *,

@@ -23,6 +23,7 @@ static const struct {
 	{ "accounts", cli_accounts },
 	{ "keys", cli_keys },
 	{ "models", cli_models },
+	{ "sessions", cli_sessions },
 	{ "refresh", NULL },
 };
 

@@ -332,6 +332,8 @@ s_text(void *ctx, const char *t, size_t n)
 {
 	struct oa_sink *s = ctx;
 
+	if (s->tap != NULL)
+		s->tap(s->tap_ctx, NULL, 0, t, n);
 	return s_emit(s, "content", &s->text, t, n);
 }
 
@@ -361,6 +363,8 @@ oa_sink_tool_call(struct oa_sink *s, const char *name, size_t nl,
 		return -1;
 	make_id(id, sizeof(id), "call_");
 	s->ncalls++;
+	if (s->tap != NULL)
+		s->tap(s->tap_ctx, name, nl, args, al);
 	s->completion_tokens += oa_estimate_tokens(name, nl) +
 	    oa_estimate_tokens(args, al);
 	if (!s->cr->stream) {

@@ -41,6 +41,10 @@ struct oa_sink {
 	size_t				 ncalls;	/* tool calls emitted */
 	const char			*conversation_id;
 	const char			*message_id;
+	/* optional: sees the answer's text (name NULL) and tool calls */
+	void				(*tap)(void *, const char *name,
+					    size_t, const char *, size_t);
+	void				*tap_ctx;
 	/* the last error, kept for a retry or the final answer */
 	int				 err_status;
 	long				 retry_after;	/* s, or -1 */

@@ -62,6 +62,7 @@ struct tools_req {
 	/* decided by tools_prompt_apply() */
 	int			 injected;	/* our prompt is in: parse */
 	enum tools_format	 format;
+	const char		*section;	/* injected: its text */
 };
 
 struct chat_req_error;

@@ -332,5 +332,6 @@ tools_prompt_apply(struct arena *a, struct json_object *root,
 	    inject(a, cr, text) < 0)
 		return -1;
 	tr->injected = 1;
+	tr->section = text;
 	return 0;
 }

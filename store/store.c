@@ -16,7 +16,7 @@
 #include "store/acct_rec.h"
 #include "store/store_priv.h"
 
-#define STORE_MAX_DBS		16
+#define STORE_MAX_DBS		32
 #define STORE_MAX_READERS	1024
 
 static const char *const store_errs[STORE__MAX] = {
@@ -106,7 +106,9 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)) ||
 	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE, &s->accounts)) ||
 	    (rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &s->apikeys)) ||
-	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)))
+	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)) ||
+	    (rc = mdb_dbi_open(txn, "sessions", MDB_CREATE, &s->sessions)) ||
+	    (rc = mdb_dbi_open(txn, "sess_exp", MDB_CREATE, &s->sess_exp)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)

@@ -187,11 +187,33 @@ struct provider_call {
 	 * (deleting the upstream chat): the caller runs it then.
 	 */
 	struct provider_after		*after;
+	/* NULL: one answer in a chat of its own, deleted after it */
+	struct provider_session		*session;
 };
 
 struct provider_after {
 	void	(*fn)(void *ctx);
 	void	*ctx;
+};
+
+/*
+ * A multi-turn session (handlers/session.c, providers.md §10.8), for a
+ * provider whose flags carry PROVIDER_SESSIONS.  In: the upstream chat to
+ * continue, or chat_id NULL to start one; either way the request carries
+ * only what the chat has not seen.  Out: once the answer is complete,
+ * the provider fills chat_out (and parent_out, the message the next turn
+ * answers after, where the upstream has one) and does not delete the
+ * chat: the session owns it from then on.  On any failure it leaves
+ * chat_out empty and cleans up a chat it started, as without a session;
+ * a continued chat it never deletes.
+ */
+#define PROVIDER_SESSION_ID_MAX	200
+
+struct provider_session {
+	const char	*chat_id;
+	const char	*parent_id;
+	char		 chat_out[PROVIDER_SESSION_ID_MAX + 1];
+	char		 parent_out[PROVIDER_SESSION_ID_MAX + 1];
 };
 
 /* What validate() learned about a credential. */
@@ -218,6 +240,7 @@ struct provider_ctx {
 
 #define PROVIDER_ANON		0x01	/* answers without a credential */
 #define PROVIDER_CATCHALL	0x02	/* takes names nobody else knows */
+#define PROVIDER_SESSIONS	0x04	/* continues chats: provider_session */
 
 /*
  * A provider: one folder under upstream/ and one line in the table of
@@ -279,6 +302,13 @@ struct provider {
 	int		(*listed)(const struct provider_ctx *,
 			    const struct provider_account *,
 			    provider_model_fn fn, void *arg);
+	/*
+	 * With PROVIDER_SESSIONS: deletes the upstream chat of a session
+	 * that ended.  0 deleted (or gone already), -1 not.
+	 */
+	int		(*forget)(const struct provider_ctx *,
+			    const struct provider_account *,
+			    const char *chat_id);
 };
 
 extern const struct provider	*const providers[];

@@ -701,6 +701,9 @@ def app_env(ws, name, extra=None, data="data"):
         "CHAT2API_GRACE": "10",
         "CHAT2API_LOG": "file:" + ws.path("log", "app-%s.log" % name),
         "CHAT2API_LOG_LEVEL": "info",
+        # the tests of one answer per upstream chat (deleted after it); the
+        # multi-turn sessions have test_sessions.py, which turns them on
+        "SESSIONS": "false",
         "C2A_IT_TAG": ws.tag,
     }
     env.update(sanitizer_env(ws))

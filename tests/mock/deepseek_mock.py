@@ -449,6 +449,7 @@ class MockState:
             s["users"] = {t: {k: u[k] for k in ("id", "email", "bearer", "expired")}
                           for t, u in self.users.items()}
             s["challenges_outstanding"] = sum(1 for c in self.challenges.values() if not c["used"])
+            s["session_turns"] = {sid: v["turns"] for sid, v in self.sessions.items()}
             return s
 
 
@@ -491,9 +492,10 @@ class StreamBuilder:
             self.ev({"v": piece, "p": self.frag_path(), "o": "APPEND"} if i == 0 else {"v": piece})
 
 
-def build_stream(sb, req, resp_id, user_text, cfg, markers, first_turn):
-    """Fill sb with the events; returns (reply_text, reasoning_text, token_usage)."""
-    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or \
+def build_stream(sb, req, resp_id, user_text, cfg, markers, first_turn, history=""):
+    """Fill sb with the events; returns (reply_text, reasoning_text, token_usage).  history:
+    the earlier turns of a continued chat session."""
+    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg, history) or \
         mockbase.structured_reply(mockbase.prompt_text(req), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
@@ -833,7 +835,8 @@ class Handler(mockbase.Handler):
         now = time.time()
         st = self.st
         with st.lock:
-            st.sessions[sid] = {"owner": user, "live": True, "next_id": 1, "replies": [], "turns": 0}
+            st.sessions[sid] = {"owner": user, "live": True, "next_id": 1, "replies": [], "turns": 0,
+                                "seen": []}
             st.bump("sessions_created", user)
             seq = sum(st.c["sessions_created"].values())
         sess = {"id": sid, "seq_id": seq, "agent": "chat", "character": None, "title": None,
@@ -983,6 +986,13 @@ class Handler(mockbase.Handler):
             return None, (40400, reason)
         if pm is not None and self._cfg.get("strict_parent", True) and pm not in s["replies"]:
             return None, (40000, "parent_message_id %d is not a reply in session %s" % (pm, sid))
+        # a continued chat has the earlier turns upstream: only the new one may come again
+        if pm is not None:
+            for old in s.get("seen", []):
+                if old and old in p:
+                    return None, (40000, "mock: the continued chat resent an earlier turn %r" % old[:60])
+        elif s["turns"] > 0:
+            return None, (40000, "mock: a second completion in session %s without parent_message_id" % sid)
         return s, None
 
     def h_completion(self):
@@ -1027,13 +1037,20 @@ class Handler(mockbase.Handler):
         with st.lock:
             first_turn = sess["turns"] == 0
             sess["turns"] += 1
+            sess.setdefault("seen", []).append(user_text)
+            history = "\n".join(sess.setdefault("transcript", []))
+            if body.get("parent_message_id") is not None:
+                st.bump("continued_completions", user)
             resp_id = sess["next_id"] + 1
             sess["next_id"] += 2
             sess["replies"].append(resp_id)
         sb = StreamBuilder(markers.get("path") or cfg.get("path_style") or "last",
                            "ascii" in markers or bool(cfg.get("json_ascii")),
                            "crlf" in markers or bool(cfg.get("crlf")))
-        reply, reasoning, usage = build_stream(sb, body, resp_id, user_text, cfg, markers, first_turn)
+        reply, reasoning, usage = build_stream(sb, body, resp_id, user_text, cfg, markers, first_turn,
+                                               history)
+        with st.lock:
+            sess["transcript"] += [body["prompt"], reply]
         blob = b"".join(sb.events)
         with st.lock:
             st.bump("completions", user)

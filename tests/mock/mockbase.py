@@ -168,17 +168,19 @@ def last_call_block(prompt):
     return (end, names) if names else (-1, [])
 
 
-def tool_reply(prompt, markers, cfg=None):
+def tool_reply(prompt, markers, cfg=None, history=""):
     """The answer text a model following chat2api's tool section would give, or None when
     the prompt carries no section (or [[notool]]): the mock then answers as usual.  When the
     history ends in tool results, the answer quotes them ("Tool results: ID=TEXT; ..."), after
     checking that every call of the last call block got its result; a broken re-encoding gives
     "TOOL LOOP BROKEN: ...", which no test expects.  cfg may set tool_answer ("bracket", "xml",
-    "none") as the default of [[toolfmt]]."""
+    "none") as the default of [[toolfmt]].  history: what the upstream chat already holds
+    (a continued chat: earlier prompts and answers), where the calls may be."""
     cfg = cfg or {}
-    end, names = last_call_block(prompt)
+    text = history + "\n" + prompt if history else prompt
+    end, names = last_call_block(text)
     results = [(m.start(), m.group(1) or m.group(3), m.group(2) if m.group(1) else m.group(4))
-               for m in _RESULT_RE.finditer(prompt) if (m.group(1) or m.group(3)) != "CALL_ID"]
+               for m in _RESULT_RE.finditer(text) if (m.group(1) or m.group(3)) != "CALL_ID"]
     if results and results[-1][0] > end:
         if end < 0:
             return "TOOL LOOP BROKEN: tool results without the calls they answer"

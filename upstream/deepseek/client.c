@@ -6,6 +6,11 @@
  * conversation from leaking into another's; the whole history goes up as
  * one flattened prompt (§2.5).
  *
+ * In a multi-turn session (provider_call.session) the chat session is
+ * kept after a complete answer and named with the answer's message id;
+ * the next turn sends only its new messages with that id as
+ * parent_message_id, in the same chat session.
+ *
  * A cached bearer the upstream now refuses is fetched again once before
  * the account is called expired: DeepSeek may end a bearer early.
  */
@@ -163,7 +168,13 @@ completion_body(struct ds_call *c, const struct provider_call *pc)
 	buf_init(&b, 0);
 	buf_adds(&b, "{\"chat_session_id\":");
 	buf_json_str(&b, c->session, strlen(c->session));
-	buf_adds(&b, ",\"parent_message_id\":null,\"prompt\":");
+	buf_adds(&b, ",\"parent_message_id\":");
+	/* DeepSeek's message ids are integers */
+	if (c->parent != NULL)
+		buf_adds(&b, c->parent);
+	else
+		buf_adds(&b, "null");
+	buf_adds(&b, ",\"prompt\":");
 	buf_json_str(&b, prompt, plen);
 	buf_printf(&b, ",\"ref_file_ids\":[],\"thinking_enabled\":%s,"
 	    "\"search_enabled\":%s", rt->flags & ROUTE_THINK ? "true" :
@@ -232,9 +243,10 @@ fail_body(struct stream_ctx *sc)
 	    "no message");
 }
 
-static void
+/* 0 when the whole answer reached the sink; *msg_id: its id upstream */
+static int
 completion(struct ds_call *c, const struct provider_call *pc,
-    const char *pow)
+    const char *pow, long *msg_id)
 {
 	const struct chat_sink *k = pc->sink;
 	struct ds_stream_opts so;
@@ -244,6 +256,7 @@ completion(struct ds_call *c, const struct provider_call *pc,
 	const char *referer;
 	enum ds_stream_err de;
 	enum up_err e;
+	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&resp, 0, sizeof(resp));
@@ -317,10 +330,43 @@ completion(struct ds_call *c, const struct provider_call *pc,
 		call_fail(k, 502, "upstream_error", "upstream_bad_stream",
 		    "The DeepSeek stream could not be decoded (%s).",
 		    ds_stream_strerror(de));
+	else if (de == DSS_OK && ds_stream_done(sc.dec)) {
+		*msg_id = ds_stream_message_id(sc.dec);
+		rc = 0;
+	}
 out:
 	http_resp_free(&resp);
 	call_stream_free(&sc.cs);
 	ds_stream_free(sc.dec);
+	return rc;
+}
+
+/*
+ * A complete answer in a session: the chat session stays, named for the
+ * next turn.  0 kept, -1 when there is nothing to continue after.
+ */
+static int
+keep(const struct provider_call *pc, const struct ds_call *c, long msg_id)
+{
+	struct provider_session *ps = pc->session;
+
+	if (ps == NULL || msg_id < 0)
+		return -1;
+	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", c->session);
+	snprintf(ps->parent_out, sizeof(ps->parent_out), "%ld", msg_id);
+	return 0;
+}
+
+/* A parent_message_id as DeepSeek takes it: digits only. */
+static const char *
+parent_of(const struct provider_session *ps)
+{
+	const char *p = ps->parent_id;
+
+	if (p == NULL || *p == '\0' || strspn(p, "0123456789") != strlen(p) ||
+	    strlen(p) > 18)
+		return NULL;
+	return p;
 }
 
 void
@@ -329,6 +375,8 @@ deepseek_chat(const struct provider_call *pc)
 	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
 	struct ds_call c, later;
 	const char *pow;
+	long msg_id = -1;
+	int cont;
 
 	if (pc->account == NULL || pc->account->secret == NULL) {
 		call_fail(pc->sink, 401, "invalid_request_error",
@@ -345,17 +393,50 @@ deepseek_chat(const struct provider_call *pc)
 		call_fail_nomem(pc->sink);
 		return;
 	}
+	cont = pc->session != NULL && pc->session->chat_id != NULL;
+	if (cont) {
+		c.session = pc->session->chat_id;
+		c.parent = parent_of(pc->session);
+	}
 	if (ds_bearer(&c, 0, NULL, 0) != DS_STEP_OK ||
-	    session_create(&c) < 0)
+	    (!cont && session_create(&c) < 0))
+		return;
+	if ((pow = pow_answer(&c)) != NULL &&
+	    completion(&c, pc, pow, &msg_id) == 0 && keep(pc, &c, msg_id) == 0)
 		return;
 	/*
-	 * From here on the session exists: it goes, whatever happens.  By
-	 * then the account's secret is freed; the bearer is enough.
+	 * A chat session of this answer alone goes, whatever happened (a
+	 * continued one is the session's to end).  By then the account's
+	 * secret is freed; the bearer is enough.
 	 */
+	if (cont)
+		return;
 	later = c;
 	later.user_token = NULL;
 	call_defer(pc, session_delete, &later, sizeof(later));
-	if ((pow = pow_answer(&c)) == NULL)
-		return;
-	completion(&c, pc, pow);
+}
+
+/* A session that ended: its chat session goes (providers.md §2.3). */
+int
+deepseek_forget(const struct provider_ctx *x, const struct provider_account *a,
+    const char *chat_id)
+{
+	struct json_object *root, *biz;
+	struct ds_call c;
+	const char *body;
+
+	/* an id goes into JSON as it is: a uuid's characters only */
+	if (a == NULL || a->secret == NULL || chat_id == NULL || *chat_id ==
+	    '\0' || strspn(chat_id, "0123456789abcdefABCDEF-") !=
+	    strlen(chat_id))
+		return -1;
+	ds_call_init(&c, x, a->secret);
+	if (c.base == NULL || ds_bearer(&c, 0, NULL, 0) != DS_STEP_OK)
+		return -1;
+	body = arena_printf(c.arena, "{\"chat_session_id\":\"%s\"}", chat_id);
+	if (body == NULL || ds_api(&c, "chat_session/delete",
+	    "/api/v0/chat_session/delete", body, &root, &biz) != DS_STEP_OK)
+		return -1;
+	json_object_put(root);
+	return 0;
 }

@@ -25,6 +25,7 @@ struct ds_call {
 	const char		*bearer;	/* from users/current */
 	int			 bearer_cached;	/* may be stale */
 	const char		*session;	/* chat_session id */
+	const char		*parent;	/* message to answer after */
 	int			(*idle)(void *);
 	void			*idle_ctx;
 	/* what the last failed step said, for validate() */
@@ -65,5 +66,7 @@ enum ds_step_err ds_bearer(struct ds_call *, int force, char *email,
 
 /* client.c */
 void	 deepseek_chat(const struct provider_call *);
+int	 deepseek_forget(const struct provider_ctx *,
+	    const struct provider_account *, const char *chat_id);
 
 #endif

@@ -155,6 +155,7 @@ validate(const struct provider_ctx *x, const struct provider_account *a,
 const struct provider deepseek_provider = {
 	.id = "deepseek",
 	.display = "DeepSeek",
+	.flags = PROVIDER_SESSIONS,
 	.models = models,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
@@ -165,4 +166,5 @@ const struct provider deepseek_provider = {
 	.name_flags = name_flags,
 	.chat = deepseek_chat,
 	.validate = validate,
+	.forget = deepseek_forget,
 };

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""Multi-turn sessions end to end (SESSIONS=true): nginx + spawn-fcgi +
+chat2api and each provider's mock, two pooled accounts per provider.
+
+Per provider (a Side below):
+  * a five-turn conversation, stream and non-stream in turn: turn 1 opens
+    an upstream chat, turns 2-5 continue it and send only the new message
+    (the mock refuses a continued chat that carries an earlier turn again
+    and counts the continuations); the chat stays while the session lives;
+  * a conversation that forks from an earlier turn starts a chat of its
+    own with the whole history, and the original goes on in its chat;
+  * a client that trims or re-indents what it echoes still continues; one
+    that edits an answer starts afresh, unless it names the session
+    (X-Session-Id);
+  * the openai npm client's tool loop: the tool results continue the chat;
+  * failover: the session's account fails, the next turn goes to the
+    other account with the whole history, without the client noticing, and
+    the conversation goes on there;
+  * `chat2api sessions prune` (on a moved clock) ends expired sessions and
+    deletes their upstream chats; `sessions clear` ends the rest.
+
+A Side adapts one mock: accounts (two), model, the base URL variable, and
+what the mock saw: last() -> {chat, parent, prompt, account} of the last
+completion, live() -> the set of upstream chats that exist, fail(account,
+on) to make an account's completions fail.
+
+Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
+
+import harness  # noqa: E402
+from harness import HarnessError, Results  # noqa: E402
+import deepseek_mock  # noqa: E402
+import test_chat  # noqa: E402  (the npm client installer)
+import test_deepseek  # noqa: E402  (chat(), sse(), message())
+from test_accounts import Cli  # noqa: E402
+
+CODE = "sess-code-1"
+TOOLS_CLIENT = os.path.join(os.path.dirname(HERE), "client", "tools_client.mjs")
+
+
+# --------------------------------------------------------------------------- provider sides
+
+class DeepSeekSide:
+    name, model, var = "deepseek", "DeepSeek-V3.2", "DEEPSEEK_BASE_URL"
+    U = (deepseek_mock.DEFAULT_USER_TOKEN, deepseek_mock.OTHER_USER_TOKEN)
+
+    def __init__(self):
+        self.m = deepseek_mock.DeepSeekMock(user_tokens=self.U).start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["deepseek", u] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_completion") or {}
+        return {"chat": lc.get("chat_session_id"),
+                "parent": (lc.get("body") or {}).get("parent_message_id"),
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {sid for v in self.m.state.live_sessions().values() for sid in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {account: {"completion_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES = [DeepSeekSide]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def ask(port, model, messages, stream, headers=None, extra=None):
+    """(answer text, status, error) of one chat request."""
+    resp = test_deepseek.chat(port, model, messages, stream=stream, token=CODE,
+                              headers=headers, extra=extra)
+    if resp.status != 200:
+        return None, resp.status, resp.describe()
+    if stream:
+        content, _, finish, error, done = test_deepseek.sse(resp)
+        if error or not done:
+            return None, resp.status, "stream error %s done=%s" % (error, done)
+        return content, 200, None
+    msg, finish, _ = test_deepseek.message(resp)
+    return msg.get("content"), 200, None
+
+
+def turn_text(tag, k):
+    return "%s question number %d about topic-%s-%d" % (tag, k, tag, k)
+
+
+class Convo:
+    """A conversation as a chat UI keeps it: every request carries it all."""
+
+    def __init__(self, r, side, port, tag, system=True):
+        self.r, self.side, self.port, self.tag = r, side, port, tag
+        self.msgs = [{"role": "system", "content": "Be brief (%s)." % tag}] if system else []
+        self.chats = []          # upstream chat per turn
+        self.prompts = []
+
+    def say(self, text, stream=False, headers=None, echo=None):
+        self.msgs.append({"role": "user", "content": text})
+        answer, status, err = ask(self.port, self.side.model, self.msgs, stream, headers)
+        seen = self.side.last()
+        self.chats.append(seen["chat"])
+        self.prompts.append(seen["prompt"])
+        if answer is not None:
+            self.msgs.append({"role": "assistant",
+                              "content": echo(answer) if echo else answer})
+        return answer, status, err, seen
+
+
+# --------------------------------------------------------------------------- cases
+
+def five_turns(r, side, port):
+    lab = side.name
+    c = Convo(r, side, port, "five")
+    ok = True
+    for k in range(1, 6):
+        answer, status, err, seen = c.say(turn_text("five", k), stream=(k % 2 == 0))
+        if status != 200:
+            r.fail("%s: turn %d answered" % (lab, k), err)
+            return None
+        first = turn_text("five", 1)
+        if k == 1:
+            ok = ok and first in seen["prompt"]
+        else:
+            # only the new message: none of the earlier turns, nor the answers
+            ok = ok and turn_text("five", k) in seen["prompt"] and \
+                first not in seen["prompt"] and "You said" not in seen["prompt"]
+    r.check("%s: five turns answered" % lab, ok, json.dumps(c.prompts)[:900])
+    r.check("%s: turns 2-5 continue turn 1's upstream chat" % lab,
+            len(set(c.chats)) == 1 and c.chats[0], str(c.chats))
+    r.check("%s: turns 2-5 send only the new message upstream" % lab,
+            all(turn_text("five", 1) not in p for p in c.prompts[1:]) and
+            all(len(p) < len(c.prompts[0]) + 40 for p in c.prompts[1:]),
+            json.dumps(c.prompts)[:900])
+    r.check("%s: the session's chat stays upstream while it lives" % lab,
+            c.chats[0] in side.live(), "%s not in %s" % (c.chats[0], side.live()))
+    return c
+
+
+def fork(r, side, port, c):
+    lab = side.name
+    # back to the state after turn 2, another question
+    msgs = c.msgs[:1 + 2 * 2] + [{"role": "user", "content": "a different road from two"}]
+    answer, status, err = ask(port, side.model, msgs, False)
+    seen = side.last()
+    r.check("%s: a fork from turn 2 starts a chat of its own with the whole history" % lab,
+            status == 200 and seen["chat"] != c.chats[0] and
+            turn_text("five", 1) in seen["prompt"] and turn_text("five", 2) in seen["prompt"],
+            "%s %s %s" % (status, seen["chat"], seen["prompt"][:300]))
+    fork_chat = seen["chat"]
+    answer, status, err, seen = c.say(turn_text("five", 6))
+    r.check("%s: the original goes on in its own chat after the fork" % lab,
+            status == 200 and seen["chat"] == c.chats[0] and
+            turn_text("five", 5) not in seen["prompt"], "%s %s" % (status, seen))
+    return fork_chat
+
+
+def echo_variants(r, side, port):
+    lab = side.name
+    c = Convo(r, side, port, "trim")
+    c.say(turn_text("trim", 1), echo=lambda a: "  " + a.replace(" ", "  ") + "\n")
+    answer, status, err, seen = c.say(turn_text("trim", 2))
+    r.check("%s: an answer echoed with other whitespace still continues" % lab,
+            status == 200 and seen["chat"] == c.chats[0] and
+            turn_text("trim", 1) not in seen["prompt"], str(seen)[:400])
+    c = Convo(r, side, port, "edit")
+    c.say(turn_text("edit", 1), echo=lambda a: a + " (edited by the user)")
+    answer, status, err, seen = c.say(turn_text("edit", 2))
+    r.check("%s: an edited answer starts afresh with the whole history" % lab,
+            status == 200 and seen["chat"] != c.chats[0] and
+            turn_text("edit", 1) in seen["prompt"], str(seen)[:400])
+    h = {"X-Session-Id": "named-%s-1" % side.name}
+    c = Convo(r, side, port, "named")
+    c.say(turn_text("named", 1), headers=h, echo=lambda a: a + " (edited)")
+    answer, status, err, seen = c.say(turn_text("named", 2), headers=h, stream=True)
+    r.check("%s: a named session continues whatever the client echoes" % lab,
+            status == 200 and seen["chat"] == c.chats[0] and
+            turn_text("named", 1) not in seen["prompt"], str(seen)[:400])
+    answer, status, err, seen = c.say(turn_text("named", 3), headers=h)
+    r.check("%s: ... and again" % lab, status == 200 and seen["chat"] == c.chats[0] and
+            turn_text("named", 2) not in seen["prompt"], str(seen)[:400])
+
+
+def tool_loop(r, side, port, cdir):
+    node = harness.which("node")
+    for mode in ("nonstream", "stream"):
+        pr = subprocess.run([node, os.path.join(cdir, "tools_client.mjs"),
+                             "http://127.0.0.1:%d/v1" % port, CODE, mode, side.model,
+                             "Weather in Paris?", "{}"], capture_output=True, text=True,
+                            timeout=90)
+        try:
+            out = json.loads(pr.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            out = {"error": (pr.stdout + pr.stderr)[-600:]}
+        seen = side.last()
+        r.check("%s %s: the tool loop ends in the final answer" % (side.name, mode),
+                out.get("finish1") == "tool_calls" and out.get("finish2") == "stop" and
+                (out.get("content2") or "").startswith("Tool results: "), json.dumps(out)[:600])
+        r.check("%s %s: the tool results continue the chat, alone" % (side.name, mode),
+                seen["parent"] is not None and "Weather in Paris?" not in seen["prompt"] and
+                "sunny, 21C in Paris" in seen["prompt"], str(seen)[:600])
+
+
+def failover(r, side, port):
+    lab = side.name
+    c = Convo(r, side, port, "fail")
+    c.say(turn_text("fail", 1))
+    answer, status, err, seen = c.say(turn_text("fail", 2))
+    owner = seen["account"]
+    side.fail(owner, True)
+    try:
+        answer, status, err, seen = c.say(turn_text("fail", 3), stream=True)
+        r.check("%s: the session's account fails: the turn is answered by the other one" % lab,
+                status == 200 and seen["account"] != owner and seen["chat"] != c.chats[0],
+                "%s %s %s" % (status, err, seen))
+        r.check("%s: ... with the whole history, in a new chat" % lab,
+                turn_text("fail", 1) in seen["prompt"] and turn_text("fail", 2) in seen["prompt"],
+                seen["prompt"][:400])
+    finally:
+        side.fail(owner, False)
+    answer, status, err, seen = c.say(turn_text("fail", 4))
+    r.check("%s: the conversation goes on in the new chat" % lab,
+            status == 200 and seen["chat"] == c.chats[2] and
+            turn_text("fail", 1) not in seen["prompt"], str(seen)[:400])
+    return c.chats[0]
+
+
+def prune_and_clear(r, side, cli, chats):
+    lab = side.name
+    before = side.live()
+    rc, out, err = cli.run("sessions", "list")
+    r.check("%s: sessions list shows the live sessions" % lab,
+            rc == 0 and all(ch in out for ch in chats if ch in before), (out + err)[-600:])
+    rc, out, err = cli.run("sessions", "prune")
+    r.check("%s: prune ends nothing before the sessions expire" % lab,
+            rc == 0 and out.startswith("0 expired") and side.live() == before, out + err)
+    rc, out, err = cli.run("sessions", "prune",
+                           env={"CHAT2API_TEST_ROUTES": "1", "CHAT2API_TEST_CLOCK_SKEW": "1900"})
+    gone = [ch for ch in chats if ch in before]
+    r.check("%s: prune after SESSION_TTL deletes the expired sessions' chats" % lab,
+            rc == 0 and gone and not (set(gone) & side.live()), "%s %s live=%s" % (
+                out + err, gone, side.live()))
+    rc, out, err = cli.run("sessions", "list")
+    r.check("%s: and forgets them" % lab, rc == 0 and len(out.strip().splitlines()) == 1,
+            out + err)
+
+
+# --------------------------------------------------------------------------- main
+
+def run_side(r, binary, cdir, cls):
+    side = cls()
+    ws = harness.Workspace("sessions-" + side.name)
+    try:
+        fe = harness.Nginx(ws, binary, pfx=False)
+        fe.check_installed()
+        env = {side.var: side.url}
+        fe.app_extra = dict(env, AUTHORIZATION=CODE, SESSIONS="true", RETRY_TIMES="2",
+                            MINIMAX_POLL_MIN_MS="50")
+        fe.start()
+        cli = Cli(binary, ws.path("data"), env)
+        for args in side.accounts():
+            rc, out, err = cli.run("accounts", "add", *args)
+            r.check("%s: account added" % side.name, rc == 0, (out + err)[-300:])
+        c = five_turns(r, side, fe.port)
+        if c is not None:
+            fork(r, side, fe.port, c)
+        echo_variants(r, side, fe.port)
+        tool_loop(r, side, fe.port, cdir)
+        failed_chat = failover(r, side, fe.port)
+        # the chat of the failed account's session went with the failover
+        harness.wait_until(lambda: failed_chat not in side.live(), 5)
+        r.check("%s: the failed session's chat is deleted" % side.name,
+                failed_chat not in side.live(), str(side.live()))
+        prune_and_clear(r, side, cli, [c.chats[0]] if c else [])
+    except HarnessError as e:
+        harness.report_setup(r, "sessions-" + side.name, e)
+    finally:
+        side.stop()
+        harness.finish_workspace(r, ws, "sessions-" + side.name)
+
+
+def main():
+    r = Results("test_sessions")
+    harness.install_signal_handlers(1500)
+    binary = harness.find_binary()
+    cdir = test_chat.client_dir()
+    shutil.copyfile(TOOLS_CLIENT, os.path.join(cdir, "tools_client.mjs"))
+    only = os.environ.get("C2A_SESSIONS_ONLY")
+    for cls in SIDES:
+        if only and cls.name not in only.split(","):
+            continue
+        run_side(r, binary, cdir, cls)
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+/*
+ * The session table (store/sessions.c): put and take, one taker only,
+ * replacement, expiry through the index, and what comes back to delete.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/sessions.h"
+#include "acct_fixture.h"
+
+#define T0	1896062400LL
+
+static struct store_session
+mk(int k, const char *chat, const char *parent)
+{
+	struct store_session r;
+
+	memset(&r, 0, sizeof(r));
+	memset(r.key, k, sizeof(r.key));
+	snprintf(r.provider, sizeof(r.provider), "deepseek");
+	snprintf(r.account, sizeof(r.account), "%s", NOID);
+	snprintf(r.chat_id, sizeof(r.chat_id), "%s", chat);
+	snprintf(r.parent_id, sizeof(r.parent_id), "%s", parent);
+	r.turns = (uint32_t)k;
+	return r;
+}
+
+static int
+count_fn(void *u, const struct store_session *r)
+{
+	(void)r;
+	(*(int *)u)++;
+	return 0;
+}
+
+static int
+live(void)
+{
+	int n = 0;
+
+	OK(store_session_each(st, count_fn, &n));
+	return n;
+}
+
+START_TEST(put_take_once)
+{
+	struct store_session r = mk(1, "chat-a", "12"), got, gone[4];
+	size_t ng;
+
+	set_clock(st, T0);
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 0);
+	ck_assert_int_eq(live(), 1);
+	OK(store_session_take(st, r.key, &got));
+	ck_assert_str_eq(got.chat_id, "chat-a");
+	ck_assert_str_eq(got.parent_id, "12");
+	ck_assert_str_eq(got.provider, "deepseek");
+	ck_assert_str_eq(got.account, NOID);
+	ck_assert_int_eq(got.created, T0);
+	ck_assert_int_eq(got.expires, T0 + 600);
+	ck_assert_uint_eq(got.turns, 1);
+	/* taken: a second taker finds nothing */
+	IS(store_session_take(st, r.key, &got), STORE_NOTFOUND);
+	ck_assert_int_eq(live(), 0);
+}
+END_TEST
+
+START_TEST(created_kept_across_turns)
+{
+	struct store_session r = mk(2, "chat-b", ""), got, gone[4];
+	size_t ng;
+
+	set_clock(st, T0);
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	set_clock(st, T0 + 100);
+	OK(store_session_take(st, r.key, &got));
+	r = mk(3, "chat-b", "4");
+	r.created = got.created;
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_take(st, r.key, &got));
+	ck_assert_int_eq(got.created, T0);
+	ck_assert_int_eq(got.expires, T0 + 700);
+}
+END_TEST
+
+START_TEST(expired_are_handed_back)
+{
+	struct store_session r, got, gone[STORE_SESSION_PRUNE];
+	size_t ng;
+	int i;
+
+	set_clock(st, T0);
+	for (i = 1; i <= 12; i++) {
+		char chat[16];
+
+		snprintf(chat, sizeof(chat), "old-%d", i);
+		r = mk(i, chat, "");
+		OK(store_session_put(st, &r, 60 + i, NULL, 0, &ng));
+	}
+	ck_assert_int_eq(live(), 12);
+	/* all expired: a take of one finds it gone */
+	set_clock(st, T0 + 1000);
+	IS(store_session_take(st, mk(5, "", "").key, &got), STORE_NOTFOUND);
+	ck_assert_int_eq(live(), 0);	/* each() skips expired ones */
+	/* a put takes out the oldest first, a few at a time */
+	r = mk(100, "new", "");
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 4);
+	ck_assert_str_eq(gone[0].chat_id, "old-1");
+	ck_assert_str_eq(gone[3].chat_id, "old-4");
+	/* old-5 went with the take above; the rest come in order */
+	OK(store_session_expired(st, gone, STORE_SESSION_PRUNE, &ng));
+	ck_assert_uint_eq(ng, 7);
+	ck_assert_str_eq(gone[0].chat_id, "old-6");
+	ck_assert_str_eq(gone[6].chat_id, "old-12");
+	OK(store_session_expired(st, gone, STORE_SESSION_PRUNE, &ng));
+	ck_assert_uint_eq(ng, 0);
+	ck_assert_int_eq(live(), 1);
+	OK(store_session_take(st, r.key, &got));
+	ck_assert_str_eq(got.chat_id, "new");
+}
+END_TEST
+
+START_TEST(replaced_named_session)
+{
+	struct store_session r = mk(7, "first", ""), gone[4];
+	size_t ng;
+
+	set_clock(st, T0);
+	r.named = 1;
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 0);
+	/* the same chat again: nothing to delete */
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 0);
+	/* another chat under the name: the first one comes back */
+	r = mk(7, "second", "");
+	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 1);
+	ck_assert_str_eq(gone[0].chat_id, "first");
+	ck_assert_int_eq(live(), 1);
+}
+END_TEST
+
+START_TEST(limits)
+{
+	struct store_session r = mk(8, "", ""), gone[1];
+	size_t ng;
+
+	memset(r.chat_id, 'x', sizeof(r.chat_id) - 1);
+	OK(store_session_put(st, &r, 600, gone, 1, &ng));
+	IS(store_session_put(st, &r, 0, gone, 1, &ng), STORE_INVAL);
+	IS(store_session_put(st, &r, 600, NULL, 1, &ng), STORE_INVAL);
+	IS(store_session_put(NULL, &r, 600, gone, 1, &ng), STORE_INVAL);
+}
+END_TEST
+
+static Suite *
+sessions_suite(void)
+{
+	Suite *s = suite_create("sessions");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, put_take_once);
+	tcase_add_test(tc, created_kept_across_turns);
+	tcase_add_test(tc, expired_are_handed_back);
+	tcase_add_test(tc, replaced_named_session);
+	tcase_add_test(tc, limits);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+UNIT_MAIN(sessions_suite)
