@@ -31,6 +31,10 @@ chat2api \- OpenAI-compatible API in front of web chat backends, as a FastCGI/CG
 .B models
 .IR map | unmap | list | route " ..."
 .br
+.B chat2api
+.B sessions
+.IR list | prune | clear " ..."
+.br
 .B chat2api refresh
 .RB [ \-\-force ]
 .br
@@ -153,6 +157,17 @@ NAME may hold * wildcards; exact names win over patterns, earlier patterns over 
 .TP
 .BI "models route " NAME
 Where a model name goes now: provider, model, switches, pinned account.
+.TP
+.B sessions list
+The live multi\-turn sessions: provider, account, turns, when they started and expire,
+the upstream chat.
+.TP
+.B sessions prune
+End the expired sessions now and delete their upstream chats (unless
+.BR SESSION_DELETE =false).
+.TP
+.BR "sessions clear " [\fIPROVIDER\fR]
+End every session (of PROVIDER) and delete their upstream chats.
 .TP
 .B tokens add\fR|\fBlist\fR|\fBremove\fR|\fBclear\fR|\fBerrors\-clear\fR|\fBexport
 The ChatGPT accounts in the terms of the Python chat2api: one token per line,
