@@ -22,7 +22,8 @@ Per provider (a Side below):
 A Side adapts one mock: accounts (two), model, the base URL variable, and
 what the mock saw: last() -> {chat, parent, prompt, account} of the last
 completion, live() -> the set of upstream chats that exist, fail(account,
-on) to make an account's completions fail.
+on) to make an account's completions fail; optionally continued() -> how
+many completions continued a chat so far.
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
@@ -72,6 +73,9 @@ class DeepSeekSide:
 
     def fail(self, account, on):
         self.m.state.configure({"by_token": {account: {"completion_status": 500 if on else 0}}})
+
+    def continued(self):
+        return sum((self.m.state.snapshot().get("continued_completions") or {}).values())
 
     def stop(self):
         self.m.stop()
@@ -196,6 +200,30 @@ def echo_variants(r, side, port):
             turn_text("named", 2) not in seen["prompt"], str(seen)[:400])
 
 
+def concurrent(r, side, port):
+    """Two requests continue the same answer at once (a double click): one
+    continues the chat, the other gets a chat of its own; both answer."""
+    import threading
+    c = Convo(r, side, port, "twice")
+    c.say(turn_text("twice", 1))
+    msgs = c.msgs + [{"role": "user", "content": turn_text("twice", 2)}]
+    got = []
+    before = side.continued() if hasattr(side, "continued") else None
+
+    def one():
+        got.append(ask(port, side.model, msgs, False)[1])
+    ts = [threading.Thread(target=one) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    r.check("%s: two continuations of one answer at once both answer" % side.name,
+            got == [200, 200], str(got))
+    if before is not None:
+        r.check("%s: ... and only one of them continues the chat" % side.name,
+                side.continued() - before == 1, "%d" % (side.continued() - before))
+
+
 def tool_loop(r, side, port, cdir):
     node = harness.which("node")
     for mode in ("nonstream", "stream"):
@@ -280,6 +308,7 @@ def run_side(r, binary, cdir, cls):
         if c is not None:
             fork(r, side, fe.port, c)
         echo_variants(r, side, fe.port)
+        concurrent(r, side, fe.port)
         tool_loop(r, side, fe.port, cdir)
         failed_chat = failover(r, side, fe.port)
         # the chat of the failed account's session went with the failover
