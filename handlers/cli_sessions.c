@@ -78,6 +78,25 @@ collect(void *arg, const struct store_session *r)
 	return 0;
 }
 
+/* Every expired session ended, its chat deleted; -1 when the store fails. */
+static int
+prune(const struct config *cfg, struct store *st, size_t *ended,
+    size_t *deleted)
+{
+	struct store_session gone[CLI_SESS_BATCH];
+	enum store_err e;
+	size_t n;
+
+	do {
+		if ((e = store_session_expired(st, gone, CLI_SESS_BATCH, &n)) !=
+		    STORE_OK)
+			return cli_store_fail("sessions prune", e, NULL), -1;
+		*ended += n;
+		*deleted += forget(cfg, st, gone, n);
+	} while (n == CLI_SESS_BATCH);
+	return 0;
+}
+
 static int
 clear(const struct config *cfg, struct store *st, const char *provider)
 {
@@ -85,8 +104,9 @@ clear(const struct config *cfg, struct store *st, const char *provider)
 	struct store_session got;
 	size_t i, ended = 0, deleted = 0;
 	enum store_err e;
-	int rc = 0;
 
+	if (prune(cfg, st, &ended, &deleted) < 0)
+		return 1;
 	memset(&c, 0, sizeof(c));
 	c.provider = provider;
 	if ((e = store_session_each(st, collect, &c)) != STORE_OK) {
@@ -94,24 +114,27 @@ clear(const struct config *cfg, struct store *st, const char *provider)
 		return cli_store_fail("sessions clear", e, NULL);
 	}
 	for (i = 0; i < c.n; i++) {
-		/* a request may have taken it meanwhile: then it is its */
+		/* a request holding it now finishes it: then it is its */
 		if (store_session_take(st, c.v[i].key, &got) != STORE_OK)
 			continue;
 		ended++;
 		deleted += forget(cfg, st, &got, 1);
+		if ((e = store_session_drop(st, got.key)) != STORE_OK) {
+			free(c.v);
+			return cli_store_fail("sessions clear", e, NULL);
+		}
 	}
 	printf("%zu session(s) ended, %zu upstream chat(s) deleted\n", ended,
 	    deleted);
 	free(c.v);
-	return rc;
+	return 0;
 }
 
 int
 cli_sessions(const struct config *cfg, struct store *st, int argc,
     char **argv)
 {
-	struct store_session gone[CLI_SESS_BATCH];
-	size_t n, ended = 0, deleted = 0;
+	size_t ended = 0, deleted = 0;
 	enum store_err e;
 
 	if (argc == 3 && strcmp(argv[2], "list") == 0) {
@@ -122,13 +145,8 @@ cli_sessions(const struct config *cfg, struct store *st, int argc,
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[2], "prune") == 0) {
-		do {
-			if ((e = store_session_expired(st, gone, CLI_SESS_BATCH,
-			    &n)) != STORE_OK)
-				return cli_store_fail("sessions prune", e, NULL);
-			ended += n;
-			deleted += forget(cfg, st, gone, n);
-		} while (n == CLI_SESS_BATCH);
+		if (prune(cfg, st, &ended, &deleted) < 0)
+			return 1;
 		printf("%zu expired session(s) ended, %zu upstream chat(s) "
 		    "deleted\n", ended, deleted);
 		return 0;

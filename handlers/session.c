@@ -261,6 +261,17 @@ let_go(struct session *ss, const struct store_session *rec)
 		    rec->provider);
 }
 
+/* A record this request took and ends now: its chat goes with it. */
+static void
+let_go_taken(struct session *ss)
+{
+	enum store_err e;
+
+	let_go(ss, &ss->rec);
+	if ((e = store_session_drop(ss->r->store, ss->rec.key)) != STORE_OK)
+		log_warn("session: not dropped: %s", store_strerror(e));
+}
+
 void
 session_open(struct session *ss, const struct route *rt, int pooled,
     int checked_format, const char *tool_section)
@@ -302,7 +313,7 @@ session_open(struct session *ss, const struct route *rt, int pooled,
 	if (strcmp(ss->rec.provider, rt->provider->id) != 0 ||
 	    (ss->name != NULL && ss->rec.turns != ss->answers)) {
 		/* another model's chat, or a named one that moved on */
-		let_go(ss, &ss->rec);
+		let_go_taken(ss);
 		return;
 	}
 	ss->found = 1;
@@ -327,7 +338,7 @@ session_attempt(struct session *ss, struct provider_call *pc,
 		/* the session's account is not usable now: start afresh */
 		log_info("session: account %.8s unavailable, the whole "
 		    "history goes to another", ss->rec.account);
-		let_go(ss, &ss->rec);
+		let_go_taken(ss);
 		ss->found = 0;
 		return;
 	}
@@ -377,7 +388,8 @@ record(struct session *ss, const char *account_id)
 	memcpy(rec.section, ss->has_section || !ss->continuing ? ss->section :
 	    ss->rec.section, sizeof(rec.section));
 	e = store_session_put(ss->r->store, &rec, ss->r->cfg->session_ttl,
-	    gone, sizeof(gone) / sizeof(gone[0]), &ngone);
+	    ss->continuing ? ss->rec.key : NULL, gone,
+	    sizeof(gone) / sizeof(gone[0]), &ngone);
 	if (e != STORE_OK) {
 		log_warn("session: not kept: %s", store_strerror(e));
 		return -1;
@@ -396,7 +408,7 @@ session_after_attempt(struct session *ss, const char *account_id, int ok)
 		return;
 	if (ss->continuing && !ok) {
 		/* the chat may hold half an answer: it ends with this */
-		let_go(ss, &ss->rec);
+		let_go_taken(ss);
 		ss->found = 0;
 	}
 	ss->continuing = ss->continuing && ok;

@@ -20,6 +20,7 @@
 
 struct sess_ctx {
 	const struct store_session	*in;
+	const unsigned char		*taken;		/* put: the claim */
 	struct store_session		*out;		/* take */
 	struct store_session		*gone;
 	size_t				 ngone_max, ngone;
@@ -67,7 +68,7 @@ encode(const struct store_session *r, unsigned char *buf)
 	store_be64(p, (uint64_t)r->created);
 	store_be64(p + 8, (uint64_t)r->expires);
 	store_put32(p + 16, r->turns);
-	p[20] = r->named ? 1 : 0;
+	p[20] = (r->named ? 1 : 0) | (r->claimed ? 2 : 0);
 	memcpy(p + 21, r->section, STORE_SESSION_SECTION);
 	p += 21 + STORE_SESSION_SECTION;
 	p += put_str(p, r->provider);
@@ -90,7 +91,8 @@ decode(const MDB_val *k, const MDB_val *v, struct store_session *r)
 	r->created = (int64_t)store_get64(p + 1);
 	r->expires = (int64_t)store_get64(p + 9);
 	r->turns = store_get32(p + 17);
-	r->named = p[21];
+	r->named = p[21] & 1;
+	r->claimed = (p[21] & 2) != 0;
 	memcpy(r->section, p + 22, STORE_SESSION_SECTION);
 	p += 22 + STORE_SESSION_SECTION;
 	if (get_str(&p, end, r->provider, sizeof(r->provider)) < 0 ||
@@ -177,20 +179,50 @@ prune(struct store *s, MDB_txn *txn, struct sess_ctx *c)
 	return 0;
 }
 
+/* The record and its index entry (none there yet). */
+static int
+write_rec(struct store *s, MDB_txn *txn, const struct store_session *r)
+{
+	unsigned char buf[SESS_FIXED + 4 * (STORE_SESSION_ID_MAX + 2)];
+	unsigned char ek[SESS_EXP_KEY];
+	MDB_val k, v, x = { 0, NULL };
+	int rc;
+
+	k.mv_size = STORE_SESSION_KEY;
+	k.mv_data = (void *)r->key;
+	v.mv_size = encode(r, buf);
+	v.mv_data = buf;
+	if ((rc = mdb_put(txn, s->sessions, &k, &v, 0)) != 0)
+		return rc;
+	exp_key(ek, r->expires, r->key);
+	k.mv_size = sizeof(ek);
+	k.mv_data = ek;
+	return mdb_put(txn, s->sess_exp, &k, &x, 0);
+}
+
 static int
 take_txn(struct store *s, MDB_txn *txn, void *u)
 {
 	struct sess_ctx *c = u;
-	int rc;
+	struct store_session claim;
+	MDB_val k = { STORE_SESSION_KEY, (void *)c->in->key }, v;
+	int rc, found;
 
-	if ((rc = remove_rec(s, txn, c->in->key, c->out, &c->found)) != 0)
+	if ((rc = mdb_get(txn, s->sessions, &k, &v)) == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
 		return rc;
-	if (c->found && c->out->expires <= c->now) {
-		/* expired but not yet pruned: gone, its chat too */
-		if (c->gone != NULL && c->ngone < c->ngone_max)
-			c->gone[c->ngone++] = *c->out;
-		c->found = 0;
-	}
+	/* expired ones wait for prune, which hands their chats back */
+	if (decode(&k, &v, c->out) < 0 || c->out->expires <= c->now ||
+	    c->out->claimed)
+		return 0;
+	if ((rc = remove_rec(s, txn, c->in->key, &claim, &found)) != 0)
+		return rc;
+	claim.claimed = 1;
+	claim.expires = c->now + STORE_SESSION_CLAIM_S;
+	if ((rc = write_rec(s, txn, &claim)) != 0)
+		return rc;
+	c->found = 1;
 	return 0;
 }
 
@@ -215,16 +247,41 @@ store_session_take(struct store *s, const unsigned char key[STORE_SESSION_KEY],
 }
 
 static int
-put_txn(struct store *s, MDB_txn *txn, void *u)
+drop_txn(struct store *s, MDB_txn *txn, void *u)
 {
-	unsigned char buf[SESS_FIXED + 4 * (STORE_SESSION_ID_MAX + 2)];
-	unsigned char ek[SESS_EXP_KEY];
 	struct sess_ctx *c = u;
 	struct store_session old;
-	MDB_val k, v, x = { 0, NULL };
+
+	return remove_rec(s, txn, c->in->key, &old, &c->found);
+}
+
+enum store_err
+store_session_drop(struct store *s, const unsigned char key[STORE_SESSION_KEY])
+{
+	struct store_session in;
+	struct sess_ctx c;
+
+	if (s == NULL || key == NULL)
+		return STORE_INVAL;
+	memset(&c, 0, sizeof(c));
+	memcpy(in.key, key, STORE_SESSION_KEY);
+	c.in = &in;
+	return store_write(s, drop_txn, &c);
+}
+
+static int
+put_txn(struct store *s, MDB_txn *txn, void *u)
+{
+	struct sess_ctx *c = u;
+	struct store_session old;
 	int rc, found;
 
 	if ((rc = prune(s, txn, c)) != 0)
+		return rc;
+	/* the claim ends: its chat lives on in the new record */
+	if (c->taken != NULL && memcmp(c->taken, c->in->key,
+	    STORE_SESSION_KEY) != 0 && (rc = remove_rec(s, txn, c->taken,
+	    &old, &found)) != 0)
 		return rc;
 	if ((rc = remove_rec(s, txn, c->in->key, &old, &found)) != 0)
 		return rc;
@@ -232,16 +289,7 @@ put_txn(struct store *s, MDB_txn *txn, void *u)
 	if (found && strcmp(old.chat_id, c->in->chat_id) != 0 &&
 	    c->ngone < c->ngone_max)
 		c->gone[c->ngone++] = old;
-	k.mv_size = STORE_SESSION_KEY;
-	k.mv_data = (void *)c->in->key;
-	v.mv_size = encode(c->in, buf);
-	v.mv_data = buf;
-	if ((rc = mdb_put(txn, s->sessions, &k, &v, 0)) != 0)
-		return rc;
-	exp_key(ek, c->in->expires, c->in->key);
-	k.mv_size = sizeof(ek);
-	k.mv_data = ek;
-	return mdb_put(txn, s->sess_exp, &k, &x, 0);
+	return write_rec(s, txn, c->in);
 }
 
 static int
@@ -255,7 +303,8 @@ fits(const struct store_session *r)
 
 enum store_err
 store_session_put(struct store *s, const struct store_session *rec,
-    long ttl_s, struct store_session *gone, size_t ngone_max, size_t *ngone)
+    long ttl_s, const unsigned char *taken, struct store_session *gone,
+    size_t ngone_max, size_t *ngone)
 {
 	struct store_session r;
 	struct sess_ctx c;
@@ -270,7 +319,9 @@ store_session_put(struct store *s, const struct store_session *rec,
 	c.now = store_now(s);
 	r.created = r.created > 0 ? r.created : c.now;
 	r.expires = c.now + ttl_s;
+	r.claimed = 0;
 	c.in = &r;
+	c.taken = taken;
 	c.gone = gone;
 	c.ngone_max = ngone_max;
 	e = store_write(s, put_txn, &c);

@@ -268,7 +268,7 @@ def failover(r, side, port):
     return c.chats[0]
 
 
-def prune_and_clear(r, side, cli, chats):
+def prune_and_clear(r, side, port, cli, chats):
     lab = side.name
     before = side.live()
     rc, out, err = cli.run("sessions", "list")
@@ -286,6 +286,12 @@ def prune_and_clear(r, side, cli, chats):
     rc, out, err = cli.run("sessions", "list")
     r.check("%s: and forgets them" % lab, rc == 0 and len(out.strip().splitlines()) == 1,
             out + err)
+    c = Convo(r, side, port, "clear")
+    c.say(turn_text("clear", 1))
+    rc, out, err = cli.run("sessions", "clear", side.name)
+    r.check("%s: sessions clear ends a live session and deletes its chat" % lab,
+            rc == 0 and out.startswith("1 session(s) ended, 1 upstream") and
+            c.chats[0] not in side.live(), "%s %s" % (out + err, side.live()))
 
 
 # --------------------------------------------------------------------------- main
@@ -315,7 +321,7 @@ def run_side(r, binary, cdir, cls):
         harness.wait_until(lambda: failed_chat not in side.live(), 5)
         r.check("%s: the failed session's chat is deleted" % side.name,
                 failed_chat not in side.live(), str(side.live()))
-        prune_and_clear(r, side, cli, [c.chats[0]] if c else [])
+        prune_and_clear(r, side, fe.port, cli, [c.chats[0]] if c else [])
     except HarnessError as e:
         harness.report_setup(r, "sessions-" + side.name, e)
     finally:

@@ -51,7 +51,7 @@ START_TEST(put_take_once)
 	size_t ng;
 
 	set_clock(st, T0);
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
 	ck_assert_uint_eq(ng, 0);
 	ck_assert_int_eq(live(), 1);
 	OK(store_session_take(st, r.key, &got));
@@ -62,9 +62,9 @@ START_TEST(put_take_once)
 	ck_assert_int_eq(got.created, T0);
 	ck_assert_int_eq(got.expires, T0 + 600);
 	ck_assert_uint_eq(got.turns, 1);
-	/* taken: a second taker finds nothing */
+	/* taken: a second taker finds nothing; the claim is still listed */
 	IS(store_session_take(st, r.key, &got), STORE_NOTFOUND);
-	ck_assert_int_eq(live(), 0);
+	ck_assert_int_eq(live(), 1);
 }
 END_TEST
 
@@ -74,12 +74,13 @@ START_TEST(created_kept_across_turns)
 	size_t ng;
 
 	set_clock(st, T0);
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
 	set_clock(st, T0 + 100);
 	OK(store_session_take(st, r.key, &got));
 	r = mk(3, "chat-b", "4");
 	r.created = got.created;
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, got.key, gone, 4, &ng));
+	ck_assert_int_eq(live(), 1);
 	OK(store_session_take(st, r.key, &got));
 	ck_assert_int_eq(got.created, T0);
 	ck_assert_int_eq(got.expires, T0 + 700);
@@ -98,24 +99,24 @@ START_TEST(expired_are_handed_back)
 
 		snprintf(chat, sizeof(chat), "old-%d", i);
 		r = mk(i, chat, "");
-		OK(store_session_put(st, &r, 60 + i, NULL, 0, &ng));
+		OK(store_session_put(st, &r, 60 + i, NULL, NULL, 0, &ng));
 	}
 	ck_assert_int_eq(live(), 12);
-	/* all expired: a take of one finds it gone */
+	/* all expired: a take finds nothing, and leaves it to prune */
 	set_clock(st, T0 + 1000);
 	IS(store_session_take(st, mk(5, "", "").key, &got), STORE_NOTFOUND);
 	ck_assert_int_eq(live(), 0);	/* each() skips expired ones */
 	/* a put takes out the oldest first, a few at a time */
 	r = mk(100, "new", "");
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
 	ck_assert_uint_eq(ng, 4);
 	ck_assert_str_eq(gone[0].chat_id, "old-1");
 	ck_assert_str_eq(gone[3].chat_id, "old-4");
-	/* old-5 went with the take above; the rest come in order */
+	/* the rest come in order, a batch at a time */
 	OK(store_session_expired(st, gone, STORE_SESSION_PRUNE, &ng));
-	ck_assert_uint_eq(ng, 7);
-	ck_assert_str_eq(gone[0].chat_id, "old-6");
-	ck_assert_str_eq(gone[6].chat_id, "old-12");
+	ck_assert_uint_eq(ng, 8);
+	ck_assert_str_eq(gone[0].chat_id, "old-5");
+	ck_assert_str_eq(gone[7].chat_id, "old-12");
 	OK(store_session_expired(st, gone, STORE_SESSION_PRUNE, &ng));
 	ck_assert_uint_eq(ng, 0);
 	ck_assert_int_eq(live(), 1);
@@ -131,17 +132,52 @@ START_TEST(replaced_named_session)
 
 	set_clock(st, T0);
 	r.named = 1;
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
 	ck_assert_uint_eq(ng, 0);
 	/* the same chat again: nothing to delete */
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
 	ck_assert_uint_eq(ng, 0);
 	/* another chat under the name: the first one comes back */
 	r = mk(7, "second", "");
-	OK(store_session_put(st, &r, 600, gone, 4, &ng));
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
 	ck_assert_uint_eq(ng, 1);
 	ck_assert_str_eq(gone[0].chat_id, "first");
 	ck_assert_int_eq(live(), 1);
+}
+END_TEST
+
+START_TEST(claims)
+{
+	struct store_session r = mk(9, "chat-c", "2"), got, gone[4];
+	size_t ng;
+
+	set_clock(st, T0);
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
+	OK(store_session_take(st, r.key, &got));
+	/* held: nobody else continues it, and it is still listed */
+	IS(store_session_take(st, r.key, &got), STORE_NOTFOUND);
+	ck_assert_int_eq(live(), 1);
+	/* the next turn's record ends the claim */
+	r = mk(10, "chat-c", "4");
+	OK(store_session_put(st, &r, 600, got.key, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 0);
+	ck_assert_int_eq(live(), 1);
+	IS(store_session_take(st, mk(9, "", "").key, &got), STORE_NOTFOUND);
+	/* a claim whose worker died expires and comes back to be deleted */
+	OK(store_session_take(st, r.key, &got));
+	set_clock(st, T0 + STORE_SESSION_CLAIM_S + 1);
+	OK(store_session_expired(st, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 1);
+	ck_assert_str_eq(gone[0].chat_id, "chat-c");
+	ck_assert_int_eq(live(), 0);
+	/* a dropped claim is gone at once */
+	r = mk(11, "chat-d", "");
+	OK(store_session_put(st, &r, 600, NULL, gone, 4, &ng));
+	OK(store_session_take(st, r.key, &got));
+	OK(store_session_drop(st, r.key));
+	ck_assert_int_eq(live(), 0);
+	OK(store_session_expired(st, gone, 4, &ng));
+	ck_assert_uint_eq(ng, 0);
 }
 END_TEST
 
@@ -151,10 +187,10 @@ START_TEST(limits)
 	size_t ng;
 
 	memset(r.chat_id, 'x', sizeof(r.chat_id) - 1);
-	OK(store_session_put(st, &r, 600, gone, 1, &ng));
-	IS(store_session_put(st, &r, 0, gone, 1, &ng), STORE_INVAL);
-	IS(store_session_put(st, &r, 600, NULL, 1, &ng), STORE_INVAL);
-	IS(store_session_put(NULL, &r, 600, gone, 1, &ng), STORE_INVAL);
+	OK(store_session_put(st, &r, 600, NULL, gone, 1, &ng));
+	IS(store_session_put(st, &r, 0, NULL, gone, 1, &ng), STORE_INVAL);
+	IS(store_session_put(st, &r, 600, NULL, NULL, 1, &ng), STORE_INVAL);
+	IS(store_session_put(NULL, &r, 600, NULL, gone, 1, &ng), STORE_INVAL);
 }
 END_TEST
 
@@ -169,6 +205,7 @@ sessions_suite(void)
 	tcase_add_test(tc, created_kept_across_turns);
 	tcase_add_test(tc, expired_are_handed_back);
 	tcase_add_test(tc, replaced_named_session);
+	tcase_add_test(tc, claims);
 	tcase_add_test(tc, limits);
 	suite_add_tcase(s, tc);
 	return s;
