@@ -213,8 +213,9 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 	}
 	if (fmt != OA_CHAT)
 		rf.type = RF_TEXT;
-	/* the digests, before anything below edits the messages */
-	if (session_begin(&ss, r, root, &cr) < 0) {
+	/* the digests, before anything below edits the messages; a legacy
+	 * completion has no conversation to continue */
+	if (fmt == OA_CHAT && session_begin(&ss, r, root, &cr) < 0) {
 		e = APP_ENOMEM;
 		goto out;
 	}
