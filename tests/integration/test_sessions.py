@@ -42,6 +42,7 @@ from harness import HarnessError, Results  # noqa: E402
 import chatgpt_mock  # noqa: E402
 import deepseek_mock  # noqa: E402
 import mockbase  # noqa: E402
+import qwenai_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -118,6 +119,36 @@ class ChatGPTSide:
 
 
 SIDES.append(ChatGPTSide)
+
+
+class QwenAISide:
+    """chat_id + parent_id, the previous answer's response_id (§7.3, §7.4)."""
+    name, model, var = "qwenai", "Qwen3.6-Plus", "QWENAI_BASE_URL"
+    U = (qwenai_mock.DEFAULT_TOKEN, qwenai_mock.OTHER_TOKEN)
+
+    def __init__(self):
+        self.m = qwenai_mock.QwenAIMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["qwenai", u, "--set", "cookies=" + qwenai_mock.make_cookies(u)] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_completion") or {}
+        return {"chat": lc.get("chat_id"), "parent": (lc.get("body") or {}).get("parent_id"),
+                "prompt": lc.get("prompt") or "", "account": lc.get("token")}
+
+    def live(self):
+        return {cid for v in self.m.state.live_chats().values() for cid in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {account: {"completion_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(QwenAISide)
 
 
 # --------------------------------------------------------------------------- helpers
