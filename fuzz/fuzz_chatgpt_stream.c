@@ -325,6 +325,7 @@ run(const struct evlist *l, const struct chatgpt_stream_opts *o,
 	};
 	struct chatgpt_stream	*st;
 	enum chatgpt_stream_err	 rc = CGS_OK;
+	const char		*id;
 
 	memset(out, 0, sizeof(*out));
 	out->rec.abort_at = abort_at;
@@ -349,6 +350,15 @@ run(const struct evlist *l, const struct chatgpt_stream_opts *o,
 	if (!chatgpt_stream_started(st) && out->rec.calls != 0)
 		abort();
 	if (!chatgpt_stream_done(st) && rc != CGS_NOSTART)
+		abort();
+	/* a session keeps only an answer the sink took whole */
+	if (chatgpt_stream_finished(st) && (!out->rec.terminal ||
+	    rc != CGS_OK))
+		abort();
+	id = chatgpt_stream_message_id(st);
+	if (id != NULL && (*id == '\0' || strspn(id, "!\"#$%&'()*+,-./"
+	    "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+	    "abcdefghijklmnopqrstuvwxyz{|}~") != strlen(id)))
 		abort();
 	chatgpt_stream_free(st);
 }

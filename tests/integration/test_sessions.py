@@ -40,7 +40,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 
 import harness  # noqa: E402
 from harness import HarnessError, Results  # noqa: E402
+import chatgpt_mock  # noqa: E402
 import deepseek_mock  # noqa: E402
+import mockbase  # noqa: E402
+import qwenai_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -82,6 +85,74 @@ class DeepSeekSide:
 
 
 SIDES = [DeepSeekSide]
+
+
+class ChatGPTSide:
+    """conversation_id + parent_message_id (chatgpt.md §4.1); the chats are
+    temporary (HISTORY_DISABLED's default) and go by PATCH is_visible:false."""
+    name, model, var = "chatgpt", "gpt-4o", "CHATGPT_BASE_URL"
+    U = (chatgpt_mock.DEFAULT_ACCESS_TOKEN, chatgpt_mock.make_jwt("user-sess-2"))
+
+    def __init__(self):
+        self.m = chatgpt_mock.ChatGPTMock(access_tokens=self.U).start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["chatgpt", u] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_conversation") or {}
+        body = lc.get("body") or {}
+        authz = (lc.get("headers") or {}).get("authorization") or ""
+        return {"chat": lc.get("conversation_id"),
+                "parent": body.get("parent_message_id") if body.get("conversation_id") else None,
+                "prompt": mockbase.prompt_text([m.get("content", {}).get("parts")
+                                                for m in body.get("messages") or []]),
+                "account": authz[7:] or None}
+
+    def live(self):
+        st = self.m.state
+        with st.lock:
+            return {cid for cid, c in st.conversations.items() if c["is_visible"]}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {account: {"conversation_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(ChatGPTSide)
+
+
+class QwenAISide:
+    """chat_id + parent_id, the previous answer's response_id (§7.3, §7.4)."""
+    name, model, var = "qwenai", "Qwen3.6-Plus", "QWENAI_BASE_URL"
+    U = (qwenai_mock.DEFAULT_TOKEN, qwenai_mock.OTHER_TOKEN)
+
+    def __init__(self):
+        self.m = qwenai_mock.QwenAIMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["qwenai", u, "--set", "cookies=" + qwenai_mock.make_cookies(u)] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_completion") or {}
+        return {"chat": lc.get("chat_id"), "parent": (lc.get("body") or {}).get("parent_id"),
+                "prompt": lc.get("prompt") or "", "account": lc.get("token")}
+
+    def live(self):
+        return {cid for v in self.m.state.live_chats().values() for cid in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {account: {"completion_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(QwenAISide)
 
 
 # --------------------------------------------------------------------------- helpers

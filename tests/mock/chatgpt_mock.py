@@ -1705,12 +1705,17 @@ class Handler(BaseHTTPRequestHandler):
                 return 400, "conversation_id must be a non-empty string"
             with self.st.lock:
                 conv = self.st.conversations.get(cid)
-                if conv is None:
+                if conv is None or not conv["is_visible"]:
                     return 404, "Can't load conversation %s" % cid
                 if cfg.get("strict_parent", True) and pmid not in conv["mapping"]:
                     return 400, "parent_message_id %s is not a message of conversation %s" % (pmid, cid)
                 if conv.get("auth") != auth:
                     return 404, "Can't load conversation %s" % cid
+                # the conversation holds its earlier turns: only new ones may come
+                text = mockbase.prompt_text(msgs)
+                for old in conv.get("seen", []):
+                    if old in text:
+                        return 400, "mock: the continued conversation resent an earlier turn %r" % old[:60]
         elif action != "next":
             return 400, "action %r needs a conversation_id" % action
         return None
@@ -1853,7 +1858,11 @@ class Handler(BaseHTTPRequestHandler):
 
         ctx = Ctx(rng, t0, cid, body["model"], user_doc, uid, prompt, attachments, cfg, base, new_conv,
                   register_file, register_sandbox, markers)
-        ctx.tool_text = mockbase.tool_reply(mockbase.prompt_text(body.get("messages")), markers, cfg) or \
+        with st.lock:
+            old_conv = st.conversations.get(cid) if not new_conv else None
+            history = "\n".join(old_conv.get("transcript", [])) if old_conv else ""
+        ctx.tool_text = mockbase.tool_reply(mockbase.prompt_text(body.get("messages")), markers, cfg,
+                                            history) or \
             mockbase.structured_reply(mockbase.prompt_text(body.get("messages")), markers)
         if script == "continue":
             s_continue(ctx)
@@ -1889,6 +1898,14 @@ class Handler(BaseHTTPRequestHandler):
                 parent = mid
             conv["current_node"] = parent
             conv["update_time"] = time.time()
+            # what the conversation has seen: a continuation may not send it again
+            conv.setdefault("seen", []).extend(
+                t for m in body.get("messages") or []
+                for t in ["\n".join(p for p in m["content"].get("parts") or [] if isinstance(p, str))]
+                if len(t.strip()) >= 8)
+            conv.setdefault("transcript", []).extend([mockbase.prompt_text(body.get("messages")), answer])
+            if not new_conv:
+                st.c["continued_conversations"] = st.c.get("continued_conversations", 0) + 1
             conv["sandbox"].update(new_sandbox)
             st.c["conversations_served"] += 1
             st.c["streams_by_format"][fmt] += 1

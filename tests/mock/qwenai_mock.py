@@ -495,7 +495,8 @@ class Handler(mockbase.Handler):
             return self._bad("timestamp %r is not now in milliseconds" % (ts,))
         cid = str(uuid.uuid4())
         with self.st.lock:
-            self.st.chats[cid] = {"owner": self._user, "model": ms[0], "live": True, "answered": False}
+            self.st.chats[cid] = {"id": cid, "owner": self._user, "model": ms[0], "live": True,
+                                  "answered": False, "replies": [], "seen": [], "transcript": []}
             self.st.bump("chats_created", self._user)
         self._json(200, ok_body({"id": cid, "title": body["title"], "chat": {"models": ms},
                                  "created_at": int(time.time())}))
@@ -564,10 +565,23 @@ class Handler(mockbase.Handler):
             self._wait(float(markers.get("delay") or cfg.get("delay_ms")) / 1000.0)
         ev = Events("ascii" in markers or bool(cfg.get("json_ascii")),
                     "crlf" in markers or bool(cfg.get("crlf")))
-        reply, reasoning = build_stream(ev, body, cid, user_text, cfg, markers)
+        with st.lock:
+            # a continued chat holds its earlier turns: only the new ones may come again
+            old = [t for t in chat["seen"] if t in prompt] if body["parent_id"] else []
+            history = "\n".join(chat["transcript"])
+        if old:
+            return self._bad("mock: the continued chat resent an earlier turn %r" % old[0][:60])
+        response_id = str(uuid.uuid4())
+        reply, reasoning = build_stream(ev, body, cid, user_text, cfg, markers, history, response_id)
         with st.lock:
             st.bump("completions", self._user)
+            if body["parent_id"]:
+                st.bump("continued_completions", self._user)
             chat["answered"] = True
+            chat["replies"].append(response_id)
+            if len(user_text) >= 8:
+                chat["seen"].append(user_text)
+            chat["transcript"] += [prompt, reply]
             st.last["completion"] = {
                 "t": round(time.time(), 3), "user": self._user, "token": tok,
                 "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,

@@ -122,13 +122,20 @@ def jwt_user(tok, cfg):
 
 
 def body_reason(body, chat):
-    """Section 7.3 step 2; a rejection reason or None."""
+    """Section 7.3 step 2; a rejection reason or None.  A chat that answered already is
+    continued: parent_id (the body's and the message's) names one of its responses."""
     if set(body) != BODY_KEYS:
         return "completion keys are %s, want %s" % (sorted(body), sorted(BODY_KEYS))
     for k, v in (("stream", True), ("version", "2.1"), ("incremental_output", True),
-                 ("chat_mode", "normal"), ("parent_id", None)):
+                 ("chat_mode", "normal")):
         if body[k] != v or type(body[k]) is not type(v):
             return "%s is %r, not %r" % (k, body[k], v)
+    parent = body["parent_id"]
+    replies = chat.get("replies") or []
+    if parent is None and replies:
+        return "mock: a second completion in chat %s without parent_id" % chat.get("id")
+    if parent is not None and parent not in replies:
+        return "parent_id %r is not a response of this chat" % (parent,)
     if body["model"] != chat["model"]:
         return "model %r is not the chat's %r" % (body["model"], chat["model"])
     now = time.time()
@@ -143,7 +150,7 @@ def body_reason(body, chat):
     if not UUID_RE.match(str(m["fid"])) or not isinstance(m["childrenIds"], list) or \
             len(m["childrenIds"]) != 1 or not UUID_RE.match(str(m["childrenIds"][0])):
         return "fid/childrenIds are not uuids"
-    for k, v in (("parentId", None), ("parent_id", None), ("role", "user"), ("user_action", "chat"),
+    for k, v in (("parentId", parent), ("parent_id", parent), ("role", "user"), ("user_action", "chat"),
                  ("files", []), ("chat_type", "t2t"), ("sub_chat_type", "t2t"),
                  ("models", [chat["model"]]), ("extra", {"meta": {"subChatType": "t2t"}})):
         if m[k] != v:
@@ -186,16 +193,17 @@ class Events:
         self.data(obj)
 
 
-def build_stream(ev, body, chat_id, user_text, cfg, markers):
-    """Fill ev; returns (reply text sent, reasoning text sent)."""
+def build_stream(ev, body, chat_id, user_text, cfg, markers, history="", response_id=None):
+    """Fill ev; returns (reply text sent, reasoning text sent).  history: the earlier turns
+    of a continued chat; response_id: the id "response.created" gives (None: a fresh one)."""
     think = body["messages"][0]["feature_config"]["thinking_enabled"]
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or \
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg, history) or \
         mockbase.structured_reply(mockbase.prompt_text(body), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
     words = int(markers.get("long") or cfg.get("long_words") or 0)
     reply += "".join(" word%d" % i for i in range(1, words + 1))
-    response_id = str(uuid.uuid4())
+    response_id = response_id or str(uuid.uuid4())
     ev.data({"response.created": {"chat_id": chat_id, "parent_id": body["messages"][0]["fid"],
                                   "response_id": response_id}})
     err = markers.get("error") or cfg.get("stream_error")

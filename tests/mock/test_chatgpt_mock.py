@@ -1126,6 +1126,28 @@ def gateway_extras_and_continuation():
 
 
 @test
+def temporary_chat_continues_with_new_turns_only():
+    s = Session()
+    st, r, raw = s.converse(s.body("the first turn of a temporary chat"))
+    check(st == 200)
+    docs = old_docs(parse_sse(raw))[0]
+    cid, last_id = docs[-1]["conversation_id"], docs[-1]["message"]["id"]
+    # an earlier turn sent again into the conversation that holds it is refused
+    b = s.body("x", conversation_id=cid, parent_message_id=last_id)
+    b["messages"][0]["content"]["parts"] = ["the first turn of a temporary chat", "then more"]
+    st, r, raw = s.converse(b)
+    check(st == 400 and b"resent an earlier turn" in raw, raw[:200])
+    st, r, raw = s.converse(s.body("the second turn alone", conversation_id=cid, parent_message_id=last_id))
+    check(st == 200 and old_docs(parse_sse(raw))[0][-1]["conversation_id"] == cid, raw[:200])
+    check(mock_state().get("continued_conversations", 0) >= 1)
+    # hidden (the session ended): it cannot be continued
+    st, r, raw = http_req("PATCH", "/backend-api/conversation/%s" % cid, {"is_visible": False}, s.headers())
+    check(st == 200)
+    st, r, raw = s.converse(s.body("a third turn", conversation_id=cid, parent_message_id=last_id))
+    check(st == 404, raw[:200])
+
+
+@test
 def by_token_overrides_are_isolated():
     a2 = cm.make_jwt("isolated")
     mock_config(add_access_tokens=[a2], by_token={a2: {"conversation_status": 503, "persona": "chatgpt-paid"}})

@@ -307,6 +307,43 @@ def splitting_at_every_byte_delivers_the_same_bytes():
     check(qm.UNICODE_TAIL in phases(out)[0], "unicode survives")
 
 
+def continued_body(cid, prompt, parent):
+    body = completion_body(cid, prompt)
+    body["parent_id"] = body["messages"][0]["parentId"] = body["messages"][0]["parent_id"] = parent
+    return body
+
+
+def response_id(raw):
+    for _, data in events(raw):
+        o = json.loads(data)
+        if "response.created" in o:
+            return o["response.created"]["response_id"]
+    return None
+
+
+@test
+def continued_chat():
+    cid = new_chat()
+    r, raw = complete(cid, completion_body(cid, "the first question here"))
+    rid = response_id(raw)
+    check(r.status == 200 and rid, raw[:200])
+    r, raw = complete(cid, completion_body(cid, "a second question"))
+    check(r.status == 400 and b"without parent_id" in raw, raw[:200])
+    r, raw = complete(cid, continued_body(cid, "a second question", str(uuid.uuid4())))
+    check(r.status == 400 and b"not a response of this chat" in raw, raw[:200])
+    r, raw = complete(cid, continued_body(cid, "User: the first question here\n\nUser: again", rid))
+    check(r.status == 400 and b"resent an earlier turn" in raw, raw[:200])
+    body = continued_body(cid, "a second question", rid)
+    body["messages"][0]["parentId"] = None
+    r, raw = complete(cid, body)
+    check(r.status == 400 and b"parentId" in raw, raw[:200])
+    r, raw = complete(cid, continued_body(cid, "a second question", rid))
+    check(r.status == 200 and phases(raw)[0] == "You said: a second question" and
+          response_id(raw) not in (None, rid), raw[:300])
+    snap = jreq("GET", "/_mock/state", None, {})[1]
+    check(sum(snap.get("continued_completions", {}).values()) == 1, snap.get("continued_completions"))
+
+
 @test
 def faults_and_markers():
     cid = new_chat()
@@ -323,11 +360,14 @@ def faults_and_markers():
     r, raw = complete(cid, completion_body(cid, "x [[fail:200]]"))
     check(r.status == 200 and json.loads(raw)["success"] is False, raw[:80])
     for kind, partial in (("inline", True), ("event", True), ("limit", False), ("auth", False)):
+        cid = new_chat()      # an answered chat takes only continuations (parent_id)
         r, raw = complete(cid, completion_body(cid, "x y z w v [[long:10]] [[error:%s]]" % kind))
         answer, _, finish, error = phases(raw)
         check(error is not None and finish is None and bool(answer) == partial, (kind, answer, error))
+    cid = new_chat()
     r, raw = complete(cid, completion_body(cid, "x [[finish:length]] [[nodone]] [[crlf]] [[ascii]]"))
     check(phases(raw)[2] == "length" and b"[DONE]" not in raw and b"\r\n" in raw, raw[-80:])
+    cid = new_chat()
     r, raw = complete(cid, completion_body(cid, "x [[rewrite]]", think=True))
     check(phases(raw)[1].endswith("\n\nRewritten summary."), phases(raw)[1])
 

@@ -340,6 +340,52 @@ START_TEST(history_off_and_bad_ids)
 }
 END_TEST
 
+/* What a session continues after: kept with history off, the last one. */
+START_TEST(session_ids)
+{
+	struct dec			 d;
+	struct chatgpt_stream_opts	 o = { .history = 0 };
+
+	dec_open(&d, &o);
+	ck_assert_ptr_null(chatgpt_stream_message_id(d.st));
+	ck_assert_int_eq(feed_snap(&d, "t1", "tool", "in_progress",
+	    TXT(""), NULL), CGS_OK);
+	ck_assert_str_eq(chatgpt_stream_message_id(d.st), "t1");
+	ck_assert_int_eq(feed_snap(&d, "a2", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	ck_assert(!chatgpt_stream_finished(d.st));
+	ck_assert_int_eq(feed_snap(&d, "a2", "assistant",
+	    "finished_successfully", TXT("xy"), FINISHED_STOP), CGS_OK);
+	ck_assert(chatgpt_stream_finished(d.st));
+	ck_assert_str_eq(chatgpt_stream_message_id(d.st), "a2");
+	ck_assert_str_eq(chatgpt_stream_conversation_id(d.st), "c9");
+	/* no meta() without history */
+	log_is(&d, "role assistant\ntext \"x\"\ntext \"y\"\nfinish stop\n");
+	dec_close(&d);
+
+	/* a finish the sink refused is not a complete answer */
+	dec_open(&d, NULL);
+	d.r.abort_at = 4;	/* role, meta, text, finish */
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant",
+	    "finished_successfully", TXT("x"), FINISHED_STOP), CGS_ABORT);
+	ck_assert(chatgpt_stream_done(d.st));
+	ck_assert(!chatgpt_stream_finished(d.st));
+	dec_close(&d);
+
+	/* an error after the start is not either */
+	dec_open(&d, NULL);
+	ck_assert_int_eq(feed_snap(&d, "a", "assistant", "in_progress",
+	    TXT("x"), NULL), CGS_OK);
+	ck_assert_int_ne(feed(&d, NULL, "{\"message\":null,\"error\":\"no\"}"),
+	    CGS_OK);
+	ck_assert(!chatgpt_stream_finished(d.st));
+	ck_assert_str_eq(chatgpt_stream_message_id(d.st), "a");
+	dec_close(&d);
+}
+END_TEST
+
 START_TEST(limits)
 {
 	struct dec			 d;
@@ -543,6 +589,7 @@ chatgpt_stream_direct_suite(void)
 	tcase_add_test(td, fences);
 	tcase_add_test(td, moderation_variants);
 	tcase_add_test(td, history_off_and_bad_ids);
+	tcase_add_test(td, session_ids);
 	tcase_add_test(td, limits);
 	tcase_add_test(td, doc_bytes_limit);
 	tcase_add_test(td, malformed);

@@ -104,6 +104,12 @@ char *
 cg_conversation_body(struct cg_call *c, size_t *len)
 {
 	const struct chat_request *r = c->pc->req;
+	const struct provider_session *ps = c->pc->session;
+	/* a session's chat, else the client's own ids (§4.1) */
+	const char *conv = ps != NULL && ps->chat_id != NULL ? ps->chat_id :
+	    r->conversation_id;
+	const char *parent = ps != NULL && ps->chat_id != NULL ?
+	    ps->parent_id : r->parent_message_id;
 	char gizmo[CHATGPT_GIZMO_MAX + 1], uuid[37];
 	struct buf b;
 	char *out = NULL;
@@ -142,8 +148,8 @@ cg_conversation_body(struct cg_call *c, size_t *len)
 	str(&b, c->slug);
 	buf_adds(&b, ",\"paragen_cot_summary_display_override\":\"allow\","
 	    "\"paragen_stream_type_override\":null,\"parent_message_id\":");
-	if (r->parent_message_id != NULL)
-		str(&b, r->parent_message_id);
+	if (parent != NULL)
+		str(&b, parent);
 	else {
 		call_uuid4(uuid);
 		buf_printf(&b, "\"%s\"", uuid);
@@ -158,9 +164,9 @@ cg_conversation_body(struct cg_call *c, size_t *len)
 	    strstr(r->model, "image") != NULL) ? "\"picture_v2\"" : "");
 	call_uuid4(uuid);
 	buf_printf(&b, "\"%s\"", uuid);
-	if (r->conversation_id != NULL) {
+	if (conv != NULL) {
 		buf_adds(&b, ",\"conversation_id\":");
-		str(&b, r->conversation_id);
+		str(&b, conv);
 	}
 	buf_adds(&b, "}");
 	if (b.failed)

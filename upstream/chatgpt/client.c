@@ -254,6 +254,25 @@ not_started(struct cg_call *c, const char *upstream_msg)
 	    "activity coming from your system. Please try again later.");
 }
 
+/*
+ * A complete answer in a session: the conversation stays upstream, and
+ * the next turn goes after the answer's last message (§4.1).
+ */
+static void
+keep(struct cg_call *c, const struct chatgpt_stream *dec)
+{
+	struct provider_session *ps = c->pc->session;
+	const char *cid = chatgpt_stream_conversation_id(dec);
+	const char *mid = chatgpt_stream_message_id(dec);
+
+	if (ps == NULL || !chatgpt_stream_finished(dec) || cid == NULL ||
+	    mid == NULL || strlen(cid) > PROVIDER_SESSION_ID_MAX ||
+	    strlen(mid) > PROVIDER_SESSION_ID_MAX)
+		return;
+	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", cid);
+	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", mid);
+}
+
 static void
 conversation(struct cg_call *c)
 {
@@ -358,6 +377,7 @@ conversation(struct cg_call *c)
 		cg_fail_net(c, "conversation", e);
 		break;
 	}
+	keep(c, sc.dec);
 	http_resp_free(&resp);
 	sse_free(&sc.sse);
 	chatgpt_stream_free(sc.dec);

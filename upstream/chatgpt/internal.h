@@ -90,6 +90,10 @@ void	 cg_fail(struct cg_call *, int status, const char *type,
 
 /* client.c */
 void	 chatgpt_chat(const struct provider_call *);
+
+/* forget.c: a session's conversation goes (PATCH is_visible:false) */
+int	 chatgpt_forget(const struct provider_ctx *,
+	    const struct provider_account *, const char *chat_id);
 /* c->host, c->token, c->account_id set: the rest of who c speaks as. */
 void	 cg_identity(struct cg_call *);
 const char *cg_header(struct cg_call *, const char *fmt, ...)

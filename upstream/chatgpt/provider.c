@@ -179,7 +179,7 @@ const struct provider chatgpt_provider = {
 	.id = "chatgpt",
 	.display = "ChatGPT",
 	/* anonymous answers; and any name maps to some slug (§6.1) */
-	.flags = PROVIDER_ANON | PROVIDER_CATCHALL,
+	.flags = PROVIDER_ANON | PROVIDER_CATCHALL | PROVIDER_SESSIONS,
 	.models = chatgpt_models,
 	.default_model = CHATGPT_DEFAULT_MODEL,
 	.fields = fields,
@@ -193,4 +193,5 @@ const struct provider chatgpt_provider = {
 	.chat = chatgpt_chat,
 	.validate = validate,
 	.refresh = refresh,
+	.forget = chatgpt_forget,
 };

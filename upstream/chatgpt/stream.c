@@ -285,6 +285,18 @@ chatgpt_stream_conversation_id(const struct chatgpt_stream *s)
 	return s != NULL ? s->conv_id : NULL;
 }
 
+const char *
+chatgpt_stream_message_id(const struct chatgpt_stream *s)
+{
+	return s != NULL ? s->meta_id : NULL;
+}
+
+int
+chatgpt_stream_finished(const struct chatgpt_stream *s)
+{
+	return s != NULL && s->finished && s->err == CGS_OK;
+}
+
 int
 chatgpt_stream_is_v1(const struct chatgpt_stream *s)
 {

@@ -251,6 +251,18 @@ const char		*chatgpt_stream_upstream_error(
 const char		*chatgpt_stream_conversation_id(
 			    const struct chatgpt_stream *st);
 
+/*
+ * The id of the last assistant (or tool) message the stream converted,
+ * whatever opts.history says, or NULL: the message a next turn of the
+ * same conversation goes after.
+ */
+const char		*chatgpt_stream_message_id(
+			    const struct chatgpt_stream *st);
+
+/* 1 once the sink took finish(): the whole answer reached it. */
+int			 chatgpt_stream_finished(
+			    const struct chatgpt_stream *st);
+
 /* 1 if the stream used the v1 delta encoding. */
 int			 chatgpt_stream_is_v1(const struct chatgpt_stream *st);
 

@@ -65,6 +65,7 @@ struct chatgpt_stream {
 	bool				 started;
 	bool				 terminal;	/* finish/error sent */
 	bool				 eof;		/* [DONE] seen */
+	bool				 finished;	/* finish() taken */
 
 	bool				 fence;		/* a ``` block is open */
 	bool				 any[2];	/* channel written to */

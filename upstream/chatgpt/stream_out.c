@@ -304,9 +304,11 @@ cgs_finish(struct chatgpt_stream *s, enum chat_finish reason)
 	if ((rc = cgs_fence_close(s)) != CGS_OK || (rc = cgs_flush(s)) != CGS_OK)
 		return rc;
 	s->terminal = true;
-	if (s->sink.finish == NULL)
-		return CGS_OK;
-	return sink_rc(s, s->sink.finish(s->sink.ctx, reason, NULL));
+	if (s->sink.finish != NULL &&
+	    sink_rc(s, s->sink.finish(s->sink.ctx, reason, NULL)) != CGS_OK)
+		return CGS_ABORT;
+	s->finished = true;
+	return CGS_OK;
 }
 
 enum chatgpt_stream_err
@@ -418,11 +420,14 @@ cgs_meta(struct chatgpt_stream *s, const char *id)
 {
 	enum chatgpt_stream_err	 rc;
 
-	if (!s->o.history || s->sink.meta == NULL || s->conv_id == NULL ||
-	    !cgs_id_ok(id) || (s->meta_id != NULL && strcmp(s->meta_id, id) == 0))
+	if (s->conv_id == NULL || !cgs_id_ok(id) ||
+	    (s->meta_id != NULL && strcmp(s->meta_id, id) == 0))
 		return CGS_OK;
+	/* kept either way: a session continues after the last message */
 	if (!set_str(&s->meta_id, id))
 		return CGS_ENOMEM;
+	if (!s->o.history || s->sink.meta == NULL)
+		return CGS_OK;
 	if ((rc = cgs_flush(s)) != CGS_OK)
 		return rc;
 	return sink_rc(s, s->sink.meta(s->sink.ctx, s->conv_id, id));

@@ -6,6 +6,11 @@
  * leaking into another's; the whole history goes up as one flattened
  * prompt (prompt.h).
  *
+ * In a multi-turn session (provider_call.session) the chat is kept after
+ * a complete answer and named with the answer's response id (§7.4
+ * "response.created"); the next turn sends only its new messages into
+ * the same chat with that id as parent_id.
+ *
  * Thinking follows §1.2: a name ending in -fast never thinks, whatever
  * the body asked; otherwise the route's switch (name or body) decides.
  * Search is not switched on: §7.3 keeps auto_search false.
@@ -101,11 +106,10 @@ chat_new(struct qa_call *c, const char *model)
 	return 0;
 }
 
-/* Deleting the chat: after the answer, or after a failed attempt. */
-static void
-chat_delete(void *u)
+/* DELETE /api/v2/chats/<id> (§7.3 step 3): 0, or -1 not deleted. */
+static int
+chat_remove(struct qa_call *c)
 {
-	struct qa_call *c = u;
 	struct json_object *root, *data;
 	const char *path;
 
@@ -113,12 +117,21 @@ chat_delete(void *u)
 	c->idle = NULL;		/* the client may be gone; clean up anyway */
 	if ((path = arena_printf(c->arena, "/api/v2/chats/%s", c->chat_id)) ==
 	    NULL)
-		return;
+		return -1;
 	if (qa_api(c, "chat delete", "DELETE", path, NULL, NULL, &root,
-	    &data) == QA_OK)
-		json_object_put(root);
-	else
+	    &data) != QA_OK) {
 		log_info("qwenai: chat not deleted: %s", c->msg);
+		return -1;
+	}
+	json_object_put(root);
+	return 0;
+}
+
+/* Deleting the chat: after the answer, or after a failed attempt. */
+static void
+chat_delete(void *u)
+{
+	(void)chat_remove(u);
 }
 
 static void
@@ -142,8 +155,19 @@ defer_delete(const struct provider_call *pc, const struct qa_call *c)
 	pc->after->ctx = a;
 }
 
+/* The parent_id of a message: the answer it follows, or null. */
+static void
+parent_json(struct buf *b, const char *parent)
+{
+	if (parent != NULL)
+		buf_json_str(b, parent, strlen(parent));
+	else
+		buf_adds(b, "null");
+}
+
 static char *
-completion_body(struct qa_call *c, const struct provider_call *pc, int think)
+completion_body(struct qa_call *c, const struct provider_call *pc, int think,
+    const char *parent)
 {
 	const char *model = pc->route->upstream_model;
 	char fid[37], child[37], *prompt, *out;
@@ -161,9 +185,12 @@ completion_body(struct qa_call *c, const struct provider_call *pc, int think)
 	buf_json_str(&b, c->chat_id, strlen(c->chat_id));
 	buf_adds(&b, ",\"chat_mode\":\"normal\",\"model\":");
 	buf_json_str(&b, model, strlen(model));
-	buf_printf(&b, ",\"parent_id\":null,\"messages\":[{\"fid\":\"%s\","
-	    "\"parentId\":null,\"childrenIds\":[\"%s\"],\"role\":\"user\","
-	    "\"content\":", fid, child);
+	buf_adds(&b, ",\"parent_id\":");
+	parent_json(&b, parent);
+	buf_printf(&b, ",\"messages\":[{\"fid\":\"%s\",\"parentId\":", fid);
+	parent_json(&b, parent);
+	buf_printf(&b, ",\"childrenIds\":[\"%s\"],\"role\":\"user\","
+	    "\"content\":", child);
 	buf_json_str(&b, prompt, plen);
 	buf_printf(&b, ",\"user_action\":\"chat\",\"files\":[],"
 	    "\"timestamp\":%lld,\"models\":[", now);
@@ -173,8 +200,10 @@ completion_body(struct qa_call *c, const struct provider_call *pc, int think)
 	    "\"research_mode\":\"normal\",\"auto_thinking\":false,"
 	    "\"thinking_format\":\"summary\",\"auto_search\":false},"
 	    "\"extra\":{\"meta\":{\"subChatType\":\"t2t\"}},"
-	    "\"sub_chat_type\":\"t2t\",\"parent_id\":null}],"
-	    "\"timestamp\":%lld}", think ? "true" : "false", now + 1);
+	    "\"sub_chat_type\":\"t2t\",\"parent_id\":",
+	    think ? "true" : "false");
+	parent_json(&b, parent);
+	buf_printf(&b, "}],\"timestamp\":%lld}", now + 1);
 	out = b.failed ? NULL : arena_strndup(c->arena, b.p, b.len);
 	buf_free(&b);
 	return out;
@@ -250,8 +279,13 @@ stream_end(struct stream_ctx *sc, enum up_err e)
 		    qa_stream_strerror(de));
 }
 
-static void
-completion(struct qa_call *c, const struct provider_call *pc, int think)
+/*
+ * 0 when the whole answer reached the sink and the upstream ended it;
+ * *resp_id then names it (the parent of a next turn), or is "".
+ */
+static int
+completion(struct qa_call *c, const struct provider_call *pc, int think,
+    const char *parent, char resp_id[QAS_ID_MAX + 1])
 {
 	const struct chat_sink *k = pc->sink;
 	struct qa_stream_opts so;
@@ -261,6 +295,7 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	struct json_object *root, *data;
 	long long exp = qa_jwt_exp(c->token);
 	enum up_err e;
+	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&resp, 0, sizeof(resp));
@@ -273,7 +308,7 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	if (qa_stream_new(&sc.dec, k, &so) != QAS_OK) {
 		qa_fail(c, "completion", QA_ENOMEM);
 		call_stream_free(&sc.cs);
-		return;
+		return -1;
 	}
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
@@ -282,7 +317,7 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 	/* The real client sends the chat's page as its referer. */
 	req.headers = qa_headers(c, arena_printf(c->arena, QA_ORIGIN "/c/%s",
 	    c->chat_id), NULL, 1);
-	req.body = completion_body(c, pc, think);
+	req.body = completion_body(c, pc, think, parent);
 	req.body_len = req.body != NULL ? strlen(req.body) : 0;
 	if (req.url == NULL || req.headers == NULL || req.body == NULL) {
 		qa_fail(c, "completion", QA_ENOMEM);
@@ -316,10 +351,34 @@ completion(struct qa_call *c, const struct provider_call *pc, int think)
 		goto out;
 	}
 	stream_end(&sc, e);
+	if (sc.dec_err == QAS_OK && !sc.cs.bad_frame &&
+	    qa_stream_done(sc.dec) && qa_stream_finished_upstream(sc.dec)) {
+		snprintf(resp_id, QAS_ID_MAX + 1, "%s",
+		    qa_stream_response_id(sc.dec));
+		rc = 0;
+	}
 out:
 	http_resp_free(&resp);
 	call_stream_free(&sc.cs);
 	qa_stream_free(sc.dec);
+	return rc;
+}
+
+/*
+ * A complete answer in a session: the chat stays, named for the next
+ * turn.  0 kept, -1 when there is nothing to continue after.
+ */
+static int
+keep(const struct provider_call *pc, const struct qa_call *c,
+    const char *resp_id)
+{
+	struct provider_session *ps = pc->session;
+
+	if (ps == NULL || !id_ok(resp_id))
+		return -1;
+	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", c->chat_id);
+	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", resp_id);
+	return 0;
 }
 
 void
@@ -328,7 +387,10 @@ qwenai_chat(const struct provider_call *pc)
 	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
 	const struct chat_part *part;
 	struct qa_call c;
+	char resp_id[QAS_ID_MAX + 1] = "";
+	const char *parent = NULL;
 	size_t msg;
+	int cont;
 
 	if (pc->account == NULL || pc->account->secret == NULL) {
 		call_fail(pc->sink, 401, "invalid_request_error",
@@ -350,9 +412,44 @@ qwenai_chat(const struct provider_call *pc)
 	c.sink = pc->sink;
 	c.idle = pc->idle;
 	c.idle_ctx = pc->idle_ctx;
-	if (chat_new(&c, pc->route->upstream_model) < 0)
+	cont = pc->session != NULL && pc->session->chat_id != NULL;
+	if (cont) {
+		/* both went into the table from a stream: checked all the same */
+		if (!id_ok(pc->session->chat_id) || pc->session->parent_id ==
+		    NULL || !id_ok(pc->session->parent_id)) {
+			call_fail(pc->sink, 502, "upstream_error",
+			    "session_lost", "The Qwen AI chat of this session "
+			    "cannot be continued.");
+			return;
+		}
+		c.chat_id = pc->session->chat_id;
+		parent = pc->session->parent_id;
+	} else if (chat_new(&c, pc->route->upstream_model) < 0)
 		return;
-	/* From here on the chat exists: it goes, whatever happens. */
-	defer_delete(pc, &c);
-	completion(&c, pc, thinking(pc->route));
+	if (completion(&c, pc, thinking(pc->route), parent, resp_id) == 0 &&
+	    keep(pc, &c, resp_id) == 0)
+		return;
+	/*
+	 * A chat of this answer alone goes, whatever happened (a continued
+	 * one is the session's to end).
+	 */
+	if (!cont)
+		defer_delete(pc, &c);
+}
+
+/* A session that ended: its chat goes (§7.3 step 3). */
+int
+qwenai_forget(const struct provider_ctx *x, const struct provider_account *a,
+    const char *chat_id)
+{
+	struct qa_call c;
+
+	if (a == NULL || a->secret == NULL || chat_id == NULL ||
+	    !id_ok(chat_id))
+		return -1;
+	qa_call_init(&c, x, a);
+	if (c.base == NULL)
+		return -1;
+	c.chat_id = chat_id;
+	return chat_remove(&c);
 }

@@ -143,6 +143,7 @@ validate(const struct provider_ctx *x, const struct provider_account *a,
 const struct provider qwenai_provider = {
 	.id = "qwenai",
 	.display = "Qwen AI",
+	.flags = PROVIDER_SESSIONS,
 	.models = qa_models,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
@@ -153,5 +154,6 @@ const struct provider qwenai_provider = {
 	.name_flags = name_flags,
 	.chat = qwenai_chat,
 	.validate = validate,
+	.forget = qwenai_forget,
 	.listed = qwenai_listed,
 };

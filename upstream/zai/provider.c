@@ -146,6 +146,12 @@ validate(const struct provider_ctx *x, const struct provider_account *a,
 	out->latency_ms = call_ms_since(&t0);
 }
 
+/*
+ * No PROVIDER_SESSIONS: §8.2 puts a user message into a chat only through
+ * chats/new (current_user_message_id names that one message, its parent
+ * null), the web client sends the whole history with every completion,
+ * and the stream (§8.5) names no message of the answer to continue after.
+ */
 const struct provider zai_provider = {
 	.id = "zai",
 	.display = "Z.ai",
