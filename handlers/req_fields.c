@@ -491,10 +491,14 @@ req_body_parse(const char *body, size_t len, struct json_object **rootp,
 		return chat_req_fail(e, "invalid_json", NULL, "We could not "
 		    "parse the JSON body of your request (%s at byte %zu).",
 		    jstrict_strerror(je), off);
-	/* json-c waits for more after a bare number: objects only */
-	for (off = 0; off < len && body[off] != '{'; off++)
+	/*
+	 * The value starts at the first non-blank.  Only an object goes on
+	 * to json-c, which waits for more after a bare number.
+	 */
+	for (off = 0; off < len && (body[off] == ' ' || body[off] == '\t' ||
+	    body[off] == '\r' || body[off] == '\n'); off++)
 		;
-	if (off == len)
+	if (off == len || body[off] != '{')
 		return chat_req_fail(e, "invalid_type", NULL, "The request "
 		    "body must be a JSON object.");
 	if (len > INT_MAX)	/* json-c counts in int */
@@ -508,6 +512,11 @@ req_body_parse(const char *body, size_t len, struct json_object **rootp,
 	if (root == NULL)	/* checked above: only out of memory */
 		return chat_req_fail(e, "server_error", NULL,
 		    "Out of memory.");
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);	/* not reached: '{' opens it */
+		return chat_req_fail(e, "invalid_type", NULL, "The request "
+		    "body must be a JSON object.");
+	}
 	*rootp = root;
 	return 0;
 }
