@@ -356,7 +356,8 @@ response(char *s, size_t n)
 	struct fake	 f;
 	struct arena	 a;
 	struct req	 r;
-	char		*cur = s, *method, *uri, *ctype, *hdr, *colon, *body;
+	char		*cur = s, *method, *uri, *ctype, *hdr, *colon;
+	char		*body;
 	char		*p, *end, hname[64], clen[24];
 	size_t		 i, k;
 	int		 status = 0;

@@ -5,7 +5,8 @@
  * /v1/chat/completions (validation, auth, pool, retries); the answer is
  * written as text_completion objects.  What a chat cannot honour (echo,
  * suffix, several prompts or choices, token-id prompts, logprobs) is
- * refused with a 400 instead of being silently ignored.
+ * refused with a 400 instead of being silently ignored: the field table
+ * (handlers/req_fields.c) for the fields, prompt_of() for the prompt.
  */
 #include "config.h"
 

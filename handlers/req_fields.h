@@ -49,7 +49,7 @@ struct req_field {
 	unsigned	 types;		/* REQ_T_* */
 	unsigned	 flags;		/* REQ_F_* */
 	double		 min, max;	/* INT/NUMBER: the range */
-	size_t		 maxlen;	/* STRING: bytes; ARRAY/OBJECT: items */
+	size_t		 maxlen;	/* STRING: bytes; else: items */
 	size_t		 minlen;	/* ARRAY: items */
 	req_shape_fn	 shape;		/* or NULL */
 };
@@ -62,8 +62,8 @@ const struct req_field	*req_fields_table(size_t *n);
  * but blanks after it is an error).  0 with *root (json_object_put it),
  * or -1 with e filled as a 400.
  */
-int	 req_body_parse(const char *body, size_t len, struct json_object **root,
-	    struct chat_req_error *e);
+int	 req_body_parse(const char *body, size_t len,
+	    struct json_object **root, struct chat_req_error *e);
 
 /*
  * Every field of the table that root holds and api reads, checked, and

@@ -45,10 +45,11 @@ static const struct { const char *s; size_t n; enum jstrict_err want; }
 	{ "[1 2]", 0, JSTRICT_SYNTAX },
 	{ "{", 0, JSTRICT_SYNTAX },
 	{ "{\"a\":\"\xff\"}", 0, JSTRICT_UTF8 },
-	{ "{\"a\":\"\xc0\xaf\"}", 0, JSTRICT_UTF8 },		/* overlong */
-	{ "{\"a\":\"\xed\xa0\x80\"}", 0, JSTRICT_UTF8 },	/* surrogate */
-	{ "{\"a\":\"\xf4\x90\x80\x80\"}", 0, JSTRICT_UTF8 },	/* > U+10FFFF */
-	{ "{\"a\":\"\xe4\xbd\"}", 0, JSTRICT_UTF8 },		/* cut */
+	/* overlong, a surrogate, past U+10FFFF, cut short */
+	{ "{\"a\":\"\xc0\xaf\"}", 0, JSTRICT_UTF8 },
+	{ "{\"a\":\"\xed\xa0\x80\"}", 0, JSTRICT_UTF8 },
+	{ "{\"a\":\"\xf4\x90\x80\x80\"}", 0, JSTRICT_UTF8 },
+	{ "{\"a\":\"\xe4\xbd\"}", 0, JSTRICT_UTF8 },
 	{ "\xef\xbb\xbf{}", 0, JSTRICT_SYNTAX },		/* BOM */
 	{ "\xfe{}", 0, JSTRICT_UTF8 },
 };
