@@ -6,7 +6,9 @@
  *
  * Byte 0 of the input picks the target, the rest is the input.  Oracles
  * besides the sanitizers:
- *  - chat body: a success obeys every limit of upstream/provider.h
+ *  - chat body: strict JSON (fcgi/jstrict.c) is what json-c reads
+ *    whole and what the parser does not call invalid_json; a success
+ *    obeys every limit of upstream/provider.h
  *    (message and part counts, text bytes summed exactly, model and id
  *    lengths, known roles, text never NULL), also after the UPLOAD_BY_URL
  *    split; a failure is a 4xx with a code and a message; the same bytes
@@ -73,11 +75,32 @@ chat_body(const char *s, size_t n)
 	struct chat_req_error	 e, e2;
 	struct json_object	*root = NULL, *root2 = NULL;
 	size_t			 i, j, text = 0;
+	enum jstrict_err	 je;
 	int			 rc, rc2;
 
 	arena_init(&a, 0);
 	memset(&e, 0, sizeof(e));
 	rc = chat_request_parse(&a, s, n, &r, &root, &e);
+	/*
+	 * The strict checker decides what is JSON: what it takes json-c
+	 * reads whole (s is NUL-terminated), what it refuses is invalid_json.
+	 */
+	je = jstrict_check(s, n, 64, NULL);
+	if (je == JSTRICT_OK) {
+		struct json_tokener *tok = json_tokener_new_ex(65);
+		struct json_object *o;
+
+		CHECK(tok != NULL);
+		/* with its NUL, so that a bare number ends */
+		o = json_tokener_parse_ex(tok, s, (int)n + 1);
+		CHECK(json_tokener_get_error(tok) == json_tokener_success);
+		CHECK(o != NULL || strncmp(s + strspn(s, " \t\r\n"), "null",
+		    4) == 0);
+		json_object_put(o);
+		json_tokener_free(tok);
+		CHECK(rc == 0 || strcmp(e.code, "invalid_json") != 0);
+	} else if (je != JSTRICT_DEPTH)
+		CHECK(rc == -1 && strcmp(e.code, "invalid_json") == 0);
 	if (rc == 0) {
 		CHECK(r.nmessages >= 1 && r.nmessages <= CHAT_MAX_MESSAGES);
 		CHECK(bounded(r.model, CHAT_MAX_MODEL));
