@@ -9,6 +9,7 @@
 #include "fcgi/buf.h"
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
+#include "fcgi/utf8.h"
 
 static const struct { int code; const char *text; } reasons[] = {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
@@ -100,11 +101,33 @@ resp_no_content(struct req *r)
 	return resp_flush(r);
 }
 
+const char *
+resp_utf8(struct arena *a, const char *s, size_t n, size_t *outlen)
+{
+	struct buf b;
+	char *out = NULL;
+
+	*outlen = n;
+	if (utf8_valid_prefix(s, n) == n)
+		return s;
+	buf_init(&b, 0);
+	if (buf_add_utf8(&b, s, n, SIZE_MAX, 0) == 0 &&
+	    (out = arena_alloc(a, b.len + 1)) != NULL) {
+		memcpy(out, b.p, b.len);
+		out[b.len] = '\0';
+		*outlen = b.len;
+	}
+	buf_free(&b);
+	return out;
+}
+
 enum app_err
 resp_json_text(struct req *r, int status, const char *s, size_t len)
 {
 	enum app_err e;
 
+	if ((s = resp_utf8(r->arena, s, len, &len)) == NULL)
+		return APP_ENOMEM;
 	if ((e = resp_start(r, status, "application/json", NULL)) != APP_OK ||
 	    (e = resp_write(r, s, len)) != APP_OK ||
 	    (e = resp_write(r, "\n", 1)) != APP_OK)
@@ -263,6 +286,8 @@ resp_sse_put(struct req *r, const char *data, size_t len)
 {
 	enum app_err e;
 
+	if ((data = resp_utf8(r->arena, data, len, &len)) == NULL)
+		return APP_ENOMEM;
 	if ((e = resp_write(r, "data: ", 6)) != APP_OK ||
 	    (e = resp_write(r, data, len)) != APP_OK ||
 	    (e = resp_write(r, "\n\n", 2)) != APP_OK)

@@ -24,6 +24,14 @@ enum app_err	 resp_error_hdr(struct req *, int status, const char *extra,
 		    const char *type, const char *code, const char *param,
 		    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 enum app_err	 resp_app_error(struct req *, enum app_err);
+/*
+ * s[0..n) as valid UTF-8: s itself when it is, else a copy in the arena
+ * with each invalid byte as U+FFFD (*outlen bytes); NULL when out of
+ * memory.  Every JSON body and SSE event we send goes through it, so a
+ * stray byte from a client or an upstream never reaches a strict parser.
+ */
+const char	*resp_utf8(struct arena *, const char *s, size_t n,
+		    size_t *outlen);
 enum app_err	 resp_no_content(struct req *);
 struct json_object *resp_error_object(const char *type, const char *code,
 		    const char *param, const char *msg);

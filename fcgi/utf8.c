@@ -36,3 +36,21 @@ utf8_seq_len(const unsigned char *s, size_t left)
 		return 0;
 	return n;
 }
+
+size_t
+utf8_valid_prefix(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if (u[i] < 0x80) {	/* the common case: ASCII */
+			i++;
+			continue;
+		}
+		if ((k = utf8_seq_len(u + i, n - i)) == 0)
+			break;
+		i += k;
+	}
+	return i;
+}

@@ -10,5 +10,7 @@
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 size_t	 utf8_seq_len(const unsigned char *s, size_t left);
+/* How many bytes from s on are valid UTF-8: n when all of them are. */
+size_t	 utf8_valid_prefix(const char *s, size_t n);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "handlers/chat_request.h"
+#include "handlers/req_fields.h"
 
 int
 chat_req_fail(struct chat_req_error *e, const char *code, const char *param,
@@ -35,65 +36,42 @@ chat_req_name_ok(const char *s, size_t n, size_t max)
 	return 1;
 }
 
-/* A string field of at most max bytes, or absent/null. */
-static int
-opt_string(struct json_object *o, const char *key, size_t max,
-    const char **out, struct chat_req_error *e)
+/*
+ * The scalar fields, read after req_fields_check() has checked their
+ * types and ranges: absent or null gives the default.
+ */
+static const char *
+get_string(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	*out = NULL;
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return chat_req_fail(e, "invalid_type", key,
-		    "'%s' must be a string.",
-		    key);
-	if ((size_t)json_object_get_string_len(v) > max)
-		return chat_req_fail(e, "invalid_value", key,
-		    "'%s' is longer than %zu "
-		    "characters.", key, max);
-	*out = json_object_get_string(v);
-	return 0;
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
 }
 
 static int
-opt_bool(struct json_object *o, const char *key, int *out,
-    struct chat_req_error *e)
+get_bool(struct json_object *o, const char *key, int def)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return chat_req_fail(e, "invalid_type", key,
-		    "'%s' must be a boolean.",
-		    key);
-	*out = json_object_get_boolean(v);
-	return 0;
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return def;
+	return json_object_get_boolean(v);
 }
 
-static int
-opt_number(struct json_object *o, const char *key, double min, double max,
-    double *out, struct chat_req_error *e)
+static double
+get_number(struct json_object *o, const char *key, double def)
 {
 	struct json_object *v;
-	double d;
 
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_double) &&
-	    !json_object_is_type(v, json_type_int))
-		return chat_req_fail(e, "invalid_type", key,
-		    "'%s' must be a number.",
-		    key);
-	d = json_object_get_double(v);
-	if (!(d >= min && d <= max))
-		return chat_req_fail(e, "invalid_value", key,
-		    "'%s' must be between %g "
-		    "and %g.", key, min, max);
-	*out = d;
-	return 0;
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    (!json_object_is_type(v, json_type_double) &&
+	    !json_object_is_type(v, json_type_int)))
+		return def;
+	return json_object_get_double(v);
 }
 
 static int
@@ -264,66 +242,20 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
     struct chat_request *r, struct json_object **rootp,
     struct chat_req_error *e)
 {
-	struct json_tokener *tok = NULL;
 	struct json_object *root = NULL, *v, *msgs;
 	size_t i, n;
 	double d;
-	int b;
 
 	*rootp = NULL;
 	memset(r, 0, sizeof(*r));
 	memset(e, 0, sizeof(*e));
-	r->max_tokens = -1;
-	r->temperature = -1;
-	r->top_p = -1;
-	r->history_disabled = -1;
-	if ((tok = json_tokener_new_ex(64)) == NULL)
-		return chat_req_fail(e, "server_error", NULL, "Out of memory.");
-	root = json_tokener_parse_ex(tok, body, (int)len);
-	if (root == NULL || json_tokener_get_parse_end(tok) < len) {
-		enum json_tokener_error je = json_tokener_get_error(tok);
-		json_tokener_free(tok);
-		json_object_put(root);
-		return chat_req_fail(e, "invalid_json", NULL,
-		    "We could not parse the "
-		    "JSON body of your request (%s).",
-		    je == json_tokener_success ? "trailing data" :
-		    json_tokener_error_desc(je));
-	}
-	json_tokener_free(tok);
-	if (!json_object_is_type(root, json_type_object)) {
-		json_object_put(root);
-		return chat_req_fail(e, "invalid_type", NULL,
-		    "The request body must be "
-		    "a JSON object.");
-	}
-	if (opt_string(root, "model", CHAT_MAX_MODEL, &r->model, e) < 0)
+	if (req_body_parse(body, len, &root, e) < 0)
+		return -1;
+	if (req_fields_check(root, REQ_CHAT, e) < 0)
 		goto fail;
-	if (!json_object_object_get_ex(root, "messages", &msgs) ||
-	    msgs == NULL) {
-		chat_req_fail(e, "missing_required_parameter", "messages",
-		    "'messages' is a required property.");
-		goto fail;
-	}
-	if (!json_object_is_type(msgs, json_type_array)) {
-		chat_req_fail(e, "invalid_type", "messages",
-		    "'messages' must be an "
-		    "array.");
-		goto fail;
-	}
+	/* the table checked messages: an array of 1..CHAT_MAX_MESSAGES */
+	json_object_object_get_ex(root, "messages", &msgs);
 	n = json_object_array_length(msgs);
-	if (n == 0) {
-		chat_req_fail(e, "invalid_value", "messages",
-		    "'messages' must contain "
-		    "at least one message.");
-		goto fail;
-	}
-	if (n > CHAT_MAX_MESSAGES) {
-		chat_req_fail(e, "invalid_value", "messages",
-		    "'messages' has more than "
-		    "%d items.", CHAT_MAX_MESSAGES);
-		goto fail;
-	}
 	if ((r->messages = arena_calloc(a, n, sizeof(*r->messages))) == NULL) {
 		chat_req_fail(e, "server_error", NULL, "Out of memory.");
 		goto fail;
@@ -341,55 +273,27 @@ chat_request_parse(struct arena *a, const char *body, size_t len,
 		    CHAT_MAX_TEXT);
 		goto fail;
 	}
-	if (opt_bool(root, "stream", &r->stream, e) < 0)
-		goto fail;
-	if (json_object_object_get_ex(root, "stream_options", &v) && v) {
-		if (!json_object_is_type(v, json_type_object)) {
-			chat_req_fail(e, "invalid_type", "stream_options",
-			    "'stream_options' must be an object.");
-			goto fail;
-		}
-		if (opt_bool(v, "include_usage", &r->include_usage, e) < 0)
-			goto fail;
-	}
-	d = -1;
-	if (opt_number(root, "max_completion_tokens", 1, 1e9, &d, e) < 0 ||
-	    (d < 0 && opt_number(root, "max_tokens", 1, 1e9, &d, e) < 0))
-		goto fail;
+	r->model = get_string(root, "model");
+	r->stream = get_bool(root, "stream", 0);
+	if (json_object_object_get_ex(root, "stream_options", &v))
+		r->include_usage = get_bool(v, "include_usage", 0);
+	d = get_number(root, "max_completion_tokens", -1);
+	if (d < 0)
+		d = get_number(root, "max_tokens", -1);
 	r->max_tokens = d < 0 ? -1 : (long)d;
-	if (opt_number(root, "temperature", 0, 2, &r->temperature, e) < 0 ||
-	    opt_number(root, "top_p", 0, 1, &r->top_p, e) < 0)
-		goto fail;
-	d = 1;
-	if (opt_number(root, "n", 1, 128, &d, e) < 0)
-		goto fail;
-	if (d != 1) {
-		chat_req_fail(e, "invalid_value", "n",
-		    "Only n=1 is supported.");
-		goto fail;
-	}
-	if (opt_string(root, "user", 256, &r->user, e) < 0 ||
-	    opt_string(root, "reasoning_effort", 16, &r->reasoning_effort,
-	    e) < 0 ||
-	    opt_string(root, "conversation_id", CHAT_MAX_ID,
-	    &r->conversation_id, e) < 0 ||
-	    opt_string(root, "parent_message_id", CHAT_MAX_ID,
-	    &r->parent_message_id, e) < 0 ||
-	    opt_string(root, "Chatgpt-Account-Id", CHAT_MAX_ID,
-	    &r->account_id, e) < 0)
-		goto fail;
+	r->temperature = get_number(root, "temperature", -1);
+	r->top_p = get_number(root, "top_p", -1);
+	r->user = get_string(root, "user");
 	/* camelCase as some clients send it (§1.1) */
-	if (r->reasoning_effort == NULL && opt_string(root, "reasoningEffort",
-	    16, &r->reasoning_effort, e) < 0)
-		goto fail;
-	b = -1;
-	if (opt_bool(root, "history_disabled", &b, e) < 0)
-		goto fail;
-	r->history_disabled = b;
-	r->web_search = r->deep_research = -1;
-	if (opt_bool(root, "web_search", &r->web_search, e) < 0 ||
-	    opt_bool(root, "deep_research", &r->deep_research, e) < 0)
-		goto fail;
+	if ((r->reasoning_effort = get_string(root, "reasoning_effort")) ==
+	    NULL)
+		r->reasoning_effort = get_string(root, "reasoningEffort");
+	r->conversation_id = get_string(root, "conversation_id");
+	r->parent_message_id = get_string(root, "parent_message_id");
+	r->account_id = get_string(root, "Chatgpt-Account-Id");
+	r->history_disabled = get_bool(root, "history_disabled", -1);
+	r->web_search = get_bool(root, "web_search", -1);
+	r->deep_research = get_bool(root, "deep_research", -1);
 	*rootp = root;
 	return 0;
 fail:

@@ -5,7 +5,8 @@
  * /v1/chat/completions (validation, auth, pool, retries); the answer is
  * written as text_completion objects.  What a chat cannot honour (echo,
  * suffix, several prompts or choices, token-id prompts, logprobs) is
- * refused with a 400 instead of being silently ignored.
+ * refused with a 400 instead of being silently ignored: the field table
+ * (handlers/req_fields.c) for the fields, prompt_of() for the prompt.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "fcgi/resp.h"
 #include "handlers/handlers.h"
 #include "handlers/openai_sink.h"
+#include "handlers/req_fields.h"
 
 /* Fields copied from the completions body into the chat body as-is. */
 static const char *const passed[] = { "model", "stream", "stream_options",
@@ -26,38 +28,6 @@ unsupported(struct req *r, const char *param, const char *why)
 {
 	return resp_error(r, 400, "invalid_request_error", "unsupported_value",
 	    param, "'%s' %s", param, why);
-}
-
-/* A field that is present with a value other than its harmless default. */
-static int
-set_beyond(struct json_object *o, const char *key, int (*harmless)(
-    struct json_object *))
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(o, key, &v) && v != NULL &&
-	    !harmless(v);
-}
-
-static int
-is_false(struct json_object *v)
-{
-	return json_object_is_type(v, json_type_boolean) &&
-	    !json_object_get_boolean(v);
-}
-
-static int
-is_one(struct json_object *v)
-{
-	return json_object_is_type(v, json_type_int) &&
-	    json_object_get_int64(v) == 1;
-}
-
-static int
-is_empty_string(struct json_object *v)
-{
-	return json_object_is_type(v, json_type_string) &&
-	    json_object_get_string_len(v) == 0;
 }
 
 /* The prompt as one string: a string, or an array of exactly one. */
@@ -90,54 +60,35 @@ prompt_of(struct req *r, struct json_object *o, struct json_object **out)
 	return APP_OK;
 }
 
+static enum app_err
+refuse(struct req *r, const struct chat_req_error *err)
+{
+	return resp_error(r, err->status, "invalid_request_error", err->code,
+	    err->param[0] ? err->param : NULL, "%s", err->message);
+}
+
 enum app_err
 h_completions(struct req *r, const char *rest)
 {
-	struct json_tokener *tok = NULL;
+	struct chat_req_error err;
 	struct json_object *o = NULL, *chat = NULL, *msgs, *msg, *prompt, *v;
 	const char *body;
 	size_t i, len;
 	enum app_err e;
 
 	(void)rest;
+	memset(&err, 0, sizeof(err));
 	if (r->body_len == 0)
 		return resp_error(r, 400, "invalid_request_error",
 		    "missing_body", NULL, "The request needs a JSON body.");
-	if ((tok = json_tokener_new_ex(64)) == NULL)
-		return APP_ENOMEM;
-	o = json_tokener_parse_ex(tok, r->body, (int)r->body_len);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != r->body_len ||
-	    !json_object_is_type(o, json_type_object)) {
-		e = resp_error(r, 400, "invalid_request_error", "invalid_json",
-		    NULL, "The body must be one JSON object.");
+	/* the field table refuses what a chat cannot honour */
+	if (req_body_parse(r->body, r->body_len, &o, &err) < 0 ||
+	    req_fields_check(o, REQ_TEXT, &err) < 0) {
+		e = refuse(r, &err);
 		goto done;
 	}
 	if ((e = prompt_of(r, o, &prompt)) != APP_OK || prompt == NULL)
 		goto done;
-	if (set_beyond(o, "echo", is_false)) {
-		e = unsupported(r, "echo", "is not supported.");
-		goto done;
-	}
-	if (set_beyond(o, "suffix", is_empty_string)) {
-		e = unsupported(r, "suffix", "is not supported (no insertion "
-		    "mode on the web backends).");
-		goto done;
-	}
-	if (set_beyond(o, "n", is_one) || set_beyond(o, "best_of", is_one)) {
-		e = unsupported(r, "n", "and 'best_of' must be 1.");
-		goto done;
-	}
-	if ((json_object_object_get_ex(o, "tools", &v) && v != NULL) ||
-	    (json_object_object_get_ex(o, "tool_choice", &v) && v != NULL)) {
-		e = unsupported(r, "tools", "is not supported on "
-		    "/v1/completions; use /v1/chat/completions.");
-		goto done;
-	}
-	if (json_object_object_get_ex(o, "logprobs", &v) && v != NULL) {
-		e = unsupported(r, "logprobs", "is not supported.");
-		goto done;
-	}
 
 	chat = json_object_new_object();
 	for (i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
@@ -156,6 +107,5 @@ h_completions(struct req *r, const char *rest)
 done:
 	json_object_put(chat);
 	json_object_put(o);
-	json_tokener_free(tok);
 	return e;
 }

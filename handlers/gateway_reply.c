@@ -73,8 +73,12 @@ gw_send(struct req *r, int status, const char *ctype, const char *extra,
 enum app_err
 gw_json(struct req *r, int status, const char *json)
 {
+	size_t len = strlen(json);
+
+	if ((json = resp_utf8(r->arena, json, len, &len)) == NULL)
+		return APP_ENOMEM;
 	return gw_send(r, status, "application/json",
-	    "Cache-Control: no-store\r\n", json, strlen(json));
+	    "Cache-Control: no-store\r\n", json, len);
 }
 
 enum app_err

@@ -141,7 +141,9 @@ tok_json(struct tok *t, int status, struct json_object *o, const char *extra)
 	line[len] = '\n';
 	line[len + 1] = '\0';
 	json_object_put(o);
-	e = tok_send(t, status, "application/json", 0, extra, line, len + 1);
+	if ((s = resp_utf8(t->r->arena, line, len + 1, &len)) == NULL)
+		return APP_ENOMEM;
+	e = tok_send(t, status, "application/json", 0, extra, s, len);
 	return e;
 }
 

@@ -208,7 +208,8 @@ def suite(r, label, fe, mock):
     check_error_shape(r, pre + "unknown role -> 400", resp, 400, "invalid_value")
     resp = harness.http(port, "POST", "/v1/chat/completions", '{"messages":[]}',
                         headers={"Content-Type": "application/json"})
-    check_error_shape(r, pre + "empty messages -> 400", resp, 400, "invalid_value")
+    check_error_shape(r, pre + "empty messages -> 400 empty_array (as OpenAI)", resp, 400,
+                      "empty_array")
 
 
 def sentinel_cases(r, fe, mock):

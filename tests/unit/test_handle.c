@@ -11,6 +11,9 @@
 
 #include "fcgi/conf.h"
 #include "fcgi/handle.h"
+#include "fcgi/jstrict.h"
+#include "fcgi/resp.h"
+#include "fcgi/utf8.h"
 #include "fcgi/router.h"
 #include "unit.h"
 
@@ -335,6 +338,54 @@ START_TEST(router_table)
 }
 END_TEST
 
+/*
+ * Raw bytes from a client (path, query, header, body) come back as
+ * U+FFFD: every JSON body is strict JSON in strict UTF-8.
+ */
+START_TEST(json_is_utf8)
+{
+	const char *p1[] = { "REQUEST_METHOD", "GET", "REQUEST_URI",
+	    "/%ff%fe", NULL };
+	const char *p2[] = { "REQUEST_METHOD", "GET", "REQUEST_URI",
+	    "/_test/echo?q=\xff\xfe", "CONTENT_TYPE", "text/\xc0\xaf",
+	    NULL };
+	struct fake f = { .params = p1 }, g = { .params = p2 };
+	struct fake *all[] = { &f, &g };
+	const char *b;
+	size_t i;
+
+	ck_assert_int_eq(run(&f), 404);
+	ck_assert_int_eq(run(&g), 200);
+	for (i = 0; i < 2; i++) {
+		b = strstr(all[i]->out, "\r\n\r\n") + 4;
+		ck_assert_int_eq(jstrict_check(b, strlen(b), 8, NULL),
+		    JSTRICT_OK);
+		ck_assert_ptr_nonnull(strstr(b, "\xef\xbf\xbd\xef\xbf\xbd"));
+	}
+	assert_error_shape(&f, "not_found");
+}
+END_TEST
+
+START_TEST(utf8_repair)
+{
+	struct arena a;
+	const char *ok = "caf\xc3\xa9", *out;
+	size_t n;
+
+	arena_init(&a, 0);
+	ck_assert_uint_eq(utf8_valid_prefix(ok, 5), 5);
+	ck_assert_uint_eq(utf8_valid_prefix("ab\xe4\xbd", 4), 2);
+	ck_assert_ptr_eq(resp_utf8(&a, ok, 5, &n), ok);	/* no copy */
+	ck_assert_uint_eq(n, 5);
+	out = resp_utf8(&a, "\"a\xff\xed\xa0\x80\"", 7, &n);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_uint_eq(n, 3 + 4 * 3);
+	ck_assert_mem_eq(out, "\"a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd\"", n);
+	arena_free(&a);
+}
+END_TEST
+
 static Suite *
 handle_suite(void)
 {
@@ -354,6 +405,8 @@ handle_suite(void)
 	tcase_add_test(tc, test_routes_off);
 	tcase_add_test(tc, sse_events_and_hup);
 	tcase_add_test(tc, router_table);
+	tcase_add_test(tc, json_is_utf8);
+	tcase_add_test(tc, utf8_repair);
 	suite_add_tcase(s, tc);
 	return s;
 }

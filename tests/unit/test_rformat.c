@@ -22,7 +22,7 @@
 		"false}"
 
 static const struct { const char *rf, *code, *msg; } bad[] = {
-	{ "[]", "invalid_type", "must be an object" },
+	{ "[]", "invalid_type", "an object" },
 	{ "{}", "missing_required_parameter", "response_format.type" },
 	{ "{\"type\":1}", "invalid_type", "must be a string" },
 	{ "{\"type\":\"xml\"}", "invalid_value", "'xml'" },
@@ -60,8 +60,9 @@ parse(struct arena *a, const char *rf, struct chat_request *cr,
 
 	snprintf(body, sizeof(body), "{%s%s%s}", rf ? "\"response_format\":" :
 	    "", rf ? rf : "", rf ? "," U : U);
-	ck_assert_int_eq(chat_request_parse(a, body, strlen(body), cr, root,
-	    e), 0);
+	/* the field table (req_fields.c) refuses a wrong type first */
+	if (chat_request_parse(a, body, strlen(body), cr, root, e) < 0)
+		return -1;
 	rc = rf_request_parse(a, *root, out, e);
 	return rc;
 }

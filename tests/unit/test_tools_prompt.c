@@ -88,8 +88,9 @@ static int
 parse(struct arena *a, const char *body, struct chat_request *cr,
     struct tools_req *tr, struct json_object **root, struct chat_req_error *e)
 {
+	/* the field table (req_fields.c) refuses a wrong type first */
 	if (chat_request_parse(a, body, strlen(body), cr, root, e) < 0)
-		return -2;
+		return -1;
 	return tools_request_parse(a, *root, cr, tr, e);
 }
 
