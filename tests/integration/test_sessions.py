@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
 import harness  # noqa: E402
 from harness import HarnessError, Results  # noqa: E402
 import deepseek_mock  # noqa: E402
+import glm_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -78,6 +79,37 @@ class DeepSeekSide:
 
 
 SIDES = [DeepSeekSide]
+
+
+class GLMSide:
+    """GLM continues by conversation_id alone (no parent id): "parent" is the id sent."""
+    name, model, var = "glm", "GLM-5", "GLM_BASE_URL"
+    U = (glm_mock.DEFAULT_REFRESH_TOKEN, glm_mock.OTHER_REFRESH_TOKEN)
+
+    def __init__(self):
+        self.m = glm_mock.GLMMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["glm", u] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_completion") or {}
+        return {"chat": lc.get("conversation_id"),
+                "parent": (lc.get("body") or {}).get("conversation_id") or None,
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {c for v in self.m.state.live_conversations().values() for c in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {account: {"stream_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(GLMSide)
 
 
 # --------------------------------------------------------------------------- helpers
