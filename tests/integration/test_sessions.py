@@ -41,6 +41,7 @@ import harness  # noqa: E402
 from harness import HarnessError, Results  # noqa: E402
 import deepseek_mock  # noqa: E402
 import glm_mock  # noqa: E402
+import kimi_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -110,6 +111,37 @@ class GLMSide:
 
 
 SIDES.append(GLMSide)
+
+
+class KimiSide:
+    """Kimi continues by chat_id and parent_id (the last answer's message id)."""
+    name, model, var = "kimi", "Kimi-K2.5", "KIMI_BASE_URL"
+
+    def __init__(self):
+        self.m = kimi_mock.KimiMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["kimi", self.m.refresh_token(u)] for u in ("u1", "u2")]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_chat") or {}
+        body = lc.get("body") or {}
+        return {"chat": lc.get("chat_id"),
+                "parent": (body.get("message") or {}).get("parent_id") or None,
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {c for v in self.m.state.snapshot().get("live_chats", {}).values() for c in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_user": {account: {"chat_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(KimiSide)
 
 
 # --------------------------------------------------------------------------- helpers
