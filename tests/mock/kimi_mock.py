@@ -415,9 +415,12 @@ class Handler(dsm.Handler):
                 not isinstance(b["options"]["thinking"], bool):
             return None, "options %r" % (b["options"],)
         if not isinstance(m, dict) or set(m) != {"parent_id", "role", "blocks", "scenario"} or \
-                not isinstance(m["parent_id"], str) or (m["parent_id"] != "") != (b["chat_id"] != "") \
-                or m["role"] != "user" or m["scenario"] != SCENARIO:
+                not isinstance(m["parent_id"], str) or m["role"] != "user" or \
+                m["scenario"] != SCENARIO:
             return None, "message %r" % (m,)
+        if (m["parent_id"] != "") != (b["chat_id"] != ""):
+            return None, "chat_id %r with parent_id %r (a continued chat has both, a new one " \
+                "neither)" % (b["chat_id"], m["parent_id"])
         bl = m["blocks"]
         if not isinstance(bl, list) or len(bl) != 1 or not isinstance(bl[0], dict) or \
                 set(bl[0]) != {"message_id", "text"} or bl[0]["message_id"] != "" or \
