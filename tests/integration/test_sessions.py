@@ -42,6 +42,7 @@ from harness import HarnessError, Results  # noqa: E402
 import deepseek_mock  # noqa: E402
 import glm_mock  # noqa: E402
 import kimi_mock  # noqa: E402
+import minimax_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -144,6 +145,40 @@ class KimiSide:
 SIDES.append(KimiSide)
 
 
+class MiniMaxSide:
+    """MiniMax continues by send_msg's chat_id; the poll reads the AI messages after the
+    last turn's answer."""
+    name, model, var = "minimax", "MiniMax-M2.5", "MINIMAX_BASE_URL"
+    JWT = {minimax_mock.DEFAULT_UID: minimax_mock.DEFAULT_JWT,
+           minimax_mock.OTHER_UID: minimax_mock.OTHER_JWT}
+
+    def __init__(self):
+        self.m = minimax_mock.MiniMaxMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["minimax", j] for j in self.JWT.values()]
+
+    def last(self):
+        ls = self.m.state.snapshot().get("last_send") or {}
+        cid = ls.get("chat_id")
+        return {"chat": str(cid) if cid is not None else None,
+                "parent": (ls.get("body") or {}).get("chat_id"),
+                "prompt": ls.get("text") or "", "account": ls.get("user")}
+
+    def live(self):
+        return set(self.m.state.snapshot().get("chats_live") or [])
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {self.JWT[account]: {"send_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(MiniMaxSide)
+
+
 # --------------------------------------------------------------------------- helpers
 
 def ask(port, model, messages, stream, headers=None, extra=None):
@@ -198,6 +233,8 @@ def five_turns(r, side, port):
             r.fail("%s: turn %d answered" % (lab, k), err)
             return None
         first = turn_text("five", 1)
+        # the answer is this turn's alone (a continued chat holds the earlier answers)
+        ok = ok and (k == 1 or first not in (answer or ""))
         if k == 1:
             ok = ok and first in seen["prompt"]
         else:

@@ -40,7 +40,12 @@ ENDPOINTS (POST)
     /v1/api/user/device/register        {"uuid"} -> {"statusInfo":{"code":0},"data":
                                          {"deviceIDStr","realUserID"}}
     /matrix/api/v1/chat/send_msg        the 5.5 body, keys exactly -> {chat_id, msg_id,
-                                         base_resp}; the chat's answer starts growing
+                                         base_resp}; the chat's answer starts growing.
+                                         With "chat_id" (a chat of this user whose answer
+                                         ended) the chat goes on: its earlier user and AI
+                                         messages stay in get_chat_detail before the new
+                                         ones; a text that carries an earlier turn again
+                                         is refused
     /matrix/api/v1/chat/get_chat_detail {"chat_id"} -> {chat:{chat_id, chat_status},
                                          messages:[user, AI...], base_resp}
     /matrix/api/v1/chat/delete_chat     {"chat_id": <integer>} -> base_resp; an unfinished
@@ -214,13 +219,27 @@ def pieces_of(text):
 
 
 class Chat:
-    """One chat: its answer and the pace at which it shows."""
+    """One chat: its answer and the pace at which it shows.  A chat continued by send_msg
+    keeps its earlier turns (history: their user and AI messages, shown before this turn's;
+    seen: their user texts; transcript: prompts and answers, for the tool replies)."""
 
     def __init__(self, cid, user, token, text, cfg, markers, msg_ids, reply=None):
         self.id = cid
         self.user = user
         self.token = token
         self.created = time.time()
+        self.deleted = False
+        self.history, self.seen, self.transcript = [], [], []
+        self.start_turn(text, cfg, markers, msg_ids, reply)
+
+    def continue_with(self, text, cfg, markers, msg_ids, reply=None):
+        """The next turn: the finished one joins the history."""
+        self.history += [{"msg_id": self.user_msg_id, "msg_type": 1, "msg_content": "(the prompt)"},
+                         {"msg_id": self.ai_id, "msg_type": 2, "msg_content": self.content,
+                          "extra_info": {"thinking_content": self.thinking}}]
+        self.start_turn(text, cfg, markers, msg_ids, reply)
+
+    def start_turn(self, text, cfg, markers, msg_ids, reply=None):
         self.t0 = time.monotonic()
         self.markers = markers
         self.user_msg_id, self.ai_id, self.ai2_id = msg_ids
@@ -244,7 +263,7 @@ class Chat:
         self.finish = "nofinish" not in markers and cfg["finish"]
         self.polls = []
         self.first_text_t = None
-        self.deleted = False
+        self.seen.append(text)
         self.deletes_running = int(markers.get("running") or cfg["running_deletes"] or 0)
         self.rewrite = "rewrite" in markers
         self.newmsg = markers.get("newmsg")
@@ -283,7 +302,8 @@ class Chat:
         status = 2 if n >= self.total and self.finish else 1
         if n > 0 and self.first_text_t is None:
             self.first_text_t = time.time()
-        msgs = [{"msg_id": self.user_msg_id, "msg_type": 1, "msg_content": "(the prompt)"}]
+        msgs = self.history + [{"msg_id": self.user_msg_id, "msg_type": 1,
+                                "msg_content": "(the prompt)"}]
         half = len(self.content) // 2
         if n > 0 or status == 2:
             if self.newmsg and len(content) > half:
@@ -304,7 +324,8 @@ class Chat:
         return {"user": self.user, "created": self.created, "thinking": self.thinking,
                 "content": self.content, "polls": list(self.polls), "npolls": len(self.polls),
                 "first_text_t": self.first_text_wall(), "complete": self.complete(),
-                "deleted": self.deleted, "markers": self.markers, "pace_s": self.pace}
+                "deleted": self.deleted, "markers": self.markers, "pace_s": self.pace,
+                "turns": len(self.seen)}
 
 
 class MockState:
@@ -717,15 +738,35 @@ class Handler(BaseHTTPRequestHandler):
         if f:
             return self._fault(f)
         with self.st.lock:
-            cid = self.st.next_chat
-            self.st.next_chat += 1
+            if "chat_id" in b:
+                # a continued chat: answered, and only the new turn comes
+                try:
+                    cid, chat = self._chat(False)
+                except ValueError as e:
+                    return self._reject(str(e))
+                if not (chat.complete() and chat.finish):
+                    return self._reject("chat is running: send_msg before its answer ended")
+                old = next((t for t in chat.seen if t and t in text), None)
+                if old is not None:
+                    return self._reject("the continued chat resent an earlier turn %r"
+                                        % old[:60])
+                history = "\n".join(chat.transcript)
+                self.st.bump("continued_sends", self.uid)
+            else:
+                cid, chat, history = self.st.next_chat, None, ""
+                self.st.next_chat += 1
             ids = (self.st.next_msg, self.st.next_msg + 1, self.st.next_msg + 2)
             self.st.next_msg += 3
-            chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids,
-                        mockbase.tool_reply(text, markers, self.cfg) or
-                        mockbase.structured_reply(text, markers))
-            self.st.chats[str(cid)] = chat
+            reply = mockbase.tool_reply(text, markers, self.cfg, history) or \
+                mockbase.structured_reply(text, markers)
+            if chat is None:
+                chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids, reply)
+                self.st.chats[str(cid)] = chat
+            else:
+                chat.continue_with(echo, self.cfg, markers, ids, reply)
+            chat.transcript += [text, chat.content]
             self.st.last["send"]["chat_id"] = cid
+            self.st.last["send"]["continued"] = "chat_id" in b
         cj = cid if self.cfg.get("chat_id_type") == "int" else str(cid)
         ans = {"chat_id": cj, "msg_id": ids[0]}
         if self.cfg.get("envelope") == "data":
