@@ -43,6 +43,7 @@ import deepseek_mock  # noqa: E402
 import glm_mock  # noqa: E402
 import kimi_mock  # noqa: E402
 import minimax_mock  # noqa: E402
+import qwen_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -177,6 +178,38 @@ class MiniMaxSide:
 
 
 SIDES.append(MiniMaxSide)
+
+
+class QwenSide:
+    """Qwen (China) continues by session_id, with the last answer's req_id as parent_req_id."""
+    name, model, var = "qwen", "Qwen3-Max", "QWEN_BASE_URL"
+    U = (qwen_mock.DEFAULT_TICKET, qwen_mock.OTHER_TICKET)
+
+    def __init__(self):
+        self.m = qwen_mock.QwenMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["qwen", u] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_chat") or {}
+        parent = (lc.get("body") or {}).get("parent_req_id")
+        return {"chat": lc.get("session_id"), "parent": parent if parent != "0" else None,
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {sid for v in self.m.state.snapshot().get("live_sessions", {}).values()
+                for sid in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_ticket": {account: {"chat_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(QwenSide)
 
 
 # --------------------------------------------------------------------------- helpers
