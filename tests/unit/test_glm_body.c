@@ -161,7 +161,8 @@ START_TEST(body_modes)
 		rt.requested = "GLM-5";
 		rt.upstream_model = "glm-5";
 		rt.flags = v[i].flags;
-		ck_assert_str_eq(glm_body(&A, &q.r, &rt, NULL, 0, NULL), v[i].want);
+		ck_assert_str_eq(glm_body(&A, &q.r, &rt, NULL, 0, NULL),
+		    v[i].want);
 	}
 }
 END_TEST
@@ -182,7 +183,8 @@ START_TEST(body_refs_and_escapes)
 	memset(&rt, 0, sizeof(rt));
 	rt.requested = "GLM-5";
 	rt.upstream_model = "glm-5";
-	ck_assert_str_eq(glm_body(&A, &q.r, &rt, refs, 4, NULL), HEAD(GLM_ASSISTANT)
+	ck_assert_str_eq(glm_body(&A, &q.r, &rt, refs, 4, NULL),
+	    HEAD(GLM_ASSISTANT)
 	    "{\"type\":\"file\",\"file\":[{\"source_id\":\"src2\",\"file_url\":"
 	    "\"https://f.example/2.pdf\"},{\"source_id\":\"src4\",\"file_url\":"
 	    "\"https://f.example/4.txt\"}]},"

@@ -50,8 +50,9 @@ id_ok(const char *id)
 {
 	size_t n = id != NULL ? strlen(id) : 0;
 
-	return n > 0 && n <= KS_ID_MAX && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_.:-") == n;
+	return n > 0 && n <= KS_ID_MAX && strspn(id,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.:-") == n;
 }
 
 /* DeleteChat, outside any answer; 0 deleted. */
