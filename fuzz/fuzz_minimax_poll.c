@@ -164,12 +164,12 @@ f_error(void *ctx, int status, const char *type, const char *code,
 
 /* Feeds the lines (each twice with twice); the last result. */
 static enum mm_poll_err
-run(const uint8_t *data, size_t size, bool final_only, int abort_at,
-    bool twice, struct rec *r)
+run(const uint8_t *data, size_t size, bool final_only, const char *after,
+    int abort_at, bool twice, struct rec *r)
 {
 	struct chat_sink k = { r, f_role, f_text, f_reasoning, NULL, f_finish,
 	    f_error, NULL, NULL };
-	struct mm_poll_opts o = { final_only };
+	struct mm_poll_opts o = { final_only, after };
 	struct mm_poll *p;
 	enum mm_poll_err e = MMP_OK;
 	const char *s = (const char *)data, *end = s + size, *nl;
@@ -207,14 +207,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t h = 2166136261u;
 	size_t i;
 	bool final_only;
+	const char *after;
 	int abort_at;
 
 	for (i = 0; i < size; i++)
 		h = (h ^ data[i]) * 16777619u;
 	final_only = (h & 1) != 0;
 	abort_at = (h >> 1) % 4 == 0 ? (int)((h >> 3) % 8) + 1 : 0;
-	ea = run(data, size, final_only, abort_at, false, &a);
-	eb = run(data, size, final_only, abort_at, true, &b);
+	/* a continued chat's answer comes after AI message 7 */
+	after = (h >> 6) % 3 == 0 ? "7" : NULL;
+	ea = run(data, size, final_only, after, abort_at, false, &a);
+	eb = run(data, size, final_only, after, abort_at, true, &b);
 	if (!a.empty && !b.empty && (ea != eb || a.log.len != b.log.len ||
 	    (a.log.len > 0 && memcmp(a.log.p, b.log.p, a.log.len) != 0)))
 		abort();

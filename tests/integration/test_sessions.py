@@ -44,6 +44,10 @@ import chatgpt_mock  # noqa: E402
 import deepseek_mock  # noqa: E402
 import mockbase  # noqa: E402
 import qwenai_mock  # noqa: E402
+import glm_mock  # noqa: E402
+import kimi_mock  # noqa: E402
+import minimax_mock  # noqa: E402
+import qwen_mock  # noqa: E402
 import test_chat  # noqa: E402  (the npm client installer)
 import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
@@ -155,6 +159,134 @@ class QwenAISide:
 SIDES.append(QwenAISide)
 
 
+class GLMSide:
+    """GLM continues by conversation_id alone (no parent id): "parent" is the id sent."""
+    name, model, var = "glm", "GLM-5", "GLM_BASE_URL"
+    U = (glm_mock.DEFAULT_REFRESH_TOKEN, glm_mock.OTHER_REFRESH_TOKEN)
+
+    def __init__(self):
+        self.m = glm_mock.GLMMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["glm", u] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_completion") or {}
+        return {"chat": lc.get("conversation_id"),
+                "parent": (lc.get("body") or {}).get("conversation_id") or None,
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {c for v in self.m.state.live_conversations().values() for c in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {account: {"stream_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(GLMSide)
+
+
+class KimiSide:
+    """Kimi continues by chat_id and parent_id (the last answer's message id)."""
+    name, model, var = "kimi", "Kimi-K2.5", "KIMI_BASE_URL"
+
+    def __init__(self):
+        self.m = kimi_mock.KimiMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["kimi", self.m.refresh_token(u)] for u in ("u1", "u2")]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_chat") or {}
+        body = lc.get("body") or {}
+        return {"chat": lc.get("chat_id"),
+                "parent": (body.get("message") or {}).get("parent_id") or None,
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {c for v in self.m.state.snapshot().get("live_chats", {}).values() for c in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_user": {account: {"chat_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(KimiSide)
+
+
+class MiniMaxSide:
+    """MiniMax continues by send_msg's chat_id; the poll reads the AI messages after the
+    last turn's answer."""
+    name, model, var = "minimax", "MiniMax-M2.5", "MINIMAX_BASE_URL"
+    JWT = {minimax_mock.DEFAULT_UID: minimax_mock.DEFAULT_JWT,
+           minimax_mock.OTHER_UID: minimax_mock.OTHER_JWT}
+
+    def __init__(self):
+        self.m = minimax_mock.MiniMaxMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["minimax", j] for j in self.JWT.values()]
+
+    def last(self):
+        ls = self.m.state.snapshot().get("last_send") or {}
+        cid = ls.get("chat_id")
+        return {"chat": str(cid) if cid is not None else None,
+                "parent": (ls.get("body") or {}).get("chat_id"),
+                "prompt": ls.get("text") or "", "account": ls.get("user")}
+
+    def live(self):
+        return set(self.m.state.snapshot().get("chats_live") or [])
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_token": {self.JWT[account]: {"send_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(MiniMaxSide)
+
+
+class QwenSide:
+    """Qwen (China) continues by session_id, with the last answer's req_id as parent_req_id."""
+    name, model, var = "qwen", "Qwen3-Max", "QWEN_BASE_URL"
+    U = (qwen_mock.DEFAULT_TICKET, qwen_mock.OTHER_TICKET)
+
+    def __init__(self):
+        self.m = qwen_mock.QwenMock().start()
+        self.url = self.m.url
+
+    def accounts(self):
+        return [["qwen", u] for u in self.U]
+
+    def last(self):
+        lc = self.m.state.snapshot().get("last_chat") or {}
+        parent = (lc.get("body") or {}).get("parent_req_id")
+        return {"chat": lc.get("session_id"), "parent": parent if parent != "0" else None,
+                "prompt": lc.get("prompt") or "", "account": lc.get("user")}
+
+    def live(self):
+        return {sid for v in self.m.state.snapshot().get("live_sessions", {}).values()
+                for sid in v}
+
+    def fail(self, account, on):
+        self.m.state.configure({"by_ticket": {account: {"chat_status": 500 if on else 0}}})
+
+    def stop(self):
+        self.m.stop()
+
+
+SIDES.append(QwenSide)
+
+
 # --------------------------------------------------------------------------- helpers
 
 def ask(port, model, messages, stream, headers=None, extra=None):
@@ -209,6 +341,8 @@ def five_turns(r, side, port):
             r.fail("%s: turn %d answered" % (lab, k), err)
             return None
         first = turn_text("five", 1)
+        # the answer is this turn's alone (a continued chat holds the earlier answers)
+        ok = ok and (k == 1 or first not in (answer or ""))
         if k == 1:
             ok = ok and first in seen["prompt"]
         else:

@@ -49,8 +49,9 @@ ENDPOINTS (JSON answers {"status":0,"message":"success","result":{...}}; envelop
     POST /chatglm/backend-api/assistant/conversation/delete  {assistant_id, conversation_id}
     POST /chatglm/mainchat-api/conversation/recent_list {page, page_size}
     POST /chatglm/mainchat-api/conversation/bulk_delete {conversation_ids}
-  The chat body is checked key by key: assistant_id (24+ of [a-z0-9]), conversation_id "",
-  project_id "", chat_type "user_chat", one user message whose content is [a "file" item
+  The chat body is checked key by key: assistant_id (24+ of [a-z0-9]), conversation_id ""
+  (a new conversation) or a live one of this user (continued: the prompt may not carry a turn
+  the conversation has seen, and the tool replies see its transcript), project_id "", chat_type "user_chat", one user message whose content is [a "file" item
   listing uploads of this user]? [image_url items naming file_urls this user uploaded]* and
   exactly one text item, last; meta_data with channel "", chat_mode absent/"zero"/
   "deep_research", draft_id "", if_plus_model true, input_question_type "xxxx", is_networking
@@ -562,9 +563,15 @@ class Handler(dsm.Handler):
             return None, "body keys are %s, want %s in this order" % (list(body), BODY_KEYS)
         if not re.fullmatch(r"[a-z0-9]{24,}", str(body["assistant_id"])):
             return None, "assistant_id %r is not an assistant id" % (body["assistant_id"],)
-        for k, want in (("conversation_id", ""), ("project_id", ""), ("chat_type", "user_chat")):
+        for k, want in (("project_id", ""), ("chat_type", "user_chat")):
             if body[k] != want:
                 return None, "%s is %r, want %r" % (k, body[k], want)
+        cid = body["conversation_id"]
+        if cid != "":
+            with self.st.lock:
+                c = self.st.conversations.get(cid) if isinstance(cid, str) else None
+                if c is None or c["owner"] != user or not c["live"]:
+                    return None, "conversation_id %r is not a live one of this user" % (cid,)
         msgs = body["messages"]
         if not isinstance(msgs, list) or len(msgs) != 1 or not isinstance(msgs[0], dict) or \
                 set(msgs[0]) != {"role", "content"} or msgs[0]["role"] != "user":
@@ -640,23 +647,43 @@ class Handler(dsm.Handler):
         delay = markers.get("delay") or cfg.get("delay_ms")
         if delay:
             self._wait(float(delay) / 1000.0)
-        cid = secrets.token_hex(12)
-        if (markers.get("error") or cfg.get("stream_error")) != "expired":
-            with st.lock:       # a login that is over makes no conversation
-                st.conversations[cid] = {"owner": user, "live": True,
-                                         "assistant": body["assistant_id"]}
-                st.bump("conversations_created", user)
+        cid, history = body["conversation_id"], ""
+        if cid:
+            # a continued conversation holds the earlier turns: only the new one may come
+            with st.lock:
+                conv = st.conversations[cid]
+                old = next((t for t in conv["seen"] if t and t in prompt), None)
+                history = "\n".join(conv["transcript"])
+            if old is not None:
+                return self._bad(10001, "bad request",
+                                 "mock: the continued conversation resent an earlier turn %r"
+                                 % old[:60])
+            with st.lock:
+                st.bump("continued_completions", user)
+        else:
+            cid = secrets.token_hex(12)
+            if (markers.get("error") or cfg.get("stream_error")) != "expired":
+                with st.lock:       # a login that is over makes no conversation
+                    st.conversations[cid] = {"owner": user, "live": True, "seen": [],
+                                             "transcript": [], "assistant": body["assistant_id"]}
+                    st.bump("conversations_created", user)
         s = Stream(cid, body["assistant_id"], "ascii" in markers or bool(cfg.get("json_ascii")),
                    "crlf" in markers or bool(cfg.get("crlf")),
                    markers.get("parts") or cfg.get("parts_style") or "all",
                    "repeat" in markers or bool(cfg.get("repeat")))
-        out = build_stream(s, body, user_text, cfg, markers, (len(refs[0]), len(refs[1])))
+        out = build_stream(s, body, user_text, cfg, markers, (len(refs[0]), len(refs[1])),
+                           history)
         blob = b"".join(s.events)
         meta = body["meta_data"]
         with st.lock:
+            conv = st.conversations.get(cid)
+            if conv is not None:
+                conv["seen"].append(user_text)
+                conv["transcript"] += [prompt, out["reply"]]
             st.bump("completions", user)
             st.last["completion"] = {
                 "t": round(time.time(), 3), "user": user, "conversation_id": cid,
+                "continued": bool(body["conversation_id"]),
                 "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
                 "prompt": prompt, "turns": turns, "last_user": last_user, "user_text": user_text,
                 "markers": markers, "assistant_id": body["assistant_id"],

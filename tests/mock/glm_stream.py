@@ -138,11 +138,12 @@ class Stream:
         self.snap("processing", p)
 
 
-def build_stream(s, req, user_text, cfg, markers, nrefs):
-    """Fill s; returns the record of what went out."""
+def build_stream(s, req, user_text, cfg, markers, nrefs, history=""):
+    """Fill s; returns the record of what went out.  history: the earlier turns of a
+    continued conversation."""
     meta = req["meta_data"]
     mode, net = meta.get("chat_mode"), meta["is_networking"]
-    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg) or \
+    reply = mockbase.tool_reply(mockbase.prompt_text(req), markers, cfg, history) or \
         mockbase.structured_reply(mockbase.prompt_text(req), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL

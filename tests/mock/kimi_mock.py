@@ -407,7 +407,7 @@ class Handler(dsm.Handler):
         if not isinstance(b, dict) or set(b) != {"scenario", "chat_id", "tools", "message", "options"}:
             return None, "body keys %s" % (sorted(b) if isinstance(b, dict) else type(b).__name__)
         m = b["message"]
-        if b["scenario"] != SCENARIO or b["chat_id"] != "":
+        if b["scenario"] != SCENARIO or not isinstance(b["chat_id"], str):
             return None, "scenario %r / chat_id %r" % (b["scenario"], b["chat_id"])
         if b["tools"] not in ([], SEARCH_TOOL):
             return None, "tools %r" % (b["tools"],)
@@ -415,8 +415,12 @@ class Handler(dsm.Handler):
                 not isinstance(b["options"]["thinking"], bool):
             return None, "options %r" % (b["options"],)
         if not isinstance(m, dict) or set(m) != {"parent_id", "role", "blocks", "scenario"} or \
-                m["parent_id"] != "" or m["role"] != "user" or m["scenario"] != SCENARIO:
+                not isinstance(m["parent_id"], str) or m["role"] != "user" or \
+                m["scenario"] != SCENARIO:
             return None, "message %r" % (m,)
+        if (m["parent_id"] != "") != (b["chat_id"] != ""):
+            return None, "chat_id %r with parent_id %r (a continued chat has both, a new one " \
+                "neither)" % (b["chat_id"], m["parent_id"])
         bl = m["blocks"]
         if not isinstance(bl, list) or len(bl) != 1 or not isinstance(bl[0], dict) or \
                 set(bl[0]) != {"message_id", "text"} or bl[0]["message_id"] != "" or \
@@ -497,10 +501,38 @@ class Handler(dsm.Handler):
         delay = markers.get("delay") or cfg.get("delay_ms")
         if delay:
             self._wait(float(delay) / 1000.0)
-        chat_id = "chat-" + secrets.token_hex(8)
-        events, reply, reasoning = build_stream(body, user_text, cfg, markers, chat_id)
+        chat_id, history, turn = body["chat_id"], "", 0
+        if chat_id:
+            # a continued chat: a live one of this user, after its last answer, and holding
+            # the earlier turns, of which none may come again
+            with st.lock:
+                ch = st.chats.get(chat_id)
+                ok = ch is not None and ch["owner"] == user and ch["live"]
+                if ok:
+                    turn, history = len(ch["seen"]), "\n".join(ch["transcript"])
+                    old = next((t for t in ch["seen"] if t and t in prompt), None)
+            if not ok:
+                return self._connect_error(404, "not_found", "no live chat %r of this user" % (
+                    chat_id,))
+            if body["message"]["parent_id"] != ch["last_answer"]:
+                return self._connect_error(400, "invalid_argument",
+                                           "parent_id %r is not the chat's last answer %r" % (
+                                               body["message"]["parent_id"], ch["last_answer"]))
+            if old is not None:
+                return self._connect_error(400, "invalid_argument",
+                                           "mock: the continued chat resent an earlier turn %r"
+                                           % old[:60])
+            st.bump("continued_chats", user)
+        else:
+            chat_id = "chat-" + secrets.token_hex(8)
+        events, reply, reasoning, aid = build_stream(body, user_text, cfg, markers, chat_id, turn,
+                                                     history)
         with st.lock:
-            st.chats[chat_id] = {"owner": user, "live": True}
+            ch = st.chats.setdefault(chat_id, {"owner": user, "live": True, "seen": [],
+                                               "transcript": []})
+            ch["seen"].append(user_text)
+            ch["transcript"] += [prompt, reply]
+            ch["last_answer"] = aid
             st.bump("chats", user)
             lc = st.last["chat"] = {
                 "t": round(time.time(), 3), "user": user, "chat_id": chat_id,

@@ -88,11 +88,13 @@ def last_turn(prompt):
     return p
 
 
-def build_stream(body, user_text, cfg, markers, chat_id):
-    """The section 4.4 envelopes of one answer; returns (envelopes, reply, reasoning)."""
+def build_stream(body, user_text, cfg, markers, chat_id, turn=0, history=""):
+    """The section 4.4 envelopes of one answer; returns (envelopes, reply, reasoning, the
+    answer's message id).  turn: the answers the chat holds already; history: their transcript
+    (a continued chat)."""
     think = body["options"]["thinking"]
     search = bool(body["tools"])
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg) or \
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, cfg, history) or \
         mockbase.structured_reply(mockbase.prompt_text(body), markers) or "You said: " + user_text
     if "unicode" in markers or cfg.get("unicode"):
         reply += UNICODE_TAIL
@@ -110,7 +112,8 @@ def build_stream(body, user_text, cfg, markers, chat_id):
             obj = dict(obj, eventOffset=n[0])
         ev.append(envelope(obj, flags))
 
-    uid, aid = "msg-u-" + chat_id[5:], "msg-a-" + chat_id[5:]
+    tail = chat_id[5:] + ("-%d" % turn if turn else "")
+    uid, aid = "msg-u-" + tail, "msg-a-" + tail
     msg({"op": "set", "mask": "chat", "chat": {"id": chat_id, "name": user_text[:20] or "New chat"}})
     msg({"op": "set", "mask": "message", "message": {"id": uid, "role": "user",
                                                       "status": "MESSAGE_STATUS_COMPLETED"}})
@@ -122,12 +125,12 @@ def build_stream(body, user_text, cfg, markers, chat_id):
         msg({"error": {"reason": "REASON_COMPLETION_OVERLOADED", "message": "overloaded",
                        "localizedMessage": {"message": "当前模型繁忙，请稍后再试"}}})
         msg({}, 2)
-        return ev, "", ""
+        return ev, "", "", aid
     if err in ("rate", "unauth"):
         msg({"error": {"code": "resource_exhausted", "message": "too many conversations, wait"},
              "metadata": {"retry-after": ["17"]}} if err == "rate" else
             {"error": {"code": "unauthenticated", "message": "token revoked"}}, 2)
-        return ev, "", ""
+        return ev, "", "", aid
     if search:
         msg({"op": "set", "mask": "block.stage", "block": {"id": "0", "stage": {
             "name": "STAGE_NAME_SEARCH", "status": "STAGE_STATUS_START"}}})
@@ -165,4 +168,4 @@ def build_stream(body, user_text, cfg, markers, chat_id):
             msg({"done": {}})
         if err != "noend":
             msg({"metadata": {"x-mock": ["end"]}}, 2)
-    return ev, reply, reasoning
+    return ev, reply, reasoning, aid

@@ -40,7 +40,12 @@ ENDPOINTS (POST)
     /v1/api/user/device/register        {"uuid"} -> {"statusInfo":{"code":0},"data":
                                          {"deviceIDStr","realUserID"}}
     /matrix/api/v1/chat/send_msg        the 5.5 body, keys exactly -> {chat_id, msg_id,
-                                         base_resp}; the chat's answer starts growing
+                                         base_resp}; the chat's answer starts growing.
+                                         With "chat_id" (a chat of this user whose answer
+                                         ended) the chat goes on: its earlier user and AI
+                                         messages stay in get_chat_detail before the new
+                                         ones; a text that carries an earlier turn again
+                                         is refused
     /matrix/api/v1/chat/get_chat_detail {"chat_id"} -> {chat:{chat_id, chat_status},
                                          messages:[user, AI...], base_resp}
     /matrix/api/v1/chat/delete_chat     {"chat_id": <integer>} -> base_resp; an unfinished
@@ -100,6 +105,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mockbase  # noqa: E402  (tool answers)
+from minimax_chat import PIECE_SIZES, UNICODE_TAIL, Chat, pieces_of  # noqa: E402,F401
 
 
 def _b64(obj):
@@ -134,8 +140,6 @@ QUERY_FIXED = {"device_platform": "web", "biz_id": "3", "app_id": "3001", "versi
 SEND_KEYS = {"msg_type", "text", "chat_type", "attachments", "selected_mcp_tools", "backend_config",
              "sub_agent_ids"}
 MARKER_RE = re.compile(r"\[\[([a-z_]+)(?::([^\]]*))?\]\]")
-PIECE_SIZES = (3, 5, 2, 7, 4, 6, 1, 8)          # code points per revealed piece (cycled)
-UNICODE_TAIL = " — 你好，世界！😀🐋 海螺 éè 🎉"
 CODE_EXPIRED = 1001
 CODE_BAD_REQUEST = 1004
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -201,110 +205,6 @@ def last_user_turn(prompt):
     text = prompt[starts[-1] + len("user:"):]
     cut = re.search(r"(?m)^(assistant|system):", text)
     return (text[:cut.start()] if cut else text).rstrip("\n")
-
-
-def pieces_of(text):
-    out, i, k = [], 0, 0
-    while i < len(text):
-        n = PIECE_SIZES[k % len(PIECE_SIZES)]
-        out.append(text[i:i + n])
-        i += n
-        k += 1
-    return out
-
-
-class Chat:
-    """One chat: its answer and the pace at which it shows."""
-
-    def __init__(self, cid, user, token, text, cfg, markers, msg_ids, reply=None):
-        self.id = cid
-        self.user = user
-        self.token = token
-        self.created = time.time()
-        self.t0 = time.monotonic()
-        self.markers = markers
-        self.user_msg_id, self.ai_id, self.ai2_id = msg_ids
-        thinking = "nothink" not in markers and cfg["thinking"]
-        content = reply or "You said: " + text
-        if "unicode" in markers or cfg["unicode"]:
-            content += UNICODE_TAIL
-        words = int(markers.get("long") or cfg["long_words"] or 0)
-        content += "".join(" w%d" % i for i in range(words))
-        self.thinking = ("Thinking about: %s." % text) if thinking else ""
-        self.content = content
-        self.t_pieces = pieces_of(self.thinking)
-        self.c_pieces = pieces_of(self.content)
-        self.total = len(self.t_pieces) + len(self.c_pieces)
-        self.delay = float(markers.get("delay") or cfg["first_delay_ms"] or 0) / 1000.0
-        if "grow" in markers:
-            self.pace = float(markers["grow"]) / max(1, self.total)
-        else:
-            self.pace = float(markers.get("pace") or cfg["pace_ms"]) / 1000.0
-        self.per_poll = "perpoll" in markers or cfg["per_poll"]
-        self.finish = "nofinish" not in markers and cfg["finish"]
-        self.polls = []
-        self.first_text_t = None
-        self.deleted = False
-        self.deletes_running = int(markers.get("running") or cfg["running_deletes"] or 0)
-        self.rewrite = "rewrite" in markers
-        self.newmsg = markers.get("newmsg")
-        pf = (markers.get("pollfail") or "").split(":")
-        self.pollfail = None
-        if pf[0]:
-            n = int(pf[1]) if len(pf) > 1 and pf[1] else 1
-            k = int(pf[2]) if len(pf) > 2 and pf[2] else 1
-            self.pollfail = (pf[0], n, k)
-
-    def shown(self):
-        """How many pieces are visible now."""
-        if self.per_poll:
-            return min(self.total, len(self.polls))
-        dt = time.monotonic() - self.t0 - self.delay
-        if dt < 0:
-            return 0
-        return min(self.total, int(dt / self.pace) + 1 if self.pace > 0 else self.total)
-
-    def complete(self):
-        return self.shown() >= self.total
-
-    def first_text_wall(self):
-        """When the first piece became (or becomes) visible, wall clock."""
-        if self.per_poll:
-            return self.first_text_t
-        return self.created + self.delay
-
-    def snapshot(self, chat_id_json):
-        n = self.shown()
-        nt = min(n, len(self.t_pieces))
-        think = "".join(self.t_pieces[:nt])
-        content = "".join(self.c_pieces[:max(0, n - len(self.t_pieces))])
-        if self.rewrite and len(content) > len(self.content) // 2:
-            content = content[:10].upper() + content[10:]       # "You said" -> "YOU SAID"
-        status = 2 if n >= self.total and self.finish else 1
-        if n > 0 and self.first_text_t is None:
-            self.first_text_t = time.time()
-        msgs = [{"msg_id": self.user_msg_id, "msg_type": 1, "msg_content": "(the prompt)"}]
-        half = len(self.content) // 2
-        if n > 0 or status == 2:
-            if self.newmsg and len(content) > half:
-                first = {"msg_id": self.ai_id, "msg_type": 2, "msg_content": content[:half],
-                         "extra_info": {"thinking_content": think}}
-                second = {"msg_id": self.ai2_id, "msg_type": 2, "extra_info": {},
-                          "msg_content": content[half:] if self.newmsg == "append" else content}
-                msgs += [first, second] if self.newmsg == "append" else [second]
-            else:
-                msgs.append({"msg_id": self.ai_id, "msg_type": 2, "msg_content": content,
-                             "extra_info": {"thinking_content": think}})
-        self.polls.append({"t": round(time.time(), 4), "thinking": len(think),
-                           "content": len(content), "status": status})
-        return {"chat": {"chat_id": chat_id_json, "chat_status": status}, "messages": msgs,
-                "base_resp": {"status_code": 0, "status_msg": "success"}}
-
-    def record(self):
-        return {"user": self.user, "created": self.created, "thinking": self.thinking,
-                "content": self.content, "polls": list(self.polls), "npolls": len(self.polls),
-                "first_text_t": self.first_text_wall(), "complete": self.complete(),
-                "deleted": self.deleted, "markers": self.markers, "pace_s": self.pace}
 
 
 class MockState:
@@ -717,15 +617,35 @@ class Handler(BaseHTTPRequestHandler):
         if f:
             return self._fault(f)
         with self.st.lock:
-            cid = self.st.next_chat
-            self.st.next_chat += 1
+            if "chat_id" in b:
+                # a continued chat: answered, and only the new turn comes
+                try:
+                    cid, chat = self._chat(False)
+                except ValueError as e:
+                    return self._reject(str(e))
+                if not (chat.complete() and chat.finish):
+                    return self._reject("chat is running: send_msg before its answer ended")
+                old = next((t for t in chat.seen if t and t in text), None)
+                if old is not None:
+                    return self._reject("the continued chat resent an earlier turn %r"
+                                        % old[:60])
+                history = "\n".join(chat.transcript)
+                self.st.bump("continued_sends", self.uid)
+            else:
+                cid, chat, history = self.st.next_chat, None, ""
+                self.st.next_chat += 1
             ids = (self.st.next_msg, self.st.next_msg + 1, self.st.next_msg + 2)
             self.st.next_msg += 3
-            chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids,
-                        mockbase.tool_reply(text, markers, self.cfg) or
-                        mockbase.structured_reply(text, markers))
-            self.st.chats[str(cid)] = chat
+            reply = mockbase.tool_reply(text, markers, self.cfg, history) or \
+                mockbase.structured_reply(text, markers)
+            if chat is None:
+                chat = Chat(cid, self.uid, self.token, echo, self.cfg, markers, ids, reply)
+                self.st.chats[str(cid)] = chat
+            else:
+                chat.continue_with(echo, self.cfg, markers, ids, reply)
+            chat.transcript += [text, chat.content]
             self.st.last["send"]["chat_id"] = cid
+            self.st.last["send"]["continued"] = "chat_id" in b
         cj = cid if self.cfg.get("chat_id_type") == "int" else str(cid)
         ans = {"chat_id": cj, "msg_id": ids[0]}
         if self.cfg.get("envelope") == "data":

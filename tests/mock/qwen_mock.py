@@ -43,7 +43,10 @@ CHECKS on every call (a failure is HTTP reject_status, 400, and
   with their values and types: deep_search "1" when enable_search or a thinking model
   ("1"/"0" otherwise), req_id and session_id 32 new hex digits, a known model (config
   models), messages = one {"content", "mime_type":"text/plain", "meta_data":{"ori_query":
-  content}}, client_tm the query's timestamp, and so on.
+  content}}, client_tm the query's timestamp, and so on.  A continued session (parent_req_id
+  not "0") names a live session of this ticket, parent_req_id its last answer's req_id and
+  scene_param "continue_chat"; its content may not carry an earlier turn again, and the tool
+  replies see the session's transcript.
 
 ENDPOINTS
     POST /api/v2/chat?...                 the stream (6.3)
@@ -117,7 +120,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deepseek_mock as dsm  # noqa: E402
 import mockbase  # noqa: E402
 from qwen_wire import (  # noqa: E402  (the wire side, re-exported for the tests)
-    CARD_MID, CARD_THINK, CHAT_FIXED, CHAT_KEYS, CODINGS, FLOW_LIMIT, HEX32, MODELS, NONCE,
+    CARD_MID, CARD_THINK, CHAT_FIXED, CHAT_KEYS, CODINGS, CONT_KEYS, FLOW_LIMIT, HEX32, MODELS,
+    NONCE,
     NOT_LOGIN, ORIGIN, QUERY_FIXED, SEARCH_SUFFIX, UNICODE_TAIL, WHOLE, Coder, Stream, build,
     last_user)
 from qwen_state import (  # noqa: E402  (the knobs and counters)
@@ -333,7 +337,10 @@ class Handler(dsm.Handler):
         """The 6.2 body; returns a reason or None."""
         if sorted(b) != sorted(CHAT_KEYS):
             return "body keys %s, want %s" % (sorted(b), sorted(CHAT_KEYS))
+        cont = b.get("parent_req_id") != "0"
         for k, v in CHAT_FIXED.items():
+            if cont and k in CONT_KEYS:
+                continue
             if b[k] != v or type(b[k]) is not type(v):
                 return "%s is %r, want %r" % (k, b[k], v)
         for k in ("req_id", "session_id"):
@@ -358,8 +365,23 @@ class Handler(dsm.Handler):
                 or m["meta_data"] != {"ori_query": m["content"]}:
             return "the message is not {content, mime_type: text/plain, meta_data.ori_query}"
         with self.st.lock:
-            if b["session_id"] in self.st.sessions:
+            if not cont and b["session_id"] in self.st.sessions:
                 return "session_id %s exists already" % b["session_id"]
+            if not cont:
+                return None
+            # a continued session: this caller's, after its last answer, with only the new turn
+            rec = self.st.sessions.get(b["session_id"])
+            if rec is None or rec["owner"] != self._user or not rec["live"]:
+                return "session_id %s is no live session of this caller" % b["session_id"]
+            if b["parent_req_id"] != rec["last_req"]:
+                return "parent_req_id %r is not the session's last answer %r" % (
+                    b["parent_req_id"], rec["last_req"])
+            if b["scene_param"] != "continue_chat":
+                return "scene_param %r in a continued session, want continue_chat" % (
+                    b["scene_param"],)
+            old = next((u for u in rec["seen"] if u and u in m["content"]), None)
+            if old is not None:
+                return "the continued session resent an earlier turn %r" % old[:60]
         return None
 
     # ------------------------------------------------------------ endpoints
@@ -393,12 +415,23 @@ class Handler(dsm.Handler):
         thinking = "thinking" in b["model"] or (b["deep_search"] == "1" and not search)
         sid, rid = b["session_id"], b["req_id"]
         with self.st.lock:
-            self.st.sessions[sid] = {"owner": t, "live": True, "title": user_text[:20]}
-            self.st.bump("sessions_created", t)
+            rec = self.st.sessions.get(sid) if b["parent_req_id"] != "0" else None
+            if rec is None:
+                rec = self.st.sessions[sid] = {"owner": t, "live": True, "title": user_text[:20],
+                                               "seen": [], "transcript": []}
+                self.st.bump("sessions_created", t)
+            else:
+                self.st.bump("continued_chats", t)
+            history = "\n".join(rec["transcript"])
+            rec["seen"].append(user_text)
+            rec["last_req"] = rid
             self.st.bump("chats", t)
         s = Stream(sid, rid, "ascii" in markers or knob["json_ascii"],
                    "crlf" in markers or knob["crlf"], "named" in markers or knob["named_events"])
-        reply, reasoning, content = build(s, b, user_text, thinking, search, knob, markers)
+        reply, reasoning, content = build(s, b, user_text, thinking, search, knob, markers,
+                                          history)
+        with self.st.lock:
+            rec["transcript"] += [prompt, reply]
         coding = self.coding(coding)
         lc = {"t": round(time.time(), 3), "user": t, "query": self.query,
               "headers": {k.lower(): v for k, v in self.headers.items()}, "body": b,

@@ -25,6 +25,8 @@ CHAT_FIXED = {"scene": "chat", "sub_scene": "chat", "temporary": False, "from": 
               "parent_req_id": "0", "biz_data": '{"entryPoint":"tongyigw"}',
               "scene_param": "first_turn", "chat_client": "h5", "protocol_version": "v2",
               "biz_id": "ai_qwen"}
+# what a continued session changes: the last answer's req_id, scene_param "continue_chat"
+CONT_KEYS = ("parent_req_id", "scene_param")
 HEX32 = re.compile(r"[0-9a-f]{32}")
 NONCE = re.compile(r"[a-z0-9]{12}")
 CARD_THINK = "[(deep_think)]"
@@ -140,9 +142,10 @@ class Stream:
                   "data": {"messages": [msg]}, "error_code": 0, "error_msg": ""}, name)
 
 
-def build(st, body, user_text, thinking, search, knob, markers):
-    """Fill st with the answer; returns (reply, reasoning, answer content as sent)."""
-    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, knob) or \
+def build(st, body, user_text, thinking, search, knob, markers, history=""):
+    """Fill st with the answer; returns (reply, reasoning, answer content as sent).  history:
+    the earlier turns of a continued session."""
+    reply = mockbase.tool_reply(mockbase.prompt_text(body), markers, knob, history) or \
         mockbase.structured_reply(mockbase.prompt_text(body), markers) or "You said: " + user_text
     if "unicode" in markers or knob["unicode"]:
         reply += UNICODE_TAIL

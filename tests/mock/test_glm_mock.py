@@ -682,6 +682,29 @@ def cli_runs_and_writes_port_file():
     check(rc == 0, "exit code %s" % rc)
 
 
+@test
+def a_conversation_continues():
+    at, _ = access()
+    st, r, raw = stream(at, body_of("first question"))
+    cid = snapshots(parse_sse(raw))[4]
+    check(st == 200 and cid, (st, raw[:200]))
+    b = body_of("second question")
+    b["conversation_id"] = cid
+    st, r, raw = stream(at, b)
+    content, _, status, err, cid2 = snapshots(parse_sse(raw))
+    lc = state()["last_completion"]
+    check(st == 200 and status == "finish" and cid2 == cid and lc["continued"] and
+          content == "You said: second question", (st, content, cid2))
+    check(state()["conversations_live"] == {RT: 1} and state()["continued_completions"] == {RT: 1})
+    b = body_of("second question again")
+    b["conversation_id"] = cid
+    refused(stream(at, b), "resent an earlier turn")
+    at2, _ = access(RT2)
+    b = body_of("third question")
+    b["conversation_id"] = cid
+    refused(stream(at2, b), "not a live one")
+
+
 # =========================================================================== main
 
 def main():

@@ -430,6 +430,36 @@ def the_body_is_checked():
 
 
 @test
+def a_chat_continues_after_its_last_answer():
+    at = login()
+    st, r, raw = chat("first question\n", at)
+    envs = unframe(raw)
+    cid = interpret(envs)[2]
+    aid = next(o["message"]["id"] for _, o in envs
+               if (o.get("message") or {}).get("role") == "assistant")
+    b = chat_body("second question\n")
+    b["chat_id"], b["message"]["parent_id"] = cid, aid
+    st, r, raw = chat("", at, raw_body=frame(b))
+    envs = unframe(raw)
+    text, _, cid2, done, _ = interpret(envs)
+    aid2 = next(o["message"]["id"] for _, o in envs
+                if (o.get("message") or {}).get("role") == "assistant")
+    check(st == 200 and done and cid2 == cid and text == "You said: second question" and
+          aid2 != aid, (st, text, cid2, aid2))
+    s = state()
+    check(s["live_chats"] == {"u1": [cid]} and s["continued_chats"] == {"u1": 1}, s)
+    st, r, raw = chat("", at, raw_body=frame(b))
+    refused(st, raw, 400, "not the chat's last answer", "invalid_argument")
+    b = chat_body("second question and first question\n")
+    b["chat_id"], b["message"]["parent_id"] = cid, aid2
+    st, r, raw = chat("", at, raw_body=frame(b))
+    refused(st, raw, 400, "resent an earlier turn", "invalid_argument")
+    b["message"]["blocks"][0]["text"]["content"] = "third\n"
+    st, r, raw = chat("", login("u2"), raw_body=frame(b))
+    check(st == 404 and "no live chat" in state()["last_rejection"]["reason"], (st, raw))
+
+
+@test
 def errors_in_the_stream_when_asked():
     config(errors_in_stream=True)
     at = login()

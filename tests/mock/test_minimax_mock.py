@@ -390,6 +390,34 @@ def test_device_ttl():
     rejected(c.send("user:x")[1], "older than device_ttl_s")
 
 
+def test_continued_chat():
+    """send_msg with a chat_id: the chat goes on, its earlier messages stay before the new."""
+    c = ready()
+    send = lambda text, cid, **kw: c.call(mm.P_SEND, {  # noqa: E731
+        "msg_type": 1, "text": text, "chat_type": 1, "attachments": [], "selected_mcp_tools": [],
+        "backend_config": {}, "sub_agent_ids": [], "chat_id": cid}, **kw)
+    st, doc = c.send("user:first question [[pace:100]]")
+    cid = doc["chat_id"]
+    st, doc = send("user:too early", cid)
+    rejected(doc, "chat is running")
+    poll_until_done(c, cid)
+    st, doc = send("user:second question", cid)
+    assert st == 200 and code(doc) == 0 and doc["chat_id"] == cid, doc
+    final = poll_until_done(c, cid)
+    ai = [m for m in final["messages"] if m["msg_type"] == 2]
+    assert [m["msg_content"] for m in ai] == ["You said: first question",
+                                              "You said: second question"], ai
+    assert [m["msg_type"] for m in final["messages"]] == [1, 2, 1, 2], final["messages"]
+    assert state()["continued_sends"] == {mm.DEFAULT_UID: 1}
+    st, doc = send("user:again the first question", cid)
+    rejected(doc, "resent an earlier turn")
+    other = ready(Client(mm.OTHER_JWT, mm.OTHER_UID))
+    st, doc = other.call(mm.P_SEND, {"msg_type": 1, "text": "user:third", "chat_type": 1,
+                                     "attachments": [], "selected_mcp_tools": [],
+                                     "backend_config": {}, "sub_agent_ids": [], "chat_id": cid})
+    rejected(doc, "no such chat of this user")
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 

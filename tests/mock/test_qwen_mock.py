@@ -573,6 +573,33 @@ def control_api():
     check(state()["requests"] == {"not_found": 1})
 
 
+def a_session_continues():
+    res, b = chat("first question")
+    sid, rid = b["session_id"], b["req_id"]
+    check(res["ids"] == {"sessionid": sid, "reqid": rid}, res["ids"])
+
+    def cont(text, ticket=T1, **over):
+        b2, ts = body(text, session_id=sid, parent_req_id=rid, scene_param="continue_chat")
+        b2.update(over)
+        st, r, raw = raw_req("POST", "/api/v2/chat?" + query(ticket, ts=ts), b2, headers(ticket))
+        return st, r, decode(raw, r.getheader("Content-Encoding")), b2
+
+    st, r, raw, b2 = cont("second question")
+    res = read(raw)
+    check(st == 200 and res["answer"] == "You said: second question" and
+          res["ids"]["sessionid"] == sid, (st, res))
+    check(state()["continued_chats"] == {T1: 1} and state()["sessions_live"] == {T1: 1})
+    st, r, raw, _ = cont("third question")          # after the first answer, not the last
+    rejected(st, raw, "not the session's last answer")
+    rid = b2["req_id"]
+    st, r, raw, _ = cont("third question", scene_param="first_turn")
+    rejected(st, raw, "want continue_chat")
+    st, r, raw, _ = cont("third question, as in second question")
+    rejected(st, raw, "resent an earlier turn")
+    st, r, raw, _ = cont("third question", ticket=T2)
+    rejected(st, raw, "no live session of this caller")
+
+
 def cli_runs_and_writes_port_file():
     tmp = tempfile.mkdtemp()
     pf = os.path.join(tmp, "port")
@@ -599,7 +626,8 @@ def cli_runs_and_writes_port_file():
 TESTS = [list_and_credentials, ticket_cookie_knob_proves_the_check, header_checks, query_checks,
          device_is_bound, body_checks, stream_plain_and_card, stream_thinking_and_search,
          stream_text_options, codings, split_bytes_on_the_wire, faults_and_healing,
-         stream_errors, cut_streams, deletes, control_api, cli_runs_and_writes_port_file]
+         stream_errors, cut_streams, deletes, a_session_continues, control_api,
+         cli_runs_and_writes_port_file]
 
 
 def main():

@@ -161,7 +161,8 @@ START_TEST(body_modes)
 		rt.requested = "GLM-5";
 		rt.upstream_model = "glm-5";
 		rt.flags = v[i].flags;
-		ck_assert_str_eq(glm_body(&A, &q.r, &rt, NULL, 0), v[i].want);
+		ck_assert_str_eq(glm_body(&A, &q.r, &rt, NULL, 0, NULL),
+		    v[i].want);
 	}
 }
 END_TEST
@@ -182,7 +183,8 @@ START_TEST(body_refs_and_escapes)
 	memset(&rt, 0, sizeof(rt));
 	rt.requested = "GLM-5";
 	rt.upstream_model = "glm-5";
-	ck_assert_str_eq(glm_body(&A, &q.r, &rt, refs, 4), HEAD(GLM_ASSISTANT)
+	ck_assert_str_eq(glm_body(&A, &q.r, &rt, refs, 4, NULL),
+	    HEAD(GLM_ASSISTANT)
 	    "{\"type\":\"file\",\"file\":[{\"source_id\":\"src2\",\"file_url\":"
 	    "\"https://f.example/2.pdf\"},{\"source_id\":\"src4\",\"file_url\":"
 	    "\"https://f.example/4.txt\"}]},"
@@ -192,6 +194,25 @@ START_TEST(body_refs_and_escapes)
 	    "\"https://f.example/3\\\".png\"}},"
 	    "{\"type\":\"text\",\"text\":"
 	    "\"tab\\there \\\"q\\\" \\\\ \\u0001\\n\"}]}],"
+	    META("", "false"));
+}
+END_TEST
+
+/* A multi-turn session's turn: its conversation id, the new turn alone. */
+START_TEST(body_continued)
+{
+	struct route	 rt;
+	struct req	 q;
+
+	memset(&q, 0, sizeof(q));
+	msg(&q, CHAT_ROLE_USER, "hi", NULL);
+	memset(&rt, 0, sizeof(rt));
+	rt.requested = "GLM-5";
+	rt.upstream_model = "glm-5";
+	ck_assert_str_eq(glm_body(&A, &q.r, &rt, NULL, 0, "67a0\"b"),
+	    "{\"assistant_id\":\"" GLM_ASSISTANT "\",\"conversation_id\":"
+	    "\"67a0\\\"b\",\"project_id\":\"\",\"chat_type\":\"user_chat\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":[" HI
 	    META("", "false"));
 }
 END_TEST
@@ -447,6 +468,7 @@ suite(void)
 	tcase_add_test(tc, prompt_conversation);
 	tcase_add_test(tc, body_modes);
 	tcase_add_test(tc, body_refs_and_escapes);
+	tcase_add_test(tc, body_continued);
 	tcase_add_test(tc, assistant_ids);
 	tcase_add_test(tc, name_switches);
 	tcase_add_test(tc, pasted_credentials);

@@ -144,7 +144,7 @@ run(struct rec *r, int final_only, const char *const *snaps, int abort_at,
     struct mm_poll **keep)
 {
 	struct chat_sink k = sink_of(r);
-	struct mm_poll_opts o = { final_only };
+	struct mm_poll_opts o = { final_only, NULL };
 	struct mm_poll *p;
 	enum mm_poll_err e = MMP_OK;
 
@@ -432,6 +432,109 @@ START_TEST(finished_empty)
 }
 END_TEST
 
+/* A continued chat: the earlier turn's messages, then this turn's. */
+#define OLD	AI("7", "Old answer.", "old") ",{\"msg_id\":8,\"msg_type\":1," \
+	"\"msg_content\":\"again\"}"
+
+static enum mm_poll_err
+run_after(struct rec *r, int fin, const char *after,
+    const char *const *snaps, char *last, size_t lastsz)
+{
+	struct chat_sink k = sink_of(r);
+	struct mm_poll_opts o = { fin, after };
+	struct mm_poll *p;
+	enum mm_poll_err e = MMP_OK;
+	const char *id;
+
+	ck_assert_int_eq(mm_poll_new(&p, &k, &o), MMP_OK);
+	for (; *snaps != NULL; snaps++) {
+		e = mm_poll_feed(p, *snaps, strlen(*snaps));
+		if (e != MMP_OK || mm_poll_done(p))
+			break;
+	}
+	id = mm_poll_message_id(p);
+	snprintf(last, lastsz, "%s", id != NULL ? id : "(none)");
+	mm_poll_free(p);
+	return e;
+}
+
+START_TEST(continued_chat)
+{
+	static const char *const s[] = {
+		/* the last turn's end, before this turn shows: not this end */
+		SNAP(2, AI("7", "Old answer.", "old")),
+		SNAP(2, AI("7", "Old answer.", "old")),
+		SNAP(2, AI("7", "Old answer.", "old")),
+		SNAP(2, AI("7", "Old answer.", "old")),
+		SNAP(2, OLD),
+		SNAP(1, OLD "," AI("9", "New", "")),
+		SNAP(2, OLD "," AI("9", "New answer.", "")),
+		NULL
+	};
+	char last[MMP_ID_MAX + 1];
+	struct rec r;
+
+	ck_assert_int_eq(run_after(&r, 0, "7", s, last, sizeof(last)),
+	    MMP_OK);
+	ck_assert_str_eq(r.log, "T[New]T[ answer.]");
+	ck_assert_str_eq(r.end, "finish");
+	ck_assert_str_eq(last, "9");
+	ck_assert_int_eq(run_after(&r, 1, "7", s, last, sizeof(last)),
+	    MMP_OK);
+	ck_assert_str_eq(r.log, "T[New answer.]");
+	ck_assert_str_eq(last, "9");
+	/* without the anchor the old answer is part of it */
+	ck_assert_int_eq(run(&r, 0, s + 5, 0, NULL), MMP_OK);
+	ck_assert_str_eq(r.text, "Old answer.\n\nNew answer.");
+}
+END_TEST
+
+START_TEST(continued_anchor)
+{
+	static const char *const s[] = {
+		SNAP(2, OLD "," AI("9", "Lost.", "")),
+		SNAP(2, OLD "," AI("9", "Lost.", "")),
+		SNAP(2, OLD "," AI("9", "Lost.", "")),
+		SNAP(2, OLD "," AI("9", "Lost.", "")),
+		NULL
+	};
+	static const char *const msgs_then_anchor[] = {
+		/* an anchor message without an id is known by its place */
+		"{\"chat\":{\"chat_status\":2},\"messages\":[" USER ","
+		    "{\"msg_type\":2,\"msg_content\":\"a\"},"
+		    "{\"msg_type\":2,\"msg_content\":\"b\"}]}",
+		NULL
+	};
+	char last[MMP_ID_MAX + 1], longid[MMP_ID_MAX + 2];
+	struct chat_sink k;
+	struct mm_poll_opts o = { 0, "" };
+	struct mm_poll *p;
+	struct rec r;
+
+	/* an anchor the chat does not hold: nothing is this turn's */
+	ck_assert_int_eq(run_after(&r, 0, "99", s, last, sizeof(last)),
+	    MMP_OK);
+	ck_assert_str_eq(r.log, "");
+	ck_assert_str_eq(r.end, "");
+	ck_assert_str_eq(last, "(none)");
+	ck_assert_int_eq(run_after(&r, 0, "#1", msgs_then_anchor, last,
+	    sizeof(last)), MMP_OK);
+	ck_assert_str_eq(r.text, "b");
+	ck_assert_str_eq(last, "#2");
+	/* an anchor that is empty or too long is refused */
+	k = sink_of(&r);
+	ck_assert_int_eq(mm_poll_new(&p, &k, &o), MMP_PROTO);
+	ck_assert_ptr_null(p);
+	memset(longid, '1', sizeof(longid) - 1);
+	longid[sizeof(longid) - 1] = '\0';
+	o.after = longid;
+	ck_assert_int_eq(mm_poll_new(&p, &k, &o), MMP_PROTO);
+	longid[MMP_ID_MAX] = '\0';
+	ck_assert_int_eq(mm_poll_new(&p, &k, &o), MMP_OK);
+	mm_poll_free(p);
+}
+END_TEST
+
 START_TEST(garbage)
 {
 	static const char *const bad[] = {
@@ -560,6 +663,8 @@ minimax_poll_suite(void)
 	tcase_add_test(tc, expired_1001);
 	tcase_add_test(tc, other_code);
 	tcase_add_test(tc, finished_empty);
+	tcase_add_test(tc, continued_chat);
+	tcase_add_test(tc, continued_anchor);
 	tcase_add_test(tc, garbage);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, abort_each_call);

@@ -124,7 +124,8 @@ refs_json(struct buf *b, const struct glm_ref *refs, size_t n)
 
 char *
 glm_body(struct arena *a, const struct chat_request *req,
-    const struct route *rt, const struct glm_ref *refs, size_t nrefs)
+    const struct route *rt, const struct glm_ref *refs, size_t nrefs,
+    const char *conv)
 {
 	const char *assistant, *mode = NULL;
 	struct buf b;
@@ -141,7 +142,11 @@ glm_body(struct arena *a, const struct chat_request *req,
 	buf_init(&b, 0);
 	buf_adds(&b, "{\"assistant_id\":");
 	buf_json_str(&b, assistant, strlen(assistant));
-	buf_adds(&b, ",\"conversation_id\":\"\",\"project_id\":\"\","
+	buf_adds(&b, ",\"conversation_id\":");
+	if (conv == NULL)
+		conv = "";
+	buf_json_str(&b, conv, strlen(conv));
+	buf_adds(&b, ",\"project_id\":\"\","
 	    "\"chat_type\":\"user_chat\",\"messages\":[{\"role\":\"user\","
 	    "\"content\":[");
 	refs_json(&b, refs, nrefs);

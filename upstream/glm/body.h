@@ -10,7 +10,7 @@
  *    (user, tool), then "Assistant: " for the model to go on from.
  *  - Text is copied byte for byte (UTF-8 untouched).
  *
- * The body: {assistant_id, conversation_id "", project_id "", chat_type
+ * The body: {assistant_id, conversation_id, project_id "", chat_type
  * "user_chat", messages: [{role "user", content: [the file list, the
  * image_url items, the text]}], meta_data: {channel "", chat_mode,
  * draft_id "", if_plus_model true, input_question_type "xxxx",
@@ -21,7 +21,10 @@
  *    GLM_ASSISTANT;
  *  - chat_mode is "deep_research" with ROUTE_DEEP_RESEARCH, else "zero"
  *    with ROUTE_THINK, else absent (§3.5: the later assignment wins);
- *  - is_networking is ROUTE_SEARCH.
+ *  - is_networking is ROUTE_SEARCH;
+ *  - conversation_id is "" for a new conversation, or the one a
+ *    multi-turn session continues (the prompt then holds only the new
+ *    turns, flattened by the same rules).
  */
 #ifndef UPSTREAM_GLM_BODY_H
 #define UPSTREAM_GLM_BODY_H
@@ -42,8 +45,12 @@ char	*glm_prompt(struct arena *, const struct chat_request *, size_t *len);
  * name when either is an assistant id, else GLM_ASSISTANT.
  */
 const char *glm_assistant(const struct route *);
-/* The JSON body, NUL-terminated, in the arena.  NULL: out of memory. */
+/*
+ * The JSON body, NUL-terminated, in the arena; conv: the conversation to
+ * continue, or NULL for a new one.  NULL: out of memory.
+ */
 char	*glm_body(struct arena *, const struct chat_request *,
-	    const struct route *, const struct glm_ref *, size_t nrefs);
+	    const struct route *, const struct glm_ref *, size_t nrefs,
+	    const char *conv);
 
 #endif

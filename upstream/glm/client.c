@@ -6,6 +6,10 @@
  * conversation per answer keeps one client's history from leaking into
  * another's; the whole history goes up as one flattened prompt.
  *
+ * In a multi-turn session (provider_call.session) the conversation is
+ * kept after a complete answer; the next turn sends only its new messages
+ * with that conversation_id, and GLM answers in the same conversation.
+ *
  * A cached access token the upstream now refuses is exchanged again once
  * before the account is called refused or expired: GLM may end an
  * access token early.
@@ -118,6 +122,31 @@ fail_body(struct glm_call *c, const char *body, const struct http_resp *r)
 	return 0;
 }
 
+/*
+ * After the stream: a complete answer in a session keeps its conversation
+ * for the next turn; else a conversation this attempt started goes (a
+ * continued one is the session's to end).
+ */
+static void
+settle(const struct provider_call *pc, const struct glm_call *c,
+    const char *assistant, const char *conv, int complete)
+{
+	struct provider_session *ps = pc->session;
+	const char *cont = ps != NULL ? ps->chat_id : NULL;
+
+	if (conv == NULL)
+		conv = cont;	/* the stream did not name it again */
+	if (conv == NULL)
+		return;
+	if (complete && ps != NULL) {
+		snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", conv);
+		ps->parent_out[0] = '\0';	/* GLM has no parent id */
+		return;
+	}
+	if (cont == NULL || strcmp(conv, cont) != 0)
+		defer_delete(pc, c, assistant, conv);
+}
+
 enum attempt { A_DONE, A_AUTH };
 
 /* One POST of the chat; A_AUTH when the access token was refused. */
@@ -132,6 +161,7 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 	enum glm_stream_err de;
 	enum attempt at = A_DONE;
 	enum up_err e;
+	int complete = 0;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&resp, 0, sizeof(resp));
@@ -163,8 +193,6 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 	req.data_ctx = &sc.cs;
 	e = http_do(&req, &resp);
 	c->status = (int)resp.status;
-	/* the conversation exists once the stream named it */
-	defer_delete(pc, c, assistant, glm_stream_conversation(sc.dec));
 	if (e == UP_HTTP || sc.cs.not_sse) {
 		if (fail_body(c, e == UP_HTTP ? resp.body :
 		    call_stream_body(&sc.cs), &resp))
@@ -201,7 +229,11 @@ stream_once(struct glm_call *c, const struct provider_call *pc,
 		call_fail(k, 502, "upstream_error", "upstream_bad_stream",
 		    "The GLM stream could not be decoded (%s).",
 		    glm_stream_strerror(de));
+	else
+		complete = de == GLMS_OK && glm_stream_done(sc.dec);
 out:
+	/* the conversation exists once the stream named it */
+	settle(pc, c, assistant, glm_stream_conversation(sc.dec), complete);
 	http_resp_free(&resp);
 	call_stream_free(&sc.cs);
 	glm_stream_free(sc.dec);
@@ -235,8 +267,8 @@ glm_chat(const struct provider_call *pc)
 	if (glm_access(&c, 0, NULL, 0) != GLM_STEP_OK ||
 	    glm_upload_parts(&c, pc->req, &refs, &nrefs) < 0)
 		return;
-	if ((body = glm_body(c.arena, pc->req, pc->route, refs, nrefs)) ==
-	    NULL) {
+	if ((body = glm_body(c.arena, pc->req, pc->route, refs, nrefs,
+	    pc->session != NULL ? pc->session->chat_id : NULL)) == NULL) {
 		glm_oom(&c);
 		return;
 	}
@@ -251,4 +283,38 @@ glm_chat(const struct provider_call *pc)
 			return;
 	}
 	glm_fail_auth(&c, "stream");
+}
+
+/*
+ * A session that ended: its conversation goes.  bulk_delete (§3.4) takes
+ * the id alone; the assistant it was held with is not kept.
+ */
+int
+glm_forget(const struct provider_ctx *x, const struct provider_account *a,
+    const char *chat_id)
+{
+	struct json_object *root, *res;
+	struct glm_call c;
+	struct buf b;
+	int rc = -1;
+
+	if (a == NULL || a->secret == NULL || chat_id == NULL ||
+	    *chat_id == '\0' || strlen(chat_id) > GLM_ID_MAX)
+		return -1;
+	glm_call_init(&c, x, a);
+	if (c.base == NULL || glm_access(&c, 0, NULL, 0) != GLM_STEP_OK)
+		return -1;
+	buf_init(&b, 0);
+	buf_adds(&b, "{\"conversation_ids\":[");
+	buf_json_str(&b, chat_id, strlen(chat_id));
+	buf_adds(&b, "]}");
+	if (!b.failed && glm_api_fresh(&c, "conversation/bulk_delete",
+	    GLM_PATH_BULK_DELETE, b.p, b.len, NULL, &root, &res) ==
+	    GLM_STEP_OK) {
+		json_object_put(root);
+		rc = 0;
+	} else
+		log_info("glm: conversation not deleted: %s", c.msg);
+	buf_free(&b);
+	return rc;
 }

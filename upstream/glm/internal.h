@@ -15,6 +15,8 @@
 #define GLM_PATH_UPLOAD		"/chatglm/backend-api/assistant/file_upload"
 #define GLM_PATH_DELETE		\
 	"/chatglm/backend-api/assistant/conversation/delete"
+#define GLM_PATH_BULK_DELETE	\
+	"/chatglm/mainchat-api/conversation/bulk_delete"
 
 #define GLM_ACCESS_TTL		3600	/* s an access token is kept (§3.1) */
 #define GLM_TOKEN_MIN		20	/* shorter Bearers are placeholders */
@@ -113,5 +115,7 @@ int	 glm_upload_parts(struct glm_call *, const struct chat_request *,
 
 /* client.c */
 void	 glm_chat(const struct provider_call *);
+int	 glm_forget(const struct provider_ctx *,
+	    const struct provider_account *, const char *chat_id);
 
 #endif

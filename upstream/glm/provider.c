@@ -152,6 +152,7 @@ refresh(const struct provider_ctx *x, const struct provider_account *a,
 const struct provider glm_provider = {
 	.id = "glm",
 	.display = "GLM",
+	.flags = PROVIDER_SESSIONS,
 	.models = models,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
@@ -163,4 +164,5 @@ const struct provider glm_provider = {
 	.chat = glm_chat,
 	.validate = validate,
 	.refresh = refresh,
+	.forget = glm_forget,
 };

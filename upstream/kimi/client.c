@@ -6,6 +6,11 @@
  * conversation out of another's; the whole history goes up as one
  * flattened prompt (§4.3).
  *
+ * In a multi-turn session (provider_call.session) the chat is kept after
+ * a complete answer, named with the answer's message id; the next turn
+ * sends only its new messages with that chat_id and the message id as
+ * parent_id, and Kimi answers in the same chat.
+ *
  * A cached access token that Kimi refuses before anything reached the
  * client -- a 401, or an "unauthenticated" error in the stream -- is
  * renewed once and the call made again: Kimi may end a token before its
@@ -39,37 +44,56 @@ struct kimi_after {
 	size_t			 n;
 };
 
-static void
-delete_chats(void *u)
+/* A chat id as the stream decoder takes them (stream.h), or 0. */
+static int
+id_ok(const char *id)
 {
-	struct kimi_after *a = u;
-	struct kimi_call *c = &a->c;
+	size_t n = id != NULL ? strlen(id) : 0;
+
+	return n > 0 && n <= KS_ID_MAX && strspn(id,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.:-") == n;
+}
+
+/* DeleteChat, outside any answer; 0 deleted. */
+static int
+delete_chat(struct kimi_call *c, const char *id)
+{
 	struct json_object *root;
 	enum kimi_step st;
 	const char *body;
-	size_t i;
 	int try;
 
 	c->sink = NULL;
 	c->idle = NULL;		/* the client may be gone; clean up anyway */
-	for (i = 0; i < a->n; i++) {
-		if ((body = arena_printf(c->arena, "{\"chat_id\":\"%s\"}",
-		    a->chats[i])) == NULL)
-			return;
-		/* the answer may have outlived the access token */
-		for (try = 0, st = kimi_access(c, 0); st == KIMI_STEP_OK &&
-		    try < KIMI_TRIES; try++) {
-			if ((st = kimi_unary(c, "DeleteChat", KIMI_DELETE_PATH,
-			    body, &root)) == KIMI_STEP_OK)
-				json_object_put(root);
-			if (st != KIMI_STEP_REFUSED || c->kind != KIMI_KIND_REFRESH)
-				break;
-			st = kimi_access(c, 1);
-		}
-		if (st != KIMI_STEP_OK)
-			log_info("kimi: chat not deleted: %d %s", c->status,
-			    c->msg);
+	if (!id_ok(id) || (body = arena_printf(c->arena,
+	    "{\"chat_id\":\"%s\"}", id)) == NULL)
+		return -1;
+	/* the answer may have outlived the access token */
+	for (try = 0, st = kimi_access(c, 0); st == KIMI_STEP_OK &&
+	    try < KIMI_TRIES; try++) {
+		if ((st = kimi_unary(c, "DeleteChat", KIMI_DELETE_PATH,
+		    body, &root)) == KIMI_STEP_OK)
+			json_object_put(root);
+		if (st != KIMI_STEP_REFUSED || c->kind != KIMI_KIND_REFRESH)
+			break;
+		st = kimi_access(c, 1);
 	}
+	if (st != KIMI_STEP_OK) {
+		log_info("kimi: chat not deleted: %d %s", c->status, c->msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+delete_chats(void *u)
+{
+	struct kimi_after *a = u;
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		(void)delete_chat(&a->c, a->chats[i]);
 }
 
 /*
@@ -100,14 +124,24 @@ chat_body(struct kimi_call *c, const struct provider_call *pc, size_t *lenp)
 	size_t plen;
 	char *prompt, *out = NULL;
 
+	const struct provider_session *ps = pc->session;
+	const char *chat = "", *parent = "";
+
 	if ((prompt = kimi_prompt(c->arena, pc->req, &plen)) == NULL)
 		return NULL;
+	if (ps != NULL && ps->chat_id != NULL) {
+		chat = ps->chat_id;
+		parent = ps->parent_id != NULL ? ps->parent_id : "";
+	}
 	buf_init(&b, 0);
-	buf_adds(&b, "{\"scenario\":\"" KIMI_SCENARIO "\",\"chat_id\":\"\","
-	    "\"tools\":");
+	buf_adds(&b, "{\"scenario\":\"" KIMI_SCENARIO "\",\"chat_id\":");
+	buf_json_str(&b, chat, strlen(chat));
+	buf_adds(&b, ",\"tools\":");
 	buf_adds(&b, flags & ROUTE_SEARCH ? "[{\"type\":\"TOOL_TYPE_SEARCH\","
 	    "\"search\":{}}]" : "[]");
-	buf_adds(&b, ",\"message\":{\"parent_id\":\"\",\"role\":\"user\","
+	buf_adds(&b, ",\"message\":{\"parent_id\":");
+	buf_json_str(&b, parent, strlen(parent));
+	buf_adds(&b, ",\"role\":\"user\","
 	    "\"blocks\":[{\"message_id\":\"\",\"text\":{\"content\":");
 	buf_json_str(&b, prompt, plen);
 	buf_printf(&b, "}}],\"scenario\":\"" KIMI_SCENARIO "\"},\"options\":"
@@ -131,6 +165,7 @@ struct stream_ctx {
 	int				 not_connect;	/* an error body */
 	struct buf			 err_body;
 	int				 done;
+	int				 complete;	/* answered whole */
 	struct timespec			 done_at;
 	size_t				 after_done;	/* bytes */
 };
@@ -247,6 +282,8 @@ outcome(struct stream_ctx *sc, enum up_err e, int try)
 	}
 	switch (ks) {
 	case KS_OK:		/* answered; or the client left (aborted) */
+		sc->complete = ks_done(sc->st);
+		break;
 	case KS_ABORT:
 		break;
 	case KS_UPSTREAM:
@@ -269,6 +306,27 @@ outcome(struct stream_ctx *sc, enum up_err e, int try)
 	return CHAT_OVER;
 }
 
+/*
+ * A complete answer in a session: the chat stays, named for the next
+ * turn by its id (the stream's, else the one continued) and the answer's
+ * message id.  0 kept, -1 when there is nothing to continue after.
+ */
+static int
+keep(const struct provider_call *pc, const char *chat, const char *msg)
+{
+	struct provider_session *ps = pc->session;
+
+	if (ps == NULL || msg == NULL)
+		return -1;
+	if (chat == NULL)
+		chat = ps->chat_id;
+	if (chat == NULL)
+		return -1;
+	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", chat);
+	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", msg);
+	return 0;
+}
+
 static enum chat_rc
 chat_once(struct kimi_call *c, const struct provider_call *pc,
     const char *body, size_t blen, struct kimi_after *a, int try)
@@ -277,9 +335,10 @@ chat_once(struct kimi_call *c, const struct provider_call *pc,
 	struct http_req req;
 	struct http_resp resp;
 	enum chat_rc rc = CHAT_OVER;
-	const char *id;
+	const char *id, *cont;
 	enum up_err e;
 
+	cont = pc->session != NULL ? pc->session->chat_id : NULL;
 	memset(&sc, 0, sizeof(sc));
 	memset(&resp, 0, sizeof(resp));
 	sc.c = c;
@@ -306,12 +365,16 @@ chat_once(struct kimi_call *c, const struct provider_call *pc,
 	req.idle = on_idle;
 	req.idle_ctx = &sc;
 	e = http_do(&req, &resp);
-	if ((id = ks_chat_id(sc.st)) != NULL && a != NULL &&
-	    a->n < KIMI_MAX_CHATS)
+	rc = outcome(&sc, e, try);
+	id = ks_chat_id(sc.st);
+	if (sc.complete && keep(pc, id, ks_message_id(sc.st)) == 0)
+		goto out;
+	/* a chat this attempt started goes; a continued one stays */
+	if (id != NULL && a != NULL && a->n < KIMI_MAX_CHATS &&
+	    (cont == NULL || strcmp(id, cont) != 0))
 		a->chats[a->n++] = arena_strdup(c->arena, id);
 	if (a != NULL && a->n > 0 && a->chats[a->n - 1] == NULL)
 		a->n--;
-	rc = outcome(&sc, e, try);
 out:
 	http_resp_free(&resp);
 	ks_free(sc.st);
@@ -360,4 +423,19 @@ kimi_chat(const struct provider_call *pc)
 		    chat_once(&c, pc, body, blen, after, try) != CHAT_RETRY)
 			break;
 	defer_delete(pc, &c, after);
+}
+
+/* A session that ended: its chat goes (DeleteChat, §4.5). */
+int
+kimi_forget(const struct provider_ctx *x, const struct provider_account *a,
+    const char *chat_id)
+{
+	struct kimi_call c;
+
+	if (a == NULL || a->secret == NULL || !id_ok(chat_id))
+		return -1;
+	kimi_call_init(&c, x, a);
+	if (c.base == NULL)
+		return -1;
+	return delete_chat(&c, chat_id);
 }

@@ -85,5 +85,7 @@ enum kimi_step kimi_access(struct kimi_call *, int force);
 
 /* client.c */
 void	 kimi_chat(const struct provider_call *);
+int	 kimi_forget(const struct provider_ctx *,
+	    const struct provider_account *, const char *chat_id);
 
 #endif

@@ -217,6 +217,7 @@ refresh(const struct provider_ctx *x, const struct provider_account *a,
 const struct provider kimi_provider = {
 	.id = "kimi",
 	.display = "Kimi",
+	.flags = PROVIDER_SESSIONS,
 	.models = models,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
@@ -229,4 +230,5 @@ const struct provider kimi_provider = {
 	.chat = kimi_chat,
 	.validate = validate,
 	.refresh = refresh,
+	.forget = kimi_forget,
 };

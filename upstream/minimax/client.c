@@ -13,6 +13,11 @@
  * answer may take MINIMAX_ANSWER_TIMEOUT seconds; past that it ends with
  * an error, never a silent end.  Between polls the request's idle hook
  * runs, so keep-alives go out and a client that left stops the polling.
+ *
+ * In a multi-turn session (provider_call.session) the chat is kept after
+ * a complete answer, named with the id of the answer's last AI message;
+ * the next turn sends only its new messages with send_msg's chat_id, and
+ * the decoder reads only the AI messages after that one.
  */
 #include "config.h"
 
@@ -74,8 +79,22 @@ struct mm_chat {
 };
 
 static int
+all_digits(const char *s)
+{
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * cont: the chat a session continues (its id as send_msg answered it:
+ * digits go as an integer, as delete_chat takes it), or NULL for a new
+ * one.
+ */
+static int
 send_msg(struct mm_call *c, const struct provider_call *pc,
-    struct mm_chat *chat)
+    const char *cont, struct mm_chat *chat)
 {
 	struct json_object *root, *top, *data, *v;
 	struct buf b;
@@ -99,7 +118,14 @@ send_msg(struct mm_call *c, const struct provider_call *pc,
 	buf_json_str(&b, prompt, plen);
 	buf_adds(&b, ",\"chat_type\":1,\"attachments\":[],"
 	    "\"selected_mcp_tools\":[],\"backend_config\":{},"
-	    "\"sub_agent_ids\":[]}");
+	    "\"sub_agent_ids\":[]");
+	if (cont != NULL && all_digits(cont))
+		buf_printf(&b, ",\"chat_id\":%s", cont);
+	else if (cont != NULL) {
+		buf_adds(&b, ",\"chat_id\":");
+		buf_json_str(&b, cont, strlen(cont));
+	}
+	buf_adds(&b, "}");
 	body = b.failed ? NULL : arena_strndup(c->arena, b.p, b.len);
 	buf_free(&b);
 	if (body == NULL) {
@@ -132,44 +158,51 @@ struct mm_after {
 	struct mm_chat	 chat;
 };
 
+/* delete_chat outside any answer; 0 deleted. */
 static int
-all_digits(const char *s)
+delete_chat(struct mm_call *c, const char *id)
 {
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
-}
-
-static void
-chat_delete(void *u)
-{
-	struct mm_after *a = u;
-	struct mm_call *c = &a->c;
 	struct json_object *root;
 	const char *body;
+	struct buf b;
 	int i;
 
 	c->sink = NULL;
 	c->idle = NULL;		/* the client may be gone; clean up anyway */
 	/* §5.5: an integer here, whatever send_msg answered */
-	body = arena_printf(c->arena, all_digits(a->chat.id) ?
-	    "{\"chat_id\":%s}" : "{\"chat_id\":\"%s\"}", a->chat.id);
+	buf_init(&b, 0);
+	buf_adds(&b, "{\"chat_id\":");
+	if (all_digits(id))
+		buf_adds(&b, id);
+	else
+		buf_json_str(&b, id, strlen(id));
+	buf_adds(&b, "}");
+	body = b.failed ? NULL : arena_strndup(c->arena, b.p, b.len);
+	buf_free(&b);
 	if (body == NULL)
-		return;
+		return -1;
 	for (i = 0; i < MM_DELETE_TRIES; i++) {
 		if (i > 0)
 			wait_ms(MM_DELETE_WAIT_MS, NULL, NULL);
 		if (mm_api(c, "delete_chat", MM_PATH_DELETE, NULL, body,
 		    &root) == MM_STEP_OK) {
 			json_object_put(root);
-			return;
+			return 0;
 		}
 		/* the upstream is still writing: it lets go in a moment */
 		if (strstr(c->msg, MM_RUNNING) == NULL)
 			break;
 	}
 	log_info("minimax: chat not deleted: %s", c->msg);
+	return -1;
+}
+
+static void
+chat_delete(void *u)
+{
+	struct mm_after *a = u;
+
+	(void)delete_chat(&a->c, a->chat.id);
 }
 
 static void
@@ -238,12 +271,16 @@ poll_failed(struct mm_call *c, struct mm_poll *dec, enum up_err e,
 	return 1;
 }
 
-static void
+/*
+ * Polls the answer to its end; 0 when it reached the sink whole, with
+ * the id of its last AI message in last (the next turn's anchor).
+ */
+static int
 poll_answer(struct mm_call *c, const struct provider_call *pc,
-    const struct mm_chat *chat)
+    const struct mm_chat *chat, char last[MMP_ID_MAX + 1])
 {
 	const struct chat_sink *k = pc->sink;
-	struct mm_poll_opts o = { !pc->req->stream };
+	struct mm_poll_opts o = { !pc->req->stream, NULL };
 	struct mm_poll *dec = NULL;
 	struct http_resp resp;
 	struct timespec t0;
@@ -251,14 +288,16 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 	enum mm_poll_err pe;
 	enum up_err e;
 	long long left;
-	const char *body;
-	int fails = 0;
+	const char *body, *id;
+	int fails = 0, rc = -1;
 
+	if (pc->session != NULL && pc->session->chat_id != NULL)
+		o.after = pc->session->parent_id;
 	body = arena_printf(c->arena, chat->numeric ? "{\"chat_id\":%s}" :
 	    "{\"chat_id\":\"%s\"}", chat->id);
 	if (body == NULL || mm_poll_new(&dec, k, &o) != MMP_OK) {
 		call_fail_nomem(k);
-		return;
+		return -1;
 	}
 	pace_init(&pace, c->cfg);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -305,6 +344,11 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 			    mm_poll_strerror(pe));
 			break;
 		}
+		if (pe == MMP_OK && mm_poll_done(dec) &&
+		    (id = mm_poll_message_id(dec)) != NULL) {
+			snprintf(last, MMP_ID_MAX + 1, "%s", id);
+			rc = 0;		/* finished */
+		}
 		if (pe != MMP_OK || mm_poll_done(dec))
 			break;		/* the sink has it, or the client left */
 		if (k->flush != NULL && k->flush(k->ctx) != 0)
@@ -315,12 +359,16 @@ poll_answer(struct mm_call *c, const struct provider_call *pc,
 		log_info("minimax: the upstream rewrote %ld snapshot(s) of an "
 		    "answer", mm_poll_rewrites(dec));
 	mm_poll_free(dec);
+	return rc;
 }
 
 void
 minimax_chat(const struct provider_call *pc)
 {
 	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
+	struct provider_session *ps = pc->session;
+	const char *cont = NULL;
+	char last[MMP_ID_MAX + 1];
 	struct mm_call c;
 	struct mm_chat chat;
 	enum mm_cred_err ce;
@@ -350,9 +398,40 @@ minimax_chat(const struct provider_call *pc)
 	c.sink = pc->sink;
 	c.idle = pc->idle;
 	c.idle_ctx = pc->idle_ctx;
-	if (mm_device(&c, 0) != MM_STEP_OK || send_msg(&c, pc, &chat) < 0)
+	/* a continued chat needs the anchor its answer comes after */
+	if (ps != NULL && ps->chat_id != NULL && ps->parent_id != NULL)
+		cont = ps->chat_id;
+	else if (ps != NULL && ps->chat_id != NULL) {
+		call_fail(pc->sink, 502, "upstream_error", "upstream_error",
+		    "The MiniMax session lost its place in the chat.");
 		return;
-	/* From here on the chat exists: it goes, whatever happens. */
-	defer_delete(pc, &c, &chat);
-	poll_answer(&c, pc, &chat);
+	}
+	if (mm_device(&c, 0) != MM_STEP_OK ||
+	    send_msg(&c, pc, cont, &chat) < 0)
+		return;
+	if (poll_answer(&c, pc, &chat, last) == 0 && ps != NULL) {
+		/* the session owns the chat from here on */
+		snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", chat.id);
+		snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", last);
+		return;
+	}
+	/* A chat of this answer alone goes, whatever happened. */
+	if (cont == NULL)
+		defer_delete(pc, &c, &chat);
+}
+
+/* A session that ended: its chat goes (delete_chat, §5.5). */
+int
+minimax_forget(const struct provider_ctx *x, const struct provider_account *a,
+    const char *chat_id)
+{
+	struct mm_call c;
+
+	if (a == NULL || a->secret == NULL || chat_id == NULL ||
+	    *chat_id == '\0' || strlen(chat_id) > MMP_ID_MAX)
+		return -1;
+	if (mm_call_init(&c, x, a) != MMC_OK ||
+	    mm_device(&c, 0) != MM_STEP_OK)
+		return -1;
+	return delete_chat(&c, chat_id);
 }

@@ -76,5 +76,7 @@ enum mm_step	 mm_device(struct mm_call *, int force);
 
 /* client.c */
 void		 minimax_chat(const struct provider_call *);
+int		 minimax_forget(const struct provider_ctx *,
+		    const struct provider_account *, const char *chat_id);
 
 #endif

@@ -55,6 +55,7 @@ struct mm_poll {
 	long			 status;
 	int			 empty_done;
 	long			 rewrites;
+	char			 after[MMP_ID_MAX + 1];	/* opts.after */
 };
 
 static const char *const errs[] = {
@@ -83,6 +84,14 @@ mm_poll_new(struct mm_poll **pp, const struct chat_sink *k,
 	}
 	p->sink = *k;
 	p->final_only = o != NULL && o->final_only;
+	if (o != NULL && o->after != NULL) {
+		if (*o->after == '\0' || strlen(o->after) > MMP_ID_MAX) {
+			free(p);
+			*pp = NULL;
+			return MMP_PROTO;
+		}
+		snprintf(p->after, sizeof(p->after), "%s", o->after);
+	}
 	p->status = -1;
 	*pp = p;
 	return MMP_OK;
@@ -97,6 +106,12 @@ mm_poll_free(struct mm_poll *p)
 	free(p->think.have);
 	buf_free(&p->out);
 	free(p);
+}
+
+const char *
+mm_poll_message_id(const struct mm_poll *p)
+{
+	return p->has_cur ? p->cur : NULL;
 }
 
 int
@@ -338,14 +353,48 @@ str_of(struct json_object *o, size_t *len)
 	return json_object_get_string(o);
 }
 
-/* The AI messages of messages[] into ai; their number, or -1. */
+/* Message i's msg_id (a string or an integer), or "#i"; -1: too long. */
 static int
-pick_ai(struct json_object *msgs, struct ai_msg *ai)
+id_of(struct json_object *m, size_t i, char id[MMP_ID_MAX + 1])
 {
-	struct json_object *m, *v;
-	size_t i, n, nai = 0;
-	const char *id;
+	struct json_object *v = jv_get(m, "msg_id");
+	const char *s;
 
+	if (v != NULL && (json_object_is_type(v, json_type_string) ||
+	    json_object_is_type(v, json_type_int)) &&
+	    *(s = json_object_get_string(v)) != '\0') {
+		if (strlen(s) > MMP_ID_MAX)
+			return -1;
+		snprintf(id, MMP_ID_MAX + 1, "%s", s);
+	} else
+		snprintf(id, MMP_ID_MAX + 1, "#%zu", i);
+	return 0;
+}
+
+static int
+is_ai(struct json_object *m)
+{
+	struct json_object *v = jv_get(m, "msg_type");
+
+	return v != NULL && json_object_get_int64(v) == 2;
+}
+
+/*
+ * The AI messages of messages[] into ai; their number, or -1.  With an
+ * anchor (after: an AI message's id) only those after it count, and
+ * *fresh says whether any message at all follows it (this turn's has
+ * shown up); without one *fresh is 1.
+ */
+static int
+pick_ai(struct json_object *msgs, struct ai_msg *ai, const char *after,
+    int *fresh)
+{
+	struct json_object *m;
+	size_t i, n, nai = 0;
+	char id[MMP_ID_MAX + 1];
+	int found = *after == '\0';
+
+	*fresh = found;
 	if (msgs == NULL)
 		return 0;
 	if (!json_object_is_type(msgs, json_type_array) ||
@@ -353,20 +402,17 @@ pick_ai(struct json_object *msgs, struct ai_msg *ai)
 		return -1;
 	for (i = 0; i < n; i++) {
 		m = json_object_array_get_idx(msgs, i);
-		if ((v = jv_get(m, "msg_type")) == NULL ||
-		    json_object_get_int64(v) != 2)
+		if (!found) {
+			if (is_ai(m) && id_of(m, i, id) == 0 &&
+			    strcmp(id, after) == 0)
+				found = 1;
 			continue;
-		if (nai == MMP_MAX_AI)
+		}
+		*fresh = 1;
+		if (!is_ai(m))
+			continue;
+		if (nai == MMP_MAX_AI || id_of(m, i, ai[nai].id) < 0)
 			return -1;
-		v = jv_get(m, "msg_id");
-		if (v != NULL && (json_object_is_type(v, json_type_string) ||
-		    json_object_is_type(v, json_type_int)) &&
-		    *(id = json_object_get_string(v)) != '\0') {
-			if (strlen(id) > MMP_ID_MAX)
-				return -1;
-			snprintf(ai[nai].id, sizeof(ai[nai].id), "%s", id);
-		} else
-			snprintf(ai[nai].id, sizeof(ai[nai].id), "#%zu", i);
 		ai[nai].text = str_of(jv_get(m, "msg_content"),
 		    &ai[nai].text_len);
 		ai[nai].think = str_of(jv_get(jv_get(m, "extra_info"),
@@ -416,7 +462,7 @@ snapshot(struct mm_poll *p, struct json_object *root)
 	unsigned long long prog;
 	char msg[MMP_ERRMSG_MAX + 1];
 	long code;
-	int n, i, at = -1, complete, gone;
+	int n, i, at = -1, complete, gone, fresh;
 
 	if (!json_object_is_type(root, json_type_object))
 		return fail(p, MMP_PROTO);
@@ -428,12 +474,16 @@ snapshot(struct mm_poll *p, struct json_object *root)
 	}
 	if ((ai = calloc(MMP_MAX_AI, sizeof(*ai))) == NULL)
 		return fail(p, MMP_ENOMEM);
-	if ((n = pick_ai(jv_get(root, "messages"), ai)) < 0) {
+	if ((n = pick_ai(jv_get(root, "messages"), ai, p->after,
+	    &fresh)) < 0) {
 		free(ai);
 		return fail(p, MMP_PROTO);
 	}
 	if ((v = jv_get(jv_get(root, "chat"), "chat_status")) != NULL)
 		p->status = (long)json_object_get_int64(v);
+	/* a continued chat's status is the last turn's until this one shows */
+	if (!fresh && p->status == MMP_STATUS_DONE)
+		p->status = -1;
 	prog = progress_of(ai, n, p->status);
 	p->changed = prog != p->progress;
 	p->progress = prog;

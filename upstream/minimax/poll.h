@@ -45,6 +45,11 @@
  *    role() still comes with the first snapshot that shows any text, as
  *    it would in a stream: the answer has begun, and a failure after it
  *    is the answer's (no other account is tried).
+ *  - A continued chat (opts.after: the id of the last AI message of the
+ *    turn before) holds the earlier turns: only the AI messages after
+ *    that one are the answer.  Until a message follows it, this turn has
+ *    not shown up and a chat_status of 2 is the last turn's, not this
+ *    one's end.
  *  - base_resp.status_code (or statusInfo.code) other than 0 is the
  *    upstream's error: 1001 (the login expired) error(401,
  *    "account_expired"), anything else error(502, "upstream_error"),
@@ -80,7 +85,8 @@
 #define MMP_CODE_EXPIRED	1001	/* the login is no longer valid */
 
 struct mm_poll_opts {
-	int	final_only;	/* write the answer once it is complete */
+	int		 final_only;	/* write the answer once complete */
+	const char	*after;		/* NULL, or as above (<= MMP_ID_MAX) */
 };
 
 enum mm_poll_err {
@@ -97,6 +103,7 @@ struct json_object;
 
 const char		*mm_poll_strerror(enum mm_poll_err);
 
+/* MMP_PROTO: an opts.after that is empty or too long. */
 enum mm_poll_err	 mm_poll_new(struct mm_poll **, const struct chat_sink *,
 			    const struct mm_poll_opts *);
 /* One answer of get_chat_detail, len bytes (need not be NUL-terminated). */
@@ -108,6 +115,8 @@ int			 mm_poll_changed(const struct mm_poll *);
 int			 mm_poll_started(const struct mm_poll *);
 /* finish() or error() has been sent, or the sink asked to stop. */
 int			 mm_poll_done(const struct mm_poll *);
+/* The id of the AI message written last (the one a next turn follows). */
+const char		*mm_poll_message_id(const struct mm_poll *);
 /* chat.chat_status of the last snapshot (-1: none yet). */
 long			 mm_poll_status(const struct mm_poll *);
 /* Rewrites seen (text changed behind the client; see above). */

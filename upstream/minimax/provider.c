@@ -115,6 +115,7 @@ validate(const struct provider_ctx *x, const struct provider_account *a,
 const struct provider minimax_provider = {
 	.id = "minimax",
 	.display = "MiniMax",
+	.flags = PROVIDER_SESSIONS,
 	.models = models,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
@@ -124,4 +125,5 @@ const struct provider minimax_provider = {
 	.raw_credential = raw_credential,
 	.chat = minimax_chat,
 	.validate = validate,
+	.forget = minimax_forget,
 };

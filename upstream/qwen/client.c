@@ -5,6 +5,13 @@
  * caller runs that after writing it).  There is no login exchange: the
  * ticket cookie goes with every call.
  *
+ * In a multi-turn session (provider_call.session) the upstream session is
+ * kept after a complete answer, named with the answer's reqid; the next
+ * turn sends only its new messages in that session_id, with that reqid as
+ * parent_req_id and scene_param "continue_chat" (§6.2 shows only a first
+ * turn: "first_turn" and parent_req_id "0"; the follow-up value is what
+ * the web client is seen to send, not in the spec).
+ *
  * The body may come compressed with any coding libcurl offered (curl's
  * own Accept-Encoding lists what it can decode, zstd and br included on
  * Debian); one it cannot decode is told to the client by name instead of
@@ -34,12 +41,13 @@ struct qw_after {
 	const char	*session;
 };
 
-static void
-session_delete(void *u)
+/* session/delete/batch outside any answer; 0 deleted. */
+static int
+session_delete_now(struct qw_after *a)
 {
-	struct qw_after *a = u;
 	struct json_object *root;
 	struct buf b;
+	int rc = -1;
 
 	a->c.sink = NULL;
 	a->c.idle = NULL;	/* the client may be gone; clean up anyway */
@@ -48,11 +56,19 @@ session_delete(void *u)
 	buf_json_str(&b, a->session, strlen(a->session));
 	buf_adds(&b, "]}");
 	if (!b.failed && qw_api(&a->c, "session/delete", QW_DELETE_PATH, b.p,
-	    &root) == QW_STEP_OK)
+	    &root) == QW_STEP_OK) {
 		json_object_put(root);
-	else
+		rc = 0;
+	} else
 		log_info("qwen: session not deleted: %s", a->c.msg);
 	buf_free(&b);
+	return rc;
+}
+
+static void
+session_delete(void *u)
+{
+	(void)session_delete_now(u);
 }
 
 static void
@@ -70,9 +86,16 @@ defer_delete(const struct provider_call *pc, const struct qw_call *c,
 
 /* ------------------------------------------------------------ body */
 
+/* Where this turn goes: a new session, or the one a session continues. */
+struct turn {
+	const char	*session;
+	const char	*parent;	/* parent_req_id: "0" on a first turn */
+	int		 cont;
+};
+
 static char *
 chat_body(struct qw_call *c, const struct provider_call *pc,
-    const char *req_id, const char *session, long long ts)
+    const char *req_id, const struct turn *t, long long ts)
 {
 	const struct route *rt = pc->route;
 	const char *model = qw_upstream_model(rt);
@@ -88,19 +111,22 @@ chat_body(struct qw_call *c, const struct provider_call *pc,
 	    "\"model\":", rt->flags & (ROUTE_THINK | ROUTE_SEARCH) ? "1" : "0",
 	    req_id);
 	buf_json_str(&b, model, strlen(model));
-	buf_printf(&b, ",\"scene\":\"chat\",\"session_id\":\"%s\","
-	    "\"sub_scene\":\"chat\",\"temporary\":false,\"messages\":"
-	    "[{\"content\":", session);
+	buf_adds(&b, ",\"scene\":\"chat\",\"session_id\":");
+	buf_json_str(&b, t->session, strlen(t->session));
+	buf_adds(&b, ",\"sub_scene\":\"chat\",\"temporary\":false,"
+	    "\"messages\":[{\"content\":");
 	buf_json_str(&b, prompt, plen);
 	buf_adds(&b, ",\"mime_type\":\"text/plain\",\"meta_data\":"
 	    "{\"ori_query\":");
 	buf_json_str(&b, prompt, plen);
-	buf_printf(&b, "}}],\"from\":\"default\",\"parent_req_id\":\"0\","
-	    "\"enable_search\":%s,\"biz_data\":\"{\\\"entryPoint\\\":"
-	    "\\\"tongyigw\\\"}\",\"scene_param\":\"first_turn\","
+	buf_adds(&b, "}}],\"from\":\"default\",\"parent_req_id\":");
+	buf_json_str(&b, t->parent, strlen(t->parent));
+	buf_printf(&b, ",\"enable_search\":%s,\"biz_data\":\"{\\\"entryPoint"
+	    "\\\":\\\"tongyigw\\\"}\",\"scene_param\":\"%s\","
 	    "\"chat_client\":\"h5\",\"client_tm\":\"%lld\","
 	    "\"protocol_version\":\"v2\",\"biz_id\":\"ai_qwen\"}",
-	    rt->flags & ROUTE_SEARCH ? "true" : "false", ts);
+	    rt->flags & ROUTE_SEARCH ? "true" : "false", t->cont ?
+	    "continue_chat" : "first_turn", ts);
 	out = b.failed ? NULL : arena_strndup(c->arena, b.p, b.len);
 	buf_free(&b);
 	return out;
@@ -225,8 +251,8 @@ fail_http(struct stream_ctx *sc)
 	json_object_put(root);
 }
 
-/* The decoder's verdict once the transfer is over. */
-static void
+/* The decoder's verdict once the transfer is over; 0: answered whole. */
+static int
 finish_stream(struct stream_ctx *sc, enum up_err e)
 {
 	enum qw_stream_err de;
@@ -237,9 +263,9 @@ finish_stream(struct stream_ctx *sc, enum up_err e)
 	if (e == UP_OK && de == QWS_OK && call_stream_finish(&sc->cs) != 0)
 		de = sc->dec_err != QWS_OK ? sc->dec_err : QWS_PROTO;
 	if (de == QWS_ABORT || de == QWS_UPSTREAM)
-		return;	/* the client left, or the sink has the error */
+		return -1;	/* the client left, or the sink has the error */
 	if (de == QWS_OK && e == UP_ABORTED && !qw_stream_done(sc->dec))
-		return;		/* the client left */
+		return -1;	/* the client left */
 	if (de == QWS_OK && !qw_stream_done(sc->dec)) {
 		if (!qw_stream_finished_upstream(sc->dec))
 			log_info("qwen: the stream ended without complete");
@@ -255,6 +281,26 @@ finish_stream(struct stream_ctx *sc, enum up_err e)
 		call_fail(sc->sink, 502, "upstream_error",
 		    "upstream_bad_stream", "The Qwen stream could not be "
 		    "decoded (%s).", qw_stream_strerror(de));
+	return de == QWS_OK ? 0 : -1;
+}
+
+/*
+ * A complete answer in a session: the upstream session stays, named for
+ * the next turn by its id and the answer's reqid (the stream's, else the
+ * ones sent).
+ */
+static void
+keep(const struct provider_call *pc, const struct stream_ctx *sc,
+    const struct turn *t, const char *req_id)
+{
+	struct provider_session *ps = pc->session;
+	const char *sid = qw_stream_session(sc->dec);
+	const char *rid = qw_stream_reqid(sc->dec);
+
+	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", *sid != '\0' ?
+	    sid : t->session);
+	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", *rid != '\0' ?
+	    rid : req_id);
 }
 
 static void
@@ -266,9 +312,12 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	struct http_resp resp;
 	char req_id[QW_HEX_ID + 1], session[QW_HEX_ID + 1];
 	char nonce[QW_NONCE_LEN + 1];
+	const char *taken;
 	struct timespec now;
+	struct turn t;
 	long long ts;
 	enum up_err e;
+	int ok = -1;
 
 	memset(&sc, 0, sizeof(sc));
 	memset(&resp, 0, sizeof(resp));
@@ -288,12 +337,20 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	qw_hex_id(req_id);
 	qw_hex_id(session);
 	qw_nonce(nonce);
+	t.session = session;
+	t.parent = "0";
+	t.cont = pc->session != NULL && pc->session->chat_id != NULL &&
+	    pc->session->parent_id != NULL;
+	if (t.cont) {
+		t.session = pc->session->chat_id;
+		t.parent = pc->session->parent_id;
+	}
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.url = arena_printf(c->arena, "%s" QW_CHAT_PATH "?%s",
 	    c->chat_base, qw_query(c->arena, c->device, nonce, ts));
 	req.headers = qw_headers(c, 0);
-	req.body = chat_body(c, pc, req_id, session, ts);
+	req.body = chat_body(c, pc, req_id, &t, ts);
 	req.body_len = req.body != NULL ? strlen(req.body) : 0;
 	if (req.url == NULL || req.headers == NULL || req.body == NULL) {
 		call_fail_nomem(k);
@@ -307,14 +364,6 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	req.idle = pc->idle;
 	req.idle_ctx = pc->idle_ctx;
 	e = http_do(&req, &resp);
-	/*
-	 * Once the upstream took the chat (a stream came, naming the session
-	 * or not), the session goes afterwards; a refusal made none.
-	 */
-	if (*qw_stream_session(sc.dec) != '\0')
-		defer_delete(pc, c, qw_stream_session(sc.dec));
-	else if (resp.status >= 200 && resp.status < 300 && !sc.cs.not_sse)
-		defer_delete(pc, c, session);
 	if (e == UP_HTTP)
 		fail_http(&sc);
 	else if (e != UP_OK && e != UP_ABORTED)
@@ -322,7 +371,21 @@ chat(struct qw_call *c, const struct provider_call *pc)
 	else if (sc.cs.not_sse)
 		fail_body(&sc);
 	else
-		finish_stream(&sc, e);
+		ok = finish_stream(&sc, e);
+	if (ok == 0 && pc->session != NULL) {
+		keep(pc, &sc, &t, req_id);
+		goto out;
+	}
+	/*
+	 * Once the upstream took the chat (a stream came, naming the session
+	 * or not), the session goes afterwards; a refusal made none.  A
+	 * continued one is the multi-turn session's to end.
+	 */
+	taken = *qw_stream_session(sc.dec) != '\0' ? qw_stream_session(sc.dec) :
+	    resp.status >= 200 && resp.status < 300 && !sc.cs.not_sse ?
+	    t.session : NULL;
+	if (taken != NULL && (!t.cont || strcmp(taken, t.session) != 0))
+		defer_delete(pc, c, taken);
 out:
 	http_resp_free(&resp);
 	call_stream_free(&sc.cs);
@@ -358,4 +421,19 @@ qwen_chat(const struct provider_call *pc)
 	c.idle = pc->idle;
 	c.idle_ctx = pc->idle_ctx;
 	chat(&c, pc);
+}
+
+/* A session that ended: its upstream session goes (§6.4). */
+int
+qwen_forget(const struct provider_ctx *x, const struct provider_account *a,
+    const char *chat_id)
+{
+	struct qw_after after;
+
+	if (a == NULL || a->secret == NULL || chat_id == NULL ||
+	    *chat_id == '\0' || strlen(chat_id) > QWS_ID_MAX ||
+	    qw_call_init(&after.c, x, a->secret) < 0)
+		return -1;
+	after.session = chat_id;
+	return session_delete_now(&after);
 }

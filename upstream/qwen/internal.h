@@ -98,5 +98,7 @@ const char *qw_upstream_model(const struct route *);
 
 /* client.c */
 void	 qwen_chat(const struct provider_call *);
+int	 qwen_forget(const struct provider_ctx *,
+	    const struct provider_account *, const char *chat_id);
 
 #endif

@@ -157,6 +157,7 @@ validate(const struct provider_ctx *x, const struct provider_account *a,
 const struct provider qwen_provider = {
 	.id = "qwen",
 	.display = "Qwen",
+	.flags = PROVIDER_SESSIONS,
 	.models = models,
 	.fields = fields,
 	.nfields = sizeof(fields) / sizeof(fields[0]),
@@ -168,4 +169,5 @@ const struct provider qwen_provider = {
 	.name_flags = name_flags,
 	.chat = qwen_chat,
 	.validate = validate,
+	.forget = qwen_forget,
 };
