@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""The two other dialects end to end: POST /v1/messages (Anthropic) and
+POST /v1/responses (OpenAI Responses), on the ChatGPT and DeepSeek mocks,
+behind nginx + spawn-fcgi.
+
+  * the wire itself: every stream event's name, order and required fields,
+    the non-stream objects, stop_sequences, count_tokens, the error shapes
+    and status codes (auth, validation, unknown model), MODEL_MAPPING of a
+    claude-* name;
+  * the real clients, unmodified: @anthropic-ai/sdk messages.create and
+    messages.stream (text, thinking, a tool loop), the openai npm
+    responses.create (stream, non-stream, previous_response_id), the
+    Vercel AI SDK's default OpenAI provider (generateText, streamText with
+    a tool) — tests/client/dialects_client.mjs.
+
+Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
+
+import harness  # noqa: E402
+from harness import HarnessError, Results  # noqa: E402
+import chatgpt_mock  # noqa: E402
+import deepseek_mock  # noqa: E402
+import test_chat  # noqa: E402  (the npm client installer)
+from test_accounts import Cli  # noqa: E402
+
+CODE = "dialects-code-1"
+CLIENT = os.path.join(os.path.dirname(HERE), "client", "dialects_client.mjs")
+
+# name, mock class, base URL variable, model, thinking marker, "accounts add" arguments
+PROVIDERS = [
+    ("chatgpt", chatgpt_mock.ChatGPTMock, "CHATGPT_BASE_URL", "gpt-4o", " [[script:thoughts]]",
+     lambda m: ["chatgpt", chatgpt_mock.DEFAULT_ACCESS_TOKEN]),
+    ("deepseek", deepseek_mock.DeepSeekMock, "DEEPSEEK_BASE_URL", "DeepSeek-V3.2", "",
+     lambda m: ["deepseek", deepseek_mock.DEFAULT_USER_TOKEN]),
+]
+
+TOOLS_ANT = [{"name": "get_weather", "description": "The current weather of a city.",
+              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
+                               "required": ["city"]}}]
+
+
+class Front:
+    """One nginx front with both mocks and one account each."""
+
+    def __init__(self, r, binary):
+        self.r = r
+        self.ws = harness.Workspace("dialects")
+        self.mocks = {}
+        for name, cls, var, _, _, _ in PROVIDERS:
+            self.mocks[name] = cls().start()
+        env = {var: self.mocks[name].url for name, _, var, _, _, _ in PROVIDERS}
+        self.fe = harness.Nginx(self.ws, binary, pfx=False)
+        self.fe.check_installed()
+        self.fe.app_extra = dict(env, AUTHORIZATION=CODE, RETRY_TIMES="0", REQUIRE_API_KEY="true",
+                                 MODEL_MAPPING=json.dumps({"claude-*": "DeepSeek-V3.2"}))
+        self.fe.start()
+        cli = Cli(binary, self.ws.path("data"), env)
+        for name, _, _, _, _, args in PROVIDERS:
+            rc, out, err = cli.run("accounts", "add", *args(self.mocks[name]))
+            r.check("%s account added through the CLI" % name, rc == 0, (out + err)[-300:])
+
+    def stop(self):
+        for m in self.mocks.values():
+            m.stop()
+        harness.finish_workspace(self.r, self.ws, "dialects")
+
+
+def post(port, path, body, key=CODE, headers=None):
+    h = {"Content-Type": "application/json", "x-api-key": key,
+         "anthropic-version": "2023-06-01"}
+    h.update(headers or {})
+    return harness.http(port, "POST", path, json.dumps(body), headers=h, timeout=30)
+
+
+def events(resp):
+    """[(event name, data object)] of an SSE answer; comments skipped."""
+    out = []
+    for _, ev in resp.sse_events():
+        name, data = None, None
+        for line in ev.split("\n"):
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                try:
+                    data = json.loads(line[6:])
+                except ValueError:
+                    data = line[6:]
+        if data is not None:
+            out.append((name, data))
+    return out
+
+
+def ant_stream_shape(evs):
+    """What is wrong with an Anthropic event sequence, or None."""
+    names = [n for n, _ in evs]
+    for n, d in evs:
+        if not isinstance(d, dict) or d.get("type") != n:
+            return "event %r carries type %r" % (n, d.get("type") if isinstance(d, dict) else d)
+    if names[:1] != ["message_start"] or names[-2:] != ["message_delta", "message_stop"]:
+        return "not message_start ... message_delta, message_stop: %s" % names
+    m = evs[0][1].get("message") or {}
+    for k in ("id", "type", "role", "model", "content", "stop_reason", "usage"):
+        if k not in m:
+            return "message_start lacks message.%s" % k
+    if not m["id"].startswith("msg_") or m["content"] != [] or m["role"] != "assistant":
+        return "message_start: %r" % m
+    open_ = None
+    seen = 0
+    for n, d in evs[1:-2]:
+        if n == "ping":
+            continue
+        if n == "content_block_start":
+            if open_ is not None or d.get("index") != seen:
+                return "block %r opens while %r is open (or out of order)" % (d.get("index"), open_)
+            open_ = d["index"]
+            if d["content_block"].get("type") not in ("text", "thinking", "tool_use"):
+                return "block type %r" % d["content_block"]
+        elif n == "content_block_delta":
+            if d.get("index") != open_:
+                return "delta for index %r, open %r" % (d.get("index"), open_)
+            if d["delta"].get("type") not in ("text_delta", "thinking_delta", "input_json_delta",
+                                               "signature_delta"):
+                return "delta type %r" % d["delta"]
+        elif n == "content_block_stop":
+            if d.get("index") != open_:
+                return "stop for index %r, open %r" % (d.get("index"), open_)
+            open_ = None
+            seen += 1
+        else:
+            return "unexpected event %r" % n
+    if open_ is not None:
+        return "block %d never stopped" % open_
+    md = evs[-2][1]
+    if "stop_reason" not in md.get("delta", {}) or "output_tokens" not in md.get("usage", {}):
+        return "message_delta: %r" % md
+    return None
+
+
+def ant_text(evs, kind="text"):
+    key = {"text": "text_delta", "thinking": "thinking_delta"}[kind]
+    return "".join(d["delta"].get(kind, "") for n, d in evs
+                   if n == "content_block_delta" and d["delta"].get("type") == key)
+
+
+def messages_wire(r, port):
+    for name, _, _, model, think, _ in PROVIDERS:
+        body = {"model": model, "max_tokens": 1024, "system": "Be brief.",
+                "messages": [{"role": "user", "content": "Hello there"}]}
+        resp = post(port, "/v1/messages", body)
+        m = resp.json() or {}
+        text = "".join(b.get("text", "") for b in m.get("content") or [])
+        r.check("%s /v1/messages: a message object" % name,
+                resp.status == 200 and m.get("type") == "message" and
+                m.get("id", "").startswith("msg_") and m.get("role") == "assistant" and
+                m.get("model", "").startswith(model) and m.get("stop_reason") == "end_turn" and
+                m.get("stop_sequence") is None and "Hello there" in text and
+                m["usage"]["input_tokens"] > 0 and m["usage"]["output_tokens"] > 0,
+                resp.describe())
+        resp = post(port, "/v1/messages", dict(body, stream=True))
+        evs = events(resp)
+        bad = ant_stream_shape(evs) if evs else "no events"
+        r.check("%s /v1/messages stream: event names, order and fields" % name,
+                resp.status == 200 and bad is None and
+                "text/event-stream" in (resp.header("content-type") or ""),
+                bad or resp.describe())
+        r.check("%s /v1/messages stream: the text and end_turn" % name,
+                "Hello there" in ant_text(evs) and
+                evs[-2][1]["delta"]["stop_reason"] == "end_turn", json.dumps(evs)[:600])
+        tb = dict(body, stream=True, thinking={"type": "enabled", "budget_tokens": 2048},
+                  messages=[{"role": "user", "content": "Think first" + think}])
+        evs = events(post(port, "/v1/messages", tb))
+        blocks = [d["content_block"]["type"] for n, d in evs if n == "content_block_start"]
+        r.check("%s /v1/messages thinking: a thinking block, then the text" % name,
+                ant_stream_shape(evs) is None and blocks == ["thinking", "text"] and
+                len(ant_text(evs, "thinking")) > 10 and "Think first" in ant_text(evs),
+                json.dumps(evs)[:800])
+        # the stop sequence ends the text before it, across deltas
+        resp = post(port, "/v1/messages", dict(body, stop_sequences=["there", "zzz"],
+                                               messages=[{"role": "user",
+                                                          "content": "Hello there again"}]))
+        m = resp.json() or {}
+        r.check("%s /v1/messages stop_sequences: cut before it, stop_reason stop_sequence" % name,
+                m.get("stop_reason") == "stop_sequence" and m.get("stop_sequence") == "there" and
+                m["content"][-1]["text"].endswith("Hello "), resp.describe())
+        resp = post(port, "/v1/messages", dict(body, stream=True, stop_sequences=["there"]))
+        evs = events(resp)
+        r.check("%s /v1/messages stream stop_sequences" % name,
+                ant_stream_shape(evs) is None and ant_text(evs).endswith("Hello ") and
+                evs[-2][1]["delta"] == {"stop_reason": "stop_sequence",
+                                        "stop_sequence": "there"}, json.dumps(evs)[-600:])
+        # a tool call: a tool_use block with the input, then stop_reason tool_use
+        resp = post(port, "/v1/messages", dict(body, tools=TOOLS_ANT,
+                                               messages=[{"role": "user",
+                                                          "content": "Weather in Paris?"}]))
+        m = resp.json() or {}
+        uses = [b for b in m.get("content") or [] if b.get("type") == "tool_use"]
+        r.check("%s /v1/messages tools: a tool_use block" % name,
+                m.get("stop_reason") == "tool_use" and len(uses) == 1 and
+                uses[0]["name"] == "get_weather" and uses[0]["input"] == {"city": "Paris"} and
+                uses[0]["id"].startswith("toolu_"), resp.describe())
+        if uses:
+            hist = [{"role": "user", "content": "Weather in Paris?"},
+                    {"role": "assistant", "content": m["content"]},
+                    {"role": "user", "content": [{"type": "tool_result",
+                                                  "tool_use_id": uses[0]["id"],
+                                                  "content": "sunny"}]}]
+            resp = post(port, "/v1/messages", dict(body, tools=TOOLS_ANT, messages=hist,
+                                                   stream=True))
+            evs = events(resp)
+            r.check("%s /v1/messages tool_result: the result reaches the model" % name,
+                    ant_stream_shape(evs) is None and
+                    ant_text(evs) == "Tool results: %s=sunny" % uses[0]["id"],
+                    json.dumps(evs)[-600:])
+        resp = post(port, "/v1/messages", dict(body, stream=True, tools=TOOLS_ANT,
+                                               messages=[{"role": "user",
+                                                          "content": "Weather in Oslo?"}]))
+        evs = events(resp)
+        js = "".join(d["delta"].get("partial_json", "") for n, d in evs
+                     if n == "content_block_delta")
+        starts = [d["content_block"] for n, d in evs if n == "content_block_start"]
+        r.check("%s /v1/messages stream tools: tool_use block, input_json_delta" % name,
+                ant_stream_shape(evs) is None and starts[-1:] and
+                starts[-1].get("type") == "tool_use" and starts[-1].get("input") == {} and
+                json.loads(js or "null") == {"city": "Paris"} and
+                evs[-2][1]["delta"]["stop_reason"] == "tool_use", json.dumps(evs)[-800:])
+        resp = post(port, "/v1/messages/count_tokens", {"model": model, "messages":
+                                                        body["messages"],
+                                                        "system": "Be brief."})
+        c = resp.json() or {}
+        m = post(port, "/v1/messages", body).json() or {}
+        r.check("%s count_tokens: the estimate the usage gives" % name,
+                resp.status == 200 and c.get("input_tokens", 0) > 0 and
+                c.get("input_tokens") == (m.get("usage") or {}).get("input_tokens"),
+                "%s vs %s" % (resp.describe(), m.get("usage")))
+
+
+def ant_error(r, label, resp, status, etype):
+    e = resp.json() or {}
+    r.check("%s: %d %s in Anthropic's shape" % (label, status, etype),
+            resp.status == status and e.get("type") == "error" and
+            (e.get("error") or {}).get("type") == etype and
+            isinstance(e["error"].get("message"), str) and e["error"]["message"],
+            resp.describe())
+
+
+def messages_errors(r, port):
+    body = {"model": "gpt-4o", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}]}
+    ant_error(r, "no key", post(port, "/v1/messages", body, key=""), 401,
+              "authentication_error")
+    ant_error(r, "wrong key", post(port, "/v1/messages", body, key="nope"), 401,
+              "authentication_error")
+    resp = post(port, "/v1/messages", body, key="", headers={"Authorization": "Bearer " + CODE})
+    r.check("Bearer auth works too", resp.status == 200, resp.describe())
+    b = dict(body)
+    del b["max_tokens"]
+    ant_error(r, "max_tokens required", post(port, "/v1/messages", b), 400,
+              "invalid_request_error")
+    ant_error(r, "a bad role", post(port, "/v1/messages", dict(body, messages=[
+        {"role": "system", "content": "x"}])), 400, "invalid_request_error")
+    ant_error(r, "a server tool", post(port, "/v1/messages", dict(body, tools=[
+        {"type": "web_search_20250305", "name": "web_search"}])), 400, "invalid_request_error")
+    ant_error(r, "not JSON", harness.http(port, "POST", "/v1/messages", "{", headers={
+        "x-api-key": CODE, "Content-Type": "application/json"}), 400, "invalid_request_error")
+    # claude-* is mapped to DeepSeek by MODEL_MAPPING; the answer keeps the asked name
+    resp = post(port, "/v1/messages", dict(body, model="claude-sonnet-4-5"))
+    m = resp.json() or {}
+    r.check("claude-* through MODEL_MAPPING reaches the mapped provider",
+            resp.status == 200 and m.get("model") == "claude-sonnet-4-5" and
+            "You said: hi" in json.dumps(m.get("content")) and
+            "ChatGPT web backend" not in json.dumps(m.get("content")), resp.describe())
+
+
+def main():
+    r = Results("test_dialects")
+    harness.install_signal_handlers(900)
+    binary = harness.find_binary()
+    front = None
+    try:
+        front = Front(r, binary)
+        port = front.fe.port
+        messages_wire(r, port)
+        messages_errors(r, port)
+    except HarnessError as e:
+        harness.report_setup(r, "dialects", e)
+    finally:
+        if front is not None:
+            front.stop()
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
