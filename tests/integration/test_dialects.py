@@ -281,16 +281,56 @@ def messages_errors(r, port):
             "ChatGPT web backend" not in json.dumps(m.get("content")), resp.describe())
 
 
+def client(cdir, port, case, model, prompt):
+    node = harness.which("node")
+    pr = subprocess.run([node, os.path.join(cdir, "dialects_client.mjs"),
+                         "http://127.0.0.1:%d" % port, CODE, case, model, prompt],
+                        capture_output=True, text=True, timeout=90)
+    try:
+        return json.loads(pr.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": (pr.stdout + pr.stderr)[-800:]}
+
+
+def anthropic_sdk(r, cdir, port):
+    for name, _, _, model, think, _ in PROVIDERS:
+        out = client(cdir, port, "ant-create", model, "Hello SDK")
+        b = out.get("blocks") or [{}]
+        r.check("%s @anthropic-ai/sdk messages.create" % name,
+                not out.get("error") and out.get("stop_reason") == "end_turn" and
+                b[0].get("type") == "text" and "Hello SDK" in b[0].get("text", "") and
+                out["usage"]["output_tokens"] > 0, json.dumps(out)[:700])
+        out = client(cdir, port, "ant-stream", model, "Stream SDK" + think)
+        b = out.get("blocks") or []
+        r.check("%s @anthropic-ai/sdk messages.stream with thinking" % name,
+                not out.get("error") and [x.get("type") for x in b] == ["thinking", "text"] and
+                out.get("thinking") == b[0].get("thinking") and len(out["thinking"]) > 10 and
+                out.get("text") == b[1].get("text") and "Stream SDK" in out["text"] and
+                out["events"][0] == "message_start" and out["events"][-1] == "message_stop",
+                json.dumps(out)[:900])
+        out = client(cdir, port, "ant-tools", model, "Weather in Paris?")
+        uses = out.get("uses") or []
+        b2 = out.get("blocks2") or [{}]
+        r.check("%s @anthropic-ai/sdk tool loop (stream, then create)" % name,
+                not out.get("error") and out.get("stop1") == "tool_use" and len(uses) == 1 and
+                uses[0]["name"] == "get_weather" and uses[0]["input"] == {"city": "Paris"} and
+                out.get("stop2") == "end_turn" and b2[0].get("text") ==
+                "Tool results: %s=sunny, 21C in Paris" % uses[0]["id"], json.dumps(out)[:900])
+
+
 def main():
     r = Results("test_dialects")
     harness.install_signal_handlers(900)
     binary = harness.find_binary()
     front = None
     try:
+        cdir = test_chat.client_dir()
+        shutil.copyfile(CLIENT, os.path.join(cdir, "dialects_client.mjs"))
         front = Front(r, binary)
         port = front.fe.port
         messages_wire(r, port)
         messages_errors(r, port)
+        anthropic_sdk(r, cdir, port)
     except HarnessError as e:
         harness.report_setup(r, "dialects", e)
     finally:
