@@ -106,7 +106,8 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)) ||
 	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE, &s->accounts)) ||
 	    (rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &s->apikeys)) ||
-	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)))
+	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)) ||
+	    (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &s->responses)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)

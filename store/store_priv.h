@@ -14,6 +14,7 @@ struct store {
 	MDB_dbi			 creds, rtcache, rtlock, seeds;	/* creds: schema 1 */
 	MDB_dbi			 throttle, revoked;
 	MDB_dbi			 accounts, apikeys, mappings;
+	MDB_dbi			 responses;	/* /v1/responses */
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */
