@@ -281,6 +281,196 @@ def messages_errors(r, port):
             "ChatGPT web backend" not in json.dumps(m.get("content")), resp.describe())
 
 
+def oa_post(port, path, body, key=CODE):
+    return harness.http(port, "POST", path, json.dumps(body), timeout=30, headers={
+        "Content-Type": "application/json", "Authorization": "Bearer " + key})
+
+
+RSP_ITEM_EVENTS = {
+    "message": ["response.output_item.added", "response.content_part.added",
+                "response.output_text.delta", "response.output_text.done",
+                "response.content_part.done", "response.output_item.done"],
+    "reasoning": ["response.output_item.added", "response.reasoning_summary_part.added",
+                  "response.reasoning_summary_text.delta",
+                  "response.reasoning_summary_text.done",
+                  "response.reasoning_summary_part.done", "response.output_item.done"],
+    "function_call": ["response.output_item.added", "response.function_call_arguments.delta",
+                      "response.function_call_arguments.done", "response.output_item.done"],
+}
+
+
+def rsp_stream_shape(evs):
+    """What is wrong with a Responses event sequence, or None; else the
+    final response object is evs[-1]."""
+    for i, (n, d) in enumerate(evs):
+        if not isinstance(d, dict) or d.get("type") != n or d.get("sequence_number") != i:
+            return "event %d %r: type %r, sequence_number %r" % (
+                i, n, d.get("type") if isinstance(d, dict) else d,
+                d.get("sequence_number") if isinstance(d, dict) else None)
+    names = [n for n, _ in evs]
+    if names[:2] != ["response.created", "response.in_progress"] or \
+            names[-1] not in ("response.completed", "response.incomplete"):
+        return "not created, in_progress ... completed: %s" % names
+    for n, d in evs[:2]:
+        r = d["response"]
+        if r.get("status") != "in_progress" or r.get("output") != [] or \
+                not r.get("id", "").startswith("resp_") or r.get("object") != "response":
+            return "%s: %r" % (n, r)
+    i, idx, items = 2, 0, []
+    while i < len(evs) - 1:
+        n, d = evs[i]
+        if n != "response.output_item.added" or d.get("output_index") != idx:
+            return "event %d: %s where an item should start (index %d)" % (i, n, idx)
+        kind = d["item"]["type"]
+        want = RSP_ITEM_EVENTS.get(kind)
+        if want is None:
+            return "item type %r" % kind
+        got = []
+        while i < len(evs) - 1:
+            got.append(evs[i][0])
+            if evs[i][0] == "response.output_item.done":
+                break
+            i += 1
+        # deltas may repeat: collapse them
+        flat = [g for k, g in enumerate(got) if k == 0 or g != got[k - 1] or
+                not g.endswith(".delta")]
+        if flat != want:
+            return "item %d (%s): %s" % (idx, kind, flat)
+        for n2, d2 in evs[i - len(got) + 1:i + 1]:
+            if n2 != "response.output_item.added" and n2 != "response.output_item.done" and \
+                    d2.get("item_id") != d["item"]["id"]:
+                return "%s names item %r, not %r" % (n2, d2.get("item_id"), d["item"]["id"])
+            if d2.get("output_index") != idx:
+                return "%s: output_index %r, not %d" % (n2, d2.get("output_index"), idx)
+        items.append(evs[i][1]["item"])
+        i += 1
+        idx += 1
+    final = evs[-1][1]["response"]
+    if final.get("output") != items:
+        return "the final output is not the items done: %r vs %r" % (final.get("output"), items)
+    u = final.get("usage") or {}
+    if not (u.get("input_tokens", 0) > 0 and u.get("output_tokens", 0) > 0 and
+            u.get("total_tokens") == u["input_tokens"] + u["output_tokens"]):
+        return "usage %r" % u
+    return None
+
+
+def rsp_text(obj):
+    return "".join(c.get("text", "") for it in obj.get("output") or []
+                   if it.get("type") == "message" for c in it.get("content") or [])
+
+
+def responses_wire(r, port):
+    for name, _, _, model, think, _ in PROVIDERS:
+        body = {"model": model, "input": "Hello responses", "instructions": "Be brief.",
+                "metadata": {"k": "v"}}
+        resp = oa_post(port, "/v1/responses", body)
+        o = resp.json() or {}
+        r.check("%s /v1/responses: a response object" % name,
+                resp.status == 200 and o.get("object") == "response" and
+                o.get("status") == "completed" and o.get("id", "").startswith("resp_") and
+                "Hello responses" in rsp_text(o) and o.get("metadata") == {"k": "v"} and
+                o.get("instructions") == "Be brief." and o.get("store") is True and
+                o["usage"]["input_tokens"] > 0 and o["output"][0]["id"].startswith("msg_"),
+                resp.describe())
+        got = harness.http(port, "GET", "/v1/responses/" + o.get("id", "x"),
+                           headers={"Authorization": "Bearer " + CODE})
+        r.check("%s GET /v1/responses/{id}: the same object" % name,
+                got.status == 200 and got.json() == o, got.describe())
+        resp = oa_post(port, "/v1/responses", dict(body, stream=True))
+        evs = events(resp)
+        bad = rsp_stream_shape(evs) if evs else "no events"
+        r.check("%s /v1/responses stream: event names, order, sequence numbers" % name,
+                resp.status == 200 and bad is None, bad or resp.describe())
+        deltas = "".join(d.get("delta", "") for n, d in evs if n == "response.output_text.delta")
+        r.check("%s /v1/responses stream: the deltas make the text" % name,
+                bad is None and "Hello responses" in deltas and
+                deltas == rsp_text(evs[-1][1]["response"]), deltas[:300])
+        resp = oa_post(port, "/v1/responses", {
+            "model": model, "input": "Reason about it" + think, "stream": True,
+            "reasoning": {"effort": "medium", "summary": "auto"}})
+        evs = events(resp)
+        kinds = [d["item"]["type"] for n, d in evs if n == "response.output_item.added"]
+        r.check("%s /v1/responses reasoning: a reasoning item with a summary, then the text"
+                % name, rsp_stream_shape(evs) is None and kinds == ["reasoning", "message"] and
+                len(evs[-1][1]["response"]["output"][0]["summary"][0]["text"]) > 10,
+                json.dumps(evs)[:900])
+        tools = [{"type": "function", "name": "get_weather", "parameters":
+                  TOOLS_ANT[0]["input_schema"]}]
+        resp = oa_post(port, "/v1/responses", {"model": model, "input": "Weather in Paris?",
+                                               "tools": tools, "stream": True})
+        evs = events(resp)
+        bad = rsp_stream_shape(evs)
+        calls = [it for it in (evs[-1][1]["response"]["output"] if evs else [])
+                 if it.get("type") == "function_call"]
+        r.check("%s /v1/responses stream: a function_call item" % name,
+                bad is None and len(calls) == 1 and calls[0]["name"] == "get_weather" and
+                json.loads(calls[0]["arguments"]) == {"city": "Paris"} and
+                calls[0]["call_id"].startswith("call_"), bad or json.dumps(evs)[-900:])
+        if calls:
+            resp = oa_post(port, "/v1/responses", {
+                "model": model, "tools": tools,
+                "previous_response_id": evs[-1][1]["response"]["id"],
+                "input": [{"type": "function_call_output", "call_id": calls[0]["call_id"],
+                           "output": "rainy"}]})
+            o = resp.json() or {}
+            r.check("%s /v1/responses previous_response_id: the stored call, the output" % name,
+                    resp.status == 200 and
+                    rsp_text(o) == "Tool results: %s=rainy" % calls[0]["call_id"],
+                    resp.describe())
+        # text.format json_schema: structured output, checked
+        schema = {"type": "object", "properties": {"answer": {"type": "string"}},
+                  "required": ["answer"], "additionalProperties": False}
+        resp = oa_post(port, "/v1/responses", {"model": model, "input": "Say hi as JSON",
+                                               "text": {"format": {"type": "json_schema",
+                                                                   "name": "hi",
+                                                                   "schema": schema}}})
+        o = resp.json() or {}
+        try:
+            js = json.loads(rsp_text(o))
+        except ValueError:
+            js = None
+        r.check("%s /v1/responses text.format json_schema" % name,
+                resp.status == 200 and isinstance(js, dict) and "answer" in js and
+                o.get("text", {}).get("format", {}).get("type") == "json_schema",
+                resp.describe())
+
+
+def responses_store(r, port):
+    body = {"model": "gpt-4o", "input": "Remember me"}
+    o = oa_post(port, "/v1/responses", dict(body, store=False)).json() or {}
+    got = harness.http(port, "GET", "/v1/responses/" + o.get("id", "x"),
+                       headers={"Authorization": "Bearer " + CODE})
+    e = got.json() or {}
+    r.check("store:false: not kept (GET is a 404 in OpenAI's shape)",
+            o.get("store") is False and got.status == 404 and
+            (e.get("error") or {}).get("type") == "invalid_request_error", got.describe())
+    o = oa_post(port, "/v1/responses", body).json() or {}
+    rid = o.get("id", "x")
+    resp = oa_post(port, "/v1/responses", dict(body, previous_response_id="resp_nosuch"))
+    r.check("an unknown previous_response_id: 404 naming the parameter",
+            resp.status == 404 and ((resp.json() or {}).get("error") or {}).get("param") ==
+            "previous_response_id", resp.describe())
+    d = harness.http(port, "DELETE", "/v1/responses/" + rid,
+                     headers={"Authorization": "Bearer " + CODE})
+    got = harness.http(port, "GET", "/v1/responses/" + rid,
+                       headers={"Authorization": "Bearer " + CODE})
+    r.check("DELETE /v1/responses/{id}: deleted, then a 404",
+            d.status == 200 and d.json() == {"id": rid, "object": "response", "deleted": True}
+            and got.status == 404, d.describe() + " / " + got.describe())
+    resp = oa_post(port, "/v1/responses", {"model": "gpt-4o"})
+    r.check("input is required: a 400 naming it", resp.status == 400 and
+            ((resp.json() or {}).get("error") or {}).get("param") == "input", resp.describe())
+    resp = oa_post(port, "/v1/responses", dict(body, tools=[{"type": "web_search"}]))
+    r.check("a hosted tool: a 400 naming it", resp.status == 400 and
+            ((resp.json() or {}).get("error") or {}).get("param") == "tools[0]",
+            resp.describe())
+    resp = oa_post(port, "/v1/responses", body, key="wrong")
+    r.check("a wrong key: 401 in OpenAI's shape", resp.status == 401 and
+            ((resp.json() or {}).get("error") or {}).get("code") == "invalid_api_key",
+            resp.describe())
+
+
 def client(cdir, port, case, model, prompt):
     node = harness.which("node")
     pr = subprocess.run([node, os.path.join(cdir, "dialects_client.mjs"),
@@ -331,6 +521,8 @@ def main():
         messages_wire(r, port)
         messages_errors(r, port)
         anthropic_sdk(r, cdir, port)
+        responses_wire(r, port)
+        responses_store(r, port)
     except HarnessError as e:
         harness.report_setup(r, "dialects", e)
     finally:
