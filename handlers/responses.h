@@ -15,7 +15,7 @@
 #include "handlers/chat_request.h"
 #include "handlers/openai_sink.h"
 
-#define RSP_ID_LEN	45	/* resp_ and 40 characters */
+#define RSP_ID_LEN	34	/* resp_ and 29 characters (oa_make_id) */
 #define RSP_MAX_ITEMS	2048	/* input items */
 
 /* What the answer and the store need from the request. */

@@ -38,12 +38,16 @@ rsp_opts_free(struct rsp_opts *o)
 int
 rsp_item_owner(const char *item, char *out, size_t outsz)
 {
-	const char *p = strchr(item, '_'), *q;
+	const char *p = strchr(item, '_'), *q = strrchr(item, '_');
+	size_t n;
 
-	if (p == NULL || (q = strchr(p + 1, '_')) == NULL || q - p - 1 != 40 ||
-	    outsz < 46)
+	if (p == NULL || q <= p + 1)
 		return -1;
-	snprintf(out, outsz, "resp_%.40s", p + 1);
+	n = (size_t)(q - p - 1);
+	if (n > RSP_ID_LEN - 5 || !chat_req_name_ok(p + 1, n, n) ||
+	    memchr(p + 1, '-', n) != NULL || outsz < n + 6)
+		return -1;
+	snprintf(out, outsz, "resp_%.*s", (int)n, p + 1);
 	return 0;
 }
 

@@ -71,6 +71,68 @@ const cases = {
     return { stop1: first.stop_reason, uses: uses.map((u) => ({ id: u.id, name: u.name,
       input: u.input })), stop2: second.stop_reason, blocks2: blocks(second) };
   },
+  // responses.create non-stream, then a second turn on previous_response_id
+  async "rsp-create"() {
+    const c = openai();
+    const tools = [{ type: "function", name: "get_weather",
+      description: "The current weather of a city.", parameters: weatherSchema }];
+    const first = await c.responses.create({ model, input: prompt, tools,
+      instructions: "Be brief." });
+    const calls = first.output.filter((i) => i.type === "function_call");
+    const second = await c.responses.create({ model, tools,
+      previous_response_id: first.id,
+      input: calls.map((k) => ({ type: "function_call_output", call_id: k.call_id,
+        output: weather(JSON.parse(k.arguments).city) })) });
+    return { id1: first.id, status1: first.status, calls: calls.map((k) => ({
+      name: k.name, call_id: k.call_id, arguments: k.arguments })),
+    text1: first.output_text, id2: second.id, status2: second.status,
+    text2: second.output_text, usage2: second.usage };
+  },
+  // responses.create stream: the events as the SDK yields them
+  async "rsp-stream"() {
+    const c = openai();
+    const stream = await c.responses.create({ model, input: prompt, stream: true,
+      reasoning: { effort: "medium", summary: "auto" } });
+    const types = [];
+    let text = "", summary = "", final = null;
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === "response.output_text.delta") text += e.delta;
+      if (e.type === "response.reasoning_summary_text.delta") summary += e.delta;
+      if (e.type === "response.completed") final = e.response;
+    }
+    const again = await c.responses.retrieve(final.id);
+    return { types, text, summary, status: final.status, output: final.output.map(
+      (i) => i.type), retrieved: again.id === final.id && again.status, usage: final.usage };
+  },
+  // the Vercel AI SDK's default provider (the Responses API), with a tool
+  async "ai-generate"() {
+    const provider = createOpenAI({ baseURL: root + "/v1", apiKey });
+    const r = await generateText({ model: provider(model), prompt,
+      tools: { get_weather: tool({ description: "The current weather of a city.",
+        inputSchema: jsonSchema(weatherSchema),
+        execute: async ({ city }) => weather(city) }) },
+      stopWhen: stepCountIs(3), maxRetries: 0 });
+    return { text: r.text, finish: r.finishReason, steps: r.steps.length,
+      calls: r.steps[0].toolCalls.map((k) => ({ name: k.toolName, input: k.input })),
+      results: r.steps[0].toolResults.map((k) => k.output), usage: r.totalUsage };
+  },
+  async "ai-stream"() {
+    const provider = createOpenAI({ baseURL: root + "/v1", apiKey });
+    let err = null;
+    const r = streamText({ model: provider(model), prompt,
+      tools: { get_weather: tool({ description: "The current weather of a city.",
+        inputSchema: jsonSchema(weatherSchema),
+        execute: async ({ city }) => weather(city) }) },
+      stopWhen: stepCountIs(3), maxRetries: 0, onError: ({ error }) => { err = error; } });
+    let text = "";
+    for await (const d of r.textStream) text += d;
+    const steps = await r.steps;
+    if (err) throw err;
+    return { text, finish: await r.finishReason, steps: steps.length,
+      calls: steps[0].toolCalls.map((k) => ({ name: k.toolName, input: k.input })),
+      final: steps[steps.length - 1].text };
+  },
 };
 
 async function main() {

@@ -508,6 +508,34 @@ def anthropic_sdk(r, cdir, port):
                 "Tool results: %s=sunny, 21C in Paris" % uses[0]["id"], json.dumps(out)[:900])
 
 
+def openai_clients(r, cdir, port):
+    for name, _, _, model, think, _ in PROVIDERS:
+        out = client(cdir, port, "rsp-create", model, "Weather in Paris?")
+        calls = out.get("calls") or []
+        r.check("%s openai responses.create, then previous_response_id" % name,
+                not out.get("error") and out.get("status1") == "completed" and
+                len(calls) == 1 and calls[0]["name"] == "get_weather" and
+                out.get("status2") == "completed" and out.get("id2") != out.get("id1") and
+                out.get("text2") == "Tool results: %s=sunny, 21C in Paris" % calls[0]["call_id"],
+                json.dumps(out)[:900])
+        out = client(cdir, port, "rsp-stream", model, "Stream it" + think)
+        r.check("%s openai responses.create stream with reasoning, then retrieve" % name,
+                not out.get("error") and out.get("types", [""])[0] == "response.created" and
+                out["types"][-1] == "response.completed" and "Stream it" in out.get("text", "")
+                and len(out.get("summary", "")) > 10 and
+                out.get("output") == ["reasoning", "message"] and
+                out.get("retrieved") == "completed", json.dumps(out)[:900])
+        for case in ("ai-generate", "ai-stream"):
+            out = client(cdir, port, case, model, "Weather in Paris?")
+            want = "Tool results: "
+            r.check("%s Vercel AI SDK %s with a tool: call, result, final text" % (name, case),
+                    not out.get("error") and out.get("steps") == 2 and
+                    out.get("calls") == [{"name": "get_weather", "input": {"city": "Paris"}}] and
+                    want in (out.get("text") or "") and
+                    "=sunny, 21C in Paris" in (out.get("text") or "") and
+                    out.get("finish") == "stop", json.dumps(out)[:1200])
+
+
 def main():
     r = Results("test_dialects")
     harness.install_signal_handlers(900)
@@ -523,6 +551,7 @@ def main():
         anthropic_sdk(r, cdir, port)
         responses_wire(r, port)
         responses_store(r, port)
+        openai_clients(r, cdir, port)
     except HarnessError as e:
         harness.report_setup(r, "dialects", e)
     finally:
