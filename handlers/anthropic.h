@@ -43,7 +43,7 @@ struct ant_out {
 	int			 index;		/* of the open block */
 	int			 nblocks;
 	const char		*stop_hit;	/* the sequence that ended it */
-	struct buf		 hold;		/* text held for stop sequences */
+	struct buf		 hold;		/* held for stop sequences */
 	struct buf		 blocks;	/* non-stream: content so far */
 	struct buf		 ev;		/* event scratch */
 };

@@ -221,7 +221,8 @@ w_delta(struct oa_sink *s, int reasoning, const char *t, size_t n)
 	for (i = 0; i < op->nstops; i++) {
 		p = memmem(o->hold.p, o->hold.len, op->stops[i],
 		    strlen(op->stops[i]));
-		if (p != NULL && (hit == NULL || (size_t)(p - o->hold.p) < at)) {
+		if (p != NULL && (hit == NULL ||
+		    (size_t)(p - o->hold.p) < at)) {
 			hit = op->stops[i];
 			at = (size_t)(p - o->hold.p);
 		}
@@ -256,6 +257,12 @@ w_tool_call(struct oa_sink *s, const char *cid, const char *name, size_t nl,
 	char id[32];		/* toolu_ and 24 characters */
 
 	(void)cid;
+	/* text held for a stop sequence ends where the call begins */
+	if (o->hold.len > 0) {
+		if (put_text(s, BLK_TEXT, o->hold.p, o->hold.len) < 0)
+			return -1;
+		buf_reset(&o->hold);
+	}
 	oa_make_id(id, sizeof(id), "toolu_");
 	if (!s->cr->stream) {
 		b = &o->blocks;
@@ -375,7 +382,8 @@ w_answer(struct oa_sink *s)
 		buf_json_str(b, o->stop_hit, strlen(o->stop_hit));
 	else
 		buf_adds(b, "null");
-	buf_printf(b, ",\"usage\":{\"input_tokens\":%ld,\"output_tokens\":%ld}}",
+	buf_printf(b, ",\"usage\":{\"input_tokens\":%ld,"
+	    "\"output_tokens\":%ld}}",
 	    s->usage.prompt_tokens, s->usage.completion_tokens);
 	if (b->failed)
 		return APP_ENOMEM;

@@ -54,8 +54,8 @@ image_part(json_object *b, const char *param, json_object **out,
 		mt = jv_cstr(src, "media_type");
 		data = jv_str(jv_get(src, "data"), &n);
 		if (mt == NULL || data == NULL || strlen(mt) > 64)
-			return BAD("invalid_value", param, "%s.source: a base64 "
-			    "image needs media_type and data.", param);
+			return BAD("invalid_value", param, "%s.source: a "
+			    "base64 image needs media_type and data.", param);
 		if ((s = malloc(strlen(mt) + n + 16)) == NULL)
 			return BAD("server_error", NULL, "Out of memory.");
 		n = (size_t)sprintf(s, "data:%s;base64,%s", mt, data);
@@ -101,7 +101,7 @@ result_text(json_object *b, const char *param, json_object **out,
 	for (i = 0; i < json_object_array_length(c); i++) {
 		it = json_object_array_get_idx(c, i);
 		if (!jv_is(jv_get(it, "type"), "text"))
-			continue;	/* an image in a result: no place here */
+			continue;	/* an image in a result: no place */
 		if ((s = jv_str(jv_get(it, "text"), &n)) == NULL)
 			continue;
 		if (t.len > 0)
@@ -150,8 +150,8 @@ tool_call(json_object *b, const char *param, json_object **out,
 
 	*out = NULL;
 	if (id == NULL || name == NULL)
-		return BAD("missing_required_parameter", param, "%s: a tool_use "
-		    "block needs id and name.", param);
+		return BAD("missing_required_parameter", param, "%s: a "
+		    "tool_use block needs id and name.", param);
 	c = json_object_new_object();
 	json_object_object_add(c, "id", json_object_new_string(id));
 	json_object_object_add(c, "type", json_object_new_string("function"));
@@ -294,8 +294,8 @@ convert_system(json_object *sys, json_object *msgs, struct chat_req_error *e)
 	json_object_put(m);
 	if (!json_object_is_type(sys, json_type_array) ||
 	    json_object_array_length(sys) > ANT_MAX_SYSTEM)
-		return BAD("invalid_type", "system", "system: expected a string "
-		    "or at most %d text blocks.", ANT_MAX_SYSTEM);
+		return BAD("invalid_type", "system", "system: expected a "
+		    "string or at most %d text blocks.", ANT_MAX_SYSTEM);
 	parts = json_object_new_array();
 	for (i = 0; i < json_object_array_length(sys); i++) {
 		b = json_object_array_get_idx(sys, i);
@@ -329,7 +329,8 @@ convert_tools(json_object *tools, json_object *chat, struct chat_req_error *e)
 	if (tools == NULL)
 		return 0;
 	if (!json_object_is_type(tools, json_type_array))
-		return BAD("invalid_type", "tools", "tools: expected an array.");
+		return BAD("invalid_type", "tools", "tools: expected an "
+		    "array.");
 	out = json_object_new_array();
 	json_object_object_add(chat, "tools", out);
 	for (i = 0; i < json_object_array_length(tools); i++) {
@@ -433,8 +434,8 @@ convert_scalars(json_object *in, json_object *chat, int count,
 	if ((v = jv_get(in, "model")) == NULL ||
 	    !json_object_is_type(v, json_type_string) ||
 	    json_object_get_string_len(v) == 0)
-		return BAD("missing_required_parameter", "model", "model: Field "
-		    "required.");
+		return BAD("missing_required_parameter", "model", "model: "
+		    "Field required.");
 	json_object_object_add(chat, "model", json_object_get(v));
 	v = jv_get(in, "max_tokens");
 	if (v == NULL && !count)
@@ -451,12 +452,12 @@ convert_scalars(json_object *in, json_object *chat, int count,
 	if ((v = jv_get(in, "temperature")) != NULL) {
 		if (!json_object_is_type(v, json_type_double) &&
 		    !json_object_is_type(v, json_type_int))
-			return BAD("invalid_type", "temperature", "temperature: "
-			    "expected a number.");
+			return BAD("invalid_type", "temperature",
+			    "temperature: expected a number.");
 		if (json_object_get_double(v) < 0 ||
 		    json_object_get_double(v) > 1)
-			return BAD("invalid_value", "temperature", "temperature:"
-			    " Input should be between 0 and 1.");
+			return BAD("invalid_value", "temperature",
+			    "temperature: Input should be between 0 and 1.");
 		json_object_object_add(chat, "temperature", json_object_get(v));
 	}
 	if ((v = jv_get(in, "top_p")) != NULL)
@@ -466,14 +467,15 @@ convert_scalars(json_object *in, json_object *chat, int count,
 		json_object_object_add(chat, "user", json_object_new_string(t));
 	if ((th = jv_get(in, "thinking")) != NULL) {
 		if ((t = jv_cstr(th, "type")) == NULL)
-			return BAD("invalid_value", "thinking", "thinking.type: "
-			    "Field required.");
+			return BAD("invalid_value", "thinking",
+			    "thinking.type: Field required.");
 		if (strcmp(t, "enabled") == 0 || strcmp(t, "adaptive") == 0)
 			json_object_object_add(chat, "reasoning_effort",
 			    json_object_new_string("medium"));
 		else if (strcmp(t, "disabled") != 0)
-			return BAD("invalid_value", "thinking", "thinking.type: "
-			    "expected 'enabled', 'adaptive' or 'disabled'.");
+			return BAD("invalid_value", "thinking",
+			    "thinking.type: expected 'enabled', 'adaptive' or "
+			    "'disabled'.");
 	}
 	return 0;
 }
@@ -522,7 +524,8 @@ ant_request_convert(const char *body, size_t len, int count,
 		    e) < 0)
 			goto done;
 	if (json_object_array_length(msgs) == 0) {
-		BAD("invalid_value", "messages", "messages: nothing to answer.");
+		BAD("invalid_value", "messages", "messages: nothing to "
+		    "answer.");
 		goto done;
 	}
 	if (convert_tools(jv_get(in, "tools"), out, e) < 0 ||

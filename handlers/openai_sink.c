@@ -92,7 +92,8 @@ oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
 	s->r = r;
 	s->cr = cr;
 	s->fmt = fmt;
-	oa_make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" : "chatcmpl-");
+	oa_make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" :
+	    "chatcmpl-");
 	s->created = (long)time(NULL);
 	s->model = model;
 	for (i = 0; i < sizeof(fingerprints) / sizeof(fingerprints[0]); i++)
@@ -514,7 +515,8 @@ oa_sink_complete(struct oa_sink *s)
 		if (oa_sink_flush(s) != 0)
 			return APP_HUP;
 		if (!s->finished && s->w != NULL) {
-			s->finished = s->failed = 1;	/* s_error only keeps it */
+			/* finished: s_error only keeps the error */
+			s->finished = s->failed = 1;
 			s_error(s, 502, "upstream_error", "upstream_incomplete",
 			    "The upstream stream ended early.");
 			return s->w->fail(s) < 0 ? APP_HUP : APP_OK;

@@ -302,7 +302,8 @@ convert_input(struct conv *c, json_object *in)
 
 	if (json_object_is_type(in, json_type_string)) {
 		m = json_object_new_object();
-		json_object_object_add(m, "role", json_object_new_string("user"));
+		json_object_object_add(m, "role",
+		    json_object_new_string("user"));
 		json_object_object_add(m, "content", json_object_get(in));
 		json_object_array_add(c->msgs, m);
 		return 0;
