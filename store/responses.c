@@ -53,6 +53,40 @@ expired(const MDB_val *v, void *arg)
 	    c->now;
 }
 
+/*
+ * Bounded clean-up: from the new id (random) on, a few records in key
+ * order; the expired ones go.  Every put looks at a different place, so
+ * the table stays near its live size at a constant cost per answer.
+ */
+static int
+prune_near(struct store *s, MDB_txn *txn, struct rsp_ctx *c, MDB_val *from)
+{
+	MDB_cursor *cur;
+	MDB_val k = *from, v;
+	MDB_stat st;
+	int rc, n;
+
+	if ((rc = mdb_stat(txn, s->responses, &st)) != 0)
+		return rc;
+	if (st.ms_entries < RSP_STORE_PRUNE_AT)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->responses, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	for (n = 0; n < RSP_STORE_PRUNE_SCAN; n++) {
+		if (rc == MDB_NOTFOUND)		/* past the end: wrap */
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		if (rc != 0)
+			break;
+		if (expired(&v, c) && (rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		/* after a delete, MDB_NEXT gives the one that followed */
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int
 put_txn(struct store *s, MDB_txn *txn, void *arg)
 {
@@ -61,8 +95,7 @@ put_txn(struct store *s, MDB_txn *txn, void *arg)
 	MDB_val v = { c->vlen, c->val };
 	int rc;
 
-	if ((rc = store_prune(txn, s->responses, RSP_STORE_PRUNE_AT, expired,
-	    c)) != 0)
+	if ((rc = prune_near(s, txn, c, &k)) != 0)
 		return rc;
 	return mdb_put(txn, s->responses, &k, &v, 0);
 }

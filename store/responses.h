@@ -16,6 +16,7 @@
 #define RSP_STORE_MAX		(4u << 20)	/* bytes of one record */
 #define RSP_STORE_ID_MAX	64
 #define RSP_STORE_PRUNE_AT	512	/* records before expired ones go */
+#define RSP_STORE_PRUNE_SCAN	16	/* records looked at per put */
 
 enum store_err	 rsp_store_put(struct store *, const char *id,
 		    const char *owner, const char *json, size_t len,

@@ -65,7 +65,7 @@ def main():
             sbody = dict(body, stream=True)
             r = harness.http(fe.port, "POST", path, json.dumps(body),
                              headers={"Content-Type": "application/json"})
-            if r.status != 200 or b"Mock reply" not in r.body:
+            if r.status != 200 or b"fastmock" not in r.body:
                 raise harness.HarnessError("%s: %s" % (name, r.describe()))
             url = "http://127.0.0.1:%d%s" % (fe.port, path)
             row = {"dialect": name}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/responses.h"
+#include "store/store_priv.h"
 #include "unit.h"
 
 static char dir[256];
@@ -82,6 +83,49 @@ START_TEST(expiry)
 }
 END_TEST
 
+static size_t
+entries(void)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+
+	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
+	ck_assert_int_eq(mdb_stat(txn, s->responses, &st), 0);
+	mdb_txn_abort(txn);
+	return st.ms_entries;
+}
+
+START_TEST(prune)
+{
+	char id[32], *json;
+	size_t len;
+	int i;
+
+	for (i = 0; i < RSP_STORE_PRUNE_AT; i++) {
+		snprintf(id, sizeof(id), "resp_old%04d", i);
+		ck_assert_int_eq(rsp_store_put(s, id, "", "{}", 2, 10),
+		    STORE_OK);
+	}
+	ck_assert_uint_eq(entries(), RSP_STORE_PRUNE_AT);
+	store_set_clock_skew(s, 11);
+	/* each put looks at a few records near its id, no more */
+	ck_assert_int_eq(rsp_store_put(s, "resp_new0", "", "{}", 2, 10),
+	    STORE_OK);
+	ck_assert_uint_eq(entries(), RSP_STORE_PRUNE_AT + 1 -
+	    RSP_STORE_PRUNE_SCAN);
+	for (i = 1; i < 64; i++) {
+		snprintf(id, sizeof(id), "resp_new%d", i);
+		ck_assert_int_eq(rsp_store_put(s, id, "", "{}", 2, 10),
+		    STORE_OK);
+	}
+	ck_assert_uint_lt(entries(), RSP_STORE_PRUNE_AT);
+	/* the live ones stay */
+	ck_assert_int_eq(rsp_store_get(s, "resp_new5", "", &json, &len),
+	    STORE_OK);
+	free(json);
+}
+END_TEST
+
 START_TEST(limits)
 {
 	char *big, id[80];
@@ -110,6 +154,7 @@ responses_store_suite(void)
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, expiry);
 	tcase_add_test(tc, limits);
+	tcase_add_test(tc, prune);
 	suite_add_tcase(su, tc);
 	return su;
 }
