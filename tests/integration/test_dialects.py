@@ -536,6 +536,37 @@ def openai_clients(r, cdir, port):
                     out.get("finish") == "stop", json.dumps(out)[:1200])
 
 
+def failures(r, port):
+    """Upstream failures: before the answer, the status in each dialect's
+    shape; mid-answer, each dialect's last event."""
+    body = {"model": "gpt-4o", "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi [[fail:429]]"}]}
+    ant_error(r, "an upstream 429", post(port, "/v1/messages", body), 429, "rate_limit_error")
+    resp = oa_post(port, "/v1/responses", {"model": "gpt-4o", "input": "hi [[fail:429]]"})
+    r.check("an upstream 429 on /v1/responses: OpenAI's shape",
+            resp.status == 429 and ((resp.json() or {}).get("error") or {}).get("type") ==
+            "rate_limit_error", resp.describe())
+    body["stream"] = True
+    body["messages"][0]["content"] = "go [[script:error_mid]]"
+    evs = events(post(port, "/v1/messages", body))
+    last = evs[-1] if evs else (None, {})
+    r.check("a failure mid-stream on /v1/messages: an error event ends it",
+            [n for n, _ in evs][:1] == ["message_start"] and last[0] == "error" and
+            last[1].get("type") == "error" and
+            (last[1].get("error") or {}).get("type") == "api_error" and
+            "message_stop" not in [n for n, _ in evs], json.dumps(evs)[-600:])
+    evs = events(oa_post(port, "/v1/responses", {"model": "gpt-4o", "stream": True,
+                                                 "input": "go [[script:error_mid]]"}))
+    last = evs[-1] if evs else (None, {})
+    resp_ = last[1].get("response") or {}
+    r.check("a failure mid-stream on /v1/responses: response.failed ends it",
+            [n for n, _ in evs][:1] == ["response.created"] and
+            last[0] == "response.failed" and resp_.get("status") == "failed" and
+            (resp_.get("error") or {}).get("message") and
+            [d.get("sequence_number") for _, d in evs] == list(range(len(evs))),
+            json.dumps(evs)[-600:])
+
+
 def main():
     r = Results("test_dialects")
     harness.install_signal_handlers(900)
@@ -551,6 +582,7 @@ def main():
         anthropic_sdk(r, cdir, port)
         responses_wire(r, port)
         responses_store(r, port)
+        failures(r, port)
         openai_clients(r, cdir, port)
     except HarnessError as e:
         harness.report_setup(r, "dialects", e)
