@@ -81,7 +81,8 @@ object(struct oa_sink *s, const char *status, const char *err, int usage)
 	buf_adds(b, ",\"model\":");
 	buf_json_str(b, s->model, strlen(s->model));
 	buf_adds(b, ",\"output\":[");
-	buf_add(b, o->output.p, o->output.len);
+	if (o->output.len > 0)
+		buf_add(b, o->output.p, o->output.len);
 	buf_adds(b, "],\"usage\":");
 	if (usage) {
 		rt = oa_estimate_tokens(s->reasoning.p, s->reasoning.len);
