@@ -11,7 +11,8 @@ behind nginx + spawn-fcgi.
     messages.stream (text, thinking, a tool loop), the openai npm
     responses.create (stream, non-stream, previous_response_id), the
     Vercel AI SDK's default OpenAI provider (generateText, streamText with
-    a tool) — tests/client/dialects_client.mjs.
+    a tool) — tests/client/dialects_client.mjs;
+  * a tool loop in each dialect on every provider's mock (test_tools' front).
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
@@ -567,6 +568,61 @@ def failures(r, port):
             json.dumps(evs)[-600:])
 
 
+def every_provider(r, binary):
+    """A tool loop in each dialect on every provider's mock (the tool
+    tests' front: one account each, code tools-code-1)."""
+    import test_tools
+    front = None
+    try:
+        front = test_tools.Front(r, binary, "dialects", {})
+        port = front.fe.port
+        for name, _, _, model, _ in test_tools.PROVIDERS:
+            body = {"model": model, "max_tokens": 1024, "tools": TOOLS_ANT, "stream": True,
+                    "messages": [{"role": "user", "content": "Weather in Paris?"}]}
+            evs = events(post(port, "/v1/messages", body, key=test_tools.CODE))
+            starts = [d["content_block"] for n, d in evs if n == "content_block_start"]
+            use = starts[-1] if starts and starts[-1].get("type") == "tool_use" else {}
+            ok1 = ant_stream_shape(evs) is None if evs else False
+            text = ""
+            if use:
+                hist = body["messages"] + [
+                    {"role": "assistant", "content": [use]},
+                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id":
+                                                  use["id"], "content": "sunny"}]}]
+                evs2 = events(post(port, "/v1/messages", dict(body, messages=hist),
+                                   key=test_tools.CODE))
+                ok1 = ok1 and ant_stream_shape(evs2) is None
+                text = ant_text(evs2)
+            r.check("%s: /v1/messages tool loop" % name,
+                    ok1 and use.get("name") == "get_weather" and
+                    text == "Tool results: %s=sunny" % use.get("id"), json.dumps(evs)[-500:])
+            tools = [{"type": "function", "name": "get_weather",
+                      "parameters": TOOLS_ANT[0]["input_schema"]}]
+            resp = oa_post(port, "/v1/responses", {"model": model, "input": "Weather in Paris?",
+                                                   "tools": tools, "stream": True},
+                           key=test_tools.CODE)
+            evs = events(resp)
+            bad = rsp_stream_shape(evs) if evs else "no events"
+            final = evs[-1][1].get("response", {}) if evs else {}
+            calls = [i for i in final.get("output") or [] if i.get("type") == "function_call"]
+            text = ""
+            if calls:
+                o = oa_post(port, "/v1/responses", {
+                    "model": model, "tools": tools, "previous_response_id": final["id"],
+                    "input": [{"type": "function_call_output", "call_id": calls[0]["call_id"],
+                               "output": "rainy"}]}, key=test_tools.CODE).json() or {}
+                text = rsp_text(o)
+            r.check("%s: /v1/responses tool loop on previous_response_id" % name,
+                    bad is None and len(calls) == 1 and
+                    text == "Tool results: %s=rainy" % calls[0]["call_id"],
+                    bad or json.dumps(evs)[-500:])
+    except HarnessError as e:
+        harness.report_setup(r, "dialects-every-provider", e)
+    finally:
+        if front is not None:
+            front.stop()
+
+
 def main():
     r = Results("test_dialects")
     harness.install_signal_handlers(900)
@@ -589,6 +645,7 @@ def main():
     finally:
         if front is not None:
             front.stop()
+    every_provider(r, binary)
     return r.finish()
 
 
