@@ -4,8 +4,9 @@ POST /v1/responses (OpenAI Responses), on the ChatGPT and DeepSeek mocks,
 behind nginx + spawn-fcgi.
 
   * the wire itself: every stream event's name, order and required fields,
-    the non-stream objects, stop_sequences, count_tokens, the error shapes
-    and status codes (auth, validation, unknown model), MODEL_MAPPING of a
+    the non-stream objects, stop_sequences, count_tokens, the store (GET,
+    DELETE, store:false), the error shapes and status codes (auth,
+    validation, an upstream 429, a failure mid-stream), MODEL_MAPPING of a
     claude-* name;
   * the real clients, unmodified: @anthropic-ai/sdk messages.create and
     messages.stream (text, thinking, a tool loop), the openai npm
