@@ -101,6 +101,9 @@ static const struct cfg_var cfg_vars[] = {
 	  "tool calling emulation: auto (not when the client's system prompt "
 	  "brings its own tool protocol), always, or never (tools are "
 	  "ignored and answers are not parsed)" },
+	{ "RESPONSES_TTL", NULL, CFG_LONG, OFF(responses_ttl), "2592000", 0,
+	  315360000, "seconds a /v1/responses answer and its conversation "
+	  "are kept for previous_response_id and GET (0: never stored)" },
 	{ "CONTEXT_STRATEGY", NULL, CFG_WORD, OFF(context_strategy), "none",
 	  0, 0, "long histories: none (sent whole), sliding (the system "
 	  "messages and the last CONTEXT_MAX_MESSAGES turns) or tokens (the "

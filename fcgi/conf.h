@@ -58,6 +58,7 @@ struct config {
 	int		 upload_by_url;
 	char		*tool_format;		/* bracket | xml */
 	char		*tool_prompt;		/* auto | always | never */
+	long		 responses_ttl;		/* s; 0: not stored */
 	char		*context_strategy;	/* none | sliding | tokens */
 	int		 sessions;		/* multi-turn reuses chats */
 	long		 session_ttl;		/* s a session lives idle */

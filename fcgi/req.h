@@ -51,6 +51,14 @@ struct req {
 	 */
 	void			(*after)(void *);
 	void			*after_ctx;
+	/*
+	 * A dialect's error shape (handlers/anthropic.c): when set, every
+	 * resp_error() of this request is written by it instead of the
+	 * OpenAI {"error":{...}} body.  msg is already formatted.
+	 */
+	enum app_err		(*error_writer)(struct req *, int status,
+				    const char *extra, const char *type,
+				    const char *code, const char *msg);
 };
 
 const char	*req_param(struct req *, const char *);

@@ -194,6 +194,8 @@ resp_verror(struct req *r, int status, const char *extra, const char *type,
 	enum app_err e;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (r->error_writer != NULL)
+		return r->error_writer(r, status, extra, type, code, msg);
 	if (r->headers_sent) {
 		/* Too late for a status: a stream ends with an error event. */
 		return resp_sse_error(r, type, code, msg);
@@ -293,6 +295,19 @@ resp_sse_put(struct req *r, const char *data, size_t len)
 	    (e = resp_write(r, "\n\n", 2)) != APP_OK)
 		return e;
 	return APP_OK;
+}
+
+enum app_err
+resp_sse_event_put(struct req *r, const char *event, const char *data,
+    size_t len)
+{
+	enum app_err e;
+
+	if ((e = resp_write(r, "event: ", 7)) != APP_OK ||
+	    (e = resp_write(r, event, strlen(event))) != APP_OK ||
+	    (e = resp_write(r, "\n", 1)) != APP_OK)
+		return e;
+	return resp_sse_put(r, data, len);
 }
 
 enum app_err

@@ -41,6 +41,9 @@ enum app_err	 resp_sse_start(struct req *);
 enum app_err	 resp_sse_data(struct req *, const char *, size_t);
 /* The same event, left in the output buffer for a later resp_flush(). */
 enum app_err	 resp_sse_put(struct req *, const char *, size_t);
+/* A named event ("event: name" then the data), held like resp_sse_put. */
+enum app_err	 resp_sse_event_put(struct req *, const char *event,
+		    const char *data, size_t len);
 enum app_err	 resp_sse_json(struct req *, struct json_object *);
 enum app_err	 resp_sse_comment(struct req *, const char *);
 enum app_err	 resp_sse_done(struct req *);

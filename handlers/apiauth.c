@@ -43,8 +43,8 @@ api_auth_refuse(struct req *r, const struct api_auth *a)
 }
 
 /* The presented key: Bearer, then X-API-Key, then ?api_key= (§10.6). */
-static const char *
-presented(struct req *r)
+const char *
+api_presented(struct req *r)
 {
 	const char *v;
 
@@ -70,7 +70,7 @@ api_auth(struct req *r, struct api_auth *a, int *answered)
 	if (r->store != NULL)
 		apikey_count(r->store, &nkeys);
 	a->protected = cfg->authorization.n > 0 || nkeys > 0;
-	if ((a->bearer = presented(r)) == NULL) {
+	if ((a->bearer = api_presented(r)) == NULL) {
 		a->who = API_NONE;
 		if (!cfg->require_api_key)
 			return APP_OK;

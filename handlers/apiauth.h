@@ -35,6 +35,8 @@ struct api_auth {
  * many wrong keys (429).
  */
 enum app_err	 api_auth(struct req *, struct api_auth *, int *answered);
+/* The key as presented (Bearer, X-API-Key, ?api_key=), or NULL. */
+const char	*api_presented(struct req *);
 /* A key that was refused counts toward the address's throttle. */
 enum app_err	 api_auth_refuse(struct req *, const struct api_auth *);
 

@@ -163,11 +163,13 @@ strategy_of(const struct config *cfg, const struct provider *pv)
 
 /*
  * One chat body (len bytes) through auth, routing, accounts, provider and
- * retries, the answer written in fmt.  /v1/completions arrives here with
- * its prompt already turned into a chat body.
+ * retries, the answer written in fmt, or by w when a dialect gives one.
+ * /v1/completions arrives here with its prompt already turned into a chat
+ * body, /v1/messages and /v1/responses with theirs.
  */
-enum app_err
-chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
+static enum app_err
+serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
+    const struct oa_writer *w, void *wctx)
 {
 	struct chat_request cr;
 	struct chat_req_error err;
@@ -291,12 +293,58 @@ chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
 		}
 	}
 	p.sess = &ss;
+	p.writer = w;
+	p.writer_ctx = wctx;
 	e = chat_attempts(r, &cr, &rt, &p, fmt);
 out:
 	/* chat_attempts ended it; here only what an early exit left */
 	session_end(&ss, &drop);
 	json_object_put(root);
 	return e;
+}
+
+enum app_err
+chat_serve(struct req *r, const char *body, size_t len, enum oa_format fmt)
+{
+	return serve(r, body, len, fmt, NULL, NULL);
+}
+
+enum app_err
+chat_serve_with(struct req *r, const char *body, size_t len,
+    const struct oa_writer *w, void *ctx)
+{
+	return serve(r, body, len, OA_CHAT, w, ctx);
+}
+
+/*
+ * The prompt tokens a chat body would report in its usage, tool prompt
+ * included (count_tokens).  0, or -1 with err filled.
+ */
+int
+chat_prompt_estimate(struct req *r, const char *body, size_t len,
+    long *tokens, struct chat_req_error *err)
+{
+	struct chat_request cr;
+	struct json_object *root = NULL;
+	struct tools_req tr;
+	enum tools_mode tm;
+	enum tools_format tf;
+	int rc = -1;
+
+	if (chat_request_parse(r->arena, body, len, &cr, &root, err) < 0)
+		return -1;
+	if (tools_request_parse(r->arena, root, &cr, &tr, err) < 0)
+		goto out;
+	tools_conf(r->cfg, &tm, &tf);
+	if (tools_prompt_apply(r->arena, root, &cr, &tr, tm, tf) < 0) {
+		chat_req_fail(err, "server_error", NULL, "Out of memory.");
+		goto out;
+	}
+	*tokens = oa_prompt_tokens(&cr);
+	rc = 0;
+out:
+	json_object_put(root);
+	return rc;
 }
 
 enum app_err

@@ -305,6 +305,8 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	int picked = 0, anon = 0;
 
 	oa_sink_init(&sink, r, cr, fmt, rt->reported);
+	sink.w = p->writer;
+	sink.wctx = p->writer_ctx;
 	oa_sink_bind(&sink, &k);
 	if (p->sess != NULL && p->sess->on) {
 		sink.tap = session_tap;

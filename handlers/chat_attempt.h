@@ -30,6 +30,8 @@ struct chat_plan {
 	const struct tools_req		*tools;		/* calls to parse */
 	const struct rf_req		*rf;		/* answers to check */
 	struct session			*sess;		/* multi-turn, or NULL */
+	const struct oa_writer		*writer;	/* NULL: OpenAI's */
+	void				*writer_ctx;
 };
 
 enum app_err	 chat_attempts(struct req *, const struct chat_request *,

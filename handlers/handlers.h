@@ -25,6 +25,14 @@ enum app_err	 h_chat_completions(struct req *, const char *);
 /* handlers/completions.c: the legacy prompt as a one-message chat */
 enum app_err	 h_completions(struct req *, const char *);
 
+/* handlers/anthropic.c: the Anthropic Messages API */
+enum app_err	 h_messages(struct req *, const char *);
+enum app_err	 h_messages_count_tokens(struct req *, const char *);
+
+/* handlers/responses.c: the OpenAI Responses API */
+enum app_err	 h_responses(struct req *, const char *);
+enum app_err	 h_responses_item(struct req *, const char *);
+
 /* handlers/tokens.c */
 enum app_err	 h_tokens_page(struct req *, const char *);
 enum app_err	 h_tokens_login(struct req *, const char *);

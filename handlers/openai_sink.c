@@ -67,8 +67,8 @@ oa_prompt_tokens(const struct chat_request *cr)
 	return t;
 }
 
-static void
-make_id(char *out, size_t outsz, const char *prefix)
+void
+oa_make_id(char *out, size_t outsz, const char *prefix)
 {
 	static const char alnum[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -92,7 +92,8 @@ oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
 	s->r = r;
 	s->cr = cr;
 	s->fmt = fmt;
-	make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" : "chatcmpl-");
+	oa_make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" :
+	    "chatcmpl-");
 	s->created = (long)time(NULL);
 	s->model = model;
 	for (i = 0; i < sizeof(fingerprints) / sizeof(fingerprints[0]); i++)
@@ -246,6 +247,8 @@ s_role(void *ctx, const char *role)
 		s->aborted = 1;
 		return -1;
 	}
+	if (s->w != NULL)
+		return s->w->open(s);
 	if (s->fmt == OA_TEXT)
 		return 0;	/* completions streams carry no role chunk */
 	chunk_head(s);
@@ -281,6 +284,8 @@ s_finish(void *ctx, enum chat_finish f, const struct chat_usage *u)
 	    u->completion_tokens <= 0)
 		s->usage.completion_tokens = u->total_tokens -
 		    s->usage.prompt_tokens;
+	if (s->w != NULL)
+		return s->w->finish(s);
 	if (!s->cr->stream)
 		return 0;
 	if (send_delta(s, NULL, NULL, 0, finish_names[f]) < 0)
@@ -312,7 +317,10 @@ s_emit(struct oa_sink *s, const char *key, struct buf *acc, const char *t,
 	if (!s->started && s_role(s, "assistant") != 0)
 		return -1;
 	s->completion_tokens += oa_estimate_tokens(t, n);
-	if (s->cr->stream) {
+	if (s->w != NULL) {
+		if (s->w->delta(s, acc == &s->reasoning, t, n) < 0)
+			return -1;
+	} else if (s->cr->stream) {
 		if (send_delta(s, key, t, n, NULL) < 0)
 			return -1;
 	} else if (buf_add(acc, t, n) < 0) {
@@ -357,16 +365,18 @@ oa_sink_tool_call(struct oa_sink *s, const char *name, size_t nl,
 	char id[30];		/* call_ and 24 characters, as OpenAI */
 	size_t idx = s->ncalls;
 
-	if (s->finished || s->fmt != OA_CHAT)
+	if (s->finished || (s->fmt != OA_CHAT && s->w == NULL))
 		return -1;
 	if (!s->started && s_role(s, "assistant") != 0)
 		return -1;
-	make_id(id, sizeof(id), "call_");
+	oa_make_id(id, sizeof(id), "call_");
 	s->ncalls++;
 	if (s->tap != NULL)
 		s->tap(s->tap_ctx, name, nl, args, al);
 	s->completion_tokens += oa_estimate_tokens(name, nl) +
 	    oa_estimate_tokens(args, al);
+	if (s->w != NULL)
+		return s->w->tool_call(s, id, name, nl, args, al);
 	if (!s->cr->stream) {
 		b = &s->calls;
 		if (idx > 0)
@@ -433,9 +443,21 @@ s_error(void *ctx, int status, const char *type, const char *code,
 	/* Mid-stream: the last event is the error, then [DONE]. */
 	s->finished = 1;
 	s->failed = 1;
+	if (s->w != NULL) {
+		if (s->cr->stream && s->w->fail(s) < 0)
+			s->aborted = 1;
+		return -1;
+	}
 	if (s->cr->stream && resp_sse_error(s->r, s->err_type, s->err_code[0] ?
 	    s->err_code : NULL, s->err_msg) != APP_OK)
 		s->aborted = 1;
+	return -1;
+}
+
+int
+oa_sink_end(struct oa_sink *s, enum chat_finish f)
+{
+	s_finish(s, f, NULL);
 	return -1;
 }
 
@@ -496,6 +518,13 @@ oa_sink_complete(struct oa_sink *s)
 	if (s->cr->stream) {
 		if (oa_sink_flush(s) != 0)
 			return APP_HUP;
+		if (!s->finished && s->w != NULL) {
+			/* finished: s_error only keeps the error */
+			s->finished = s->failed = 1;
+			s_error(s, 502, "upstream_error", "upstream_incomplete",
+			    "The upstream stream ended early.");
+			return s->w->fail(s) < 0 ? APP_HUP : APP_OK;
+		}
 		if (!s->finished && resp_sse_error(s->r, "upstream_error",
 		    "upstream_incomplete", "The upstream stream ended early.") !=
 		    APP_OK)
@@ -512,6 +541,8 @@ oa_sink_complete(struct oa_sink *s)
 	    (s->reasoning.len == 0 || s->fmt == OA_TEXT))
 		return resp_error(s->r, 502, "upstream_error", "empty_answer",
 		    NULL, "The upstream returned no content.");
+	if (s->w != NULL)
+		return s->w->answer(s);
 	/* Written directly: the fixed shape needs no json-c tree. */
 	b = &s->out;
 	if (s->fmt == OA_TEXT) {

@@ -15,6 +15,33 @@
 
 enum oa_format { OA_CHAT, OA_TEXT };
 
+struct oa_sink;
+
+/*
+ * Another wire format for the same answer: the Anthropic Messages API
+ * (handlers/anthropic_out.c) and the OpenAI Responses API
+ * (handlers/responses_out.c).  The sink keeps what every format shares
+ * (started, finished, the finish reason, usage, the kept error) and
+ * calls the writer where it would write an OpenAI chunk.  Each returns
+ * 0, or -1 to stop the upstream (the client left, or the answer ended).
+ */
+struct oa_writer {
+	/* stream: the SSE headers are out; the opening events */
+	int		(*open)(struct oa_sink *);
+	/* stream and non-stream alike (non-stream: keep it) */
+	int		(*delta)(struct oa_sink *, int reasoning, const char *,
+			    size_t);
+	int		(*tool_call)(struct oa_sink *, const char *id,
+			    const char *name, size_t nl, const char *args,
+			    size_t al);
+	/* s->finish and s->usage are set; stream and non-stream */
+	int		(*finish)(struct oa_sink *);
+	/* stream: an error after the start (s->err_* set); the last event */
+	int		(*fail)(struct oa_sink *);
+	/* non-stream: the whole answer, once it finished well */
+	enum app_err	(*answer)(struct oa_sink *);
+};
+
 struct oa_sink {
 	struct req			*r;
 	enum oa_format			 fmt;
@@ -45,6 +72,8 @@ struct oa_sink {
 	void				(*tap)(void *, const char *name,
 					    size_t, const char *, size_t);
 	void				*tap_ctx;
+	const struct oa_writer		*w;		/* NULL: OpenAI chat */
+	void				*wctx;		/* the writer's */
 	/* the last error, kept for a retry or the final answer */
 	int				 err_status;
 	long				 retry_after;	/* s, or -1 */
@@ -67,6 +96,10 @@ enum app_err oa_sink_complete(struct oa_sink *);
  */
 int	 oa_sink_tool_call(struct oa_sink *, const char *name, size_t namelen,
 	    const char *args, size_t argslen);
+/* Ends the answer with f (a writer's stop sequence); -1. */
+int	 oa_sink_end(struct oa_sink *, enum chat_finish f);
+/* A fresh id: prefix and random alphanumerics up to outsz - 1. */
+void	 oa_make_id(char *out, size_t outsz, const char *prefix);
 /* Sends the chunks held since the last flush; -1 when the client left. */
 int	 oa_sink_flush(struct oa_sink *);
 long	 oa_estimate_tokens(const char *, size_t);
@@ -74,6 +107,17 @@ long	 oa_estimate_tokens(const char *, size_t);
 /* handlers/chat.c: a chat body through auth, pool and provider. */
 enum app_err chat_serve(struct req *, const char *body, size_t len,
 	    enum oa_format);
+/*
+ * The same, the answer written by w (ctx in s->wctx) instead: the
+ * dialects (/v1/messages, /v1/responses) arrive here with their body
+ * already turned into a chat body.
+ */
+enum app_err chat_serve_with(struct req *, const char *body, size_t len,
+	    const struct oa_writer *w, void *ctx);
 long	 oa_prompt_tokens(const struct chat_request *);
+struct chat_req_error;
+/* The usage's prompt_tokens for a chat body (tool prompt in); 0 or -1. */
+int	 chat_prompt_estimate(struct req *, const char *body, size_t len,
+	    long *tokens, struct chat_req_error *);
 
 #endif

@@ -108,7 +108,8 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &s->apikeys)) ||
 	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)) ||
 	    (rc = mdb_dbi_open(txn, "sessions", MDB_CREATE, &s->sessions)) ||
-	    (rc = mdb_dbi_open(txn, "sess_exp", MDB_CREATE, &s->sess_exp)))
+	    (rc = mdb_dbi_open(txn, "sess_exp", MDB_CREATE, &s->sess_exp)) ||
+	    (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &s->responses)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)

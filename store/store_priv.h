@@ -15,6 +15,7 @@ struct store {
 	MDB_dbi			 throttle, revoked;
 	MDB_dbi			 accounts, apikeys, mappings;
 	MDB_dbi			 sessions, sess_exp;
+	MDB_dbi			 responses;	/* /v1/responses */
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */

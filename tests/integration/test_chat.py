@@ -246,7 +246,9 @@ def client_dir():
         fcntl.flock(lock, fcntl.LOCK_EX)
         for f in ("package.json", "package-lock.json", "openai_client.mjs"):
             shutil.copyfile(os.path.join(CLIENT_DIR, f), os.path.join(dest, f))
-        if not os.path.isdir(os.path.join(dest, "node_modules", "openai")):
+        with open(os.path.join(dest, "package.json")) as f:
+            deps = json.load(f).get("dependencies", {})
+        if not all(os.path.isdir(os.path.join(dest, "node_modules", d)) for d in deps):
             rc = subprocess.run([harness.which("npm"), "ci", "--no-audit", "--no-fund",
                                  "--silent"], cwd=dest, capture_output=True, text=True,
                                 timeout=300)
