@@ -106,7 +106,10 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)) ||
 	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE, &s->accounts)) ||
 	    (rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &s->apikeys)) ||
-	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)))
+	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)) ||
+	    (rc = mdb_dbi_open(txn, "reqlog", MDB_CREATE, &s->reqlog)) ||
+	    (rc = mdb_dbi_open(txn, "stats", MDB_CREATE, &s->stats)) ||
+	    (rc = mdb_dbi_open(txn, "metrics", MDB_CREATE, &s->metrics)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -203,6 +206,7 @@ store_open(struct store **out, const char *dir, size_t map_size)
 		    store_strerror(e));
 		goto fail;
 	}
+	s->live = store_live_open(dir);
 	*out = s;
 	return STORE_OK;
 fail_rc:
@@ -242,6 +246,7 @@ store_close(struct store *s)
 		return;
 	mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
+	store_live_close(s->live);
 	crypto_wipe(&s->key, sizeof(s->key));
 	pthread_rwlock_destroy(&s->resize);
 	free(s->dir);
