@@ -61,10 +61,10 @@ const struct route handler_routes[] = {
 	 * handlers/mgmt_api.c */
 	{ "GET", "/metrics", 0, h_metrics },
 	{ "GET", "/metrics", ROUTE_API, h_metrics },
-	{ "GET POST PATCH DELETE", "/v0/management/", ROUTE_SUBPATH |
+	{ "GET POST PATCH DELETE", "/v0/management/", ROUTE_TREE |
 	  ROUTE_BODY, h_management },
 	{ "GET POST PATCH DELETE", "/v0/management/", ROUTE_API |
-	  ROUTE_SUBPATH | ROUTE_BODY, h_management },
+	  ROUTE_TREE | ROUTE_BODY, h_management },
 	{ "GET POST", "/_test/echo", ROUTE_TEST | ROUTE_COUNT | ROUTE_BODY,
 	  h_test_echo },
 	{ "GET", "/_test/sse", ROUTE_TEST, h_test_sse },
