@@ -1,7 +1,9 @@
 /*
- * Credential redaction (see redact.h).  A single pass over at most
- * max + REDACT_SLACK bytes: the rest of a long body is cut anyway, and
- * the slack lets a token that starts before the cut be seen whole.
+ * Credential redaction (see redact.h).  Two passes over at most
+ * max + REDACT_SLACK bytes (the rest of a long body is cut anyway, and
+ * the slack lets a token that starts before the cut be seen whole):
+ * first the values of credential members, then key-shaped tokens
+ * anywhere, member names included.
  */
 #include "config.h"
 
@@ -90,24 +92,31 @@ member(const char *p, size_t n, char *o, size_t *olen)
 	return i + v + 1;
 }
 
-char *
-redact_text(struct arena *a, const char *in, size_t len, size_t max,
-    size_t *outlen)
+/* Pass 1: the values of credential members. */
+static size_t
+members(const char *in, size_t n, char *out)
 {
-	size_t n = len, i = 0, o = 0, k, t;
-	char *out;
+	size_t i = 0, o = 0, k;
 
-	*outlen = 0;
-	if (n > max + REDACT_SLACK)
-		n = max + REDACT_SLACK;
-	/* A member can grow by the mark; every other rewrite shrinks. */
-	if ((out = arena_alloc(a, 2 * n + sizeof(REDACT_MARK) + 1)) == NULL)
-		return NULL;
 	while (i < n) {
-		if (in[i] == '"' && (k = member(in + i, n - i, out, &o)) > 0) {
+		if (in[i] == '"' && (k = member(in + i, n - i, out, &o)) > 0)
 			i += k;
-			continue;
-		}
+		else
+			out[o++] = in[i++];
+	}
+	return o;
+}
+
+/*
+ * Pass 2: bearer values and key-shaped tokens, also where pass 1 copied
+ * them as member names.
+ */
+static size_t
+tokens(const char *in, size_t n, char *out)
+{
+	size_t i = 0, o = 0, t;
+
+	while (i < n) {
 		if (n - i > 7 && strncasecmp(in + i, "bearer ", 7) == 0 &&
 		    (t = run(in + i + 7, n - i - 7)) > 0) {
 			memcpy(out + o, in + i, 7);
@@ -127,6 +136,29 @@ redact_text(struct arena *a, const char *in, size_t len, size_t max,
 		}
 		out[o++] = in[i++];
 	}
+	return o;
+}
+
+char *
+redact_text(struct arena *a, const char *in, size_t len, size_t max,
+    size_t *outlen)
+{
+	size_t n = len, m, o;
+	char *mid, *out;
+
+	*outlen = 0;
+	if (n > max + REDACT_SLACK)
+		n = max + REDACT_SLACK;
+	/*
+	 * A member grows by less than the mark, a bearer value of one byte
+	 * by the mark less one: 2n and 3m bound the two passes.
+	 */
+	if ((mid = arena_alloc(a, 2 * n + sizeof(REDACT_MARK))) == NULL)
+		return NULL;
+	m = members(in, n, mid);
+	if ((out = arena_alloc(a, 3 * m + sizeof(REDACT_MARK))) == NULL)
+		return NULL;
+	o = tokens(mid, m, out);
 	/* Cut at max, never inside a UTF-8 sequence. */
 	if (o > max) {
 		o = max;

@@ -105,20 +105,23 @@ reqlog_decode(struct arena *a, const unsigned char *p, size_t len,
 	slots[6] = &e->error;
 	slots[7] = &e->req_body;
 	slots[8] = &e->resp_body;
-	if (len < REC_HEAD || p[0] != REC_VERSION)
+	/* only what reqlog_encode writes: a record round-trips exactly */
+	if (len < REC_HEAD || p[0] != REC_VERSION || (p[1] & ~F_STREAM) != 0)
 		return -1;
 	e->stream = (p[1] & F_STREAM) != 0;
 	e->status = p[2] << 8 | p[3];
 	e->latency_ms = store_get32(p + 4);
 	ttfc = store_get32(p + 8);
-	e->ttfc_ms = ttfc == UINT32_MAX || ttfc > INT32_MAX ? -1 :
-	    (int32_t)ttfc;
+	if (ttfc != UINT32_MAX && ttfc > INT32_MAX)
+		return -1;
+	e->ttfc_ms = ttfc == UINT32_MAX ? -1 : (int32_t)ttfc;
 	for (i = 0; i < REC_NSTR; i++) {
 		if (off + 2 > len)
 			return -1;
 		n = (size_t)p[off] << 8 | p[off + 1];
 		off += 2;
-		if (n > len - off)
+		if (n > len - off || n > (i >= 7 ? REQLOG_BODY_MAX :
+		    REQLOG_STR_MAX) || (i < 7 && memchr(p + off, '\0', n)))
 			return -1;
 		if ((*slots[i] = arena_strndup(a, (const char *)p + off, n)) ==
 		    NULL)
