@@ -155,6 +155,7 @@ fcgi_handle(struct req *r)
 
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	r->obs.ttfc_ms = -1;
+	r->obs.pow_ms = -1;
 	r->last_write_ms = req_now_ms();
 	r->method = req_param(r, "REQUEST_METHOD");
 	if (r->method == NULL || *r->method == '\0')

@@ -33,6 +33,7 @@ struct req_obs {
 	const char		*api_key;	/* its use, counted at the end */
 	const char		*error;		/* the final error, if any */
 	long long		 ttfc_ms;	/* first chunk; -1: none */
+	long			 pow_ms;	/* proof-of-work time; -1: none */
 	int			 stream;
 	int			 sse_open;	/* counted in the open streams */
 	struct req_obs_err	 errs[REQ_OBS_ERRS];

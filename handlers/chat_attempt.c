@@ -24,6 +24,7 @@
 #include "handlers/rformat.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
+#include "upstream/call.h"
 #include "upstream/http.h"
 
 #define IDLE_CHECK_MS		100	/* curl calls back far more often */
@@ -181,6 +182,11 @@ observe(struct req *r, const struct chat_request *cr,
 	long long t0 = (long long)r->start.tv_sec * 1000 +
 	    r->start.tv_nsec / 1000000;
 
+	int solves;
+	long pow = call_pow_take(&solves);
+
+	if (solves > 0)
+		r->obs.pow_ms = pow;
 	r->obs.stream = cr->stream;
 	if (s->started && s->started_ms >= t0)
 		r->obs.ttfc_ms = s->started_ms - t0;
@@ -322,9 +328,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	long long t0;
 	enum store_err se;
 	enum app_err e;
-	int picked = 0, anon = 0;
+	int picked = 0, anon = 0, solves;
 
 	r->obs.provider = rt->provider->id;
+	(void)call_pow_take(&solves);	/* count from this request on */
 	oa_sink_init(&sink, r, cr, fmt, rt->reported);
 	oa_sink_bind(&sink, &k);
 	oa_sink_reset_error(&sink);

@@ -31,6 +31,8 @@ static const struct {
 	  "Time from request to the end of the answer, by provider." },
 	{ "chat2api_time_to_first_chunk_seconds",
 	  "Time from request to the first answer chunk, by provider." },
+	{ "chat2api_proof_of_work_seconds",
+	  "Proof-of-work time per request that needed one, by provider." },
 };
 
 struct out {

@@ -102,6 +102,7 @@ reqdone_finish(struct req *r, const char *route, int counted)
 	    r->obs.api_key == NULL))
 		return;
 	memset(&d, 0, sizeof(d));
+	d.pow_ms = -1;
 	d.count = counted;
 	d.route = route;
 	d.log.method = str(r->method);
@@ -132,6 +133,7 @@ reqdone_finish(struct req *r, const char *route, int counted)
 		d.acct_res = &da->res;
 	}
 	d.api_key = r->obs.api_key;
+	d.pow_ms = r->obs.pow_ms;
 	if ((e = store_request_done(r->store, &d)) != STORE_OK)
 		log_warn("request log: %s", store_strerror(e));
 }

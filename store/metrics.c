@@ -151,7 +151,8 @@ hist_add(struct store *s, MDB_txn *txn, const char *name, const char *labels,
 
 int
 metrics_bump_txn(struct store *s, MDB_txn *txn, const struct reqlog_entry *e,
-    const char *route, const struct store_upstream_err *errs, size_t nerrs)
+    const char *route, const struct store_upstream_err *errs, size_t nerrs,
+    long pow_ms)
 {
 	char l[KEY_MAX], f[KEY_MAX], st[8];
 	size_t o, i;
@@ -178,6 +179,9 @@ metrics_bump_txn(struct store *s, MDB_txn *txn, const struct reqlog_entry *e,
 	if (e->ttfc_ms >= 0 && (rc = hist_add(s, txn,
 	    "chat2api_time_to_first_chunk_seconds", l,
 	    (uint64_t)e->ttfc_ms)) != 0)
+		return rc;
+	if (pow_ms >= 0 && (rc = hist_add(s, txn,
+	    "chat2api_proof_of_work_seconds", l, (uint64_t)pow_ms)) != 0)
 		return rc;
 	for (i = 0; i < nerrs; i++) {
 		if ((o = label(l, sizeof(l), 0, "provider",

@@ -31,7 +31,7 @@ done_txn(struct store *s, MDB_txn *txn, void *arg)
 	    d->log.status < 400)) != 0 ||
 	    (rc = stats_bump_txn(s, txn, &d->log, store_today(s))) != 0 ||
 	    (rc = metrics_bump_txn(s, txn, &d->log, d->route, d->errs,
-	    d->nerrs)) != 0 ||
+	    d->nerrs, d->pow_ms)) != 0 ||
 	    (rc = reqlog_put_txn(s, txn, &d->log, &d->conf, c->buf,
 	    c->cap)) != 0))
 		return rc;

@@ -64,6 +64,7 @@ struct store_done {
 	const char			*acct_provider, *acct_id;
 	const struct acct_result	*acct_res;
 	const char			*api_key;	/* its use is counted */
+	long				 pow_ms;	/* -1: no proof of work */
 };
 
 enum store_err	 store_request_done(struct store *, struct store_done *);

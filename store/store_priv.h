@@ -67,7 +67,8 @@ int		 apikey_use_txn(struct store *, MDB_txn *, const char *key);
 struct store_upstream_err;
 int		 metrics_bump_txn(struct store *, MDB_txn *,
 		    const struct reqlog_entry *, const char *route,
-		    const struct store_upstream_err *, size_t nerrs);
+		    const struct store_upstream_err *, size_t nerrs,
+		    long pow_ms);
 
 /* store/live.c: a small shared file counting each process's streams. */
 struct store_live;

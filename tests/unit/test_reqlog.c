@@ -60,6 +60,7 @@ entry(struct store_done *d, int status, const char *model,
 	d->log.latency_ms = 120;
 	d->log.ttfc_ms = status < 400 ? 40 : -1;
 	d->conf.max_entries = max;
+	d->pow_ms = -1;
 }
 
 static void
@@ -319,7 +320,7 @@ END_TEST
 
 struct prom {
 	uint64_t	req_ok, req_fail, other, uerr;
-	uint64_t	hist_count, hist_le_025, hist_sum_ms;
+	uint64_t	hist_count, hist_le_025, hist_sum_ms, pow;
 	int		escaped;
 };
 
@@ -356,6 +357,8 @@ prom_hist(void *arg, const char *name, const char *labels,
 		p->hist_le_025 += h->bucket[0] + h->bucket[1] + h->bucket[2];
 		p->hist_sum_ms += h->sum_ms;
 	}
+	if (strcmp(name, "chat2api_proof_of_work_seconds") == 0)
+		p->pow += h->count * 1000 + h->sum_ms;
 	return 0;
 }
 
@@ -373,6 +376,7 @@ START_TEST(prometheus_series)
 	d.errs = errs;
 	d.nerrs = 2;
 	d.log.latency_ms = 400;
+	d.pow_ms = 250;
 	OK(store_request_done(st, &d));
 	memset(&p, 0, sizeof(p));
 	OK(metrics_each(st, prom_counter, prom_hist, &p));
@@ -383,6 +387,7 @@ START_TEST(prometheus_series)
 	ck_assert_uint_eq(p.hist_count, 2);
 	ck_assert_uint_eq(p.hist_le_025, 1);	/* 120 ms; 400 ms is above */
 	ck_assert_uint_eq(p.hist_sum_ms, 520);
+	ck_assert_uint_eq(p.pow, 1250);		/* one solve, 250 ms */
 	/* past METRICS_SERIES_MAX, new models fold into "(other)" */
 	for (i = 0; i < METRICS_SERIES_MAX + 10; i++) {
 		snprintf(model, sizeof(model), "many-%zu", i);
