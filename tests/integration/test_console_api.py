@@ -420,6 +420,9 @@ def check_metrics(r, port, done):
             metric_sum(text, "chat2api_request_duration_seconds_count"), float(n))
     r.check("upstream errors by provider and kind", metric_sum(
         text, "chat2api_upstream_errors_total", {"provider": "deepseek"}) >= 2, text[-1500:])
+    r.check("proof-of-work time: DeepSeek's challenges were timed",
+            metric_sum(text, "chat2api_proof_of_work_seconds_count",
+                       {"provider": "deepseek"}) >= n - 3 - 2, text[-600:])
     r.check("accounts by provider and status", 'chat2api_accounts{provider="deepseek",'
             'status="active"} 1' in text, text[-800:])
     counts = {metric_sum(t, "chat2api_requests_total") for t in texts}
