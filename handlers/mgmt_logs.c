@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers/mgmt.h"
@@ -87,6 +88,42 @@ mgmt_log_get(struct store *st, struct arena *a, uint64_t id,
 	return mgmt_log_entry(&e);
 }
 
+/*
+ * A value with a user and password before an @ in a URL (a base URL with a
+ * login) shows three stars for the login instead.
+ */
+static struct json_object *
+masked_userinfo(const char *v)
+{
+	struct json_object *o;
+	const char *p, *at, *end;
+	char *out, *w;
+
+	/* "://@" grows by the three stars: twice the length is room */
+	if ((out = malloc(2 * strlen(v) + 4)) == NULL)
+		return json_object_new_string("");
+	for (p = v, w = out; *p; ) {
+		if (strncmp(p, "://", 3) == 0) {
+			end = p + 3 + strcspn(p + 3, "/,; ");
+			at = memchr(p + 3, '@', (size_t)(end - p - 3));
+			memcpy(w, "://", 3);
+			w += 3;
+			if (at != NULL) {
+				memcpy(w, "***", 3);
+				w += 3;
+				p = at;
+			} else
+				p += 3;
+			continue;
+		}
+		*w++ = *p++;
+	}
+	*w = '\0';
+	o = json_object_new_string(out);
+	free(out);
+	return o;
+}
+
 struct json_object *
 mgmt_config(const struct config *cfg, struct mgmt_err *err)
 {
@@ -105,7 +142,7 @@ mgmt_config(const struct config *cfg, struct mgmt_err *err)
 			    d.value != NULL && *d.value ? "(set, hidden)" : ""));
 		else
 			json_object_object_add(o, "value",
-			    json_object_new_string(d.value ? d.value : ""));
+			    masked_userinfo(d.value ? d.value : ""));
 		json_object_object_add(o, "source",
 		    json_object_new_string(d.source));
 		json_object_object_add(o, "secret",

@@ -454,6 +454,9 @@ def check_config(r, port):
     r.check("config: TOOL_FORMAT is the default", (rows.get("TOOL_FORMAT") or {}).get(
         "source") == "default", json.dumps(rows.get("TOOL_FORMAT")))
     r.check("config: no secret value anywhere", SECRET not in resp.body.decode(), "")
+    cf = (rows.get("CF_FILE_URL") or {}).get("value")
+    r.check("config: a URL's login is masked", cf == "http://***@127.0.0.1:9/x" and
+            "filepass" not in resp.body.decode(), repr(cf))
 
 
 def check_retention(r, port, key):
@@ -498,7 +501,8 @@ def main():
         fe.app_extra = {"DEEPSEEK_BASE_URL": ds.url, "CHATGPT_BASE_URL": DOWN, "MANAGEMENT_SECRET": SECRET,
                         "METRICS": "true", "LOG_BODIES": "true", "LOG_BODY_MAX": "2k",
                         "LOG_MAX_ENTRIES": str(MAX_LOG), "RETRY_TIMES": "1",
-                        "CHAT2API_ADMIN_MAX_FAILS": "50"}
+                        "CHAT2API_ADMIN_MAX_FAILS": "50",
+                        "CF_FILE_URL": "http://fileuser:filepass@127.0.0.1:9/x"}
         fe.start()
         port = fe.port
         r.check("spawn-fcgi started 4 processes", len(fe.app_pids()) == 4, "")
