@@ -83,6 +83,24 @@ all_time_row(void *arg, uint32_t day, int kind, const char *name,
 	return 0;
 }
 
+/* The account used last: its latency is the provider's last one. */
+struct last_use {
+	int64_t		at;
+	uint32_t	latency_ms;
+};
+
+static int
+last_use_row(void *arg, const struct acct_info *i)
+{
+	struct last_use *l = arg;
+
+	if (i->last_used_at > l->at) {
+		l->at = i->last_used_at;
+		l->latency_ms = i->last_latency_ms;
+	}
+	return 0;
+}
+
 /* Every provider, with its accounts by status and zero requests. */
 static struct json_object *
 provider_rows(struct store *st)
@@ -98,6 +116,14 @@ provider_rows(struct store *st)
 		json_object_object_add(p, "failed", json_object_new_int64(0));
 		json_object_object_add(p, "avg_latency",
 		    json_object_new_double(0));
+		struct last_use lu = { 0, 0 };
+		if (acct_list(st, (*pv)->id, last_use_row, &lu) == STORE_OK &&
+		    lu.at > 0) {
+			json_object_object_add(p, "last_used_at",
+			    json_object_new_int64(lu.at));
+			json_object_object_add(p, "last_latency_ms",
+			    json_object_new_int64(lu.latency_ms));
+		}
 		if (acct_count(st, (*pv)->id, &c) == STORE_OK) {
 			json_object_object_add(p, "accounts",
 			    json_object_new_int64((int64_t)c.total));

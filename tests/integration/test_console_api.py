@@ -384,6 +384,16 @@ def check_writes(r, port, key, ws):
             per <= 2.0, "%.2f" % per)
 
 
+def check_providers(r, port):
+    resp = api(port, "GET", "providers")
+    rows = {p.get("id"): p for p in data(resp) or []}
+    ds = rows.get("deepseek") or {}
+    r.check("providers: all eight, DeepSeek with its account, requests and last latency",
+            len(rows) == 8 and ds.get("accounts") == 1 and ds.get("requests", 0) > 0 and
+            isinstance(ds.get("last_latency_ms"), int) and "DeepSeek-V3.2" in ds.get("models", []),
+            json.dumps(ds)[:600])
+
+
 def check_open_stream(r, port, key):
     got = {}
 
@@ -515,6 +525,7 @@ def main():
         check_stats(r, port, done, t0)
         check_metrics(r, port, done)
         check_open_stream(r, port, key)
+        check_providers(r, port)
         check_writes(r, port, key, ws)
         check_config(r, port)
         check_retention(r, port, key)
