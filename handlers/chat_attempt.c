@@ -181,7 +181,6 @@ observe(struct req *r, const struct chat_request *cr,
 {
 	long long t0 = (long long)r->start.tv_sec * 1000 +
 	    r->start.tv_nsec / 1000000;
-
 	int solves;
 	long pow = call_pow_take(&solves);
 
