@@ -1,7 +1,8 @@
 /*
  * One request from parameters to finished response: URI validation,
  * prefixes, CORS preflight, routing, body limit, the handler, the request
- * log and counters (handlers/reqdone.c) and the access log.  Errors reach the client exactly once, here.
+ * log and counters (handlers/reqdone.c) and the access log.  Errors reach
+ * the client exactly once, here.
  */
 #include "config.h"
 
