@@ -68,7 +68,8 @@ main(int argc, char **argv)
 			snprintf(dir, sizeof(dir), "%s", optarg);
 			own = 0;
 		} else {
-			fprintf(stderr, "usage: reqlog_bench [-n N] [-d DIR]\n");
+			fprintf(stderr,
+			    "usage: reqlog_bench [-n N] [-d DIR]\n");
 			return 2;
 		}
 	}
@@ -89,7 +90,8 @@ main(int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	res.outcome = ACCT_OUT_OK;
 	res.latency_ms = 80;
-	printf("| end of a request | CPU µs | wall µs | writes |\n|---|---|---|---|\n");
+	printf("| end of a request | CPU µs | wall µs | writes |\n"
+	    "|---|---|---|---|\n");
 	for (m = 0; m < 4; m++) {
 		t0 = txnid(st);
 		c0 = now(CLOCK_PROCESS_CPUTIME_ID);

@@ -120,7 +120,8 @@ tokens(const char *in, size_t n, char *out)
 		if (n - i > 7 && strncasecmp(in + i, "bearer ", 7) == 0 &&
 		    (t = run(in + i + 7, n - i - 7)) > 0) {
 			memcpy(out + o, in + i, 7);
-			memcpy(out + o + 7, REDACT_MARK, sizeof(REDACT_MARK) - 1);
+			memcpy(out + o + 7, REDACT_MARK,
+			    sizeof(REDACT_MARK) - 1);
 			o += 7 + sizeof(REDACT_MARK) - 1;
 			i += 7 + t;
 			continue;

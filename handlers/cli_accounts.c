@@ -120,8 +120,8 @@ add(struct store *st, int argc, char **argv)
 		goto out;
 	it.credential = cred;
 	if (accounts_add_one(st, &it, id, &added, err, sizeof(err)) < 0) {
-		fprintf(stderr, "chat2api: accounts add: %s (see chat2api(8))\n",
-		    err);
+		fprintf(stderr, "chat2api: accounts add: %s (see "
+		    "chat2api(8))\n", err);
 		goto out;
 	}
 	printf("%s %s account %s\n", added ? "added" : "already present:",

@@ -77,8 +77,8 @@ hist(void *arg, const char *name, const char *labels,
 	family(o, name, "histogram");
 	for (i = 0; i < METRICS_NBUCKETS; i++) {
 		cum += h->bucket[i];
-		buf_printf(&o->b, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels,
-		    metrics_bounds[i], (unsigned long long)cum);
+		buf_printf(&o->b, "%s_bucket{%s,le=\"%g\"} %llu\n", name,
+		    labels, metrics_bounds[i], (unsigned long long)cum);
 	}
 	cum += h->bucket[METRICS_NBUCKETS];
 	buf_printf(&o->b, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,

@@ -135,11 +135,13 @@ mgmt_config(const struct config *cfg, struct mgmt_err *err)
 	(void)err;
 	for (i = 0; config_describe(i, &d) == 0; i++) {
 		o = json_object_new_object();
-		json_object_object_add(o, "name", json_object_new_string(d.name));
+		json_object_object_add(o, "name",
+		    json_object_new_string(d.name));
 		/* a secret says only whether it is set */
 		if (d.secret)
-			json_object_object_add(o, "value", json_object_new_string(
-			    d.value != NULL && *d.value ? "(set, hidden)" : ""));
+			json_object_object_add(o, "value",
+			    json_object_new_string(d.value != NULL &&
+			    *d.value ? "(set, hidden)" : ""));
 		else
 			json_object_object_add(o, "value",
 			    masked_userinfo(d.value ? d.value : ""));
@@ -147,7 +149,8 @@ mgmt_config(const struct config *cfg, struct mgmt_err *err)
 		    json_object_new_string(d.source));
 		json_object_object_add(o, "secret",
 		    json_object_new_boolean(d.secret));
-		json_object_object_add(o, "help", json_object_new_string(d.help));
+		json_object_object_add(o, "help",
+		    json_object_new_string(d.help));
 		json_object_array_add(arr, o);
 	}
 	return arr;

@@ -194,7 +194,7 @@ mgmt_health(const struct config *cfg, struct store *st, struct mgmt_err *err)
 }
 
 struct daily {
-	struct json_object	*days;	/* "YYYYMMDD" → {total, provider ...} */
+	struct json_object	*days;	/* "YYYYMMDD": {total, providers...} */
 };
 
 static const char *

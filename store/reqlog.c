@@ -258,7 +258,8 @@ matches(const struct reqlog_filter *f, const struct reqlog_entry *e)
 struct query_ctx {
 	struct arena			*arena;		/* reqlog_get */
 	const struct reqlog_filter	*f;
-	int				(*fn)(void *, const struct reqlog_entry *);
+	int				(*fn)(void *,
+					    const struct reqlog_entry *);
 	void				*arg;
 	uint64_t			 want;	/* reqlog_get */
 	struct reqlog_entry		*one;

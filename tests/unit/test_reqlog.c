@@ -470,8 +470,8 @@ START_TEST(redaction)
 	    "Authorization: Bearer [redacted]");
 	ck_assert_str_eq(red(&a, "key sk-abcdefghijklmnopqrstuv end", 100),
 	    "key [redacted] end");
-	ck_assert_str_eq(red(&a, "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.x", 100),
-	    "jwt [redacted]");
+	ck_assert_str_eq(red(&a, "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.x",
+	    100), "jwt [redacted]");
 	/* short and embedded look-alikes stay */
 	ck_assert_str_eq(red(&a, "sk-short ask-abcdefghijklmnopqrstuvwx", 100),
 	    "sk-short ask-abcdefghijklmnopqrstuvwx");
