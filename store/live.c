@@ -105,12 +105,38 @@ my_slot(struct store_live *l)
 	return NULL;
 }
 
+/*
+ * Opened at the first use, not with the store: the CLI (often run as
+ * root) never creates the file the service's user must then write.
+ */
+static struct store_live *
+live_of(struct store *s)
+{
+	struct store_live *l, *none = NULL;
+
+	if ((l = __atomic_load_n(&s->live, __ATOMIC_ACQUIRE)) != NULL ||
+	    __atomic_load_n(&s->live_failed, __ATOMIC_ACQUIRE))
+		return l;
+	if ((l = store_live_open(s->dir)) == NULL) {
+		__atomic_store_n(&s->live_failed, 1, __ATOMIC_RELEASE);
+		return NULL;
+	}
+	/* two threads at once: the first mapping wins */
+	if (!__atomic_compare_exchange_n(&s->live, &none, l, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		store_live_close(l);
+		l = none;
+	}
+	return l;
+}
+
 void
 store_streams_add(struct store *s, int delta)
 {
+	struct store_live *l = live_of(s);
 	struct live_slot *sl;
 
-	if (s->live == NULL || (sl = my_slot(s->live)) == NULL)
+	if (l == NULL || (sl = my_slot(l)) == NULL)
 		return;
 	__atomic_add_fetch(&sl->streams, delta, __ATOMIC_ACQ_REL);
 }
@@ -118,14 +144,15 @@ store_streams_add(struct store *s, int delta)
 long
 store_streams_open(struct store *s)
 {
+	struct store_live *l = live_of(s);
 	struct live_slot *sl;
 	long n = 0;
 	int i, v;
 
-	if (s->live == NULL)
+	if (l == NULL)
 		return 0;
 	for (i = 0; i < LIVE_SLOTS; i++) {
-		sl = &s->live->slots[i];
+		sl = &l->slots[i];
 		if ((v = __atomic_load_n(&sl->streams, __ATOMIC_ACQUIRE)) > 0 &&
 		    alive(__atomic_load_n(&sl->pid, __ATOMIC_ACQUIRE)))
 			n += v;

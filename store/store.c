@@ -206,7 +206,6 @@ store_open(struct store **out, const char *dir, size_t map_size)
 		    store_strerror(e));
 		goto fail;
 	}
-	s->live = store_live_open(dir);
 	*out = s;
 	return STORE_OK;
 fail_rc:

@@ -16,6 +16,7 @@ struct store {
 	MDB_dbi			 accounts, apikeys, mappings;
 	MDB_dbi			 reqlog, stats, metrics;
 	struct store_live	*live;		/* open streams (store/live.c) */
+	int			 live_failed;	/* its file cannot be opened */
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */
