@@ -264,6 +264,25 @@ static const struct cfg_var cfg_vars[] = {
 	  "600", 1, 86400, "seconds of that window" },
 	{ "CHAT2API_CORS_ORIGIN", NULL, CFG_STR, OFF(cors_origin), "*", 0, 0,
 	  "Access-Control-Allow-Origin value" },
+
+	{ "MANAGEMENT_SECRET", NULL, CFG_STR, OFF(management_secret), "", 0, 0,
+	  "secret of the management API /v0/management/* (Authorization: "
+	  "Bearer or X-Management-Secret); unset: the API answers 404" },
+	{ "METRICS", NULL, CFG_BOOL, OFF(metrics), "false", 0, 0,
+	  "serve Prometheus metrics at /metrics (false: 404)" },
+	{ "METRICS_CODE", NULL, CFG_STR, OFF(metrics_code), "", 0, 0,
+	  "if set, /metrics wants it as Authorization: Bearer or ?code=" },
+	{ "LOG_MAX_ENTRIES", NULL, CFG_LONG, OFF(log_max_entries), "10000", 0,
+	  10000000, "API requests the request log keeps, the oldest "
+	  "dropped a few per request (0: no request log)" },
+	{ "LOG_RETENTION_DAYS", NULL, CFG_LONG, OFF(log_retention_days), "7",
+	  0, 3650, "days a request log entry is kept (0: until "
+	  "LOG_MAX_ENTRIES pushes it out)" },
+	{ "LOG_BODIES", NULL, CFG_BOOL, OFF(log_bodies), "false", 0, 0,
+	  "the request log also keeps request and response bodies, cut at "
+	  "LOG_BODY_MAX, credentials redacted" },
+	{ "LOG_BODY_MAX", NULL, CFG_SIZE, OFF(log_body_max), "4k", 256, 65535,
+	  "bytes of each body LOG_BODIES keeps" },
 };
 
 #define NVARS (sizeof(cfg_vars) / sizeof(cfg_vars[0]))
@@ -723,6 +742,44 @@ const char *
 config_var_name(size_t i)
 {
 	return i < NVARS ? cfg_vars[i].name : NULL;
+}
+
+/*
+ * Where variable i's value comes from, for the management API: the
+ * environment (by name or alias), else the default.  secret: a value
+ * that must never be shown (codes, keys, credentials in proxy URLs).
+ */
+int
+config_describe(size_t i, struct config_desc *d)
+{
+	static const char *const secrets[] = { "AUTHORIZATION", "AUTH_KEY",
+	    "X_SIGN", "CHAT2API_SECRET_KEY", "MANAGEMENT_SECRET",
+	    "METRICS_CODE", "PROXY_URL", "SENTINEL_PROXY_URL",
+	    "EXPORT_PROXY_URL", "QWENAI_BX_UA", "QWENAI_BX_UMIDTOKEN", NULL };
+	const struct cfg_var *v;
+	const char *const *p;
+	const char *val;
+
+	if (i >= NVARS)
+		return -1;
+	v = &cfg_vars[i];
+	memset(d, 0, sizeof(*d));
+	d->name = v->name;
+	d->help = v->help;
+	d->source = "default";
+	d->value = v->def;
+	if ((val = getenv(v->name)) != NULL && (*val || v->type == CFG_STR)) {
+		d->value = val;
+		d->source = "environment";
+	} else if (v->alias != NULL && (val = getenv(v->alias)) != NULL &&
+	    (*val || v->type == CFG_STR)) {
+		d->value = val;
+		d->source = v->alias;
+	}
+	for (p = secrets; *p != NULL; p++)
+		if (strcmp(*p, v->name) == 0)
+			d->secret = 1;
+	return 0;
 }
 
 void

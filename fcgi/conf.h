@@ -125,12 +125,27 @@ struct config {
 	long		 test_clock_skew;	/* s; with test_routes only */
 	long		 map_size;		/* initial LMDB map, bytes */
 	char		*cors_origin;
+
+	/* management API, request log, metrics (issue 15) */
+	char		*management_secret;	/* "" : /v0/management off */
+	int		 metrics;
+	char		*metrics_code;		/* "" : /metrics is open */
+	int		 log_bodies;
+	long		 log_body_max;		/* bytes per body */
+	long		 log_retention_days;	/* 0: by count only */
+	long		 log_max_entries;	/* 0: no request log */
 };
 
 int	 config_load(struct config *, char *err, size_t errsz);
 void	 config_free(struct config *);
 void	 config_usage(FILE *);
 const char	*config_var_name(size_t);
+struct config_desc {
+	const char	*name, *help, *value;
+	const char	*source;	/* "environment", "default" or an alias */
+	int		 secret;
+};
+int	 config_describe(size_t, struct config_desc *);
 int	 config_parse_bool(const char *, int *);
 /* LB_STRATEGY_<ID> if set, else LB_STRATEGY, else NULL. */
 const char	*config_lb_strategy(const struct config *, const char *provider);

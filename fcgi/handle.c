@@ -1,7 +1,8 @@
 /*
  * One request from parameters to finished response: URI validation,
- * prefixes, CORS preflight, routing, body limit, the handler, counters and
- * the access log.  Errors reach the client exactly once, here.
+ * prefixes, CORS preflight, routing, body limit, the handler, the request
+ * log and counters (handlers/reqdone.c) and the access log.  Errors reach
+ * the client exactly once, here.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
 #include "fcgi/router.h"
+#include "handlers/reqdone.h"
 #include "store/store.h"
 
 #define URI_MAX		8192
@@ -153,6 +155,8 @@ fcgi_handle(struct req *r)
 	int count = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
+	r->obs.ttfc_ms = -1;
+	r->obs.pow_ms = -1;
 	r->last_write_ms = req_now_ms();
 	r->method = req_param(r, "REQUEST_METHOD");
 	if (r->method == NULL || *r->method == '\0')
@@ -223,6 +227,8 @@ fcgi_handle(struct req *r)
 	count = (rt->flags & ROUTE_COUNT) != 0;
 	if ((rt->flags & ROUTE_BODY) && (e = read_body(r)) != APP_OK)
 		goto fail;
+	if (count)
+		reqdone_capture(r);
 	e = rt->fn(r, rest);
 	if (e == APP_OK || e == APP_HUP)
 		goto done;
@@ -235,8 +241,10 @@ fail:
 done:
 	if (r->hup && r->status < 400)
 		r->status = 499;
-	if (count && r->store != NULL)
-		store_count_request(r->store, r->model, r->status < 400);
+	if (r->obs.sse_open && r->store != NULL)
+		store_streams_add(r->store, -1);
+	/* the log, statistics and account outcome: one store write */
+	reqdone_finish(r, rt != NULL ? rt->path : "-", count);
 	access_log(r, r->path ? r->path : uri);
 	free(r->body);
 	r->body = NULL;

@@ -15,6 +15,37 @@
 struct req;
 struct store;
 
+/*
+ * What a request did, for the request log, the statistics and /metrics
+ * (handlers/reqdone.c): filled by whoever learns it, written once at the
+ * end in one store transaction.  Strings live in the request's arena.
+ */
+#define REQ_OBS_ERRS	8	/* failed upstream attempts remembered */
+struct req_obs_err {
+	const char	*provider;
+	const char	*kind;		/* the error code, e.g. upstream_error */
+};
+struct req_obs {
+	const char		*provider;
+	const char		*account_id;	/* the pooled account, if any */
+	const char		*account_fp;
+	const char		*key_name;	/* the proxy API key's name */
+	const char		*api_key;	/* its use, counted at the end */
+	const char		*error;		/* the final error, if any */
+	long long		 ttfc_ms;	/* first chunk; -1: none */
+	long			 pow_ms;	/* proof-of-work time; -1: none */
+	int			 stream;
+	int			 sse_open;	/* counted in the open streams */
+	struct req_obs_err	 errs[REQ_OBS_ERRS];
+	size_t			 nerrs;
+	/* The last attempt's account outcome, recorded in the final write. */
+	void			*acct_done;
+	/* LOG_BODIES: the response as written, up to cap_max bytes. */
+	char			*cap;
+	size_t			 cap_len, cap_max;
+	int			 cap_armed;
+};
+
 struct req_io {
 	int		 (*write)(struct req *, const char *, size_t);
 	int		 (*flush)(struct req *);
@@ -43,6 +74,7 @@ struct req {
 	int			 headers_sent;
 	int			 hup;		/* client went away */
 	const char		*model;		/* for /stats */
+	struct req_obs		 obs;
 	struct timespec		 start;
 	long long		 last_write_ms;
 	/*

@@ -10,6 +10,7 @@
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
 #include "fcgi/utf8.h"
+#include "store/store.h"
 
 static const struct { int code; const char *text; } reasons[] = {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
@@ -44,6 +45,13 @@ resp_write(struct req *r, const char *buf, size_t len)
 		r->hup = 1;
 		return APP_HUP;
 	}
+	/* LOG_BODIES: the response as the client got it, headers apart */
+	if (r->obs.cap_armed && r->obs.cap_len < r->obs.cap_max) {
+		if (len > r->obs.cap_max - r->obs.cap_len)
+			len = r->obs.cap_max - r->obs.cap_len;
+		memcpy(r->obs.cap + r->obs.cap_len, buf, len);
+		r->obs.cap_len += len;
+	}
 	return APP_OK;
 }
 
@@ -64,6 +72,7 @@ enum app_err
 resp_start(struct req *r, int status, const char *ctype, const char *extra)
 {
 	char hdr[2048];
+	enum app_err e;
 	int n;
 
 	if (r->headers_sent)
@@ -83,7 +92,9 @@ resp_start(struct req *r, int status, const char *ctype, const char *extra)
 		return APP_SYSTEM;
 	r->headers_sent = 1;
 	r->status = status;
-	return resp_write(r, hdr, (size_t)n);
+	e = resp_write(r, hdr, (size_t)n);
+	r->obs.cap_armed = r->obs.cap != NULL;
+	return e;
 }
 
 enum app_err
@@ -280,6 +291,11 @@ resp_sse_start(struct req *r)
 	    "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
 	if (e != APP_OK)
 		return e;
+	/* an open stream until fcgi/handle.c ends the request */
+	if (r->store != NULL && !r->obs.sse_open) {
+		r->obs.sse_open = 1;
+		store_streams_add(r->store, 1);
+	}
 	return resp_flush(r);
 }
 

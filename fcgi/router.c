@@ -69,9 +69,10 @@ router_match(const struct route *tab, size_t ntab, const struct config *cfg,
 			if (fallback) {
 				if (strncmp(p, rt->path, n) != 0)
 					continue;
-			} else if (rt->flags & ROUTE_SUBPATH) {
+			} else if (rt->flags & (ROUTE_SUBPATH | ROUTE_TREE)) {
 				if (strncmp(p, rt->path, n) != 0 ||
-				    p[n] == '\0' || strchr(p + n, '/') != NULL)
+				    p[n] == '\0' || (!(rt->flags & ROUTE_TREE) &&
+				    strchr(p + n, '/') != NULL))
 					continue;
 			} else if (strcmp(p, rt->path) != 0)
 				continue;
@@ -84,7 +85,8 @@ router_match(const struct route *tab, size_t ntab, const struct config *cfg,
 				continue;
 			}
 			*out = rt;
-			*rest = rt->flags & (ROUTE_SUBPATH | ROUTE_FALLBACK) ?
+			*rest = rt->flags & (ROUTE_SUBPATH | ROUTE_TREE |
+			    ROUTE_FALLBACK) ?
 			    p + n : "";
 			return ROUTE_FOUND;
 		}

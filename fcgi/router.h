@@ -20,6 +20,8 @@ enum route_flag {
 	 * has the path (the gateway's reverse proxy)
 	 */
 	ROUTE_FALLBACK	= 1 << 6,
+	/* path is a prefix; rest may hold several segments ("a/b/c") */
+	ROUTE_TREE	= 1 << 7,
 };
 
 typedef enum app_err (*route_fn)(struct req *, const char *rest);

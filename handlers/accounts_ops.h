@@ -41,6 +41,26 @@ int	 accounts_validate(const struct config *, struct store *,
 int	 accounts_with_one(struct store *, const char *provider,
 	    void (*fn)(void *, const struct provider_account *), void *arg);
 
+/*
+ * One account as an operator gives it (handlers/accounts_add.c): fields
+ * by the provider's names (the team field becomes the team id), the
+ * credential normalised and classified by the provider.  -1 with err
+ * saying why; *added 0 when the provider already has that credential.
+ */
+struct accounts_new {
+	const char		*provider;
+	const char		*credential;
+	const char		*label;		/* may be NULL */
+	uint32_t		 daily_limit;	/* 0: none */
+	uint32_t		 weight;	/* 0: 1 */
+	const struct acct_field	*fields;
+	size_t			 nfields;
+};
+int	 accounts_add_one(struct store *, const struct accounts_new *,
+	    char id[ACCT_ID_LEN + 1], int *added, char *err, size_t errsz);
+const struct provider_field *accounts_field_of(const struct provider *,
+	    const char *name, size_t len);
+
 /* Every account whose provider has refresh(): counts what worked. */
 int	 accounts_refresh_all(const struct config *, struct store *,
 	    int force, size_t *ok, size_t *failed);

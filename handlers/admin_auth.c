@@ -85,6 +85,25 @@ admin_code_ok(const struct config *cfg, const char *code, size_t len)
 	return ok;
 }
 
+int
+admin_secret_ok(const char *want, const char *got)
+{
+	unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+	char ah[2 * SHA256_DIGEST_LENGTH + 1], bh[2 * SHA256_DIGEST_LENGTH + 1];
+	int ok;
+
+	if (want == NULL || *want == '\0' || got == NULL || *got == '\0')
+		return 0;
+	SHA256((const unsigned char *)want, strlen(want), a);
+	SHA256((const unsigned char *)got, strlen(got), b);
+	hex_encode(a, sizeof(a), ah);
+	hex_encode(b, sizeof(b), bh);
+	ok = crypto_streq(ah, bh);
+	OPENSSL_cleanse(b, sizeof(b));
+	OPENSSL_cleanse(bh, sizeof(bh));
+	return ok;
+}
+
 /* A short keyed id of a code: the session names its code without it. */
 static void
 code_id(struct store *st, const char *code, size_t len,

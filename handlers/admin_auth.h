@@ -39,6 +39,11 @@ int	 admin_enabled(const struct config *);
  * length of a configured code shows in the timing.
  */
 int	 admin_code_ok(const struct config *, const char *code, size_t len);
+/*
+ * 1 when got equals the secret want (MANAGEMENT_SECRET, METRICS_CODE),
+ * compared as SHA-256 digests in constant time; 0 when either is empty.
+ */
+int	 admin_secret_ok(const char *want, const char *got);
 /* A fresh session value for a login with code at now; -1 on failure. */
 int	 admin_session_new(struct store *, const char *code, size_t len,
 	    time_t now, char out[ADMIN_SESSION_MAX]);

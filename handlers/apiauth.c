@@ -105,8 +105,11 @@ api_auth(struct req *r, struct api_auth *a, int *answered)
 			    "invalid_api_key", NULL, "This API key is "
 			    "disabled.");
 		}
-		/* Counted once it is known to be good. */
-		apikey_check(r->store, a->value, 1, &a->key);
+		/* Counted once it is known to be good, in the request's
+		 * final store write (handlers/reqdone.c). */
+		r->obs.api_key = a->value;
+		r->obs.key_name = arena_strdup(r->arena, a->key.name[0] ?
+		    a->key.name : a->key.id);
 	}
 	if (a->who == API_OTHER && cfg->require_api_key) {
 		*answered = 1;

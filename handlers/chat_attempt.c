@@ -20,10 +20,12 @@
 #include "handlers/accounts_ops.h"
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
+#include "handlers/reqdone.h"
 #include "handlers/rformat.h"
 #include "handlers/session.h"
 #include "handlers/tools.h"
 #include "store/accounts.h"
+#include "upstream/call.h"
 #include "upstream/http.h"
 
 #define IDLE_CHECK_MS		100	/* curl calls back far more often */
@@ -108,7 +110,9 @@ sink_fail(struct oa_sink *s, int status, const char *type, const char *code,
 
 /*
  * What one failed attempt teaches about its account.  spent: the answer
- * had started (a failure mid-stream), so the day's use is not given back.
+ * had started (a failure mid-stream), so the day's use is not given back;
+ * it was the last attempt, so the outcome waits for the request's final
+ * store write (handlers/reqdone.c).
  */
 static void
 learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
@@ -140,7 +144,9 @@ learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
 		res.outcome = ACCT_OUT_REFUSED;	/* the request, not the account */
 	else
 		res.outcome = ACCT_OUT_SOFT;
-	if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
+	if (spent)
+		reqdone_defer_acct(r, &pk->info, &res);
+	else if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
 	    STORE_OK)
 		log_warn("account %s: could not record the outcome",
 		    pk->info.fingerprint);
@@ -166,7 +172,27 @@ learn_success(struct req *r, const struct acct_pick *pk,
 	res.latency_ms = (uint32_t)(t1 > t0 ? t1 - t0 : 0);
 	/* A client gone before the answer started used nothing. */
 	res.refund = !s->started;
-	acct_record(r->store, pk->info.provider, pk->info.id, &res);
+	reqdone_defer_acct(r, &pk->info, &res);
+}
+
+/* What the request log and /metrics learn from the attempts. */
+static void
+observe(struct req *r, const struct chat_request *cr,
+    const struct oa_sink *s)
+{
+	long long t0 = (long long)r->start.tv_sec * 1000 +
+	    r->start.tv_nsec / 1000000;
+	int solves;
+	long pow = call_pow_take(&solves);
+
+	if (solves > 0)
+		r->obs.pow_ms = pow;
+	r->obs.stream = cr->stream;
+	if (s->started && s->started_ms >= t0)
+		r->obs.ttfc_ms = s->started_ms - t0;
+	if (s->err_status != 0)
+		r->obs.error = arena_printf(r->arena, "%d %s: %.200s",
+		    s->err_status, s->err_code, s->err_msg);
 }
 
 /* No account to take: say why, in the sink. */
@@ -302,8 +328,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	long long t0;
 	enum store_err se;
 	enum app_err e;
-	int picked = 0, anon = 0;
+	int picked = 0, anon = 0, solves;
 
+	r->obs.provider = rt->provider->id;
+	(void)call_pow_take(&solves);	/* count from this request on */
 	oa_sink_init(&sink, r, cr, fmt, rt->reported);
 	sink.w = p->writer;
 	sink.wctx = p->writer_ctx;
@@ -383,6 +411,8 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				picked = 1;
 				tried[ntried++] = arena_strdup(r->arena,
 				    pick.info.id);
+				r->obs.account_fp = arena_strdup(r->arena,
+				    pick.info.fingerprint);
 				accounts_provider_account(&pick.info,
 				    pick.secret, pick.fields, pick.nfields,
 				    &acct);
@@ -412,6 +442,9 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			 * is; an answer that missed response_format was an
 			 * answer all the same.
 			 */
+			if (sink.failed)
+				reqdone_upstream_error(r, rt->provider->id,
+				    sink.err_code);
 			if (picked && sink.failed &&
 			    !is_code(&sink, "invalid_structured_output"))
 				learn(r, &pick, &sink, (long)(sink.started_ms -
@@ -420,6 +453,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				learn_success(r, &pick, &sink, t0);
 			break;
 		}
+		reqdone_upstream_error(r, rt->provider->id, sink.err_code);
 		if (picked)
 			learn(r, &pick, &sink, (long)(req_now_ms() - t0), 0);
 		else if (p->mode == PAY_OWN && p->protected &&
@@ -438,6 +472,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	if (picked)
 		acct_pick_free(&pick);
 	e = oa_sink_complete(&sink);
+	observe(r, cr, &sink);
 	oa_sink_free(&sink);
 	if (p->tools != NULL)
 		tools_sink_free(&ts);

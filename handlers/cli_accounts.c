@@ -34,18 +34,6 @@ usage(void)
 	fprintf(stderr, "\n");
 }
 
-static const struct provider_field *
-field_of(const struct provider *p, const char *name, size_t n)
-{
-	size_t i;
-
-	for (i = 1; i < p->nfields; i++)
-		if (strlen(p->fields[i].name) == n &&
-		    strncmp(p->fields[i].name, name, n) == 0)
-			return &p->fields[i];
-	return NULL;
-}
-
 /* The value of an option that takes one; -1 for a usage error. */
 static int
 opt_value(int argc, char **argv, int *i, const char *name, const char **out)
@@ -66,13 +54,12 @@ add(struct store *st, int argc, char **argv)
 	const struct provider *p;
 	const struct provider_field *pf;
 	struct acct_field fields[ACCT_FIELDS_MAX];
-	struct acct_new it;
-	const char *v, *label = NULL, *eq;
-	char *cred = NULL, *norm = NULL, id[ACCT_ID_LEN + 1];
-	size_t nf = 0, added = 0, len;
+	struct accounts_new it;
+	const char *v, *eq;
+	char *cred = NULL, id[ACCT_ID_LEN + 1], err[256];
+	size_t nf = 0, len;
 	long n;
-	int i, rc = 2, got;
-	enum store_err e;
+	int i, rc = 2, got, added;
 
 	if (argc < 5 || (p = provider_by_id(argv[3])) == NULL) {
 		if (argc >= 4)
@@ -83,7 +70,7 @@ add(struct store *st, int argc, char **argv)
 	memset(&it, 0, sizeof(it));
 	it.provider = p->id;
 	for (i = 5; i < argc; i++) {
-		if ((got = opt_value(argc, argv, &i, "--label", &label)) < 0)
+		if ((got = opt_value(argc, argv, &i, "--label", &it.label)) < 0)
 			goto out;
 		if (got)
 			continue;
@@ -110,20 +97,16 @@ add(struct store *st, int argc, char **argv)
 			    argv[i]);
 			goto out;
 		}
-		if ((pf = field_of(p, v, (size_t)(eq - v))) == NULL) {
+		if ((pf = accounts_field_of(p, v, (size_t)(eq - v))) == NULL) {
 			fprintf(stderr, "chat2api: %s accounts have no field "
 			    "%.*s\n", p->id, (int)(eq - v), v);
 			goto out;
 		}
-		if (pf->team) {
-			it.team_id = eq + 1;
-			it.team_len = strlen(eq + 1);
-		} else if (nf < ACCT_FIELDS_MAX) {
-			fields[nf].name = pf->name;
+		if (nf < ACCT_FIELDS_MAX) {
+			fields[nf].name = pf->name;	/* v goes on to '=' */
 			fields[nf++].value = eq + 1;
 		}
 	}
-	it.label = label;
 	it.fields = fields;
 	it.nfields = nf;
 	rc = 1;
@@ -135,16 +118,10 @@ add(struct store *st, int argc, char **argv)
 			cred[--len] = '\0';
 	} else if ((cred = strdup(argv[4])) == NULL)
 		goto out;
-	if (p->normalize != NULL && (norm = p->normalize(cred)) == NULL) {
-		fprintf(stderr, "chat2api: that is no %s credential (see "
-		    "chat2api(8))\n", p->display);
-		goto out;
-	}
-	it.secret = norm != NULL ? norm : cred;
-	it.secret_len = strlen(it.secret);
-	it.kind = p->classify != NULL ? p->classify(it.secret) : 0;
-	if ((e = acct_add(st, &it, 1, &added, NULL, id)) != STORE_OK) {
-		rc = cli_store_fail("accounts add", e, NULL);
+	it.credential = cred;
+	if (accounts_add_one(st, &it, id, &added, err, sizeof(err)) < 0) {
+		fprintf(stderr, "chat2api: accounts add: %s (see "
+		    "chat2api(8))\n", err);
 		goto out;
 	}
 	printf("%s %s account %s\n", added ? "added" : "already present:",
@@ -157,10 +134,6 @@ out:
 	if (cred != NULL) {
 		crypto_wipe(cred, strlen(cred));
 		free(cred);
-	}
-	if (norm != NULL) {
-		crypto_wipe(norm, strlen(norm));
-		free(norm);
 	}
 	return rc;
 }

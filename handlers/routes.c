@@ -65,6 +65,14 @@ const struct route handler_routes[] = {
 	  h_responses_item },
 	TOKENS_ROUTES(0),
 	TOKENS_ROUTES(ROUTE_API),
+	/* off (404) unless METRICS / MANAGEMENT_SECRET: handlers/metrics.c,
+	 * handlers/mgmt_api.c */
+	{ "GET", "/metrics", 0, h_metrics },
+	{ "GET", "/metrics", ROUTE_API, h_metrics },
+	{ "GET POST PATCH DELETE", "/v0/management/", ROUTE_TREE |
+	  ROUTE_BODY, h_management },
+	{ "GET POST PATCH DELETE", "/v0/management/", ROUTE_API |
+	  ROUTE_TREE | ROUTE_BODY, h_management },
 	{ "GET POST", "/_test/echo", ROUTE_TEST | ROUTE_COUNT | ROUTE_BODY,
 	  h_test_echo },
 	{ "GET", "/_test/sse", ROUTE_TEST, h_test_sse },

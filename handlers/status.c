@@ -5,6 +5,7 @@
 
 #include "fcgi/resp.h"
 #include "handlers/handlers.h"
+#include "handlers/mgmt.h"
 #include "store/store.h"
 
 static time_t started;
@@ -65,6 +66,12 @@ h_health(struct req *r, const char *rest)
 	return e;
 }
 
+long
+h_status_uptime(void)
+{
+	return (long)(time(NULL) - started);
+}
+
 enum app_err
 h_stats(struct req *r, const char *rest)
 {
@@ -96,6 +103,11 @@ h_stats(struct req *r, const char *rest)
 	json_object_object_add(o, "models", models);
 	json_object_object_add(o, "uptime",
 	    json_object_new_int64((int64_t)(time(NULL) - started)));
+	/* the request log's numbers: latency, rate, streams, providers */
+	if (mgmt_stats_add(r->store, o) < 0) {
+		json_object_put(o);
+		return APP_STORE;
+	}
 	e = resp_json(r, 200, o);
 	json_object_put(o);
 	return e;

@@ -188,3 +188,24 @@ form_field(struct arena *a, const char *body, size_t len, const char *key,
 	}
 	return 0;
 }
+
+int
+csv_field(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+	int quote = 0;
+
+	for (i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			quote = 1;
+	if (quote && buf_add(b, "\"", 1) < 0)
+		return -1;
+	if (n > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+	    s[0] == '@') && buf_add(b, "'", 1) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((s[i] == '"' && buf_add(b, "\"", 1) < 0) ||
+		    buf_add(b, s + i, 1) < 0)
+			return -1;
+	return quote ? buf_add(b, "\"", 1) : 0;
+}

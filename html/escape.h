@@ -41,6 +41,13 @@ int	 url_args(struct buf *, const char *);
 ssize_t	 url_unarg(char *dst, const char *src, size_t len, int plus);
 
 /*
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote or line
+ * break, quotes doubled; a leading = + - @ gets a ' so a spreadsheet
+ * opening the export never runs it as a formula.
+ */
+int	 csv_field(struct buf *, const char *, size_t);
+
+/*
  * The first value of key in an application/x-www-form-urlencoded body,
  * decoded into the arena.  1 found, 0 absent, -1 malformed (bad escape or
  * an encoded NUL) or out of memory.

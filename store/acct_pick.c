@@ -459,25 +459,35 @@ learn(struct store *s, struct acct_rec *r, const struct acct_result *res,
 	}
 }
 
-static int
-rec_txn(struct store *s, MDB_txn *txn, void *arg)
+int
+acct_record_txn(struct store *s, MDB_txn *txn, const char *provider,
+    const char *id, const struct acct_result *res)
 {
-	struct rec_ctx *c = arg;
+	struct rec_ctx c = { provider, id, res };
 	char key[ACCT_KEY_MAX + 1];
 	uint32_t today = store_today(s);
 	struct acct_rec r;
 	MDB_val k, v;
 	int rc;
 
-	if ((k.mv_size = acct_key(c->provider, c->id, key)) == 0)
+	if (strlen(id) != ACCT_ID_LEN || !acct_provider_ok(provider) ||
+	    (k.mv_size = acct_key(c.provider, c.id, key)) == 0)
 		return EINVAL;
 	k.mv_data = key;
 	if ((rc = mdb_get(txn, s->accounts, &k, &v)) != 0)
 		return rc;
 	if (acct_rec_decode(&k, &v, &r, today) < 0)
 		return MDB_CORRUPTED;
-	learn(s, &r, c->res, today);
+	learn(s, &r, c.res, today);
 	return acct_rec_put(txn, s->accounts, NULL, &r);
+}
+
+static int
+rec_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct rec_ctx *c = arg;
+
+	return acct_record_txn(s, txn, c->provider, c->id, c->res);
 }
 
 enum store_err

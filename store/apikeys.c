@@ -170,6 +170,25 @@ check_txn(struct store *s, MDB_txn *txn, void *arg)
 	return encode_put(txn, s->apikeys, &k, c->info);
 }
 
+/* A good key's use, inside the request's final write (store/reqdone.c). */
+int
+apikey_use_txn(struct store *s, MDB_txn *txn, const char *candidate)
+{
+	struct apikey_info info;
+	struct key_ctx c;
+	int rc;
+
+	if (!s->have_key || strlen(candidate) < APIKEY_MIN ||
+	    strlen(candidate) > APIKEY_MAX)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	key_of(s, candidate, c.hex);
+	c.info = &info;
+	c.count = 1;
+	rc = check_txn(s, txn, &c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 enum store_err
 apikey_check(struct store *s, const char *candidate, int count,
     struct apikey_info *info)

@@ -1,7 +1,7 @@
 /*
- * Request counters behind /stats.  One short write transaction per
- * request: LMDB's cross-process writer lock makes read-increment-write
- * atomic across every worker process.
+ * Request counters behind /stats.  Bumped inside the request's final
+ * write (store/reqdone.c), or alone: LMDB's cross-process writer lock
+ * makes read-increment-write atomic across every worker process.
  */
 #include "config.h"
 
@@ -37,18 +37,16 @@ bump(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 	return mdb_put(txn, dbi, &k, &v, 0);
 }
 
-static int
-count_txn(struct store *s, MDB_txn *txn, void *arg)
+int
+store_count_txn(struct store *s, MDB_txn *txn, const char *model, int success)
 {
-	struct count_ctx *c = arg;
-	const char *model = c->model;
 	MDB_val k, v;
 	MDB_stat st;
 	int rc;
 
 	if ((rc = bump(txn, s->counters, K_TOTAL, sizeof(K_TOTAL) - 1)) ||
-	    (rc = bump(txn, s->counters, c->success ? K_SUCCESS : K_FAILED,
-	    c->success ? sizeof(K_SUCCESS) - 1 : sizeof(K_FAILED) - 1)))
+	    (rc = bump(txn, s->counters, success ? K_SUCCESS : K_FAILED,
+	    success ? sizeof(K_SUCCESS) - 1 : sizeof(K_FAILED) - 1)))
 		return rc;
 	if (model == NULL || *model == '\0')
 		return 0;
@@ -66,6 +64,14 @@ count_txn(struct store *s, MDB_txn *txn, void *arg)
 		}
 	}
 	return bump(txn, s->models, k.mv_data, k.mv_size);
+}
+
+static int
+count_txn(struct store *s, MDB_txn *txn, void *arg)
+{
+	struct count_ctx *c = arg;
+
+	return store_count_txn(s, txn, c->model, c->success);
 }
 
 enum store_err

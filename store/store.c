@@ -109,7 +109,10 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)) ||
 	    (rc = mdb_dbi_open(txn, "sessions", MDB_CREATE, &s->sessions)) ||
 	    (rc = mdb_dbi_open(txn, "sess_exp", MDB_CREATE, &s->sess_exp)) ||
-	    (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &s->responses)))
+	    (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &s->responses)) ||
+	    (rc = mdb_dbi_open(txn, "reqlog", MDB_CREATE, &s->reqlog)) ||
+	    (rc = mdb_dbi_open(txn, "stats", MDB_CREATE, &s->stats)) ||
+	    (rc = mdb_dbi_open(txn, "metrics", MDB_CREATE, &s->metrics)))
 		return rc;
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)
@@ -245,6 +248,7 @@ store_close(struct store *s)
 		return;
 	mdb_env_sync(s->env, 1);
 	mdb_env_close(s->env);
+	store_live_close(s->live);
 	crypto_wipe(&s->key, sizeof(s->key));
 	pthread_rwlock_destroy(&s->resize);
 	free(s->dir);

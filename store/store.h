@@ -72,6 +72,13 @@ void		 store_set_clock_skew(struct store *, int64_t seconds);
 /* Gateway seeds and their lists (store/seeds.c): forgets them all. */
 enum store_err	 store_seeds_clear(struct store *, size_t *removed);
 
+/*
+ * Streams open right now in every process on the data dir (store/live.c):
+ * +1 when one starts, -1 when it ends.
+ */
+void		 store_streams_add(struct store *, int delta);
+long		 store_streams_open(struct store *);
+
 enum store_err	 store_count_request(struct store *, const char *model,
 		    int success);
 enum store_err	 store_read_stats(struct store *, struct arena *,

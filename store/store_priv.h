@@ -16,6 +16,9 @@ struct store {
 	MDB_dbi			 accounts, apikeys, mappings;
 	MDB_dbi			 sessions, sess_exp;
 	MDB_dbi			 responses;	/* /v1/responses */
+	MDB_dbi			 reqlog, stats, metrics;
+	struct store_live	*live;		/* open streams (store/live.c) */
+	int			 live_failed;	/* its file cannot be opened */
 	struct crypto_key	 key;
 	int			 have_key;
 	pthread_rwlock_t	 resize;	/* txns share, resizer excludes */
@@ -50,5 +53,29 @@ int		 store_each(MDB_txn *, MDB_dbi, int (*fn)(MDB_cursor *,
  */
 int		 store_prune(MDB_txn *, MDB_dbi, size_t at,
 		    int (*expired)(const MDB_val *, void *), void *ctx);
+
+/* The pieces of store_request_done's one transaction (store/reqdone.c). */
+struct reqlog_entry;
+struct reqlog_conf;
+struct acct_result;
+int		 store_count_txn(struct store *, MDB_txn *, const char *model,
+		    int success);
+int		 acct_record_txn(struct store *, MDB_txn *, const char *provider,
+		    const char *id, const struct acct_result *);
+int		 reqlog_put_txn(struct store *, MDB_txn *, struct reqlog_entry *,
+		    const struct reqlog_conf *, unsigned char *buf, size_t cap);
+int		 stats_bump_txn(struct store *, MDB_txn *,
+		    const struct reqlog_entry *, uint32_t today);
+int		 apikey_use_txn(struct store *, MDB_txn *, const char *key);
+struct store_upstream_err;
+int		 metrics_bump_txn(struct store *, MDB_txn *,
+		    const struct reqlog_entry *, const char *route,
+		    const struct store_upstream_err *, size_t nerrs,
+		    long pow_ms);
+
+/* store/live.c: a small shared file counting each process's streams. */
+struct store_live;
+struct store_live	*store_live_open(const char *dir);
+void			 store_live_close(struct store_live *);
 
 #endif

@@ -333,6 +333,27 @@ call_ms_since(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
+static __thread long pow_ms;
+static __thread int pow_n;
+
+void
+call_pow_add(long ms)
+{
+	pow_ms += ms > 0 ? ms : 0;
+	pow_n++;
+}
+
+long
+call_pow_take(int *solves)
+{
+	long ms = pow_ms;
+
+	*solves = pow_n;
+	pow_ms = 0;
+	pow_n = 0;
+	return ms;
+}
+
 int
 call_defer(const struct provider_call *pc, void (*fn)(void *),
     const void *state, size_t size)

@@ -101,6 +101,13 @@ int	 call_is_cloudflare(const struct http_resp *);
 long	 call_retry_after(const struct http_resp *);
 
 long	 call_ms_since(const struct timespec *);
+/*
+ * Proof-of-work time of the request this thread serves, for /metrics: a
+ * provider adds each solve; the handler takes the sum (and the number of
+ * solves) after its attempts, which also starts it again.
+ */
+void	 call_pow_add(long ms);
+long	 call_pow_take(int *solves);
 
 /*
  * Work for after the answer (pc->after: deleting the upstream chat): fn

@@ -631,6 +631,7 @@ def app_env(args, mock_url, mode, threads):
     spec = provider_of(mode)
     if spec["env"]:
         env.update({spec["env"]: mock_url, "AUTHORIZATION": spec["code"]})
+    env.update(dict(kv.split("=", 1) for kv in args.env))
     return env
 
 
@@ -1144,6 +1145,9 @@ def main():
     ap.add_argument("--profile", metavar="DIR",
                     help="also perf record chat2api during a c=32 non-stream run")
     ap.add_argument("--json", metavar="FILE", help="write all results as JSON")
+    ap.add_argument("--env", metavar="VAR=VALUE", action="append", default=[],
+                    help="one more variable for chat2api (repeatable), e.g. "
+                    "LOG_MAX_ENTRIES=0")
     ap.add_argument("-v", "--verbose", action="store_true", help="raw wrk/ttfc output")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]

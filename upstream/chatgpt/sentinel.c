@@ -129,6 +129,7 @@ cg_sentinel(struct cg_call *c)
 {
 	struct pow_config pc;
 	struct pow_solver *solver = NULL;
+	struct timespec t0;
 	struct cg_page page;
 	struct http_req req;
 	struct http_resp resp;
@@ -147,7 +148,9 @@ cg_sentinel(struct cg_call *c)
 		    "Could not prepare the proof of work.");
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pe = pow_requirements_token(solver, NULL, &c->req_token);
+	call_pow_add(call_ms_since(&t0));
 	if (pe != POW_OK && pe != POW_UNSOLVED) {
 		cg_fail(c, 500, "server_error", "pow_failed",
 		    "Proof of work failed: %s", pow_strerror(pe));

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fcgi/buf.h"
 #include "fcgi/log.h"
@@ -106,6 +107,7 @@ pow_answer(struct ds_call *c)
 {
 	struct json_object *root, *biz, *ch, *v;
 	struct ds_pow_challenge pc;
+	struct timespec t0;
 	enum ds_pow_err pe;
 	char *hdr = NULL, *out = NULL;
 	long answer;
@@ -140,8 +142,13 @@ pow_answer(struct ds_call *c)
 	if (pc.algorithm == NULL || pc.challenge == NULL || pc.salt == NULL ||
 	    pc.signature == NULL)
 		pe = DS_POW_INVAL;
-	else if ((pe = ds_pow_solve(&pc, &answer)) == DS_POW_OK)
-		pe = ds_pow_header(&pc, answer, &hdr);
+	else {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pe = ds_pow_solve(&pc, &answer);
+		call_pow_add(call_ms_since(&t0));
+		if (pe == DS_POW_OK)
+			pe = ds_pow_header(&pc, answer, &hdr);
+	}
 	if (pe != DS_POW_OK) {
 		call_fail(c->sink, 502, "upstream_error", "pow_failed",
 		    "DeepSeek's proof of work could not be answered: %s.",
