@@ -143,6 +143,14 @@ access_log(struct req *r, const char *uri)
 	    req_elapsed_ms(r), fp, r->hup ? " (client gone)" : "");
 }
 
+/* An open stream, counted for /stats and /metrics across processes. */
+static void
+stream_opened(struct req *r)
+{
+	if (r->store != NULL)
+		store_streams_add(r->store, 1);
+}
+
 void
 fcgi_handle(struct req *r)
 {
@@ -156,6 +164,7 @@ fcgi_handle(struct req *r)
 
 	clock_gettime(CLOCK_MONOTONIC, &r->start);
 	r->obs.ttfc_ms = -1;
+	r->stream_opened = stream_opened;
 	r->obs.pow_ms = -1;
 	r->last_write_ms = req_now_ms();
 	r->method = req_param(r, "REQUEST_METHOD");
@@ -241,7 +250,7 @@ fail:
 done:
 	if (r->hup && r->status < 400)
 		r->status = 499;
-	if (r->obs.sse_open && r->store != NULL)
+	if (r->obs.sse_open && r->store != NULL && r->stream_opened != NULL)
 		store_streams_add(r->store, -1);
 	/* the log, statistics and account outcome: one store write */
 	reqdone_finish(r, rt != NULL ? rt->path : "-", count);

@@ -75,6 +75,8 @@ struct req {
 	int			 hup;		/* client went away */
 	const char		*model;		/* for /stats */
 	struct req_obs		 obs;
+	/* the first SSE bytes went out (fcgi/handle.c counts the stream) */
+	void			(*stream_opened)(struct req *);
 	struct timespec		 start;
 	long long		 last_write_ms;
 	/*

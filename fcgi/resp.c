@@ -10,7 +10,6 @@
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
 #include "fcgi/utf8.h"
-#include "store/store.h"
 
 static const struct { int code; const char *text; } reasons[] = {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
@@ -292,9 +291,10 @@ resp_sse_start(struct req *r)
 	if (e != APP_OK)
 		return e;
 	/* an open stream until fcgi/handle.c ends the request */
-	if (r->store != NULL && !r->obs.sse_open) {
+	if (!r->obs.sse_open) {
 		r->obs.sse_open = 1;
-		store_streams_add(r->store, 1);
+		if (r->stream_opened != NULL)
+			r->stream_opened(r);
 	}
 	return resp_flush(r);
 }

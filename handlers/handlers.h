@@ -14,7 +14,6 @@ enum app_err	 h_index(struct req *, const char *);
 enum app_err	 h_health(struct req *, const char *);
 enum app_err	 h_stats(struct req *, const char *);
 void		 h_status_init(void);
-long		 h_status_uptime(void);	/* seconds since start */
 
 /* handlers/metrics.c: Prometheus text (METRICS) */
 enum app_err	 h_metrics(struct req *, const char *);

@@ -32,6 +32,9 @@ struct json_object *mgmt_fail(struct mgmt_err *, int status, const char *code,
 /* /stats' additions: avg_latency, requests_per_minute, active_streams,
  * providers{}; -1 when the store fails. */
 int	 mgmt_stats_add(struct store *, struct json_object *);
+/* Seconds since mgmt_stats_init() (the process's start). */
+void	 mgmt_stats_init(void);
+long	 mgmt_uptime(void);
 struct json_object *mgmt_health(const struct config *, struct store *,
 	    struct mgmt_err *);
 /* Per-day totals by provider, model, account and key in [from, to]. */

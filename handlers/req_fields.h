@@ -18,7 +18,7 @@
 
 #include <json-c/json.h>
 
-#include "handlers/chat_request.h"
+#include "handlers/req_error.h"
 
 /* Which endpoint reads a body. */
 #define REQ_CHAT	0x1u	/* /v1/chat/completions */

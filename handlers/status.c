@@ -8,12 +8,10 @@
 #include "handlers/mgmt.h"
 #include "store/store.h"
 
-static time_t started;
-
 void
 h_status_init(void)
 {
-	started = time(NULL);
+	mgmt_stats_init();
 }
 
 enum app_err
@@ -60,16 +58,10 @@ h_health(struct req *r, const char *rest)
 	json_object_object_add(o, "version",
 	    json_object_new_string(PACKAGE_VERSION));
 	json_object_object_add(o, "uptime",
-	    json_object_new_int64((int64_t)(time(NULL) - started)));
+	    json_object_new_int64(mgmt_uptime()));
 	e = resp_json(r, 200, o);
 	json_object_put(o);
 	return e;
-}
-
-long
-h_status_uptime(void)
-{
-	return (long)(time(NULL) - started);
 }
 
 enum app_err
@@ -102,7 +94,7 @@ h_stats(struct req *r, const char *rest)
 		    json_object_new_int64((int64_t)st.models[i].n));
 	json_object_object_add(o, "models", models);
 	json_object_object_add(o, "uptime",
-	    json_object_new_int64((int64_t)(time(NULL) - started)));
+	    json_object_new_int64(mgmt_uptime()));
 	/* the request log's numbers: latency, rate, streams, providers */
 	if (mgmt_stats_add(r->store, o) < 0) {
 		json_object_put(o);
