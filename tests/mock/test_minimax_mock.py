@@ -91,7 +91,8 @@ class Client:
 
 def request(method, path, body=None, headers=None, raw=False):
     """One request on its own connection; (status, JSON or None) or, raw, (status, head, body
-    bytes as they arrived in pieces)."""
+    bytes, pieces): the chunks of a chunked body (what the mock split it into, whatever the
+    kernel coalesced on the way), else the reads it arrived in."""
     s = socket.create_connection(("127.0.0.1", MOCK.port), timeout=10)
     data = (body or "").encode()
     head = "%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nConnection: close\r\n" % (
@@ -113,17 +114,19 @@ def request(method, path, body=None, headers=None, raw=False):
         return None, None
     h, _, b = blob.partition(b"\r\n\r\n")
     status = int(h.split(b" ")[1])
+    npieces = len(pieces)
     if b"chunked" in h.lower():
-        out, rest = b"", b
+        out, rest, npieces = b"", b, 0
         while rest:
             size, _, rest = rest.partition(b"\r\n")
             n = int(size, 16)
             if n == 0:
                 break
             out, rest = out + rest[:n], rest[n + 2:]
+            npieces += 1
         b = out
     if raw:
-        return status, h, b, len(pieces)
+        return status, h, b, npieces
     try:
         return status, json.loads(b.decode())
     except ValueError:

@@ -68,7 +68,8 @@ f_read(struct req *r, char *buf, size_t n)
 		n = left;
 	if (n > 7)
 		n = 7;
-	memcpy(buf, f->body + f->body_off, n);
+	if (n > 0)		/* no body at all: body is NULL */
+		memcpy(buf, f->body + f->body_off, n);
 	f->body_off += n;
 	return (long)n;
 }
