@@ -70,7 +70,7 @@ usage(FILE *f)
 	    "validate\n"
 	    "       chat2api keys add|list|enable|disable|remove\n"
 	    "       chat2api models map|unmap|list|route\n"
-	    "       chat2api sessions list|prune|clear [PROVIDER]\n"
+	    "       chat2api sessions list|prune|clear [PROVIDER]|end ID\n"
 	    "       chat2api refresh [--force]\n"
 	    "       chat2api --help | --version\n"
 	    "\n"

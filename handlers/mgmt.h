@@ -74,6 +74,16 @@ struct json_object *mgmt_mapping_add(struct store *, struct json_object *body,
 	    struct mgmt_err *);
 struct json_object *mgmt_mapping_delete(struct store *, const char *name,
 	    struct mgmt_err *);
+/* handlers/mgmt_sessions.c: the multi-turn sessions (provider NULL: all) */
+struct json_object *mgmt_sessions(struct store *, const char *provider,
+	    struct mgmt_err *);
+/* Ends them, their chats deleted: the expired ones, or all of provider. */
+struct json_object *mgmt_sessions_end(const struct config *, struct store *,
+	    struct arena *, const char *provider, int expired_only,
+	    struct mgmt_err *);
+struct json_object *mgmt_session_end(const struct config *, struct store *,
+	    struct arena *, const char *id, struct mgmt_err *);
+
 /* Where a model name goes right now: provider, model, account. */
 struct json_object *mgmt_resolve(const struct config *, struct store *,
 	    const char *name, struct mgmt_err *);

@@ -447,6 +447,30 @@ logs(struct call *c, int *answered, enum app_err *e)
 	return mgmt_logs(r->store, &f, &c->err);
 }
 
+/*
+ * GET /sessions[?provider=], DELETE /sessions[?provider=] (all),
+ * POST /sessions/prune (the expired ones), DELETE /sessions/ID.
+ */
+static struct json_object *
+sessions(struct call *c)
+{
+	struct req *r = c->r;
+
+	if (is(c, "GET", 1))
+		return mgmt_sessions(r->store, arg(r, "provider"), &c->err);
+	if (is(c, "DELETE", 1))
+		return mgmt_sessions_end(r->cfg, r->store, r->arena,
+		    arg(r, "provider"), 0, &c->err);
+	if (is(c, "POST", 2) && strcmp(c->seg[1], "prune") == 0)
+		return mgmt_sessions_end(r->cfg, r->store, r->arena, NULL, 1,
+		    &c->err);
+	if (is(c, "DELETE", 2))
+		return mgmt_session_end(r->cfg, r->store, r->arena, c->seg[1],
+		    &c->err);
+	c->allowed = c->nseg <= 2;
+	return NULL;
+}
+
 static struct json_object *
 dispatch(struct call *c, int *answered, enum app_err *e)
 {
@@ -476,8 +500,7 @@ dispatch(struct call *c, int *answered, enum app_err *e)
 	if (strcmp(res, "logs") == 0)
 		return logs(c, answered, e);
 	if (strcmp(res, "sessions") == 0)
-		return mgmt_fail(&c->err, 404, "not_available", "Sessions are "
-		    "not part of this build yet.");
+		return sessions(c);
 	c->allowed = (strcmp(res, "health") == 0 || strcmp(res,
 	    "providers") == 0 || strcmp(res, "config") == 0 ||
 	    strcmp(res, "statistics") == 0) && c->nseg == 1;

@@ -98,4 +98,24 @@ size_t	 session_forget(const struct config *, struct store *, struct arena *,
  */
 void	 session_end(struct session *, struct provider_after *);
 
+/*
+ * Ending sessions on an operator's word (handlers/session_admin.c), each
+ * with its upstream chat deleted unless SESSION_DELETE=false; a session a
+ * request holds right now is left to it.  An id is the session's key in
+ * hex (what session_id_of() prints).
+ */
+#define SESSION_ID_LEN	(2 * STORE_SESSION_KEY)
+
+enum store_err	 session_prune_all(const struct config *, struct store *,
+		    struct arena *, size_t *ended, size_t *deleted);
+/* provider NULL: every session; the expired ones first */
+enum store_err	 session_end_all(const struct config *, struct store *,
+		    struct arena *, const char *provider, size_t *ended,
+		    size_t *deleted);
+/* STORE_NOTFOUND: no such live session, or a request holds it */
+enum store_err	 session_end_id(const struct config *, struct store *,
+		    struct arena *, const char *id, size_t *deleted);
+void		 session_id_of(const struct store_session *,
+		    char out[SESSION_ID_LEN + 1]);
+
 #endif

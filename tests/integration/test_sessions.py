@@ -53,6 +53,7 @@ import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
 
 CODE = "sess-code-1"
+MGMT = "sess-mgmt-secret-1"
 TOOLS_CLIENT = os.path.join(os.path.dirname(HERE), "client", "tools_client.mjs")
 
 
@@ -473,6 +474,34 @@ def failover(r, side, port):
     return c.chats[0]
 
 
+def management(r, side, port):
+    """The management API lists the live sessions and ends one, its chat deleted."""
+    lab = side.name
+    c = Convo(r, side, port, "mgmt")
+    c.say(turn_text("mgmt", 1))
+    h = {"Authorization": "Bearer " + MGMT}
+    resp = harness.http(port, "GET", "/v0/management/sessions?provider=" + side.name, headers=h)
+    data = (resp.json() or {}).get("data") or []
+    mine = [x for x in data if x.get("chat_id") == c.chats[0]]
+    r.check("%s: GET /v0/management/sessions lists the session" % lab,
+            resp.status == 200 and len(mine) == 1 and mine[0].get("turns") == 1 and
+            len(mine[0].get("id", "")) == 64 and mine[0].get("provider") == side.name,
+            resp.describe())
+    bad = harness.http(port, "GET", "/v0/management/sessions")
+    r.check("%s: ... not without the secret" % lab, bad.status in (401, 403), bad.describe())
+    if not mine:
+        return
+    resp = harness.http(port, "DELETE", "/v0/management/sessions/" + mine[0]["id"], headers=h)
+    harness.wait_until(lambda: c.chats[0] not in side.live(), 5)
+    r.check("%s: DELETE ends it and deletes its upstream chat" % lab,
+            resp.status == 200 and ((resp.json() or {}).get("data") or {}).get("ended") == 1 and
+            c.chats[0] not in side.live(), "%s live=%s" % (resp.describe(), side.live()))
+    answer, status, err, seen = c.say(turn_text("mgmt", 2))
+    r.check("%s: the next turn starts a new chat with the whole history" % lab,
+            status == 200 and seen["chat"] != c.chats[0] and
+            turn_text("mgmt", 1) in seen["prompt"], str(seen)[:300])
+
+
 def prune_and_clear(r, side, port, cli, chats):
     lab = side.name
     before = side.live()
@@ -509,6 +538,7 @@ def run_side(r, binary, cdir, cls):
         fe.check_installed()
         env = {side.var: side.url}
         fe.app_extra = dict(env, AUTHORIZATION=CODE, SESSIONS="true", RETRY_TIMES="2",
+                            MANAGEMENT_SECRET=MGMT,
                             MINIMAX_POLL_MIN_MS="50")
         fe.start()
         cli = Cli(binary, ws.path("data"), env)
@@ -526,6 +556,7 @@ def run_side(r, binary, cdir, cls):
         harness.wait_until(lambda: failed_chat not in side.live(), 5)
         r.check("%s: the failed session's chat is deleted" % side.name,
                 failed_chat not in side.live(), str(side.live()))
+        management(r, side, fe.port)
         prune_and_clear(r, side, fe.port, cli, [c.chats[0]] if c else [])
     except HarnessError as e:
         harness.report_setup(r, "sessions-" + side.name, e)
