@@ -169,6 +169,9 @@ End the expired sessions now and delete their upstream chats (unless
 .BR "sessions clear " [\fIPROVIDER\fR]
 End every session (of PROVIDER) and delete their upstream chats.
 .TP
+.BI "sessions end " ID
+End one session (its 64-digit id from the listing) and delete its upstream chat.
+.TP
 .B tokens add\fR|\fBlist\fR|\fBremove\fR|\fBclear\fR|\fBerrors\-clear\fR|\fBexport
 The ChatGPT accounts in the terms of the Python chat2api: one token per line,
 .I token,account_id
