@@ -135,6 +135,20 @@ takes_own(const struct provider *p, void *u)
 	    p->raw_credential(t->r->arena, t->a->bearer, &own);
 }
 
+/* A name of OpenAI's own, which the catch-all provider serves. */
+static int
+openai_name(const char *m)
+{
+	static const char *const pfx[] = { "gpt-", "chatgpt-", "o1", "o3",
+	    "o4", "o5", "text-", NULL };
+	size_t i;
+
+	for (i = 0; pfx[i] != NULL; i++)
+		if (strncasecmp(m, pfx[i], strlen(pfx[i])) == 0)
+			return 1;
+	return 0;
+}
+
 /* TOOL_PROMPT and TOOL_FORMAT (validated by fcgi/conf.c). */
 static void
 tools_conf(const struct config *cfg, enum tools_mode *m, enum tools_format *f)
@@ -239,6 +253,19 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 			    NULL, "The model `%s` is mapped to a provider this "
 			    "server does not have (%s).", cr.model,
 			    route_strerror(re));
+		goto out;
+	}
+	/*
+	 * The other dialects' clients name other vendors' models: there a
+	 * name nobody knows or maps is a 404, not ChatGPT's catch-all
+	 * (which still takes OpenAI's own names, dated or new).
+	 */
+	if (w != NULL && (rt.flags & ROUTE_FALLBACK) &&
+	    !openai_name(cr.model)) {
+		e = resp_error(r, 404, "invalid_request_error",
+		    "model_not_found", "model", "The model `%s` does not exist "
+		    "here: map it to a provider's model (chat2api models map).",
+		    cr.model);
 		goto out;
 	}
 	/* a shared name goes to the owner that takes the client's own key */

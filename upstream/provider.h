@@ -148,6 +148,7 @@ struct provider_field {
 #define ROUTE_SEARCH		0x02
 #define ROUTE_DEEP_RESEARCH	0x04
 #define ROUTE_EXPERT		0x08
+#define ROUTE_FALLBACK		0x10	/* nobody knows the name: catch-all */
 
 struct route {
 	const struct provider		*provider;

@@ -325,8 +325,10 @@ route_resolve(const struct config *cfg, struct store *st, struct arena *a,
 		}
 		r->flags |= name_flags(r->provider, target);
 	} else if (!builtin(st, NULL, requested, r) &&
-	    !listed(cfg, st, a, NULL, requested, r))
+	    !listed(cfg, st, a, NULL, requested, r)) {
 		r->provider = provider_default();
+		r->flags |= ROUTE_FALLBACK;
+	}
 	if (r->provider == NULL)
 		return ROUTE_UNKNOWN;
 	finish(r, requested);

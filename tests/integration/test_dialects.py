@@ -281,6 +281,18 @@ def messages_errors(r, port):
             resp.status == 200 and m.get("model") == "claude-sonnet-4-5" and
             "You said: hi" in json.dumps(m.get("content")) and
             "ChatGPT web backend" not in json.dumps(m.get("content")), resp.describe())
+    # a name nobody knows or maps is a 404 in each dialect (not the catch-all)
+    ant_error(r, "an unmapped model", post(port, "/v1/messages", dict(body, model="mistral-large")),
+              404, "not_found_error")
+    resp = oa_post(port, "/v1/responses", {"model": "mistral-large", "input": "hi"})
+    e = (resp.json() or {}).get("error") or {}
+    r.check("responses: an unmapped model is a 404 model_not_found naming model",
+            resp.status == 404 and e.get("code") == "model_not_found" and
+            e.get("param") == "model", resp.describe())
+    resp = oa_post(port, "/v1/responses", {"model": "gpt-4o-2024-08-06", "input": "hi",
+                                             "store": False})
+    r.check("responses: OpenAI's own dated names still reach the catch-all",
+            resp.status == 200, resp.describe())
 
 
 def oa_post(port, path, body, key=CODE):
