@@ -502,6 +502,42 @@ def management(r, side, port):
             turn_text("mgmt", 1) in seen["prompt"], str(seen)[:300])
 
 
+def dialects(r, side, port):
+    """The other dialects keep sessions too: previous_response_id and an
+    Anthropic client's growing history continue the upstream chat."""
+    lab = side.name
+    h = {"Content-Type": "application/json", "Authorization": "Bearer " + CODE}
+    resp = harness.http(port, "POST", "/v1/responses", json.dumps(
+        {"model": side.model, "input": turn_text("resp", 1)}), headers=h, timeout=60)
+    first = side.last()
+    rid = (resp.json() or {}).get("id")
+    resp2 = harness.http(port, "POST", "/v1/responses", json.dumps(
+        {"model": side.model, "input": turn_text("resp", 2), "previous_response_id": rid}),
+        headers=h, timeout=60)
+    seen = side.last()
+    r.check("%s: previous_response_id continues the upstream chat with the new input alone" % lab,
+            resp.status == 200 and resp2.status == 200 and seen["chat"] == first["chat"] and
+            turn_text("resp", 1) not in seen["prompt"] and turn_text("resp", 2) in seen["prompt"],
+            "%s %s %s" % (resp2.status, first.get("chat"), seen))
+    ah = {"Content-Type": "application/json", "x-api-key": CODE,
+          "anthropic-version": "2023-06-01"}
+    msgs = [{"role": "user", "content": turn_text("anth", 1)}]
+    resp = harness.http(port, "POST", "/v1/messages", json.dumps(
+        {"model": side.model, "max_tokens": 256, "messages": msgs}), headers=ah, timeout=60)
+    first = side.last()
+    text = "".join(b.get("text", "") for b in (resp.json() or {}).get("content") or []
+                   if b.get("type") == "text")
+    msgs += [{"role": "assistant", "content": [{"type": "text", "text": text}]},
+             {"role": "user", "content": turn_text("anth", 2)}]
+    resp2 = harness.http(port, "POST", "/v1/messages", json.dumps(
+        {"model": side.model, "max_tokens": 256, "messages": msgs}), headers=ah, timeout=60)
+    seen = side.last()
+    r.check("%s: an Anthropic client's next turn continues the upstream chat" % lab,
+            resp.status == 200 and resp2.status == 200 and seen["chat"] == first["chat"] and
+            turn_text("anth", 1) not in seen["prompt"], "%s %s %s" % (
+                resp2.status, first.get("chat"), seen))
+
+
 def prune_and_clear(r, side, port, cli, chats):
     lab = side.name
     before = side.live()
@@ -557,6 +593,7 @@ def run_side(r, binary, cdir, cls):
         r.check("%s: the failed session's chat is deleted" % side.name,
                 failed_chat not in side.live(), str(side.live()))
         management(r, side, fe.port)
+        dialects(r, side, fe.port)
         prune_and_clear(r, side, fe.port, cli, [c.chats[0]] if c else [])
     except HarnessError as e:
         harness.report_setup(r, "sessions-" + side.name, e)
