@@ -12,6 +12,7 @@
 #include "handlers/session.h"
 #include "store/accounts.h"
 #include "handlers/accounts_ops.h"
+#include "handlers/apiauth.h"
 
 #define DIGEST_LEN	32
 
@@ -197,6 +198,7 @@ session_begin(struct session *ss, struct req *r, struct json_object *root,
 {
 	struct json_object *msgs, *m, *role;
 	EVP_MD_CTX *md = NULL;
+	const char *who;
 	size_t i;
 	int rc = -1;
 
@@ -225,6 +227,12 @@ session_begin(struct session *ss, struct req *r, struct json_object *root,
 		}
 	}
 	ss->name = name_of(r, root);
+	who = api_presented(r);
+	if (who == NULL)
+		who = "";
+	if (EVP_Digest(who, strlen(who), ss->who, NULL, EVP_sha256(), NULL) !=
+	    1)
+		goto fail;
 	if (ss->answers > 0 && ss->from < ss->nmsg &&
 	    keep_new_turns(ss, r->arena, msgs, cr) < 0)
 		goto fail;
@@ -239,16 +247,27 @@ fail:
 	return rc;
 }
 
-/* The table's key: the name, or the conversation's first n messages. */
-static void
+/*
+ * The table's key: the caller with the name, or with the conversation's
+ * first n messages.  0, or -1 out of memory.
+ */
+static int
 key_of(struct session *ss, size_t n, unsigned char key[STORE_SESSION_KEY])
 {
+	size_t len = sizeof(ss->who) + (ss->name != NULL ? strlen(ss->name) :
+	    n * sizeof(*ss->d));
+	unsigned char *in;
+
+	if ((in = arena_alloc(ss->r->arena, len)) == NULL)
+		return -1;
+	memcpy(in, ss->who, sizeof(ss->who));
 	if (ss->name != NULL)
-		store_mac(ss->r->store, "session name", ss->name,
-		    strlen(ss->name), key);
+		memcpy(in + sizeof(ss->who), ss->name, strlen(ss->name));
 	else
-		store_mac(ss->r->store, "session conversation", ss->d,
-		    n * sizeof(*ss->d), key);
+		memcpy(in + sizeof(ss->who), ss->d, n * sizeof(*ss->d));
+	store_mac(ss->r->store, ss->name != NULL ? "session name" :
+	    "session conversation", in, len, key);
+	return 0;
 }
 
 static void
@@ -282,7 +301,8 @@ session_open(struct session *ss, const struct route *rt, int pooled,
 	if (!ss->on)
 		return;
 	ss->provider = rt->provider;
-	if (!pooled || checked_format || !(rt->provider->flags & PROVIDER_SESSIONS)) {
+	if (!pooled || checked_format ||
+	    !(rt->provider->flags & PROVIDER_SESSIONS)) {
 		ss->on = 0;
 		return;
 	}
@@ -302,7 +322,8 @@ session_open(struct session *ss, const struct route *rt, int pooled,
 	}
 	if (ss->root == NULL)
 		return;		/* nothing to continue: a first turn */
-	key_of(ss, ss->from, key);
+	if (key_of(ss, ss->from, key) < 0)
+		return;
 	e = store_session_take(ss->r->store, key, &ss->rec);
 	if (e == STORE_NOTFOUND)
 		return;
@@ -375,7 +396,8 @@ record(struct session *ss, const char *account_id)
 	if (EVP_DigestFinal_ex(md, ss->d[ss->nmsg].v, NULL) != 1)
 		return -1;
 	memset(&rec, 0, sizeof(rec));
-	key_of(ss, ss->nmsg + 1, rec.key);
+	if (key_of(ss, ss->nmsg + 1, rec.key) < 0)
+		return -1;
 	snprintf(rec.provider, sizeof(rec.provider), "%s", ss->provider->id);
 	snprintf(rec.account, sizeof(rec.account), "%s", account_id);
 	snprintf(rec.chat_id, sizeof(rec.chat_id), "%s", ss->ps.chat_out);

@@ -9,7 +9,8 @@
  * whole conversation so far is the key of the session table
  * (store/sessions.h).  A client may name the session instead (a
  * "session_id" field or an X-Session-Id header); then the key is the name
- * and the number of answers must agree.
+ * and the number of answers must agree.  Either key also holds the API
+ * key or code the client presented: callers never share a session.
  *
  * Only pooled accounts keep sessions: the server holds no client's own
  * credential to delete that client's chat with later.
@@ -44,6 +45,9 @@ struct session {
 	/* the tool section this request teaches, and whether the chat
 	 * continued has another one (then it goes again) */
 	unsigned char		 section[STORE_SESSION_SECTION];
+	/* whose: a digest of the key the client presented, so two callers
+	 * never meet in one session, however they name it */
+	unsigned char		 who[32];
 	int			 has_section;
 	int			 resend_section;
 	/* this attempt's part (provider_call.session) */

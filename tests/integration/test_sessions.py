@@ -53,6 +53,7 @@ import test_deepseek  # noqa: E402  (chat(), sse(), message())
 from test_accounts import Cli  # noqa: E402
 
 CODE = "sess-code-1"
+CODE2 = "sess-code-2"
 MGMT = "sess-mgmt-secret-1"
 TOOLS_CLIENT = os.path.join(os.path.dirname(HERE), "client", "tools_client.mjs")
 
@@ -290,9 +291,9 @@ SIDES.append(QwenSide)
 
 # --------------------------------------------------------------------------- helpers
 
-def ask(port, model, messages, stream, headers=None, extra=None):
+def ask(port, model, messages, stream, headers=None, extra=None, token=CODE):
     """(answer text, status, error) of one chat request."""
-    resp = test_deepseek.chat(port, model, messages, stream=stream, token=CODE,
+    resp = test_deepseek.chat(port, model, messages, stream=stream, token=token,
                               headers=headers, extra=extra)
     if resp.status != 200:
         return None, resp.status, resp.describe()
@@ -312,15 +313,16 @@ def turn_text(tag, k):
 class Convo:
     """A conversation as a chat UI keeps it: every request carries it all."""
 
-    def __init__(self, r, side, port, tag, system=True):
-        self.r, self.side, self.port, self.tag = r, side, port, tag
+    def __init__(self, r, side, port, tag, system=True, token=CODE):
+        self.r, self.side, self.port, self.tag, self.token = r, side, port, tag, token
         self.msgs = [{"role": "system", "content": "Be brief (%s)." % tag}] if system else []
         self.chats = []          # upstream chat per turn
         self.prompts = []
 
     def say(self, text, stream=False, headers=None, echo=None):
         self.msgs.append({"role": "user", "content": text})
-        answer, status, err = ask(self.port, self.side.model, self.msgs, stream, headers)
+        answer, status, err = ask(self.port, self.side.model, self.msgs, stream, headers,
+                                  token=self.token)
         seen = self.side.last()
         self.chats.append(seen["chat"])
         self.prompts.append(seen["prompt"])
@@ -404,6 +406,16 @@ def echo_variants(r, side, port):
     answer, status, err, seen = c.say(turn_text("named", 3), headers=h)
     r.check("%s: ... and again" % lab, status == 200 and seen["chat"] == c.chats[0] and
             turn_text("named", 2) not in seen["prompt"], str(seen)[:400])
+    # another caller (another code) with the same name and as many answers
+    # never meets that session: its whole history goes to a chat of its own
+    o = Convo(r, side, port, "other", token=CODE2)
+    for k in (1, 2, 3):
+        o.msgs += [{"role": "user", "content": turn_text("other", k)},
+                   {"role": "assistant", "content": "made up answer %d" % k}]
+    answer, status, err, seen = o.say(turn_text("other", 4), headers=h)
+    r.check("%s: another caller's session of the same name is its own" % lab,
+            status == 200 and seen["chat"] != c.chats[0] and
+            turn_text("other", 1) in seen["prompt"], "%s %s" % (c.chats, seen))
 
 
 def concurrent(r, side, port):
@@ -573,7 +585,8 @@ def run_side(r, binary, cdir, cls):
         fe = harness.Nginx(ws, binary, pfx=False)
         fe.check_installed()
         env = {side.var: side.url}
-        fe.app_extra = dict(env, AUTHORIZATION=CODE, SESSIONS="true", RETRY_TIMES="2",
+        fe.app_extra = dict(env, AUTHORIZATION=CODE + "," + CODE2, SESSIONS="true",
+                            RETRY_TIMES="2",
                             MANAGEMENT_SECRET=MGMT,
                             MINIMAX_POLL_MIN_MS="50")
         fe.start()
