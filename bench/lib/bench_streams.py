@@ -27,8 +27,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
 
 import harness  # noqa: E402
-from bench_chat import (CpuMeter, app_pids, frontend_groups, rss_kb,  # noqa: E402
-                        smaps_total)
+from bench_chat import (WORKER_STACK, CpuMeter, app_pids, frontend_groups,  # noqa: E402
+                        rss_kb, smaps_total)
 
 
 def log(msg):
@@ -39,6 +39,27 @@ def log(msg):
 def body(interval):
     return json.dumps({"model": "gpt-4o", "stream": True, "messages": [
         {"role": "user", "content": "fastmock-stamp fastmock-delay=%d" % interval}]})
+
+
+def stack_rss(pids):
+    """Rss (kB) of every worker stack (the 512 KiB mappings): the pages a
+    thread has touched, i.e. its deepest use so far, rounded up to a page,
+    plus its TLS and thread descriptor at the top."""
+    out = []
+    for pid in pids:
+        size = 0
+        try:
+            with open("/proc/%d/smaps" % pid) as f:
+                for line in f:
+                    first = line.split(None, 1)[0]
+                    if "-" in first and not first.endswith(":"):
+                        a, b = (int(x, 16) for x in first.split("-"))
+                        size = b - a
+                    elif first == "Rss:" and size == WORKER_STACK:
+                        out.append(int(line.split()[1]))
+        except OSError:
+            pass
+    return sorted(out)
 
 
 def run_client(args, binary, port, path):
@@ -73,6 +94,7 @@ def measure(args, client_bin, port, path, rss_pids=None, cpu=None):
                 res["open_rss"] = v
                 res["open_smaps"] = smaps_total(rss_pids())
                 res["open_threads"] = sum(rss_kb(x).get("Threads", 0) for x in rss_pids())
+                res["stacks"] = stack_rss(rss_pids())
                 hold = None
         time.sleep(0.25)
     res["client"] = parse_client(p)
@@ -140,6 +162,11 @@ def report(args, res):
             r["name"], r["before"], r.get("open_rss", 0), r["peak_rss"], r["after"],
             (r.get("open_rss", 0) - r["before"]) / args.streams, d["arenas"], d["heap"],
             d["stacks"], d["other anon"]))
+    P()
+    for r in res["rounds"]:
+        st = r.get("stacks") or [0]
+        P("- %s: worker stacks touched (Rss of the %d KiB mappings, %d threads): median %d kB, "
+          "max %d kB" % (r["name"], WORKER_STACK >> 10, len(st), st[len(st) // 2], st[-1]))
     P()
     P("CPU time per streamed event (µs; events = the stamped deltas the client received; "
       "each answer also has ~7 unstamped events):")
