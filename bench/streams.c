@@ -19,9 +19,11 @@
  *
  * Prints one line of "key=value" pairs: streams, ok (every stamp and
  * [DONE]), bad (status not 200, short or cut), stamps, p50/p90/p99/p999/
- * max delay in ms, max_open (streams open at once: answer head read, not
- * yet closed), all_open_s (seconds from the first connect until all were
- * open, or -1).  Linux only (epoll).
+ * max delay in ms, the same prefixed steady_ for the stamps read once
+ * every stream was open (the ramp's set-up work no longer competing),
+ * max_open (streams open at once: answer head read, not yet closed),
+ * all_open_s (seconds from the first connect until all were open, or -1).
+ * Linux only (epoll).
  *
  *   cc -O2 -Wall -Wextra -o streams bench/streams.c    (or bench/build.sh)
  */
@@ -55,8 +57,14 @@ struct stream {
 	size_t	 tlen;
 };
 
-static uint32_t	*delays;	/* µs */
-static size_t	 ndelays, capdelays;
+struct delays {
+	uint32_t	*v;		/* µs */
+	size_t		 n, cap;
+};
+
+/* all events, and those read once every stream was open (steady) */
+static struct delays	 all, steady;
+static int		 all_open_now;
 
 static void
 die(const char *msg)
@@ -75,15 +83,22 @@ now_us(clockid_t clk)
 }
 
 static void
-add_delay(uint64_t us)
+add_to(struct delays *d, uint64_t us)
 {
-	if (ndelays == capdelays) {
-		capdelays = capdelays ? 2 * capdelays : 65536;
-		if ((delays = realloc(delays, capdelays * sizeof(*delays))) ==
-		    NULL)
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 65536;
+		if ((d->v = realloc(d->v, d->cap * sizeof(*d->v))) == NULL)
 			die("realloc");
 	}
-	delays[ndelays++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	d->v[d->n++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static void
+add_delay(uint64_t us)
+{
+	add_to(&all, us);
+	if (all_open_now)
+		add_to(&steady, us);
 }
 
 /* Scans what arrived (after the kept tail) for stamps and [DONE]. */
@@ -133,14 +148,23 @@ cmp_u32(const void *a, const void *b)
 }
 
 static double
-pct(double q)
+pct(const struct delays *d, double q)
 {
 	size_t	 i;
 
-	if (ndelays == 0)
+	if (d->n == 0)
 		return -1;
-	i = (size_t)(q * (double)(ndelays - 1) + 0.5);
-	return delays[i] / 1000.0;
+	i = (size_t)(q * (double)(d->n - 1) + 0.5);
+	return d->v[i] / 1000.0;
+}
+
+static void
+print_pcts(const char *pfx, struct delays *d)
+{
+	qsort(d->v, d->n, sizeof(*d->v), cmp_u32);
+	printf(" %sp50=%.3f %sp90=%.3f %sp99=%.3f %sp999=%.3f %smax=%.3f", pfx,
+	    pct(d, 0.5), pfx, pct(d, 0.9), pfx, pct(d, 0.99), pfx, pct(d, 0.999),
+	    pfx, pct(d, 1.0));
 }
 
 int
@@ -244,9 +268,11 @@ main(int argc, char *argv[])
 					if (!had && s->head) {
 						if (++open_now > max_open)
 							max_open = open_now;
-						if (max_open == n && !all_open)
+						if (max_open == n && !all_open) {
 							all_open = now_us(
 							    CLOCK_MONOTONIC);
+							all_open_now = 1;
+						}
 					}
 					continue;
 				}
@@ -274,11 +300,12 @@ closed:
 		else
 			bad++;
 	}
-	qsort(delays, ndelays, sizeof(*delays), cmp_u32);
-	printf("streams=%ld ok=%ld bad=%ld stamps=%zu p50=%.3f p90=%.3f "
-	    "p99=%.3f p999=%.3f max=%.3f max_open=%ld all_open_s=%.3f\n", n, ok,
-	    bad, ndelays, pct(0.5), pct(0.9), pct(0.99), pct(0.999), pct(1.0),
-	    max_open, all_open ? (all_open - t0) / 1e6 : -1.0);
+	printf("streams=%ld ok=%ld bad=%ld stamps=%zu steady_stamps=%zu", n, ok,
+	    bad, all.n, steady.n);
+	print_pcts("", &all);
+	print_pcts("steady_", &steady);
+	printf(" max_open=%ld all_open_s=%.3f\n", max_open, all_open ?
+	    (all_open - t0) / 1e6 : -1.0);
 	return bad ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: streams -p PORT [-h HOST] [-u PATH] -b BODY "
