@@ -204,6 +204,8 @@ def main():
                     help="KEY=VALUE for chat2api (e.g. MALLOC_ARENA_MAX=1)")
     ap.add_argument("--json", help="write the raw results there")
     args = ap.parse_args()
+    if not 1 <= args.events <= 48:
+        ap.error("-e: 1..48 (fastmock -S)")
     if args.threads <= 0:
         args.threads = -(-args.streams // args.procs) + 16
     binary = os.environ.get("CHAT2API_BIN") or os.path.join(SRCDIR, "chat2api")
@@ -218,7 +220,8 @@ def main():
     res = {"load0": "%.2f %.2f %.2f" % os.getloadavg(), "rounds": []}
     ws = None
     try:
-        if not harness.wait_until(lambda: os.path.exists(portfile), 10):
+        if not harness.wait_until(lambda: os.path.exists(portfile) or mock.poll() is not None,
+                                  10) or mock.poll() is not None:
             raise harness.HarnessError("fastmock did not start")
         with open(portfile) as f:
             mport = int(f.read())
