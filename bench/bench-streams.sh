@@ -12,8 +12,12 @@
 #                          [-r OPENED_PER_S] [-p PROCS] [-t THREADS]
 #                          [--rounds N] [-E KEY=VALUE]... [--json FILE]
 #
+# Defaults: 2,000 streams opened at 500/s, 20 stamped events each, one every
+# 500 ms (4,000 events/s once all are open), 2 processes, 2 rounds (cold,
+# warm); -e is at most 48.
+#
 # nginx gets deploy/nginx/streams.conf's worker_connections and
-# worker_rlimit_nofile (C2A_NGINX_WORKERS sets its workers, default 1);
+# worker_rlimit_nofile and one worker per CPU (C2A_NGINX_WORKERS overrides);
 # chat2api runs as PROCS processes x THREADS threads (default 2 x
 # STREAMS/2 + 16).  Each stream takes ~2 fds in nginx, 2 in chat2api, 1 in
 # the mock and 1 in the client: `ulimit -n` must allow it.  CHAT2API_BIN

@@ -193,7 +193,7 @@ def main():
     ap.add_argument("-n", "--streams", type=int, default=2000)
     ap.add_argument("-e", "--events", type=int, default=20, help="stamped deltas per answer")
     ap.add_argument("-i", "--interval", type=int, default=500, help="ms between events")
-    ap.add_argument("-r", "--rate", type=int, default=1000, help="streams opened per second")
+    ap.add_argument("-r", "--rate", type=int, default=500, help="streams opened per second")
     ap.add_argument("-p", "--procs", type=int, default=2, help="chat2api processes")
     ap.add_argument("-t", "--threads", type=int, default=0,
                     help="threads per process (default: streams / procs + 16)")
@@ -208,6 +208,8 @@ def main():
         ap.error("-e: 1..48 (fastmock -S)")
     if args.threads <= 0:
         args.threads = -(-args.streams // args.procs) + 16
+    # deploy/nginx/streams.conf says "worker_processes auto": one per CPU
+    os.environ.setdefault("C2A_NGINX_WORKERS", str(os.cpu_count() or 1))
     binary = os.environ.get("CHAT2API_BIN") or os.path.join(SRCDIR, "chat2api")
     tmp = tempfile.mkdtemp(prefix="bench-streams-")
     subprocess.run([os.path.join(BENCH, "build.sh"), "-o", tmp, "fastmock", "streams"],
