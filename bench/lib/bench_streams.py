@@ -135,10 +135,11 @@ def report(args, res):
     P("- %d streams, opened at %d/s; each answer %d stamped deltas, one every %d ms "
       "(fastmock -S %d, fastmock-delay=%d), ChatGPT v1, CONVERSATION_ONLY=true"
       % (args.streams, args.rate, args.events, args.interval, args.events, args.interval))
-    P("- chat2api: %d process(es) x %d threads (spawn-fcgi), nginx %s worker(s) with "
-      "deploy/nginx/streams.conf's limits; extra env: %s"
+    P("- chat2api: %d process(es) x %d threads (spawn-fcgi), nginx %s worker(s) with %s; "
+      "extra env: %s"
       % (args.procs, args.threads, os.environ.get("C2A_NGINX_WORKERS", "1"),
-         " ".join(args.env) or "none"))
+         "worker_connections 1024" if args.nginx_defaults else
+         "deploy/nginx/streams.conf's limits", " ".join(args.env) or "none"))
     P("- load average before / after: %s / %s" % (res["load0"], res["load1"]))
     P()
     P("Delays in ms, p50 / p90 / p99 / p99.9 / max: \"all\" over every event, \"steady\" "
@@ -202,6 +203,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=180)
     ap.add_argument("-E", "--env", action="append", default=[],
                     help="KEY=VALUE for chat2api (e.g. MALLOC_ARENA_MAX=1)")
+    ap.add_argument("--nginx-defaults", action="store_true",
+                    help="nginx without deploy/nginx/streams.conf (worker_connections 1024)")
     ap.add_argument("--json", help="write the raw results there")
     args = ap.parse_args()
     if not 1 <= args.events <= 48:
@@ -232,7 +235,7 @@ def main():
         log("  %s" % res["baseline"]["client"])
         ws = harness.Workspace("bench-streams")
         fe = harness.Nginx(ws, binary, pfx=False, bench=True, procs=args.procs)
-        fe.streams = True
+        fe.streams = not args.nginx_defaults
         fe.app_extra = app_env(args, "http://127.0.0.1:%d" % mport)
         fe.start()
         groups = frontend_groups(ws, fe, mock.pid)
