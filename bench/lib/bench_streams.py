@@ -84,7 +84,8 @@ def measure(args, client_bin, port, path, rss_pids=None, cpu=None):
     c0 = cpu.snap() if cpu else None
     p = run_client(args, client_bin, port, path)
     peak = 0
-    hold = time.monotonic() + args.streams / args.rate + 1.0
+    # every stream open and past its first stamped event (3 events before)
+    hold = time.monotonic() + args.streams / args.rate + 4 * args.interval / 1000.0 + 0.5
     while p.poll() is None:
         if rss_pids:
             v = sum(rss_kb(x).get("VmRSS", 0) for x in rss_pids())
@@ -158,16 +159,20 @@ def report(args, res):
             "%.2f s" % c["all_open_s"] if c["all_open_s"] >= 0 else "never"))
     P()
     P("RSS of chat2api (VmRSS summed over its processes, kB); per stream = (open − before) / "
-      "streams; the breakdown is the same difference of smaps Rss by mapping kind:")
+      "streams, open = sampled once every stream has had its first event; at peak = (peak − "
+      "before) / streams; the breakdown is the open − before difference of smaps Rss by "
+      "mapping kind, per stream:")
     P()
-    P("| round | before | open | peak | after | per stream | arenas | heap | stacks | other anon |")
-    P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    P("| round | before | open | peak | after | per stream | per stream at peak | arenas | heap "
+      "| stacks | other anon |")
+    P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in res["rounds"]:
         d = {k: (r.get("open_smaps", {}).get(k, 0) - r["smaps_before"].get(k, 0)) / args.streams
              for k in ("arenas", "heap", "stacks", "other anon")}
-        P("| %s | %d | %d | %d | %d | **%.1f kB** | %.1f | %.1f | %.1f | %.1f |" % (
+        P("| %s | %d | %d | %d | %d | **%.1f kB** | %.1f kB | %.1f | %.1f | %.1f | %.1f |" % (
             r["name"], r["before"], r.get("open_rss", 0), r["peak_rss"], r["after"],
-            (r.get("open_rss", 0) - r["before"]) / args.streams, d["arenas"], d["heap"],
+            (r.get("open_rss", 0) - r["before"]) / args.streams,
+            (r["peak_rss"] - r["before"]) / args.streams, d["arenas"], d["heap"],
             d["stacks"], d["other anon"]))
     P()
     for r in res["rounds"]:
