@@ -201,7 +201,8 @@
 #include "fastmock.h"
 
 /* The mock's state (fastmock.h). */
-struct canned	 fm_sse_old, fm_sse_v1, fm_sse_stamp, fm_sse_ds, fm_sse_qa, fm_sse_zai,
+struct canned	 fm_sse_old, fm_sse_v1, fm_sse_stamp, fm_sse_ds, fm_sse_qa,
+		 fm_sse_zai,
 			 fm_sse_kimi, fm_sse_glm, fm_sse_qw;
 char		*fm_page_resp, *fm_sentinel_resp;
 size_t		 fm_page_len, fm_sentinel_len;
@@ -417,7 +418,8 @@ main(int argc, char *argv[])
 	    fm_snapshots > MAX_SSE_EVENTS - 9 || strlen(fm_difficulty) > 64 ||
 	    strspn(fm_difficulty, "0123456789abcdefABCDEF") !=
 	    strlen(fm_difficulty) || fm_ds_difficulty < 2 ||
-	    fm_ds_difficulty > 5000000 || fm_mm_step < 0 || fm_stamps < 1 || fm_stamps > STAMP_MAX)
+	    fm_ds_difficulty > 5000000 || fm_mm_step < 0 || fm_stamps < 1 ||
+	    fm_stamps > STAMP_MAX)
 		usage();
 	fm_build_canned();
 	fm_build_fixed();
