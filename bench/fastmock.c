@@ -202,8 +202,7 @@
 
 /* The mock's state (fastmock.h). */
 struct canned	 fm_sse_old, fm_sse_v1, fm_sse_stamp, fm_sse_ds, fm_sse_qa,
-		 fm_sse_zai,
-			 fm_sse_kimi, fm_sse_glm, fm_sse_qw;
+			 fm_sse_zai, fm_sse_kimi, fm_sse_glm, fm_sse_qw;
 char		*fm_page_resp, *fm_sentinel_resp;
 size_t		 fm_page_len, fm_sentinel_len;
 char		*fm_ds_user_resp, *fm_ds_pow_resp, *fm_ds_delete_resp;
