@@ -107,6 +107,7 @@ scan(struct stream *s, const char *p, size_t n, uint64_t now)
 {
 	char	 buf[TAIL + 65536];
 	size_t	 len, i, j;
+	uint64_t v;
 
 	memcpy(buf, s->tail, s->tlen);
 	memcpy(buf + s->tlen, p, n);
@@ -121,7 +122,7 @@ scan(struct stream *s, const char *p, size_t n, uint64_t now)
 			s->done = 1;
 		if (buf[i] != '@' || buf[i + 17] != ';')
 			continue;
-		uint64_t v = 0;
+		v = 0;
 		for (j = 1; j <= 16 && buf[i + j] >= '0' && buf[i + j] <= '9'; j++)
 			v = v * 10 + (uint64_t)(buf[i + j] - '0');
 		if (j != 17)
