@@ -195,7 +195,7 @@ keep_new_turns(struct session *ss, struct arena *a, struct json_object *msgs,
 void
 session_clear(struct session *ss)
 {
-	/* a page of stack per 4 kB of gone[] stays untouched (BENCHMARKS §18) */
+	/* a page of stack per 4 kB of gone[] stays untouched (BENCHMARKS §20) */
 	memset(ss, 0, offsetof(struct session, gone));
 }
 
