@@ -140,6 +140,7 @@
  *
  *   fastmock [-p port] [-b addr] [-t threads] [-d ms] [-c] [-n snapshots]
  *            [-D difficulty] [-W ds_difficulty] [-M mm_step] [-P portfile]
+ *            [-S stamps]
  *
  *   -p port       TCP port (default 0 = any free port)
  *   -b addr       IPv4 address to bind (default 127.0.0.1)
@@ -165,6 +166,12 @@
  *   -M mm_step    ms between two parts of a MiniMax answer (default 0:
  *                 the whole answer at the first poll)
  *   -P file       write the bound port there (atomically) once listening
+ *   -S stamps     deltas in the stamped ChatGPT v1 answer (default 20, at
+ *                 most 48): a conversation body containing "fastmock-stamp"
+ *                 gets, paced as above, that many text deltas, each
+ *                 "@" + 16 digits of CLOCK_REALTIME microseconds + ";"
+ *                 written when the event is sent, so that a client
+ *                 (bench/streams.c) measures the mock-to-client delay
  *
  * The bound port is also printed as "fastmock: port N" on stdout.  SIGTERM
  * and SIGINT stop it.  Linux only (epoll, accept4).
@@ -194,8 +201,8 @@
 #include "fastmock.h"
 
 /* The mock's state (fastmock.h). */
-struct canned	 fm_sse_old, fm_sse_v1, fm_sse_ds, fm_sse_qa, fm_sse_zai,
-			 fm_sse_kimi, fm_sse_glm, fm_sse_qw;
+struct canned	 fm_sse_old, fm_sse_v1, fm_sse_stamp, fm_sse_ds, fm_sse_qa,
+			 fm_sse_zai, fm_sse_kimi, fm_sse_glm, fm_sse_qw;
 char		*fm_page_resp, *fm_sentinel_resp;
 size_t		 fm_page_len, fm_sentinel_len;
 char		*fm_ds_user_resp, *fm_ds_pow_resp, *fm_ds_delete_resp;
@@ -216,6 +223,7 @@ int		 fm_mm_step;
 int		 fm_delay_ms;
 int		 fm_chunked;
 int		 fm_snapshots = 8;
+int		 fm_stamps = 20;
 volatile sig_atomic_t fm_stop;
 char			 fm_listen_tag;
 
@@ -374,7 +382,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: fastmock [-p port] [-b addr] [-t threads] "
 	    "[-d ms] [-c] [-n snapshots] [-D difficulty] [-W ds_difficulty] "
-	    "[-M mm_step] [-P portfile]\n");
+	    "[-M mm_step] [-P portfile] [-S stamps]\n");
 	exit(2);
 }
 
@@ -389,7 +397,7 @@ main(int argc, char *argv[])
 	const char		*bind_addr = "127.0.0.1", *portfile = NULL;
 	int			 ch, port = 0, nthreads = 1, fd, one = 1, i;
 
-	while ((ch = getopt(argc, argv, "b:cd:D:M:n:p:P:t:W:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:cd:D:M:n:p:P:S:t:W:")) != -1) {
 		switch (ch) {
 		case 'b': bind_addr = optarg; break;
 		case 'c': fm_chunked = 1; break;
@@ -399,6 +407,7 @@ main(int argc, char *argv[])
 		case 'n': fm_snapshots = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'P': portfile = optarg; break;
+		case 'S': fm_stamps = atoi(optarg); break;
 		case 't': nthreads = atoi(optarg); break;
 		case 'W': fm_ds_difficulty = atol(optarg); break;
 		default: usage();
@@ -408,7 +417,8 @@ main(int argc, char *argv[])
 	    fm_snapshots > MAX_SSE_EVENTS - 9 || strlen(fm_difficulty) > 64 ||
 	    strspn(fm_difficulty, "0123456789abcdefABCDEF") !=
 	    strlen(fm_difficulty) || fm_ds_difficulty < 2 ||
-	    fm_ds_difficulty > 5000000 || fm_mm_step < 0)
+	    fm_ds_difficulty > 5000000 || fm_mm_step < 0 || fm_stamps < 1 ||
+	    fm_stamps > STAMP_MAX)
 		usage();
 	fm_build_canned();
 	fm_build_fixed();

@@ -49,6 +49,10 @@
 #define QW_DELETE	"/api/v1/session/delete/batch"
 #define QW_LIST		"/api/v2/session/page/list"
 #define DELAY_MARK	"fastmock-delay="
+#define STAMP_MARK	"fastmock-stamp"
+/* 16 digits of CLOCK_REALTIME microseconds, written when sent */
+#define STAMP_HOLE	"@0000000000000000;"
+#define STAMP_MAX	48		/* stamped deltas at most (-S) */
 #define DS_TARGET	"/api/v0/chat/completion"
 
 /* canned answers */
@@ -58,9 +62,10 @@ struct canned {
 	size_t	 len;
 	size_t	 off[MAX_SSE_EVENTS + 1];	/* event i = [off[i], off[i+1]) */
 	int	 nev;
+	int	 stamp;		/* events carry STAMP_HOLE, filled at send */
 };
 
-extern struct canned	 fm_sse_old, fm_sse_v1, fm_sse_ds, fm_sse_qa,
+extern struct canned	 fm_sse_old, fm_sse_v1, fm_sse_stamp, fm_sse_ds, fm_sse_qa,
 			 fm_sse_zai, fm_sse_kimi, fm_sse_glm, fm_sse_qw;
 extern char		*fm_page_resp, *fm_sentinel_resp;
 extern size_t		 fm_page_len, fm_sentinel_len;
@@ -82,6 +87,7 @@ extern int		 fm_mm_step;
 extern int		 fm_delay_ms;
 extern int		 fm_chunked;
 extern int		 fm_snapshots;
+extern int		 fm_stamps;
 extern volatile sig_atomic_t fm_stop;
 extern char		 fm_listen_tag;	/* epoll data for the listening socket */
 

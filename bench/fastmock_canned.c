@@ -189,6 +189,19 @@ fm_build_canned(void)
 	    "\"conversation_id\":\"" CID "\"}\n\n");
 	fm_canned_add(&fm_sse_v1, "data: " TITLE "\n\n");
 	fm_canned_add(&fm_sse_v1, "data: [DONE]\n\n");
+
+	/* the v1 answer again, its deltas stamped at send (-S) */
+	fm_sse_stamp.stamp = 1;
+	for (k = 0; k < 3; k++)
+		fm_canned_add(&fm_sse_stamp, "%.*s", (int)(fm_sse_v1.off[k + 1] -
+		    fm_sse_v1.off[k]), fm_sse_v1.buf + fm_sse_v1.off[k]);
+	for (k = 1; k <= fm_stamps; k++)
+		fm_canned_add(&fm_sse_stamp, k == 1 ? "event: delta\ndata: {\"p\":"
+		    "\"/message/content/parts/0\",\"o\":\"append\",\"v\":\"%s\"}"
+		    "\n\n" : "event: delta\ndata: {\"v\":\"%s\"}\n\n", STAMP_HOLE);
+	for (k = fm_sse_v1.nev - 4; k < fm_sse_v1.nev; k++)
+		fm_canned_add(&fm_sse_stamp, "%.*s", (int)(fm_sse_v1.off[k + 1] -
+		    fm_sse_v1.off[k]), fm_sse_v1.buf + fm_sse_v1.off[k]);
 }
 
 char *

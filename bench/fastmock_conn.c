@@ -112,15 +112,33 @@ fm_flush_out(struct loop *l, struct conn *c)
 	return c->close_after && c->sse == NULL ? -1 : 0;
 }
 
+/* Writes the send time into an event's STAMP_HOLE, if it has one. */
+static void
+stamp_fill(char *ev, size_t n)
+{
+	struct timespec	 t;
+	char		*h, d[24];
+
+	if ((h = memmem(ev, n, STAMP_HOLE, sizeof(STAMP_HOLE) - 1)) == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &t);
+	snprintf(d, sizeof(d), "%016llu", (unsigned long long)t.tv_sec *
+	    1000000ull + (unsigned long long)t.tv_nsec / 1000);
+	memcpy(h + 1, d, 16);
+}
+
 void
 fm_send_event(struct conn *c)
 {
 	const struct canned *s = c->sse;
-	size_t	 n = s->off[c->next_ev + 1] - s->off[c->next_ev];
+	size_t	 n = s->off[c->next_ev + 1] - s->off[c->next_ev], at;
 
 	if (fm_chunked)
 		out_printf(c, "%zx\r\n", n);
+	at = c->outlen;
 	fm_out_add(c, s->buf + s->off[c->next_ev], n);
+	if (s->stamp)
+		stamp_fill(c->out + at, n);
 	if (fm_chunked)
 		fm_out_add(c, "\r\n", 2);
 	if (++c->next_ev == s->nev) {

@@ -123,9 +123,13 @@ fm_process(struct loop *l, struct conn *c)
 			    __ATOMIC_RELAXED);
 			const char *d = blen ? memmem(c->in + hlen, blen,
 			    DELAY_MARK, sizeof(DELAY_MARK) - 1) : NULL;
+			const struct canned *a = blen && memmem(c->in + hlen,
+			    blen, "\"v1\"", 4) ? &fm_sse_v1 : &fm_sse_old;
 
-			fm_answer_sse(l, c, blen && memmem(c->in + hlen, blen,
-			    "\"v1\"", 4) ? &fm_sse_v1 : &fm_sse_old, d ? atoi(d +
+			if (blen && memmem(c->in + hlen, blen, STAMP_MARK,
+			    sizeof(STAMP_MARK) - 1))
+				a = &fm_sse_stamp;
+			fm_answer_sse(l, c, a, d ? atoi(d +
 			    sizeof(DELAY_MARK) - 1) : fm_delay_ms);
 		} else if (is_get && plen == sizeof(DS_USER) - 1 &&
 		    memcmp(sp1, DS_USER, plen) == 0) {

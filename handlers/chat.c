@@ -205,7 +205,7 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 	const char *hdr;
 	int answered;
 
-	memset(&ss, 0, sizeof(ss));
+	session_clear(&ss);
 	if (chat_request_parse(r->arena, body, len, &cr, &root, &err) < 0) {
 		/* The legacy prompt is the chat body's only message. */
 		if (fmt == OA_TEXT &&

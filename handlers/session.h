@@ -56,11 +56,18 @@ struct session {
 	/* the answer as the client received it */
 	void			*text_md, *calls_md;
 	size_t			 ncalls;
-	/* upstream chats to delete once the response is out */
-	struct store_session	 gone[STORE_SESSION_PRUNE + 4];
-	size_t			 ngone;
+	size_t			 ngone;		/* entries of gone[] */
 	struct req		*r;
+	/*
+	 * Upstream chats to delete once the response is out.  Last, and
+	 * never cleared: ~8 kB on chat_serve()'s stack that stays untouched
+	 * unless sessions end (session_clear()).
+	 */
+	struct store_session	 gone[STORE_SESSION_PRUNE + 4];
 };
+
+/* Zeroes every member but gone[], which is read only below ngone. */
+void	 session_clear(struct session *);
 
 /*
  * After the body is parsed, before anything edits the messages: the

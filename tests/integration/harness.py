@@ -648,6 +648,16 @@ def read_deploy(rel):
         return f.read()
 
 
+def nginx_limits():
+    """worker_connections and worker_rlimit_nofile of deploy/nginx/streams.conf."""
+    import re
+    text = read_deploy("nginx/streams.conf")
+    out = dict(re.findall(r"^\s*(worker_connections|worker_rlimit_nofile)\s+(\d+);", text, re.M))
+    if len(out) != 2:
+        raise HarnessError("deploy/nginx/streams.conf: limits not found")
+    return out
+
+
 def systemd_execstart(rel):
     """argv of ExecStart= in a deploy/systemd unit."""
     import shlex
@@ -746,6 +756,7 @@ class Frontend:
         self.variant = variant         # "gateway": deploy/*/*-gateway.conf
         self.with_pfx = pfx
         self.bench = bench
+        self.streams = False           # nginx: deploy/nginx/streams.conf's limits
         self.procs = procs
         self.port = free_port()
         self.pfx_port = free_port()
@@ -875,10 +886,15 @@ class Nginx(Frontend):
         pfx = ""
         if self.with_pfx:
             pfx = fill("nginx-pfx.conf.in", {"SOCK2": sock2})
+        # many streams: the shipped main-context limits (deploy/nginx/streams.conf)
+        limits = nginx_limits() if self.streams else {}
         main = fill("nginx.conf.in", {
             "USER_LINE": ("user %s %s;" % (RUN_USER, run_group())) if RUN_USER else "",
             "WS": ws.dir, "PORT2": self.pfx_port, "PFX_LOCATION": pfx,
             "WORKERS": os.environ.get("C2A_NGINX_WORKERS", "1"),
+            "CONNECTIONS": limits.get("worker_connections", "1024"),
+            "RLIMIT_LINE": ("worker_rlimit_nofile %s;" % limits["worker_rlimit_nofile"]
+                            if "worker_rlimit_nofile" in limits else ""),
         })
         main_path = ws.write("nginx/conf/nginx.conf", main)
 

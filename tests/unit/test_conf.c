@@ -86,10 +86,12 @@ START_TEST(sizes_and_prefixes)
 
 	clear_env();
 	setenv("CHAT2API_MAX_BODY", "64k", 1);
+	setenv("CHAT2API_THREADS", "4096", 1);
 	setenv("API_PREFIX", "secret/", 1);
 	setenv("CHAT2API_MOUNT", "//chat2api//x/", 1);
 	ck_assert_int_eq(config_load(&c, err, sizeof(err)), 0);
 	ck_assert_int_eq(c.max_body, 65536);
+	ck_assert_int_eq(c.threads, 4096);
 	ck_assert_str_eq(c.api_prefix, "/secret");
 	ck_assert_str_eq(c.mount, "/chat2api/x");
 	config_free(&c);
@@ -103,6 +105,7 @@ static const struct { const char *var, *val; } bad[] = {
 	{ "RETRY_TIMES", "3x" },
 	{ "RETRY_TIMES", "999" },
 	{ "CHAT2API_THREADS", "0" },
+	{ "CHAT2API_THREADS", "4097" },
 	{ "CHAT2API_MAX_BODY", "12q" },
 	{ "CHAT2API_MAX_BODY", "10" },
 	{ "POW_DIFFICULTY", "00zz" },

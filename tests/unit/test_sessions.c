@@ -4,11 +4,13 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "store/sessions.h"
+#include "handlers/session.h"
 #include "acct_fixture.h"
 
 #define T0	1896062400LL
@@ -44,6 +46,28 @@ live(void)
 	OK(store_session_each(st, count_fn, &n));
 	return n;
 }
+
+/*
+ * session_clear() zeroes the request's session state but leaves gone[]
+ * alone: its ~8 kB of chat_serve()'s stack stay untouched per thread.
+ */
+START_TEST(handler_session_clear)
+{
+	static struct session ss;
+	const unsigned char *p = (const unsigned char *)&ss;
+	size_t i, head = offsetof(struct session, gone);
+
+	memset(&ss, 0xa5, sizeof(ss));
+	session_clear(&ss);
+	for (i = 0; i < head; i++)
+		ck_assert_uint_eq(p[i], 0);
+	for (i = head; i < sizeof(ss); i++)
+		ck_assert_uint_eq(p[i], 0xa5);
+	ck_assert_uint_eq(ss.ngone, 0);
+	ck_assert_ptr_null(ss.r);
+	ck_assert_uint_ge(sizeof(ss) - head, 4096);
+}
+END_TEST
 
 START_TEST(put_take_once)
 {
@@ -201,6 +225,7 @@ sessions_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, handler_session_clear);
 	tcase_add_test(tc, put_take_once);
 	tcase_add_test(tc, created_kept_across_turns);
 	tcase_add_test(tc, expired_are_handed_back);
