@@ -235,9 +235,10 @@ START_TEST(suffixes)
 	    ROUTE_SEARCH, NULL);
 	route_is(NULL, "o3-think", "chatgpt", "o3", "o3", ROUTE_THINK, NULL);
 	/* a suffix alone, or on an unknown name, is no built-in */
-	route_is(NULL, "-think", "chatgpt", NULL, "-think", 0, NULL);
+	route_is(NULL, "-think", "chatgpt", NULL, "-think", ROUTE_FALLBACK,
+	    NULL);
 	route_is(NULL, "DeepSeek-V9-Think", "chatgpt", NULL,
-	    "DeepSeek-V9-Think", 0, NULL);
+	    "DeepSeek-V9-Think", ROUTE_FALLBACK, NULL);
 }
 END_TEST
 
@@ -267,10 +268,11 @@ START_TEST(catch_all)
 {
 	const struct route *r;
 
-	r = route_is(NULL, "my-model", "chatgpt", NULL, "my-model", 0, NULL);
-	ck_assert_str_eq(r->reported, "my-model");
-	r = route_is(NULL, "gpt-4-turbo", "chatgpt", NULL, "gpt-4-turbo", 0,
+	r = route_is(NULL, "my-model", "chatgpt", NULL, "my-model", ROUTE_FALLBACK,
 	    NULL);
+	ck_assert_str_eq(r->reported, "my-model");
+	r = route_is(NULL, "gpt-4-turbo", "chatgpt", NULL, "gpt-4-turbo",
+	    ROUTE_FALLBACK, NULL);
 	ck_assert_str_eq(r->reported, "gpt-4-turbo-2024-04-09");
 	r = route_is(NULL, "o1", "chatgpt", "o1", "o1", 0, NULL);
 	ck_assert_str_eq(r->reported, "o1-2024-12-18");
@@ -375,10 +377,12 @@ START_TEST(stored_after_env)
 	ck_assert_str_eq(r->pin_account, "abcdef012345");
 	IS(route_resolve(&cfg, st, &ar, "st-bad", &rr), ROUTE_BAD_PIN);
 	/* without the store only env counts */
-	route_is(NULL, "stored-only", "chatgpt", NULL, "stored-only", 0, NULL);
+	route_is(NULL, "stored-only", "chatgpt", NULL, "stored-only",
+	    ROUTE_FALLBACK, NULL);
 	/* removed: routes as before */
 	OK(mapping_remove(st, "stored-only"));
-	route_is(st, "stored-only", "chatgpt", NULL, "stored-only", 0, NULL);
+	route_is(st, "stored-only", "chatgpt", NULL, "stored-only",
+	    ROUTE_FALLBACK, NULL);
 }
 END_TEST
 
