@@ -42,6 +42,9 @@ enum app_err	 h_responses_item(struct req *, const char *);
 /* handlers/tokens.c */
 enum app_err	 h_tokens_page(struct req *, const char *);
 enum app_err	 h_tokens_login(struct req *, const char *);
+enum app_err	 h_admin_page(struct req *, const char *);
+enum app_err	 h_admin_login(struct req *, const char *);
+enum app_err	 h_admin_logout(struct req *, const char *);
 enum app_err	 h_tokens_logout(struct req *, const char *);
 enum app_err	 h_tokens_upload(struct req *, const char *);
 enum app_err	 h_tokens_clear(struct req *, const char *);

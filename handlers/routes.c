@@ -22,6 +22,12 @@
 	{ "POST", "/seed_tokens/clear", (flags) | ROUTE_BODY,		\
 	  h_seed_tokens_clear }
 
+/* The operator console (handlers/admin.c), at the root and under the prefix. */
+#define ADMIN_ROUTES(flags)						\
+	{ "GET", "/admin", (flags), h_admin_page },			\
+	{ "POST", "/admin/login", (flags) | ROUTE_BODY, h_admin_login }, \
+	{ "POST", "/admin/logout", (flags) | ROUTE_BODY, h_admin_logout }
+
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its
  * own routes after the API's, and the mirror's proxy as the fallback
@@ -65,6 +71,8 @@ const struct route handler_routes[] = {
 	  h_responses_item },
 	TOKENS_ROUTES(0),
 	TOKENS_ROUTES(ROUTE_API),
+	ADMIN_ROUTES(0),
+	ADMIN_ROUTES(ROUTE_API),
 	/* off (404) unless METRICS / MANAGEMENT_SECRET: handlers/metrics.c,
 	 * handlers/mgmt_api.c */
 	{ "GET", "/metrics", 0, h_metrics },

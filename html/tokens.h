@@ -19,6 +19,7 @@
 /* What every page needs. */
 struct tokens_page {
 	const char	*base;		/* mount + prefix: "" or "/pfx/secret" */
+	const char	*home;		/* "/tokens" or "/admin": the login form */
 	const char	*nonce;		/* CSP style nonce */
 	const char	*flash;		/* one line of feedback, or NULL */
 	int		 flash_bad;	/* shown as an error */
@@ -45,6 +46,9 @@ struct tokens_view {
 	const struct acct_info	*errors;
 	size_t			 nerrors, errors_total;
 };
+
+/* The look shared with /admin (html/admin*.c). */
+extern const char tokens_css[];
 
 int	 tokens_html_main(struct buf *, const struct tokens_page *,
 	    const struct tokens_view *);

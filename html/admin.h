@@ -1,0 +1,45 @@
+/*
+ * The /admin console's templates (html/admin_*.c).  The look, the login
+ * form and the escaping are /tokens' (html/tokens.h, html/escape.h);
+ * every value is escaped here by context, so callers pass raw data.
+ */
+#ifndef HTML_ADMIN_H
+#define HTML_ADMIN_H
+
+#include <json-c/json.h>
+
+#include "fcgi/buf.h"
+#include "html/tokens.h"
+
+#define ADMIN_SHARE_MAX		8	/* bars in a share chart */
+#define ADMIN_REFRESH_MS	10000	/* the overview's live refresh */
+
+/* What the overview shows; stats is mgmt_statistics() for today. */
+struct admin_overview {
+	const char		*csrf;
+	long			 uptime;	/* seconds */
+	struct json_object	*stats;
+	const char		*today;		/* "YYYYMMDD" in stats' days */
+	double			 p50_ms, p95_ms;	/* -1: no request yet */
+};
+
+/* The whole page, or (fragment) only what the live refresh replaces. */
+int	 admin_html_overview(struct buf *, const struct tokens_page *,
+	    const struct admin_overview *, int fragment);
+
+/* html/admin_svg.c: the charts, drawn as inline SVG */
+struct admin_bar {
+	const char	*name;
+	double		 value;
+};
+/* Columns per minute, errors stacked in another colour, oldest first. */
+void	 admin_svg_minutes(struct buf *, const char *title,
+	    const double *total, const double *errors, size_t n);
+/* A line of values per minute with horizontal p50/p95 marks. */
+void	 admin_svg_latency(struct buf *, const double *avg_ms, size_t n,
+	    double p50_ms, double p95_ms);
+/* Horizontal bars with their names and shares of the sum. */
+void	 admin_svg_share(struct buf *, const char *title,
+	    const struct admin_bar *, size_t n);
+
+#endif
