@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""The /admin console through nginx + spawn-fcgi (2 processes), the DeepSeek
+mock as the upstream (and CGI runs for API_PREFIX):
+
+  * without a login: the page and its live fragment answer 401 with the
+    login form (posting to /admin/login); a form POST is sent back (303)
+    to the login; under API_PREFIX the same;
+  * the login is /tokens' own: a wrong code 401, a right one 303 back to
+    /admin with the session cookie; /tokens' login still lands on /tokens;
+  * the overview: every number box, four inline SVG charts, a CSP that
+    allows only this page's nonce, no external script, font or style;
+  * traffic made through the management API's account and key shows up:
+    requests today, success rate, requests per minute, p95, the bars of
+    the per-minute chart, the provider and model shares; a model name
+    with <script> is shown escaped;
+  * logout refused without or with a wrong CSRF token (403), then done,
+    and the cookie no longer opens the page.
+
+Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "mock"))
+
+import harness  # noqa: E402
+from harness import HarnessError, Results  # noqa: E402
+import deepseek_mock  # noqa: E402
+
+CODE = "adm-code-7c1e-" + "q" * 12
+SECRET = "adm-mgmt-secret-" + "z" * 16
+U1 = deepseek_mock.DEFAULT_USER_TOKEN
+FORM = "application/x-www-form-urlencoded"
+SAME = {"Sec-Fetch-Site": "same-origin"}
+EVIL = "<script>alert(1)</script>"
+DOWN = "http://127.0.0.1:9"
+
+
+def req(port, method, path, body=None, ctype=None, cookie=None, headers=None):
+    h = {}
+    if ctype:
+        h["Content-Type"] = ctype
+    if cookie:
+        h["Cookie"] = cookie
+    h.update(headers or {})
+    if body is None and method == "POST":
+        body = b""
+    return harness.http(port, method, path, body, headers=h, timeout=30)
+
+
+def mgmt(port, method, path, body=None):
+    h = {"Authorization": "Bearer " + SECRET}
+    if body is not None:
+        h["Content-Type"] = "application/json"
+        body = json.dumps(body)
+    resp = harness.http(port, method, "/v0/management/" + path, body, headers=h, timeout=60)
+    doc = resp.json() or {}
+    return resp, (doc.get("data") if doc.get("success") is True else None)
+
+
+def chat(port, key, content, model="DeepSeek-V3.2"):
+    body = {"model": model, "messages": [{"role": "user", "content": content}]}
+    return harness.http(port, "POST", "/v1/chat/completions", json.dumps(body),
+                        headers={"Content-Type": "application/json",
+                                 "Authorization": "Bearer " + key}, timeout=60)
+
+
+def text(resp):
+    return resp.body.decode("utf-8", "replace")
+
+
+def box(page, bid):
+    m = re.search(r'<b id="%s">([^<]*)</b>' % re.escape(bid), page)
+    return m.group(1) if m else None
+
+
+def form(**kv):
+    return urllib.parse.urlencode(kv)
+
+
+def login(r, port, pre, base=""):
+    resp = req(port, "POST", base + "/admin/login", form(code=CODE), FORM, headers=SAME)
+    sc = resp.header("set-cookie") or ""
+    ok = r.check(pre + "login: 303 back to /admin with the session cookie",
+                 resp.status == 303 and resp.header("location") == base + "/admin?m=login" and
+                 sc.startswith("c2a_admin="), resp.describe() + " set-cookie=" + sc)
+    return sc.split(";", 1)[0] if ok else None
+
+
+def check_anonymous(r, port, pre, base=""):
+    resp = req(port, "GET", base + "/admin")
+    page = text(resp)
+    r.check(pre + "GET /admin without a login: 401 with the login form to /admin/login",
+            resp.status == 401 and 'action="%s/admin/login"' % base in page and
+            'id="live"' not in page, resp.describe())
+    resp = req(port, "GET", base + "/admin?fragment=1")
+    r.check(pre + "the live fragment without a login: 401, no numbers",
+            resp.status == 401 and 'id="requests"' not in text(resp), resp.describe())
+    resp = req(port, "POST", base + "/admin/logout", form(csrf="0" * 64), FORM, headers=SAME)
+    r.check(pre + "a form POST without a login: 303 to the login",
+            resp.status == 303 and
+            resp.header("location") == base + "/admin?m=session", resp.describe())
+    resp = req(port, "POST", base + "/admin/login", form(code="wrong-code"), FORM,
+               headers=SAME)
+    r.check(pre + "a wrong code: 401 and no cookie",
+            resp.status == 401 and not resp.header("set-cookie"), resp.describe())
+    resp = req(port, "POST", base + "/admin/login", form(code=CODE), FORM,
+               headers={"Sec-Fetch-Site": "cross-site"})
+    r.check(pre + "a login form from another site: 403", resp.status == 403,
+            resp.describe())
+
+
+def check_page_shape(r, port, cookie):
+    resp = req(port, "GET", "/admin?m=login", cookie=cookie)
+    page = text(resp)
+    csp = resp.header("content-security-policy") or ""
+    nonce = re.search(r"script-src 'nonce-([0-9a-f]{32})'", csp)
+    r.check("the overview: 200 with the flash 'Logged in.'",
+            resp.status == 200 and "Logged in." in page, resp.describe())
+    r.check("CSP: scripts and styles only by this response's nonce, fetch to self only",
+            nonce is not None and "default-src 'none'" in csp and
+            "connect-src 'self'" in csp and
+            ('<script nonce="%s">' % nonce.group(1)) in page, csp)
+    r.check("no external script, style, font or image: no src=, no href to another host",
+            " src=" not in page and "http://" not in page and "https://" not in page and
+            "@import" not in page and "url(" not in page, page[:300])
+    for bid in ("uptime", "requests", "success-rate", "avg-latency", "p95-latency", "rpm",
+                "streams"):
+        r.check("number box %s present" % bid, box(page, bid) is not None, bid)
+    r.check("four inline SVG charts",
+            page.count("<svg class=\"chart") == 4 and
+            all('id="chart-%s"' % c in page for c in ("rpm", "latency", "providers",
+                                                        "models")), "")
+    r.check("light and dark: prefers-color-scheme in the CSS",
+            "prefers-color-scheme:dark" in page, "")
+    r.check("the logout form carries the CSRF token",
+            re.search(r'action="/admin/logout" id="logout"><input type="hidden" '
+                      r'name="csrf" value="[0-9a-f]{64}"', page) is not None, "")
+    frag = req(port, "GET", "/admin?fragment=1", cookie=cookie)
+    ft = text(frag)
+    r.check("?fragment=1: only the live part, no script, no page shell",
+            frag.status == 200 and 'id="requests"' in ft and "<html" not in ft and
+            "<script" not in ft and "script-src" not in
+            (frag.header("content-security-policy") or ""), frag.describe())
+    return page
+
+
+def check_traffic(r, port, cookie, before):
+    resp, d = mgmt(port, "POST", "accounts", {"provider": "deepseek", "credential": U1,
+                                              "label": EVIL, "validate": True})
+    r.check("an account added through the management API (the mock validates it)",
+            resp.status == 200 and d and d.get("added") is True, resp.describe())
+    resp, d = mgmt(port, "POST", "api-keys", {"name": "admin-test"})
+    key = (d or {}).get("key") or ""
+    r.check("a key created", key.startswith("sk-"), resp.describe())
+    n0 = int(box(before, "requests") or "-1")
+    codes = [chat(port, key, "hello %d" % i).status for i in range(3)]
+    codes.append(chat(port, key, "broken [[fail:400]]").status)
+    codes.append(chat(port, key, "x", model=EVIL).status)
+    r.check("five chat requests: three answered, two refused",
+            codes[:3] == [200] * 3 and codes[3] >= 400 and codes[4] >= 400, repr(codes))
+    resp = req(port, "GET", "/admin?fragment=1", cookie=cookie)
+    page = text(resp)
+    n1 = int(box(page, "requests") or "-1")
+    r.check("requests today grew by exactly 5 (%d -> %d)" % (n0, n1), n1 == n0 + 5,
+            box(page, "requests"))
+    rate = box(page, "success-rate") or ""
+    want = "%.1f%%" % (3 * 100.0 / n1) if n1 > 0 else "?"
+    r.check("success rate today: 3 of %d = %s" % (n1, want), rate == want, rate)
+    rpm = float(box(page, "rpm") or "0")
+    r.check("requests per minute above zero", rpm > 0, box(page, "rpm"))
+    r.check("p95 latency now a number of ms",
+            re.fullmatch(r"\d+ ms", box(page, "p95-latency") or "") is not None,
+            box(page, "p95-latency"))
+    bars = re.search(r'id="chart-rpm">.*?</svg>', page, re.S)
+    r.check("the per-minute chart draws requests and errors",
+            bars is not None and 'class="ch-bar"' in bars.group(0) and
+            'class="ch-err"' in bars.group(0), bars.group(0)[:400] if bars else page[:400])
+    lat = re.search(r'id="chart-latency">.*?</svg>', page, re.S)
+    r.check("the latency chart draws a line and the p50/p95 marks",
+            lat is not None and re.search(r'class="ch-line" d="M[\d.]+ [\d.]+',
+                                          lat.group(0)) is not None and
+            'class="ch-p95"' in lat.group(0), lat.group(0)[:400] if lat else "")
+    prov = re.search(r'id="chart-providers">.*?</svg>', page, re.S)
+    r.check("the provider share names deepseek with its requests",
+            prov is not None and re.search(r'>deepseek</text>.*?>4 \(\d+%\)</text>',
+                                           prov.group(0), re.S) is not None,
+            prov.group(0)[:600] if prov else "")
+    models = re.search(r'id="chart-models">.*?</svg>', page, re.S)
+    r.check("the model share names DeepSeek-V3.2",
+            models is not None and ">DeepSeek-V3.2</text>" in models.group(0),
+            models.group(0)[:600] if models else "")
+    r.check("a model name with <script> is shown escaped, never as markup",
+            "&lt;script&gt;alert(1)&lt;/script&gt;" in page and EVIL not in page,
+            page[page.find("chart-models"):][:800])
+    row = re.search(r"<tr><td>deepseek</td>(.*?)</tr>", page)
+    cells = re.findall(r'<td class="n[^"]*">([^<]*)</td>', row.group(1)) if row else []
+    r.check("providers table: deepseek with 1 active account and a last latency",
+            len(cells) == 5 and cells[0] == "1" and cells[1] == "1" and
+            cells[4].endswith(" ms"), repr(cells))
+
+
+def check_logout(r, port, cookie):
+    resp = req(port, "POST", "/admin/logout", "", FORM, cookie=cookie, headers=SAME)
+    r.check("logout without the CSRF token: 403", resp.status == 403, resp.describe())
+    resp = req(port, "POST", "/admin/logout", form(csrf="0" * 64), FORM, cookie=cookie,
+               headers=SAME)
+    r.check("logout with a wrong CSRF token: 403", resp.status == 403, resp.describe())
+    page = text(req(port, "GET", "/admin", cookie=cookie))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    resp = req(port, "POST", "/admin/logout", form(csrf=csrf.group(1) if csrf else ""),
+               FORM, cookie=cookie, headers={"Sec-Fetch-Site": "cross-site"})
+    r.check("logout with the token but from another site: 403", resp.status == 403,
+            resp.describe())
+    resp = req(port, "POST", "/admin/logout", form(csrf=csrf.group(1) if csrf else ""),
+               FORM, cookie=cookie, headers=SAME)
+    r.check("logout with the token: 303 to /admin?m=logout",
+            resp.status == 303 and resp.header("location") == "/admin?m=logout",
+            resp.describe())
+    resp = req(port, "GET", "/admin", cookie=cookie)
+    r.check("the old cookie no longer opens the console: 401",
+            resp.status == 401, resp.describe())
+
+
+def cgi(binary, method, path, env, body=b"", extra=None):
+    """One CGI run of the binary: (status, headers text, body)."""
+    e = dict(env, GATEWAY_INTERFACE="CGI/1.1", REQUEST_METHOD=method, REQUEST_URI=path,
+             QUERY_STRING=path.split("?", 1)[1] if "?" in path else "",
+             SERVER_PROTOCOL="HTTP/1.1", CHAT2API_LOG_LEVEL="error",
+             CONTENT_LENGTH=str(len(body)), REMOTE_ADDR="127.0.0.1")
+    e.update(extra or {})
+    p = subprocess.run([binary], env=e, input=body, capture_output=True, timeout=30)
+    head, _, out = p.stdout.partition(b"\r\n\r\n")
+    head = head.decode("latin-1")
+    m = re.search(r"(?im)^status: (\d+)", head)
+    return (int(m.group(1)) if m else 0), head, out.decode("utf-8", "replace")
+
+
+def check_prefix(r, binary, ws):
+    """Under API_PREFIX (CGI runs): the same gate, links and redirects follow."""
+    data_dir = ws.mkdir("data-cgi")
+    harness.chown_run_user(data_dir)
+    env = dict(os.environ, CHAT2API_DATA_DIR=data_dir, API_PREFIX="secret",
+               AUTHORIZATION=CODE)
+    st, _, out = cgi(binary, "GET", "/secret/admin", env)
+    r.check("API_PREFIX: /secret/admin without a login: 401, the form posts under the prefix",
+            st == 401 and 'action="/secret/admin/login"' in out, "%d %s" % (st, out[:300]))
+    st, head, _ = cgi(binary, "POST", "/secret/admin/login", env,
+                      form(code=CODE).encode(),
+                      {"CONTENT_TYPE": FORM, "HTTP_SEC_FETCH_SITE": "same-origin"})
+    r.check("API_PREFIX: login: 303 to /secret/admin?m=login",
+            st == 303 and "Location: /secret/admin?m=login" in head, head)
+    st, head, _ = cgi(binary, "POST", "/secret/admin/logout", env, form(csrf="0").encode(),
+                      {"CONTENT_TYPE": FORM})
+    r.check("API_PREFIX: a form POST without a login: 303 to the login",
+            st == 303 and "Location: /secret/admin?m=session" in head, head)
+
+
+def check_tokens_login(r, port):
+    resp = req(port, "POST", "/tokens/login", form(code=CODE), FORM, headers=SAME)
+    r.check("/tokens' own login still lands on /tokens",
+            resp.status == 303 and resp.header("location") == "/tokens?m=login",
+            resp.describe())
+
+
+def main():
+    r = Results("test_admin")
+    harness.install_signal_handlers(300)
+    binary = harness.find_binary()
+    ws = harness.Workspace("admin")
+    ds = deepseek_mock.DeepSeekMock().start()
+    try:
+        fe = harness.Nginx(ws, binary, pfx=False, procs=2)
+        fe.check_installed()
+        fe.app_extra = {"DEEPSEEK_BASE_URL": ds.url, "CHATGPT_BASE_URL": DOWN,
+                        "AUTHORIZATION": CODE, "MANAGEMENT_SECRET": SECRET,
+                        "RETRY_TIMES": "1", "CHAT2API_ADMIN_MAX_FAILS": "50"}
+        fe.start()
+        port = fe.port
+        check_anonymous(r, port, "")
+        cookie = login(r, port, "")
+        if cookie:
+            before = check_page_shape(r, port, cookie)
+            check_traffic(r, port, cookie, before)
+            check_logout(r, port, cookie)
+        check_tokens_login(r, port)
+        check_prefix(r, binary, ws)
+    except HarnessError as e:
+        harness.report_setup(r, "admin", e)
+    finally:
+        ds.stop()
+        harness.finish_workspace(r, ws, "admin")
+    return r.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
