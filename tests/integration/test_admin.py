@@ -14,7 +14,10 @@ mock as the upstream (and CGI runs for API_PREFIX):
     the per-minute chart, the provider and model shares; a model name
     with <script> is shown escaped;
   * logout refused without or with a wrong CSRF token (403), then done,
-    and the cookie no longer opens the page.
+    and the cookie no longer opens the page;
+  * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
+    drawn with a real size, the live refresh under the CSP, dark mode, the
+    navigation, logout; screenshots in test-artifacts/admin-*.png.
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
@@ -22,6 +25,7 @@ Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -41,6 +45,7 @@ FORM = "application/x-www-form-urlencoded"
 SAME = {"Sec-Fetch-Site": "same-origin"}
 EVIL = "<script>alert(1)</script>"
 DOWN = "http://127.0.0.1:9"
+BROWSER_DIR = os.path.join(os.path.dirname(HERE), "browser")
 
 
 def req(port, method, path, body=None, ctype=None, cookie=None, headers=None):
@@ -263,6 +268,60 @@ def check_prefix(r, binary, ws):
             st == 303 and "Location: /secret/admin?m=session" in head, head)
 
 
+# ---------------------------------------------------------------- browser
+def browser_dir():
+    """tests/browser with playwright-core installed (npm ci from the lock
+    file), kept in the build tree as test_tokens.py keeps it."""
+    base = os.environ.get("top_builddir") or os.getcwd()
+    dest = os.path.join(base, "tests", "browser-node")
+    os.makedirs(dest, exist_ok=True)
+    for f in ("package.json", "package-lock.json", "admin_browser.mjs"):
+        shutil.copyfile(os.path.join(BROWSER_DIR, f), os.path.join(dest, f))
+    if not os.path.isdir(os.path.join(dest, "node_modules", "playwright-core")):
+        rc = subprocess.run([harness.which("npm"), "ci", "--no-audit", "--no-fund", "--silent"],
+                            cwd=dest, capture_output=True, text=True, timeout=300)
+        if rc.returncode != 0:
+            raise HarnessError("npm ci failed: " + (rc.stderr or rc.stdout)[-800:])
+    return dest
+
+
+def browser_suite(r, port):
+    pre = "browser: "
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if os.environ.get("C2A_IT_NO_BROWSER") == "1" or not os.access(chromium, os.X_OK):
+        if os.environ.get("C2A_IT_NO_BROWSER") == "1" or harness.allow_skip():
+            r.skip(pre + "headless Chromium", "C2A_IT_NO_BROWSER=1 or no chromium")
+        else:
+            r.fail(pre + "setup", "chromium is not installed (apt-get install chromium)")
+        return
+    bdir = browser_dir()
+    art = os.path.join(os.environ.get("top_builddir") or os.getcwd(), "test-artifacts")
+    os.makedirs(art, exist_ok=True)
+    for f in os.listdir(art):
+        if f.startswith("admin-") and f.endswith(".png"):
+            os.unlink(os.path.join(art, f))
+    p = subprocess.run([harness.which("node"), os.path.join(bdir, "admin_browser.mjs"),
+                        "http://127.0.0.1:%d" % port, CODE, art],
+                       capture_output=True, text=True, timeout=240,
+                       env=dict(os.environ, CHROMIUM=chromium))
+    done = False
+    for line in p.stdout.splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if o.get("done"):
+            done = True
+        elif "check" in o:
+            r.check(pre + o["check"], o.get("ok"), o.get("detail"))
+    r.check(pre + "the browser script ran to the end", done and p.returncode == 0,
+            "rc=%s stderr=%s" % (p.returncode, p.stderr[-1500:]))
+    shots = sorted(f for f in os.listdir(art) if f.startswith("admin-"))
+    r.check(pre + "screenshots of every page in test-artifacts/",
+            shots == ["admin-login.png", "admin-overview-dark.png", "admin-overview.png",
+                      "admin-tokens.png"], repr(shots))
+
+
 def check_tokens_login(r, port):
     resp = req(port, "POST", "/tokens/login", form(code=CODE), FORM, headers=SAME)
     r.check("/tokens' own login still lands on /tokens",
@@ -289,6 +348,7 @@ def main():
         if cookie:
             before = check_page_shape(r, port, cookie)
             check_traffic(r, port, cookie, before)
+            browser_suite(r, port)
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
         check_prefix(r, binary, ws)

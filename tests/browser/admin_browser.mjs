@@ -1,0 +1,137 @@
+// Headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+// against the /admin console: log in with a code, see the overview's
+// numbers and its four inline SVG charts actually drawn (in light and in
+// dark), a model name carrying <script> shown as text and never run, the
+// live refresh swapping the numbers in under the page's CSP, the
+// navigation to /tokens, and the logout.  Screenshots of every page go to
+// the artifacts directory.
+//
+// usage: node admin_browser.mjs BASE_URL CODE ARTIFACT_DIR
+// Prints one JSON object per line: {"check","ok","detail"}, then {"done":true}.
+// tests/integration/test_admin.py turns them into test results.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [base, code, art] = process.argv.slice(2);
+
+function out(obj) {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+function check(name, ok, detail) {
+  out({ check: name, ok: !!ok, detail: ok ? undefined : String(detail ?? '') });
+  return !!ok;
+}
+async function submit(page, selector) {
+  const [resp] = await Promise.all([
+    page.waitForNavigation({ waitUntil: 'load' }),
+    page.click(selector),
+  ]);
+  return resp;
+}
+async function shot(page, name) {
+  const f = path.join(art, name);
+  await page.screenshot({ path: f, fullPage: true });
+  check('screenshot ' + name, fs.existsSync(f) && fs.statSync(f).size > 1000, f);
+}
+// Every chart's drawn size and how many bars and lines it holds.
+async function charts(page) {
+  return page.$$eval('svg.chart', (svgs) => svgs.map((s) => {
+    const b = s.getBoundingClientRect();
+    return { id: s.parentElement.id, w: b.width, h: b.height,
+      bars: s.querySelectorAll('rect.ch-bar').length,
+      errs: s.querySelectorAll('rect.ch-err').length,
+      line: (s.querySelector('path.ch-line')?.getAttribute('d') ?? '').length };
+  }));
+}
+
+const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'c2a-chromium-'));
+let ctx;
+try {
+  ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update',
+      '--disable-sync'],
+  });
+  const page = ctx.pages()[0] ?? await ctx.newPage();
+  page.setDefaultTimeout(20000);
+  const consoleErrors = [];
+  const dialogs = [];
+  const offsite = [];
+  // The login page answers 401 on purpose; Chromium reports that status.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 401/.test(m.text())) consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  page.on('request', (q) => { if (!q.url().startsWith(base) && !q.url().startsWith('data:')) offsite.push(q.url()); });
+
+  let resp = await page.goto(base + '/admin');
+  check('GET /admin without a session: 401 and the login form',
+    resp.status() === 401 && await page.isVisible('#login-form'), resp.status());
+  await shot(page, 'admin-login.png');
+  await page.fill('#code', code);
+  resp = await submit(page, '#login-btn');
+  check('login lands on the overview',
+    resp.status() === 200 && new URL(page.url()).pathname === '/admin' &&
+    /Logged in/.test(await page.textContent('#flash') ?? ''), page.url());
+
+  const req = Number.parseInt(await page.textContent('#requests') ?? 'NaN', 10);
+  check('the overview counts the test\'s requests', req >= 5, req);
+  const c = await charts(page);
+  check('four SVG charts, each drawn with a real size',
+    c.length === 4 && c.every((x) => x.w > 200 && x.h > 20), JSON.stringify(c));
+  const byId = Object.fromEntries(c.map((x) => [x.id, x]));
+  check('the per-minute chart has request and error bars',
+    byId['chart-rpm']?.bars > 0 && byId['chart-rpm']?.errs > 0, JSON.stringify(byId['chart-rpm']));
+  check('the latency chart has its line',
+    byId['chart-latency']?.line > 4, JSON.stringify(byId['chart-latency']));
+  check('the share charts have bars',
+    byId['chart-providers']?.bars > 0 && byId['chart-models']?.bars > 0, JSON.stringify(c));
+  const models = await page.textContent('#chart-models') ?? '';
+  check('a model name with <script> is shown as text',
+    models.includes('<script>alert(1)</script>'), models.slice(0, 300));
+  check('nothing ran from it', dialogs.length === 0 &&
+    await page.evaluate(() => document.querySelectorAll('#live script').length) === 0,
+    JSON.stringify(dialogs));
+  await shot(page, 'admin-overview.png');
+
+  // The live refresh: the page's script fetches ?fragment=1 and swaps it in.
+  const refreshed = await page.waitForFunction(
+    () => document.getElementById('live')?.getAttribute('data-refreshed'),
+    null, { timeout: 25000 }).then(() => true, () => false);
+  check('the live refresh ran under the CSP and kept the charts',
+    refreshed && (await charts(page)).length === 4, 'no refresh within 25 s');
+
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  check('dark mode follows prefers-color-scheme', bg === 'rgb(18, 21, 27)', bg);
+  await shot(page, 'admin-overview-dark.png');
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/tokens"]')]).then((x) => x[0]);
+  check('the navigation reaches the ChatGPT pool page with the same session',
+    resp.status() === 200 && !await page.isVisible('#login-form'), resp.status());
+  await shot(page, 'admin-tokens.png');
+
+  await page.goto(base + '/admin');
+  resp = await submit(page, '#logout button');
+  check('logout lands on the login form',
+    new URL(page.url()).pathname === '/admin' && await page.isVisible('#login-form'),
+    page.url());
+  check('no console error (no CSP violation) on any page', consoleErrors.length === 0,
+    consoleErrors.join(' | '));
+  check('no request left this server', offsite.length === 0, offsite.join(' '));
+  out({ done: true });
+} catch (e) {
+  check('browser run', false, e && e.stack ? e.stack : String(e));
+} finally {
+  if (ctx) await ctx.close();
+  fs.rmSync(userDir, { recursive: true, force: true });
+}
