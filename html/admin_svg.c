@@ -47,7 +47,7 @@ static void
 svg_open(struct buf *b, const char *title, double top, const char *unit)
 {
 	buf_adds(b, "<svg class=\"chart\" viewBox=\"0 0 600 160\" "
-	    "role=\"img\" preserveAspectRatio=\"none\"><title>");
+	    "role=\"img\"><title>");
 	html_txts(b, title);
 	buf_adds(b, "</title>");
 	buf_printf(b, "<line class=\"ch-axis\" x1=\"%.0f\" y1=\"%.0f\" "
@@ -113,6 +113,13 @@ admin_svg_latency(struct buf *b, const double *avg_ms, size_t n,
 		pen = 1;
 	}
 	buf_adds(b, "\"/>");
+	/* a dot per minute too: a lone minute draws no line */
+	for (i = 0; i < n; i++)
+		if (avg_ms[i] > 0)
+			buf_printf(b, "<circle class=\"ch-dot\" cx=\"%.1f\" "
+			    "cy=\"%.1f\" r=\"3\"><title>%.0f ms</title></circle>",
+			    PADL + cw * ((double)i + 0.5),
+			    H - PADB - avg_ms[i] / top * ph, avg_ms[i]);
 	if (p50_ms >= 0) {
 		y = H - PADB - p50_ms / top * ph;
 		buf_printf(b, "<line class=\"ch-p50\" x1=\"%.0f\" y1=\"%.1f\" "
