@@ -10,17 +10,47 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "handlers/admin.h"
 #include "handlers/handlers.h"
 #include "handlers/mgmt.h"
-#include "handlers/tokens.h"
 #include "html/admin.h"
 #include "store/reqlog.h"
 
-static void
-adm_init(struct tok *t, struct req *r)
+void
+adm_init(struct tok *t, struct req *r, const char *home)
 {
 	tok_init(t, r);
-	t->home = t->pg.home = "/admin";
+	t->home = home;
+	t->pg.home = "/admin";	/* the login form posts to /admin/login */
+}
+
+int
+adm_page_gate(struct tok *t, enum app_err *e)
+{
+	*e = APP_OK;
+	t->html = 1;
+	if (t->r->store == NULL) {
+		*e = APP_STORE;
+		return 0;
+	}
+	switch (admin_check(t->r, &t->auth)) {
+	case ADMIN_DISABLED:
+		*e = tok_disabled(t);
+		return 0;
+	case ADMIN_BADBEARER:
+		*e = tok_bad_bearer(t);
+		return 0;
+	case ADMIN_THROTTLED:
+		*e = tok_throttled(t, t->auth.retry_after);
+		return 0;
+	case ADMIN_NOAUTH:
+		tok_flash(t);
+		*e = tok_page_login(t, 401);
+		return 0;
+	case ADMIN_OK:
+		break;
+	}
+	return 1;
 }
 
 /* ------------------------------------------------------------ latency */
@@ -92,25 +122,12 @@ h_admin_page(struct req *r, const char *rest)
 	char today[16];
 	uint32_t day;
 	int fragment;
+	enum app_err e;
 
 	(void)rest;
-	adm_init(&t, r);
-	t.html = 1;
-	if (r->store == NULL)
-		return APP_STORE;
-	switch (admin_check(r, &t.auth)) {
-	case ADMIN_DISABLED:
-		return tok_disabled(&t);
-	case ADMIN_BADBEARER:
-		return tok_bad_bearer(&t);
-	case ADMIN_THROTTLED:
-		return tok_throttled(&t, t.auth.retry_after);
-	case ADMIN_NOAUTH:
-		tok_flash(&t);
-		return tok_page_login(&t, 401);
-	case ADMIN_OK:
-		break;
-	}
+	adm_init(&t, r, "/admin");
+	if (!adm_page_gate(&t, &e))
+		return e;
 	tok_flash(&t);
 	f = req_query_get(r, "fragment");
 	fragment = f != NULL && strcmp(f, "1") == 0;
@@ -146,7 +163,7 @@ h_admin_login(struct req *r, const char *rest)
 	struct tok t;
 
 	(void)rest;
-	adm_init(&t, r);
+	adm_init(&t, r, "/admin");
 	return tok_login(&t);
 }
 
@@ -156,6 +173,6 @@ h_admin_logout(struct req *r, const char *rest)
 	struct tok t;
 
 	(void)rest;
-	adm_init(&t, r);
+	adm_init(&t, r, "/admin");
 	return tok_logout(&t);
 }

@@ -26,7 +26,10 @@
 #define ADMIN_ROUTES(flags)						\
 	{ "GET", "/admin", (flags), h_admin_page },			\
 	{ "POST", "/admin/login", (flags) | ROUTE_BODY, h_admin_login }, \
-	{ "POST", "/admin/logout", (flags) | ROUTE_BODY, h_admin_logout }
+	{ "POST", "/admin/logout", (flags) | ROUTE_BODY, h_admin_logout }, \
+	{ "GET", "/admin/accounts", (flags), h_admin_accounts },	\
+	{ "POST", "/admin/accounts/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
+	  h_admin_accounts_post }
 
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its

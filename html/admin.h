@@ -23,9 +23,25 @@ struct admin_overview {
 	double			 p50_ms, p95_ms;	/* -1: no request yet */
 };
 
+/* The shell every console page shares (html/admin_overview.c). */
+void	 admin_html_head(struct buf *, const struct tokens_page *,
+	    const char *title);
+void	 admin_html_topbar(struct buf *, const struct tokens_page *,
+	    const char *csrf, const char *on);
+void	 admin_html_flash(struct buf *, const struct tokens_page *);
+
 /* The whole page, or (fragment) only what the live refresh replaces. */
 int	 admin_html_overview(struct buf *, const struct tokens_page *,
 	    const struct admin_overview *, int fragment);
+
+/* html/admin_accounts.c: accounts per provider (json: mgmt_accounts()) */
+struct admin_accounts {
+	const char		*csrf;
+	const char		*provider;	/* the tab shown; NULL: all */
+	struct json_object	*rows;
+};
+int	 admin_html_accounts(struct buf *, const struct tokens_page *,
+	    const struct admin_accounts *);
 
 /* html/admin_svg.c: the charts, drawn as inline SVG */
 struct admin_bar {

@@ -28,7 +28,13 @@ static const char admin_css[] =
 	".ch-p50{stroke:var(--ok);stroke-dasharray:6 4}"
 	".ch-p95{stroke:var(--warn);stroke-dasharray:6 4}"
 	".ch-txt{fill:var(--mut);font-size:11px}"
-	".ch-name{fill:var(--fg);font-size:12px}";
+	".ch-name{fill:var(--fg);font-size:12px}"
+	"svg.use{width:120px;height:8px;display:block}.use-bg{fill:var(--line)}"
+	"td form{display:inline}input[type=text],input[type=number],select{"
+	"font:inherit;padding:6px 8px;border:1px solid var(--line);"
+	"border-radius:6px;background:var(--bg);color:var(--fg)}"
+	".grid{display:grid;grid-template-columns:repeat(auto-fit,"
+	"minmax(200px,1fr));gap:10px}";
 
 /* Polls ?fragment=1 and swaps the live part; quiet on any failure. */
 static const char admin_js_a[] =
@@ -41,8 +47,8 @@ static const char admin_js_a[] =
 	".catch(function(){});},";
 static const char admin_js_b[] = ");})();";
 
-static void
-head(struct buf *b, const struct tokens_page *pg, const char *title)
+void
+admin_html_head(struct buf *b, const struct tokens_page *pg, const char *title)
 {
 	buf_adds(b, "<!doctype html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\">"
@@ -65,12 +71,13 @@ static const struct {
 	const char	*path, *name;
 } nav_pages[] = {
 	{ "/admin", "Overview" },
+	{ "/admin/accounts", "Accounts" },
 	{ "/tokens", "ChatGPT pool" },
 };
 
-static void
-topbar(struct buf *b, const struct tokens_page *pg, const char *csrf,
-    const char *on)
+void
+admin_html_topbar(struct buf *b, const struct tokens_page *pg,
+    const char *csrf, const char *on)
 {
 	size_t i;
 
@@ -95,6 +102,18 @@ topbar(struct buf *b, const struct tokens_page *pg, const char *csrf,
 		    "Log out</button></form>");
 	}
 	buf_adds(b, "</nav></header>\n");
+}
+
+void
+admin_html_flash(struct buf *b, const struct tokens_page *pg)
+{
+	if (pg->flash == NULL || pg->flash[0] == '\0')
+		return;
+	buf_adds(b, pg->flash_bad ? "<p class=\"flash bad\" id=\"flash\" "
+	    "role=\"alert\">" : "<p class=\"flash ok\" id=\"flash\" "
+	    "role=\"status\">");
+	html_txts(b, pg->flash);
+	buf_adds(b, "</p>");
 }
 
 /* ------------------------------------------------------------ reading */
@@ -278,16 +297,10 @@ admin_html_overview(struct buf *b, const struct tokens_page *pg,
 		live(b, v);
 		return b->failed ? -1 : 0;
 	}
-	head(b, pg, "Overview");
-	topbar(b, pg, v->csrf, "/admin");
+	admin_html_head(b, pg, "Overview");
+	admin_html_topbar(b, pg, v->csrf, "/admin");
 	buf_adds(b, "<main>");
-	if (pg->flash != NULL && pg->flash[0] != '\0') {
-		buf_adds(b, pg->flash_bad ? "<p class=\"flash bad\" id=\"flash\" "
-		    "role=\"alert\">" : "<p class=\"flash ok\" id=\"flash\" "
-		    "role=\"status\">");
-		html_txts(b, pg->flash);
-		buf_adds(b, "</p>");
-	}
+	admin_html_flash(b, pg);
 	buf_adds(b, "<div id=\"live\" aria-live=\"polite\">");
 	live(b, v);
 	buf_adds(b, "</div></main><script nonce=\"");

@@ -41,6 +41,8 @@ import deepseek_mock  # noqa: E402
 CODE = "adm-code-7c1e-" + "q" * 12
 SECRET = "adm-mgmt-secret-" + "z" * 16
 U1 = deepseek_mock.DEFAULT_USER_TOKEN
+U2 = deepseek_mock.OTHER_USER_TOKEN
+BOGUS = "dsNoSuchUserToken" + "9" * 40
 FORM = "application/x-www-form-urlencoded"
 SAME = {"Sec-Fetch-Site": "same-origin"}
 EVIL = "<script>alert(1)</script>"
@@ -212,6 +214,108 @@ def check_traffic(r, port, cookie, before):
             cells[4].endswith(" ms"), repr(cells))
 
 
+def fp(secret):
+    import hashlib
+    return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+ACTIONS = ("add", "validate", "enable", "disable", "delete")
+
+
+def acc_row(page, secret):
+    m = re.search(r'<tr data-fp="%s">(.*?)</tr>' % fp(secret), page, re.S)
+    return m.group(1) if m else None
+
+
+def check_accounts(r, port, cookie):
+    for a in ACTIONS:
+        resp = req(port, "POST", "/admin/accounts/" + a, form(csrf="0" * 64, id="x"), FORM,
+                   headers=SAME)
+        r.check("accounts/%s without a login: 303 to the login" % a,
+                resp.status == 303 and
+                resp.header("location") == "/admin/accounts?m=session", resp.describe())
+    resp = req(port, "GET", "/admin/accounts")
+    r.check("GET /admin/accounts without a login: 401 and the login form",
+            resp.status == 401 and 'id="login-form"' in text(resp), resp.describe())
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    csrf = csrf.group(1) if csrf else ""
+    r.check("the accounts page: every form carries the CSRF token",
+            csrf and page.count("<form ") == page.count('name="csrf" value="%s"' % csrf) >= 5,
+            "%d forms" % page.count("<form "))
+    r.check("the add form has the provider's credential field and the label, limit, weight",
+            'name="credential"' in page and 'name="label"' in page and
+            'name="daily_limit"' in page and 'name="weight"' in page, "")
+    row = acc_row(page, U1) or ""
+    r.check("the account added by API is listed with its label escaped, by fingerprint",
+            "&lt;script&gt;alert(1)&lt;/script&gt;" in row and EVIL not in page and
+            U1 not in page, row[:400])
+    for a in ACTIONS:
+        for c in ("", "0" * 64):
+            resp = req(port, "POST", "/admin/accounts/" + a,
+                       form(csrf=c, id=fp(U1), provider="deepseek", credential=U2), FORM,
+                       cookie=cookie, headers=SAME)
+            r.check("accounts/%s with %s CSRF token: 403" % (a, "a wrong" if c else "no"),
+                    resp.status == 403, resp.describe())
+    resp = req(port, "POST", "/admin/accounts/add",
+               form(csrf=csrf, provider="deepseek", credential=U2, label="two", weight="3",
+                    daily_limit="50"), FORM, cookie=cookie, headers=SAME)
+    r.check("add an account the mock validates: 303 with m=added",
+            resp.status == 303 and
+            resp.header("location") == "/admin/accounts?provider=deepseek&m=added",
+            resp.describe())
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek&m=added", cookie=cookie))
+    row = acc_row(page, U2) or ""
+    r.check("listed: label, active, 0 / 50 with a bar, weight 3",
+            ">two</td>" in row and 'class="st-active">active<' in row and
+            "0 / 50" in row and 'class="use"' in row and '<td class="n">3</td>' in row and
+            "Account validated and added." in page and U2 not in page, row[:600])
+    resp = req(port, "POST", "/admin/accounts/add",
+               form(csrf=csrf, provider="deepseek", credential=BOGUS), FORM, cookie=cookie,
+               headers=SAME)
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie))
+    r.check("a credential the mock refuses: m=refused and not saved",
+            resp.status == 303 and resp.header("location").endswith("m=refused") and
+            acc_row(page, BOGUS) is None, resp.describe())
+    resp = req(port, "POST", "/admin/accounts/add", form(csrf=csrf, provider="deepseek",
+                                                        credential=U2, weight="1000"),
+               FORM, cookie=cookie, headers=SAME)
+    r.check("a weight out of range: 400 with the page and a message",
+            resp.status == 400 and "weight 1 to 100" in text(resp), resp.describe())
+    resp = req(port, "POST", "/admin/accounts/disable",
+               form(csrf=csrf, id=fp(U2), provider="deepseek"), FORM, cookie=cookie,
+               headers=SAME)
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie))
+    r.check("disable: 303 and the row says inactive",
+            resp.status == 303 and 'class="st-inactive">inactive<' in (acc_row(page, U2) or ""),
+            resp.describe())
+    resp = req(port, "POST", "/admin/accounts/enable",
+               form(csrf=csrf, id=fp(U2), provider="deepseek"), FORM, cookie=cookie,
+               headers=SAME)
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie))
+    r.check("enable: active again",
+            resp.status == 303 and 'class="st-active">active<' in (acc_row(page, U2) or ""),
+            resp.describe())
+    resp = req(port, "POST", "/admin/accounts/validate", form(csrf=csrf, provider="deepseek"),
+               FORM, cookie=cookie, headers=SAME)
+    r.check("bulk validate: 2 of 2 valid",
+            resp.status == 303 and resp.header("location") ==
+            "/admin/accounts?provider=deepseek&m=validated&a=2&d=2", resp.describe())
+    page = text(req(port, "GET", resp.header("location") or "/", cookie=cookie))
+    r.check("the page says so", "Validated: 2 of 2 valid." in page, "")
+    resp = req(port, "POST", "/admin/accounts/delete",
+               form(csrf=csrf, id=fp(U2), provider="deepseek"), FORM, cookie=cookie,
+               headers=SAME)
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie))
+    r.check("delete: 303 and the row is gone",
+            resp.status == 303 and acc_row(page, U2) is None and acc_row(page, U1) is not None,
+            resp.describe())
+    resp = req(port, "POST", "/admin/accounts/delete",
+               form(csrf=csrf, id=fp(U2), provider="deepseek"), FORM, cookie=cookie,
+               headers=SAME)
+    r.check("delete it again: 404 with the page", resp.status == 404, resp.describe())
+
+
 def check_logout(r, port, cookie):
     resp = req(port, "POST", "/admin/logout", "", FORM, cookie=cookie, headers=SAME)
     r.check("logout without the CSRF token: 403", resp.status == 403, resp.describe())
@@ -348,6 +452,7 @@ def main():
         if cookie:
             before = check_page_shape(r, port, cookie)
             check_traffic(r, port, cookie, before)
+            check_accounts(r, port, cookie)
             browser_suite(r, port)
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
