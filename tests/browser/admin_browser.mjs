@@ -6,7 +6,10 @@
 // navigation to /tokens, and the logout.  Screenshots of every page go to
 // the artifacts directory.
 //
-// usage: node admin_browser.mjs BASE_URL CODE ARTIFACT_DIR
+// On /admin/accounts it adds an account the mock validates through the
+// form, validates all, and deletes it again.
+//
+// usage: node admin_browser.mjs BASE_URL CODE ARTIFACT_DIR NEW_CREDENTIAL NEW_FP
 // Prints one JSON object per line: {"check","ok","detail"}, then {"done":true}.
 // tests/integration/test_admin.py turns them into test results.
 
@@ -15,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [base, code, art] = process.argv.slice(2);
+const [base, code, art, newCred, newFp] = process.argv.slice(2);
 
 function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -113,6 +116,41 @@ try {
   check('dark mode follows prefers-color-scheme', bg === 'rgb(18, 21, 27)', bg);
   await shot(page, 'admin-overview-dark.png');
   await page.emulateMedia({ colorScheme: 'light' });
+
+  // --- accounts
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/admin/accounts"]')]).then((x) => x[0]);
+  check('the navigation reaches the accounts page', resp.status() === 200 &&
+    await page.isVisible('#accounts'), resp.status());
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('#tabs a[href$="provider=deepseek"]')]).then((x) => x[0]);
+  await page.fill('input[name=credential]', newCred);
+  await page.fill('#f-label', 'from the browser');
+  await page.fill('#f-limit', '20');
+  resp = await submit(page, '#add-btn');
+  const row = page.locator(`tr[data-fp="${newFp}"]`);
+  check('add an account through the form: validated, listed, active',
+    /validated and added/.test(await page.textContent('#flash') ?? '') &&
+    await row.count() === 1 && /active/.test(await row.textContent() ?? ''),
+    await page.textContent('#flash'));
+  check('the secret itself is nowhere on the page',
+    !(await page.content()).includes(newCred), 'secret shown');
+  check('today\'s use against the limit drawn as a bar',
+    await row.locator('svg.use rect.use-bg').count() === 1, 'no bar');
+  const label = await page.textContent(`tr[data-fp] td.label`) ?? '';
+  check('a label with <script> is shown as text',
+    (await page.locator('td.label').allTextContents()).includes('<script>alert(1)</script>'),
+    label);
+  await shot(page, 'admin-accounts.png');
+  resp = await submit(page, '#bulk-validate');
+  check('bulk validate: every account valid',
+    /Validated: (\d+) of \1 valid/.test(await page.textContent('#flash') ?? ''),
+    await page.textContent('#flash'));
+  resp = await submit(page, `tr[data-fp="${newFp}"] form[action$="/delete"] button`);
+  check('delete: the row is gone',
+    /deleted/.test(await page.textContent('#flash') ?? '') &&
+    await page.locator(`tr[data-fp="${newFp}"]`).count() === 0,
+    await page.textContent('#flash'));
 
   resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
     page.click('nav a[href$="/tokens"]')]).then((x) => x[0]);

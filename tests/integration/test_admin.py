@@ -16,8 +16,9 @@ mock as the upstream (and CGI runs for API_PREFIX):
   * logout refused without or with a wrong CSRF token (403), then done,
     and the cookie no longer opens the page;
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
-    drawn with a real size, the live refresh under the CSP, dark mode, the
-    navigation, logout; screenshots in test-artifacts/admin-*.png.
+    drawn with a real size, the live refresh under the CSP, dark mode, an
+    account added through the form, bulk validate, delete, the navigation,
+    logout; screenshots in test-artifacts/admin-*.png.
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
@@ -405,7 +406,7 @@ def browser_suite(r, port):
         if f.startswith("admin-") and f.endswith(".png"):
             os.unlink(os.path.join(art, f))
     p = subprocess.run([harness.which("node"), os.path.join(bdir, "admin_browser.mjs"),
-                        "http://127.0.0.1:%d" % port, CODE, art],
+                        "http://127.0.0.1:%d" % port, CODE, art, U2, fp(U2)],
                        capture_output=True, text=True, timeout=240,
                        env=dict(os.environ, CHROMIUM=chromium))
     done = False
@@ -422,8 +423,8 @@ def browser_suite(r, port):
             "rc=%s stderr=%s" % (p.returncode, p.stderr[-1500:]))
     shots = sorted(f for f in os.listdir(art) if f.startswith("admin-"))
     r.check(pre + "screenshots of every page in test-artifacts/",
-            shots == ["admin-login.png", "admin-overview-dark.png", "admin-overview.png",
-                      "admin-tokens.png"], repr(shots))
+            shots == ["admin-accounts.png", "admin-login.png", "admin-overview-dark.png",
+                      "admin-overview.png", "admin-tokens.png"], repr(shots))
 
 
 def check_tokens_login(r, port):
