@@ -34,7 +34,8 @@ static const char admin_css[] =
 	"font:inherit;padding:6px 8px;border:1px solid var(--line);"
 	"border-radius:6px;background:var(--bg);color:var(--fg)}"
 	".grid{display:grid;grid-template-columns:repeat(auto-fit,"
-	"minmax(200px,1fr));gap:10px}";
+	"minmax(200px,1fr));gap:10px}.grid input{width:100%}"
+	"#tabs{margin:0 0 12px}";
 
 /* Polls ?fragment=1 and swaps the live part; quiet on any failure. */
 static const char admin_js_a[] =
