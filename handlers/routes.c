@@ -29,7 +29,10 @@
 	{ "POST", "/admin/logout", (flags) | ROUTE_BODY, h_admin_logout }, \
 	{ "GET", "/admin/accounts", (flags), h_admin_accounts },	\
 	{ "POST", "/admin/accounts/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
-	  h_admin_accounts_post }
+	  h_admin_accounts_post },					\
+	{ "GET", "/admin/keys", (flags), h_admin_keys },		\
+	{ "POST", "/admin/keys/", (flags) | ROUTE_SUBPATH | ROUTE_BODY,	\
+	  h_admin_keys_post }
 
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its

@@ -29,6 +29,13 @@ void	 admin_html_head(struct buf *, const struct tokens_page *,
 void	 admin_html_topbar(struct buf *, const struct tokens_page *,
 	    const char *csrf, const char *on);
 void	 admin_html_flash(struct buf *, const struct tokens_page *);
+/* <form method=post action=BASE+path> with the CSRF field. */
+void	 admin_form_open(struct buf *, const struct tokens_page *,
+	    const char *path, const char *csrf);
+void	 admin_hidden(struct buf *, const char *name, const char *value);
+/* A member of o: the string ("" when absent), the integer (0). */
+const char	*admin_jstr(struct json_object *, const char *);
+long long	 admin_jint(struct json_object *, const char *);
 
 /* The whole page, or (fragment) only what the live refresh replaces. */
 int	 admin_html_overview(struct buf *, const struct tokens_page *,
@@ -42,6 +49,16 @@ struct admin_accounts {
 };
 int	 admin_html_accounts(struct buf *, const struct tokens_page *,
 	    const struct admin_accounts *);
+
+/* html/admin_keys.c: API keys (json: mgmt_keys()) */
+struct admin_keys {
+	const char		*csrf;
+	struct json_object	*rows;
+	const char		*created_name;	/* just made: shown once */
+	const char		*created_key;
+};
+int	 admin_html_keys(struct buf *, const struct tokens_page *,
+	    const struct admin_keys *);
 
 /* html/admin_svg.c: the charts, drawn as inline SVG */
 struct admin_bar {

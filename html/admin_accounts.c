@@ -14,53 +14,20 @@
 #include "html/escape.h"
 #include "upstream/provider.h"
 
-static struct json_object *
-jget(struct json_object *o, const char *k)
-{
-	struct json_object *v;
-
-	return o != NULL && json_object_object_get_ex(o, k, &v) ? v : NULL;
-}
-
-static const char *
-jstr(struct json_object *o, const char *k)
-{
-	struct json_object *v = jget(o, k);
-
-	return v != NULL && json_object_is_type(v, json_type_string) ?
-	    json_object_get_string(v) : "";
-}
-
-static long long
-jint(struct json_object *o, const char *k)
-{
-	struct json_object *v = jget(o, k);
-
-	return v != NULL ? (long long)json_object_get_int64(v) : 0;
-}
+#define jstr	admin_jstr
+#define jint	admin_jint
 
 static void
 form_open(struct buf *b, const struct tokens_page *pg, const char *action,
     const char *csrf)
 {
-	buf_adds(b, "<form method=\"post\" action=\"");
-	html_attrs(b, pg->base);
-	html_attrs(b, "/admin/accounts/");
-	html_attrs(b, action);
-	buf_adds(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
-	html_attrs(b, csrf);
-	buf_adds(b, "\">");
+	char path[64];
+
+	snprintf(path, sizeof(path), "/admin/accounts/%s", action);
+	admin_form_open(b, pg, path, csrf);
 }
 
-static void
-hidden(struct buf *b, const char *name, const char *value)
-{
-	buf_adds(b, "<input type=\"hidden\" name=\"");
-	html_attrs(b, name);
-	buf_adds(b, "\" value=\"");
-	html_attrs(b, value);
-	buf_adds(b, "\">");
-}
+#define hidden	admin_hidden
 
 /* One small form: a button that acts on one account. */
 static void

@@ -73,6 +73,7 @@ static const struct {
 } nav_pages[] = {
 	{ "/admin", "Overview" },
 	{ "/admin/accounts", "Accounts" },
+	{ "/admin/keys", "API keys" },
 	{ "/tokens", "ChatGPT pool" },
 };
 
@@ -115,6 +116,47 @@ admin_html_flash(struct buf *b, const struct tokens_page *pg)
 	    "role=\"status\">");
 	html_txts(b, pg->flash);
 	buf_adds(b, "</p>");
+}
+
+void
+admin_form_open(struct buf *b, const struct tokens_page *pg,
+    const char *path, const char *csrf)
+{
+	buf_adds(b, "<form method=\"post\" action=\"");
+	html_attrs(b, pg->base);
+	html_attrs(b, path);
+	buf_adds(b, "\"><input type=\"hidden\" name=\"csrf\" value=\"");
+	html_attrs(b, csrf != NULL ? csrf : "");
+	buf_adds(b, "\">");
+}
+
+void
+admin_hidden(struct buf *b, const char *name, const char *value)
+{
+	buf_adds(b, "<input type=\"hidden\" name=\"");
+	html_attrs(b, name);
+	buf_adds(b, "\" value=\"");
+	html_attrs(b, value);
+	buf_adds(b, "\">");
+}
+
+const char *
+admin_jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return o != NULL && json_object_object_get_ex(o, k, &v) &&
+	    json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : "";
+}
+
+long long
+admin_jint(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+
+	return o != NULL && json_object_object_get_ex(o, k, &v) && v != NULL ?
+	    (long long)json_object_get_int64(v) : 0;
 }
 
 /* ------------------------------------------------------------ reading */

@@ -317,6 +317,73 @@ def check_accounts(r, port, cookie):
     r.check("delete it again: 404 with the page", resp.status == 404, resp.describe())
 
 
+KEY_ACTIONS = ("create", "enable", "disable", "delete")
+
+
+def key_row(page, name_html):
+    m = re.search(r'<tr data-id="([^"]+)"><td class="name">%s</td>(.*?)</tr>'
+                  % re.escape(name_html), page, re.S)
+    return (m.group(1), m.group(2)) if m else (None, "")
+
+
+def check_keys(r, port, cookie):
+    for a in KEY_ACTIONS:
+        resp = req(port, "POST", "/admin/keys/" + a, form(csrf="0" * 64, id="x", name="n"),
+                   FORM, headers=SAME)
+        r.check("keys/%s without a login: 303 to the login" % a,
+                resp.status == 303 and resp.header("location") == "/admin/keys?m=session",
+                resp.describe())
+    resp = req(port, "GET", "/admin/keys")
+    r.check("GET /admin/keys without a login: 401", resp.status == 401, resp.describe())
+    page = text(req(port, "GET", "/admin/keys", cookie=cookie))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    csrf = csrf.group(1) if csrf else ""
+    for a in KEY_ACTIONS:
+        for c in ("", "0" * 64):
+            resp = req(port, "POST", "/admin/keys/" + a, form(csrf=c, id="x", name="n"),
+                       FORM, cookie=cookie, headers=SAME)
+            r.check("keys/%s with %s CSRF token: 403" % (a, "a wrong" if c else "no"),
+                    resp.status == 403, resp.describe())
+    name = "<b>ci</b>"
+    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, name=name), FORM,
+               cookie=cookie, headers=SAME)
+    page = text(resp)
+    m = re.search(r'<code id="key">(sk-[^<]+)</code>', page)
+    key = m.group(1) if m else ""
+    r.check("create a key: the answer shows it once, its name escaped",
+            resp.status == 200 and key and "&lt;b&gt;ci&lt;/b&gt;" in page and
+            "<b>ci</b>" not in page, resp.describe())
+    page = text(req(port, "GET", "/admin/keys", cookie=cookie))
+    kid, row = key_row(page, "&lt;b&gt;ci&lt;/b&gt;")
+    r.check("listed by name and hint, the key itself no longer shown",
+            kid and "enabled" in row and key and key not in page, row[:300])
+    resp = chat(port, key, "with the console's key")
+    page = text(req(port, "GET", "/admin/keys", cookie=cookie))
+    r.check("the key works for a chat request, and its use is counted",
+            resp.status == 200 and '<td class="n">1</td>' in key_row(page, "&lt;b&gt;ci&lt;/b&gt;")[1],
+            resp.describe())
+    resp = req(port, "POST", "/admin/keys/disable", form(csrf=csrf, id=kid), FORM,
+               cookie=cookie, headers=SAME)
+    st = chat(port, key, "disabled?").status
+    r.check("disable: 303 and the key is refused",
+            resp.status == 303 and resp.header("location") == "/admin/keys?m=disabled" and
+            st in (401, 403), "%s chat=%d" % (resp.describe(), st))
+    resp = req(port, "POST", "/admin/keys/enable", form(csrf=csrf, id=kid), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("enable: it works again", resp.status == 303 and
+            chat(port, key, "again").status == 200, resp.describe())
+    resp = req(port, "POST", "/admin/keys/delete", form(csrf=csrf, id=kid), FORM,
+               cookie=cookie, headers=SAME)
+    page = text(req(port, "GET", "/admin/keys", cookie=cookie))
+    r.check("delete: gone from the page and refused",
+            resp.status == 303 and key_row(page, "&lt;b&gt;ci&lt;/b&gt;")[0] is None and
+            chat(port, key, "gone").status in (401, 403), resp.describe())
+    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, name=""), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("a key without a name: 400 with the page", resp.status == 400 and
+            "needs a name" in text(resp), resp.describe())
+
+
 def check_logout(r, port, cookie):
     resp = req(port, "POST", "/admin/logout", "", FORM, cookie=cookie, headers=SAME)
     r.check("logout without the CSRF token: 403", resp.status == 403, resp.describe())
@@ -454,6 +521,7 @@ def main():
             before = check_page_shape(r, port, cookie)
             check_traffic(r, port, cookie, before)
             check_accounts(r, port, cookie)
+            check_keys(r, port, cookie)
             browser_suite(r, port)
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
