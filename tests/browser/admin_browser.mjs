@@ -152,6 +152,18 @@ try {
     await page.locator(`tr[data-fp="${newFp}"]`).count() === 0,
     await page.textContent('#flash'));
 
+  // --- API keys
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/admin/keys"]')]).then((x) => x[0]);
+  await page.fill('#key-name', 'browser key');
+  resp = await submit(page, '#create-btn');
+  const newKey = (await page.textContent('#key')) ?? '';
+  check('create a key: shown once on the answer', /^sk-/.test(newKey), newKey);
+  await shot(page, 'admin-keys.png');
+  await page.goto(base + '/admin/keys');
+  check('the key is not shown again', !(await page.content()).includes(newKey) &&
+    (await page.locator('td.name').allTextContents()).includes('browser key'), 'shown again');
+
   resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
     page.click('nav a[href$="/tokens"]')]).then((x) => x[0]);
   check('the navigation reaches the ChatGPT pool page with the same session',
