@@ -381,7 +381,8 @@ tokens_html_login(struct buf *b, const struct tokens_page *pg)
 	buf_adds(b, "<main><div class=\"card narrow\" id=\"login\">"
 	    "<h2>Log in</h2>");
 	flash(b, pg);
-	form_open(b, pg, strcmp(pg->home, "/admin") == 0 ? "/admin/login" :
+	form_open(b, pg, pg->home != NULL && strcmp(pg->home, "/admin") == 0 ?
+	    "/admin/login" :
 	    "/tokens/login", "login-form", NULL);
 	buf_adds(b, "<label for=\"code\">Authorization code (one of "
 	    "<code>AUTHORIZATION</code>)</label><input type=\"password\" "

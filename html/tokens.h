@@ -19,10 +19,10 @@
 /* What every page needs. */
 struct tokens_page {
 	const char	*base;		/* mount + prefix: "" or "/pfx/secret" */
-	const char	*home;		/* "/tokens" or "/admin": the login form */
 	const char	*nonce;		/* CSP style nonce */
 	const char	*flash;		/* one line of feedback, or NULL */
 	int		 flash_bad;	/* shown as an error */
+	const char	*home;		/* "/admin": its login form; NULL: /tokens */
 };
 
 enum tokens_col { TOKENS_COL_ACTIVE, TOKENS_COL_COOLING, TOKENS_COL_ERROR,
