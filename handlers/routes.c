@@ -32,7 +32,10 @@
 	  h_admin_accounts_post },					\
 	{ "GET", "/admin/keys", (flags), h_admin_keys },		\
 	{ "POST", "/admin/keys/", (flags) | ROUTE_SUBPATH | ROUTE_BODY,	\
-	  h_admin_keys_post }
+	  h_admin_keys_post },						\
+	{ "GET", "/admin/mappings", (flags), h_admin_mappings },	\
+	{ "POST", "/admin/mappings/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
+	  h_admin_mappings_post }
 
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its

@@ -60,6 +60,18 @@ struct admin_keys {
 int	 admin_html_keys(struct buf *, const struct tokens_page *,
 	    const struct admin_keys *);
 
+/* html/admin_mappings.c: model mappings (mgmt_mappings()) and where a
+ * name goes (mgmt_resolve(); NULL: not asked, or err when it failed) */
+struct admin_mappings {
+	const char		*csrf;
+	struct json_object	*rows;
+	const char		*asked;		/* the name in the box */
+	struct json_object	*resolved;
+	const char		*resolve_err;
+};
+int	 admin_html_mappings(struct buf *, const struct tokens_page *,
+	    const struct admin_mappings *);
+
 /* html/admin_svg.c: the charts, drawn as inline SVG */
 struct admin_bar {
 	const char	*name;

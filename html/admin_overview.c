@@ -74,6 +74,7 @@ static const struct {
 	{ "/admin", "Overview" },
 	{ "/admin/accounts", "Accounts" },
 	{ "/admin/keys", "API keys" },
+	{ "/admin/mappings", "Model mappings" },
 	{ "/tokens", "ChatGPT pool" },
 };
 

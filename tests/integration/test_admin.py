@@ -385,6 +385,62 @@ def check_keys(r, port, cookie):
             "needs a name" in text(resp), resp.describe())
 
 
+def check_mappings(r, port, cookie):
+    for a in ("add", "delete"):
+        resp = req(port, "POST", "/admin/mappings/" + a, form(csrf="0" * 64, name="x"), FORM,
+                   headers=SAME)
+        r.check("mappings/%s without a login: 303 to the login" % a,
+                resp.status == 303 and
+                resp.header("location") == "/admin/mappings?m=session", resp.describe())
+    resp = req(port, "GET", "/admin/mappings?model=DeepSeek-V3.2")
+    r.check("GET /admin/mappings without a login: 401, nothing resolved",
+            resp.status == 401 and 'id="resolved"' not in text(resp), resp.describe())
+    page = text(req(port, "GET", "/admin/mappings", cookie=cookie))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    csrf = csrf.group(1) if csrf else ""
+    for a in ("add", "delete"):
+        for c in ("", "0" * 64):
+            resp = req(port, "POST", "/admin/mappings/" + a,
+                       form(csrf=c, name="team-x", target="DeepSeek-V3.2"), FORM,
+                       cookie=cookie, headers=SAME)
+            r.check("mappings/%s with %s CSRF token: 403" % (a, "a wrong" if c else "no"),
+                    resp.status == 403, resp.describe())
+    resp = req(port, "POST", "/admin/mappings/add",
+               form(csrf=csrf, name=EVIL, target="DeepSeek-V3.2", provider="deepseek"),
+               FORM, cookie=cookie, headers=SAME)
+    page = text(req(port, "GET", "/admin/mappings", cookie=cookie))
+    esc = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    r.check("add a mapping named <script>: 303, listed escaped with a Remove form",
+            resp.status == 303 and resp.header("location") == "/admin/mappings?m=added" and
+            '<td class="name">%s</td>' % esc in page and EVIL not in page and
+            "Remove</button>" in page, resp.describe())
+    page = text(req(port, "GET", "/admin/mappings?model=" + urllib.parse.quote(EVIL),
+                    cookie=cookie))
+    res = re.search(r'<table id="resolved">(.*?)</table>', page, re.S)
+    res = res.group(1) if res else ""
+    r.check("where does it go: deepseek via the mapping, 1 usable account, name escaped",
+            '<td class="provider">deepseek</td>' in res and '<td class="via">mapping</td>' in res
+            and '<td class="n usable">1</td>' in res and EVIL not in page and
+            'value="&#x3C;script' in page, res[:500])
+    page = text(req(port, "GET", "/admin/mappings?model=DeepSeek-R1", cookie=cookie))
+    res = re.search(r'<table id="resolved">(.*?)</table>', page, re.S)
+    r.check("a built-in name: deepseek, built-in, thinking",
+            res and '<td class="via">built-in</td>' in res.group(1) and
+            '<td class="think">yes</td>' in res.group(1), page[:300])
+    resp = req(port, "POST", "/admin/mappings/add", form(csrf=csrf, name="x", target=""),
+               FORM, cookie=cookie, headers=SAME)
+    r.check("a mapping without a target: 400 with the page", resp.status == 400 and
+            'class="flash bad"' in text(resp), resp.describe())
+    resp = req(port, "POST", "/admin/mappings/delete", form(csrf=csrf, name=EVIL), FORM,
+               cookie=cookie, headers=SAME)
+    page = text(req(port, "GET", "/admin/mappings", cookie=cookie))
+    r.check("remove it: 303 and gone", resp.status == 303 and esc not in page,
+            resp.describe())
+    resp = req(port, "POST", "/admin/mappings/delete", form(csrf=csrf, name=EVIL), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("remove it again: 404", resp.status == 404, resp.describe())
+
+
 def check_logout(r, port, cookie):
     resp = req(port, "POST", "/admin/logout", "", FORM, cookie=cookie, headers=SAME)
     r.check("logout without the CSRF token: 403", resp.status == 403, resp.describe())
@@ -524,6 +580,7 @@ def main():
             check_traffic(r, port, cookie, before)
             check_accounts(r, port, cookie)
             check_keys(r, port, cookie)
+            check_mappings(r, port, cookie)
             browser_suite(r, port)
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
