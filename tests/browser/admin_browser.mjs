@@ -164,6 +164,25 @@ try {
   check('the key is not shown again', !(await page.content()).includes(newKey) &&
     (await page.locator('td.name').allTextContents()).includes('browser key'), 'shown again');
 
+  // --- model mappings and the resolve box
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/admin/mappings"]')]).then((x) => x[0]);
+  await page.fill('#m-name', 'browser-model');
+  await page.fill('#m-target', 'DeepSeek-V3.2');
+  await page.selectOption('#m-provider', 'deepseek');
+  resp = await submit(page, '#add-btn');
+  check('add a mapping through the form',
+    /Mapping added/.test(await page.textContent('#flash') ?? '') &&
+    (await page.locator('td.name').allTextContents()).includes('browser-model'),
+    await page.textContent('#flash'));
+  await page.fill('#model', 'browser-model');
+  resp = await submit(page, '#resolve-btn');
+  check('where does it go: deepseek, via the mapping',
+    (await page.textContent('#resolved td.provider')) === 'deepseek' &&
+    (await page.textContent('#resolved td.via')) === 'mapping',
+    await page.textContent('#resolved'));
+  await shot(page, 'admin-mappings.png');
+
   resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
     page.click('nav a[href$="/tokens"]')]).then((x) => x[0]);
   check('the navigation reaches the ChatGPT pool page with the same session',

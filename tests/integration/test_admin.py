@@ -18,7 +18,7 @@ mock as the upstream (and CGI runs for API_PREFIX):
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
     account added through the form, bulk validate, delete, a key created
-    and shown once, the navigation,
+    and shown once, a mapping added and resolved, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
@@ -548,7 +548,8 @@ def browser_suite(r, port):
     shots = sorted(f for f in os.listdir(art) if f.startswith("admin-"))
     r.check(pre + "screenshots of every page in test-artifacts/",
             shots == ["admin-accounts.png", "admin-keys.png", "admin-login.png",
-                      "admin-overview-dark.png", "admin-overview.png", "admin-tokens.png"],
+                      "admin-mappings.png", "admin-overview-dark.png", "admin-overview.png",
+                      "admin-tokens.png"],
             repr(shots))
 
 
