@@ -51,6 +51,7 @@ enum app_err	 h_admin_keys(struct req *, const char *);
 enum app_err	 h_admin_keys_post(struct req *, const char *);
 enum app_err	 h_admin_mappings(struct req *, const char *);
 enum app_err	 h_admin_mappings_post(struct req *, const char *);
+enum app_err	 h_admin_logs(struct req *, const char *);
 enum app_err	 h_tokens_logout(struct req *, const char *);
 enum app_err	 h_tokens_upload(struct req *, const char *);
 enum app_err	 h_tokens_clear(struct req *, const char *);

@@ -35,7 +35,8 @@
 	  h_admin_keys_post },						\
 	{ "GET", "/admin/mappings", (flags), h_admin_mappings },	\
 	{ "POST", "/admin/mappings/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
-	  h_admin_mappings_post }
+	  h_admin_mappings_post },					\
+	{ "GET", "/admin/logs", (flags), h_admin_logs }
 
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its

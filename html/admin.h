@@ -72,6 +72,19 @@ struct admin_mappings {
 int	 admin_html_mappings(struct buf *, const struct tokens_page *,
 	    const struct admin_mappings *);
 
+/* html/admin_logs.c: the request log (mgmt_logs()) with its filter form,
+ * or one entry (mgmt_log_get()) */
+struct admin_logs {
+	const char		*csrf;
+	struct json_object	*rows;		/* the list, or NULL */
+	struct json_object	*entry;		/* the detail, or NULL */
+	/* the filter as asked, for the form and the export links */
+	const char		*from, *status, *provider, *model, *q;
+	long long		 now;
+};
+int	 admin_html_logs(struct buf *, const struct tokens_page *,
+	    const struct admin_logs *);
+
 /* html/admin_svg.c: the charts, drawn as inline SVG */
 struct admin_bar {
 	const char	*name;

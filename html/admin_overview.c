@@ -75,6 +75,7 @@ static const struct {
 	{ "/admin/accounts", "Accounts" },
 	{ "/admin/keys", "API keys" },
 	{ "/admin/mappings", "Model mappings" },
+	{ "/admin/logs", "Logs" },
 	{ "/tokens", "ChatGPT pool" },
 };
 

@@ -24,12 +24,14 @@ mock as the upstream (and CGI runs for API_PREFIX):
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
 
+import html
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -441,6 +443,68 @@ def check_mappings(r, port, cookie):
     r.check("remove it again: 404", resp.status == 404, resp.describe())
 
 
+def log_rows(page):
+    return re.findall(r'<tr data-id="(\d+)">(.*?)</tr>', page, re.S)
+
+
+def check_logs(r, port, cookie):
+    for path in ("/admin/logs", "/admin/logs?format=csv", "/admin/logs?format=json",
+                 "/admin/logs?id=1"):
+        resp = req(port, "GET", path)
+        r.check("GET %s without a login: 401, no log data" % path,
+                resp.status == 401 and "/v1/chat" not in text(resp), resp.describe())
+    _, all_rows = mgmt(port, "GET", "logs?limit=1000")
+    all_rows = all_rows or []
+    page = text(req(port, "GET", "/admin/logs", cookie=cookie))
+    rows = log_rows(page)
+    r.check("the log page lists every logged request (%d)" % len(all_rows),
+            len(rows) == len(all_rows) > 0 and
+            [i for i, _ in rows] == [x["id"] for x in all_rows], "%d rows" % len(rows))
+    page = text(req(port, "GET", "/admin/logs?status=4xx", cookie=cookie))
+    st = [int(m) for m in re.findall(r'<td class="n status">(\d+)</td>', page)]
+    want = sum(1 for x in all_rows if 400 <= x["status"] < 500)
+    r.check("filter status=4xx: exactly the %d refused ones" % want,
+            len(st) == want > 0 and all(400 <= x < 500 for x in st), repr(st))
+    page = text(req(port, "GET", "/admin/logs?model=" + urllib.parse.quote(EVIL), cookie=cookie))
+    r.check("filter by a model named <script>: one row, escaped everywhere",
+            len(log_rows(page)) == 1 and EVIL not in page and
+            '<td class="model">&lt;script&gt;alert(1)&lt;/script&gt;</td>' in page,
+            page[page.find('id="log"'):][:600])
+    page = text(req(port, "GET", "/admin/logs?provider=deepseek&q=%3Cb%3Eci", cookie=cookie))
+    want_q = sum(1 for x in all_rows if x.get("provider") == "deepseek" and
+                 "<b>ci" in (x.get("key") or ""))
+    r.check("filter by provider and text (a key name with markup): %d rows" % want_q,
+            len(log_rows(page)) == want_q > 0 and "<b>ci" not in page,
+            "%d" % len(log_rows(page)))
+    frm = int(time.time()) + 3600
+    page = text(req(port, "GET", "/admin/logs?from=%d" % frm, cookie=cookie))
+    r.check("a time range after the traffic: nothing", log_rows(page) == [] and
+            'id="none"' in page, "")
+    resp = req(port, "GET", "/admin/logs?status=9xx", cookie=cookie)
+    r.check("a bad status class: 400 with a message", resp.status == 400 and
+            'class="flash bad"' in text(resp), resp.describe())
+    page = text(req(port, "GET", "/admin/logs?status=4xx", cookie=cookie))
+    csv_href = re.search(r'id="export-csv" href="([^"]+)"', page)
+    href = html.unescape(csv_href.group(1)) if csv_href else ""
+    resp = req(port, "GET", href or "/none", cookie=cookie)
+    lines = text(resp).strip().splitlines()
+    r.check("the CSV link exports the same filter",
+            resp.status == 200 and "text/csv" in (resp.header("content-type") or "") and
+            lines and lines[0].startswith("id,time,method,route,status") and
+            len(lines) == 1 + want, "%s %s" % (href, resp.describe()))
+    resp = req(port, "GET", "/admin/logs?status=4xx&format=json", cookie=cookie)
+    doc = resp.json()
+    r.check("the JSON export: the filtered entries",
+            resp.status == 200 and isinstance(doc, list) and len(doc) == want, resp.describe())
+    first = all_rows[0]["id"] if all_rows else "0"
+    page = text(req(port, "GET", "/admin/logs?id=" + first, cookie=cookie))
+    r.check("the detail view of the newest entry",
+            'id="entry"' in page and '<td class="route">/v1/chat/completions</td>' in page,
+            page[:400])
+    resp = req(port, "GET", "/admin/logs?id=99999999", cookie=cookie)
+    r.check("the detail of a missing entry: 404", resp.status == 404, resp.describe())
+
+
 def check_logout(r, port, cookie):
     resp = req(port, "POST", "/admin/logout", "", FORM, cookie=cookie, headers=SAME)
     r.check("logout without the CSRF token: 403", resp.status == 403, resp.describe())
@@ -582,6 +646,7 @@ def main():
             check_accounts(r, port, cookie)
             check_keys(r, port, cookie)
             check_mappings(r, port, cookie)
+            check_logs(r, port, cookie)
             browser_suite(r, port)
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
