@@ -81,6 +81,13 @@ h_admin_logs(struct req *r, const char *rest)
 	} else if (mgmt_log_filter(r, &f, &err) < 0)
 		failed(&t, &err, &status);
 	else {
+		/* the form sends its empty fields too: empty is "any" */
+		if (f.provider != NULL && *f.provider == '\0')
+			f.provider = NULL;
+		if (f.model != NULL && *f.model == '\0')
+			f.model = NULL;
+		if (f.text != NULL && *f.text == '\0')
+			f.text = NULL;
 		if (f.limit == 0)
 			f.limit = ADM_LOG_ROWS;
 		if (fmt != NULL && strcmp(fmt, "csv") == 0)

@@ -183,6 +183,21 @@ try {
     await page.textContent('#resolved'));
   await shot(page, 'admin-mappings.png');
 
+  // --- logs: filter, detail
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/admin/logs"]')]).then((x) => x[0]);
+  const all = await page.locator('#log tr[data-id]').count();
+  await page.selectOption('#l-provider', 'chatgpt');
+  resp = await submit(page, '#filter-btn');
+  const pv = await page.locator('#log td.provider').allTextContents();
+  check('the log filtered by provider in the browser',
+    all > 0 && pv.length > 0 && pv.length < all && pv.every((x) => x === 'chatgpt'),
+    `${all} ${JSON.stringify(pv)}`);
+  await shot(page, 'admin-logs.png');
+  resp = await submit(page, '#log a.detail');
+  check('the detail view opens', await page.isVisible('#entry'), page.url());
+  await shot(page, 'admin-log-entry.png');
+
   resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
     page.click('nav a[href$="/tokens"]')]).then((x) => x[0]);
   check('the navigation reaches the ChatGPT pool page with the same session',

@@ -18,7 +18,8 @@ mock as the upstream (and CGI runs for API_PREFIX):
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
     account added through the form, bulk validate, delete, a key created
-    and shown once, a mapping added and resolved, the navigation,
+    and shown once, a mapping added and resolved, the log filtered and
+    an entry opened, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
@@ -476,6 +477,10 @@ def check_logs(r, port, cookie):
     r.check("filter by provider and text (a key name with markup): %d rows" % want_q,
             len(log_rows(page)) == want_q > 0 and "<b>ci" not in page,
             "%d" % len(log_rows(page)))
+    page = text(req(port, "GET", "/admin/logs?from=&status=&provider=&model=&q=",
+                    cookie=cookie))
+    r.check("the form's empty fields mean any: every entry", len(log_rows(page)) == len(all_rows),
+            "%d" % len(log_rows(page)))
     frm = int(time.time()) + 3600
     page = text(req(port, "GET", "/admin/logs?from=%d" % frm, cookie=cookie))
     r.check("a time range after the traffic: nothing", log_rows(page) == [] and
@@ -611,9 +616,9 @@ def browser_suite(r, port):
             "rc=%s stderr=%s" % (p.returncode, p.stderr[-1500:]))
     shots = sorted(f for f in os.listdir(art) if f.startswith("admin-"))
     r.check(pre + "screenshots of every page in test-artifacts/",
-            shots == ["admin-accounts.png", "admin-keys.png", "admin-login.png",
-                      "admin-mappings.png", "admin-overview-dark.png", "admin-overview.png",
-                      "admin-tokens.png"],
+            shots == ["admin-accounts.png", "admin-keys.png", "admin-log-entry.png",
+                      "admin-login.png", "admin-logs.png", "admin-mappings.png",
+                      "admin-overview-dark.png", "admin-overview.png", "admin-tokens.png"],
             repr(shots))
 
 
