@@ -36,7 +36,11 @@
 	{ "GET", "/admin/mappings", (flags), h_admin_mappings },	\
 	{ "POST", "/admin/mappings/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
 	  h_admin_mappings_post },					\
-	{ "GET", "/admin/logs", (flags), h_admin_logs }
+	{ "GET", "/admin/logs", (flags), h_admin_logs },		\
+	{ "GET", "/admin/sessions", (flags), h_admin_sessions },	\
+	{ "POST", "/admin/sessions/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
+	  h_admin_sessions_post },					\
+	{ "GET", "/admin/settings", (flags), h_admin_settings }
 
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its

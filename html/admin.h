@@ -85,6 +85,13 @@ struct admin_logs {
 int	 admin_html_logs(struct buf *, const struct tokens_page *,
 	    const struct admin_logs *);
 
+/* html/admin_settings.c: the live sessions (mgmt_sessions()) with end
+ * and prune forms, and the effective configuration (mgmt_config()) */
+int	 admin_html_sessions(struct buf *, const struct tokens_page *,
+	    const char *csrf, struct json_object *rows);
+int	 admin_html_settings(struct buf *, const struct tokens_page *,
+	    const char *csrf, struct json_object *rows);
+
 /* html/admin_svg.c: the charts, drawn as inline SVG */
 struct admin_bar {
 	const char	*name;

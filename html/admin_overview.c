@@ -76,6 +76,8 @@ static const struct {
 	{ "/admin/keys", "API keys" },
 	{ "/admin/mappings", "Model mappings" },
 	{ "/admin/logs", "Logs" },
+	{ "/admin/sessions", "Sessions" },
+	{ "/admin/settings", "Settings" },
 	{ "/tokens", "ChatGPT pool" },
 };
 

@@ -510,6 +510,59 @@ def check_logs(r, port, cookie):
     r.check("the detail of a missing entry: 404", resp.status == 404, resp.describe())
 
 
+def check_sessions_settings(r, port, cookie):
+    for a in ("prune", "end"):
+        resp = req(port, "POST", "/admin/sessions/" + a, form(csrf="0" * 64, id="x"), FORM,
+                   headers=SAME)
+        r.check("sessions/%s without a login: 303 to the login" % a,
+                resp.status == 303 and
+                resp.header("location") == "/admin/sessions?m=session", resp.describe())
+    for path in ("/admin/sessions", "/admin/settings"):
+        resp = req(port, "GET", path)
+        r.check("GET %s without a login: 401" % path, resp.status == 401 and
+                "DEEPSEEK_BASE_URL" not in text(resp), resp.describe())
+    page = text(req(port, "GET", "/admin/sessions", cookie=cookie))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    csrf = csrf.group(1) if csrf else ""
+    for a in ("prune", "end"):
+        for c in ("", "0" * 64):
+            resp = req(port, "POST", "/admin/sessions/" + a, form(csrf=c, id="x"), FORM,
+                       cookie=cookie, headers=SAME)
+            r.check("sessions/%s with %s CSRF token: 403" % (a, "a wrong" if c else "no"),
+                    resp.status == 403, resp.describe())
+    _, live = mgmt(port, "GET", "sessions")
+    live = live or []
+    ids = re.findall(r'name="id" value="([^"]+)"', page)
+    r.check("the sessions page lists what the API lists (%d) with an End form each" % len(live),
+            len(ids) == len(live) and (live or 'id="none"' in page) and
+            all(html.escape(x["id"], quote=False) in page for x in live), "%d forms" % len(ids))
+    if ids:
+        resp = req(port, "POST", "/admin/sessions/end", form(csrf=csrf, id=html.unescape(ids[0])),
+                   FORM, cookie=cookie, headers=SAME)
+        _, after = mgmt(port, "GET", "sessions")
+        r.check("end one: 303 m=ended and one fewer",
+                resp.status == 303 and resp.header("location") == "/admin/sessions?m=ended" and
+                len(after or []) == len(live) - 1, resp.describe())
+    resp = req(port, "POST", "/admin/sessions/end", form(csrf=csrf, id="nosuchsession"), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("end an unknown session: 404 with the page", resp.status == 404 and
+            'class="flash bad"' in text(resp), resp.describe())
+    resp = req(port, "POST", "/admin/sessions/prune", form(csrf=csrf), FORM, cookie=cookie,
+               headers=SAME)
+    r.check("prune: 303 m=pruned", resp.status == 303 and
+            resp.header("location") == "/admin/sessions?m=pruned", resp.describe())
+    resp = req(port, "GET", "/admin/settings", cookie=cookie)
+    page = text(resp)
+    row = re.search(r'<tr data-name="AUTHORIZATION">(.*?)</tr>', page, re.S)
+    r.check("settings: AUTHORIZATION set, hidden, from the environment; no secret on the page",
+            resp.status == 200 and row and '<td class="value">(set, hidden)</td>' in row.group(1)
+            and '<td class="source">environment</td>' in row.group(1) and
+            CODE not in page and SECRET not in page, row.group(1) if row else page[:300])
+    row = re.search(r'<tr data-name="RETRY_TIMES">(.*?)</tr>', page, re.S)
+    r.check("settings: RETRY_TIMES=1 from the environment",
+            row and '<td class="value">1</td>' in row.group(1), row.group(1) if row else "")
+
+
 def check_logout(r, port, cookie):
     resp = req(port, "POST", "/admin/logout", "", FORM, cookie=cookie, headers=SAME)
     r.check("logout without the CSRF token: 403", resp.status == 403, resp.describe())
@@ -652,6 +705,7 @@ def main():
             check_keys(r, port, cookie)
             check_mappings(r, port, cookie)
             check_logs(r, port, cookie)
+            check_sessions_settings(r, port, cookie)
             browser_suite(r, port)
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
