@@ -198,6 +198,20 @@ try {
   check('the detail view opens', await page.isVisible('#entry'), page.url());
   await shot(page, 'admin-log-entry.png');
 
+  // --- sessions and settings
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/admin/sessions"]')]).then((x) => x[0]);
+  check('the sessions page', resp.status() === 200 && await page.isVisible('#sessions'),
+    resp.status());
+  await shot(page, 'admin-sessions.png');
+  resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
+    page.click('nav a[href$="/admin/settings"]')]).then((x) => x[0]);
+  check('the settings page hides the codes',
+    resp.status() === 200 && !(await page.content()).includes(code) &&
+    (await page.textContent('tr[data-name="AUTHORIZATION"] td.value')) === '(set, hidden)',
+    resp.status());
+  await shot(page, 'admin-settings.png');
+
   resp = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }),
     page.click('nav a[href$="/tokens"]')]).then((x) => x[0]);
   check('the navigation reaches the ChatGPT pool page with the same session',

@@ -19,7 +19,7 @@ mock as the upstream (and CGI runs for API_PREFIX):
     drawn with a real size, the live refresh under the CSP, dark mode, an
     account added through the form, bulk validate, delete, a key created
     and shown once, a mapping added and resolved, the log filtered and
-    an entry opened, the navigation,
+    an entry opened, sessions and settings, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
@@ -671,7 +671,8 @@ def browser_suite(r, port):
     r.check(pre + "screenshots of every page in test-artifacts/",
             shots == ["admin-accounts.png", "admin-keys.png", "admin-log-entry.png",
                       "admin-login.png", "admin-logs.png", "admin-mappings.png",
-                      "admin-overview-dark.png", "admin-overview.png", "admin-tokens.png"],
+                      "admin-overview-dark.png", "admin-overview.png", "admin-sessions.png",
+                      "admin-settings.png", "admin-tokens.png"],
             repr(shots))
 
 
