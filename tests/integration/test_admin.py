@@ -14,7 +14,8 @@ mock as the upstream (and CGI runs for API_PREFIX):
     the per-minute chart, the provider and model shares; a model name
     with <script> is shown escaped;
   * logout refused without or with a wrong CSRF token (403), then done,
-    and the cookie no longer opens the page;
+    and the cookie no longer opens the page; the login's throttle is
+    /tokens' own; no code, credential or key reaches a log file;
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
     account added through the form, bulk validate, delete, a key created
@@ -53,6 +54,7 @@ SAME = {"Sec-Fetch-Site": "same-origin"}
 EVIL = "<script>alert(1)</script>"
 DOWN = "http://127.0.0.1:9"
 BROWSER_DIR = os.path.join(os.path.dirname(HERE), "browser")
+KEYS = []       # every API key the test made: none may reach a log
 
 
 def req(port, method, path, body=None, ctype=None, cookie=None, headers=None):
@@ -171,6 +173,7 @@ def check_traffic(r, port, cookie, before):
             resp.status == 200 and d and d.get("added") is True, resp.describe())
     resp, d = mgmt(port, "POST", "api-keys", {"name": "admin-test"})
     key = (d or {}).get("key") or ""
+    KEYS.append(key)
     r.check("a key created", key.startswith("sk-"), resp.describe())
     n0 = int(box(before, "requests") or "-1")
     codes = [chat(port, key, "hello %d" % i).status for i in range(3)]
@@ -354,6 +357,7 @@ def check_keys(r, port, cookie):
     page = text(resp)
     m = re.search(r'<code id="key">(sk-[^<]+)</code>', page)
     key = m.group(1) if m else ""
+    KEYS.append(key)
     r.check("create a key: the answer shows it once, its name escaped",
             resp.status == 200 and key and "&lt;b&gt;ci&lt;/b&gt;" in page and
             "<b>ci</b>" not in page, resp.describe())
@@ -676,6 +680,38 @@ def browser_suite(r, port):
             repr(shots))
 
 
+def check_throttle(r, binary, ws):
+    """The console's login shares /tokens' throttle (CGI runs, one store)."""
+    data_dir = ws.mkdir("data-throttle")
+    harness.chown_run_user(data_dir)
+    env = dict(os.environ, CHAT2API_DATA_DIR=data_dir, AUTHORIZATION=CODE,
+               CHAT2API_ADMIN_MAX_FAILS="2", CHAT2API_ADMIN_FAIL_WINDOW="60")
+    post = {"CONTENT_TYPE": FORM, "HTTP_SEC_FETCH_SITE": "same-origin"}
+    got = [cgi(binary, "POST", "/admin/login", env, form(code="wrong").encode(), post)[0]
+           for _ in range(2)]
+    st, head, _ = cgi(binary, "POST", "/admin/login", env, form(code=CODE).encode(), post)
+    r.check("throttle: two wrong codes (401), then even the right one: 429 with Retry-After",
+            got == [401, 401] and st == 429 and "Retry-After:" in head, "%r %d" % (got, st))
+    st, _, _ = cgi(binary, "POST", "/tokens/login", env, form(code=CODE).encode(), post)
+    r.check("throttle: /tokens' login is blocked for that address too", st == 429, "%d" % st)
+
+
+def no_secrets_logged(r, ws, secrets):
+    leaks = []
+    logdir = ws.path("log")
+    for fn in sorted(os.listdir(logdir)) if os.path.isdir(logdir) else []:
+        try:
+            with open(os.path.join(logdir, fn), "rb") as f:
+                data = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        for s_ in secrets:
+            if s_ and s_ in data:
+                leaks.append("%s in %s" % (s_[:10] + "...", fn))
+    r.check("no code, secret, credential or key in any log file", not leaks,
+            "; ".join(leaks[:5]))
+
+
 def check_tokens_login(r, port):
     resp = req(port, "POST", "/tokens/login", form(code=CODE), FORM, headers=SAME)
     r.check("/tokens' own login still lands on /tokens",
@@ -711,6 +747,8 @@ def main():
             check_logout(r, port, cookie)
         check_tokens_login(r, port)
         check_prefix(r, binary, ws)
+        check_throttle(r, binary, ws)
+        no_secrets_logged(r, ws, [CODE, SECRET, U1, U2, BOGUS] + KEYS)
     except HarnessError as e:
         harness.report_setup(r, "admin", e)
     finally:
