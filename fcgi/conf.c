@@ -260,8 +260,8 @@ static const struct cfg_var cfg_vars[] = {
 	{ "CHAT2API_MAP_SIZE", NULL, CFG_SIZE, OFF(map_size), "64m", 1L << 20,
 	  LONG_MAX, "initial LMDB map size; grows when full" },
 	{ "CHAT2API_ADMIN_MAX_FAILS", NULL, CFG_LONG, OFF(admin_max_fails),
-	  "10", 0, 100000, "failed /tokens logins or Bearer codes per client "
-	  "address in a window before it gets 429 (0: no limit)" },
+	  "10", 0, 100000, "failed /tokens and /admin logins or Bearer codes per "
+	  "client address in a window before it gets 429 (0: no limit)" },
 	{ "CHAT2API_ADMIN_FAIL_WINDOW", NULL, CFG_LONG, OFF(admin_fail_window),
 	  "600", 1, 86400, "seconds of that window" },
 	{ "CHAT2API_CORS_ORIGIN", NULL, CFG_STR, OFF(cors_origin), "*", 0, 0,

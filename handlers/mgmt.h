@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "fcgi/conf.h"
+#include "fcgi/err.h"
 #include "store/reqlog.h"
 
 struct mgmt_err {
@@ -94,6 +95,15 @@ struct json_object *mgmt_logs(struct store *, const struct reqlog_filter *,
 	    struct mgmt_err *);
 struct json_object *mgmt_log_get(struct store *, struct arena *,
 	    uint64_t id, struct mgmt_err *);
+/*
+ * handlers/mgmt_api.c: the log's filter from the query (from, to, status,
+ * provider, model, q, limit; -1 with err on a bad one) and its CSV export,
+ * for the API and the console alike.
+ */
+struct req;
+int	 mgmt_log_filter(struct req *, struct reqlog_filter *,
+	    struct mgmt_err *);
+enum app_err	 mgmt_logs_csv(struct req *, const struct reqlog_filter *);
 /* Every variable: effective value (secrets masked) and its source. */
 struct json_object *mgmt_config(const struct config *, struct mgmt_err *);
 

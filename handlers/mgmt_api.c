@@ -179,8 +179,8 @@ parse_time(const char *s, uint64_t *us)
 	return 0;
 }
 
-static int
-log_filter(struct req *r, struct reqlog_filter *f, struct mgmt_err *err)
+int
+mgmt_log_filter(struct req *r, struct reqlog_filter *f, struct mgmt_err *err)
 {
 	const char *st = arg(r, "status");
 	uint64_t limit = 0;
@@ -264,8 +264,8 @@ csv_row(void *arg, const struct reqlog_entry *e)
 	return 0;
 }
 
-static enum app_err
-logs_csv(struct req *r, const struct reqlog_filter *f)
+enum app_err
+mgmt_logs_csv(struct req *r, const struct reqlog_filter *f)
 {
 	static const char head[] = "id,time,method,route,status,model,"
 	    "provider,account,key,latency_ms,ttfc_ms,stream,error\r\n";
@@ -433,12 +433,12 @@ logs(struct call *c, int *answered, enum app_err *e)
 		c->allowed = c->nseg <= 2;
 		return NULL;
 	}
-	if (log_filter(r, &f, &c->err) < 0)
+	if (mgmt_log_filter(r, &f, &c->err) < 0)
 		return NULL;
 	fmt = arg(r, "format");
 	if (fmt != NULL && strcmp(fmt, "csv") == 0) {
 		*answered = 1;
-		*e = logs_csv(r, &f);
+		*e = mgmt_logs_csv(r, &f);
 		return NULL;
 	}
 	if (fmt != NULL && strcmp(fmt, "json") != 0)

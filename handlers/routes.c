@@ -22,6 +22,26 @@
 	{ "POST", "/seed_tokens/clear", (flags) | ROUTE_BODY,		\
 	  h_seed_tokens_clear }
 
+/* The operator console (handlers/admin.c), at the root and under the prefix. */
+#define ADMIN_ROUTES(flags)						\
+	{ "GET", "/admin", (flags), h_admin_page },			\
+	{ "POST", "/admin/login", (flags) | ROUTE_BODY, h_admin_login }, \
+	{ "POST", "/admin/logout", (flags) | ROUTE_BODY, h_admin_logout }, \
+	{ "GET", "/admin/accounts", (flags), h_admin_accounts },	\
+	{ "POST", "/admin/accounts/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
+	  h_admin_accounts_post },					\
+	{ "GET", "/admin/keys", (flags), h_admin_keys },		\
+	{ "POST", "/admin/keys/", (flags) | ROUTE_SUBPATH | ROUTE_BODY,	\
+	  h_admin_keys_post },						\
+	{ "GET", "/admin/mappings", (flags), h_admin_mappings },	\
+	{ "POST", "/admin/mappings/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
+	  h_admin_mappings_post },					\
+	{ "GET", "/admin/logs", (flags), h_admin_logs },		\
+	{ "GET", "/admin/sessions", (flags), h_admin_sessions },	\
+	{ "POST", "/admin/sessions/", (flags) | ROUTE_SUBPATH | ROUTE_BODY, \
+	  h_admin_sessions_post },					\
+	{ "GET", "/admin/settings", (flags), h_admin_settings }
+
 /*
  * The gateway (ENABLE_GATEWAY): its pages before the JSON index, its
  * own routes after the API's, and the mirror's proxy as the fallback
@@ -65,6 +85,8 @@ const struct route handler_routes[] = {
 	  h_responses_item },
 	TOKENS_ROUTES(0),
 	TOKENS_ROUTES(ROUTE_API),
+	ADMIN_ROUTES(0),
+	ADMIN_ROUTES(ROUTE_API),
 	/* off (404) unless METRICS / MANAGEMENT_SECRET: handlers/metrics.c,
 	 * handlers/mgmt_api.c */
 	{ "GET", "/metrics", 0, h_metrics },

@@ -143,10 +143,12 @@ h_tokens_page(struct req *r, const char *rest)
 
 /* ------------------------------------------------------------ login/out */
 
+/* One login for /tokens and /admin: t->home says where it lands. */
 enum app_err
-h_tokens_login(struct req *r, const char *rest)
+tok_login(struct tok *tp)
 {
-	struct tok t;
+	struct tok t = *tp;
+	struct req *r = t.r;
 	struct buf ck;
 	char session[ADMIN_SESSION_MAX], *code = NULL;
 	const char *addr;
@@ -155,8 +157,6 @@ h_tokens_login(struct req *r, const char *rest)
 	enum app_err e;
 	int got;
 
-	(void)rest;
-	tok_init(&t, r);
 	t.html = 1;
 	if (r->store == NULL)
 		return APP_STORE;
@@ -200,14 +200,13 @@ h_tokens_login(struct req *r, const char *rest)
 }
 
 enum app_err
-h_tokens_logout(struct req *r, const char *rest)
+tok_logout(struct tok *tp)
 {
-	struct tok t;
+	struct tok t = *tp;
+	struct req *r = t.r;
 	struct buf ck;
 	enum app_err e;
 
-	(void)rest;
-	tok_init(&t, r);
 	if ((e = tok_gate(&t)) != APP_OK || !t.go)
 		return e;
 	/* Server-side too: a copy of the cookie must not outlive the logout. */
@@ -225,4 +224,24 @@ h_tokens_logout(struct req *r, const char *rest)
 	e = tok_redirect(&t, "m=logout", NULL, ck.p);
 	buf_free(&ck);
 	return e;
+}
+
+enum app_err
+h_tokens_login(struct req *r, const char *rest)
+{
+	struct tok t;
+
+	(void)rest;
+	tok_init(&t, r);
+	return tok_login(&t);
+}
+
+enum app_err
+h_tokens_logout(struct req *r, const char *rest)
+{
+	struct tok t;
+
+	(void)rest;
+	tok_init(&t, r);
+	return tok_logout(&t);
 }

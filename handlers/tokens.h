@@ -34,6 +34,8 @@ struct tok {
 	int			 json;	/* JSON body */
 	int			 html;	/* answer a browser form with 303 */
 	int			 go;	/* tok_gate: the action may run */
+	int			 script; /* the page runs its inline script */
+	const char		*home;	/* "/tokens" or "/admin": redirects */
 };
 
 /* handlers/tokens_reply.c */
@@ -48,9 +50,12 @@ enum app_err	 tok_json_error(struct tok *, int status, const char *type,
 		    const char *extra);
 enum app_err	 tok_html(struct tok *, int status, struct buf *page,
 		    const char *extra);
-/* 303 to BASE/tokens?query#fragment; extra may carry a Set-Cookie. */
+/* 303 to BASE<home>?query#fragment; extra may carry a Set-Cookie. */
 enum app_err	 tok_redirect(struct tok *, const char *query,
 		    const char *fragment, const char *extra);
+/* handlers/tokens.c: login and logout, for /tokens and /admin alike */
+enum app_err	 tok_login(struct tok *);
+enum app_err	 tok_logout(struct tok *);
 enum app_err	 tok_page_refused(struct tok *, int status, const char *why);
 enum app_err	 tok_page_login(struct tok *, int status);
 enum app_err	 tok_disabled(struct tok *);

@@ -60,6 +60,7 @@ tok_init(struct tok *t, struct req *r)
 	}
 	t->nonce[2 * sizeof(rnd)] = '\0';
 	t->pg.nonce = t->nonce;
+	t->home = t->pg.home = "/tokens";
 	t->form = tok_ctype_is(r->content_type,
 	    "application/x-www-form-urlencoded");
 	t->json = tok_ctype_is(r->content_type, "application/json");
@@ -96,7 +97,14 @@ tok_send(struct tok *t, int status, const char *ctype, int is_html,
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "Referrer-Policy: no-referrer\r\n"
 	    "X-Frame-Options: DENY\r\n");
-	if (is_html)
+	if (is_html && t->script)
+		/* /admin's live refresh: its one script fetches our page */
+		buf_printf(&h, "Content-Security-Policy: default-src 'none'; "
+		    "style-src 'nonce-%s'; script-src 'nonce-%s'; "
+		    "connect-src 'self'; img-src data:; form-action 'self'; "
+		    "frame-ancestors 'none'; base-uri 'none'\r\n", t->nonce,
+		    t->nonce);
+	else if (is_html)
 		buf_printf(&h, "Content-Security-Policy: default-src 'none'; "
 		    "style-src 'nonce-%s'; img-src data:; form-action 'self'; "
 		    "frame-ancestors 'none'; base-uri 'none'\r\n", t->nonce);
@@ -172,7 +180,7 @@ tok_html(struct tok *t, int status, struct buf *page, const char *extra)
 	return e;
 }
 
-/* 303 to BASE/tokens?query#fragment; extra may carry a Set-Cookie. */
+/* 303 to BASE<home>?query#fragment; extra may carry a Set-Cookie. */
 enum app_err
 tok_redirect(struct tok *t, const char *query, const char *fragment,
     const char *extra)
@@ -181,7 +189,7 @@ tok_redirect(struct tok *t, const char *query, const char *fragment,
 	enum app_err e;
 
 	buf_init(&h, 8192);
-	buf_printf(&h, "Location: %s/tokens%s%s%s%s\r\n", t->pg.base,
+	buf_printf(&h, "Location: %s%s%s%s%s%s\r\n", t->pg.base, t->home,
 	    query != NULL ? "?" : "", query != NULL ? query : "",
 	    fragment != NULL ? "#" : "", fragment != NULL ? fragment : "");
 	if (extra != NULL)
@@ -191,7 +199,7 @@ tok_redirect(struct tok *t, const char *query, const char *fragment,
 		return APP_ENOMEM;
 	}
 	e = tok_send(t, 303, "text/plain; charset=utf-8", 0, h.p,
-	    "See /tokens\n", 12);
+	    "See other\n", 10);
 	buf_free(&h);
 	return e;
 }

@@ -14,7 +14,7 @@
 #include "html/escape.h"
 #include "html/tokens.h"
 
-static const char css[] =
+const char tokens_css[] =
 	":root{--bg:#f5f6f8;--fg:#1d2330;--mut:#5d6675;--card:#fff;"
 	"--line:#dfe3ea;--acc:#2456d6;--acc2:#1b44ad;--ok:#137a3a;"
 	"--okbg:#e6f5ec;--bad:#b3261e;--badbg:#fcebea;--warn:#8a5a00}"
@@ -99,7 +99,7 @@ head(struct buf *b, const struct tokens_page *pg, const char *title)
 	buf_adds(b, " \xc2\xb7 chat2api</title><style nonce=\"");
 	html_attrs(b, pg->nonce);
 	buf_adds(b, "\">");
-	buf_adds(b, css);
+	buf_adds(b, tokens_css);
 	buf_adds(b, "</style></head>\n<body>");
 }
 
@@ -381,7 +381,9 @@ tokens_html_login(struct buf *b, const struct tokens_page *pg)
 	buf_adds(b, "<main><div class=\"card narrow\" id=\"login\">"
 	    "<h2>Log in</h2>");
 	flash(b, pg);
-	form_open(b, pg, "/tokens/login", "login-form", NULL);
+	form_open(b, pg, pg->home != NULL && strcmp(pg->home, "/admin") == 0 ?
+	    "/admin/login" :
+	    "/tokens/login", "login-form", NULL);
 	buf_adds(b, "<label for=\"code\">Authorization code (one of "
 	    "<code>AUTHORIZATION</code>)</label><input type=\"password\" "
 	    "id=\"code\" name=\"code\" autocomplete=\"current-password\" "

@@ -22,6 +22,7 @@ struct tokens_page {
 	const char	*nonce;		/* CSP style nonce */
 	const char	*flash;		/* one line of feedback, or NULL */
 	int		 flash_bad;	/* shown as an error */
+	const char	*home;		/* "/admin": its login form; NULL: /tokens */
 };
 
 enum tokens_col { TOKENS_COL_ACTIVE, TOKENS_COL_COOLING, TOKENS_COL_ERROR,
@@ -45,6 +46,9 @@ struct tokens_view {
 	const struct acct_info	*errors;
 	size_t			 nerrors, errors_total;
 };
+
+/* The look shared with /admin (html/admin*.c). */
+extern const char tokens_css[];
 
 int	 tokens_html_main(struct buf *, const struct tokens_page *,
 	    const struct tokens_view *);

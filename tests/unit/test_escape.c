@@ -263,7 +263,7 @@ evil_info(struct acct_info *ci)
 
 START_TEST(template_escapes_everything)
 {
-	struct tokens_page pg = { "/pfx\"><script>", "n0nce", EVIL, 1 };
+	struct tokens_page pg = { "/pfx\"><script>", "n0nce", EVIL, 1, NULL };
 	struct tokens_view v;
 	struct acct_info ci;
 
@@ -310,13 +310,19 @@ END_TEST
 
 START_TEST(template_other_pages)
 {
-	struct tokens_page pg = { "", "abc", "Wrong <code>.", 1 };
+	struct tokens_page pg = { "", "abc", "Wrong <code>.", 1, NULL };
 
 	ck_assert_int_eq(tokens_html_login(&b, &pg), 0);
 	ck_assert_ptr_nonnull(strstr(b.p, "Wrong &lt;code&gt;."));
 	ck_assert_ptr_nonnull(strstr(b.p, "action=\"/tokens/login\""));
 	ck_assert_ptr_nonnull(strstr(b.p, "type=\"password\""));
 	ck_assert_ptr_null(strstr(b.p, "name=\"csrf\""));
+	/* the console's login is the same form, posted to /admin/login */
+	buf_reset(&b);
+	pg.home = "/admin";
+	ck_assert_int_eq(tokens_html_login(&b, &pg), 0);
+	ck_assert_ptr_nonnull(strstr(b.p, "action=\"/admin/login\""));
+	pg.home = NULL;
 	buf_reset(&b);
 	pg.flash = NULL;
 	ck_assert_int_eq(tokens_html_disabled(&b, &pg), 0);
@@ -330,7 +336,7 @@ END_TEST
 
 START_TEST(template_limits_fail_cleanly)
 {
-	struct tokens_page pg = { "", "abc", NULL, 0 };
+	struct tokens_page pg = { "", "abc", NULL, 0, NULL };
 	struct buf small;
 
 	/* A page over the buffer's limit fails instead of being cut. */
