@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "handlers/anthropic.h"
+#include "handlers/tools.h"
 #include "upstream/jv.h"
 
 #define BAD(code, param, ...)	chat_req_fail(e, code, param, __VA_ARGS__)
@@ -322,7 +323,7 @@ convert_system(json_object *sys, json_object *msgs, struct chat_req_error *e)
 static int
 convert_tools(json_object *tools, json_object *chat, struct chat_req_error *e)
 {
-	json_object *out, *t, *fn, *f, *v;
+	json_object *out, *t;
 	const char *type, *name;
 	size_t i;
 
@@ -344,19 +345,8 @@ convert_tools(json_object *tools, json_object *chat, struct chat_req_error *e)
 		if ((name = jv_cstr(t, "name")) == NULL)
 			return BAD("missing_required_parameter", "tools",
 			    "tools.%zu.name: Field required.", i);
-		fn = json_object_new_object();
-		f = json_object_new_object();
-		json_object_object_add(fn, "type",
-		    json_object_new_string("function"));
-		json_object_object_add(fn, "function", f);
-		json_object_object_add(f, "name", json_object_new_string(name));
-		if ((v = jv_get(t, "description")) != NULL)
-			json_object_object_add(f, "description",
-			    json_object_get(v));
-		if ((v = jv_get(t, "input_schema")) != NULL)
-			json_object_object_add(f, "parameters",
-			    json_object_get(v));
-		json_object_array_add(out, fn);
+		json_object_array_add(out, tools_fn_object(name,
+		    jv_get(t, "description"), jv_get(t, "input_schema")));
 	}
 	return 0;
 }

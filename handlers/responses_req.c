@@ -15,6 +15,7 @@
 
 #include "fcgi/rand.h"
 #include "handlers/responses.h"
+#include "handlers/tools.h"
 #include "upstream/jv.h"
 
 #define BAD(code, param, ...)	chat_req_fail(e, code, param, __VA_ARGS__)
@@ -327,7 +328,7 @@ convert_input(struct conv *c, json_object *in)
 static int
 convert_tools(json_object *in, json_object *chat, struct chat_req_error *e)
 {
-	json_object *tools = jv_get(in, "tools"), *out, *t, *fn, *f, *v;
+	json_object *tools = jv_get(in, "tools"), *out, *t, *f, *v;
 	const char *name, *type;
 	size_t i;
 	char param[32];
@@ -350,19 +351,8 @@ convert_tools(json_object *in, json_object *chat, struct chat_req_error *e)
 		if ((name = jv_cstr(t, "name")) == NULL)
 			return BAD("missing_required_parameter", param,
 			    "Missing required parameter: '%s.name'.", param);
-		fn = json_object_new_object();
-		f = json_object_new_object();
-		json_object_object_add(fn, "type",
-		    json_object_new_string("function"));
-		json_object_object_add(fn, "function", f);
-		json_object_object_add(f, "name", json_object_new_string(name));
-		if ((v = jv_get(t, "description")) != NULL)
-			json_object_object_add(f, "description",
-			    json_object_get(v));
-		if ((v = jv_get(t, "parameters")) != NULL)
-			json_object_object_add(f, "parameters",
-			    json_object_get(v));
-		json_object_array_add(out, fn);
+		json_object_array_add(out, tools_fn_object(name,
+		    jv_get(t, "description"), jv_get(t, "parameters")));
 	}
 	v = jv_get(in, "tool_choice");
 	if (json_object_is_type(v, json_type_string))

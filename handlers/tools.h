@@ -68,6 +68,14 @@ struct tools_req {
 struct chat_req_error;
 
 /*
+ * A chat body's function tool, {"type":"function","function":{name,
+ * description, parameters}}, for the dialects that turn their own tool
+ * shapes into one (description and parameters may be NULL).
+ */
+struct json_object *tools_fn_object(const char *name,
+	    struct json_object *description, struct json_object *parameters);
+
+/*
  * Reads "tools", "tool_choice", "parallel_tool_calls" of the body root
  * and checks the tool turns of messages[] against cr (same order).
  * 0, or -1 with e filled for a 400.

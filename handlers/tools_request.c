@@ -253,6 +253,26 @@ parse_turn(struct json_object *m, size_t i, const struct chat_message *cm,
 	return 0;
 }
 
+struct json_object *
+tools_fn_object(const char *name, struct json_object *description,
+    struct json_object *parameters)
+{
+	struct json_object *fn, *f;
+
+	fn = json_object_new_object();
+	f = json_object_new_object();
+	json_object_object_add(fn, "type", json_object_new_string("function"));
+	json_object_object_add(fn, "function", f);
+	json_object_object_add(f, "name", json_object_new_string(name));
+	if (description != NULL)
+		json_object_object_add(f, "description",
+		    json_object_get(description));
+	if (parameters != NULL)
+		json_object_object_add(f, "parameters",
+		    json_object_get(parameters));
+	return fn;
+}
+
 int
 tools_request_parse(struct arena *a, struct json_object *root,
     const struct chat_request *cr, struct tools_req *tr,
