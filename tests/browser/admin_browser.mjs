@@ -87,11 +87,14 @@ try {
   const req = Number.parseInt(await page.textContent('#requests') ?? 'NaN', 10);
   check('the overview counts the test\'s requests', req >= 5, req);
   const c = await charts(page);
-  check('four SVG charts, each drawn with a real size',
-    c.length === 4 && c.every((x) => x.w > 200 && x.h > 20), JSON.stringify(c));
+  check('six SVG charts, each drawn with a real size',
+    c.length === 6 && c.every((x) => x.w > 200 && x.h > 20), JSON.stringify(c));
   const byId = Object.fromEntries(c.map((x) => [x.id, x]));
   check('the per-minute chart has request and error bars',
     byId['chart-rpm']?.bars > 0 && byId['chart-rpm']?.errs > 0, JSON.stringify(byId['chart-rpm']));
+  check('the per-hour chart of the last day has request and error bars',
+    byId['chart-rpm-day']?.bars > 0 && byId['chart-rpm-day']?.errs > 0,
+    JSON.stringify(byId['chart-rpm-day']));
   check('the latency chart has its line',
     byId['chart-latency']?.line > 4, JSON.stringify(byId['chart-latency']));
   check('the share charts have bars',
@@ -109,7 +112,7 @@ try {
     () => document.getElementById('live')?.getAttribute('data-refreshed'),
     null, { timeout: 25000 }).then(() => true, () => false);
   check('the live refresh ran under the CSP and kept the charts',
-    refreshed && (await charts(page)).length === 4, 'no refresh within 25 s');
+    refreshed && (await charts(page)).length === 6, 'no refresh within 25 s');
 
   await page.emulateMedia({ colorScheme: 'dark' });
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

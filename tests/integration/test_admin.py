@@ -148,9 +148,10 @@ def check_page_shape(r, port, cookie):
     for bid in ("uptime", "requests", "success-rate", "avg-latency", "p95-latency", "rpm",
                 "streams"):
         r.check("number box %s present" % bid, box(page, bid) is not None, bid)
-    r.check("four inline SVG charts",
-            page.count("<svg class=\"chart") == 4 and
-            all('id="chart-%s"' % c in page for c in ("rpm", "latency", "providers",
+    r.check("six inline SVG charts",
+            page.count("<svg class=\"chart") == 6 and
+            all('id="chart-%s"' % c in page for c in ("rpm", "rpm-day", "latency",
+                                                        "latency-day", "providers",
                                                         "models")), "")
     r.check("light and dark: prefers-color-scheme in the CSS",
             "prefers-color-scheme:dark" in page, "")
@@ -198,6 +199,19 @@ def check_traffic(r, port, cookie, before):
     r.check("the per-minute chart draws requests and errors",
             bars is not None and 'class="ch-bar"' in bars.group(0) and
             'class="ch-err"' in bars.group(0), bars.group(0)[:400] if bars else page[:400])
+    # the day's hours are the same minute buckets summed: equal totals
+    day = re.search(r'id="chart-rpm-day">.*?</svg>', page, re.S)
+    tips = lambda m: [tuple(map(int, t)) for t in re.findall(
+        r'<title>(\d+) requests, (\d+) errors</title>', m.group(0) if m else "")]
+    th, td = tips(bars), tips(day)
+    r.check("the last day per hour: its sums equal the last hour's (%s)"
+            % (repr(tuple(map(sum, zip(*td)))) if td else "none"),
+            day is not None and day.group(0).count("ch-bar") >= 1 and
+            len(td) >= 1 and tuple(map(sum, zip(*td))) == tuple(map(sum, zip(*th))) and
+            td[-1][0] >= 5 and td[-1][1] >= 1, day.group(0)[:400] if day else "")
+    r.check("the last hour's chart reads -60 min, the last day's -24 h",
+            bars is not None and ">-60 min</text>" in bars.group(0) and day is not None and
+            ">-24 h</text>" in day.group(0), "")
     lat = re.search(r'id="chart-latency">.*?</svg>', page, re.S)
     r.check("the latency chart draws a line and the p50/p95 marks",
             lat is not None and re.search(r'class="ch-line" d="M[\d.]+ [\d.]+',
