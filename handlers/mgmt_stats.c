@@ -334,7 +334,6 @@ mgmt_providers(const struct config *cfg, struct store *st,
 	struct all_time a;
 	size_t i;
 
-	(void)cfg;
 	memset(&a, 0, sizeof(a));
 	a.providers = rows = provider_rows(st);
 	if (stats_daily(st, 0, 0, STATS_PROVIDER, all_time_row, &a) !=
@@ -343,6 +342,7 @@ mgmt_providers(const struct config *cfg, struct store *st,
 		return mgmt_fail(err, 503, "store_error",
 		    "The store cannot be read.");
 	}
+	mgmt_reach_add(cfg, rows);
 	arr = json_object_new_array();
 	for (pv = providers; *pv != NULL; pv++) {
 		if (!json_object_object_get_ex(rows, (*pv)->id, &p))

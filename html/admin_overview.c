@@ -324,13 +324,35 @@ charts(struct buf *b, const struct admin_overview *v, struct json_object *day)
 	buf_adds(b, "</div></div>");
 }
 
+/* online / offline from the probe (handlers/mgmt_probe.c); "-" when
+ * the provider has no account, so nobody asked. */
+static void
+reach_cell(struct buf *b, struct json_object *p)
+{
+	struct json_object *on = jget(p, "online");
+
+	if (on == NULL) {
+		buf_adds(b, "<td class=\"reach mut\" title=\"not probed: no "
+		    "account\">-</td>");
+		return;
+	}
+	if (json_object_get_boolean(on)) {
+		buf_printf(b, "<td class=\"reach st-active\" title=\"HTTP %lld"
+		    "\">online</td>", admin_jint(p, "probe_status"));
+		return;
+	}
+	buf_adds(b, "<td class=\"reach st-error\" title=\"");
+	html_attrs(b, admin_jstr(p, "probe_error"));
+	buf_adds(b, "\">offline</td>");
+}
+
 static void
 providers(struct buf *b, struct json_object *now)
 {
 	struct json_object *pv = jget(now, "providers");
 
 	buf_adds(b, "<div class=\"card\" id=\"providers\"><h2>Providers</h2>"
-	    "<div class=\"scroll\"><table><tr><th>Provider</th>"
+	    "<div class=\"scroll\"><table><tr><th>Provider</th><th>Status</th>"
 	    "<th class=\"n\">Active accounts</th><th class=\"n\">Accounts</th>"
 	    "<th class=\"n\">Requests</th><th class=\"n\">Failed</th>"
 	    "<th class=\"n\">Last latency</th></tr>");
@@ -338,7 +360,9 @@ providers(struct buf *b, struct json_object *now)
 		json_object_object_foreach(pv, k, p) {
 			buf_adds(b, "<tr><td>");
 			html_txts(b, k);
-			buf_printf(b, "</td><td class=\"n\">%.0f</td>"
+			buf_adds(b, "</td>");
+			reach_cell(b, p);
+			buf_printf(b, "<td class=\"n\">%.0f</td>"
 			    "<td class=\"n\">%.0f</td><td class=\"n\">%.0f</td>"
 			    "<td class=\"n\">%.0f</td>",
 			    jnum(p, "active_accounts"), jnum(p, "accounts"),
