@@ -145,10 +145,34 @@ try {
     (await page.locator('td.label').allTextContents()).includes('<script>alert(1)</script>'),
     label);
   await shot(page, 'admin-accounts.png');
-  resp = await submit(page, '#bulk-validate');
+  // Bulk validate with JavaScript: one POST per row (its own form, CSRF
+  // included), a <progress> filled as they answer, no page change.
+  const rows = await page.locator('#accounts tr[data-fp]').count();
+  const posts = [];
+  const onReq = (q) => {
+    if (q.method() === 'POST' && q.url().endsWith('/admin/accounts/validate'))
+      posts.push(new URLSearchParams(q.postData() ?? ''));
+  };
+  page.on('request', onReq);
+  const urlBefore = page.url();
+  await page.click('#bulk-validate');
+  const bulkDone = await page.waitForFunction(
+    () => /Validated: \d+ of \d+ valid/.test(document.getElementById('flash')?.textContent ?? ''),
+    null, { timeout: 30000 }).then(() => true, () => false);
+  page.off('request', onReq);
+  const prog = await page.$eval('#bulk-progress', (p) => ({ v: p.value, max: p.max, hidden: p.hidden }));
   check('bulk validate: every account valid',
-    /Validated: (\d+) of \1 valid/.test(await page.textContent('#flash') ?? ''),
+    bulkDone && /Validated: (\d+) of \1 valid/.test(await page.textContent('#flash') ?? ''),
     await page.textContent('#flash'));
+  check(`bulk validate: one POST per account (${posts.length} of ${rows}), each with its id and the CSRF token`,
+    rows >= 2 && posts.length === rows &&
+    posts.every((b) => b.get('id') && /^[0-9a-f]{64}$/.test(b.get('csrf') ?? '')) &&
+    new Set(posts.map((b) => b.get('id'))).size === rows, JSON.stringify(posts.map(String)));
+  check('bulk validate: the progress bar shown and full, the page not reloaded, '
+    + 'every row swapped for its fresh copy and still active',
+    !prog.hidden && prog.max === rows && prog.v === rows && page.url() === urlBefore &&
+    await page.locator('#accounts tr[data-fp] td.st-active').count() === rows,
+    JSON.stringify(prog) + ' ' + page.url());
   resp = await submit(page, `tr[data-fp="${newFp}"] form[action$="/delete"] button`);
   check('delete: the row is gone',
     /deleted/.test(await page.textContent('#flash') ?? '') &&

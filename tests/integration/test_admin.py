@@ -7,7 +7,7 @@ mock as the upstream (and CGI runs for API_PREFIX):
     to the login; under API_PREFIX the same;
   * the login is /tokens' own: a wrong code 401, a right one 303 back to
     /admin with the session cookie; /tokens' login still lands on /tokens;
-  * the overview: every number box, four inline SVG charts, a CSP that
+  * the overview: every number box, six inline SVG charts, a CSP that
     allows only this page's nonce, no external script, font or style;
   * traffic made through the management API's account and key shows up:
     requests today, success rate, requests per minute, p95, the bars of
@@ -18,7 +18,8 @@ mock as the upstream (and CGI runs for API_PREFIX):
     /tokens' own; no code, credential or key reaches a log file;
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
-    account added through the form, bulk validate, delete, a key created
+    account added through the form, bulk validate one by one with its
+    progress bar, delete, a key created
     and shown once, a mapping added and resolved, the log filtered and
     an entry opened, sessions and settings, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
@@ -265,6 +266,18 @@ def check_accounts(r, port, cookie):
     r.check("the accounts page: every form carries the CSRF token",
             csrf and page.count("<form ") == page.count('name="csrf" value="%s"' % csrf) >= 5,
             "%d forms" % page.count("<form "))
+    resp = req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie)
+    csp = resp.header("content-security-policy") or ""
+    nonce = re.search(r"script-src 'nonce-([0-9a-f]+)'", csp)
+    r.check("bulk validate: the no-JS form, a hidden <progress>, and the one script under "
+            "the page's nonce (connect-src 'self' for its posts)",
+            re.search(r'<form method="post" id="bulk-form" action="/admin/accounts/validate">'
+                      r'<input type="hidden" name="csrf" value="%s"><input type="hidden" '
+                      r'name="provider" value="deepseek">' % csrf, page) is not None and
+            re.search(r'<progress id="bulk-progress" max="\d+" value="0" hidden>', page)
+            is not None and nonce is not None and "connect-src 'self'" in csp and
+            text(resp).count("<script") == 1 and
+            '<script nonce="%s">' % nonce.group(1) in text(resp), csp)
     r.check("the add form has the provider's credential field and the label, limit, weight",
             'name="credential"' in page and 'name="label"' in page and
             'name="daily_limit"' in page and 'name="weight"' in page, "")
