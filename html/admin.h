@@ -56,6 +56,7 @@ struct admin_keys {
 	struct json_object	*rows;
 	const char		*created_name;	/* just made: shown once */
 	const char		*created_key;
+	const char		*once;		/* the create form's token */
 };
 int	 admin_html_keys(struct buf *, const struct tokens_page *,
 	    const struct admin_keys *);

@@ -77,6 +77,8 @@ try {
   let resp = await page.goto(base + '/admin');
   check('GET /admin without a session: 401 and the login form',
     resp.status() === 401 && await page.isVisible('#login-form'), resp.status());
+  const h1 = (await page.textContent('header h1')) ?? '';
+  check('the login page says admin, not tokens', /admin/.test(h1) && !/tokens/.test(h1), h1);
   await shot(page, 'admin-login.png');
   await page.fill('#code', code);
   resp = await submit(page, '#login-btn');

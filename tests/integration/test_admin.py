@@ -115,6 +115,9 @@ def check_anonymous(r, port, pre, base=""):
     r.check(pre + "GET /admin without a login: 401 with the login form to /admin/login",
             resp.status == 401 and 'action="%s/admin/login"' % base in page and
             'id="live"' not in page, resp.describe())
+    head = re.search(r"<header><h1>chat2api <span>([^<]*)</span></h1>", page)
+    r.check(pre + "the login page's header says admin, not tokens",
+            head is not None and head.group(1) == "\u00b7 admin", head.group(0) if head else "")
     resp = req(port, "GET", base + "/admin?fragment=1")
     r.check(pre + "the live fragment without a login: 401, no numbers",
             resp.status == 401 and 'id="requests"' not in text(resp), resp.describe())
@@ -378,8 +381,17 @@ def check_keys(r, port, cookie):
                        FORM, cookie=cookie, headers=SAME)
             r.check("keys/%s with %s CSRF token: 403" % (a, "a wrong" if c else "no"),
                     resp.status == 403, resp.describe())
+    once = re.search(r'<input type="hidden" name="once" value="([0-9a-f]{32})">', page)
+    once = once.group(1) if once else ""
+    r.check("the create form carries a one-time token", once != "", "")
     name = "<b>ci</b>"
     resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, name=name), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("create without the one-time token: 400, no key made",
+            resp.status == 400 and 'id="key"' not in text(resp) and
+            key_row(text(req(port, "GET", "/admin/keys", cookie=cookie)),
+                    "&lt;b&gt;ci&lt;/b&gt;")[0] is None, resp.describe())
+    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, once=once, name=name), FORM,
                cookie=cookie, headers=SAME)
     page = text(resp)
     m = re.search(r'<code id="key">(sk-[^<]+)</code>', page)
@@ -388,6 +400,19 @@ def check_keys(r, port, cookie):
     r.check("create a key: the answer shows it once, its name escaped",
             resp.status == 200 and key and "&lt;b&gt;ci&lt;/b&gt;" in page and
             "<b>ci</b>" not in page, resp.describe())
+    once2 = re.search(r'name="once" value="([0-9a-f]{32})"', page)
+    r.check("the answer's form has a new one-time token",
+            once2 is not None and once2.group(1) != once, "")
+    # a reload of that answer posts the same form again
+    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, once=once, name=name), FORM,
+               cookie=cookie, headers=SAME)
+    again = text(req(port, "GET", resp.header("location") or "/admin/keys", cookie=cookie))
+    n_ci = len(re.findall(r'<td class="name">&lt;b&gt;ci&lt;/b&gt;</td>', again))
+    r.check("a reload of the create answer: 303 m=once, no second key, no key shown (%d)"
+            % n_ci, resp.status == 303 and
+            resp.header("location") == "/admin/keys?m=once" and n_ci == 1 and
+            "no second key was made" in again and 'id="key"' not in again and
+            key not in again and key not in text(resp), resp.describe())
     page = text(req(port, "GET", "/admin/keys", cookie=cookie))
     kid, row = key_row(page, "&lt;b&gt;ci&lt;/b&gt;")
     r.check("listed by name and hint, the key itself no longer shown",
@@ -413,7 +438,8 @@ def check_keys(r, port, cookie):
     r.check("delete: gone from the page and refused",
             resp.status == 303 and key_row(page, "&lt;b&gt;ci&lt;/b&gt;")[0] is None and
             chat(port, key, "gone").status in (401, 403), resp.describe())
-    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, name=""), FORM,
+    resp = req(port, "POST", "/admin/keys/create",
+               form(csrf=csrf, once=once2.group(1) if once2 else "", name=""), FORM,
                cookie=cookie, headers=SAME)
     r.check("a key without a name: 400 with the page", resp.status == 400 and
             "needs a name" in text(resp), resp.describe())
@@ -744,6 +770,10 @@ def check_tokens_login(r, port):
     r.check("/tokens' own login still lands on /tokens",
             resp.status == 303 and resp.header("location") == "/tokens?m=login",
             resp.describe())
+    head = re.search(r"<header><h1>chat2api <span>([^<]*)</span></h1>",
+                     text(req(port, "GET", "/tokens")))
+    r.check("/tokens' login page still says tokens",
+            head is not None and head.group(1) == "\u00b7 tokens", head.group(0) if head else "")
 
 
 def main():
