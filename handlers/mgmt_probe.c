@@ -82,7 +82,7 @@ mgmt_reach_add(const struct config *cfg, struct json_object *rows)
 
 	memset(jobs, 0, sizeof(jobs));
 	pthread_mutex_lock(&reach_mu);
-	for (n = 0; providers[n] != NULL && n < REACH_MAX; n++) {
+	for (n = 0; n < REACH_MAX && providers[n] != NULL; n++) {
 		row = NULL;
 		json_object_object_get_ex(rows, providers[n]->id, &row);
 		jobs[n].url = probe_base(cfg, providers[n]->id);
