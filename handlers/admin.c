@@ -116,6 +116,7 @@ h_admin_page(struct req *r, const char *rest)
 	struct tok t;
 	struct admin_overview v;
 	struct mgmt_err err;
+	struct json_object *now, *pv;
 	struct quant q;
 	struct buf b;
 	const char *f;
@@ -142,6 +143,9 @@ h_admin_page(struct req *r, const char *rest)
 	if ((v.stats = mgmt_statistics(r->store, day, day, &err)) == NULL)
 		return tok_json_error(&t, err.status, "server_error", err.code,
 		    NULL, err.message, NULL);
+	if (json_object_object_get_ex(v.stats, "now", &now) &&
+	    json_object_object_get_ex(now, "providers", &pv))
+		mgmt_reach_add(r->cfg, pv);
 	if (metrics_each(r->store, q_counter, q_hist, &q) != STORE_OK) {
 		json_object_put(v.stats);
 		return APP_STORE;

@@ -91,6 +91,7 @@ page(struct tok *t, int status, const struct provider *p)
 	if ((v.rows = mgmt_accounts(t->r->store, v.provider, &err)) == NULL)
 		return tok_json_error(t, err.status, "server_error", err.code,
 		    NULL, err.message, NULL);
+	t->script = 1;	/* bulk validation's progress (html/admin_accounts.c) */
 	buf_init(&b, TOK_PAGE_MAX);
 	admin_html_accounts(&b, &t->pg, &v);
 	json_object_put(v.rows);

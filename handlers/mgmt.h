@@ -41,8 +41,15 @@ struct json_object *mgmt_health(const struct config *, struct store *,
 /* Per-day totals by provider, model, account and key in [from, to]. */
 struct json_object *mgmt_statistics(struct store *, uint32_t from,
 	    uint32_t to, struct mgmt_err *);
+/* Every provider with its accounts, requests, models and reachability. */
 struct json_object *mgmt_providers(const struct config *, struct store *,
 	    struct mgmt_err *);
+
+/* handlers/mgmt_probe.c: rows is {provider id: {accounts, ...}}; each
+ * provider with accounts gains online (bool), checked_at and
+ * probe_status (online) or probe_error; the others online: null. */
+#define MGMT_REACH_TTL_S	60	/* a probe's answer is kept this long */
+void	 mgmt_reach_add(const struct config *, struct json_object *rows);
 
 /* handlers/mgmt_pool.c: accounts, API keys, model mappings */
 struct json_object *mgmt_accounts(struct store *, const char *provider,

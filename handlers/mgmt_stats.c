@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -249,22 +250,62 @@ daily_row(void *arg, uint32_t day, int kind, const char *name,
 	return 0;
 }
 
+/* One {requests, errors, avg_latency} bucket summing m[0..n). */
+static struct json_object *
+bucket_json(const struct stats_counts *m, size_t n)
+{
+	struct json_object *e = json_object_new_object();
+	struct stats_counts c;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	for (i = 0; i < n; i++) {
+		c.requests += m[i].requests;
+		c.errors += m[i].errors;
+		c.latency_ms += m[i].latency_ms;
+	}
+	json_object_object_add(e, "requests",
+	    json_object_new_int64((int64_t)c.requests));
+	json_object_object_add(e, "errors",
+	    json_object_new_int64((int64_t)c.errors));
+	json_object_object_add(e, "avg_latency",
+	    json_object_new_double(avg(c.latency_ms, c.requests)));
+	return e;
+}
+
+/* The minute buckets as n buckets of `per` minutes, oldest first; the
+ * last one ends with the current minute. */
+static struct json_object *
+buckets_json(const struct stats_counts *m, size_t n, size_t per)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, bucket_json(m + i * per, per));
+	return a;
+}
+
 struct json_object *
 mgmt_statistics(struct store *st, uint32_t from, uint32_t to,
     struct mgmt_err *err)
 {
-	struct stats_counts m[60];
-	struct json_object *o, *mins, *all;
+	struct stats_counts *m;
+	struct json_object *o, *all;
 	struct daily d;
-	size_t i;
 
 	if (from == 0 || from > to)
 		return mgmt_fail(err, 400, "invalid_range", "from and to are "
 		    "days as YYYYMMDD, from not after to.");
+	/* the whole day of minutes once (57 KiB): off the worker's stack */
+	if ((m = calloc(STATS_MINUTES, sizeof(*m))) == NULL)
+		return mgmt_fail(err, 503, "out_of_memory",
+		    "The server is out of memory.");
 	d.days = json_object_new_object();
 	all = json_object_new_object();
 	if (stats_daily(st, from, to, 0, daily_row, &d) != STORE_OK ||
-	    stats_minutes(st, 60, m) != STORE_OK) {
+	    stats_minutes(st, STATS_MINUTES, m) != STORE_OK) {
+		free(m);
 		json_object_put(d.days);
 		json_object_put(all);
 		return mgmt_fail(err, 503, "store_error",
@@ -272,19 +313,11 @@ mgmt_statistics(struct store *st, uint32_t from, uint32_t to,
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "days", d.days);
-	/* the last hour, oldest minute first */
-	mins = json_object_new_array();
-	for (i = 0; i < 60; i++) {
-		struct json_object *e = json_object_new_object();
-		json_object_object_add(e, "requests",
-		    json_object_new_int64((int64_t)m[i].requests));
-		json_object_object_add(e, "errors",
-		    json_object_new_int64((int64_t)m[i].errors));
-		json_object_object_add(e, "avg_latency", json_object_new_double(
-		    avg(m[i].latency_ms, m[i].requests)));
-		json_object_array_add(mins, e);
-	}
-	json_object_object_add(o, "last_hour", mins);
+	json_object_object_add(o, "last_hour",
+	    buckets_json(m + STATS_MINUTES - 60, 60, 1));
+	json_object_object_add(o, "last_day",
+	    buckets_json(m, STATS_MINUTES / 60, 60));
+	free(m);
 	if (mgmt_stats_add(st, all) == 0)
 		json_object_object_add(o, "now", all);
 	else
@@ -301,7 +334,6 @@ mgmt_providers(const struct config *cfg, struct store *st,
 	struct all_time a;
 	size_t i;
 
-	(void)cfg;
 	memset(&a, 0, sizeof(a));
 	a.providers = rows = provider_rows(st);
 	if (stats_daily(st, 0, 0, STATS_PROVIDER, all_time_row, &a) !=
@@ -310,6 +342,7 @@ mgmt_providers(const struct config *cfg, struct store *st,
 		return mgmt_fail(err, 503, "store_error",
 		    "The store cannot be read.");
 	}
+	mgmt_reach_add(cfg, rows);
 	arr = json_object_new_array();
 	for (pv = providers; *pv != NULL; pv++) {
 		if (!json_object_object_get_ex(rows, (*pv)->id, &p))

@@ -56,6 +56,7 @@ struct admin_keys {
 	struct json_object	*rows;
 	const char		*created_name;	/* just made: shown once */
 	const char		*created_key;
+	const char		*once;		/* the create form's token */
 };
 int	 admin_html_keys(struct buf *, const struct tokens_page *,
 	    const struct admin_keys *);
@@ -97,12 +98,13 @@ struct admin_bar {
 	const char	*name;
 	double		 value;
 };
-/* Columns per minute, errors stacked in another colour, oldest first. */
-void	 admin_svg_minutes(struct buf *, const char *title,
+/* Columns per time bucket (a minute, an hour), errors stacked in another
+ * colour, oldest first; span labels the left end ("-60 min"). */
+void	 admin_svg_minutes(struct buf *, const char *title, const char *span,
 	    const double *total, const double *errors, size_t n);
-/* A line of values per minute with horizontal p50/p95 marks. */
-void	 admin_svg_latency(struct buf *, const double *avg_ms, size_t n,
-	    double p50_ms, double p95_ms);
+/* A line of values per bucket with horizontal p50/p95 marks. */
+void	 admin_svg_latency(struct buf *, const char *title, const char *span,
+	    const double *avg_ms, size_t n, double p50_ms, double p95_ms);
 /* Horizontal bars with their names and shares of the sum. */
 void	 admin_svg_share(struct buf *, const char *title,
 	    const struct admin_bar *, size_t n);

@@ -14,6 +14,51 @@
 #include "html/escape.h"
 #include "upstream/provider.h"
 
+/*
+ * Bulk validation one account at a time, with JavaScript: each row's own
+ * validate form is posted (its CSRF token included) and its answer, the
+ * page after the 303, gives the verdict (a=1: valid) and the row as it
+ * is now.  Without JavaScript the bulk form validates all in one POST.
+ */
+static const char bulk_js[] =
+	"(function(){var f=document.getElementById('bulk-form'),"
+	"p=document.getElementById('bulk-progress'),"
+	"s=document.getElementById('bulk-status'),"
+	"b=document.getElementById('bulk-validate');"
+	"if(!f||!p||!s||!b||!window.fetch||!window.DOMParser||"
+	"!window.URLSearchParams)return;"
+	"function flash(t,bad){var e=document.getElementById('flash'),"
+	"m=document.querySelector('main');if(!e){e=document.createElement('p');"
+	"e.id='flash';m.insertBefore(e,m.firstChild);}"
+	"e.className='flash '+(bad?'bad':'ok');"
+	"e.setAttribute('role',bad?'alert':'status');e.textContent=t;}"
+	"f.addEventListener('submit',function(ev){"
+	"var fs=[].slice.call(document.querySelectorAll("
+	"'#accounts tr[data-fp] form[action$=\"/accounts/validate\"]'));"
+	"if(!fs.length)return;ev.preventDefault();"
+	"var n=fs.length,i=0,ok=0;b.disabled=true;p.max=n;p.value=0;"
+	"p.hidden=false;"
+	"function done(t,bad){b.disabled=false;s.textContent='';flash(t,bad);}"
+	"function step(){if(i>=n)return done('Validated: '+ok+' of '+n+"
+	"' valid.',ok!==n);"
+	"var fm=fs[i],tr=fm.closest('tr'),fp=tr.getAttribute('data-fp');"
+	"s.textContent='Checking '+(i+1)+' of '+n+'\xe2\x80\xa6';"
+	"fetch(fm.action,{method:'POST',credentials:'same-origin',"
+	"cache:'no-store',body:new URLSearchParams(new FormData(fm))})"
+	".then(function(r){var u=new URL(r.url);"
+	"if(!r.ok||u.searchParams.get('m')!=='validated')throw 0;"
+	"if(u.searchParams.get('a')==='1')ok++;return r.text();})"
+	/* only the row is parsed: the page's <style> has another nonce */
+	".then(function(t){var k=/^[0-9a-f]+$/.test(fp)?t.indexOf("
+	"'<tr data-fp=\"'+fp+'\">'):-1,e=k<0?-1:t.indexOf('</tr>',k),x=null;"
+	"if(e>0)x=new DOMParser().parseFromString('<table><tbody>'+"
+	"t.slice(k,e+5)+'</tbody></table>','text/html').querySelector('tr');"
+	"if(x&&tr.parentNode)tr.parentNode.replaceChild("
+	"document.importNode(x,true),tr);i++;p.value=i;step();})"
+	".catch(function(){done('Stopped after '+i+' of '+n+': the server "
+	"did not answer as expected. Reload the page.',true);});}"
+	"step();});})();";
+
 #define jstr	admin_jstr
 #define jint	admin_jint
 
@@ -177,11 +222,17 @@ admin_html_accounts(struct buf *b, const struct tokens_page *pg,
 	admin_html_flash(b, pg);
 	tabs(b, pg, v->provider);
 	buf_adds(b, "<div class=\"card\" id=\"accounts\"><h2>Accounts</h2>");
-	form_open(b, pg, "validate", v->csrf);
+	buf_adds(b, "<form method=\"post\" id=\"bulk-form\" action=\"");
+	html_attrs(b, pg->base);
+	buf_adds(b, "/admin/accounts/validate\">");
+	hidden(b, "csrf", v->csrf != NULL ? v->csrf : "");
 	if (v->provider != NULL)
 		hidden(b, "provider", v->provider);
 	buf_printf(b, "<div class=\"row\"><button type=\"submit\" "
-	    "id=\"bulk-validate\">Validate all %zu</button></div></form>", n);
+	    "id=\"bulk-validate\">Validate all %zu</button>"
+	    "<progress id=\"bulk-progress\" max=\"%zu\" value=\"0\" "
+	    "hidden></progress><span id=\"bulk-status\" class=\"mut\" "
+	    "role=\"status\"></span></div></form>", n, n ? n : 1);
 	buf_adds(b, "<div class=\"scroll\"><table><tr><th>Provider</th>"
 	    "<th>Fingerprint</th><th>Label</th><th>Status</th>"
 	    "<th>Today / limit</th><th class=\"n\">Weight</th>"
@@ -198,6 +249,10 @@ admin_html_accounts(struct buf *b, const struct tokens_page *pg,
 	else
 		buf_adds(b, "<p class=\"mut\">Pick a provider above to add "
 		    "an account with its credential fields.</p>");
-	buf_adds(b, "</main></body></html>\n");
+	buf_adds(b, "</main><script nonce=\"");
+	html_attrs(b, pg->nonce);
+	buf_adds(b, "\">");
+	buf_adds(b, bulk_js);
+	buf_adds(b, "</script></body></html>\n");
 	return b->failed ? -1 : 0;
 }

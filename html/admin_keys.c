@@ -49,6 +49,8 @@ admin_html_keys(struct buf *b, const struct tokens_page *pg,
 	}
 	buf_adds(b, "<div class=\"card\" id=\"create\"><h2>Create a key</h2>");
 	admin_form_open(b, pg, "/admin/keys/create", v->csrf);
+	if (v->once != NULL)
+		admin_hidden(b, "once", v->once);
 	buf_adds(b, "<div class=\"row\"><input type=\"text\" name=\"name\" "
 	    "id=\"key-name\" maxlength=\"64\" required placeholder=\"name\">"
 	    "<button type=\"submit\" id=\"create-btn\">Create</button></div>"

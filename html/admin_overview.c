@@ -260,30 +260,59 @@ numbers(struct buf *b, const struct admin_overview *v, struct json_object *day,
 	buf_adds(b, "</div>");
 }
 
+#define ADMIN_BUCKETS_MAX	60	/* the last hour's minutes */
+
+/* A series of {requests, errors, avg_latency} buckets, oldest first. */
+struct series {
+	double	tot[ADMIN_BUCKETS_MAX], err[ADMIN_BUCKETS_MAX];
+	double	lat[ADMIN_BUCKETS_MAX];
+	size_t	n;
+};
+
+static void
+series_read(struct series *s, struct json_object *arr)
+{
+	struct json_object *e;
+	size_t i;
+
+	s->n = 0;
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(arr) &&
+	    s->n < ADMIN_BUCKETS_MAX; i++, s->n++) {
+		e = json_object_array_get_idx(arr, i);
+		s->tot[s->n] = jnum(e, "requests");
+		s->err[s->n] = jnum(e, "errors");
+		s->lat[s->n] = jnum(e, "avg_latency");
+	}
+}
+
 static void
 charts(struct buf *b, const struct admin_overview *v, struct json_object *day)
 {
-	struct json_object *hour = jget(v->stats, "last_hour"), *e;
-	double tot[60], err[60], lat[60];
+	struct series hour, last_day;
 	struct admin_bar bars[ADMIN_SHARE_MAX];
-	size_t n = 0, i;
+	size_t n;
 
-	if (hour != NULL && json_object_is_type(hour, json_type_array))
-		for (i = 0; i < json_object_array_length(hour) && n < 60;
-		    i++, n++) {
-			e = json_object_array_get_idx(hour, i);
-			tot[n] = jnum(e, "requests");
-			err[n] = jnum(e, "errors");
-			lat[n] = jnum(e, "avg_latency");
-		}
+	series_read(&hour, jget(v->stats, "last_hour"));
+	series_read(&last_day, jget(v->stats, "last_day"));
 	buf_adds(b, "<div class=\"charts\"><div class=\"card\" "
 	    "id=\"chart-rpm\"><h2>Requests and errors per minute, last hour"
 	    "</h2>");
 	admin_svg_minutes(b, "Requests (blue) and errors (red) per minute",
-	    tot, err, n);
+	    "-60 min", hour.tot, hour.err, hour.n);
+	buf_adds(b, "</div><div class=\"card\" id=\"chart-rpm-day\"><h2>"
+	    "Requests and errors per hour, last day</h2>");
+	admin_svg_minutes(b, "Requests (blue) and errors (red) per hour",
+	    "-24 h", last_day.tot, last_day.err, last_day.n);
 	buf_adds(b, "</div><div class=\"card\" id=\"chart-latency\"><h2>"
-	    "Latency</h2>");
-	admin_svg_latency(b, lat, n, v->p50_ms, v->p95_ms);
+	    "Latency, last hour</h2>");
+	admin_svg_latency(b, "Average latency per minute, p50 and p95",
+	    "-60 min", hour.lat, hour.n, v->p50_ms, v->p95_ms);
+	buf_adds(b, "</div><div class=\"card\" id=\"chart-latency-day\"><h2>"
+	    "Latency, last day</h2>");
+	admin_svg_latency(b, "Average latency per hour, p50 and p95",
+	    "-24 h", last_day.lat, last_day.n, v->p50_ms, v->p95_ms);
 	buf_adds(b, "</div><div class=\"card\" id=\"chart-providers\"><h2>"
 	    "Requests by provider, today</h2>");
 	n = top_bars(jget(day, "providers"), bars);
@@ -295,13 +324,35 @@ charts(struct buf *b, const struct admin_overview *v, struct json_object *day)
 	buf_adds(b, "</div></div>");
 }
 
+/* online / offline from the probe (handlers/mgmt_probe.c); "-" when
+ * the provider has no account, so nobody asked. */
+static void
+reach_cell(struct buf *b, struct json_object *p)
+{
+	struct json_object *on = jget(p, "online");
+
+	if (on == NULL) {
+		buf_adds(b, "<td class=\"reach mut\" title=\"not probed: no "
+		    "account\">-</td>");
+		return;
+	}
+	if (json_object_get_boolean(on)) {
+		buf_printf(b, "<td class=\"reach st-active\" title=\"HTTP %lld"
+		    "\">online</td>", admin_jint(p, "probe_status"));
+		return;
+	}
+	buf_adds(b, "<td class=\"reach st-error\" title=\"");
+	html_attrs(b, admin_jstr(p, "probe_error"));
+	buf_adds(b, "\">offline</td>");
+}
+
 static void
 providers(struct buf *b, struct json_object *now)
 {
 	struct json_object *pv = jget(now, "providers");
 
 	buf_adds(b, "<div class=\"card\" id=\"providers\"><h2>Providers</h2>"
-	    "<div class=\"scroll\"><table><tr><th>Provider</th>"
+	    "<div class=\"scroll\"><table><tr><th>Provider</th><th>Status</th>"
 	    "<th class=\"n\">Active accounts</th><th class=\"n\">Accounts</th>"
 	    "<th class=\"n\">Requests</th><th class=\"n\">Failed</th>"
 	    "<th class=\"n\">Last latency</th></tr>");
@@ -309,7 +360,9 @@ providers(struct buf *b, struct json_object *now)
 		json_object_object_foreach(pv, k, p) {
 			buf_adds(b, "<tr><td>");
 			html_txts(b, k);
-			buf_printf(b, "</td><td class=\"n\">%.0f</td>"
+			buf_adds(b, "</td>");
+			reach_cell(b, p);
+			buf_printf(b, "<td class=\"n\">%.0f</td>"
 			    "<td class=\"n\">%.0f</td><td class=\"n\">%.0f</td>"
 			    "<td class=\"n\">%.0f</td>",
 			    jnum(p, "active_accounts"), jnum(p, "accounts"),

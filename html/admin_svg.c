@@ -44,7 +44,8 @@ nice_top(double m)
 }
 
 static void
-svg_open(struct buf *b, const char *title, double top, const char *unit)
+svg_open(struct buf *b, const char *title, double top, const char *unit,
+    const char *span)
 {
 	buf_adds(b, "<svg class=\"chart\" viewBox=\"0 0 600 160\" "
 	    "role=\"img\"><title>");
@@ -58,20 +59,22 @@ svg_open(struct buf *b, const char *title, double top, const char *unit)
 	    "text-anchor=\"end\">%g%s</text>", PADL - 4, PADT + 8, top, unit);
 	buf_printf(b, "<text class=\"ch-txt\" x=\"%.0f\" y=\"%.0f\" "
 	    "text-anchor=\"end\">0</text>", PADL - 4, H - PADB);
-	buf_printf(b, "<text class=\"ch-txt\" x=\"%.0f\" y=\"%.0f\">"
-	    "-60 min</text><text class=\"ch-txt\" x=\"%.0f\" y=\"%.0f\" "
-	    "text-anchor=\"end\">now</text>", PADL, H - 4, W, H - 4);
+	buf_printf(b, "<text class=\"ch-txt\" x=\"%.0f\" y=\"%.0f\">",
+	    PADL, H - 4);
+	html_txts(b, span);
+	buf_printf(b, "</text><text class=\"ch-txt\" x=\"%.0f\" y=\"%.0f\" "
+	    "text-anchor=\"end\">now</text>", W, H - 4);
 }
 
 void
-admin_svg_minutes(struct buf *b, const char *title, const double *total,
-    const double *errors, size_t n)
+admin_svg_minutes(struct buf *b, const char *title, const char *span,
+    const double *total, const double *errors, size_t n)
 {
 	double top = nice_top(max_of(total, n, 1)), cw, x, h, he;
 	double ph = H - PADB - PADT;
 	size_t i;
 
-	svg_open(b, title, top, "");
+	svg_open(b, title, top, "", span);
 	cw = (W - PADL) / (double)(n ? n : 1);
 	for (i = 0; i < n; i++) {
 		x = PADL + cw * (double)i;
@@ -91,8 +94,8 @@ admin_svg_minutes(struct buf *b, const char *title, const double *total,
 }
 
 void
-admin_svg_latency(struct buf *b, const double *avg_ms, size_t n,
-    double p50_ms, double p95_ms)
+admin_svg_latency(struct buf *b, const char *title, const char *span,
+    const double *avg_ms, size_t n, double p50_ms, double p95_ms)
 {
 	double top = nice_top(max_of(avg_ms, n, p95_ms > 1 ? p95_ms : 1));
 	double ph = H - PADB - PADT, cw = (W - PADL) / (double)(n ? n : 1);
@@ -100,11 +103,11 @@ admin_svg_latency(struct buf *b, const double *avg_ms, size_t n,
 	size_t i;
 	int pen = 0;
 
-	svg_open(b, "Average latency per minute, p50 and p95", top, " ms");
+	svg_open(b, title, top, " ms", span);
 	buf_adds(b, "<path class=\"ch-line\" d=\"");
 	for (i = 0; i < n; i++) {
 		if (avg_ms[i] <= 0) {
-			pen = 0;	/* no request that minute: a gap */
+			pen = 0;	/* no request in that bucket: a gap */
 			continue;
 		}
 		buf_printf(b, "%c%.1f %.1f ", pen ? 'L' : 'M',
@@ -113,7 +116,7 @@ admin_svg_latency(struct buf *b, const double *avg_ms, size_t n,
 		pen = 1;
 	}
 	buf_adds(b, "\"/>");
-	/* a dot per minute too: a lone minute draws no line */
+	/* a dot per bucket too: a lone bucket draws no line */
 	for (i = 0; i < n; i++)
 		if (avg_ms[i] > 0)
 			buf_printf(b, "<circle class=\"ch-dot\" cx=\"%.1f\" "

@@ -137,10 +137,19 @@ flash(struct buf *b, const struct tokens_page *pg)
 	buf_adds(b, "</p>");
 }
 
+/* Shown for /admin (its login, its refusals): say so, not "tokens". */
+static int
+for_admin(const struct tokens_page *pg)
+{
+	return pg->home != NULL && strcmp(pg->home, "/admin") == 0;
+}
+
 static void
 topbar(struct buf *b, const struct tokens_page *pg, const char *csrf)
 {
-	buf_adds(b, "<header><h1>chat2api <span>\xc2\xb7 tokens</span></h1>");
+	buf_adds(b, for_admin(pg) ?
+	    "<header><h1>chat2api <span>\xc2\xb7 admin</span></h1>" :
+	    "<header><h1>chat2api <span>\xc2\xb7 tokens</span></h1>");
 	if (csrf != NULL) {
 		form_open(b, pg, "/tokens/logout", "logout", csrf);
 		buf_adds(b, "<button class=\"plain\" type=\"submit\">"
@@ -381,9 +390,8 @@ tokens_html_login(struct buf *b, const struct tokens_page *pg)
 	buf_adds(b, "<main><div class=\"card narrow\" id=\"login\">"
 	    "<h2>Log in</h2>");
 	flash(b, pg);
-	form_open(b, pg, pg->home != NULL && strcmp(pg->home, "/admin") == 0 ?
-	    "/admin/login" :
-	    "/tokens/login", "login-form", NULL);
+	form_open(b, pg, for_admin(pg) ? "/admin/login" : "/tokens/login",
+	    "login-form", NULL);
 	buf_adds(b, "<label for=\"code\">Authorization code (one of "
 	    "<code>AUTHORIZATION</code>)</label><input type=\"password\" "
 	    "id=\"code\" name=\"code\" autocomplete=\"current-password\" "

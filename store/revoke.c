@@ -20,6 +20,7 @@ struct revoke_ctx {
 	uint64_t	 until;		/* revoke: when the value expires */
 	uint64_t	 now;
 	int		 found;		/* check: out */
+	int		 once;		/* revoke: only when not there yet */
 };
 
 static void
@@ -53,6 +54,16 @@ revoke_txn(struct store *s, MDB_txn *txn, void *arg)
 	if ((rc = store_prune(txn, s->revoked, REVOKE_PRUNE_AT, expired,
 	    c)) != 0)
 		return rc;
+	/* once: a live entry means the value was used; the txn is shared
+	 * by every process, so two uses cannot both find it fresh */
+	if (c->once && (rc = mdb_get(txn, s->revoked, &k, &v)) != MDB_NOTFOUND) {
+		if (rc != 0)
+			return rc;
+		if (v.mv_size == 8 && store_get_be64(&v) > c->now) {
+			c->found = 1;
+			return 0;
+		}
+	}
 	store_be64(buf, c->until);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
@@ -90,6 +101,28 @@ store_revoke(struct store *s, const char *scope, const char *value,
 	if (c.until <= c.now)
 		return STORE_OK;	/* expired already: nothing to do */
 	return store_write(s, revoke_txn, &c);
+}
+
+enum store_err
+store_revoke_once(struct store *s, const char *scope, const char *value,
+    time_t until, int *fresh)
+{
+	struct revoke_ctx c;
+	enum store_err e;
+
+	*fresh = 0;
+	if (s == NULL || scope == NULL || value == NULL || !s->have_key)
+		return STORE_INVAL;
+	memset(&c, 0, sizeof(c));
+	revoke_key(s, scope, value, c.key);
+	c.until = until > 0 ? (uint64_t)until : 0;
+	c.now = (uint64_t)store_now(s);
+	c.once = 1;
+	if (c.until <= c.now)
+		return STORE_INVAL;	/* a one-time value needs a lifetime */
+	if ((e = store_write(s, revoke_txn, &c)) == STORE_OK)
+		*fresh = !c.found;
+	return e;
 }
 
 enum store_err

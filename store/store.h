@@ -98,6 +98,10 @@ enum store_err	 store_revoke(struct store *, const char *scope,
 		    const char *value, time_t until);
 enum store_err	 store_is_revoked(struct store *, const char *scope,
 		    const char *value, int *revoked);
+/* A one-time value (a form's token) used now: *fresh 1 the first time
+ * before until, 0 when it was used already; one write, so atomic. */
+enum store_err	 store_revoke_once(struct store *, const char *scope,
+		    const char *value, time_t until, int *fresh);
 
 #define STORE_THROTTLE_WHO_MAX	128
 struct store_throttle {

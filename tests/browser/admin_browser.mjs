@@ -77,6 +77,8 @@ try {
   let resp = await page.goto(base + '/admin');
   check('GET /admin without a session: 401 and the login form',
     resp.status() === 401 && await page.isVisible('#login-form'), resp.status());
+  const h1 = (await page.textContent('header h1')) ?? '';
+  check('the login page says admin, not tokens', /admin/.test(h1) && !/tokens/.test(h1), h1);
   await shot(page, 'admin-login.png');
   await page.fill('#code', code);
   resp = await submit(page, '#login-btn');
@@ -87,11 +89,14 @@ try {
   const req = Number.parseInt(await page.textContent('#requests') ?? 'NaN', 10);
   check('the overview counts the test\'s requests', req >= 5, req);
   const c = await charts(page);
-  check('four SVG charts, each drawn with a real size',
-    c.length === 4 && c.every((x) => x.w > 200 && x.h > 20), JSON.stringify(c));
+  check('six SVG charts, each drawn with a real size',
+    c.length === 6 && c.every((x) => x.w > 200 && x.h > 20), JSON.stringify(c));
   const byId = Object.fromEntries(c.map((x) => [x.id, x]));
   check('the per-minute chart has request and error bars',
     byId['chart-rpm']?.bars > 0 && byId['chart-rpm']?.errs > 0, JSON.stringify(byId['chart-rpm']));
+  check('the per-hour chart of the last day has request and error bars',
+    byId['chart-rpm-day']?.bars > 0 && byId['chart-rpm-day']?.errs > 0,
+    JSON.stringify(byId['chart-rpm-day']));
   check('the latency chart has its line',
     byId['chart-latency']?.line > 4, JSON.stringify(byId['chart-latency']));
   check('the share charts have bars',
@@ -109,7 +114,7 @@ try {
     () => document.getElementById('live')?.getAttribute('data-refreshed'),
     null, { timeout: 25000 }).then(() => true, () => false);
   check('the live refresh ran under the CSP and kept the charts',
-    refreshed && (await charts(page)).length === 4, 'no refresh within 25 s');
+    refreshed && (await charts(page)).length === 6, 'no refresh within 25 s');
 
   await page.emulateMedia({ colorScheme: 'dark' });
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -142,10 +147,34 @@ try {
     (await page.locator('td.label').allTextContents()).includes('<script>alert(1)</script>'),
     label);
   await shot(page, 'admin-accounts.png');
-  resp = await submit(page, '#bulk-validate');
+  // Bulk validate with JavaScript: one POST per row (its own form, CSRF
+  // included), a <progress> filled as they answer, no page change.
+  const rows = await page.locator('#accounts tr[data-fp]').count();
+  const posts = [];
+  const onReq = (q) => {
+    if (q.method() === 'POST' && q.url().endsWith('/admin/accounts/validate'))
+      posts.push(new URLSearchParams(q.postData() ?? ''));
+  };
+  page.on('request', onReq);
+  const urlBefore = page.url();
+  await page.click('#bulk-validate');
+  const bulkDone = await page.waitForFunction(
+    () => /Validated: \d+ of \d+ valid/.test(document.getElementById('flash')?.textContent ?? ''),
+    null, { timeout: 30000 }).then(() => true, () => false);
+  page.off('request', onReq);
+  const prog = await page.$eval('#bulk-progress', (p) => ({ v: p.value, max: p.max, hidden: p.hidden }));
   check('bulk validate: every account valid',
-    /Validated: (\d+) of \1 valid/.test(await page.textContent('#flash') ?? ''),
+    bulkDone && /Validated: (\d+) of \1 valid/.test(await page.textContent('#flash') ?? ''),
     await page.textContent('#flash'));
+  check(`bulk validate: one POST per account (${posts.length} of ${rows}), each with its id and the CSRF token`,
+    rows >= 2 && posts.length === rows &&
+    posts.every((b) => b.get('id') && /^[0-9a-f]{64}$/.test(b.get('csrf') ?? '')) &&
+    new Set(posts.map((b) => b.get('id'))).size === rows, JSON.stringify(posts.map(String)));
+  check('bulk validate: the progress bar shown and full, the page not reloaded, '
+    + 'every row swapped for its fresh copy and still active',
+    !prog.hidden && prog.max === rows && prog.v === rows && page.url() === urlBefore &&
+    await page.locator('#accounts tr[data-fp] td.st-active').count() === rows,
+    JSON.stringify(prog) + ' ' + page.url());
   resp = await submit(page, `tr[data-fp="${newFp}"] form[action$="/delete"] button`);
   check('delete: the row is gone',
     /deleted/.test(await page.textContent('#flash') ?? '') &&

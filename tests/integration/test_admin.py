@@ -7,7 +7,7 @@ mock as the upstream (and CGI runs for API_PREFIX):
     to the login; under API_PREFIX the same;
   * the login is /tokens' own: a wrong code 401, a right one 303 back to
     /admin with the session cookie; /tokens' login still lands on /tokens;
-  * the overview: every number box, four inline SVG charts, a CSP that
+  * the overview: every number box, six inline SVG charts, a CSP that
     allows only this page's nonce, no external script, font or style;
   * traffic made through the management API's account and key shows up:
     requests today, success rate, requests per minute, p95, the bars of
@@ -18,7 +18,8 @@ mock as the upstream (and CGI runs for API_PREFIX):
     /tokens' own; no code, credential or key reaches a log file;
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
-    account added through the form, bulk validate, delete, a key created
+    account added through the form, bulk validate one by one with its
+    progress bar, delete, a key created
     and shown once, a mapping added and resolved, the log filtered and
     an entry opened, sessions and settings, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
@@ -114,6 +115,9 @@ def check_anonymous(r, port, pre, base=""):
     r.check(pre + "GET /admin without a login: 401 with the login form to /admin/login",
             resp.status == 401 and 'action="%s/admin/login"' % base in page and
             'id="live"' not in page, resp.describe())
+    head = re.search(r"<header><h1>chat2api <span>([^<]*)</span></h1>", page)
+    r.check(pre + "the login page's header says admin, not tokens",
+            head is not None and head.group(1) == "\u00b7 admin", head.group(0) if head else "")
     resp = req(port, "GET", base + "/admin?fragment=1")
     r.check(pre + "the live fragment without a login: 401, no numbers",
             resp.status == 401 and 'id="requests"' not in text(resp), resp.describe())
@@ -148,9 +152,10 @@ def check_page_shape(r, port, cookie):
     for bid in ("uptime", "requests", "success-rate", "avg-latency", "p95-latency", "rpm",
                 "streams"):
         r.check("number box %s present" % bid, box(page, bid) is not None, bid)
-    r.check("four inline SVG charts",
-            page.count("<svg class=\"chart") == 4 and
-            all('id="chart-%s"' % c in page for c in ("rpm", "latency", "providers",
+    r.check("six inline SVG charts",
+            page.count("<svg class=\"chart") == 6 and
+            all('id="chart-%s"' % c in page for c in ("rpm", "rpm-day", "latency",
+                                                        "latency-day", "providers",
                                                         "models")), "")
     r.check("light and dark: prefers-color-scheme in the CSS",
             "prefers-color-scheme:dark" in page, "")
@@ -198,6 +203,19 @@ def check_traffic(r, port, cookie, before):
     r.check("the per-minute chart draws requests and errors",
             bars is not None and 'class="ch-bar"' in bars.group(0) and
             'class="ch-err"' in bars.group(0), bars.group(0)[:400] if bars else page[:400])
+    # the day's hours are the same minute buckets summed: equal totals
+    day = re.search(r'id="chart-rpm-day">.*?</svg>', page, re.S)
+    tips = lambda m: [tuple(map(int, t)) for t in re.findall(
+        r'<title>(\d+) requests, (\d+) errors</title>', m.group(0) if m else "")]
+    th, td = tips(bars), tips(day)
+    r.check("the last day per hour: its sums equal the last hour's (%s)"
+            % (repr(tuple(map(sum, zip(*td)))) if td else "none"),
+            day is not None and day.group(0).count("ch-bar") >= 1 and
+            len(td) >= 1 and tuple(map(sum, zip(*td))) == tuple(map(sum, zip(*th))) and
+            td[-1][0] >= 5 and td[-1][1] >= 1, day.group(0)[:400] if day else "")
+    r.check("the last hour's chart reads -60 min, the last day's -24 h",
+            bars is not None and ">-60 min</text>" in bars.group(0) and day is not None and
+            ">-24 h</text>" in day.group(0), "")
     lat = re.search(r'id="chart-latency">.*?</svg>', page, re.S)
     r.check("the latency chart draws a line and the p50/p95 marks",
             lat is not None and re.search(r'class="ch-line" d="M[\d.]+ [\d.]+',
@@ -251,6 +269,18 @@ def check_accounts(r, port, cookie):
     r.check("the accounts page: every form carries the CSRF token",
             csrf and page.count("<form ") == page.count('name="csrf" value="%s"' % csrf) >= 5,
             "%d forms" % page.count("<form "))
+    resp = req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie)
+    csp = resp.header("content-security-policy") or ""
+    nonce = re.search(r"script-src 'nonce-([0-9a-f]+)'", csp)
+    r.check("bulk validate: the no-JS form, a hidden <progress>, and the one script under "
+            "the page's nonce (connect-src 'self' for its posts)",
+            re.search(r'<form method="post" id="bulk-form" action="/admin/accounts/validate">'
+                      r'<input type="hidden" name="csrf" value="%s"><input type="hidden" '
+                      r'name="provider" value="deepseek">' % csrf, page) is not None and
+            re.search(r'<progress id="bulk-progress" max="\d+" value="0" hidden>', page)
+            is not None and nonce is not None and "connect-src 'self'" in csp and
+            text(resp).count("<script") == 1 and
+            '<script nonce="%s">' % nonce.group(1) in text(resp), csp)
     r.check("the add form has the provider's credential field and the label, limit, weight",
             'name="credential"' in page and 'name="label"' in page and
             'name="daily_limit"' in page and 'name="weight"' in page, "")
@@ -351,8 +381,17 @@ def check_keys(r, port, cookie):
                        FORM, cookie=cookie, headers=SAME)
             r.check("keys/%s with %s CSRF token: 403" % (a, "a wrong" if c else "no"),
                     resp.status == 403, resp.describe())
+    once = re.search(r'<input type="hidden" name="once" value="([0-9a-f]{32})">', page)
+    once = once.group(1) if once else ""
+    r.check("the create form carries a one-time token", once != "", "")
     name = "<b>ci</b>"
     resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, name=name), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("create without the one-time token: 400, no key made",
+            resp.status == 400 and 'id="key"' not in text(resp) and
+            key_row(text(req(port, "GET", "/admin/keys", cookie=cookie)),
+                    "&lt;b&gt;ci&lt;/b&gt;")[0] is None, resp.describe())
+    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, once=once, name=name), FORM,
                cookie=cookie, headers=SAME)
     page = text(resp)
     m = re.search(r'<code id="key">(sk-[^<]+)</code>', page)
@@ -361,6 +400,19 @@ def check_keys(r, port, cookie):
     r.check("create a key: the answer shows it once, its name escaped",
             resp.status == 200 and key and "&lt;b&gt;ci&lt;/b&gt;" in page and
             "<b>ci</b>" not in page, resp.describe())
+    once2 = re.search(r'name="once" value="([0-9a-f]{32})"', page)
+    r.check("the answer's form has a new one-time token",
+            once2 is not None and once2.group(1) != once, "")
+    # a reload of that answer posts the same form again
+    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, once=once, name=name), FORM,
+               cookie=cookie, headers=SAME)
+    again = text(req(port, "GET", resp.header("location") or "/admin/keys", cookie=cookie))
+    n_ci = len(re.findall(r'<td class="name">&lt;b&gt;ci&lt;/b&gt;</td>', again))
+    r.check("a reload of the create answer: 303 m=once, no second key, no key shown (%d)"
+            % n_ci, resp.status == 303 and
+            resp.header("location") == "/admin/keys?m=once" and n_ci == 1 and
+            "no second key was made" in again and 'id="key"' not in again and
+            key not in again and key not in text(resp), resp.describe())
     page = text(req(port, "GET", "/admin/keys", cookie=cookie))
     kid, row = key_row(page, "&lt;b&gt;ci&lt;/b&gt;")
     r.check("listed by name and hint, the key itself no longer shown",
@@ -386,7 +438,8 @@ def check_keys(r, port, cookie):
     r.check("delete: gone from the page and refused",
             resp.status == 303 and key_row(page, "&lt;b&gt;ci&lt;/b&gt;")[0] is None and
             chat(port, key, "gone").status in (401, 403), resp.describe())
-    resp = req(port, "POST", "/admin/keys/create", form(csrf=csrf, name=""), FORM,
+    resp = req(port, "POST", "/admin/keys/create",
+               form(csrf=csrf, once=once2.group(1) if once2 else "", name=""), FORM,
                cookie=cookie, headers=SAME)
     r.check("a key without a name: 400 with the page", resp.status == 400 and
             "needs a name" in text(resp), resp.describe())
@@ -717,6 +770,10 @@ def check_tokens_login(r, port):
     r.check("/tokens' own login still lands on /tokens",
             resp.status == 303 and resp.header("location") == "/tokens?m=login",
             resp.describe())
+    head = re.search(r"<header><h1>chat2api <span>([^<]*)</span></h1>",
+                     text(req(port, "GET", "/tokens")))
+    r.check("/tokens' login page still says tokens",
+            head is not None and head.group(1) == "\u00b7 tokens", head.group(0) if head else "")
 
 
 def main():

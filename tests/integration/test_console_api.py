@@ -354,6 +354,11 @@ def check_stats(r, port, done, t_fetch):
             json.dumps(day)[:800])
     r.check("statistics: the last hour by minute", len(d.get("last_hour") or []) == 60 and
             sum(m["requests"] for m in d["last_hour"]) == n, json.dumps(d.get("last_hour"))[:300])
+    ld = d.get("last_day") or []
+    r.check("statistics: the last day by hour, the newest hour holding the requests",
+            len(ld) == 24 and sum(h["requests"] for h in ld) == n and
+            ld[-1]["requests"] == n and ld[-1]["errors"] == n - n_ok and
+            ld[-1]["avg_latency"] > 0, json.dumps(ld)[-300:])
     resp = api(port, "GET", "statistics?from=2020")
     r.check("statistics with a bad day: 400", resp.status == 400, resp.describe())
     resp = api(port, "GET", "api-keys")

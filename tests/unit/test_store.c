@@ -320,7 +320,7 @@ START_TEST(revocation)
 {
 	struct store *s, *c;
 	char err[128], v[32];
-	int revoked = -1, i;
+	int revoked = -1, i, fresh = -1;
 	time_t now = time(NULL);
 	static const char key[] = "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef";
@@ -376,6 +376,33 @@ START_TEST(revocation)
 	ck_assert_int_eq(revoked, 1);
 	store_is_revoked(s, "session", "v1", &revoked);
 	ck_assert_int_eq(revoked, 0);
+	/* one-time values: fresh once, then used, in every process */
+	ck_assert_int_eq(store_revoke_once(s, "form", "t1", store_now(s) + 60,
+	    &fresh), STORE_OK);
+	ck_assert_int_eq(fresh, 1);
+	ck_assert_int_eq(store_revoke_once(s, "form", "t1", store_now(s) + 60,
+	    &fresh), STORE_OK);
+	ck_assert_int_eq(fresh, 0);
+	ck_assert_int_eq(store_open(&c, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(store_key_init(c, key, err, sizeof(err)), STORE_OK);
+	ck_assert_int_eq(store_revoke_once(c, "form", "t1", store_now(c) + 60,
+	    &fresh), STORE_OK);
+	ck_assert_int_eq(fresh, 0);
+	ck_assert_int_eq(store_revoke_once(c, "other", "t1", store_now(c) + 60,
+	    &fresh), STORE_OK);
+	ck_assert_int_eq(fresh, 1);
+	store_close(c);
+	store_is_revoked(s, "form", "t1", &revoked);
+	ck_assert_int_eq(revoked, 1);
+	/* once its time is over, the value is fresh again */
+	s->clock_skew += 61;
+	ck_assert_int_eq(store_revoke_once(s, "form", "t1", store_now(s) + 60,
+	    &fresh), STORE_OK);
+	ck_assert_int_eq(fresh, 1);
+	s->clock_skew -= 61;
+	ck_assert_int_eq(store_revoke_once(s, "form", "t2", store_now(s) - 1,
+	    &fresh), STORE_INVAL);
+	ck_assert_int_eq(fresh, 0);
 	store_close(s);
 }
 END_TEST
