@@ -38,8 +38,9 @@ int	 kv_put(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v,
 int	 kv_del(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v);
 /* Empties the table (LMDB's mdb_drop with del 0). */
 int	 kv_drop(struct kv_txn *, MDB_dbi);
-/* Entries in the table; on Redis as last committed. */
-int	 kv_entries(struct kv_txn *, MDB_dbi, size_t *);
+/* Entries in the table (only ms_entries is filled); on Redis close to
+ * exact, which is all the prune thresholds that ask need. */
+int	 kv_stat(struct kv_txn *, MDB_dbi, MDB_stat *);
 
 int	 kv_cursor_open(struct kv_txn *, MDB_dbi, struct kv_cursor **);
 /* ops: MDB_FIRST, MDB_LAST, MDB_NEXT, MDB_PREV, MDB_SET_RANGE,

@@ -83,16 +83,24 @@ START_TEST(expiry)
 }
 END_TEST
 
+static int
+count_txn(struct store *st, struct kv_txn *txn, void *arg)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = kv_stat(txn, st->responses, &ms)) == 0)
+		*(size_t *)arg = ms.ms_entries;
+	return rc;
+}
+
 static size_t
 entries(void)
 {
-	MDB_txn *txn;
-	MDB_stat st;
+	size_t n = 0;
 
-	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_stat(txn, s->responses, &st), 0);
-	mdb_txn_abort(txn);
-	return st.ms_entries;
+	ck_assert_int_eq(store_read(s, count_txn, &n), STORE_OK);
+	return n;
 }
 
 START_TEST(prune)

@@ -133,16 +133,31 @@ START_TEST(cross_process)
 }
 END_TEST
 
+struct count_arg {
+	MDB_dbi	dbi;
+	size_t	n;
+};
+
+static int
+count_txn(struct store *s, struct kv_txn *txn, void *arg)
+{
+	struct count_arg *c = arg;
+	MDB_stat st;
+	int rc;
+
+	(void)s;
+	if ((rc = kv_stat(txn, c->dbi, &st)) == 0)
+		c->n = st.ms_entries;
+	return rc;
+}
+
 static size_t
 db_entries(struct store *s, MDB_dbi dbi)
 {
-	MDB_txn *txn;
-	MDB_stat st;
+	struct count_arg c = { dbi, 0 };
 
-	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_stat(txn, dbi, &st), 0);
-	mdb_txn_abort(txn);
-	return st.ms_entries;
+	ck_assert_int_eq(store_read(s, count_txn, &c), STORE_OK);
+	return c.n;
 }
 
 static size_t
@@ -250,21 +265,21 @@ struct each {
 };
 
 static int
-each_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
+each_one(struct kv_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct each *e = arg;
 
 	(void)v;
 	e->seen[e->n++] = *(char *)k->mv_data;
 	if (e->n == e->del_at)
-		return mdb_cursor_del(cur, 0);
+		return kv_cursor_del(cur, 0);
 	if (e->n == e->err_at)
 		return EIO;
 	return e->n == e->stop_at ? STORE_EACH_STOP : 0;
 }
 
 static int
-each_fill(struct store *s, MDB_txn *txn, void *arg)
+each_fill(struct store *s, struct kv_txn *txn, void *arg)
 {
 	MDB_val k, v;
 	const char *p;
@@ -274,7 +289,7 @@ each_fill(struct store *s, MDB_txn *txn, void *arg)
 	for (p = "cab"; *p != '\0'; p++) {
 		k.mv_size = v.mv_size = 1;
 		k.mv_data = v.mv_data = (void *)p;
-		if ((rc = mdb_put(txn, s->mappings, &k, &v, 0)) != 0)
+		if ((rc = kv_put(txn, s->mappings, &k, &v, 0)) != 0)
 			return rc;
 	}
 	return 0;
@@ -283,7 +298,7 @@ each_fill(struct store *s, MDB_txn *txn, void *arg)
 static struct each each_arg;
 
 static int
-each_txn(struct store *s, MDB_txn *txn, void *arg)
+each_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	(void)arg;
 	memset(each_arg.seen, 0, sizeof(each_arg.seen));
@@ -427,13 +442,13 @@ START_TEST(map_growth)
 END_TEST
 
 static int
-set_schema(struct store *s, MDB_txn *txn, void *arg)
+set_schema(struct store *s, struct kv_txn *txn, void *arg)
 {
 	unsigned char buf[8];
 	MDB_val k = { 14, (void *)"schema_version" }, v = { 8, buf };
 
 	store_be64(buf, *(uint64_t *)arg);
-	return mdb_put(txn, s->meta, &k, &v, 0);
+	return kv_put(txn, s->meta, &k, &v, 0);
 }
 
 START_TEST(schema_newer)
