@@ -130,8 +130,8 @@ cli_run(const struct config *cfg, int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	if ((e = store_open(&st, cfg->data_dir, (size_t)cfg->map_size)) !=
-	    STORE_OK) {
+	if ((e = store_open_backend(&st, cfg->store, cfg->data_dir,
+	    (size_t)cfg->map_size)) != STORE_OK) {
 		fprintf(stderr, "chat2api: CHAT2API_DATA_DIR=%s: %s\n",
 		    cfg->data_dir, store_strerror(e));
 		return 1;
