@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/unit/store_backend.h"
 #ifdef HAVE_REDIS
@@ -19,17 +21,63 @@ unit_on_redis(void)
 	return unit_backend != NULL;
 }
 
+int
+unit_file_has(const char *path, const void *needle, size_t n)
+{
+	char *buf;
+	FILE *f;
+	long len;
+	int found;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = len > 0 ? malloc((size_t)len) : NULL;
+	found = buf != NULL && fread(buf, 1, (size_t)len, f) == (size_t)len &&
+	    memmem(buf, (size_t)len, needle, n) != NULL;
+	free(buf);
+	fclose(f);
+	return found;
+}
+
+/*
+ * On Redis the key prefix follows from the data dir, so a store opened
+ * again on the same dir, in this process or a forked one, finds the
+ * same data, as LMDB would, and another dir sees none of it.
+ */
 enum store_err
 unit_store_open(struct store **out, const char *dir, size_t map_size)
 {
 #ifdef HAVE_REDIS
 	char url[256];
+	uint32_t h = 2166136261u;
+	const char *p;
 
-	if (unit_backend != NULL)
-		return store_open_backend(out, redis_fixture_url(fixture, 0,
-		    url, sizeof(url)), dir, map_size);
+	if (unit_backend != NULL) {
+		for (p = dir; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+		snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0?prefix="
+		    "u%08x:", redis_fixture_port(fixture), h);
+		return store_open_backend(out, url, dir, map_size);
+	}
 #endif
 	return store_open(out, dir, map_size);
+}
+
+/* Whether the bytes the backend keeps on disk hold needle. */
+int
+unit_backend_has(const char *dir, const void *needle, size_t n)
+{
+	char path[512];
+
+#ifdef HAVE_REDIS
+	if (unit_backend != NULL)
+		return redis_fixture_has(fixture, needle, n);
+#endif
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	return unit_file_has(path, needle, n);
 }
 
 static void

@@ -18,6 +18,11 @@ extern const char	*unit_backend;
 
 enum store_err	 unit_store_open(struct store **, const char *dir,
 		    size_t map_size);
+/* Whether the bytes the backend keeps on disk for the store in dir
+ * (LMDB's data.mdb, Redis's append-only file) hold needle. */
+int		 unit_backend_has(const char *dir, const void *needle,
+		    size_t n);
+int		 unit_file_has(const char *path, const void *needle, size_t n);
 /* 1 when the suite runs on Redis (tests of LMDB's own files skip). */
 int		 unit_on_redis(void);
 int		 unit_main_backends(Suite *(*suite_fn)(void));

@@ -43,23 +43,8 @@ teardown(void)
 static int
 db_has(const char *needle, size_t n)
 {
-	char path[300], *buf;
-	FILE *f;
-	long len;
-	int found;
-
 	OK(store_sync(st));
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	ck_assert_ptr_nonnull(f = fopen(path, "rb"));
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	ck_assert_ptr_nonnull(buf = malloc((size_t)len));
-	IS(fread(buf, 1, (size_t)len, f), len);
-	fclose(f);
-	found = memmem(buf, (size_t)len, needle, n) != NULL;
-	free(buf);
-	return found;
+	return unit_backend_has(dir, needle, n);
 }
 
 static int

@@ -437,7 +437,9 @@ START_TEST(map_growth)
 		snprintf(name, sizeof(name), "model-%04d-%040d", i, i);
 		ck_assert_int_eq(store_count_request(s, name, 1), STORE_OK);
 	}
-	ck_assert_uint_gt(store_map_size(s), before);
+	/* Redis has no map: the 2,000 writes above are the test there */
+	if (!unit_on_redis())
+		ck_assert_uint_gt(store_map_size(s), before);
 	store_close(s);
 }
 END_TEST
