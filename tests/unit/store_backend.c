@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,37 @@ unit_file_has(const char *path, const void *needle, size_t n)
 	return found;
 }
 
+#ifdef HAVE_REDIS
+/* The server's files: its append-only log (Redis 7 keeps it in a
+ * directory of its own) and any snapshot. */
+static int
+redis_files_have(const char *rdir, const void *needle, size_t n)
+{
+	char sub[512], path[1024];
+	const char *dirs[2];
+	struct dirent *de;
+	DIR *d;
+	int i, found = 0;
+
+	snprintf(sub, sizeof(sub), "%s/appendonlydir", rdir);
+	dirs[0] = rdir;
+	dirs[1] = sub;
+	for (i = 0; i < 2 && !found; i++) {
+		if ((d = opendir(dirs[i])) == NULL)
+			continue;
+		while (!found && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dirs[i],
+			    de->d_name);
+			found = unit_file_has(path, needle, n);
+		}
+		closedir(d);
+	}
+	return found;
+}
+#endif
+
 /*
  * On Redis the key prefix follows from the data dir, so a store opened
  * again on the same dir, in this process or a forked one, finds the
@@ -74,7 +106,7 @@ unit_backend_has(const char *dir, const void *needle, size_t n)
 
 #ifdef HAVE_REDIS
 	if (unit_backend != NULL)
-		return redis_fixture_has(fixture, needle, n);
+		return redis_files_have(redis_fixture_dir(fixture), needle, n);
 #endif
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	return unit_file_has(path, needle, n);
