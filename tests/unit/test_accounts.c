@@ -304,6 +304,14 @@ START_TEST(wrong_key_is_detected)
 
 	mkn(CG, 0, 1, NULL, NULL);
 	OK(unit_store_open(&s2, dir, 1 << 20));
+	/* Redis, shared by hosts, refuses another key before any use */
+	if (unit_on_redis()) {
+		IS(store_key_init(s2, "a different passphrase!", err,
+		    sizeof(err)), STORE_INVAL);
+		ck_assert_ptr_nonnull(strstr(err, "another secret key"));
+		store_close(s2);
+		return;
+	}
 	OK(store_key_init(s2, "a different passphrase!", err, sizeof(err)));
 	memset(&x, 0, sizeof(x));
 	OK(acct_export(s2, CG, export_fn, &x));

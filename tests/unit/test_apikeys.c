@@ -292,6 +292,12 @@ START_TEST(across_stores)
 	OK(apikey_check(st, key, 0, &chk));
 	IS(chk.requests, 1);
 	OK(unit_store_open(&s2, dir, 1 << 20));
+	if (unit_on_redis()) {	/* refused before any use */
+		IS(store_key_init(s2, "another passphrase, long enough", err,
+		    sizeof(err)), STORE_INVAL);
+		store_close(s2);
+		return;
+	}
 	OK(store_key_init(s2, "another passphrase, long enough", err,
 	    sizeof(err)));
 	IS(apikey_check(s2, key, 0, &chk), STORE_NOTFOUND);
