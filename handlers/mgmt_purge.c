@@ -79,7 +79,9 @@ mgmt_account_purge(const struct config *cfg, struct store *st,
 
 	if (id == NULL || *id == '\0')
 		return mgmt_fail(err, 400, "invalid_id", "Which account?");
-	if ((e = acct_get(st, id, &info)) == STORE_NOTFOUND)
+	/* INVAL: not even the shape of an id or a fingerprint */
+	if ((e = acct_get(st, id, &info)) == STORE_NOTFOUND ||
+	    e == STORE_INVAL)
 		return mgmt_fail(err, 404, "not_found", "No such account.");
 	if (e != STORE_OK)
 		return mgmt_fail(err, 503, "store_error", "The store failed: "
