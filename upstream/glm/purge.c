@@ -33,12 +33,16 @@ glm_recent_page(struct arena *a, struct json_object *result, const char **ids,
 		return -1;
 	for (i = 0; i < len; i++) {
 		item = json_object_array_get_idx(list, i);
+		/* a NUL inside would cut the id short in the delete */
 		if (!json_object_is_type(item, json_type_object) ||
 		    (id = glm_json_str(item, "conversation_id",
-		    GLM_ID_MAX)) == NULL)
+		    GLM_ID_MAX)) == NULL || !json_object_object_get_ex(item,
+		    "conversation_id", &v) || strlen(id) !=
+		    (size_t)json_object_get_string_len(v) ||
+		    (ids[i] = arena_strdup(a, id)) == NULL) {
+			*n = 0;
 			return -1;
-		if ((ids[i] = arena_strdup(a, id)) == NULL)
-			return -1;
+		}
 	}
 	/* absent or false: the last page */
 	if (json_object_object_get_ex(result, "has_more", &v) &&
