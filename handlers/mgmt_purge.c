@@ -13,6 +13,7 @@
 #include "handlers/accounts_ops.h"
 #include "handlers/mgmt.h"
 #include "handlers/session.h"
+#include "store/crypto.h"
 #include "upstream/provider.h"
 
 int
@@ -24,27 +25,57 @@ mgmt_can_purge(const char *provider)
 	    pv->purge != NULL;
 }
 
+/* The account as the store holds it, copied out of the transaction. */
 struct purge_job {
 	const char		*id;
-	const struct provider	*pv;
-	struct provider_ctx	 x;
-	struct provider_purge	 out;
-	int			 done, rc;
+	struct arena		*arena;
+	struct acct_info	 info;
+	char			*secret;
+	struct acct_field	*fields;
+	size_t			 nfields;
+	int			 found, oom;
 };
 
 static int
-purge_with(void *u, const struct acct_info *ai, const char *secret,
+copy_out(void *u, const struct acct_info *ai, const char *secret,
     const struct acct_field *f, size_t nf)
 {
 	struct purge_job *j = u;
-	struct provider_account pa;
+	size_t i;
 
 	if (strcmp(ai->id, j->id) != 0)
 		return 0;
-	accounts_provider_account(ai, secret, f, nf, &pa);
-	j->rc = j->pv->purge(&j->x, &pa, &j->out);
-	j->done = 1;
+	j->found = 1;
+	j->info = *ai;
+	if ((j->secret = arena_strdup(j->arena, secret)) == NULL ||
+	    (nf > 0 && (j->fields = arena_calloc(j->arena, nf,
+	    sizeof(*j->fields))) == NULL)) {
+		j->oom = 1;
+		return 1;
+	}
+	j->nfields = nf;	/* calloc'd: wipe() skips what is not copied */
+	for (i = 0; i < nf; i++)
+		if ((j->fields[i].name = arena_strdup(j->arena,
+		    f[i].name)) == NULL || (j->fields[i].value =
+		    arena_strdup(j->arena, f[i].value)) == NULL) {
+			j->oom = 1;
+			return 1;
+		}
 	return 1;
+}
+
+/* The copies go as soon as the call is over: fields may hold secrets. */
+static void
+wipe(struct purge_job *j)
+{
+	size_t i;
+
+	if (j->secret != NULL)
+		crypto_wipe(j->secret, strlen(j->secret));
+	for (i = 0; i < j->nfields; i++)
+		if (j->fields[i].value != NULL)
+			crypto_wipe((char *)j->fields[i].value,
+			    strlen(j->fields[i].value));
 }
 
 static struct json_object *
@@ -71,9 +102,14 @@ struct json_object *
 mgmt_account_purge(const struct config *cfg, struct store *st,
     struct arena *a, const char *id, struct mgmt_err *err)
 {
+	const struct provider *pv;
+	struct provider_account pa;
+	struct provider_purge out;
+	struct provider_ctx x;
 	struct acct_info info;
 	struct purge_job j;
 	enum store_err e;
+	int rc;
 	size_t dropped = 0;
 	char why[32] = "";
 
@@ -86,27 +122,36 @@ mgmt_account_purge(const struct config *cfg, struct store *st,
 	if (e != STORE_OK)
 		return mgmt_fail(err, 503, "store_error", "The store failed: "
 		    "%s.", store_strerror(e));
-	memset(&j, 0, sizeof(j));
-	if ((j.pv = provider_by_id(info.provider)) == NULL ||
-	    j.pv->purge == NULL)
+	if ((pv = provider_by_id(info.provider)) == NULL || pv->purge == NULL)
 		return mgmt_fail(err, 400, "not_supported", "%s has no way to "
 		    "delete all chats of an account; nothing was deleted.",
-		    j.pv != NULL ? j.pv->display : info.provider);
+		    pv != NULL ? pv->display : info.provider);
+	/* the upstream is asked outside any transaction */
+	memset(&j, 0, sizeof(j));
 	j.id = info.id;
-	j.x.cfg = cfg;
-	j.x.store = st;
-	j.x.arena = a;
-	if ((e = acct_export(st, j.pv->id, purge_with, &j)) != STORE_OK)
+	j.arena = a;
+	e = acct_export(st, pv->id, copy_out, &j);
+	if (e == STORE_OK && j.oom)
+		e = STORE_ENOMEM;
+	if (e != STORE_OK) {
+		wipe(&j);
 		return mgmt_fail(err, 503, "store_error", "The store failed: "
 		    "%s.", store_strerror(e));
-	if (!j.done)
+	}
+	if (!j.found)
 		return mgmt_fail(err, 404, "not_found", "No such account.");
-	if (j.rc != 0) {
-		if (j.out.status != 0)
-			snprintf(why, sizeof(why), " (HTTP %ld)", j.out.status);
-		return mgmt_fail(err, 502, j.out.login ? "account_refused" :
+	accounts_provider_account(&j.info, j.secret, j.fields, j.nfields, &pa);
+	x.cfg = cfg;
+	x.store = st;
+	x.arena = a;
+	rc = pv->purge(&x, &pa, &out);
+	wipe(&j);
+	if (rc != 0) {
+		if (out.status != 0)
+			snprintf(why, sizeof(why), " (HTTP %ld)", out.status);
+		return mgmt_fail(err, 502, out.login ? "account_refused" :
 		    "upstream_error", "%s did not delete the chats: %s%s.",
-		    j.pv->display, j.out.message, why);
+		    pv->display, out.message, why);
 	}
 	/* the chats are gone whatever the store says now: report both */
 	if ((e = session_drop_account(st, info.provider, info.id,
@@ -114,5 +159,5 @@ mgmt_account_purge(const struct config *cfg, struct store *st,
 		return mgmt_fail(err, 503, "store_error", "The chats were "
 		    "deleted, but the account's sessions could not be "
 		    "dropped: %s.", store_strerror(e));
-	return purged(&info, j.out.deleted, dropped);
+	return purged(&info, out.deleted, dropped);
 }
