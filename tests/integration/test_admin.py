@@ -24,7 +24,7 @@ mock as the upstream (and CGI runs for API_PREFIX):
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
     account added through the form, bulk validate one by one with its
-    progress bar, delete, a key created
+    progress bar, delete all its upstream chats, delete, a key created
     and shown once, a mapping added and resolved, the log filtered and
     an entry opened, sessions and settings, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
