@@ -147,7 +147,11 @@ mgmt_account_purge(const struct config *cfg, struct store *st,
 	rc = pv->purge(&x, &pa, &out);
 	wipe(&j);
 	if (rc != 0) {
-		if (out.status != 0)
+		/* the status once, where the message has not said it */
+		snprintf(why, sizeof(why), "HTTP %ld", out.status);
+		if (out.status == 0 || strstr(out.message, why) != NULL)
+			why[0] = '\0';
+		else
 			snprintf(why, sizeof(why), " (HTTP %ld)", out.status);
 		return mgmt_fail(err, 502, out.login ? "account_refused" :
 		    "upstream_error", "%s did not delete the chats: %s%s.",
