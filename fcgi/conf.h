@@ -111,6 +111,7 @@ struct config {
 
 	/* process and platform */
 	char		*data_dir;
+	char		*store;			/* lmdb | redis://... */
 	char		*secret_key;
 	long		 threads;
 	long		 max_body;

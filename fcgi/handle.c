@@ -233,6 +233,13 @@ fcgi_handle(struct req *r)
 		    "Method %s not allowed for %s.", r->method, r->path);
 		goto done;
 	}
+	/* Redis down: say so at once rather than fail half-way. */
+	if (r->store != NULL && !store_available(r->store)) {
+		e = resp_error_hdr(r, 503, "Retry-After: 2\r\n", "server_error",
+		    "store_unavailable", NULL, "The shared store (Redis) is "
+		    "unreachable right now; try again in a few seconds.");
+		goto done;
+	}
 	count = (rt->flags & ROUTE_COUNT) != 0;
 	if ((rt->flags & ROUTE_BODY) && (e = read_body(r)) != APP_OK)
 		goto fail;

@@ -171,7 +171,8 @@ main(int argc, char **argv)
 		log_error("FCGX_Init failed");
 		goto out;
 	}
-	se = store_open(&st, cfg.data_dir, (size_t)cfg.map_size);
+	se = store_open_backend(&st, cfg.store, cfg.data_dir,
+	    (size_t)cfg.map_size);
 	if (se != STORE_OK) {
 		log_error("CHAT2API_DATA_DIR=%s: %s", cfg.data_dir,
 		    store_strerror(se));

@@ -24,6 +24,7 @@ static const struct {
 	{ "keys", cli_keys },
 	{ "models", cli_models },
 	{ "sessions", cli_sessions },
+	{ "store", cli_store },
 	{ "refresh", NULL },
 };
 
@@ -130,8 +131,8 @@ cli_run(const struct config *cfg, int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
-	if ((e = store_open(&st, cfg->data_dir, (size_t)cfg->map_size)) !=
-	    STORE_OK) {
+	if ((e = store_open_backend(&st, cfg->store, cfg->data_dir,
+	    (size_t)cfg->map_size)) != STORE_OK) {
 		fprintf(stderr, "chat2api: CHAT2API_DATA_DIR=%s: %s\n",
 		    cfg->data_dir, store_strerror(e));
 		return 1;

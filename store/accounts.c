@@ -135,13 +135,13 @@ struct add_ctx {
 };
 
 static int
-collect_rotated(MDB_txn *txn, MDB_dbi dbi, const char *p, uint32_t today,
+collect_rotated(struct kv_txn *txn, MDB_dbi dbi, const char *p, uint32_t today,
     struct add_ctx *c)
 {
 	char prefix[ACCT_PROVIDER_MAX + 2], id[ACCT_ID_LEN + 1];
 	struct acct_rec r;
 	struct rotated *nr;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	size_t plen;
 	int rc;
@@ -149,12 +149,12 @@ collect_rotated(MDB_txn *txn, MDB_dbi dbi, const char *p, uint32_t today,
 	c->nrot = 0;
 	snprintf(c->scanned, sizeof(c->scanned), "%s", p);
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:", p);
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, dbi, &cur)) != 0)
 		return rc;
 	k.mv_size = plen;
 	k.mv_data = prefix;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
 		if (acct_rec_decode(&k, &v, &r, today) < 0)
@@ -174,13 +174,13 @@ collect_rotated(MDB_txn *txn, MDB_dbi dbi, const char *p, uint32_t today,
 		memcpy(c->rot[c->nrot].mac, r.mac, ACCT_MAC_LEN);
 		memcpy(c->rot[c->nrot++].id, r.info.id, ACCT_ID_LEN + 1);
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* The record of provider p whose secret (now or at first) has this mac. */
 static int
-find_by_mac(MDB_txn *txn, MDB_dbi dbi, const char *p,
+find_by_mac(struct kv_txn *txn, MDB_dbi dbi, const char *p,
     const unsigned char *mac, uint32_t today, struct add_ctx *c,
     struct acct_rec *out)
 {
@@ -200,13 +200,13 @@ find_by_mac(MDB_txn *txn, MDB_dbi dbi, const char *p,
 		}
 	k.mv_size = acct_key(p, id, key);
 	k.mv_data = key;
-	if ((rc = mdb_get(txn, dbi, &k, &v)) != 0)
+	if ((rc = kv_get(txn, dbi, &k, &v)) != 0)
 		return rc;
 	return acct_rec_decode(&k, &v, out, today) == 0 ? 0 : MDB_CORRUPTED;
 }
 
 static int
-add_one(struct store *s, MDB_txn *txn, struct add_ctx *c,
+add_one(struct store *s, struct kv_txn *txn, struct add_ctx *c,
     const struct acct_new *it, MDB_stat *st)
 {
 	struct acct_rec r, old;
@@ -282,7 +282,7 @@ out:
 }
 
 static int
-add_txn(struct store *s, MDB_txn *txn, void *arg)
+add_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct add_ctx *c = arg;
 	MDB_stat st;
@@ -291,7 +291,7 @@ add_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	c->added = c->dups = 0;
 	c->scanned[0] = '\0';	/* a retried transaction scans again */
-	if ((rc = mdb_stat(txn, s->accounts, &st)) != 0)
+	if ((rc = kv_stat(txn, s->accounts, &st)) != 0)
 		return rc;
 	for (i = 0; i < c->n; i++)
 		if ((rc = add_one(s, txn, c, &c->items[i], &st)) != 0)

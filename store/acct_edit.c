@@ -21,17 +21,17 @@
  * delete or rewrite the current record through the cursor.  fn returns 0
  * to go on, 1 to stop, or an LMDB rc.
  */
-typedef int (*scan_fn)(struct store *, MDB_cursor *, MDB_val *,
+typedef int (*scan_fn)(struct store *, struct kv_cursor *, MDB_val *,
     struct acct_rec *, void *);
 
 static int
-scan(struct store *s, MDB_txn *txn, const char *provider, scan_fn fn,
+scan(struct store *s, struct kv_txn *txn, const char *provider, scan_fn fn,
     void *arg)
 {
 	char prefix[ACCT_PROVIDER_MAX + 2];
 	uint32_t today = store_today(s);
 	struct acct_rec r;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	size_t plen = 0;
 	int rc, op;
@@ -39,13 +39,13 @@ scan(struct store *s, MDB_txn *txn, const char *provider, scan_fn fn,
 	if (provider != NULL)
 		plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:",
 		    provider);
-	if ((rc = mdb_cursor_open(txn, s->accounts, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->accounts, &cur)) != 0)
 		return rc;
 	k.mv_size = plen;
 	k.mv_data = prefix;
 	op = plen ? MDB_SET_RANGE : MDB_FIRST;
-	for (rc = mdb_cursor_get(cur, &k, &v, op); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, op); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (plen && (k.mv_size < plen ||
 		    memcmp(k.mv_data, prefix, plen) != 0)) {
 			rc = MDB_NOTFOUND;
@@ -56,7 +56,7 @@ scan(struct store *s, MDB_txn *txn, const char *provider, scan_fn fn,
 		if ((rc = fn(s, cur, &k, &r, arg)) != 0)
 			break;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc == 1 || rc == MDB_NOTFOUND)
 		rc = 0;
 	return rc;
@@ -64,10 +64,10 @@ scan(struct store *s, MDB_txn *txn, const char *provider, scan_fn fn,
 
 /* Rewrites the record under the cursor. */
 static int
-rewrite(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r)
+rewrite(struct store *s, struct kv_cursor *cur, MDB_val *k, struct acct_rec *r)
 {
 	(void)k;
-	return acct_rec_put(mdb_cursor_txn(cur), s->accounts, cur, r);
+	return acct_rec_put(kv_cursor_txn(cur), s->accounts, cur, r);
 }
 
 static int
@@ -93,7 +93,7 @@ struct rm_ctx {
 };
 
 static int
-rm_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
+rm_fn(struct store *s, struct kv_cursor *cur, MDB_val *k, struct acct_rec *r,
     void *arg)
 {
 	struct rm_ctx *c = arg;
@@ -103,7 +103,7 @@ rm_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
 	(void)k;
 	if (c->key != NULL && !matches(r, c->key))
 		return 0;
-	if ((rc = mdb_cursor_del(cur, 0)) != 0)
+	if ((rc = kv_cursor_del(cur, 0)) != 0)
 		return rc;
 	c->removed++;
 	return 0;
@@ -115,7 +115,7 @@ struct rm_args {
 };
 
 static int
-rm_txn(struct store *s, MDB_txn *txn, void *arg)
+rm_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct rm_args *a = arg;
 
@@ -162,7 +162,7 @@ struct one_ctx {
 };
 
 static int
-get_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
+get_fn(struct store *s, struct kv_cursor *cur, MDB_val *k, struct acct_rec *r,
     void *arg)
 {
 	struct one_ctx *c = arg;
@@ -178,7 +178,7 @@ get_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
 }
 
 static int
-get_txn(struct store *s, MDB_txn *txn, void *arg)
+get_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	return scan(s, txn, NULL, get_fn, arg);
 }
@@ -227,7 +227,7 @@ apply(struct store *s, struct acct_info *in, const struct acct_change *ch)
 }
 
 static int
-set_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
+set_fn(struct store *s, struct kv_cursor *cur, MDB_val *k, struct acct_rec *r,
     void *arg)
 {
 	struct one_ctx *c = arg;
@@ -262,7 +262,7 @@ set_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
 }
 
 static int
-set_txn(struct store *s, MDB_txn *txn, void *arg)
+set_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	return scan(s, txn, NULL, set_fn, arg);
 }
@@ -317,7 +317,7 @@ acct_rotate(struct store *s, const char *id, const char *secret)
 }
 
 static int
-errclear_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
+errclear_fn(struct store *s, struct kv_cursor *cur, MDB_val *k, struct acct_rec *r,
     void *arg)
 {
 	(void)arg;
@@ -332,7 +332,7 @@ errclear_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
 }
 
 static int
-errclear_txn(struct store *s, MDB_txn *txn, void *arg)
+errclear_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	return scan(s, txn, arg, errclear_fn, NULL);
 }
@@ -354,7 +354,7 @@ struct list_ctx {
 };
 
 static int
-list_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
+list_fn(struct store *s, struct kv_cursor *cur, MDB_val *k, struct acct_rec *r,
     void *arg)
 {
 	struct list_ctx *c = arg;
@@ -392,7 +392,7 @@ list_fn(struct store *s, MDB_cursor *cur, MDB_val *k, struct acct_rec *r,
 }
 
 static int
-list_txn(struct store *s, MDB_txn *txn, void *arg)
+list_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct list_ctx *c = arg;
 

@@ -73,10 +73,10 @@ v1_decode(const MDB_val *k, const MDB_val *v, struct acct_rec *r)
 }
 
 int
-acct_migrate_v1(struct store *s, MDB_txn *txn, MDB_dbi creds,
+acct_migrate_v1(struct store *s, struct kv_txn *txn, MDB_dbi creds,
     MDB_dbi accounts, size_t *moved)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	struct acct_rec r;
 	size_t skipped = 0;
@@ -84,10 +84,10 @@ acct_migrate_v1(struct store *s, MDB_txn *txn, MDB_dbi creds,
 
 	(void)s;
 	*moved = 0;
-	if ((rc = mdb_cursor_open(txn, creds, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, creds, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (v1_decode(&k, &v, &r) < 0) {
 			skipped++;
 			continue;
@@ -97,12 +97,12 @@ acct_migrate_v1(struct store *s, MDB_txn *txn, MDB_dbi creds,
 			break;
 		(*moved)++;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	if (skipped)
 		log_warn("store: %zu unreadable credential record(s) left out "
 		    "of the migration", skipped);
 	/* Emptied, not deleted: schema 1 readers find no stale secrets. */
-	return mdb_drop(txn, creds, 0);
+	return kv_drop(txn, creds);
 }

@@ -102,7 +102,7 @@ in_failure(const struct cand *c, int64_t now)
 
 /* The next value of this provider's cursor (then stored + 1). */
 static int
-cursor_next(struct store *s, MDB_txn *txn, const char *provider,
+cursor_next(struct store *s, struct kv_txn *txn, const char *provider,
     uint64_t *val)
 {
 	char key[ACCT_PROVIDER_MAX + 4];
@@ -113,18 +113,18 @@ cursor_next(struct store *s, MDB_txn *txn, const char *provider,
 	k.mv_size = (size_t)snprintf(key, sizeof(key), "lb:%s", provider);
 	k.mv_data = key;
 	*val = 0;
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0)
+	if ((rc = kv_get(txn, s->meta, &k, &v)) == 0)
 		*val = store_get_be64(&v);
 	else if (rc != MDB_NOTFOUND)
 		return rc;
 	store_be64(buf, *val + 1);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, s->meta, &k, &v, 0);
+	return kv_put(txn, s->meta, &k, &v, 0);
 }
 
 static int
-choose(struct store *s, MDB_txn *txn, struct pick_ctx *c, size_t *at)
+choose(struct store *s, struct kv_txn *txn, struct pick_ctx *c, size_t *at)
 {
 	const struct acct_pick_opts *o = c->o;
 	int64_t now = store_now(s);
@@ -234,7 +234,7 @@ drop_tried(struct pick_ctx *c)
 }
 
 static int
-pick_txn(struct store *s, MDB_txn *txn, void *arg)
+pick_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct pick_ctx *c = arg;
 	struct acct_pick_why *w = c->why;
@@ -242,7 +242,7 @@ pick_txn(struct store *s, MDB_txn *txn, void *arg)
 	uint32_t today = store_today(s);
 	int64_t now = store_now(s);
 	struct acct_rec r;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	size_t plen, at;
 	int rc;
@@ -251,12 +251,12 @@ pick_txn(struct store *s, MDB_txn *txn, void *arg)
 	memset(w, 0, sizeof(*w));
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:",
 	    c->o->provider);
-	if ((rc = mdb_cursor_open(txn, s->accounts, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->accounts, &cur)) != 0)
 		return rc;
 	k.mv_size = plen;
 	k.mv_data = prefix;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
 		if (acct_rec_decode(&k, &v, &r, today) < 0)
@@ -283,7 +283,7 @@ pick_txn(struct store *s, MDB_txn *txn, void *arg)
 		} else if ((rc = add_cand(c, &k, &r, 0)) != 0)
 			break;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	drop_tried(c);
@@ -293,7 +293,7 @@ pick_txn(struct store *s, MDB_txn *txn, void *arg)
 		return rc;
 	k.mv_size = c->c[at].klen;
 	k.mv_data = c->c[at].key;
-	if ((rc = mdb_get(txn, s->accounts, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->accounts, &k, &v)) != 0)
 		return rc;
 	if (acct_rec_decode(&k, &v, &r, today) < 0)
 		return MDB_CORRUPTED;
@@ -460,7 +460,7 @@ learn(struct store *s, struct acct_rec *r, const struct acct_result *res,
 }
 
 int
-acct_record_txn(struct store *s, MDB_txn *txn, const char *provider,
+acct_record_txn(struct store *s, struct kv_txn *txn, const char *provider,
     const char *id, const struct acct_result *res)
 {
 	struct rec_ctx c = { provider, id, res };
@@ -474,7 +474,7 @@ acct_record_txn(struct store *s, MDB_txn *txn, const char *provider,
 	    (k.mv_size = acct_key(c.provider, c.id, key)) == 0)
 		return EINVAL;
 	k.mv_data = key;
-	if ((rc = mdb_get(txn, s->accounts, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->accounts, &k, &v)) != 0)
 		return rc;
 	if (acct_rec_decode(&k, &v, &r, today) < 0)
 		return MDB_CORRUPTED;
@@ -483,7 +483,7 @@ acct_record_txn(struct store *s, MDB_txn *txn, const char *provider,
 }
 
 static int
-rec_txn(struct store *s, MDB_txn *txn, void *arg)
+rec_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct rec_ctx *c = arg;
 

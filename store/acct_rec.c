@@ -145,7 +145,7 @@ acct_rec_decode(const MDB_val *k, const MDB_val *v, struct acct_rec *r,
 }
 
 int
-acct_rec_put(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *cur,
+acct_rec_put(struct kv_txn *txn, MDB_dbi dbi, struct kv_cursor *cur,
     const struct acct_rec *r)
 {
 	const struct acct_info *in = &r->info;
@@ -214,8 +214,8 @@ acct_rec_put(MDB_txn *txn, MDB_dbi dbi, MDB_cursor *cur,
 	v.mv_size = size;
 	v.mv_data = buf;
 	/* Under an iterating cursor the record is replaced in place. */
-	rc = cur != NULL ? mdb_cursor_put(cur, &k, &v, MDB_CURRENT) :
-	    mdb_put(txn, dbi, &k, &v, 0);
+	rc = cur != NULL ? kv_cursor_put(cur, &k, &v, MDB_CURRENT) :
+	    kv_put(txn, dbi, &k, &v, 0);
 	free(buf);
 	return rc;
 }

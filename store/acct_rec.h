@@ -38,7 +38,7 @@ int	 acct_rec_decode(const MDB_val *k, const MDB_val *v, struct acct_rec *,
  * point into the map); with cur, replaces the record under that cursor.
  * An LMDB rc.
  */
-int	 acct_rec_put(MDB_txn *, MDB_dbi, MDB_cursor *cur,
+int	 acct_rec_put(struct kv_txn *, MDB_dbi, struct kv_cursor *cur,
 	    const struct acct_rec *);
 /* Today's use as the record has it (0 on another day). */
 uint32_t acct_rec_today(const struct acct_rec *, uint32_t today);
@@ -60,7 +60,7 @@ int	 acct_fields_open(struct store *, const char *id,
 	    size_t *n);
 
 /* Schema 1 → 2 (store/acct_migrate.c), inside the opening transaction. */
-int	 acct_migrate_v1(struct store *, MDB_txn *, MDB_dbi creds,
+int	 acct_migrate_v1(struct store *, struct kv_txn *, MDB_dbi creds,
 	    MDB_dbi accounts, size_t *moved);
 
 #endif

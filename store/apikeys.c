@@ -64,7 +64,7 @@ decode(const MDB_val *k, const MDB_val *v, struct apikey_info *in)
 }
 
 static int
-encode_put(MDB_txn *txn, MDB_dbi dbi, const MDB_val *k,
+encode_put(struct kv_txn *txn, MDB_dbi dbi, const MDB_val *k,
     const struct apikey_info *in)
 {
 	unsigned char buf[REC_HDR + APIKEY_NAME_MAX + 16];
@@ -83,7 +83,7 @@ encode_put(MDB_txn *txn, MDB_dbi dbi, const MDB_val *k,
 	memcpy(buf + REC_HDR + nl, in->hint, hl);
 	v.mv_size = REC_HDR + nl + hl;
 	v.mv_data = buf;
-	return mdb_put(txn, dbi, (MDB_val *)k, &v, 0);
+	return kv_put(txn, dbi, (MDB_val *)k, &v, 0);
 }
 
 struct key_ctx {
@@ -95,14 +95,14 @@ struct key_ctx {
 };
 
 static int
-create_txn(struct store *s, MDB_txn *txn, void *arg)
+create_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct key_ctx *c = arg;
 	MDB_val k = { KEY_HEX, c->hex };
 	MDB_stat st;
 	int rc;
 
-	if ((rc = mdb_stat(txn, s->apikeys, &st)) != 0)
+	if ((rc = kv_stat(txn, s->apikeys, &st)) != 0)
 		return rc;
 	if (st.ms_entries >= APIKEY_MAX_RECORDS)
 		return MDB_MAP_FULL;
@@ -152,13 +152,13 @@ apikey_create(struct store *s, const char *name, char *key,
 }
 
 static int
-check_txn(struct store *s, MDB_txn *txn, void *arg)
+check_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct key_ctx *c = arg;
 	MDB_val k = { KEY_HEX, c->hex }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->apikeys, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->apikeys, &k, &v)) != 0)
 		return rc;
 	if (decode(&k, &v, c->info) < 0)
 		return MDB_NOTFOUND;
@@ -172,7 +172,7 @@ check_txn(struct store *s, MDB_txn *txn, void *arg)
 
 /* A good key's use, inside the request's final write (store/reqdone.c). */
 int
-apikey_use_txn(struct store *s, MDB_txn *txn, const char *candidate)
+apikey_use_txn(struct store *s, struct kv_txn *txn, const char *candidate)
 {
 	struct apikey_info info;
 	struct key_ctx c;
@@ -215,7 +215,7 @@ struct list_ctx {
 };
 
 static int
-list_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
+list_one(struct kv_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct list_ctx *c = arg;
 	struct apikey_info in;
@@ -226,7 +226,7 @@ list_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 }
 
 static int
-list_txn(struct store *s, MDB_txn *txn, void *arg)
+list_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	return store_each(txn, s->apikeys, list_one, arg);
 }
@@ -242,19 +242,19 @@ apikey_list(struct store *s, int (*fn)(void *, const struct apikey_info *),
 
 /* Enable, disable or remove the record whose key starts with c->id. */
 static int
-change_txn(struct store *s, MDB_txn *txn, void *arg)
+change_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct key_ctx *c = arg;
 	struct apikey_info in;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->apikeys, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->apikeys, &cur)) != 0)
 		return rc;
 	k.mv_size = APIKEY_ID_LEN;
 	k.mv_data = (void *)c->id;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (rc == 0 && (k.mv_size != KEY_HEX ||
 	    memcmp(k.mv_data, c->id, APIKEY_ID_LEN) != 0))
 		rc = MDB_NOTFOUND;
@@ -263,13 +263,13 @@ change_txn(struct store *s, MDB_txn *txn, void *arg)
 	if (rc == 0) {
 		c->found = 1;
 		if (c->op == 3)
-			rc = mdb_cursor_del(cur, 0);
+			rc = kv_cursor_del(cur, 0);
 		else {
 			in.enabled = c->enabled;
 			rc = encode_put(txn, s->apikeys, &k, &in);
 		}
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc;
 }
 
@@ -308,12 +308,12 @@ apikey_remove(struct store *s, const char *id)
 }
 
 static int
-count_txn(struct store *s, MDB_txn *txn, void *arg)
+count_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	MDB_stat st;
 	int rc;
 
-	if ((rc = mdb_stat(txn, s->apikeys, &st)) == 0)
+	if ((rc = kv_stat(txn, s->apikeys, &st)) == 0)
 		*(size_t *)arg = st.ms_entries;
 	return rc;
 }

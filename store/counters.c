@@ -19,14 +19,14 @@ struct count_ctx {
 };
 
 static int
-bump(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+bump(struct kv_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 {
 	MDB_val k = { klen, (void *)key }, v;
 	unsigned char buf[8];
 	uint64_t n = 0;
 	int rc;
 
-	rc = mdb_get(txn, dbi, &k, &v);
+	rc = kv_get(txn, dbi, &k, &v);
 	if (rc == 0)
 		n = store_get_be64(&v);
 	else if (rc != MDB_NOTFOUND)
@@ -34,11 +34,11 @@ bump(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 	store_be64(buf, n + 1);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, dbi, &k, &v, 0);
+	return kv_put(txn, dbi, &k, &v, 0);
 }
 
 int
-store_count_txn(struct store *s, MDB_txn *txn, const char *model, int success)
+store_count_txn(struct store *s, struct kv_txn *txn, const char *model, int success)
 {
 	MDB_val k, v;
 	MDB_stat st;
@@ -55,8 +55,8 @@ store_count_txn(struct store *s, MDB_txn *txn, const char *model, int success)
 		model = "(other)";
 	k.mv_size = strlen(model);
 	k.mv_data = (void *)model;
-	if (mdb_get(txn, s->models, &k, &v) == MDB_NOTFOUND) {
-		if ((rc = mdb_stat(txn, s->models, &st)) != 0)
+	if (kv_get(txn, s->models, &k, &v) == MDB_NOTFOUND) {
+		if ((rc = kv_stat(txn, s->models, &st)) != 0)
 			return rc;
 		if (st.ms_entries >= STORE_MODELS_MAX) {
 			k.mv_size = strlen("(other)");
@@ -67,7 +67,7 @@ store_count_txn(struct store *s, MDB_txn *txn, const char *model, int success)
 }
 
 static int
-count_txn(struct store *s, MDB_txn *txn, void *arg)
+count_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct count_ctx *c = arg;
 
@@ -88,19 +88,19 @@ struct stats_ctx {
 };
 
 static uint64_t
-get_counter(MDB_txn *txn, MDB_dbi dbi, const char *key)
+get_counter(struct kv_txn *txn, MDB_dbi dbi, const char *key)
 {
 	MDB_val k = { strlen(key), (void *)key }, v;
 
-	return mdb_get(txn, dbi, &k, &v) == 0 ? store_get_be64(&v) : 0;
+	return kv_get(txn, dbi, &k, &v) == 0 ? store_get_be64(&v) : 0;
 }
 
 static int
-stats_txn(struct store *s, MDB_txn *txn, void *arg)
+stats_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct stats_ctx *c = arg;
 	struct store_stats *o = c->out;
-	MDB_cursor *cur = NULL;
+	struct kv_cursor *cur = NULL;
 	MDB_stat st;
 	MDB_val k, v;
 	size_t i = 0;
@@ -109,27 +109,27 @@ stats_txn(struct store *s, MDB_txn *txn, void *arg)
 	o->total = get_counter(txn, s->counters, K_TOTAL);
 	o->success = get_counter(txn, s->counters, K_SUCCESS);
 	o->failed = get_counter(txn, s->counters, K_FAILED);
-	if ((rc = mdb_stat(txn, s->models, &st)) != 0)
+	if ((rc = kv_stat(txn, s->models, &st)) != 0)
 		return rc;
 	o->models = arena_calloc(c->arena, st.ms_entries + 1,
 	    sizeof(*o->models));
 	if (o->models == NULL)
 		return ENOMEM;
-	if ((rc = mdb_cursor_open(txn, s->models, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->models, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST);
 	    rc == 0 && i < st.ms_entries;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), i++) {
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT), i++) {
 		/* Values point into the map: copy before the txn ends. */
 		o->models[i].name = arena_strndup(c->arena, k.mv_data,
 		    k.mv_size);
 		if (o->models[i].name == NULL) {
-			mdb_cursor_close(cur);
+			kv_cursor_close(cur);
 			return ENOMEM;
 		}
 		o->models[i].n = store_get_be64(&v);
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	o->nmodels = i;
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }

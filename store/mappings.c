@@ -58,13 +58,13 @@ struct map_ctx {
 };
 
 static int
-put_txn(struct store *s, MDB_txn *txn, void *arg)
+put_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct map_ctx *c = arg;
 	struct mapping old;
 	char buf[VAL_MAX];
 	unsigned char seq[8];
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v, nv;
 	uint64_t last = 0;
 	MDB_stat st;
@@ -72,28 +72,28 @@ put_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	nv.mv_size = encode(c->m, buf);
 	nv.mv_data = buf;
-	if ((rc = mdb_cursor_open(txn, s->mappings, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->mappings, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		last = store_get_be64(&k);
 		if (decode(&v, &old) == 0 && strcmp(old.name, c->m->name) == 0) {
-			rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
-			mdb_cursor_close(cur);
+			rc = kv_cursor_put(cur, &k, &nv, MDB_CURRENT);
+			kv_cursor_close(cur);
 			return rc;
 		}
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = mdb_stat(txn, s->mappings, &st)) != 0)
+	if ((rc = kv_stat(txn, s->mappings, &st)) != 0)
 		return rc;
 	if (st.ms_entries >= MAPPING_MAX_RECORDS)
 		return MDB_MAP_FULL;
 	store_be64(seq, last + 1);
 	k.mv_size = sizeof(seq);
 	k.mv_data = seq;
-	return mdb_put(txn, s->mappings, &k, &nv, 0);
+	return kv_put(txn, s->mappings, &k, &nv, 0);
 }
 
 static int
@@ -126,7 +126,7 @@ mapping_put(struct store *s, const struct mapping *m)
 }
 
 static int
-rm_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
+rm_one(struct kv_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct map_ctx *c = arg;
 	struct mapping m;
@@ -136,11 +136,11 @@ rm_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 	if (decode(v, &m) < 0 || strcmp(m.name, c->name) != 0)
 		return 0;
 	c->found = 1;
-	return (rc = mdb_cursor_del(cur, 0)) != 0 ? rc : STORE_EACH_STOP;
+	return (rc = kv_cursor_del(cur, 0)) != 0 ? rc : STORE_EACH_STOP;
 }
 
 static int
-rm_txn(struct store *s, MDB_txn *txn, void *arg)
+rm_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	return store_each(txn, s->mappings, rm_one, arg);
 }
@@ -159,7 +159,7 @@ mapping_remove(struct store *s, const char *name)
 }
 
 static int
-list_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
+list_one(struct kv_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 {
 	struct map_ctx *c = arg;
 	struct mapping m;
@@ -171,7 +171,7 @@ list_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *arg)
 }
 
 static int
-list_txn(struct store *s, MDB_txn *txn, void *arg)
+list_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	return store_each(txn, s->mappings, list_one, arg);
 }

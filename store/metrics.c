@@ -78,22 +78,22 @@ series_key(unsigned char *key, int type, const char *name,
  * the caller retries with its client-chosen labels folded.
  */
 static int
-find(struct store *s, MDB_txn *txn, MDB_val *k, MDB_val *v, int *full)
+find(struct store *s, struct kv_txn *txn, MDB_val *k, MDB_val *v, int *full)
 {
 	MDB_stat st;
 	int rc;
 
 	*full = 0;
-	if ((rc = mdb_get(txn, s->metrics, k, v)) != MDB_NOTFOUND)
+	if ((rc = kv_get(txn, s->metrics, k, v)) != MDB_NOTFOUND)
 		return rc;
-	if ((rc = mdb_stat(txn, s->metrics, &st)) != 0)
+	if ((rc = kv_stat(txn, s->metrics, &st)) != 0)
 		return rc;
 	*full = st.ms_entries >= METRICS_SERIES_MAX;
 	return MDB_NOTFOUND;
 }
 
 static int
-counter_add(struct store *s, MDB_txn *txn, const char *name,
+counter_add(struct store *s, struct kv_txn *txn, const char *name,
     const char *labels, const char *folded)
 {
 	unsigned char key[KEY_MAX], buf[8];
@@ -114,11 +114,11 @@ counter_add(struct store *s, MDB_txn *txn, const char *name,
 	store_be64(buf, n + 1);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, s->metrics, &k, &v, 0);
+	return kv_put(txn, s->metrics, &k, &v, 0);
 }
 
 static int
-hist_add(struct store *s, MDB_txn *txn, const char *name, const char *labels,
+hist_add(struct store *s, struct kv_txn *txn, const char *name, const char *labels,
     uint64_t ms)
 {
 	unsigned char key[KEY_MAX], buf[HIST_WORDS * 8];
@@ -146,11 +146,11 @@ hist_add(struct store *s, MDB_txn *txn, const char *name, const char *labels,
 	store_be64(buf + i * 8, store_get64(buf + i * 8) + 1);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, s->metrics, &k, &v, 0);
+	return kv_put(txn, s->metrics, &k, &v, 0);
 }
 
 int
-metrics_bump_txn(struct store *s, MDB_txn *txn, const struct reqlog_entry *e,
+metrics_bump_txn(struct store *s, struct kv_txn *txn, const struct reqlog_entry *e,
     const char *route, const struct store_upstream_err *errs, size_t nerrs,
     long pow_ms)
 {
@@ -203,21 +203,21 @@ struct each_ctx {
 };
 
 static int
-each_txn(struct store *s, MDB_txn *txn, void *arg)
+each_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct each_ctx *c = arg;
 	struct metrics_hist h;
 	char key[KEY_MAX + 1];
 	const char *labels;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	size_t i;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->metrics, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->metrics, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < 2 || k.mv_size > KEY_MAX)
 			continue;
 		memcpy(key, k.mv_data, k.mv_size);
@@ -241,7 +241,7 @@ each_txn(struct store *s, MDB_txn *txn, void *arg)
 				break;
 		}
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

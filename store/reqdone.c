@@ -21,7 +21,7 @@ struct done_ctx {
 };
 
 static int
-done_txn(struct store *s, MDB_txn *txn, void *arg)
+done_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct done_ctx *c = arg;
 	struct store_done *d = c->d;

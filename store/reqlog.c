@@ -150,42 +150,42 @@ now_us(const struct store *s)
  * and a log that grew while it was bigger shrinks over a few writes.
  */
 static int
-prune(struct store *s, MDB_txn *txn, const struct reqlog_conf *c,
+prune(struct store *s, struct kv_txn *txn, const struct reqlog_conf *c,
     uint64_t now)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_stat st;
 	MDB_val k, v;
 	uint64_t cutoff = 0;
 	size_t n, i;
 	int rc;
 
-	if ((rc = mdb_stat(txn, s->reqlog, &st)) != 0)
+	if ((rc = kv_stat(txn, s->reqlog, &st)) != 0)
 		return rc;
 	n = st.ms_entries;
 	if (c->retention_s > 0 && now > (uint64_t)c->retention_s * 1000000u)
 		cutoff = now - (uint64_t)c->retention_s * 1000000u;
-	if ((rc = mdb_cursor_open(txn, s->reqlog, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->reqlog, &cur)) != 0)
 		return rc;
 	for (i = 0; i < REQLOG_PRUNE_STEP; i++) {
-		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
+		if ((rc = kv_cursor_get(cur, &k, &v, MDB_FIRST)) != 0)
 			break;
 		if (n <= c->max_entries && (k.mv_size != 8 ||
 		    store_get64(k.mv_data) >= cutoff))
 			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		if ((rc = kv_cursor_del(cur, 0)) != 0)
 			break;
 		n--;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int
-reqlog_put_txn(struct store *s, MDB_txn *txn, struct reqlog_entry *e,
+reqlog_put_txn(struct store *s, struct kv_txn *txn, struct reqlog_entry *e,
     const struct reqlog_conf *c, unsigned char *buf, size_t cap)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	unsigned char key[8];
 	uint64_t id = now_us(s), last;
@@ -194,10 +194,10 @@ reqlog_put_txn(struct store *s, MDB_txn *txn, struct reqlog_entry *e,
 
 	if (c->max_entries == 0)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, s->reqlog, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->reqlog, &cur)) != 0)
 		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	mdb_cursor_close(cur);
+	rc = kv_cursor_get(cur, &k, &v, MDB_LAST);
+	kv_cursor_close(cur);
 	if (rc == 0 && k.mv_size == 8 && (last = store_get64(k.mv_data)) >=
 	    id)
 		id = last + 1;	/* a clock step back, or the same µs */
@@ -211,10 +211,10 @@ reqlog_put_txn(struct store *s, MDB_txn *txn, struct reqlog_entry *e,
 	k.mv_data = key;
 	v.mv_size = len;
 	v.mv_data = buf;
-	if ((rc = mdb_put(txn, s->reqlog, &k, &v, MDB_APPEND)) != 0 &&
+	if ((rc = kv_put(txn, s->reqlog, &k, &v, MDB_APPEND)) != 0 &&
 	    rc != MDB_KEYEXIST)
 		return rc;
-	if (rc == MDB_KEYEXIST && (rc = mdb_put(txn, s->reqlog, &k, &v, 0)))
+	if (rc == MDB_KEYEXIST && (rc = kv_put(txn, s->reqlog, &k, &v, 0)))
 		return rc;
 	return prune(s, txn, c, id);
 }
@@ -266,19 +266,19 @@ struct query_ctx {
 };
 
 static int
-query_txn(struct store *s, MDB_txn *txn, void *arg)
+query_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct query_ctx *q = arg;
 	const struct reqlog_filter *f = q->f;
 	struct reqlog_entry e;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	unsigned char key[8];
 	struct arena scratch;
 	size_t seen = 0, sent = 0;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->reqlog, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->reqlog, &cur)) != 0)
 		return rc;
 	arena_init(&scratch, 4u << 20);
 	/* Newest first: from the entry at or before to_us backwards. */
@@ -286,15 +286,15 @@ query_txn(struct store *s, MDB_txn *txn, void *arg)
 		store_be64(key, f->to_us);
 		k.mv_size = sizeof(key);
 		k.mv_data = key;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		if (rc == 0 && store_get64(k.mv_data) > f->to_us)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+			rc = kv_cursor_get(cur, &k, &v, MDB_PREV);
 		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			rc = kv_cursor_get(cur, &k, &v, MDB_LAST);
 	} else
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		rc = kv_cursor_get(cur, &k, &v, MDB_LAST);
 	for (; rc == 0 && seen < REQLOG_SCAN_MAX;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_PREV), seen++) {
+	    rc = kv_cursor_get(cur, &k, &v, MDB_PREV), seen++) {
 		if (k.mv_size != 8)
 			continue;
 		if (f->from_us != 0 && store_get64(k.mv_data) < f->from_us)
@@ -309,7 +309,7 @@ query_txn(struct store *s, MDB_txn *txn, void *arg)
 		if (q->fn(q->arg, &e) != 0 || (f->limit && ++sent >= f->limit))
 			break;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	arena_free(&scratch);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -328,7 +328,7 @@ reqlog_query(struct store *s, const struct reqlog_filter *f,
 }
 
 static int
-get_txn(struct store *s, MDB_txn *txn, void *arg)
+get_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct query_ctx *q = arg;
 	unsigned char key[8];
@@ -336,7 +336,7 @@ get_txn(struct store *s, MDB_txn *txn, void *arg)
 	int rc;
 
 	store_be64(key, q->want);
-	if ((rc = mdb_get(txn, s->reqlog, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->reqlog, &k, &v)) != 0)
 		return rc;
 	if (reqlog_decode(q->arena, v.mv_data, v.mv_size, q->one) < 0)
 		return MDB_CORRUPTED;
@@ -358,12 +358,12 @@ reqlog_get(struct store *s, struct arena *a, uint64_t id,
 }
 
 static int
-count_txn(struct store *s, MDB_txn *txn, void *arg)
+count_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	MDB_stat st;
 	int rc;
 
-	if ((rc = mdb_stat(txn, s->reqlog, &st)) == 0)
+	if ((rc = kv_stat(txn, s->reqlog, &st)) == 0)
 		*(size_t *)arg = st.ms_entries;
 	return rc;
 }

@@ -59,36 +59,36 @@ expired(const MDB_val *v, void *arg)
  * the table stays near its live size at a constant cost per answer.
  */
 static int
-prune_near(struct store *s, MDB_txn *txn, struct rsp_ctx *c, MDB_val *from)
+prune_near(struct store *s, struct kv_txn *txn, struct rsp_ctx *c, MDB_val *from)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k = *from, v;
 	MDB_stat st;
 	int rc, n;
 
-	if ((rc = mdb_stat(txn, s->responses, &st)) != 0)
+	if ((rc = kv_stat(txn, s->responses, &st)) != 0)
 		return rc;
 	if (st.ms_entries < RSP_STORE_PRUNE_AT)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, s->responses, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->responses, &cur)) != 0)
 		return rc;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	for (n = 0; n < RSP_STORE_PRUNE_SCAN; n++) {
 		if (rc == MDB_NOTFOUND)		/* past the end: wrap */
-			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			rc = kv_cursor_get(cur, &k, &v, MDB_FIRST);
 		if (rc != 0)
 			break;
-		if (expired(&v, c) && (rc = mdb_cursor_del(cur, 0)) != 0)
+		if (expired(&v, c) && (rc = kv_cursor_del(cur, 0)) != 0)
 			break;
 		/* after a delete, MDB_NEXT gives the one that followed */
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		rc = kv_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
-put_txn(struct store *s, MDB_txn *txn, void *arg)
+put_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct rsp_ctx *c = arg;
 	MDB_val k = { strlen(c->id), (void *)c->id };
@@ -97,18 +97,18 @@ put_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	if ((rc = prune_near(s, txn, c, &k)) != 0)
 		return rc;
-	return mdb_put(txn, s->responses, &k, &v, 0);
+	return kv_put(txn, s->responses, &k, &v, 0);
 }
 
 static int
-get_txn(struct store *s, MDB_txn *txn, void *arg)
+get_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct rsp_ctx *c = arg;
 	MDB_val k = { strlen(c->id), (void *)c->id }, v;
 	const unsigned char *p;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->responses, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->responses, &k, &v)) != 0)
 		return rc;
 	p = v.mv_data;
 	if (v.mv_size < 8 + CRYPTO_OVERHEAD || expired(&v, c))
@@ -124,7 +124,7 @@ get_txn(struct store *s, MDB_txn *txn, void *arg)
 	}
 	c->json[c->len] = '\0';
 	if (c->del)
-		return mdb_del(txn, s->responses, &k, NULL);
+		return kv_del(txn, s->responses, &k, NULL);
 	return 0;
 }
 

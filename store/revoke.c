@@ -44,7 +44,7 @@ expired(const MDB_val *v, void *arg)
 }
 
 static int
-revoke_txn(struct store *s, MDB_txn *txn, void *arg)
+revoke_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct revoke_ctx *c = arg;
 	MDB_val k = { REVOKE_KEY_LEN, c->key }, v;
@@ -56,7 +56,7 @@ revoke_txn(struct store *s, MDB_txn *txn, void *arg)
 		return rc;
 	/* once: a live entry means the value was used; the txn is shared
 	 * by every process, so two uses cannot both find it fresh */
-	if (c->once && (rc = mdb_get(txn, s->revoked, &k, &v)) != MDB_NOTFOUND) {
+	if (c->once && (rc = kv_get(txn, s->revoked, &k, &v)) != MDB_NOTFOUND) {
 		if (rc != 0)
 			return rc;
 		if (v.mv_size == 8 && store_get_be64(&v) > c->now) {
@@ -67,17 +67,17 @@ revoke_txn(struct store *s, MDB_txn *txn, void *arg)
 	store_be64(buf, c->until);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, s->revoked, &k, &v, 0);
+	return kv_put(txn, s->revoked, &k, &v, 0);
 }
 
 static int
-check_txn(struct store *s, MDB_txn *txn, void *arg)
+check_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct revoke_ctx *c = arg;
 	MDB_val k = { REVOKE_KEY_LEN, c->key }, v;
 	int rc;
 
-	rc = mdb_get(txn, s->revoked, &k, &v);
+	rc = kv_get(txn, s->revoked, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)

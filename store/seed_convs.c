@@ -55,7 +55,7 @@ order_key(const unsigned char *skey, int64_t order, const char *id,
 
 /* Adds delta to the seed's count of conversations; *n gets the new one. */
 static int
-count_convs(struct store *s, MDB_txn *txn, struct conv *c, int delta,
+count_convs(struct store *s, struct kv_txn *txn, struct conv *c, int delta,
     uint32_t *n)
 {
 	MDB_val k = { SEED_KEY_LEN, c->skey }, v;
@@ -63,7 +63,7 @@ count_convs(struct store *s, MDB_txn *txn, struct conv *c, int delta,
 	unsigned char *copy;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->seeds, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->seeds, &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? seed_fail(&c->why, SEED_UNKNOWN) : rc;
 	if (seed_hdr_get(v.mv_data, v.mv_size, &h) < 0)
 		return seed_fail(&c->why, SEED_STORE);
@@ -81,21 +81,21 @@ count_convs(struct store *s, MDB_txn *txn, struct conv *c, int delta,
 	memcpy(copy, v.mv_data, v.mv_size);
 	seed_hdr_put(copy, &h);
 	v.mv_data = copy;
-	rc = mdb_put(txn, s->seeds, &k, &v, 0);
+	rc = kv_put(txn, s->seeds, &k, &v, 0);
 	free(copy);
 	return rc;
 }
 
 /* The record of a conversation: header, title and gizmo id. */
 static int
-read_conv(struct store *s, MDB_txn *txn, const MDB_val *k,
+read_conv(struct store *s, struct kv_txn *txn, const MDB_val *k,
     struct seed_conv_hdr *h, char *plain, const char *f[2])
 {
 	MDB_val v;
 	size_t plen;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->seeds, (MDB_val *)k, &v)) != 0)
+	if ((rc = kv_get(txn, s->seeds, (MDB_val *)k, &v)) != 0)
 		return rc;
 	if (seed_conv_hdr_get(v.mv_data, v.mv_size, h) < 0 ||
 	    seed_open(s, k, &v, SEED_CONV_HDR_LEN, plain, CONV_PLAIN_MAX,
@@ -105,7 +105,7 @@ read_conv(struct store *s, MDB_txn *txn, const MDB_val *k,
 }
 
 static int
-put_conv(struct store *s, MDB_txn *txn, const MDB_val *k,
+put_conv(struct store *s, struct kv_txn *txn, const MDB_val *k,
     const struct seed_conv_hdr *h, const char *title, const char *gizmo)
 {
 	unsigned char hdr[SEED_CONV_HDR_LEN], *val;
@@ -125,30 +125,30 @@ put_conv(struct store *s, MDB_txn *txn, const MDB_val *k,
 		return ENOMEM;
 	v.mv_size = vlen;
 	v.mv_data = val;
-	rc = mdb_put(txn, s->seeds, (MDB_val *)k, &v, 0);
+	rc = kv_put(txn, s->seeds, (MDB_val *)k, &v, 0);
 	free(val);
 	return rc;
 }
 
 /* Drops the oldest conversation of the seed (the last of its order). */
 static int
-drop_oldest(struct store *s, MDB_txn *txn, struct conv *c)
+drop_oldest(struct store *s, struct kv_txn *txn, struct conv *c)
 {
 	unsigned char end[SEED_KEY_LEN + 9], ckey[SEED_KEY_LEN +
 	    SEED_CONV_ID_MAX];
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v, ck;
 	int rc;
 
 	end[0] = 'T';
 	memcpy(end + 1, c->skey + 1, SEED_MAC_LEN);
 	memset(end + SEED_KEY_LEN, 0xff, 9);
-	if ((rc = mdb_cursor_open(txn, s->seeds, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->seeds, &cur)) != 0)
 		return rc;
 	k.mv_size = sizeof(end);
 	k.mv_data = end;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+	rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	rc = kv_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
 	if (rc == 0 && (k.mv_size <= SEED_KEY_LEN + 8 ||
 	    k.mv_size > SEED_KEY_LEN + 8 + SEED_CONV_ID_MAX ||
 	    memcmp(k.mv_data, end, SEED_KEY_LEN) != 0))
@@ -157,19 +157,19 @@ drop_oldest(struct store *s, MDB_txn *txn, struct conv *c)
 		ck.mv_size = conv_key(c->skey, (char *)k.mv_data +
 		    SEED_KEY_LEN + 8, k.mv_size - SEED_KEY_LEN - 8, ckey);
 		ck.mv_data = ckey;
-		if ((rc = mdb_cursor_del(cur, 0)) == 0)
-			rc = mdb_del(txn, s->seeds, &ck, NULL);
+		if ((rc = kv_cursor_del(cur, 0)) == 0)
+			rc = kv_del(txn, s->seeds, &ck, NULL);
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc == 0)
 		rc = count_convs(s, txn, c, -1, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
-touch_txn(struct store *s, MDB_txn *txn, void *arg)
+touch_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct conv *c = arg;
 	unsigned char ckey[SEED_KEY_LEN + SEED_CONV_ID_MAX];
@@ -191,7 +191,7 @@ touch_txn(struct store *s, MDB_txn *txn, void *arg)
 		tk.mv_size = order_key(c->skey, h.order_ms, c->id, c->idlen,
 		    tkey);
 		tk.mv_data = tkey;
-		if ((rc = mdb_del(txn, s->seeds, &tk, NULL)) != 0 &&
+		if ((rc = kv_del(txn, s->seeds, &tk, NULL)) != 0 &&
 		    rc != MDB_NOTFOUND)
 			return rc;
 		if ((rc = count_convs(s, txn, c, 0, &n)) != 0)
@@ -210,13 +210,13 @@ touch_txn(struct store *s, MDB_txn *txn, void *arg)
 	tk.mv_size = order_key(c->skey, h.order_ms, c->id, c->idlen, tkey);
 	tk.mv_data = tkey;
 	if ((rc = put_conv(s, txn, &k, &h, title, gizmo)) != 0 ||
-	    (rc = mdb_put(txn, s->seeds, &tk, &empty, 0)) != 0)
+	    (rc = kv_put(txn, s->seeds, &tk, &empty, 0)) != 0)
 		return rc;
 	return n > SEED_CONVS_MAX ? drop_oldest(s, txn, c) : 0;
 }
 
 static int
-owned_txn(struct store *s, MDB_txn *txn, void *arg)
+owned_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct conv *c = arg;
 	unsigned char ckey[SEED_KEY_LEN + SEED_CONV_ID_MAX];
@@ -225,13 +225,13 @@ owned_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	k.mv_size = conv_key(c->skey, c->id, c->idlen, ckey);
 	k.mv_data = ckey;
-	rc = mdb_get(txn, s->seeds, &k, &v);
+	rc = kv_get(txn, s->seeds, &k, &v);
 	c->owned = rc == 0;
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
-patch_txn(struct store *s, MDB_txn *txn, void *arg)
+patch_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct conv *c = arg;
 	unsigned char ckey[SEED_KEY_LEN + SEED_CONV_ID_MAX];
@@ -252,8 +252,8 @@ patch_txn(struct store *s, MDB_txn *txn, void *arg)
 		tk.mv_size = order_key(c->skey, h.order_ms, c->id, c->idlen,
 		    tkey);
 		tk.mv_data = tkey;
-		if ((rc = mdb_del(txn, s->seeds, &k, NULL)) != 0 ||
-		    ((rc = mdb_del(txn, s->seeds, &tk, NULL)) != 0 &&
+		if ((rc = kv_del(txn, s->seeds, &k, NULL)) != 0 ||
+		    ((rc = kv_del(txn, s->seeds, &tk, NULL)) != 0 &&
 		    rc != MDB_NOTFOUND))
 			return rc;
 		return count_convs(s, txn, c, -1, NULL);
@@ -270,7 +270,7 @@ patch_txn(struct store *s, MDB_txn *txn, void *arg)
 }
 
 static int
-list_convs_txn(struct store *s, MDB_txn *txn, void *arg)
+list_convs_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct conv *c = arg;
 	unsigned char pfx[SEED_KEY_LEN], ckey[SEED_KEY_LEN + SEED_CONV_ID_MAX];
@@ -278,7 +278,7 @@ list_convs_txn(struct store *s, MDB_txn *txn, void *arg)
 	struct seed_conv_hdr h;
 	struct seed_conv *o;
 	const char *f[2], *id;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v, ck;
 	size_t idlen;
 	int rc;
@@ -286,12 +286,12 @@ list_convs_txn(struct store *s, MDB_txn *txn, void *arg)
 	c->n = c->total = 0;
 	pfx[0] = 'T';
 	memcpy(pfx + 1, c->skey + 1, SEED_MAC_LEN);
-	if ((rc = mdb_cursor_open(txn, s->seeds, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->seeds, &cur)) != 0)
 		return rc;
 	k.mv_size = sizeof(pfx);
 	k.mv_data = pfx;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < sizeof(pfx) || memcmp(k.mv_data, pfx,
 		    sizeof(pfx)) != 0)
 			break;
@@ -316,7 +316,7 @@ list_convs_txn(struct store *s, MDB_txn *txn, void *arg)
 		o->create_ms = h.create_ms;
 		o->update_ms = h.update_ms;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

@@ -25,14 +25,14 @@
 /* ------------------------------------------------------------ count */
 
 static int
-count_add(struct store *s, MDB_txn *txn, int delta, uint64_t *now)
+count_add(struct store *s, struct kv_txn *txn, int delta, uint64_t *now)
 {
 	MDB_val k = { sizeof(SEED_COUNT_KEY) - 1, (void *)SEED_COUNT_KEY }, v;
 	unsigned char buf[8];
 	uint64_t n = 0;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0)
+	if ((rc = kv_get(txn, s->meta, &k, &v)) == 0)
 		n = store_get_be64(&v);
 	else if (rc != MDB_NOTFOUND)
 		return rc;
@@ -45,7 +45,7 @@ count_add(struct store *s, MDB_txn *txn, int delta, uint64_t *now)
 	store_be64(buf, n);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, s->meta, &k, &v, 0);
+	return kv_put(txn, s->meta, &k, &v, 0);
 }
 
 /* ------------------------------------------------------------ resolve */
@@ -66,7 +66,7 @@ struct resolve {
 
 /* A usable account's sealed secret and team id into r. */
 static int
-take_account(struct store *s, MDB_txn *txn, struct resolve *r,
+take_account(struct store *s, struct kv_txn *txn, struct resolve *r,
     const char *id)
 {
 	char key[ACCT_KEY_MAX + 1];
@@ -78,7 +78,7 @@ take_account(struct store *s, MDB_txn *txn, struct resolve *r,
 	    id, key)) == 0)
 		return MDB_NOTFOUND;
 	k.mv_data = key;
-	if ((rc = mdb_get(txn, s->accounts, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->accounts, &k, &v)) != 0)
 		return rc;
 	if (acct_rec_decode(&k, &v, &rec, store_today(s)) < 0 ||
 	    rec.info.status != ACCT_ACTIVE)
@@ -98,14 +98,14 @@ take_account(struct store *s, MDB_txn *txn, struct resolve *r,
  * token, f[2] the team id (pointing into plain).
  */
 static int
-read_seed(struct store *s, MDB_txn *txn, const unsigned char *key,
+read_seed(struct store *s, struct kv_txn *txn, const unsigned char *key,
     const char *seed, char *plain, struct seed_hdr *h, const char *f[3])
 {
 	MDB_val k = { SEED_KEY_LEN, (void *)key }, v;
 	size_t plen;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->seeds, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->seeds, &k, &v)) != 0)
 		return rc;
 	if (seed_hdr_get(v.mv_data, v.mv_size, h) < 0 ||
 	    seed_open(s, &k, &v, SEED_HDR_LEN, plain, SEED_PLAIN_MAX,
@@ -126,7 +126,7 @@ set_token(struct resolve *r, const char *const f[3])
 }
 
 static int
-resolve_read(struct store *s, MDB_txn *txn, void *arg)
+resolve_read(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct resolve *r = arg;
 	struct seed_hdr h;
@@ -149,23 +149,23 @@ resolve_read(struct store *s, MDB_txn *txn, void *arg)
 
 /* One active account of the provider, uniformly at random. */
 static int
-pick_account(struct store *s, MDB_txn *txn, struct resolve *r)
+pick_account(struct store *s, struct kv_txn *txn, struct resolve *r)
 {
 	char prefix[ACCT_PROVIDER_MAX + 2], chosen[ACCT_ID_LEN + 1];
 	uint32_t today = store_today(s);
 	struct acct_rec rec;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	size_t plen, seen = 0;
 	int rc;
 
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s:", r->provider);
-	if ((rc = mdb_cursor_open(txn, s->accounts, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->accounts, &cur)) != 0)
 		return rc;
 	k.mv_size = plen;
 	k.mv_data = prefix;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
 		if (acct_rec_decode(&k, &v, &rec, today) < 0 ||
@@ -176,7 +176,7 @@ pick_account(struct store *s, MDB_txn *txn, struct resolve *r)
 		if (rnd_below(++seen) == 0)
 			memcpy(chosen, rec.info.id, sizeof(chosen));
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	if (seen == 0)
@@ -185,7 +185,7 @@ pick_account(struct store *s, MDB_txn *txn, struct resolve *r)
 }
 
 static int
-put_seed(struct store *s, MDB_txn *txn, const unsigned char *key,
+put_seed(struct store *s, struct kv_txn *txn, const unsigned char *key,
     const struct seed_hdr *h, const char *const f[3])
 {
 	unsigned char hdr[SEED_HDR_LEN], *val;
@@ -208,14 +208,14 @@ put_seed(struct store *s, MDB_txn *txn, const unsigned char *key,
 		return ENOMEM;
 	v.mv_size = vlen;
 	v.mv_data = val;
-	rc = mdb_put(txn, s->seeds, &k, &v, 0);
+	rc = kv_put(txn, s->seeds, &k, &v, 0);
 	free(val);
 	return rc;
 }
 
 /* Creates the seed, or moves it off an account that is gone. */
 static int
-resolve_write(struct store *s, MDB_txn *txn, void *arg)
+resolve_write(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct resolve *r = arg;
 	struct seed_hdr h;
@@ -345,7 +345,7 @@ struct admin {
 };
 
 static int
-set_txn(struct store *s, MDB_txn *txn, void *arg)
+set_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct admin *a = arg;
 	struct seed_hdr h;
@@ -401,40 +401,40 @@ seed_set(struct store *s, const char *seed, const char *token,
 
 /* Deletes every key that starts with prefix (plen bytes). */
 static int
-del_range(MDB_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
+del_range(struct kv_txn *txn, MDB_dbi dbi, const unsigned char *prefix,
     size_t plen, size_t *n)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, dbi, &cur)) != 0)
 		return rc;
 	k.mv_size = plen;
 	k.mv_data = (void *)prefix;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		/* After a delete, MDB_NEXT gives the entry that followed. */
 		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
 			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		if ((rc = kv_cursor_del(cur, 0)) != 0)
 			break;
 		if (n != NULL)
 			(*n)++;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
-delete_txn(struct store *s, MDB_txn *txn, void *arg)
+delete_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct admin *a = arg;
 	MDB_val k = { SEED_KEY_LEN, a->key };
 	unsigned char pfx[SEED_KEY_LEN];
 	int rc;
 
-	if ((rc = mdb_del(txn, s->seeds, &k, NULL)) == MDB_NOTFOUND)
+	if ((rc = kv_del(txn, s->seeds, &k, NULL)) == MDB_NOTFOUND)
 		return seed_fail(&a->why, SEED_UNKNOWN);
 	if (rc != 0 || (rc = count_add(s, txn, -1, NULL)) != 0)
 		return rc;
@@ -462,7 +462,7 @@ seed_delete(struct store *s, const char *seed)
 
 /* The listing of one record (v under k), opened into a->plain. */
 static int
-info_of(struct store *s, MDB_txn *txn, struct admin *a, const MDB_val *k,
+info_of(struct store *s, struct kv_txn *txn, struct admin *a, const MDB_val *k,
     const MDB_val *v, struct seed_info *out)
 {
 	char key[ACCT_KEY_MAX + 1];
@@ -487,7 +487,7 @@ info_of(struct store *s, MDB_txn *txn, struct admin *a, const MDB_val *k,
 	else if ((ak.mv_size = acct_key(a->provider, f[1], key)) != 0) {
 		/* A pool seed shows its account as /tokens does. */
 		ak.mv_data = key;
-		if (mdb_get(txn, s->accounts, &ak, &av) == 0 &&
+		if (kv_get(txn, s->accounts, &ak, &av) == 0 &&
 		    acct_rec_decode(&ak, &av, &rec, store_today(s)) == 0)
 			memcpy(out->fingerprint, rec.info.fingerprint,
 			    sizeof(out->fingerprint));
@@ -497,13 +497,13 @@ info_of(struct store *s, MDB_txn *txn, struct admin *a, const MDB_val *k,
 }
 
 static int
-info_txn(struct store *s, MDB_txn *txn, void *arg)
+info_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct admin *a = arg;
 	MDB_val k = { SEED_KEY_LEN, a->key }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->seeds, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->seeds, &k, &v)) != 0)
 		return seed_fail(&a->why, rc == MDB_NOTFOUND ? SEED_UNKNOWN :
 		    SEED_STORE);
 	if (info_of(s, txn, a, &k, &v, a->info) < 0 ||
@@ -535,18 +535,18 @@ seed_info(struct store *s, const char *provider, const char *seed,
 }
 
 static int
-list_txn(struct store *s, MDB_txn *txn, void *arg)
+list_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct admin *a = arg;
 	struct seed_info info;
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k = { 1, "S" }, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->seeds, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->seeds, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size != SEED_KEY_LEN ||
 		    ((unsigned char *)k.mv_data)[0] != 'S')
 			break;
@@ -555,7 +555,7 @@ list_txn(struct store *s, MDB_txn *txn, void *arg)
 		if (a->fn(a->arg, &info) != 0)
 			break;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -580,37 +580,37 @@ seed_list(struct store *s, const char *provider,
 }
 
 static int
-clear_txn(struct store *s, MDB_txn *txn, void *arg)
+clear_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct admin *a = arg;
 	MDB_val k = { sizeof(SEED_COUNT_KEY) - 1, (void *)SEED_COUNT_KEY };
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val ck = { 1, "S" }, v;
 	int rc;
 
 	a->removed = 0;
-	if ((rc = mdb_cursor_open(txn, s->seeds, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->seeds, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &ck, &v, MDB_SET_RANGE); rc == 0 &&
+	for (rc = kv_cursor_get(cur, &ck, &v, MDB_SET_RANGE); rc == 0 &&
 	    ((unsigned char *)ck.mv_data)[0] == 'S';
-	    rc = mdb_cursor_get(cur, &ck, &v, MDB_NEXT))
+	    rc = kv_cursor_get(cur, &ck, &v, MDB_NEXT))
 		a->removed++;
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
-	if ((rc = mdb_drop(txn, s->seeds, 0)) != 0)
+	if ((rc = kv_drop(txn, s->seeds)) != 0)
 		return rc;
-	rc = mdb_del(txn, s->meta, &k, NULL);
+	rc = kv_del(txn, s->meta, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
-count_txn(struct store *s, MDB_txn *txn, void *arg)
+count_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	MDB_val k = { sizeof(SEED_COUNT_KEY) - 1, (void *)SEED_COUNT_KEY }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) == 0)
+	if ((rc = kv_get(txn, s->meta, &k, &v)) == 0)
 		*(size_t *)arg = (size_t)store_get_be64(&v);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -113,7 +113,7 @@ exp_key(unsigned char out[SESS_EXP_KEY], int64_t expires,
 
 /* Deletes the record under k and its index entry; *r gets it. */
 static int
-remove_rec(struct store *s, MDB_txn *txn, const unsigned char *key,
+remove_rec(struct store *s, struct kv_txn *txn, const unsigned char *key,
     struct store_session *r, int *found)
 {
 	unsigned char ek[SESS_EXP_KEY];
@@ -121,7 +121,7 @@ remove_rec(struct store *s, MDB_txn *txn, const unsigned char *key,
 	int rc;
 
 	*found = 0;
-	if ((rc = mdb_get(txn, s->sessions, &k, &v)) == MDB_NOTFOUND)
+	if ((rc = kv_get(txn, s->sessions, &k, &v)) == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
@@ -130,11 +130,11 @@ remove_rec(struct store *s, MDB_txn *txn, const unsigned char *key,
 		exp_key(ek, r->expires, key);
 		x.mv_size = sizeof(ek);
 		x.mv_data = ek;
-		rc = mdb_del(txn, s->sess_exp, &x, NULL);
+		rc = kv_del(txn, s->sess_exp, &x, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 	}
-	return mdb_del(txn, s->sessions, &k, NULL);
+	return kv_del(txn, s->sessions, &k, NULL);
 }
 
 /*
@@ -142,17 +142,17 @@ remove_rec(struct store *s, MDB_txn *txn, const unsigned char *key,
  * index entry, while it has expired, goes with its record.
  */
 static int
-prune(struct store *s, MDB_txn *txn, struct sess_ctx *c)
+prune(struct store *s, struct kv_txn *txn, struct sess_ctx *c)
 {
 	unsigned char key[STORE_SESSION_KEY];
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	int rc, found, stale = 0;
 
 	while (c->ngone < c->ngone_max) {
-		if ((rc = mdb_cursor_open(txn, s->sess_exp, &cur)) != 0)
+		if ((rc = kv_cursor_open(txn, s->sess_exp, &cur)) != 0)
 			return rc;
-		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		if ((rc = kv_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
 			stale = k.mv_size != SESS_EXP_KEY;
 			if (!stale && (int64_t)store_get64(k.mv_data) > c->now)
 				rc = MDB_NOTFOUND;	/* the oldest lives */
@@ -160,10 +160,10 @@ prune(struct store *s, MDB_txn *txn, struct sess_ctx *c)
 				if (!stale)
 					memcpy(key, (unsigned char *)k.mv_data +
 					    8, STORE_SESSION_KEY);
-				rc = mdb_cursor_del(cur, 0);
+				rc = kv_cursor_del(cur, 0);
 			}
 		}
-		mdb_cursor_close(cur);
+		kv_cursor_close(cur);
 		if (rc == MDB_NOTFOUND)
 			return 0;
 		if (rc != 0)
@@ -181,7 +181,7 @@ prune(struct store *s, MDB_txn *txn, struct sess_ctx *c)
 
 /* The record and its index entry (none there yet). */
 static int
-write_rec(struct store *s, MDB_txn *txn, const struct store_session *r)
+write_rec(struct store *s, struct kv_txn *txn, const struct store_session *r)
 {
 	unsigned char buf[SESS_FIXED + 4 * (STORE_SESSION_ID_MAX + 2)];
 	unsigned char ek[SESS_EXP_KEY];
@@ -192,23 +192,23 @@ write_rec(struct store *s, MDB_txn *txn, const struct store_session *r)
 	k.mv_data = (void *)r->key;
 	v.mv_size = encode(r, buf);
 	v.mv_data = buf;
-	if ((rc = mdb_put(txn, s->sessions, &k, &v, 0)) != 0)
+	if ((rc = kv_put(txn, s->sessions, &k, &v, 0)) != 0)
 		return rc;
 	exp_key(ek, r->expires, r->key);
 	k.mv_size = sizeof(ek);
 	k.mv_data = ek;
-	return mdb_put(txn, s->sess_exp, &k, &x, 0);
+	return kv_put(txn, s->sess_exp, &k, &x, 0);
 }
 
 static int
-take_txn(struct store *s, MDB_txn *txn, void *u)
+take_txn(struct store *s, struct kv_txn *txn, void *u)
 {
 	struct sess_ctx *c = u;
 	struct store_session claim;
 	MDB_val k = { STORE_SESSION_KEY, (void *)c->in->key }, v;
 	int rc, found;
 
-	if ((rc = mdb_get(txn, s->sessions, &k, &v)) == MDB_NOTFOUND)
+	if ((rc = kv_get(txn, s->sessions, &k, &v)) == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
@@ -247,7 +247,7 @@ store_session_take(struct store *s, const unsigned char key[STORE_SESSION_KEY],
 }
 
 static int
-drop_txn(struct store *s, MDB_txn *txn, void *u)
+drop_txn(struct store *s, struct kv_txn *txn, void *u)
 {
 	struct sess_ctx *c = u;
 	struct store_session old;
@@ -270,7 +270,7 @@ store_session_drop(struct store *s, const unsigned char key[STORE_SESSION_KEY])
 }
 
 static int
-put_txn(struct store *s, MDB_txn *txn, void *u)
+put_txn(struct store *s, struct kv_txn *txn, void *u)
 {
 	struct sess_ctx *c = u;
 	struct store_session old;
@@ -330,7 +330,7 @@ store_session_put(struct store *s, const struct store_session *rec,
 }
 
 static int
-expired_txn(struct store *s, MDB_txn *txn, void *u)
+expired_txn(struct store *s, struct kv_txn *txn, void *u)
 {
 	return prune(s, txn, u);
 }
@@ -355,7 +355,7 @@ store_session_expired(struct store *s, struct store_session *gone,
 }
 
 static int
-each_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *u)
+each_one(struct kv_cursor *cur, MDB_val *k, MDB_val *v, void *u)
 {
 	struct sess_ctx *c = u;
 	struct store_session r;
@@ -367,7 +367,7 @@ each_one(MDB_cursor *cur, MDB_val *k, MDB_val *v, void *u)
 }
 
 static int
-each_txn(struct store *s, MDB_txn *txn, void *u)
+each_txn(struct store *s, struct kv_txn *txn, void *u)
 {
 	return store_each(txn, s->sessions, each_one, u);
 }

@@ -50,7 +50,7 @@ get_counts(const MDB_val *v, struct stats_counts *c)
 }
 
 static int
-add_at(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const struct stats_counts *d)
+add_at(struct kv_txn *txn, MDB_dbi dbi, MDB_val *k, const struct stats_counts *d)
 {
 	unsigned char buf[VAL_LEN];
 	struct stats_counts c;
@@ -58,7 +58,7 @@ add_at(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const struct stats_counts *d)
 	int rc;
 
 	memset(&c, 0, sizeof(c));
-	if ((rc = mdb_get(txn, dbi, k, &v)) == 0)
+	if ((rc = kv_get(txn, dbi, k, &v)) == 0)
 		get_counts(&v, &c);
 	else if (rc != MDB_NOTFOUND)
 		return rc;
@@ -70,7 +70,7 @@ add_at(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const struct stats_counts *d)
 	put_counts(buf, &c);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	return mdb_put(txn, dbi, k, &v, 0);
+	return kv_put(txn, dbi, k, &v, 0);
 }
 
 static size_t
@@ -91,7 +91,7 @@ day_key(unsigned char *key, uint32_t day, int kind, const char *name)
 
 /* The name's own row, or "(other)" once the day has too many names. */
 static int
-bump_name(struct store *s, MDB_txn *txn, uint32_t day, int kind,
+bump_name(struct store *s, struct kv_txn *txn, uint32_t day, int kind,
     const char *name, const struct stats_counts *d)
 {
 	unsigned char key[KEY_MAX], nkey[6];
@@ -104,14 +104,14 @@ bump_name(struct store *s, MDB_txn *txn, uint32_t day, int kind,
 		return 0;
 	k.mv_size = day_key(key, day, kind, name);
 	k.mv_data = key;
-	if ((rc = mdb_get(txn, s->stats, &k, &v)) == 0)
+	if ((rc = kv_get(txn, s->stats, &k, &v)) == 0)
 		return add_at(txn, s->stats, &k, d);
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	store_put32(nkey, day);
 	nkey[4] = '#';
 	nkey[5] = (unsigned char)kind;
-	if ((rc = mdb_get(txn, s->stats, &nk, &v)) == 0)
+	if ((rc = kv_get(txn, s->stats, &nk, &v)) == 0)
 		names = store_get_be64(&v);
 	else if (rc != MDB_NOTFOUND)
 		return rc;
@@ -122,17 +122,17 @@ bump_name(struct store *s, MDB_txn *txn, uint32_t day, int kind,
 	store_be64(nbuf, names + 1);
 	v.mv_size = sizeof(nbuf);
 	v.mv_data = nbuf;
-	if ((rc = mdb_put(txn, s->stats, &nk, &v, 0)) != 0)
+	if ((rc = kv_put(txn, s->stats, &nk, &v, 0)) != 0)
 		return rc;
 	return add_at(txn, s->stats, &k, d);
 }
 
 static int
-bump_minute(struct store *s, MDB_txn *txn, uint64_t minute,
+bump_minute(struct store *s, struct kv_txn *txn, uint64_t minute,
     const struct stats_counts *d)
 {
 	unsigned char key[9], first[9];
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k = { sizeof(key), key }, fk, v;
 	int rc, i;
 
@@ -141,28 +141,28 @@ bump_minute(struct store *s, MDB_txn *txn, uint64_t minute,
 	if ((rc = add_at(txn, s->stats, &k, d)) != 0)
 		return rc;
 	/* A bucket or two older than a day goes with each request. */
-	if ((rc = mdb_cursor_open(txn, s->stats, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->stats, &cur)) != 0)
 		return rc;
 	first[0] = MINUTE_TAG;
 	memset(first + 1, 0, 8);
 	for (i = 0; i < 2; i++) {
 		fk.mv_size = sizeof(first);
 		fk.mv_data = first;
-		if ((rc = mdb_cursor_get(cur, &fk, &v, MDB_SET_RANGE)) != 0)
+		if ((rc = kv_cursor_get(cur, &fk, &v, MDB_SET_RANGE)) != 0)
 			break;
 		if (fk.mv_size != 9 || ((unsigned char *)fk.mv_data)[0] !=
 		    MINUTE_TAG || store_get64((unsigned char *)fk.mv_data + 1) +
 		    STATS_MINUTES > minute)
 			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+		if ((rc = kv_cursor_del(cur, 0)) != 0)
 			break;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 int
-stats_bump_txn(struct store *s, MDB_txn *txn, const struct reqlog_entry *e,
+stats_bump_txn(struct store *s, struct kv_txn *txn, const struct reqlog_entry *e,
     uint32_t today)
 {
 	struct stats_counts d;
@@ -204,25 +204,25 @@ struct daily_ctx {
 };
 
 static int
-daily_txn(struct store *s, MDB_txn *txn, void *arg)
+daily_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct daily_ctx *c = arg;
 	struct stats_counts cnt;
 	char name[STATS_NAME_MAX + 1];
 	unsigned char start[4];
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	const unsigned char *p;
 	uint32_t day;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, s->stats, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->stats, &cur)) != 0)
 		return rc;
 	store_put32(start, c->from);
 	k.mv_size = sizeof(start);
 	k.mv_data = start;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		p = k.mv_data;
 		if (k.mv_size < 5 || p[0] == MINUTE_TAG)
 			break;
@@ -236,7 +236,7 @@ daily_txn(struct store *s, MDB_txn *txn, void *arg)
 		if (c->fn(c->arg, day, p[4], name, &cnt) != 0)
 			break;
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -259,11 +259,11 @@ struct minutes_ctx {
 };
 
 static int
-minutes_txn(struct store *s, MDB_txn *txn, void *arg)
+minutes_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct minutes_ctx *c = arg;
 	unsigned char key[9];
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k = { sizeof(key), key }, v;
 	const unsigned char *p;
 	uint64_t m;
@@ -271,10 +271,10 @@ minutes_txn(struct store *s, MDB_txn *txn, void *arg)
 
 	key[0] = MINUTE_TAG;
 	store_be64(key + 1, c->first);
-	if ((rc = mdb_cursor_open(txn, s->stats, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, s->stats, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		p = k.mv_data;
 		if (k.mv_size != 9 || p[0] != MINUTE_TAG)
 			break;
@@ -283,7 +283,7 @@ minutes_txn(struct store *s, MDB_txn *txn, void *arg)
 			break;
 		get_counts(&v, &c->out[m - c->first]);
 	}
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

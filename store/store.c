@@ -6,15 +6,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "fcgi/log.h"
 #include "store/acct_rec.h"
 #include "store/store_priv.h"
+#ifdef HAVE_REDIS
+#include "store/kv_redis.h"
+#endif
 
 #define STORE_MAX_DBS		32
 #define STORE_MAX_READERS	1024
@@ -28,6 +35,7 @@ static const char *const store_errs[STORE__MAX] = {
 	[STORE_SCHEMA] = "data written by a newer version",
 	[STORE_INVAL] = "invalid argument",
 	[STORE_LMDB] = "LMDB error",
+	[STORE_UNAVAILABLE] = "the shared store (Redis) is unreachable",
 };
 
 const char *
@@ -76,45 +84,50 @@ store_day_left(const struct store *s)
 }
 
 static int
-put_version(struct store *s, MDB_txn *txn, MDB_val *k)
+put_version(struct store *s, struct kv_txn *txn, MDB_val *k)
 {
 	unsigned char buf[8];
 	MDB_val v = { sizeof(buf), buf };
 
 	store_be64(buf, STORE_SCHEMA_VERSION);
-	return mdb_put(txn, s->meta, k, &v, 0);
+	return kv_put(txn, s->meta, k, &v, 0);
+}
+
+#define T(n)	{ #n, offsetof(struct store, n) }
+const struct store_table store_tables[STORE_NTABLES] = {
+	T(meta), T(counters), T(models), T(creds), T(rtcache), T(rtlock),
+	T(seeds), T(throttle), T(revoked), T(accounts), T(apikeys),
+	T(mappings), T(sessions), T(sess_exp), T(responses), T(reqlog),
+	T(stats), T(metrics),
+};
+#undef T
+
+static int
+open_table(struct store *s, struct kv_txn *txn, const char *name,
+    MDB_dbi *dbi)
+{
+#ifdef HAVE_REDIS
+	if (s->redis != NULL)
+		return kvr_table(s->redis, name, dbi);
+#endif
+	return mdb_dbi_open(txn->mdb, name, MDB_CREATE, dbi);
 }
 
 static int
-store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
+store_init_dbs(struct store *s, struct kv_txn *txn, void *ctx)
 {
 	static const char key[] = "schema_version";
 	MDB_val k = { sizeof(key) - 1, (void *)key }, v;
 	uint64_t ver;
-	size_t moved;
+	size_t moved, i;
 	int rc;
 
 	(void)ctx;
-	if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "counters", MDB_CREATE, &s->counters)) ||
-	    (rc = mdb_dbi_open(txn, "models", MDB_CREATE, &s->models)) ||
-	    (rc = mdb_dbi_open(txn, "creds", MDB_CREATE, &s->creds)) ||
-	    (rc = mdb_dbi_open(txn, "rtcache", MDB_CREATE, &s->rtcache)) ||
-	    (rc = mdb_dbi_open(txn, "rtlock", MDB_CREATE, &s->rtlock)) ||
-	    (rc = mdb_dbi_open(txn, "seeds", MDB_CREATE, &s->seeds)) ||
-	    (rc = mdb_dbi_open(txn, "throttle", MDB_CREATE, &s->throttle)) ||
-	    (rc = mdb_dbi_open(txn, "revoked", MDB_CREATE, &s->revoked)) ||
-	    (rc = mdb_dbi_open(txn, "accounts", MDB_CREATE, &s->accounts)) ||
-	    (rc = mdb_dbi_open(txn, "apikeys", MDB_CREATE, &s->apikeys)) ||
-	    (rc = mdb_dbi_open(txn, "mappings", MDB_CREATE, &s->mappings)) ||
-	    (rc = mdb_dbi_open(txn, "sessions", MDB_CREATE, &s->sessions)) ||
-	    (rc = mdb_dbi_open(txn, "sess_exp", MDB_CREATE, &s->sess_exp)) ||
-	    (rc = mdb_dbi_open(txn, "responses", MDB_CREATE, &s->responses)) ||
-	    (rc = mdb_dbi_open(txn, "reqlog", MDB_CREATE, &s->reqlog)) ||
-	    (rc = mdb_dbi_open(txn, "stats", MDB_CREATE, &s->stats)) ||
-	    (rc = mdb_dbi_open(txn, "metrics", MDB_CREATE, &s->metrics)))
-		return rc;
-	rc = mdb_get(txn, s->meta, &k, &v);
+	for (i = 0; i < STORE_NTABLES; i++)
+		if ((rc = open_table(s, txn, store_tables[i].name,
+		    &STORE_DBI(s, i))) != 0)
+			return rc;
+	rc = kv_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return put_version(s, txn, &k);
 	if (rc != 0)
@@ -131,7 +144,7 @@ store_init_dbs(struct store *s, MDB_txn *txn, void *ctx)
 	if ((rc = acct_migrate_v1(s, txn, s->creds, s->accounts, &moved)) != 0)
 		return rc;
 	/* Schema 1 keyed its exchanged tokens otherwise: none would match. */
-	if ((rc = mdb_drop(txn, s->rtcache, 0)) != 0)
+	if ((rc = kv_drop(txn, s->rtcache)) != 0)
 		return rc;
 	log_info("store: schema %llu -> %d: %zu ChatGPT credential(s) are "
 	    "now accounts", (unsigned long long)ver, STORE_SCHEMA_VERSION,
@@ -160,8 +173,37 @@ mkdir_p(const char *dir)
 	return 0;
 }
 
+/* CHAT2API_STORE names Redis: connect (the data dir keeps the key). */
+static enum store_err
+open_redis(struct store *s, const char *url)
+{
+#ifdef HAVE_REDIS
+	char err[256];
+
+	if (kvr_open(&s->redis, url, err, sizeof(err)) != 0) {
+		log_error("store: CHAT2API_STORE: %s", err);
+		return STORE_UNAVAILABLE;
+	}
+	log_info("store: shared state on %s", kvr_describe(s->redis));
+	return STORE_OK;
+#else
+	(void)s;
+	(void)url;
+	log_error("store: CHAT2API_STORE names Redis, but this chat2api was "
+	    "built without --with-redis");
+	return STORE_INVAL;
+#endif
+}
+
 enum store_err
 store_open(struct store **out, const char *dir, size_t map_size)
+{
+	return store_open_backend(out, NULL, dir, map_size);
+}
+
+enum store_err
+store_open_backend(struct store **out, const char *backend, const char *dir,
+    size_t map_size)
 {
 	struct store *s;
 	enum store_err e;
@@ -169,6 +211,12 @@ store_open(struct store **out, const char *dir, size_t map_size)
 	const char *act = "creating the data directory";
 
 	*out = NULL;
+	if (backend != NULL && *backend != '\0' && strcmp(backend, "lmdb") &&
+	    strncmp(backend, "redis://", 8) && strncmp(backend, "rediss://", 9)) {
+		log_error("store: CHAT2API_STORE must be lmdb or "
+		    "redis://host:port/db");
+		return STORE_INVAL;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return STORE_ENOMEM;
 	pthread_rwlock_init(&s->resize, NULL);
@@ -178,6 +226,12 @@ store_open(struct store **out, const char *dir, size_t map_size)
 	}
 	if ((rc = mkdir_p(dir)) != 0)
 		goto fail_rc;
+	if (backend != NULL && strncmp(backend, "redis", 5) == 0) {
+		if ((e = open_redis(s, backend)) != STORE_OK)
+			goto fail;
+		act = "opening the tables";
+		goto tables;
+	}
 	/* The lock file must stay writable by every process sharing it. */
 	for (tries = 0; ; tries++) {
 		act = "creating the environment";
@@ -202,6 +256,7 @@ store_open(struct store **out, const char *dir, size_t map_size)
 	if (dead)
 		log_info("store: cleared %d stale reader slot(s)", dead);
 	act = "opening databases";
+tables:
 	if ((e = store_write(s, store_init_dbs, NULL)) != STORE_OK) {
 		if (e == STORE_INVAL)
 			e = STORE_SCHEMA;
@@ -219,19 +274,74 @@ fail_rc:
 fail:
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+#ifdef HAVE_REDIS
+	if (s->redis != NULL)
+		kvr_close(s->redis);
+#endif
 	pthread_rwlock_destroy(&s->resize);
 	free(s->dir);
 	free(s);
 	return e;
 }
 
+/*
+ * Every host sharing a Redis must seal with the same key, or one host's
+ * credentials are noise to the next: the first to start leaves a MAC of
+ * its key, and a host with another key refuses to start.
+ */
+static int
+key_check(struct store *s, struct kv_txn *txn, void *ctx)
+{
+	static const char name[] = "key_check";
+	MDB_val k = { sizeof(name) - 1, (void *)name }, v;
+	unsigned char mac[32];
+	int rc;
+
+	(void)ctx;
+	crypto_mac(&s->key, "store-key-check", name, sizeof(name) - 1, mac);
+	rc = kv_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		v.mv_size = sizeof(mac);
+		v.mv_data = mac;
+		return kv_put(txn, s->meta, &k, &v, 0);
+	}
+	if (rc != 0)
+		return rc;
+	if (v.mv_size != sizeof(mac) || CRYPTO_memcmp(v.mv_data, mac,
+	    sizeof(mac)) != 0)
+		return EINVAL;
+	return 0;
+}
+
 enum store_err
 store_key_init(struct store *s, const char *env, char *err, size_t errsz)
 {
+	enum store_err e;
+
 	if (crypto_key_load(&s->key, env, s->dir, err, errsz) < 0)
 		return STORE_IO;
 	s->have_key = 1;
-	return STORE_OK;
+	if (s->redis == NULL)
+		return STORE_OK;
+	if ((e = store_write(s, key_check, NULL)) == STORE_INVAL)
+		snprintf(err, errsz, "the shared store was written with "
+		    "another secret key: give every host the same "
+		    "CHAT2API_SECRET_KEY (or secret.key)");
+	else if (e != STORE_OK)
+		snprintf(err, errsz, "checking the key in the shared store: "
+		    "%s", store_strerror(e));
+	return e;
+}
+
+int
+store_available(struct store *s)
+{
+#ifdef HAVE_REDIS
+	if (s->redis != NULL)
+		return kvr_available(s->redis);
+#endif
+	(void)s;
+	return 1;
 }
 
 void
@@ -246,8 +356,14 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	mdb_env_sync(s->env, 1);
-	mdb_env_close(s->env);
+	if (s->env != NULL) {
+		mdb_env_sync(s->env, 1);
+		mdb_env_close(s->env);
+	}
+#ifdef HAVE_REDIS
+	if (s->redis != NULL)
+		kvr_close(s->redis);
+#endif
 	store_live_close(s->live);
 	crypto_wipe(&s->key, sizeof(s->key));
 	pthread_rwlock_destroy(&s->resize);
@@ -258,6 +374,8 @@ store_close(struct store *s)
 enum store_err
 store_sync(struct store *s)
 {
+	if (s->env == NULL)	/* Redis: its own appendfsync decides */
+		return STORE_OK;
 	return store_map_rc(mdb_env_sync(s->env, 1));
 }
 
@@ -266,6 +384,8 @@ store_map_size(struct store *s)
 {
 	MDB_envinfo info;
 
+	if (s->env == NULL)
+		return 0;
 	mdb_env_info(s->env, &info);
 	return info.me_mapsize;
 }

@@ -1,13 +1,14 @@
 /*
- * The LMDB store.  One environment per process, shared by its threads and
- * with every other chat2api process on the same data dir.  Callers never
- * see LMDB types: they get plain values copied out of the map.
+ * The store: LMDB shared by every process of one host, or Redis shared by
+ * several hosts (store/kv.h); nothing above store/ knows which.  Callers
+ * never see the backend's types: they get plain values copied out.
  */
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "fcgi/arena.h"
@@ -21,6 +22,7 @@ enum store_err {
 	STORE_SCHEMA,	/* data written by a newer chat2api */
 	STORE_INVAL,	/* caller passed something out of bounds */
 	STORE_LMDB,	/* any other LMDB failure (logged with detail) */
+	STORE_UNAVAILABLE, /* Redis unreachable: answer 503, retry later */
 	STORE__MAX
 };
 
@@ -43,6 +45,22 @@ struct store_stats {
 
 const char	*store_strerror(enum store_err);
 enum store_err	 store_open(struct store **, const char *dir, size_t map_size);
+/*
+ * backend: NULL, "" or "lmdb" for LMDB in dir; "redis://..." for Redis
+ * (store/kv_redis.h), where dir still holds the secret key.
+ */
+enum store_err	 store_open_backend(struct store **, const char *backend,
+		    const char *dir, size_t map_size);
+/*
+ * The whole store (but its meta table) as one sealed, versioned file
+ * (store/transfer.c), and back: an import replaces the target's content
+ * and needs the same secret key.  err says why an import was refused.
+ */
+enum store_err	 store_export(struct store *, FILE *, size_t *records);
+enum store_err	 store_import(struct store *, FILE *, size_t *records,
+		    char *err, size_t errsz);
+/* 0 when the store's backend cannot be reached right now (Redis). */
+int		 store_available(struct store *);
 void		 store_close(struct store *);
 enum store_err	 store_sync(struct store *);
 int		 store_reader_check(struct store *);

@@ -6,10 +6,12 @@
 #include <lmdb.h>
 
 #include "store/crypto.h"
+#include "store/kv.h"
 #include "store/store.h"
 
 struct store {
-	MDB_env			*env;
+	MDB_env			*env;		/* NULL on Redis */
+	struct kvr		*redis;		/* NULL on LMDB */
 	MDB_dbi			 meta, counters, models;
 	MDB_dbi			 creds, rtcache, rtlock, seeds;	/* creds: schema 1 */
 	MDB_dbi			 throttle, revoked;
@@ -26,7 +28,17 @@ struct store {
 	int64_t			 clock_skew;	/* tests move time, never sleep */
 };
 
-typedef int (*store_txn_fn)(struct store *, MDB_txn *, void *);
+/* Every table by name, in the order they open (store/store.c). */
+#define STORE_NTABLES	18
+struct store_table {
+	const char	*name;
+	size_t		 off;	/* of its MDB_dbi in struct store */
+};
+extern const struct store_table store_tables[STORE_NTABLES];
+#define STORE_DBI(s, i)	(*(MDB_dbi *)(void *)((char *)(s) + \
+			    store_tables[i].off))
+
+typedef int (*store_txn_fn)(struct store *, struct kv_txn *, void *);
 
 enum store_err	 store_map_rc(int rc);
 enum store_err	 store_write(struct store *, store_txn_fn, void *);
@@ -45,30 +57,30 @@ uint32_t	 store_get32(const unsigned char *);
  * when fn said STORE_EACH_STOP, else fn's answer or LMDB's error.
  */
 #define STORE_EACH_STOP	(-1)
-int		 store_each(MDB_txn *, MDB_dbi, int (*fn)(MDB_cursor *,
+int		 store_each(struct kv_txn *, MDB_dbi, int (*fn)(struct kv_cursor *,
 		    MDB_val *k, MDB_val *v, void *ctx), void *ctx);
 /*
  * Once dbi holds at least `at` entries, deletes those whose value
  * expired(value, ctx) calls expired.  For tables of short-lived marks.
  */
-int		 store_prune(MDB_txn *, MDB_dbi, size_t at,
+int		 store_prune(struct kv_txn *, MDB_dbi, size_t at,
 		    int (*expired)(const MDB_val *, void *), void *ctx);
 
 /* The pieces of store_request_done's one transaction (store/reqdone.c). */
 struct reqlog_entry;
 struct reqlog_conf;
 struct acct_result;
-int		 store_count_txn(struct store *, MDB_txn *, const char *model,
+int		 store_count_txn(struct store *, struct kv_txn *, const char *model,
 		    int success);
-int		 acct_record_txn(struct store *, MDB_txn *, const char *provider,
+int		 acct_record_txn(struct store *, struct kv_txn *, const char *provider,
 		    const char *id, const struct acct_result *);
-int		 reqlog_put_txn(struct store *, MDB_txn *, struct reqlog_entry *,
+int		 reqlog_put_txn(struct store *, struct kv_txn *, struct reqlog_entry *,
 		    const struct reqlog_conf *, unsigned char *buf, size_t cap);
-int		 stats_bump_txn(struct store *, MDB_txn *,
+int		 stats_bump_txn(struct store *, struct kv_txn *,
 		    const struct reqlog_entry *, uint32_t today);
-int		 apikey_use_txn(struct store *, MDB_txn *, const char *key);
+int		 apikey_use_txn(struct store *, struct kv_txn *, const char *key);
 struct store_upstream_err;
-int		 metrics_bump_txn(struct store *, MDB_txn *,
+int		 metrics_bump_txn(struct store *, struct kv_txn *,
 		    const struct reqlog_entry *, const char *route,
 		    const struct store_upstream_err *, size_t nerrs,
 		    long pow_ms);

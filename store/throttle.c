@@ -66,14 +66,14 @@ throttle_wait(const struct throttle_ctx *c, uint64_t start, uint64_t count)
 }
 
 static int
-check_txn(struct store *s, MDB_txn *txn, void *arg)
+check_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct throttle_ctx *c = arg;
 	MDB_val k = { THROTTLE_KEY_LEN, c->key }, v;
 	uint64_t start, count;
 	int rc;
 
-	rc = mdb_get(txn, s->throttle, &k, &v);
+	rc = kv_get(txn, s->throttle, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc != 0)
@@ -95,7 +95,7 @@ window_over(const MDB_val *v, void *arg)
 }
 
 static int
-fail_txn(struct store *s, MDB_txn *txn, void *arg)
+fail_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct throttle_ctx *c = arg;
 	MDB_val k = { THROTTLE_KEY_LEN, c->key }, v;
@@ -103,7 +103,7 @@ fail_txn(struct store *s, MDB_txn *txn, void *arg)
 	uint64_t start = 0, count = 0;
 	int rc;
 
-	rc = mdb_get(txn, s->throttle, &k, &v);
+	rc = kv_get(txn, s->throttle, &k, &v);
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	if (rc == 0)
@@ -121,20 +121,20 @@ fail_txn(struct store *s, MDB_txn *txn, void *arg)
 	store_be64(buf + 8, count);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	if ((rc = mdb_put(txn, s->throttle, &k, &v, 0)) != 0)
+	if ((rc = kv_put(txn, s->throttle, &k, &v, 0)) != 0)
 		return rc;
 	c->wait = throttle_wait(c, start, count);
 	return 0;
 }
 
 static int
-clear_txn(struct store *s, MDB_txn *txn, void *arg)
+clear_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct throttle_ctx *c = arg;
 	MDB_val k = { THROTTLE_KEY_LEN, c->key };
 	int rc;
 
-	rc = mdb_del(txn, s->throttle, &k, NULL);
+	rc = kv_del(txn, s->throttle, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

@@ -49,13 +49,13 @@ key_of(struct store *s, const char *scope, const char *cred,
 }
 
 static int
-get_txn(struct store *s, MDB_txn *txn, void *arg)
+get_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct tc_ctx *c = arg;
 	MDB_val k = { ID_LEN, c->id }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->rtcache, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->rtcache, &k, &v)) != 0)
 		return rc;
 	if (v.mv_size < 8 + CRYPTO_OVERHEAD)
 		return MDB_NOTFOUND;
@@ -106,12 +106,12 @@ tokcache_get(struct store *s, const char *scope, const char *cred,
 }
 
 static int
-put_txn(struct store *s, MDB_txn *txn, void *arg)
+put_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct tc_ctx *c = arg;
 	MDB_val k = { ID_LEN, c->id }, v = { c->sealed_len, c->sealed };
 
-	return mdb_put(txn, s->rtcache, &k, &v, 0);
+	return kv_put(txn, s->rtcache, &k, &v, 0);
 }
 
 enum store_err
@@ -141,11 +141,11 @@ tokcache_put(struct store *s, const char *scope, const char *cred,
 }
 
 static int
-del_txn(struct store *s, MDB_txn *txn, void *arg)
+del_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct tc_ctx *c = arg;
 	MDB_val k = { ID_LEN, c->id };
-	int rc = mdb_del(txn, s->rtcache, &k, NULL);
+	int rc = kv_del(txn, s->rtcache, &k, NULL);
 
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -161,10 +161,10 @@ tokcache_forget(struct store *s, const char *scope, const char *cred)
 }
 
 static int
-clear_txn(struct store *s, MDB_txn *txn, void *arg)
+clear_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	(void)arg;
-	return mdb_drop(txn, s->rtcache, 0);
+	return kv_drop(txn, s->rtcache);
 }
 
 enum store_err
@@ -190,7 +190,7 @@ holder_alive(int64_t owner)
 }
 
 static int
-lock_txn(struct store *s, MDB_txn *txn, void *arg)
+lock_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct tc_ctx *c = arg;
 	MDB_val k = { ID_LEN, c->id }, v;
@@ -198,7 +198,7 @@ lock_txn(struct store *s, MDB_txn *txn, void *arg)
 	int rc;
 
 	c->acquired = 0;
-	rc = mdb_get(txn, s->rtlock, &k, &v);
+	rc = kv_get(txn, s->rtlock, &k, &v);
 	if (rc == 0 && v.mv_size == 16) {
 		/* A live holder within its time keeps it; a dead one not. */
 		if ((int64_t)store_get64(v.mv_data) > store_now(s) &&
@@ -211,7 +211,7 @@ lock_txn(struct store *s, MDB_txn *txn, void *arg)
 	store_be64(buf + 8, (uint64_t)c->owner);
 	v.mv_size = sizeof(buf);
 	v.mv_data = buf;
-	if ((rc = mdb_put(txn, s->rtlock, &k, &v, 0)) == 0)
+	if ((rc = kv_put(txn, s->rtlock, &k, &v, 0)) == 0)
 		c->acquired = 1;
 	return rc;
 }
@@ -232,18 +232,18 @@ tokcache_lock(struct store *s, const char *scope, const char *cred,
 }
 
 static int
-unlock_txn(struct store *s, MDB_txn *txn, void *arg)
+unlock_txn(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct tc_ctx *c = arg;
 	MDB_val k = { ID_LEN, c->id }, v;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->rtlock, &k, &v)) != 0)
+	if ((rc = kv_get(txn, s->rtlock, &k, &v)) != 0)
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (v.mv_size == 16 && (int64_t)store_get64(
 	    (unsigned char *)v.mv_data + 8) != c->owner)
 		return 0;	/* someone else's by now */
-	return mdb_del(txn, s->rtlock, &k, NULL);
+	return kv_del(txn, s->rtlock, &k, NULL);
 }
 
 enum store_err

@@ -18,6 +18,9 @@
 
 #include "fcgi/log.h"
 #include "store/store_priv.h"
+#ifdef HAVE_REDIS
+#include "store/kv_redis.h"
+#endif
 
 #define STORE_RETRIES		8
 #define STORE_SYNC_EVERY_MS	1000
@@ -32,6 +35,8 @@ store_map_rc(int rc)
 	case MDB_NOTFOUND:	return STORE_NOTFOUND;
 	case MDB_MAP_FULL:	return STORE_FULL;
 	case ENOMEM:		return STORE_ENOMEM;
+	case KV_DOWN: case KV_BUSY: case KV_LOST:
+				return STORE_UNAVAILABLE;
 	case EIO: case ENOSPC: case EACCES: case EROFS: case ENOENT:
 				return STORE_IO;
 	default:		return STORE_LMDB;
@@ -133,18 +138,66 @@ store_reader_check(struct store *s)
 {
 	int dead = 0;
 
+	if (s->env == NULL)
+		return 0;
 	mdb_reader_check(s->env, &dead);
 	return dead;
 }
 
+#ifdef HAVE_REDIS
+/*
+ * A transaction on Redis: run again when the write lock expired under it
+ * (nothing of it landed), and once more when the connection broke, since
+ * a Redis that restarted is back by then or the backoff answers at once.
+ */
+static enum store_err
+store_txn_redis(struct store *s, store_txn_fn fn, void *ctx, int write)
+{
+	struct kv_txn t = { NULL, NULL };
+	int rc = 0, tries, down = 0;
+
+	for (tries = 0; tries < STORE_RETRIES; tries++) {
+		if ((rc = kvr_txn_begin(s->redis, write, &t.redis)) != 0) {
+			if (rc == KV_DOWN && !down++)
+				continue;
+			break;
+		}
+		rc = fn(s, &t, ctx);
+		if (rc == 0 && write)
+			rc = kvr_txn_commit(t.redis);
+		else
+			kvr_txn_abort(t.redis);
+		t.redis = NULL;
+		if (rc == KV_LOST || (rc == KV_DOWN && !down++))
+			continue;
+		break;
+	}
+	if (rc == KV_DOWN || rc == KV_BUSY || rc == KV_LOST)
+		log_warn("store: %s: %s", kvr_describe(s->redis),
+		    rc == KV_BUSY ? "write lock not had in time" :
+		    rc == KV_LOST ? "write lock kept expiring" : "unreachable");
+	else if (rc != 0 && rc != MDB_NOTFOUND && rc != ENOMEM &&
+	    rc != EINVAL && rc != MDB_KEYEXIST)
+		log_warn("store: transaction failed: %d", rc);
+	if (rc == EINVAL)
+		return STORE_INVAL;
+	return store_map_rc(rc);
+}
+#endif
+
 static enum store_err
 store_txn(struct store *s, store_txn_fn fn, void *ctx, unsigned flags)
 {
+	struct kv_txn t = { NULL, NULL };
 	MDB_txn *txn = NULL;
 	MDB_envinfo info;
 	int rc = 0, tries;
 	long long now;
 
+#ifdef HAVE_REDIS
+	if (s->redis != NULL)
+		return store_txn_redis(s, fn, ctx, !(flags & MDB_RDONLY));
+#endif
 	for (tries = 0; tries < STORE_RETRIES; tries++) {
 		pthread_rwlock_rdlock(&s->resize);
 		mdb_env_info(s->env, &info);
@@ -164,7 +217,8 @@ store_txn(struct store *s, store_txn_fn fn, void *ctx, unsigned flags)
 			pthread_rwlock_unlock(&s->resize);
 			break;
 		}
-		rc = fn(s, txn, ctx);
+		t.mdb = txn;
+		rc = fn(s, &t, ctx);
 		if (rc == 0 && !(flags & MDB_RDONLY))
 			rc = mdb_txn_commit(txn);
 		else
@@ -206,44 +260,44 @@ store_read(struct store *s, store_txn_fn fn, void *ctx)
 }
 
 int
-store_each(MDB_txn *txn, MDB_dbi dbi, int (*fn)(MDB_cursor *, MDB_val *,
+store_each(struct kv_txn *txn, MDB_dbi dbi, int (*fn)(struct kv_cursor *, MDB_val *,
     MDB_val *, void *), void *ctx)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	int rc;
 
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, dbi, &cur)) != 0)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT))
 		if ((rc = fn(cur, &k, &v, ctx)) != 0)
 			break;
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == STORE_EACH_STOP ? 0 : rc;
 }
 
 int
-store_prune(MDB_txn *txn, MDB_dbi dbi, size_t at,
+store_prune(struct kv_txn *txn, MDB_dbi dbi, size_t at,
     int (*expired)(const MDB_val *, void *), void *ctx)
 {
-	MDB_cursor *cur;
+	struct kv_cursor *cur;
 	MDB_val k, v;
 	MDB_stat st;
 	int rc;
 
-	if ((rc = mdb_stat(txn, dbi, &st)) != 0)
+	if ((rc = kv_stat(txn, dbi, &st)) != 0)
 		return rc;
 	if (st.ms_entries < at)
 		return 0;
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
+	if ((rc = kv_cursor_open(txn, dbi, &cur)) != 0)
 		return rc;
 	/* After a delete the cursor already sits on the next entry. */
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-		if (expired(&v, ctx) && (rc = mdb_cursor_del(cur, 0)) != 0)
+	for (rc = kv_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = kv_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (expired(&v, ctx) && (rc = kv_cursor_del(cur, 0)) != 0)
 			break;
-	mdb_cursor_close(cur);
+	kv_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

@@ -23,6 +23,7 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
 #define IS(e, want)	ck_assert_int_eq((e), (want))
@@ -50,7 +51,7 @@ setup(void)
 	tzset();
 	strcpy(dir, "/tmp/c2a-acct-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	OK(store_open(&st, dir, 1 << 20));
+	OK(unit_store_open(&st, dir, 1 << 20));
 	OK(store_key_init(st, NULL, err, sizeof(err)));
 	memset(ids, 0, sizeof(ids));
 }

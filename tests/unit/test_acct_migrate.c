@@ -84,15 +84,15 @@ v1_export_fn(void *arg, const struct acct_info *i, const char *secret,
 
 /* meta: the schema version and the entries left in the old table */
 static int
-read_meta(struct store *s, MDB_txn *txn, void *arg)
+read_meta(struct store *s, struct kv_txn *txn, void *arg)
 {
 	MDB_val k = { 14, (void *)"schema_version" }, v;
 	MDB_stat ms;
 	uint64_t *out = arg;
 	int rc;
 
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0 ||
-	    (rc = mdb_stat(txn, s->creds, &ms)) != 0)
+	if ((rc = kv_get(txn, s->meta, &k, &v)) != 0 ||
+	    (rc = kv_stat(txn, s->creds, &ms)) != 0)
 		return rc;
 	out[0] = store_get_be64(&v);
 	out[1] = ms.ms_entries;
@@ -106,11 +106,11 @@ struct raw {
 };
 
 static int
-put_raw(struct store *s, MDB_txn *txn, void *arg)
+put_raw(struct store *s, struct kv_txn *txn, void *arg)
 {
 	struct raw *r = arg;
 
-	return mdb_put(txn, s->creds, &r->k, &r->v, 0);
+	return kv_put(txn, s->creds, &r->k, &r->v, 0);
 }
 
 /* The first schema 1 record of the fixture, read with LMDB itself. */

@@ -9,6 +9,7 @@
 
 #include "store/apikeys.h"
 #include "store/store_priv.h"
+#include "tests/unit/store_backend.h"
 #include "unit.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
@@ -25,7 +26,7 @@ setup(void)
 
 	strcpy(dir, "/tmp/c2a-keys-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	OK(store_open(&st, dir, 1 << 20));
+	OK(unit_store_open(&st, dir, 1 << 20));
 	OK(store_key_init(st, NULL, err, sizeof(err)));
 }
 
@@ -295,7 +296,7 @@ START_TEST(across_stores)
 	size_t n;
 
 	OK(apikey_create(st, "shared", key, &in));
-	OK(store_open(&s2, dir, 1 << 20));
+	OK(unit_store_open(&s2, dir, 1 << 20));
 	/* no secret key yet: refused, not silently open */
 	IS(apikey_check(s2, key, 0, &chk), STORE_INVAL);
 	IS(apikey_create(s2, "x", key, &chk), STORE_INVAL);
@@ -305,7 +306,7 @@ START_TEST(across_stores)
 	store_close(s2);
 	OK(apikey_check(st, key, 0, &chk));
 	IS(chk.requests, 1);
-	OK(store_open(&s2, dir, 1 << 20));
+	OK(unit_store_open(&s2, dir, 1 << 20));
 	OK(store_key_init(s2, "another passphrase, long enough", err,
 	    sizeof(err)));
 	IS(apikey_check(s2, key, 0, &chk), STORE_NOTFOUND);
@@ -332,4 +333,4 @@ apikeys_suite(void)
 	return s;
 }
 
-UNIT_MAIN(apikeys_suite)
+UNIT_MAIN_BACKENDS(apikeys_suite)

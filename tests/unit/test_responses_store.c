@@ -10,6 +10,7 @@
 
 #include "store/responses.h"
 #include "store/store_priv.h"
+#include "tests/unit/store_backend.h"
 #include "unit.h"
 
 static char dir[256];
@@ -22,7 +23,7 @@ setup(void)
 
 	strcpy(dir, "/tmp/c2a-rsp-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_key_init(s, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", err, sizeof(err)), STORE_OK);
 }
@@ -83,16 +84,24 @@ START_TEST(expiry)
 }
 END_TEST
 
+static int
+count_txn(struct store *st, struct kv_txn *txn, void *arg)
+{
+	MDB_stat ms;
+	int rc;
+
+	if ((rc = kv_stat(txn, st->responses, &ms)) == 0)
+		*(size_t *)arg = ms.ms_entries;
+	return rc;
+}
+
 static size_t
 entries(void)
 {
-	MDB_txn *txn;
-	MDB_stat st;
+	size_t n = 0;
 
-	ck_assert_int_eq(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), 0);
-	ck_assert_int_eq(mdb_stat(txn, s->responses, &st), 0);
-	mdb_txn_abort(txn);
-	return st.ms_entries;
+	ck_assert_int_eq(store_read(s, count_txn, &n), STORE_OK);
+	return n;
 }
 
 START_TEST(prune)
@@ -159,4 +168,4 @@ responses_store_suite(void)
 	return su;
 }
 
-UNIT_MAIN(responses_store_suite)
+UNIT_MAIN_BACKENDS(responses_store_suite)
