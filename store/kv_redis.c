@@ -326,7 +326,7 @@ kvr_txn_commit(struct kvr_txn *t)
 	}
 	if ((rep = kvr_script(t->r, KVR_S_COMMIT, 1, (int)n, av, al,
 	    &rc)) == NULL)
-		goto done;	/* KV_DOWN: the lock expires by itself */
+		goto fail;	/* if Redis is gone, the lock expires */
 	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 ?
 	    0 : KV_LOST;
 	goto done;

@@ -261,12 +261,12 @@ setup_cmd(struct kvr *r, redisContext *c, int argc, const char **argv,
 	int		 ok;
 
 	if (rep == NULL) {
-		log_warn("store: %s: %s failed: %s", r->desc, what, c->errstr);
+		log_warn("store: %s %s failed: %s", r->desc, what, c->errstr);
 		return -1;
 	}
 	ok = rep->type != REDIS_REPLY_ERROR;
 	if (!ok)
-		log_error("store: %s: %s refused: %.*s", r->desc, what,
+		log_error("store: %s %s refused: %.*s", r->desc, what,
 		    (int)rep->len, rep->str);
 	freeReplyObject(rep);
 	return ok ? 0 : -1;
@@ -430,7 +430,8 @@ static redisReply *
 check_reply(struct kvr *r, redisReply *rep, int *rc)
 {
 	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-		log_warn("store: %s: %.*s", r->desc, (int)rep->len, rep->str);
+		log_warn("store: %s answered %.*s", r->desc, (int)rep->len,
+		    rep->str);
 		freeReplyObject(rep);
 		*rc = KV_DOWN;
 		return NULL;

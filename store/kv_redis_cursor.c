@@ -305,9 +305,15 @@ kvr_cursor_get(struct kvr_cursor *c, MDB_val *k, MDB_val *v,
 	case MDB_GET_CURRENT:
 		if (c->pos == 0)
 			return EINVAL;
-		if (c->pos == 2)	/* LMDB shows the entry that followed */
-			return merged_next(c, &c->cur, 1, 0, k, v);
-		return merged_next(c, &c->cur, 1, 1, k, v);
+		/* after a delete LMDB shows the entry that followed */
+		if ((rc = merged_next(c, &c->cur, 1, c->pos == 1, &rk,
+		    &rv)) != 0)
+			return rc;
+		if (k != NULL)
+			*k = rk;
+		if (v != NULL)
+			*v = rv;
+		return 0;
 	default:
 		return EINVAL;
 	}

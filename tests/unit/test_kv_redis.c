@@ -229,7 +229,7 @@ START_TEST(binary_keys_in_lmdb_order)
 	struct kvr_cursor	*c;
 	MDB_dbi			 d;
 	MDB_val			 k, v;
-	size_t			 i;
+	size_t			 i, n;
 	int			 rc;
 
 	ck_assert_int_eq(kvr_table(r, "bin", &d), 0);
@@ -251,7 +251,8 @@ START_TEST(binary_keys_in_lmdb_order)
 		ck_assert_uint_eq(k.mv_size, keys[i].n);
 		ck_assert_mem_eq(k.mv_data, keys[i].s, keys[i].n);
 		ck_assert_uint_eq(v.mv_size, sizeof(size_t));
-		ck_assert_uint_eq(*(size_t *)v.mv_data, i);
+		memcpy(&n, v.mv_data, sizeof(n));
+		ck_assert_uint_eq(n, i);
 	}
 	ck_assert_int_eq(rc, MDB_NOTFOUND);
 	ck_assert_uint_eq(i, nk);
@@ -437,6 +438,8 @@ START_TEST(delete_while_iterating)
 		if (i % 2 == 0) {
 			ck_assert_int_eq(kvr_cursor_del(c), 0);
 			ck_assert_int_eq(kvr_cursor_del(c), EINVAL);
+			ck_assert_int_eq(kvr_cursor_get(c, NULL, NULL,
+			    MDB_GET_CURRENT), 0);
 		} else
 			ck_assert_int_eq(kvr_cursor_put(c, &nv), 0);
 	}
