@@ -530,6 +530,7 @@ START_TEST(lost_lock)
 	redisReply	*rep;
 	MDB_dbi		 d;
 	MDB_val		 k = V("x"), v = V("1");
+	double		 t0;
 
 	ck_assert_int_eq(kvr_url_parse(url, &u, buf, sizeof(buf)), 0);
 	ck_assert_int_eq(kvr_table(r, "lk", &d), 0);
@@ -552,6 +553,22 @@ START_TEST(lost_lock)
 	freeReplyObject(redisCommand(rc, "DEL %slock", u.prefix));
 	ck_assert_int_eq(kvr_txn_commit(t), KV_LOST);
 	ck_assert_str_eq(get_s(r, d, "x", buf, sizeof(buf)), "");
+
+	/* a held lock: the writer waits for it, then gets it */
+	freeReplyObject(redisCommand(rc, "SET %slock other PX 300",
+	    u.prefix));
+	t0 = now_us();
+	ck_assert_int_eq(kvr_txn_begin(r, 1, &t), 0);
+	ck_assert_double_ge(now_us() - t0, 200000);
+	rep = redisCommand(rc, "GET %slock", u.prefix);
+	ck_assert_int_eq(rep->type, REDIS_REPLY_STRING);
+	ck_assert_str_ne(rep->str, "other");
+	freeReplyObject(rep);
+	/* abort gives it back at once */
+	kvr_txn_abort(t);
+	rep = redisCommand(rc, "EXISTS %slock", u.prefix);
+	ck_assert_int_eq(rep->integer, 0);
+	freeReplyObject(rep);
 	redisFree(rc);
 	kvr_close(r);
 }
