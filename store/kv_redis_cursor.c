@@ -127,6 +127,8 @@ batch_fetch(struct kvr_cursor *c, const MDB_val *k, int dir, int incl)
 	redisReply	*rep;
 	int		 rc = 0;
 
+	if ((rc = kvr_txn_touch(c->txn)) != 0)
+		return rc;
 	if ((al[0] = kvr_tkey(r, c->dbi, 'z', z, sizeof(z))) == 0 ||
 	    (al[1] = kvr_tkey(r, c->dbi, 'h', hk, sizeof(hk))) == 0)
 		return EINVAL;

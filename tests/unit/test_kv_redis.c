@@ -574,6 +574,29 @@ START_TEST(lost_lock)
 }
 END_TEST
 
+/* Longer than the lock's 5 s: a txn that keeps working keeps it. */
+START_TEST(long_txn_keeps_lock)
+{
+	struct kvr	*r = open_fresh(0, NULL, 0);
+	struct kvr_txn	*t;
+	MDB_dbi		 d;
+	MDB_val		 k = V("a"), v = V("1");
+	char		 buf[64];
+	int		 i;
+
+	ck_assert_int_eq(kvr_table(r, "long", &d), 0);
+	ck_assert_int_eq(kvr_txn_begin(r, 1, &t), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(kvr_put(t, d, &k, &v), 0);
+		nanosleep(&(struct timespec){ 1, 600000000 }, NULL);
+	}
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), 0);
+	ck_assert_int_eq(kvr_txn_commit(t), 0);
+	ck_assert_str_eq(get_s(r, d, "a", buf, sizeof(buf)), "1");
+	kvr_close(r);
+}
+END_TEST
+
 START_TEST(outage_and_recovery)
 {
 	struct redis_fixture	*own = redis_fixture_start(NULL);
@@ -773,6 +796,7 @@ kv_redis_suite(void)
 	tcase_add_test(srvc, drop_and_abort);
 	tcase_add_test(srvc, two_threads_count_to_1000);
 	tcase_add_test(srvc, lost_lock);
+	tcase_add_test(srvc, long_txn_keeps_lock);
 	tcase_add_test(srvc, outage_and_recovery);
 	tcase_add_test(srvc, passwords);
 	tcase_add_test(srvc, prefix_and_db);
