@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tests/unit/store_backend.h"
 #ifdef HAVE_REDIS
@@ -25,12 +26,15 @@ unit_on_redis(void)
 int
 unit_file_has(const char *path, const void *needle, size_t n)
 {
+	struct stat st;
 	char *buf;
 	FILE *f;
 	long len;
 	int found;
 
-	if ((f = fopen(path, "rb")) == NULL)
+	/* regular files only: a directory opens too, with no sane size */
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (f = fopen(path, "rb")) == NULL)
 		return 0;
 	fseek(f, 0, SEEK_END);
 	len = ftell(f);
