@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fcgi/hex.h"
 #include "store/kv_redis_priv.h"
 
 static int
@@ -20,17 +21,6 @@ fail(char *err, size_t errsz, const char *msg)
 	return -1;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes [s, e) into out (max bytes + NUL); -1 if too long, a
  * bad escape or a %00. */
@@ -44,8 +34,8 @@ pct_decode(const char *s, const char *e, char *out, size_t max)
 		if (n >= max)
 			return -1;
 		if (*s == '%') {
-			if (e - s < 3 || (hi = hexval(s[1])) < 0 ||
-			    (lo = hexval(s[2])) < 0 || (hi | lo) == 0)
+			if (e - s < 3 || (hi = hex_value(s[1])) < 0 ||
+			    (lo = hex_value(s[2])) < 0 || (hi | lo) == 0)
 				return -1;
 			out[n++] = (char)(hi << 4 | lo);
 			s += 3;
@@ -91,7 +81,7 @@ parse_host(const char *h, const char *e, struct kvr_url *u, char *err,
 		if ((hend = memchr(h, ']', (size_t)(e - h))) == NULL)
 			return fail(err, errsz, "'[' without ']' in the host");
 		for (q = h + 1; q < hend; q++)
-			if (hexval(*q) < 0 && *q != ':' && *q != '.')
+			if (hex_value(*q) < 0 && *q != ':' && *q != '.')
 				return fail(err, errsz,
 				    "bad character in the IPv6 address");
 		h++;
