@@ -28,6 +28,7 @@ struct kvr_conn {
 	redisContext	*c;
 	struct kvr	*owner;
 	struct kvr_conn	*next, *prev;
+	int		 worked;	/* a command succeeded on it */
 };
 
 /*
@@ -388,19 +389,30 @@ kvr_conn(struct kvr *r)
 	return c;
 }
 
+/*
+ * A connection that had worked and breaks is most often a Redis that
+ * restarted: the next call connects again at once, and only a failed
+ * connect starts the backoff.
+ */
 void
 kvr_conn_fail(struct kvr *r, const char *what)
 {
 	struct kvr_conn	*kc = pthread_getspecific(r->key);
+	int		 worked = 0;
 
 	if (kc != NULL) {
+		worked = kc->worked;
 		pthread_setspecific(r->key, NULL);
 		pthread_mutex_lock(&r->mu);
 		conn_unlink(r, kc);
 		pthread_mutex_unlock(&r->mu);
 		conn_free(kc);
 	}
-	mark_down(r, what);
+	if (worked)
+		log_info("store: %s: connection lost (%s); connecting again",
+		    r->desc, what);
+	else
+		mark_down(r, what);
 }
 
 int
@@ -426,7 +438,8 @@ raw_cmd(struct kvr *r, int argc, const char **argv, const size_t *lens,
 		snprintf(what, sizeof(what), "%s", c->errstr);
 		kvr_conn_fail(r, what);
 		*rc = KV_DOWN;
-	}
+	} else
+		((struct kvr_conn *)pthread_getspecific(r->key))->worked = 1;
 	return rep;
 }
 

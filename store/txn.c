@@ -147,14 +147,15 @@ store_reader_check(struct store *s)
 #ifdef HAVE_REDIS
 /*
  * A transaction on Redis: run again when the write lock expired under it
- * (nothing of it landed), and once more when the connection broke, since
- * a Redis that restarted is back by then or the backoff answers at once.
+ * (nothing of it landed), and once more when the connection broke before
+ * the commit, since a Redis that restarted is back by then (the broken
+ * connection is replaced at once) or the backoff answers at once.
  */
 static enum store_err
 store_txn_redis(struct store *s, store_txn_fn fn, void *ctx, int write)
 {
 	struct kv_txn t = { NULL, NULL };
-	int rc = 0, tries, down = 0;
+	int rc = 0, tries, down = 0, at_commit;
 
 	for (tries = 0; tries < STORE_RETRIES; tries++) {
 		if ((rc = kvr_txn_begin(s->redis, write, &t.redis)) != 0) {
@@ -163,12 +164,13 @@ store_txn_redis(struct store *s, store_txn_fn fn, void *ctx, int write)
 			break;
 		}
 		rc = fn(s, &t, ctx);
-		if (rc == 0 && write)
+		if ((at_commit = rc == 0 && write))
 			rc = kvr_txn_commit(t.redis);
 		else
 			kvr_txn_abort(t.redis);
 		t.redis = NULL;
-		if (rc == KV_LOST || (rc == KV_DOWN && !down++))
+		/* A commit cut off may have landed: never run it twice. */
+		if (rc == KV_LOST || (rc == KV_DOWN && !at_commit && !down++))
 			continue;
 		break;
 	}
