@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "fcgi/log.h"
 #include "store/kv.h"
@@ -25,7 +26,8 @@
 #define BACKOFF_MAX_MS		2000
 
 struct kvr_conn {
-	redisContext	*c;
+	redisContext	*c;		/* redis:// */
+	struct kvr_tls	*t;		/* rediss:// */
 	struct kvr	*owner;
 	struct kvr_conn	*next, *prev;
 	int		 worked;	/* a command succeeded on it */
@@ -117,7 +119,23 @@ conn_free(struct kvr_conn *kc)
 {
 	if (kc->c != NULL)
 		redisFree(kc->c);
+	kvr_tls_free(kc->t);
 	free(kc);
+}
+
+/* One command on either kind of connection; NULL with what set on an
+ * I/O error. */
+static redisReply *
+conn_command(struct kvr_conn *kc, int argc, const char **argv,
+    const size_t *lens, char *what, size_t whatsz)
+{
+	redisReply	*rep;
+
+	if (kc->t != NULL)
+		return kvr_tls_command(kc->t, argc, argv, lens, what, whatsz);
+	if ((rep = redisCommandArgv(kc->c, argc, argv, lens)) == NULL)
+		snprintf(what, whatsz, "%s", kc->c->errstr);
+	return rep;
 }
 
 /* Unlinks kc from its owner's list; mu held. */
@@ -165,6 +183,12 @@ kvr_open(struct kvr **out, const char *url, char *err, size_t errsz)
 		return -1;
 	}
 	pthread_mutex_init(&r->mu, NULL);
+	if (r->url.tls && (r->tls_ctx = kvr_tls_ctx(&r->url, err,
+	    errsz)) == NULL) {
+		pthread_key_delete(r->key);
+		free(r);
+		return -1;
+	}
 	kvr_url_describe(&r->url, r->desc, sizeof(r->desc));
 	snprintf(r->lock_key, sizeof(r->lock_key), "%slock", r->url.prefix);
 	r->backoff_ms = BACKOFF_FIRST_MS;
@@ -189,6 +213,8 @@ kvr_close(struct kvr *r)
 	for (i = 0; i < r->ntables; i++)
 		free(r->tables[i]);
 	pthread_mutex_destroy(&r->mu);
+	if (r->tls_ctx != NULL)
+		SSL_CTX_free(r->tls_ctx);
 	explicit_bzero(&r->url, sizeof(r->url));
 	free(r);
 }
@@ -261,14 +287,16 @@ kvr_tkey(const struct kvr *r, MDB_dbi dbi, char kind, char *out,
 
 /* A status reply "OK" or an error; logs the error (never the command). */
 static int
-setup_cmd(struct kvr *r, redisContext *c, int argc, const char **argv,
+setup_cmd(struct kvr *r, struct kvr_conn *kc, int argc, const char **argv,
     const char *what)
 {
-	redisReply	*rep = redisCommandArgv(c, argc, argv, NULL);
+	redisReply	*rep;
+	char		 why[160];
 	int		 ok;
 
-	if (rep == NULL) {
-		log_warn("store: %s %s failed: %s", r->desc, what, c->errstr);
+	if ((rep = conn_command(kc, argc, argv, NULL, why, sizeof(why))) ==
+	    NULL) {
+		log_warn("store: %s %s failed: %s", r->desc, what, why);
 		return -1;
 	}
 	ok = rep->type != REDIS_REPLY_ERROR;
@@ -279,30 +307,47 @@ setup_cmd(struct kvr *r, redisContext *c, int argc, const char **argv,
 	return ok ? 0 : -1;
 }
 
-static redisContext *
+/* A new connection, authenticated and on its db; NULL on failure. */
+static struct kvr_conn *
 connect_one(struct kvr *r)
 {
 	struct timeval	 ct = { CONNECT_TIMEOUT_MS / 1000,
 			    (CONNECT_TIMEOUT_MS % 1000) * 1000 };
 	struct timeval	 t = { COMMAND_TIMEOUT_MS / 1000,
 			    (COMMAND_TIMEOUT_MS % 1000) * 1000 };
+	struct kvr_conn	*kc;
 	const char	*av[3];
-	char		 db[4];
-	redisContext	*c;
+	char		 db[4], why[256];
 
-	c = redisConnectWithTimeout(r->url.host, r->url.port, ct);
-	if (c == NULL || c->err) {
-		log_debug("store: %s: connect: %s", r->desc,
-		    c != NULL ? c->errstr : "out of memory");
-		goto fail;
+	if ((kc = calloc(1, sizeof(*kc))) == NULL)
+		return NULL;
+	kc->owner = r;
+	if (r->url.tls) {
+		kc->t = kvr_tls_connect(r->tls_ctx, &r->url,
+		    CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, why, sizeof(why));
+		if (kc->t == NULL) {
+			/* a refused certificate is the operator's to fix */
+			if (strstr(why, "certificate") != NULL)
+				log_error("store: %s: %s", r->desc, why);
+			else
+				log_debug("store: %s: %s", r->desc, why);
+			goto fail;
+		}
+	} else {
+		kc->c = redisConnectWithTimeout(r->url.host, r->url.port, ct);
+		if (kc->c == NULL || kc->c->err) {
+			log_debug("store: %s: connect: %s", r->desc,
+			    kc->c != NULL ? kc->c->errstr : "out of memory");
+			goto fail;
+		}
+		if (redisSetTimeout(kc->c, t) != REDIS_OK)
+			goto fail;
 	}
-	if (redisSetTimeout(c, t) != REDIS_OK)
-		goto fail;
 	if (r->url.pass[0] != '\0') {
 		av[0] = "AUTH";
 		av[1] = r->url.user[0] != '\0' ? r->url.user : r->url.pass;
 		av[2] = r->url.pass;
-		if (setup_cmd(r, c, r->url.user[0] != '\0' ? 3 : 2, av,
+		if (setup_cmd(r, kc, r->url.user[0] != '\0' ? 3 : 2, av,
 		    "AUTH") < 0)
 			goto fail;
 	}
@@ -310,13 +355,12 @@ connect_one(struct kvr *r)
 		snprintf(db, sizeof(db), "%d", r->url.db);
 		av[0] = "SELECT";
 		av[1] = db;
-		if (setup_cmd(r, c, 2, av, "SELECT") < 0)
+		if (setup_cmd(r, kc, 2, av, "SELECT") < 0)
 			goto fail;
 	}
-	return c;
+	return kc;
 fail:
-	if (c != NULL)
-		redisFree(c);
+	conn_free(kc);
 	return NULL;
 }
 
@@ -352,29 +396,24 @@ is_down(struct kvr *r)
 	return until != 0 && kvr_now_us() < until;
 }
 
-redisContext *
+struct kvr_conn *
 kvr_conn(struct kvr *r)
 {
 	struct kvr_conn	*kc;
-	redisContext	*c;
 	int		 was_down;
 
 	if (is_down(r))
 		return NULL;
 	if ((kc = pthread_getspecific(r->key)) != NULL)
-		return kc->c;
-	if ((c = connect_one(r)) == NULL) {
+		return kc;
+	if ((kc = connect_one(r)) == NULL) {
 		mark_down(r, "cannot connect");
 		return NULL;
 	}
-	if ((kc = calloc(1, sizeof(*kc))) == NULL ||
-	    pthread_setspecific(r->key, kc) != 0) {
-		free(kc);
-		redisFree(c);
+	if (pthread_setspecific(r->key, kc) != 0) {
+		conn_free(kc);
 		return NULL;
 	}
-	kc->c = c;
-	kc->owner = r;
 	pthread_mutex_lock(&r->mu);
 	was_down = r->down_until != 0;
 	r->down_until = 0;
@@ -386,7 +425,7 @@ kvr_conn(struct kvr *r)
 	pthread_mutex_unlock(&r->mu);
 	if (was_down)
 		log_info("store: %s reachable again", r->desc);
-	return c;
+	return kc;
 }
 
 /*
@@ -426,20 +465,20 @@ static redisReply *
 raw_cmd(struct kvr *r, int argc, const char **argv, const size_t *lens,
     int *rc)
 {
-	redisContext	*c = kvr_conn(r);
+	struct kvr_conn	*kc = kvr_conn(r);
 	redisReply	*rep;
 	char		 what[160];
 
-	if (c == NULL) {
+	if (kc == NULL) {
 		*rc = KV_DOWN;
 		return NULL;
 	}
-	if ((rep = redisCommandArgv(c, argc, argv, lens)) == NULL) {
-		snprintf(what, sizeof(what), "%s", c->errstr);
+	if ((rep = conn_command(kc, argc, argv, lens, what,
+	    sizeof(what))) == NULL) {
 		kvr_conn_fail(r, what);
 		*rc = KV_DOWN;
 	} else
-		((struct kvr_conn *)pthread_getspecific(r->key))->worked = 1;
+		kc->worked = 1;
 	return rep;
 }
 

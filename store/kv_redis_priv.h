@@ -19,6 +19,7 @@
 #define KVR_PASS_MAX	512
 #define KVR_PREFIX_MAX	64
 #define KVR_DB_MAX	15
+#define KVR_CA_MAX	255
 #define KVR_TABLES_MAX	64
 #define KVR_TABLE_NAME_MAX 64
 #define KVR_DEFAULT_PREFIX "chat2api:"
@@ -28,8 +29,10 @@ struct kvr_url {
 	char	user[KVR_USER_MAX + 1];		/* "" = AUTH pass only */
 	char	pass[KVR_PASS_MAX + 1];		/* "" = no AUTH */
 	char	prefix[KVR_PREFIX_MAX + 1];
+	char	ca[KVR_CA_MAX + 1];		/* rediss: CA file; "" = system's */
 	int	port;
 	int	db;
+	int	tls;				/* rediss:// */
 };
 
 /* 0, or -1 with a message in err that never holds the password. */
@@ -51,6 +54,7 @@ struct kvr {
 	long long	 down_until;	/* monotonic µs; 0 = up */
 	unsigned	 backoff_ms;	/* next wait once down */
 	char		 lock_key[KVR_PREFIX_MAX + 8];
+	struct ssl_ctx_st *tls_ctx;	/* rediss:// */
 };
 
 /* Scripts run through kvr_script; each has its SHA-1 computed once. */
@@ -61,7 +65,7 @@ enum kvr_script {
 long long	 kvr_now_us(void);
 /* This thread's connection, connecting if the backoff allows; NULL
  * while Redis is down (the caller answers KV_DOWN). */
-redisContext	*kvr_conn(struct kvr *);
+struct kvr_conn	*kvr_conn(struct kvr *);
 /* Drops this thread's connection after an I/O error; starts or doubles
  * the shared backoff. */
 void		 kvr_conn_fail(struct kvr *, const char *what);
@@ -76,5 +80,16 @@ redisReply	*kvr_script(struct kvr *, enum kvr_script, int nkeys,
 size_t		 kvr_tkey(const struct kvr *, MDB_dbi, char kind, char *out,
 		    size_t outsz);
 const char	*kvr_table_name(const struct kvr *, MDB_dbi);
+
+/* rediss:// (store/kv_redis_tls.c): hiredis formats and parses, the
+ * connection is our own over OpenSSL. */
+struct kvr_tls;
+struct ssl_ctx_st *kvr_tls_ctx(const struct kvr_url *, char *err,
+		    size_t errsz);
+struct kvr_tls	*kvr_tls_connect(struct ssl_ctx_st *, const struct kvr_url *,
+		    int timeout_ms, int io_ms, char *err, size_t errsz);
+redisReply	*kvr_tls_command(struct kvr_tls *, int argc, const char **argv,
+		    const size_t *lens, char *err, size_t errsz);
+void		 kvr_tls_free(struct kvr_tls *);
 
 #endif

@@ -112,21 +112,39 @@ parse_host(const char *h, const char *e, struct kvr_url *u, char *err,
 	return 0;
 }
 
+/* prefix=name and (rediss only) ca=/path/to/ca.pem, joined by '&'. */
 static int
 parse_query(const char *q, struct kvr_url *u, char *err, size_t errsz)
 {
-	size_t	n;
+	const char	*e, *v;
+	size_t		 n;
 
-	if (strncmp(q, "prefix=", 7) != 0)
-		return fail(err, errsz,
-		    "the only URL parameter is prefix=name");
-	q += 7;
-	if (strchr(q, '&') != NULL || strchr(q, '=') != NULL)
-		return fail(err, errsz,
-		    "the only URL parameter is prefix=name");
-	if ((n = strlen(q)) > KVR_PREFIX_MAX)
-		return fail(err, errsz, "prefix longer than 64");
-	memcpy(u->prefix, q, n + 1);
+	for (; *q != '\0'; q = *e ? e + 1 : e) {
+		e = q + strcspn(q, "&");
+		if ((v = memchr(q, '=', (size_t)(e - q))) == NULL)
+			return fail(err, errsz, "a URL parameter without '='");
+		v++;
+		n = (size_t)(e - v);
+		if (v - q == 7 && strncmp(q, "prefix=", 7) == 0) {
+			if (n > KVR_PREFIX_MAX)
+				return fail(err, errsz, "prefix longer than 64");
+			if (memchr(v, '=', n) != NULL)
+				return fail(err, errsz, "'=' in the prefix");
+			memcpy(u->prefix, v, n);
+			u->prefix[n] = '\0';
+		} else if (v - q == 3 && strncmp(q, "ca=", 3) == 0) {
+			if (!u->tls)
+				return fail(err, errsz, "ca= is for rediss:// "
+				    "only");
+			if (n == 0 || n > KVR_CA_MAX || *v != '/')
+				return fail(err, errsz, "ca= must be an "
+				    "absolute path of at most 255");
+			memcpy(u->ca, v, n);
+			u->ca[n] = '\0';
+		} else
+			return fail(err, errsz, "the URL parameters are "
+			    "prefix=name and (rediss://) ca=/path");
+	}
 	return 0;
 }
 
@@ -151,12 +169,11 @@ kvr_url_parse(const char *s, struct kvr_url *u, char *err, size_t errsz)
 			    "'#', a control or a non-ASCII character "
 			    "(percent-encode them in the password)");
 	if (strncasecmp(s, "rediss://", 9) == 0)
-		return fail(err, errsz, "rediss:// (TLS) is not supported: "
-		    "hiredis 0.14 has no TLS; run a TLS tunnel (stunnel, "
-		    "spiped) and give redis:// with its local end");
-	if (strncasecmp(s, "redis://", 8) != 0)
-		return fail(err, errsz, "a Redis URL starts with redis://");
-	p = s + 8;
+		u->tls = 1;
+	else if (strncasecmp(s, "redis://", 8) != 0)
+		return fail(err, errsz, "a Redis URL starts with redis:// or "
+		    "rediss://");
+	p = s + 8 + u->tls;
 	aend = p + strcspn(p, "/?");
 	for (q = p; q < aend; q++)
 		if (*q == '@')
@@ -199,9 +216,13 @@ kvr_url_describe(const struct kvr_url *u, char *out, size_t outsz)
 
 	if (outsz == 0)
 		return;
-	snprintf(out, outsz, "redis://%s%s%s%s%s%s:%d/%d?prefix=%s", u->user,
+	snprintf(out, outsz, "redis%s://%s%s%s%s%s%s:%d/%d?prefix=%s",
+	    u->tls ? "s" : "", u->user,
 	    u->pass[0] != '\0' ? ":***" : "",
 	    u->pass[0] != '\0' || u->user[0] != '\0' ? "@" : "",
 	    v6 ? "[" : "", u->host, v6 ? "]" : "", u->port, u->db,
 	    u->prefix);
+	if (u->ca[0] != '\0' && strlen(out) + 4 + strlen(u->ca) < outsz)
+		snprintf(out + strlen(out), outsz - strlen(out), "&ca=%s",
+		    u->ca);
 }
