@@ -24,7 +24,7 @@ if [ "$install" -eq 1 ]; then
 	pkgs="build-essential autoconf automake pkg-config libfcgi-dev
 	libfcgi-bin libcurl4-openssl-dev libjson-c-dev libssl-dev liblmdb-dev
 	lmdb-utils check nginx-light lighttpd apache2 libapache2-mod-fcgid
-	spawn-fcgi curl python3 chromium zstd brotli"
+	spawn-fcgi curl python3 chromium zstd brotli libhiredis-dev redis-server"
 	missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 	# node may come from elsewhere (nodesource ships npm inside nodejs)
 	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
@@ -63,7 +63,7 @@ rm -rf "$build/sanitizer"
 mkdir -p "$build/sanitizer"
 cd "$build"
 if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
-	"$top/configure" -q --enable-werror CFLAGS="$cflags" LDFLAGS="$ldflags" \
+	"$top/configure" -q --enable-werror --with-redis CFLAGS="$cflags" LDFLAGS="$ldflags" \
 	    || { echo "configure failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 if ! make -j"$(nproc)" >make.log 2>&1; then

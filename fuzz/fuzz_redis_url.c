@@ -1,0 +1,60 @@
+/*
+ * fuzz_redis_url.c - libFuzzer driver for kvr_url_parse() (store/
+ * kv_redis_url.c), the CHAT2API_STORE=redis://... parser.
+ *
+ * Oracle: an accepted URL has a non-empty host of at most 255 bytes, a
+ * port 1..65535, a db 0..15, a prefix of at most 64 printable bytes and
+ * a password of at most 512; the description never holds a password of
+ * 8 bytes or more, and neither does an error message.
+ *
+ *   make fuzz-redis-url, then ./fuzz/fuzz_redis_url fuzz/corpus/redis_url
+ *
+ * -DFUZZ_STANDALONE replays the corpus instead (make check).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/kv_redis_priv.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct kvr_url	 u;
+	char		*s = malloc(size + 1), err[256], desc[KVR_URL_MAX];
+	size_t		 i, plen;
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	err[0] = '\0';
+	if (kvr_url_parse(s, &u, err, sizeof(err)) == 0) {
+		if (u.host[0] == '\0' || strlen(u.host) > KVR_HOST_MAX ||
+		    u.port < 1 || u.port > 65535 || u.db < 0 ||
+		    u.db > KVR_DB_MAX || strlen(u.prefix) > KVR_PREFIX_MAX ||
+		    strlen(u.pass) > KVR_PASS_MAX)
+			abort();
+		for (i = 0; u.prefix[i] != '\0'; i++)
+			if ((unsigned char)u.prefix[i] <= 0x20 ||
+			    (unsigned char)u.prefix[i] >= 0x7f)
+				abort();
+		kvr_url_describe(&u, desc, sizeof(desc));
+		plen = strlen(u.pass);
+		if (plen >= 8 && strstr(desc, u.pass) != NULL &&
+		    strstr(u.host, u.pass) == NULL &&
+		    strstr(u.prefix, u.pass) == NULL &&
+		    strstr(u.user, u.pass) == NULL)
+			abort();
+	} else if (err[0] == '\0')
+		abort();
+	free(s);
+	return 0;
+}
+
+#ifdef FUZZ_STANDALONE
+#define FUZZ_CORPUS "redis_url"
+#include "fuzz/replay.h"
+#endif
