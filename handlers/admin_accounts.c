@@ -3,7 +3,8 @@
  * management layer's (mgmt_account_*); this file only reads the form,
  * calls it and answers 303 back to the page with a message from a fixed
  * table (numbers only from the query), or the page with the layer's own
- * message when it refused.
+ * message when it refused.  "Delete all upstream chats" asks first: a
+ * POST without confirm=yes answers the question page.
  */
 #include "config.h"
 
@@ -54,6 +55,17 @@ adm_flash(struct tok *t)
 	const char *m = req_query_get(t->r, "m");
 	size_t i;
 
+	if (m != NULL && strcmp(m, "purged") == 0) {
+		/* a: the chats, when the provider said how many */
+		t->pg.flash = req_query_get(t->r, "a") != NULL ?
+		    arena_printf(t->r->arena, "Every upstream chat of the "
+		    "account was deleted (%lu); %lu sessions ended.",
+		    qnum(t->r, "a"), qnum(t->r, "d")) :
+		    arena_printf(t->r->arena, "Every upstream chat of the "
+		    "account was deleted; %lu sessions ended.",
+		    qnum(t->r, "d"));
+		return;
+	}
 	if (m != NULL && strcmp(m, "validated") == 0) {
 		t->pg.flash = arena_printf(t->r->arena, "Validated: %lu of %lu "
 		    "valid.", qnum(t->r, "a"), qnum(t->r, "d"));
@@ -246,6 +258,60 @@ do_validate(struct tok *t, const struct provider *p, const char *id)
 	return back(t, p, "validated", ok, n);
 }
 
+/* The question first (no confirm=yes), then the layer's purge. */
+static enum app_err
+do_purge(struct tok *t, const struct provider *p, const char *id)
+{
+	struct json_object *o, *x;
+	struct admin_purge v;
+	struct acct_info info;
+	struct mgmt_err err;
+	const char *confirm, *q;
+	char who[LOG_FP_LEN];
+	struct buf b;
+	long long chats = -1, dropped = 0;
+	int bad;
+
+	if (acct_get(t->r->store, id, &info) != STORE_OK)
+		return refused(t, p, &(struct mgmt_err){ 404, "not_found",
+		    "No such account." });
+	if (!mgmt_can_purge(info.provider))
+		return refused(t, p, &(struct mgmt_err){ 400, "not_supported",
+		    "That provider has no way to delete all chats of an "
+		    "account." });
+	confirm = tok_arg(t, "confirm", &bad);
+	if (confirm == NULL || strcmp(confirm, "yes") != 0) {
+		memset(&v, 0, sizeof(v));
+		v.csrf = t->auth.via == ADMIN_SESSION ? t->auth.csrf : "";
+		v.tab = p != NULL ? p->id : NULL;
+		v.id = info.id;
+		v.provider = info.provider;
+		v.fingerprint = info.fingerprint;
+		v.label = info.label;
+		buf_init(&b, TOK_PAGE_MAX);
+		admin_html_purge_confirm(&b, &t->pg, &v);
+		return tok_html(t, 200, &b, NULL);
+	}
+	if ((o = mgmt_account_purge(t->r->cfg, t->r->store, t->r->arena,
+	    info.id, &err)) == NULL)
+		return refused(t, p, &err);
+	if (json_object_object_get_ex(o, "chats_deleted", &x) && x != NULL)
+		chats = json_object_get_int64(x);
+	if (json_object_object_get_ex(o, "sessions_dropped", &x))
+		dropped = json_object_get_int64(x);
+	json_object_put(o);
+	log_info("admin: every upstream chat of %s account %s deleted by %s",
+	    info.provider, info.fingerprint, tok_who(t, who));
+	q = arena_printf(t->r->arena, "%s%s%sm=purged&d=%lld",
+	    p != NULL ? "provider=" : "", p != NULL ? p->id : "",
+	    p != NULL ? "&" : "", dropped);
+	if (q != NULL && chats >= 0)
+		q = arena_printf(t->r->arena, "%s&a=%lld", q, chats);
+	if (q == NULL)
+		return APP_ENOMEM;
+	return tok_redirect(t, q, NULL, NULL);
+}
+
 enum app_err
 h_admin_accounts_post(struct req *r, const char *rest)
 {
@@ -275,7 +341,9 @@ h_admin_accounts_post(struct req *r, const char *rest)
 	} else if (strcmp(rest, "delete") == 0) {
 		o = mgmt_account_delete(r->store, id, &err);
 		m = "deleted";
-	} else
+	} else if (strcmp(rest, "purge") == 0)
+		return do_purge(&t, p, id);
+	else
 		return refused(&t, p, &(struct mgmt_err){ 404, "not_found",
 		    "No such action." });
 	if (o == NULL)

@@ -24,6 +24,7 @@ static const struct {
 	{ "keys", cli_keys },
 	{ "models", cli_models },
 	{ "sessions", cli_sessions },
+	{ "store", cli_store },
 	{ "refresh", NULL },
 };
 

@@ -24,6 +24,7 @@ int	 cli_accounts(const struct config *, struct store *, int, char **);
 int	 cli_keys(const struct config *, struct store *, int, char **);
 int	 cli_models(const struct config *, struct store *, int, char **);
 int	 cli_sessions(const struct config *, struct store *, int, char **);
+int	 cli_store(const struct config *, struct store *, int, char **);
 
 /* Shared helpers (handlers/cli.c). */
 #define CLI_MAX_INPUT	(64u << 20)

@@ -82,6 +82,17 @@ struct json_object *mgmt_mapping_add(struct store *, struct json_object *body,
 	    struct mgmt_err *);
 struct json_object *mgmt_mapping_delete(struct store *, const char *name,
 	    struct mgmt_err *);
+/*
+ * handlers/mgmt_purge.c: every upstream chat of account id deleted by
+ * its provider's own bulk delete, then its sessions dropped; answers
+ * {id, provider, fingerprint, chats_deleted (null: not said),
+ * sessions_dropped}.  400 not_supported where the provider has none,
+ * 502 with the upstream's words when it failed.
+ */
+int	 mgmt_can_purge(const char *provider);
+struct json_object *mgmt_account_purge(const struct config *,
+	    struct store *, struct arena *, const char *id,
+	    struct mgmt_err *);
 /* handlers/mgmt_sessions.c: the multi-turn sessions (provider NULL: all) */
 struct json_object *mgmt_sessions(struct store *, const char *provider,
 	    struct mgmt_err *);

@@ -346,6 +346,9 @@ accounts(struct call *c)
 		    arg(r, "provider"), &c->err);
 	if (is(c, "POST", 3) && strcmp(c->seg[2], "validate") == 0)
 		return mgmt_account_validate(r->cfg, r->store, id, &c->err);
+	if (is(c, "POST", 3) && strcmp(c->seg[2], "purge-chats") == 0)
+		return mgmt_account_purge(r->cfg, r->store, r->arena, id,
+		    &c->err);
 	if (is(c, "POST", 3) && (strcmp(c->seg[2], "enable") == 0 ||
 	    strcmp(c->seg[2], "disable") == 0))
 		return mgmt_account_enable(r->store, id, c->seg[2][0] == 'e',

@@ -126,6 +126,9 @@ enum store_err	 session_end_all(const struct config *, struct store *,
 /* STORE_NOTFOUND: no such live session, or a request holds it */
 enum store_err	 session_end_id(const struct config *, struct store *,
 		    struct arena *, const char *id, size_t *deleted);
+/* After a purge upstream: the account's sessions leave the table. */
+enum store_err	 session_drop_account(struct store *, const char *provider,
+		    const char *account, size_t *dropped);
 void		 session_id_of(const struct store_session *,
 		    char out[SESSION_ID_LEN + 1]);
 

@@ -61,6 +61,7 @@ end_one(const struct config *cfg, struct store *st, struct arena *a,
 
 struct collect {
 	const char		*provider;
+	const char		*account;	/* NULL: any */
 	unsigned char		(*keys)[STORE_SESSION_KEY];
 	size_t			 n, cap;
 	int			 nomem;
@@ -72,7 +73,8 @@ collect(void *arg, const struct store_session *r)
 	struct collect *c = arg;
 	unsigned char (*nk)[STORE_SESSION_KEY];
 
-	if (c->provider != NULL && strcmp(c->provider, r->provider) != 0)
+	if ((c->provider != NULL && strcmp(c->provider, r->provider) != 0) ||
+	    (c->account != NULL && strcmp(c->account, r->account) != 0))
 		return 0;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 64;
@@ -145,4 +147,30 @@ session_end_id(const struct config *cfg, struct store *st, struct arena *a,
 		key[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return end_one(cfg, st, a, key, deleted);
+}
+
+/*
+ * The account's chats are gone upstream: its sessions go too, held by a
+ * request or not, and nothing is deleted again.  A request answering in
+ * one right now fails upstream and ends it itself.
+ */
+enum store_err
+session_drop_account(struct store *st, const char *provider,
+    const char *account, size_t *dropped)
+{
+	struct collect c;
+	enum store_err e;
+	size_t i;
+
+	*dropped = 0;
+	memset(&c, 0, sizeof(c));
+	c.provider = provider;
+	c.account = account;
+	if ((e = store_session_each(st, collect, &c)) == STORE_OK && c.nomem)
+		e = STORE_ENOMEM;
+	for (i = 0; e == STORE_OK && i < c.n; i++)
+		if ((e = store_session_drop(st, c.keys[i])) == STORE_OK)
+			(*dropped)++;
+	free(c.keys);
+	return e;
 }

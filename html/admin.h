@@ -50,6 +50,15 @@ struct admin_accounts {
 int	 admin_html_accounts(struct buf *, const struct tokens_page *,
 	    const struct admin_accounts *);
 
+/* The step before "delete all upstream chats" of one account. */
+struct admin_purge {
+	const char	*csrf;
+	const char	*tab;		/* the provider tab to go back to */
+	const char	*id, *provider, *fingerprint, *label;
+};
+int	 admin_html_purge_confirm(struct buf *, const struct tokens_page *,
+	    const struct admin_purge *);
+
 /* html/admin_keys.c: API keys (json: mgmt_keys()) */
 struct admin_keys {
 	const char		*csrf;

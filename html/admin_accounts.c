@@ -1,9 +1,11 @@
 /*
  * /admin/accounts: every provider's accounts with their status, today's
  * use against the daily limit, weight, label and last error, a form per
- * action (validate, enable or disable, delete), bulk validation, and the
- * add form with the selected provider's own credential fields.  Forms
- * POST with the CSRF token and land back here (303) with a message.
+ * action (validate, enable or disable, delete, and "delete all upstream
+ * chats" where the provider has it), bulk validation, and the add form
+ * with the selected provider's own credential fields.  Forms POST with
+ * the CSRF token and land back here (303) with a message; the purge asks
+ * first on a page of its own, so it needs no script.
  */
 #include "config.h"
 
@@ -117,6 +119,7 @@ row(struct buf *b, const struct tokens_page *pg,
     const struct admin_accounts *v, struct json_object *a)
 {
 	const char *id = jstr(a, "id"), *st = jstr(a, "status");
+	const struct provider *pv;
 	long long lim = jint(a, "daily_limit"), use = jint(a, "today_use");
 	double pct = lim > 0 ? (double)use * 100.0 / (double)lim : 0;
 
@@ -153,6 +156,10 @@ row(struct buf *b, const struct tokens_page *pg,
 	else
 		row_action(b, pg, v, "disable", id, "Disable", 0);
 	row_action(b, pg, v, "delete", id, "Delete", 1);
+	if ((pv = provider_by_id(jstr(a, "provider"))) != NULL &&
+	    pv->purge != NULL)
+		row_action(b, pg, v, "purge", id, "Delete all upstream chats",
+		    1);
 	buf_adds(b, "</td></tr>");
 }
 
@@ -254,5 +261,47 @@ admin_html_accounts(struct buf *b, const struct tokens_page *pg,
 	buf_adds(b, "\">");
 	buf_adds(b, bulk_js);
 	buf_adds(b, "</script></body></html>\n");
+	return b->failed ? -1 : 0;
+}
+
+int
+admin_html_purge_confirm(struct buf *b, const struct tokens_page *pg,
+    const struct admin_purge *v)
+{
+	const struct provider *p = provider_by_id(v->provider);
+
+	admin_html_head(b, pg, "Delete all upstream chats");
+	admin_html_topbar(b, pg, v->csrf, "/admin/accounts");
+	buf_adds(b, "<main>");
+	admin_html_flash(b, pg);
+	buf_adds(b, "<div class=\"card\" id=\"purge\"><h2>Delete all "
+	    "upstream chats?</h2><p>Every chat of the ");
+	html_txts(b, p != NULL ? p->display : v->provider);
+	buf_adds(b, " account <span class=\"fp\">");
+	html_txts(b, v->fingerprint);
+	buf_adds(b, "</span>");
+	if (v->label != NULL && *v->label != '\0') {
+		buf_adds(b, " (<span class=\"label\">");
+		html_txts(b, v->label);
+		buf_adds(b, "</span>)");
+	}
+	buf_adds(b, " is deleted at the provider, not only those chat2api "
+	    "made, and its sessions here end. This cannot be undone.</p>");
+	form_open(b, pg, "purge", v->csrf);
+	hidden(b, "id", v->id);
+	if (v->tab != NULL)
+		hidden(b, "provider", v->tab);
+	hidden(b, "confirm", "yes");
+	buf_adds(b, "<div class=\"row\"><button class=\"danger\" "
+	    "type=\"submit\" id=\"purge-yes\">Delete all chats</button>"
+	    "<a id=\"purge-cancel\" href=\"");
+	html_attrs(b, pg->base);
+	buf_adds(b, "/admin/accounts");
+	if (v->tab != NULL) {
+		buf_adds(b, "?provider=");
+		url_args(b, v->tab);
+	}
+	buf_adds(b, "\">Cancel</a></div></form></div></main></body>"
+	    "</html>\n");
 	return b->failed ? -1 : 0;
 }

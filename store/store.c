@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,15 @@ put_version(struct store *s, struct kv_txn *txn, MDB_val *k)
 	return kv_put(txn, s->meta, k, &v, 0);
 }
 
+#define T(n)	{ #n, offsetof(struct store, n) }
+const struct store_table store_tables[STORE_NTABLES] = {
+	T(meta), T(counters), T(models), T(creds), T(rtcache), T(rtlock),
+	T(seeds), T(throttle), T(revoked), T(accounts), T(apikeys),
+	T(mappings), T(sessions), T(sess_exp), T(responses), T(reqlog),
+	T(stats), T(metrics),
+};
+#undef T
+
 static int
 open_table(struct store *s, struct kv_txn *txn, const char *name,
     MDB_dbi *dbi)
@@ -109,29 +119,14 @@ store_init_dbs(struct store *s, struct kv_txn *txn, void *ctx)
 	static const char key[] = "schema_version";
 	MDB_val k = { sizeof(key) - 1, (void *)key }, v;
 	uint64_t ver;
-	size_t moved;
+	size_t moved, i;
 	int rc;
 
 	(void)ctx;
-	if ((rc = open_table(s, txn, "meta", &s->meta)) != 0 ||
-	    (rc = open_table(s, txn, "counters", &s->counters)) ||
-	    (rc = open_table(s, txn, "models", &s->models)) ||
-	    (rc = open_table(s, txn, "creds", &s->creds)) ||
-	    (rc = open_table(s, txn, "rtcache", &s->rtcache)) ||
-	    (rc = open_table(s, txn, "rtlock", &s->rtlock)) ||
-	    (rc = open_table(s, txn, "seeds", &s->seeds)) ||
-	    (rc = open_table(s, txn, "throttle", &s->throttle)) ||
-	    (rc = open_table(s, txn, "revoked", &s->revoked)) ||
-	    (rc = open_table(s, txn, "accounts", &s->accounts)) ||
-	    (rc = open_table(s, txn, "apikeys", &s->apikeys)) ||
-	    (rc = open_table(s, txn, "mappings", &s->mappings)) ||
-	    (rc = open_table(s, txn, "sessions", &s->sessions)) ||
-	    (rc = open_table(s, txn, "sess_exp", &s->sess_exp)) ||
-	    (rc = open_table(s, txn, "responses", &s->responses)) ||
-	    (rc = open_table(s, txn, "reqlog", &s->reqlog)) ||
-	    (rc = open_table(s, txn, "stats", &s->stats)) ||
-	    (rc = open_table(s, txn, "metrics", &s->metrics)))
-		return rc;
+	for (i = 0; i < STORE_NTABLES; i++)
+		if ((rc = open_table(s, txn, store_tables[i].name,
+		    &STORE_DBI(s, i))) != 0)
+			return rc;
 	rc = kv_get(txn, s->meta, &k, &v);
 	if (rc == MDB_NOTFOUND)
 		return put_version(s, txn, &k);

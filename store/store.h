@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "fcgi/arena.h"
@@ -50,6 +51,14 @@ enum store_err	 store_open(struct store **, const char *dir, size_t map_size);
  */
 enum store_err	 store_open_backend(struct store **, const char *backend,
 		    const char *dir, size_t map_size);
+/*
+ * The whole store (but its meta table) as one sealed, versioned file
+ * (store/transfer.c), and back: an import replaces the target's content
+ * and needs the same secret key.  err says why an import was refused.
+ */
+enum store_err	 store_export(struct store *, FILE *, size_t *records);
+enum store_err	 store_import(struct store *, FILE *, size_t *records,
+		    char *err, size_t errsz);
 /* 0 when the store's backend cannot be reached right now (Redis). */
 int		 store_available(struct store *);
 void		 store_close(struct store *);

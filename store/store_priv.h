@@ -28,6 +28,16 @@ struct store {
 	int64_t			 clock_skew;	/* tests move time, never sleep */
 };
 
+/* Every table by name, in the order they open (store/store.c). */
+#define STORE_NTABLES	18
+struct store_table {
+	const char	*name;
+	size_t		 off;	/* of its MDB_dbi in struct store */
+};
+extern const struct store_table store_tables[STORE_NTABLES];
+#define STORE_DBI(s, i)	(*(MDB_dbi *)(void *)((char *)(s) + \
+			    store_tables[i].off))
+
 typedef int (*store_txn_fn)(struct store *, struct kv_txn *, void *);
 
 enum store_err	 store_map_rc(int rc);

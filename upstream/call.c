@@ -237,6 +237,41 @@ call_fail_answer(const struct chat_sink *k, const char *provider,
 	}
 }
 
+void
+call_purge_fail(struct provider_purge *out, const char *provider,
+    const struct provider_account *a, long status, int login,
+    const char *msg)
+{
+	char fp[LOG_FP_LEN];
+
+	out->status = status;
+	out->login = login;
+	out->err = status == 0 ? UP_NETWORK : status < 200 || status >= 300 ?
+	    UP_HTTP : UP_PROTO;
+	snprintf(out->message, sizeof(out->message), "%s", msg != NULL &&
+	    *msg != '\0' ? msg : up_strerror(out->err));
+	log_fingerprint(a != NULL && a->secret != NULL ? a->secret : "", fp);
+	log_info("%s: chats of account %s not deleted: %s (HTTP %ld)",
+	    provider, fp, out->message, status);
+}
+
+int
+call_purge_done(struct provider_purge *out, const char *provider,
+    const struct provider_account *a, long deleted)
+{
+	char fp[LOG_FP_LEN];
+
+	out->err = UP_OK;
+	out->deleted = deleted;
+	log_fingerprint(a->secret, fp);
+	if (deleted >= 0)
+		log_info("%s: %ld chats of account %s deleted", provider,
+		    deleted, fp);
+	else
+		log_info("%s: every chat of account %s deleted", provider, fp);
+	return 0;
+}
+
 /* A challenge (cf_chl_opt) or one of Cloudflare's own error pages. */
 int
 call_is_cloudflare(const struct http_resp *r)

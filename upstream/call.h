@@ -95,6 +95,19 @@ void	 call_fail_http(const struct chat_sink *, const char *provider,
 void	 call_fail_answer(const struct chat_sink *, const char *provider,
 	    const char *display, const char *what, enum up_err,
 	    const struct http_resp *, long code, char *msg, size_t msgsz);
+/*
+ * A purge() that failed, for the operator: status is the upstream's HTTP
+ * status (0: no answer at all), login that the account was refused, msg
+ * what the provider's call kept (call_fail_answer's words).  The error
+ * is UP_NETWORK without an answer, UP_HTTP for a non-2xx, UP_PROTO for
+ * a 2xx that said no.  Logged with the account's fingerprint only.
+ */
+void	 call_purge_fail(struct provider_purge *, const char *provider,
+	    const struct provider_account *, long status, int login,
+	    const char *msg);
+/* A purge() that worked: logged with the fingerprint; 0. */
+int	 call_purge_done(struct provider_purge *, const char *provider,
+	    const struct provider_account *, long deleted);
 /* The body is a Cloudflare challenge or block page. */
 int	 call_is_cloudflare(const struct http_resp *);
 /* Retry-After in seconds, or -1. */

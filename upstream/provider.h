@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "upstream/http.h"
+
 /* Explicit limits on what a client may send (validated in handlers/). */
 #define CHAT_MAX_MESSAGES	2048
 #define CHAT_MAX_PARTS		64
@@ -239,6 +241,18 @@ struct provider_ctx {
 	struct arena		*arena;
 };
 
+/*
+ * What purge() did, or why it did not.  A failure keeps the upstream's
+ * own words (never a secret) for the operator.
+ */
+struct provider_purge {
+	long		 deleted;	/* chats; -1: the upstream does not say */
+	enum up_err	 err;		/* UP_OK, or how it failed */
+	long		 status;	/* the upstream's HTTP status; 0: none */
+	int		 login;		/* the account's login was refused */
+	char		 message[256];
+};
+
 #define PROVIDER_ANON		0x01	/* answers without a credential */
 #define PROVIDER_CATCHALL	0x02	/* takes names nobody else knows */
 #define PROVIDER_SESSIONS	0x04	/* continues chats: provider_session */
@@ -310,6 +324,14 @@ struct provider {
 	int		(*forget)(const struct provider_ctx *,
 			    const struct provider_account *,
 			    const char *chat_id);
+	/*
+	 * Optional, where the upstream has a "delete every chat" of its
+	 * own (providers.md): every chat of the account goes.  0 done,
+	 * -1 not (out says why).  NULL: the console offers no such button.
+	 */
+	int		(*purge)(const struct provider_ctx *,
+			    const struct provider_account *,
+			    struct provider_purge *out);
 };
 
 extern const struct provider	*const providers[];

@@ -7,7 +7,8 @@
 // the artifacts directory.
 //
 // On /admin/accounts it adds an account the mock validates through the
-// form, validates all, and deletes it again.
+// form, validates all, deletes all its upstream chats (through the
+// question page), and deletes it again.
 //
 // usage: node admin_browser.mjs BASE_URL CODE ARTIFACT_DIR NEW_CREDENTIAL NEW_FP
 // Prints one JSON object per line: {"check","ok","detail"}, then {"done":true}.
@@ -175,6 +176,16 @@ try {
     !prog.hidden && prog.max === rows && prog.v === rows && page.url() === urlBefore &&
     await page.locator('#accounts tr[data-fp] td.st-active').count() === rows,
     JSON.stringify(prog) + ' ' + page.url());
+  // "Delete all upstream chats": a question page first, then the flash.
+  resp = await submit(page, `tr[data-fp="${newFp}"] form[action$="/purge"] button`);
+  check('purge: the button asks first, on a page of its own',
+    resp?.status() === 200 && await page.locator('#purge #purge-yes').count() === 1 &&
+    (await page.textContent('#purge') ?? '').includes(newFp), resp?.status());
+  resp = await submit(page, '#purge-yes');
+  check('purge: confirmed, back on the accounts with the result',
+    /Every upstream chat of the account was deleted/.test(await page.textContent('#flash') ?? '') &&
+    await page.locator(`tr[data-fp="${newFp}"]`).count() === 1,
+    await page.textContent('#flash'));
   resp = await submit(page, `tr[data-fp="${newFp}"] form[action$="/delete"] button`);
   check('delete: the row is gone',
     /deleted/.test(await page.textContent('#flash') ?? '') &&

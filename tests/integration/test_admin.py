@@ -16,10 +16,15 @@ mock as the upstream (and CGI runs for API_PREFIX):
   * logout refused without or with a wrong CSRF token (403), then done,
     and the cookie no longer opens the page; the login's throttle is
     /tokens' own; no code, credential or key reaches a log file;
+  * "Delete all upstream chats": the button only on rows whose provider
+    has a bulk delete (DeepSeek, not Kimi), CSRF refused, a confirmation
+    page first, an upstream 500 shown as a clear message, then the mock's
+    chats of that account gone and the other account's kept; the same
+    through the management API, with and without its secret;
   * headless Chromium (tests/browser/admin_browser.mjs): login, the charts
     drawn with a real size, the live refresh under the CSP, dark mode, an
     account added through the form, bulk validate one by one with its
-    progress bar, delete, a key created
+    progress bar, delete all its upstream chats, delete, a key created
     and shown once, a mapping added and resolved, the log filtered and
     an entry opened, sessions and settings, the navigation,
     logout; screenshots in test-artifacts/admin-*.png.
@@ -50,6 +55,7 @@ SECRET = "adm-mgmt-secret-" + "z" * 16
 U1 = deepseek_mock.DEFAULT_USER_TOKEN
 U2 = deepseek_mock.OTHER_USER_TOKEN
 BOGUS = "dsNoSuchUserToken" + "9" * 40
+KIMI = "kimiAdminPurgeToken." + "y" * 40
 FORM = "application/x-www-form-urlencoded"
 SAME = {"Sec-Fetch-Site": "same-origin"}
 EVIL = "<script>alert(1)</script>"
@@ -245,7 +251,7 @@ def fp(secret):
     return hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
-ACTIONS = ("add", "validate", "enable", "disable", "delete")
+ACTIONS = ("add", "validate", "enable", "disable", "delete", "purge")
 
 
 def acc_row(page, secret):
@@ -352,6 +358,94 @@ def check_accounts(r, port, cookie):
                form(csrf=csrf, id=fp(U2), provider="deepseek"), FORM, cookie=cookie,
                headers=SAME)
     r.check("delete it again: 404 with the page", resp.status == 404, resp.describe())
+
+
+def ds_plant(ds, owner, n):
+    """n live chat sessions of owner in the DeepSeek mock."""
+    with ds.state.lock:
+        for _ in range(n):
+            ds.state.sessions["purge-" + os.urandom(6).hex()] = {
+                "owner": owner, "live": True, "next_id": 1, "replies": [], "turns": 0,
+                "seen": []}
+
+
+def ds_live(ds, owner):
+    with ds.state.lock:
+        return sum(1 for v in ds.state.sessions.values() if v["owner"] == owner and v["live"])
+
+
+def check_purge(r, port, cookie, ds):
+    """"Delete all upstream chats": the button where the provider has it, a
+    question first, then the mock's chats of that account only are gone."""
+    resp, d = mgmt(port, "POST", "accounts", {"provider": "deepseek", "credential": U2})
+    r.check("purge: a second DeepSeek account (API)", d is not None, resp.describe())
+    resp, d = mgmt(port, "POST", "accounts", {"provider": "kimi", "credential": KIMI})
+    kimi = d["account"]["id"] if d else "none"
+    ds_plant(ds, U1, 3)
+    ds_plant(ds, U2, 2)
+    page = text(req(port, "GET", "/admin/accounts?provider=deepseek", cookie=cookie))
+    csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    csrf = csrf.group(1) if csrf else ""
+    row = acc_row(page, U1) or ""
+    r.check("purge: the DeepSeek row has the button, a POST form with the CSRF token",
+            re.search(r'<form method="post" action="/admin/accounts/purge"><input type="hidden" '
+                      r'name="csrf" value="%s"><input type="hidden" name="id" value="[0-9a-f]+">'
+                      r'.*?>Delete all upstream chats</button>' % csrf, row) is not None, row[-700:])
+    kpage = text(req(port, "GET", "/admin/accounts?provider=kimi", cookie=cookie))
+    krow = acc_row(kpage, KIMI) or ""
+    r.check("purge: no button on a Kimi row (its protocol has no bulk delete)",
+            krow and "/admin/accounts/purge" not in krow and "Delete all upstream chats" not in
+            kpage, krow[-400:])
+    resp = req(port, "POST", "/admin/accounts/purge", form(csrf=csrf, id=fp(KIMI)), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("purge: a Kimi account posted anyway: 400 with the page and a message",
+            resp.status == 400 and "no way to delete all chats" in text(resp), resp.describe())
+    mgmt(port, "DELETE", "accounts/" + kimi)
+    resp = req(port, "POST", "/admin/accounts/purge",
+               form(csrf=csrf, id=fp(U1), provider="deepseek"), FORM, cookie=cookie,
+               headers=SAME)
+    q = text(resp)
+    r.check("purge: the first POST asks (no script needed): a confirm form with the CSRF "
+            "token and confirm=yes, the fingerprint, nothing deleted yet",
+            resp.status == 200 and fp(U1) in q and
+            'name="confirm" value="yes"' in q and 'name="csrf" value="%s"' % csrf in q and
+            'id="purge-cancel" href="/admin/accounts?provider=deepseek"' in q and
+            "&lt;script&gt;" in q and EVIL not in q and U1 not in q and
+            ds_live(ds, U1) >= 3, resp.describe())
+    for c in ("", "0" * 64):
+        resp = req(port, "POST", "/admin/accounts/purge",
+                   form(csrf=c, id=fp(U1), provider="deepseek", confirm="yes"), FORM,
+                   cookie=cookie, headers=SAME)
+        r.check("purge with %s CSRF token and confirm=yes: 403, nothing deleted" %
+                ("a wrong" if c else "no"), resp.status == 403 and ds_live(ds, U1) >= 3,
+                resp.describe())
+    ds.configure({"session_delete_status": 500, "session_delete_status_times": 1})
+    resp = req(port, "POST", "/admin/accounts/purge",
+               form(csrf=csrf, id=fp(U1), provider="deepseek", confirm="yes"), FORM,
+               cookie=cookie, headers=SAME)
+    r.check("purge: the upstream answers 500: 502 with the page and a clear message, the "
+            "chats stay",
+            resp.status == 502 and 'class="flash bad"' in text(resp) and
+            "DeepSeek did not delete the chats" in text(resp) and "HTTP 500" in text(resp) and
+            ds_live(ds, U1) >= 3, resp.describe())
+    resp = req(port, "POST", "/admin/accounts/purge",
+               form(csrf=csrf, id=fp(U1), provider="deepseek", confirm="yes"), FORM,
+               cookie=cookie, headers=SAME)
+    loc = resp.header("location") or ""
+    r.check("purge confirmed: 303 with m=purged; the mock has none of the account's chats, "
+            "the other account keeps its two",
+            resp.status == 303 and loc.startswith("/admin/accounts?provider=deepseek&m=purged&d=")
+            and ds_live(ds, U1) == 0 and ds_live(ds, U2) == 2, resp.describe())
+    page = text(req(port, "GET", loc or "/", cookie=cookie))
+    r.check("purge: the page says so", "Every upstream chat of the account was deleted; " in
+            page and 'class="flash ok"' in page, "")
+    resp, d = mgmt(port, "POST", "accounts/%s/purge-chats" % fp(U2))
+    r.check("purge through the management API (fingerprint as the id): 200, both gone",
+            resp.status == 200 and d is not None and ds_live(ds, U2) == 0, resp.describe())
+    resp = harness.http(port, "POST", "/v0/management/accounts/%s/purge-chats" % fp(U2), b"",
+                        timeout=30)
+    r.check("purge-chats without the secret: 401", resp.status == 401, resp.describe())
+    mgmt(port, "DELETE", "accounts/" + fp(U2))
 
 
 KEY_ACTIONS = ("create", "enable", "disable", "delete")
@@ -796,6 +890,7 @@ def main():
             before = check_page_shape(r, port, cookie)
             check_traffic(r, port, cookie, before)
             check_accounts(r, port, cookie)
+            check_purge(r, port, cookie, ds)
             check_keys(r, port, cookie)
             check_mappings(r, port, cookie)
             check_logs(r, port, cookie)
@@ -805,7 +900,7 @@ def main():
         check_tokens_login(r, port)
         check_prefix(r, binary, ws)
         check_throttle(r, binary, ws)
-        no_secrets_logged(r, ws, [CODE, SECRET, U1, U2, BOGUS] + KEYS)
+        no_secrets_logged(r, ws, [CODE, SECRET, U1, U2, BOGUS, KIMI] + KEYS)
     except HarnessError as e:
         harness.report_setup(r, "admin", e)
     finally:

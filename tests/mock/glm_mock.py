@@ -47,8 +47,10 @@ ENDPOINTS (JSON answers {"status":0,"message":"success","result":{...}}; envelop
     POST /chatglm/backend-api/assistant/stream          body 3.5 -> text/event-stream (3.6)
     POST /chatglm/backend-api/assistant/file_upload     multipart, one "file" -> source_id, file_url
     POST /chatglm/backend-api/assistant/conversation/delete  {assistant_id, conversation_id}
-    POST /chatglm/mainchat-api/conversation/recent_list {page, page_size}
-    POST /chatglm/mainchat-api/conversation/bulk_delete {conversation_ids}
+    POST /chatglm/mainchat-api/conversation/recent_list {page >= 1, page_size 1..100}: the
+         user's live conversations, that page of them, and has_more
+    POST /chatglm/mainchat-api/conversation/bulk_delete {conversation_ids: 1..100 ids}
+  (both take the fault knob delete_status; state counts recent_list_pages, bulk_deletes)
   The chat body is checked key by key: assistant_id (24+ of [a-z0-9]), conversation_id ""
   (a new conversation) or a live one of this user (continued: the prompt may not carry a turn
   the conversation has seen, and the tool replies see its transcript), project_id "", chat_type "user_chat", one user message whose content is [a "file" item
@@ -112,6 +114,7 @@ ORIGIN = "https://chatglm.cn"
 DEFAULT_ASSISTANT = "65940acff94777010aa6b796"
 P = "/chatglm"
 NONCES_KEPT = 100000
+BULK_MAX = 100                  # ids one bulk_delete takes (the page size the list gives)
 UUID_RE = re.compile(r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$")
 
 DEFAULT_CONFIG = {
@@ -722,18 +725,28 @@ class Handler(dsm.Handler):
         user, body = self._gated_json("delete_status")
         if body is None:
             return
-        size = body.get("page_size") if isinstance(body.get("page_size"), int) else 20
+        page, size = body.get("page"), body.get("page_size")
+        if set(body) != {"page", "page_size"} or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in (page, size)) or \
+                page < 1 or not 1 <= size <= 100:
+            return self._bad(10001, "bad request", "recent_list body must be {page >= 1, "
+                             "page_size 1..100}")
         live = self.st.live_conversations().get(user, [])
-        self._ok({"conversation_list": [{"conversation_id": c} for c in live[:size]],
-                  "has_more": len(live) > size})
+        self.st.bump("recent_list_pages", user)
+        self._ok({"conversation_list": [{"conversation_id": c}
+                                        for c in live[(page - 1) * size:page * size]],
+                  "has_more": len(live) > page * size})
 
     def h_bulk_delete(self):
         user, body = self._gated_json("delete_status")
         if body is None:
             return
         ids = body.get("conversation_ids")
-        if not isinstance(ids, list):
-            return self._bad(10001, "bad request", "conversation_ids must be a list")
+        if set(body) != {"conversation_ids"} or not isinstance(ids, list) or not ids or \
+                len(ids) > BULK_MAX or not all(isinstance(c, str) and c for c in ids):
+            return self._bad(10001, "bad request", "conversation_ids must be a list of 1..%d "
+                             "ids" % BULK_MAX)
+        self.st.bump("bulk_deletes", user)
         for cid in ids:
             self._delete(user, cid)
         self._ok({})

@@ -640,6 +640,18 @@ def conversations_belong_to_their_user():
     st, r, obj = jreq("POST", P + "/mainchat-api/conversation/recent_list", {"page": 1, "page_size": 2},
                       headers(at))
     check(len(obj["result"]["conversation_list"]) == 2 and obj["result"]["has_more"], obj)
+    page1 = [c["conversation_id"] for c in obj["result"]["conversation_list"]]
+    st, r, obj = jreq("POST", P + "/mainchat-api/conversation/recent_list", {"page": 2, "page_size": 2},
+                      headers(at))
+    page2 = [c["conversation_id"] for c in obj["result"]["conversation_list"]]
+    check(len(page2) == 1 and not obj["result"]["has_more"] and sorted(page1 + page2) ==
+          sorted(cids), obj)
+    st, r, obj = jreq("POST", P + "/mainchat-api/conversation/recent_list", {"page": 0, "page_size": 2},
+                      headers(at))
+    check(obj["status"] == 10001, obj)
+    st, r, obj = jreq("POST", P + "/mainchat-api/conversation/bulk_delete", {"conversation_ids": []},
+                      headers(at))
+    check(obj["status"] == 10001 and len(state()["conversations_live"]) == 1, obj)
     jreq("POST", P + "/mainchat-api/conversation/bulk_delete", {"conversation_ids": cids}, headers(at))
     check(state()["conversations_live"] == {})
 

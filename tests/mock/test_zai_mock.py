@@ -456,6 +456,8 @@ def t_delete():
     st, *_ = request("DELETE", "/api/v1/chats/" + cid, hdrs=headers(post=False))
     assert st == 404
     st, *_ = request("DELETE", "/api/v1/chats/", hdrs=headers(zm.OTHER_TOKEN, post=False))
+    assert st == 400 and MOCK.snapshot()["chats_live"].get(user_of(zm.OTHER_TOKEN)), st
+    st, *_ = request("DELETE", "/api/v1/chats/", b"true", hdrs=headers(zm.OTHER_TOKEN))
     assert st == 200 and not MOCK.snapshot()["chats_live"].get(user_of(zm.OTHER_TOKEN))
     MOCK.configure({"chat_delete_status": 500, "chat_delete_status_times": 1})
     cid, mid = new_chat("fault")

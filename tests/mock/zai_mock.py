@@ -33,7 +33,7 @@ ENDPOINTS
     POST   /api/v1/chats/new              body of 8.2 step 1, checked key by key -> {"id", ...}
     POST   /api/v2/chat/completions?Q     8.2 step 2 -> text/event-stream
     DELETE /api/v1/chats/<id>             the caller's own chat -> true (404 otherwise)
-    DELETE /api/v1/chats/                 all of the caller's chats -> true
+    DELETE /api/v1/chats/                 body true: all of the caller's chats -> true
   The completion is checked in this order, each with the answer the real service gives:
     * the query: exactly the 37 parameters of 8.3 in that order, form-encoded exactly as
       URLSearchParams does (a re-encoding must give the same bytes), the constants as listed,
@@ -536,6 +536,9 @@ class Handler(mockbase.Handler):
 
     def h_chat_delete_all(self):
         self.login("chat_delete_status")
+        if self.body.strip() != b"true":
+            raise Refusal(int(self.cfg.get("reject_status") or 400),
+                          {"detail": "Invalid body"}, "delete-all body must be true")
         with self.st.lock:
             for ch in self.st.chats.values():
                 if ch["owner"] == self.user and ch["live"]:

@@ -35,6 +35,10 @@ chat2api \- OpenAI-compatible API in front of web chat backends, as a FastCGI/CG
 .B sessions
 .IR list | prune | clear " ..."
 .br
+.B chat2api
+.B store
+.IR export | import " FILE"
+.br
 .B chat2api refresh
 .RB [ \-\-force ]
 .br
@@ -171,6 +175,17 @@ End every session (of PROVIDER) and delete their upstream chats.
 .TP
 .BI "sessions end " ID
 End one session (its 64-digit id from the listing) and delete its upstream chat.
+.TP
+.BI "store export " FILE
+Write the whole store (the one
+.B CHAT2API_STORE
+names) as one file sealed under the secret key; \fB\-\fR is standard output.
+.TP
+.BI "store import " FILE
+Check a file from
+.B store export
+whole, then replace the store's content with it (same secret key): moves an install between
+LMDB and Redis.
 .TP
 .B tokens add\fR|\fBlist\fR|\fBremove\fR|\fBclear\fR|\fBerrors\-clear\fR|\fBexport
 The ChatGPT accounts in the terms of the Python chat2api: one token per line,

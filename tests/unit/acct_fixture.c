@@ -23,6 +23,7 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
 #define IS(e, want)	ck_assert_int_eq((e), (want))
@@ -50,7 +51,7 @@ setup(void)
 	tzset();
 	strcpy(dir, "/tmp/c2a-acct-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	OK(store_open(&st, dir, 1 << 20));
+	OK(unit_store_open(&st, dir, 1 << 20));
 	OK(store_key_init(st, NULL, err, sizeof(err)));
 	memset(ids, 0, sizeof(ids));
 }
@@ -159,23 +160,8 @@ record(const char *prov, const char *id, enum acct_outcome out,
 int
 db_has(const char *needle)
 {
-	char path[300], *buf;
-	FILE *f;
-	long n;
-	int found;
-
 	OK(store_sync(st));
-	snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	ck_assert_ptr_nonnull(f = fopen(path, "rb"));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	ck_assert_ptr_nonnull(buf = malloc((size_t)n));
-	IS(fread(buf, 1, (size_t)n, f), n);
-	fclose(f);
-	found = memmem(buf, (size_t)n, needle, strlen(needle)) != NULL;
-	free(buf);
-	return found;
+	return unit_backend_has(dir, needle, strlen(needle));
 }
 
 int

@@ -22,6 +22,7 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
 #define IS(e, want)	ck_assert_int_eq((e), (want))
@@ -302,7 +303,15 @@ START_TEST(wrong_key_is_detected)
 	char err[128];
 
 	mkn(CG, 0, 1, NULL, NULL);
-	OK(store_open(&s2, dir, 1 << 20));
+	OK(unit_store_open(&s2, dir, 1 << 20));
+	/* Redis, shared by hosts, refuses another key before any use */
+	if (unit_on_redis()) {
+		IS(store_key_init(s2, "a different passphrase!", err,
+		    sizeof(err)), STORE_INVAL);
+		ck_assert_ptr_nonnull(strstr(err, "another secret key"));
+		store_close(s2);
+		return;
+	}
 	OK(store_key_init(s2, "a different passphrase!", err, sizeof(err)));
 	memset(&x, 0, sizeof(x));
 	OK(acct_export(s2, CG, export_fn, &x));
@@ -535,4 +544,4 @@ accounts_suite(void)
 	return s;
 }
 
-UNIT_MAIN(accounts_suite)
+UNIT_MAIN_BACKENDS(accounts_suite)

@@ -22,6 +22,7 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
 #define IS(e, want)	ck_assert_int_eq((e), (want))
@@ -50,7 +51,7 @@ fork_pickers(int nproc, int picks, const struct acct_pick_opts *o,
 		char err[64];
 
 		close(fds[0]);
-		if (store_open(&s2, dir, 1 << 20) != STORE_OK ||
+		if (unit_store_open(&s2, dir, 1 << 20) != STORE_OK ||
 		    store_key_init(s2, NULL, err, sizeof(err)) != STORE_OK)
 			_exit(1);
 		store_set_clock_skew(s2, st->clock_skew);
@@ -439,4 +440,4 @@ acct_pick_suite(void)
 	return s;
 }
 
-UNIT_MAIN(acct_pick_suite)
+UNIT_MAIN_BACKENDS(acct_pick_suite)

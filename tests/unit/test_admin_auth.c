@@ -17,6 +17,7 @@
 #include "fcgi/handle.h"
 #include "handlers/admin_auth.h"
 #include "store/store.h"
+#include "tests/unit/store_backend.h"
 #include "unit.h"
 
 #define KEY1 "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
@@ -37,9 +38,9 @@ setup(void)
 	strcpy(dir2, "/tmp/c2a-auth2-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	ck_assert_ptr_nonnull(mkdtemp(dir2));
-	ck_assert_int_eq(store_open(&st, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&st, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_key_init(st, KEY1, err, sizeof(err)), STORE_OK);
-	ck_assert_int_eq(store_open(&st2, dir2, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&st2, dir2, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_key_init(st2, KEY2, err, sizeof(err)),
 	    STORE_OK);
 	memset(&cfg, 0, sizeof(cfg));
@@ -896,4 +897,4 @@ admin_auth_suite(void)
 	return s;
 }
 
-UNIT_MAIN(admin_auth_suite)
+UNIT_MAIN_BACKENDS(admin_auth_suite)

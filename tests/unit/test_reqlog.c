@@ -13,6 +13,7 @@
 #include "fcgi/redact.h"
 #include "store/reqlog.h"
 #include "store/store_priv.h"
+#include "tests/unit/store_backend.h"
 #include "unit.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
@@ -27,7 +28,7 @@ setup(void)
 
 	strcpy(dir, "/tmp/c2a-reqlog-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	OK(store_open(&st, dir, 1 << 20));
+	OK(unit_store_open(&st, dir, 1 << 20));
 	OK(store_key_init(st, NULL, err, sizeof(err)));
 }
 
@@ -509,4 +510,4 @@ reqlog_suite(void)
 	return s;
 }
 
-UNIT_MAIN(reqlog_suite)
+UNIT_MAIN_BACKENDS(reqlog_suite)

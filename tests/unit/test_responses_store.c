@@ -10,6 +10,7 @@
 
 #include "store/responses.h"
 #include "store/store_priv.h"
+#include "tests/unit/store_backend.h"
 #include "unit.h"
 
 static char dir[256];
@@ -22,7 +23,7 @@ setup(void)
 
 	strcpy(dir, "/tmp/c2a-rsp-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_key_init(s, "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef", err, sizeof(err)), STORE_OK);
 }
@@ -167,4 +168,4 @@ responses_store_suite(void)
 	return su;
 }
 
-UNIT_MAIN(responses_store_suite)
+UNIT_MAIN_BACKENDS(responses_store_suite)

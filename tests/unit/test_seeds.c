@@ -14,6 +14,7 @@
 #include "fcgi/log.h"
 #include "store/seeds.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define SEEDERR(e, want)	ck_assert_int_eq((e), (want))
 
@@ -447,4 +448,4 @@ suite(void)
 	return s;
 }
 
-UNIT_MAIN(suite)
+UNIT_MAIN_BACKENDS(suite)

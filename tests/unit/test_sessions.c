@@ -12,6 +12,7 @@
 #include "store/sessions.h"
 #include "handlers/session.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define T0	1896062400LL
 
@@ -236,4 +237,4 @@ sessions_suite(void)
 	return s;
 }
 
-UNIT_MAIN(sessions_suite)
+UNIT_MAIN_BACKENDS(sessions_suite)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "store/store_priv.h"
+#include "tests/unit/store_backend.h"
 #include "unit.h"
 
 static char dir[256];
@@ -46,7 +47,7 @@ START_TEST(count_and_read)
 	struct store_stats st;
 	struct arena a;
 
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_count_request(s, "gpt-4o", 1), STORE_OK);
 	ck_assert_int_eq(store_count_request(s, "gpt-4o", 0), STORE_OK);
 	ck_assert_int_eq(store_count_request(s, NULL, 1), STORE_OK);
@@ -60,7 +61,7 @@ START_TEST(count_and_read)
 	ck_assert_uint_eq(model_count(&st, "o1"), 1);
 	store_close(s);
 	/* survives a reopen */
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_read_stats(s, &a, &st), STORE_OK);
 	ck_assert_uint_eq(st.total, 4);
 	store_close(s);
@@ -76,7 +77,7 @@ START_TEST(model_bounds)
 	char name[128];
 	int i;
 
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	memset(name, 'x', 100);
 	name[100] = '\0';
 	ck_assert_int_eq(store_count_request(s, name, 1), STORE_OK);
@@ -107,7 +108,7 @@ START_TEST(cross_process)
 		pids[i] = fork();
 		ck_assert_int_ge(pids[i], 0);
 		if (pids[i] == 0) {
-			if (store_open(&s, dir, 1 << 20) != STORE_OK)
+			if (unit_store_open(&s, dir, 1 << 20) != STORE_OK)
 				_exit(1);
 			for (j = 0; j < 250; j++)
 				if (store_count_request(s, i % 2 ? "a" : "b",
@@ -121,7 +122,7 @@ START_TEST(cross_process)
 		ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
 		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	arena_init(&a, 0);
 	ck_assert_int_eq(store_read_stats(s, &a, &st), STORE_OK);
 	ck_assert_uint_eq(st.total, 1000);
@@ -184,7 +185,7 @@ START_TEST(throttle)
 	pid_t pid;
 	int i, status;
 
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	/* no key yet: refused, not silently open */
 	ck_assert_int_eq(store_throttle_fail(s, "admin", "1.2.3.4", &lim,
 	    &wait), STORE_INVAL);
@@ -205,7 +206,7 @@ START_TEST(throttle)
 	if (pid == 0) {
 		struct store *c;
 
-		if (store_open(&c, dir, 1 << 20) != STORE_OK ||
+		if (unit_store_open(&c, dir, 1 << 20) != STORE_OK ||
 		    store_key_init(c, "0123456789abcdef0123456789abcdef"
 		    "0123456789abcdef0123456789abcdef", err, sizeof(err)) !=
 		    STORE_OK ||
@@ -310,7 +311,7 @@ START_TEST(each)
 {
 	struct store *s;
 
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_write(s, each_fill, NULL), STORE_OK);
 	each_arg = (struct each){ .stop_at = 0 };
 	ck_assert_int_eq(store_read(s, each_txn, NULL), STORE_OK);
@@ -340,7 +341,7 @@ START_TEST(revocation)
 	static const char key[] = "0123456789abcdef0123456789abcdef"
 	    "0123456789abcdef0123456789abcdef";
 
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_revoke(s, "session", "v1", now + 60),
 	    STORE_INVAL);	/* no key */
 	ck_assert_int_eq(store_key_init(s, key, err, sizeof(err)), STORE_OK);
@@ -349,7 +350,7 @@ START_TEST(revocation)
 	ck_assert_int_eq(revoked, 0);
 	ck_assert_int_eq(store_revoke(s, "session", "v1", now + 60), STORE_OK);
 	/* another process (its own environment) sees it */
-	ck_assert_int_eq(store_open(&c, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&c, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_key_init(c, key, err, sizeof(err)), STORE_OK);
 	ck_assert_int_eq(store_is_revoked(c, "session", "v1", &revoked),
 	    STORE_OK);
@@ -398,7 +399,7 @@ START_TEST(revocation)
 	ck_assert_int_eq(store_revoke_once(s, "form", "t1", store_now(s) + 60,
 	    &fresh), STORE_OK);
 	ck_assert_int_eq(fresh, 0);
-	ck_assert_int_eq(store_open(&c, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&c, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_key_init(c, key, err, sizeof(err)), STORE_OK);
 	ck_assert_int_eq(store_revoke_once(c, "form", "t1", store_now(c) + 60,
 	    &fresh), STORE_OK);
@@ -430,13 +431,15 @@ START_TEST(map_growth)
 	size_t before;
 	int i;
 
-	ck_assert_int_eq(store_open(&s, dir, 64 * 1024), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 64 * 1024), STORE_OK);
 	before = store_map_size(s);
 	for (i = 0; i < 2000; i++) {
 		snprintf(name, sizeof(name), "model-%04d-%040d", i, i);
 		ck_assert_int_eq(store_count_request(s, name, 1), STORE_OK);
 	}
-	ck_assert_uint_gt(store_map_size(s), before);
+	/* Redis has no map: the 2,000 writes above are the test there */
+	if (!unit_on_redis())
+		ck_assert_uint_gt(store_map_size(s), before);
 	store_close(s);
 }
 END_TEST
@@ -456,10 +459,10 @@ START_TEST(schema_newer)
 	struct store *s;
 	uint64_t v = STORE_SCHEMA_VERSION + 1;
 
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_OK);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_OK);
 	ck_assert_int_eq(store_write(s, set_schema, &v), STORE_OK);
 	store_close(s);
-	ck_assert_int_eq(store_open(&s, dir, 1 << 20), STORE_SCHEMA);
+	ck_assert_int_eq(unit_store_open(&s, dir, 1 << 20), STORE_SCHEMA);
 	ck_assert_ptr_null(s);
 }
 END_TEST
@@ -468,7 +471,7 @@ START_TEST(bad_dir)
 {
 	struct store *s;
 
-	ck_assert_int_ne(store_open(&s, "/proc/nope/x", 1 << 20), STORE_OK);
+	ck_assert_int_ne(unit_store_open(&s, "/proc/nope/x", 1 << 20), STORE_OK);
 	ck_assert_ptr_null(s);
 	ck_assert_str_eq(store_strerror(STORE_FULL), "database full");
 	ck_assert_str_eq(store_strerror((enum store_err)99), "unknown error");
@@ -496,4 +499,4 @@ store_suite(void)
 	return s;
 }
 
-UNIT_MAIN(store_suite)
+UNIT_MAIN_BACKENDS(store_suite)

@@ -21,6 +21,7 @@
 #include "upstream/chatgpt/chatgpt.h"
 #include "upstream/deepseek/deepseek.h"
 #include "acct_fixture.h"
+#include "tests/unit/store_backend.h"
 
 #define OK(e)		ck_assert_int_eq((e), STORE_OK)
 #define IS(e, want)	ck_assert_int_eq((e), (want))
@@ -41,7 +42,7 @@ child_store(struct store **s2)
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);
-	if (pid == 0 && (store_open(s2, dir, 1 << 20) != STORE_OK ||
+	if (pid == 0 && (unit_store_open(s2, dir, 1 << 20) != STORE_OK ||
 	    store_key_init(*s2, NULL, err, sizeof(err)) != STORE_OK))
 		_exit(1);
 	return pid;
@@ -198,4 +199,4 @@ tokcache_suite(void)
 	return s;
 }
 
-UNIT_MAIN(tokcache_suite)
+UNIT_MAIN_BACKENDS(tokcache_suite)

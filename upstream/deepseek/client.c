@@ -447,3 +447,42 @@ deepseek_forget(const struct provider_ctx *x, const struct provider_account *a,
 	json_object_put(root);
 	return 0;
 }
+
+/* Every chat session of the account goes: delete_all (providers.md §2.3). */
+int
+deepseek_purge(const struct provider_ctx *x, const struct provider_account *a,
+    struct provider_purge *out)
+{
+	struct json_object *root, *biz;
+	struct ds_call c;
+	enum ds_step_err se;
+
+	memset(out, 0, sizeof(*out));
+	out->deleted = -1;
+	if (a == NULL || a->secret == NULL) {
+		call_purge_fail(out, "deepseek", a, 0, 1, "no credential");
+		return -1;
+	}
+	ds_call_init(&c, x, a->secret);
+	if (c.base == NULL) {
+		call_purge_fail(out, "deepseek", a, 0, 0, "out of memory");
+		return -1;
+	}
+	if ((se = ds_bearer(&c, 0, NULL, 0)) == DS_STEP_OK) {
+		se = ds_api(&c, "chat_session/delete_all",
+		    "/api/v0/chat_session/delete_all", "{}", &root, &biz);
+		/* a cached bearer may be stale: fetch it once more */
+		if (se == DS_STEP_EXPIRED && c.bearer_cached &&
+		    (se = ds_bearer(&c, 1, NULL, 0)) == DS_STEP_OK)
+			se = ds_api(&c, "chat_session/delete_all",
+			    "/api/v0/chat_session/delete_all", "{}", &root,
+			    &biz);
+	}
+	if (se == DS_STEP_OK) {
+		json_object_put(root);
+		return call_purge_done(out, "deepseek", a, -1);
+	}
+	call_purge_fail(out, "deepseek", a, c.status, se == DS_STEP_EXPIRED,
+	    c.msg);
+	return -1;
+}

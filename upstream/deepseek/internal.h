@@ -68,5 +68,7 @@ enum ds_step_err ds_bearer(struct ds_call *, int force, char *email,
 void	 deepseek_chat(const struct provider_call *);
 int	 deepseek_forget(const struct provider_ctx *,
 	    const struct provider_account *, const char *chat_id);
+int	 deepseek_purge(const struct provider_ctx *,
+	    const struct provider_account *, struct provider_purge *);
 
 #endif

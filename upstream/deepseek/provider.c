@@ -167,4 +167,5 @@ const struct provider deepseek_provider = {
 	.chat = deepseek_chat,
 	.validate = validate,
 	.forget = deepseek_forget,
+	.purge = deepseek_purge,
 };

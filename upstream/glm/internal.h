@@ -118,4 +118,17 @@ void	 glm_chat(const struct provider_call *);
 int	 glm_forget(const struct provider_ctx *,
 	    const struct provider_account *, const char *chat_id);
 
+/* purge.c: every conversation of the account (§3.4), bounded */
+#define GLM_PURGE_PAGE		100	/* ids a list page and a bulk_delete */
+#define GLM_PURGE_PAGES		50	/* list pages one purge reads */
+int	 glm_purge(const struct provider_ctx *,
+	    const struct provider_account *, struct provider_purge *);
+/*
+ * One page of recent_list's result: the conversation ids (at most max,
+ * each of 1..GLM_ID_MAX bytes, copied into the arena) and has_more
+ * (absent: 0).  -1 when the page does not have that shape.
+ */
+int	 glm_recent_page(struct arena *, struct json_object *result,
+	    const char **ids, size_t max, size_t *n, int *has_more);
+
 #endif

@@ -165,4 +165,5 @@ const struct provider glm_provider = {
 	.validate = validate,
 	.refresh = refresh,
 	.forget = glm_forget,
+	.purge = glm_purge,
 };

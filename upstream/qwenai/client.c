@@ -453,3 +453,30 @@ qwenai_forget(const struct provider_ctx *x, const struct provider_account *a,
 	c.chat_id = chat_id;
 	return chat_remove(&c);
 }
+
+/* Every chat of the account goes: DELETE /api/v2/chats/ (§7.3 step 3). */
+int
+qwenai_purge(const struct provider_ctx *x, const struct provider_account *a,
+    struct provider_purge *out)
+{
+	struct json_object *root, *data;
+	struct qa_call c;
+	enum qa_err qe;
+
+	memset(out, 0, sizeof(*out));
+	out->deleted = -1;
+	if (a == NULL || a->secret == NULL) {
+		call_purge_fail(out, "qwenai", a, 0, 1, "no credential");
+		return -1;
+	}
+	qa_call_init(&c, x, a);
+	if ((qe = qa_api(&c, "delete all chats", "DELETE", "/api/v2/chats/",
+	    NULL, NULL, &root, &data)) == QA_OK) {
+		json_object_put(root);
+		return call_purge_done(out, "qwenai", a, -1);
+	}
+	call_purge_fail(out, "qwenai", a, c.status, qe == QA_REFUSED ||
+	    qe == QA_EXPIRED || qe == QA_FORBIDDEN, c.msg[0] != '\0' ? c.msg :
+	    qa_strerror(qe));
+	return -1;
+}

@@ -81,6 +81,8 @@ const char *qa_cookie_hint(struct qa_call *);
 void	 qwenai_chat(const struct provider_call *);
 int	 qwenai_forget(const struct provider_ctx *,
 	    const struct provider_account *, const char *chat_id);
+int	 qwenai_purge(const struct provider_ctx *,
+	    const struct provider_account *, struct provider_purge *);
 
 /* models.c */
 extern const struct provider_model qa_models[];

@@ -155,5 +155,6 @@ const struct provider qwenai_provider = {
 	.chat = qwenai_chat,
 	.validate = validate,
 	.forget = qwenai_forget,
+	.purge = qwenai_purge,
 	.listed = qwenai_listed,
 };

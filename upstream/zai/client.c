@@ -287,3 +287,33 @@ zai_chat(const struct provider_call *pc)
 	call_defer(pc, chat_delete, &c, sizeof(c));
 	completion(&c, pc, &h, msg_id);
 }
+
+/* Every chat of the account goes: DELETE /api/v1/chats/ with body true
+ * (providers.md §8.2 step 3). */
+int
+zai_purge(const struct provider_ctx *x, const struct provider_account *a,
+    struct provider_purge *out)
+{
+	struct json_object *root;
+	struct zai_call c;
+
+	memset(out, 0, sizeof(*out));
+	out->deleted = -1;
+	if (a == NULL || a->secret == NULL) {
+		call_purge_fail(out, "zai", a, 0, 1, "no credential");
+		return -1;
+	}
+	zai_call_init(&c, x, a->secret);
+	if (c.base == NULL) {
+		call_purge_fail(out, "zai", a, 0, 0, "out of memory");
+		return -1;
+	}
+	if (zai_api(&c, "delete all chats", "DELETE", ZAI_CHATS, "true",
+	    &root) == 0) {
+		json_object_put(root);
+		return call_purge_done(out, "zai", a, -1);
+	}
+	call_purge_fail(out, "zai", a, c.status, c.status == 401 ||
+	    c.status == 403, c.msg);
+	return -1;
+}

@@ -60,5 +60,7 @@ void	 zai_fail_json(struct zai_call *, const char *what, const char *body);
 
 /* client.c */
 void	 zai_chat(const struct provider_call *);
+int	 zai_purge(const struct provider_ctx *,
+	    const struct provider_account *, struct provider_purge *);
 
 #endif

@@ -164,5 +164,6 @@ const struct provider zai_provider = {
 	.raw_credential = raw_credential,
 	.name_flags = name_flags,
 	.chat = zai_chat,
+	.purge = zai_purge,
 	.validate = validate,
 };
