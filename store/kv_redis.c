@@ -21,6 +21,7 @@
 #include "store/kv_redis_txn.h"
 
 #define LOCK_TTL_MS	"5000"
+#define LOCK_EXTEND_US	(2500 * 1000)	/* half the lock's life */
 #define LOCK_WAIT_US	(10 * 1000 * 1000)
 #define LOCK_SLEEP_MIN	100
 #define LOCK_SLEEP_MAX	5000
@@ -225,6 +226,7 @@ kvr_txn_begin(struct kvr *r, int write, struct kvr_txn **out)
 			free(t);
 			return rc;
 		}
+		t->locked_at = kvr_now_us();
 	} else if (kvr_conn(r) == NULL) {
 		free(t);
 		return KV_DOWN;
@@ -243,6 +245,32 @@ unlock(struct kvr_txn *t)
 
 	if ((rep = kvr_script(t->r, KVR_S_UNLOCK, 1, 2, av, al, &rc)) != NULL)
 		freeReplyObject(rep);
+}
+
+int
+kvr_txn_touch(struct kvr_txn *t)
+{
+	const char	*av[3] = { t->r->lock_key, t->token, LOCK_TTL_MS };
+	size_t		 al[3] = { strlen(av[0]), strlen(av[1]),
+			    strlen(av[2]) };
+	long long	 now;
+	redisReply	*rep;
+	int		 rc = 0;
+
+	if (!t->write)
+		return 0;
+	if (t->lost)
+		return KV_LOST;
+	if ((now = kvr_now_us()) - t->locked_at < LOCK_EXTEND_US)
+		return 0;
+	if ((rep = kvr_script(t->r, KVR_S_EXTEND, 1, 3, av, al, &rc)) == NULL)
+		return rc;
+	if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1)
+		t->locked_at = now;
+	else
+		t->lost = 1;
+	freeReplyObject(rep);
+	return t->lost ? KV_LOST : 0;
 }
 
 void
@@ -289,6 +317,8 @@ kvr_txn_commit(struct kvr_txn *t)
 
 	if (!t->write)
 		goto done;
+	if ((rc = kvr_txn_touch(t)) != 0)
+		goto done;	/* lost: the lock is not ours to free */
 	if ((rc = arg_add(&av, &al, &n, &cap, t->r->lock_key,
 	    strlen(t->r->lock_key))) != 0 ||
 	    (rc = arg_add(&av, &al, &n, &cap, t->token, 32)) != 0 ||
@@ -326,7 +356,7 @@ kvr_txn_commit(struct kvr_txn *t)
 	}
 	if ((rep = kvr_script(t->r, KVR_S_COMMIT, 1, (int)n, av, al,
 	    &rc)) == NULL)
-		goto done;	/* KV_DOWN: the lock expires by itself */
+		goto fail;	/* if Redis is gone, the lock expires */
 	rc = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 ?
 	    0 : KV_LOST;
 	goto done;
@@ -358,6 +388,8 @@ kvr_get(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, MDB_val *v)
 		return EINVAL;
 	if (!kvr_key_ok(k))
 		return MDB_BAD_VALSIZE;
+	if ((rc = kvr_txn_touch(t)) != 0)
+		return rc;
 	o = t->ov[dbi];
 	if ((e = kvr_ov_find(o, k)) != NULL) {
 		if (e->del)
@@ -384,12 +416,16 @@ kvr_get(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, MDB_val *v)
 int
 kvr_put(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, const MDB_val *v)
 {
+	int	rc;
+
 	if (!t->write)
 		return EACCES;
 	if (!kvr_dbi_ok(t, dbi))
 		return EINVAL;
 	if (!kvr_key_ok(k) || v == NULL || v->mv_size > VAL_MAX)
 		return MDB_BAD_VALSIZE;
+	if ((rc = kvr_txn_touch(t)) != 0)
+		return rc;
 	return ov_set(t, dbi, k, v);
 }
 
@@ -410,11 +446,14 @@ int
 kvr_drop(struct kvr_txn *t, MDB_dbi dbi)
 {
 	struct kvr_ov	*o;
+	int		 rc;
 
 	if (!t->write)
 		return EACCES;
 	if (!kvr_dbi_ok(t, dbi))
 		return EINVAL;
+	if ((rc = kvr_txn_touch(t)) != 0)
+		return rc;
 	if ((o = ov_get(t, dbi)) == NULL)
 		return ENOMEM;
 	o->n = 0;

@@ -59,6 +59,12 @@ static const char unlock_lua[] =
 "end\n"
 "return 0\n";
 
+static const char extend_lua[] =
+"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+"  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+"end\n"
+"return 0\n";
+
 /* KEYS: zset, hash; ARGV: min, max, count, '1' for descending. */
 static const char range_lua[] =
 "local ks\n"
@@ -76,7 +82,7 @@ static const char range_lua[] =
 "return out\n";
 
 static const char *const scripts[KVR_S__N] = {
-	commit_lua, unlock_lua, range_lua
+	commit_lua, unlock_lua, extend_lua, range_lua
 };
 static char		script_sha[KVR_S__N][41];
 static pthread_once_t	sha_once = PTHREAD_ONCE_INIT;
@@ -261,12 +267,12 @@ setup_cmd(struct kvr *r, redisContext *c, int argc, const char **argv,
 	int		 ok;
 
 	if (rep == NULL) {
-		log_warn("store: %s: %s failed: %s", r->desc, what, c->errstr);
+		log_warn("store: %s %s failed: %s", r->desc, what, c->errstr);
 		return -1;
 	}
 	ok = rep->type != REDIS_REPLY_ERROR;
 	if (!ok)
-		log_error("store: %s: %s refused: %.*s", r->desc, what,
+		log_error("store: %s %s refused: %.*s", r->desc, what,
 		    (int)rep->len, rep->str);
 	freeReplyObject(rep);
 	return ok ? 0 : -1;
@@ -430,7 +436,8 @@ static redisReply *
 check_reply(struct kvr *r, redisReply *rep, int *rc)
 {
 	if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-		log_warn("store: %s: %.*s", r->desc, (int)rep->len, rep->str);
+		log_warn("store: %s answered %.*s", r->desc, (int)rep->len,
+		    rep->str);
 		freeReplyObject(rep);
 		*rc = KV_DOWN;
 		return NULL;

@@ -127,6 +127,8 @@ batch_fetch(struct kvr_cursor *c, const MDB_val *k, int dir, int incl)
 	redisReply	*rep;
 	int		 rc = 0;
 
+	if ((rc = kvr_txn_touch(c->txn)) != 0)
+		return rc;
 	if ((al[0] = kvr_tkey(r, c->dbi, 'z', z, sizeof(z))) == 0 ||
 	    (al[1] = kvr_tkey(r, c->dbi, 'h', hk, sizeof(hk))) == 0)
 		return EINVAL;
@@ -305,9 +307,15 @@ kvr_cursor_get(struct kvr_cursor *c, MDB_val *k, MDB_val *v,
 	case MDB_GET_CURRENT:
 		if (c->pos == 0)
 			return EINVAL;
-		if (c->pos == 2)	/* LMDB shows the entry that followed */
-			return merged_next(c, &c->cur, 1, 0, k, v);
-		return merged_next(c, &c->cur, 1, 1, k, v);
+		/* after a delete LMDB shows the entry that followed */
+		if ((rc = merged_next(c, &c->cur, 1, c->pos == 1, &rk,
+		    &rv)) != 0)
+			return rc;
+		if (k != NULL)
+			*k = rk;
+		if (v != NULL)
+			*v = rv;
+		return 0;
 	default:
 		return EINVAL;
 	}

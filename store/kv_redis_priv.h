@@ -54,7 +54,9 @@ struct kvr {
 };
 
 /* Scripts run through kvr_script; each has its SHA-1 computed once. */
-enum kvr_script { KVR_S_COMMIT, KVR_S_UNLOCK, KVR_S_RANGE, KVR_S__N };
+enum kvr_script {
+	KVR_S_COMMIT, KVR_S_UNLOCK, KVR_S_EXTEND, KVR_S_RANGE, KVR_S__N
+};
 
 long long	 kvr_now_us(void);
 /* This thread's connection, connecting if the backoff allows; NULL

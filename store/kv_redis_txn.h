@@ -35,10 +35,16 @@ struct kvr_txn {
 	struct kvr	*r;
 	int		 write;
 	char		 token[33];
+	long long	 locked_at;	/* when the lock was last extended */
+	int		 lost;		/* the lock went to someone else */
 	struct kvr_ov	*ov[KVR_TABLES_MAX];
 	struct kvr_keep	*keep;
 };
 
+/* A write txn's lock, extended once it is past half its life, so a
+ * long transaction that keeps working keeps it; KV_LOST once it is
+ * gone.  0 for a read txn. */
+int		 kvr_txn_touch(struct kvr_txn *);
 /* memcmp, shorter first: LMDB's default and Redis's lex order. */
 int		 kvr_keycmp(const MDB_val *, const MDB_val *);
 /* The txn frees rep when it ends (rep is freed at once on ENOMEM). */
