@@ -344,6 +344,9 @@ def check_round_robin(r, fe, ds, cli):
     r.check("round-robin over 3 accounts through both hosts: 30 requests, 10/10/10",
             st == [200] * 30 and sorted(c.values()) == [10, 10, 10] and
             set(c) == {U1, U2, U3}, "%s %s" % (st, {fp(k): v for k, v in c.items()}))
+    # nginx writes a line once the answer went out: give the last one a moment
+    harness.wait_until(lambda: sum(upstream_counts(fe.ws, "/v1/chat/completions").values())
+                       >= 30, 3)
     up = upstream_counts(fe.ws, "/v1/chat/completions")
     want = {"127.0.0.1:%d" % h.port for h in fe.hosts}
     r.check("nginx spread them over both hosts (access log: 15 each)",
@@ -431,6 +434,10 @@ def check_management(r, fe, ds, cli):
     return key
 
 
+def killed_token(i):
+    return "dsMockUserToken9%03dKilledHostKilledHostKilledHostKilled0123456789" % i
+
+
 def check_kill9(r, fe, ds):
     """Writes acknowledged by host A survive its kill -9 on host B."""
     a, b = fe.direct
@@ -445,7 +452,7 @@ def check_kill9(r, fe, ds):
             if resp.status == 200 and (data(resp) or {}).get("key"):
                 acked_keys.append(name)
                 keys.append(data(resp)["key"])
-            tok = "dsMockUserToken9%03dKilledHostKilledHostKilledHostKilled0123456789" % i
+            tok = killed_token(i)
             resp = api(a, "POST", "accounts", {"provider": "deepseek", "credential": tok,
                                                "label": name}, timeout=10)
             if resp.status == 200 and (data(resp) or {}).get("added"):
@@ -611,7 +618,8 @@ def start_hosts(ws, binary, shared):
 def run(r, ws, binary, ds, glm, site):
     for prog in ("redis-server", "nginx", "spawn-fcgi"):
         harness.which(prog)
-    ds.configure({"add_user_tokens": [U3, U4, U5]})
+    # the accounts host A adds while it is killed are users the mock knows
+    ds.configure({"add_user_tokens": [U3, U4, U5] + [killed_token(i) for i in range(400)]})
     redis = Redis(ws)
     redis.start()
     shared = {"CHAT2API_STORE": redis.url("it-%s:" % os.path.basename(ws.dir)),
