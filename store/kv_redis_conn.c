@@ -28,6 +28,7 @@ struct kvr_conn {
 	redisContext	*c;
 	struct kvr	*owner;
 	struct kvr_conn	*next, *prev;
+	unsigned	 outages;	/* the owner's count when made */
 };
 
 /*
@@ -331,6 +332,7 @@ mark_down(struct kvr *r, const char *what)
 	ms = r->backoff_ms;
 	r->down_until = kvr_now_us() + (long long)ms * 1000;
 	r->backoff_ms = ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
+	r->outages++;
 	pthread_mutex_unlock(&r->mu);
 	if (was_up)
 		log_warn("store: %s unreachable (%s); retrying with backoff",
@@ -356,12 +358,26 @@ kvr_conn(struct kvr *r)
 {
 	struct kvr_conn	*kc;
 	redisContext	*c;
-	int		 was_down;
+	int		 was_down, stale;
 
 	if (is_down(r))
 		return NULL;
-	if ((kc = pthread_getspecific(r->key)) != NULL)
-		return kc->c;
+	if ((kc = pthread_getspecific(r->key)) != NULL) {
+		pthread_mutex_lock(&r->mu);
+		stale = kc->outages != r->outages;
+		if (stale)
+			conn_unlink(r, kc);
+		pthread_mutex_unlock(&r->mu);
+		if (!stale)
+			return kc->c;
+		/*
+		 * Made before the last outage: most likely dead (Redis
+		 * restarted), and failing on it would mark the backend
+		 * down again for every thread.  A new one instead.
+		 */
+		pthread_setspecific(r->key, NULL);
+		conn_free(kc);
+	}
 	if ((c = connect_one(r)) == NULL) {
 		mark_down(r, "cannot connect");
 		return NULL;
@@ -375,6 +391,7 @@ kvr_conn(struct kvr *r)
 	kc->c = c;
 	kc->owner = r;
 	pthread_mutex_lock(&r->mu);
+	kc->outages = r->outages;
 	was_down = r->down_until != 0;
 	r->down_until = 0;
 	r->backoff_ms = BACKOFF_FIRST_MS;
