@@ -21,6 +21,8 @@ test-only server per host to reach a host on purpose.
     acknowledged is there and both hosts serve again by themselves;
   * a third host with another CHAT2API_SECRET_KEY refuses to start, saying
     why; FCGI_WEB_SERVER_ADDRS turns away a peer not in the list;
+  * `chat2api store export` of an LMDB install, `store import` into Redis:
+    its key and account serve there; and back into a fresh LMDB dir;
   * Redis never holds a token, key or code in clear (its append-only file);
     no log holds a secret or the Redis password.
 
@@ -536,6 +538,12 @@ def check_redis_outage(r, fe, redis, key):
     r.check("Redis restarted: both hosts serve again by themselves, 10 answers in a row (%s)" %
             ", ".join("%s after %.1fs" % kv for kv in sorted(back.items())),
             len(back) == 2 and max(back.values()) < 10, str(back))
+    # threads that slept through the outage hold dead connections: none
+    # of them may answer 503 (or put its whole process back in backoff)
+    st = [chat(fe.direct[i % 2], DS_MODEL, "after %d" % i, token=key, timeout=10).status
+          for i in range(40)]
+    r.check("... and stay up: 40 more requests over both hosts, all answered", st == [200] * 40,
+            str(st))
     for name, port in zip("AB", fe.direct):
         after, why = snapshot(port)
         r.check("Redis restarted on the same dir: host %s lists every key and account "
@@ -563,6 +571,47 @@ def check_wrong_key(r, ws, binary, env):
     r.check("a third host with another CHAT2API_SECRET_KEY refuses to start, saying why",
             rc not in (None, 0) and "another secret key" in log,
             "rc=%r log=%s" % (rc, log[-400:]))
+
+
+def check_transfer(r, ws, binary, fe, ds, shared, rcli):
+    """store export on LMDB, import into Redis, used there; and back."""
+    a, b = fe.direct
+    xfer = ws.mkdir("xfer")
+    plain = {k: v for k, v in shared.items() if k != "CHAT2API_STORE"}
+    lm = Cli(binary, dict(plain, CHAT2API_DATA_DIR=ws.mkdir("data-lmdb")))
+    rc1, out1, err1 = lm.run("accounts", "add", "deepseek", U2, "--label", "from-lmdb")
+    rc2, key, err2 = lm.run("keys", "add", "--name", "lmdb-key")
+    key = key.strip()
+    rc3, out3, err3 = lm.run("store", "export", os.path.join(xfer, "lmdb.c2a"))
+    try:
+        with open(os.path.join(xfer, "lmdb.c2a"), "rb") as f:
+            dump = f.read()
+    except OSError:
+        dump = b""
+    r.check("store export on an LMDB install: a sealed file (no token, no key in clear)",
+            rc1 == rc2 == rc3 == 0 and key.startswith("sk-") and len(dump) > 100 and
+            U2.encode() not in dump and key.encode() not in dump,
+            "%d %d %d %s %s %s" % (rc1, rc2, rc3, err1, err2, err3))
+    rc, out, err = rcli.run("store", "import", os.path.join(xfer, "lmdb.c2a"))
+    r.check("store import into Redis (CHAT2API_STORE set)", rc == 0, out + err)
+    s0 = served(ds)
+    resp = chat(b, DS_MODEL, "moved over", token=key)
+    rows = data(api(a, "GET", "accounts")) or []
+    r.check("... the LMDB install's key and account serve on host B, and they are all there is",
+            resp.status == 200 and completions(ds, s0) == {U2: 1} and
+            [x.get("fingerprint") for x in rows] == [fp(U2)],
+            resp.describe() + " %s" % [x.get("fingerprint") for x in rows])
+    resp = api(a, "POST", "api-keys", {"name": "made-on-redis"})
+    rc1, out1, err1 = rcli.run("store", "export", os.path.join(xfer, "redis.c2a"))
+    back = Cli(binary, dict(plain, CHAT2API_DATA_DIR=ws.mkdir("data-back")))
+    rc2, out2, err2 = back.run("store", "import", os.path.join(xfer, "redis.c2a"))
+    rc3, accts, err3 = back.run("accounts", "list")
+    rc4, keys, err4 = back.run("keys", "list")
+    r.check("... and back from Redis to a fresh LMDB dir: the account, the LMDB key and the "
+            "one made on Redis", resp.status == 200 and rc1 == rc2 == rc3 == rc4 == 0 and
+            fp(U2) in accts and "lmdb-key" in keys and "made-on-redis" in keys,
+            "%s\n%s%s%s%s%s%s" % (resp.describe(), err1, err2, accts, err3, keys, err4))
+    return [key]
 
 
 def check_secrets(r, ws, redis, keys):
@@ -645,6 +694,7 @@ def run(r, ws, binary, ds, glm, site):
     keys = check_kill9(r, fe, ds) + [key]
     check_redis_outage(r, fe, redis, key)
     check_wrong_key(r, ws, binary, harness.app_env(ws, "c", shared, data="data-c"))
+    keys += check_transfer(r, ws, binary, fe, ds, shared, cli)
     check_secrets(r, ws, redis, keys)
 
 
