@@ -18,7 +18,8 @@ test-only server per host to reach a host on purpose.
   * kill -9 of host A while it writes: host B has every acknowledged write;
   * Redis killed: every request on both hosts answers 503 store_unavailable
     with Retry-After within 1 s; Redis restarted on the same dir: everything
-    acknowledged is there and both hosts serve again by themselves;
+    acknowledged is there and both hosts serve again by themselves; Redis
+    frozen (SIGSTOP): no request waits past the command timeout;
   * a third host with another CHAT2API_SECRET_KEY refuses to start, saying
     why; FCGI_WEB_SERVER_ADDRS turns away a peer not in the list;
   * `chat2api store export` of an LMDB install, `store import` into Redis:
@@ -34,6 +35,7 @@ spawn-fcgi is a skip), C2A_IT_KEEP=1.
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -252,7 +254,7 @@ def nginx_conf(ws, hosts, port, direct):
         ("/var/log/nginx/chat2api.error.log", ws.path("log", "nginx-error.log")),
     ], "deploy/two-hosts/nginx.conf")
     conf = ws.mkdir("nginx", "conf", owned=False)
-    harness.shutil.copy(os.path.join(harness.NGINX_CONF_DIR, "fastcgi_params"), conf)
+    shutil.copy(os.path.join(harness.NGINX_CONF_DIR, "fastcgi_params"), conf)
     ws.write("nginx/conf/chat2api.conf", text)
     per_host = "".join("""
     server {
@@ -440,7 +442,7 @@ def killed_token(i):
     return "dsMockUserToken9%03dKilledHostKilledHostKilledHostKilled0123456789" % i
 
 
-def check_kill9(r, fe, ds):
+def check_kill9(r, fe):
     """Writes acknowledged by host A survive its kill -9 on host B."""
     a, b = fe.direct
     acked_keys, acked_accts, keys = [], [], []
@@ -551,6 +553,28 @@ def check_redis_outage(r, fe, redis, key):
                                                                  len(before[1])),
                 before == after and len(before[0]) > 5 and len(before[1]) > 5,
                 "%s\nbefore=%s\nafter=%s" % (why, before, after))
+
+
+def check_redis_frozen(r, fe, redis, key):
+    """A Redis that stops answering (SIGSTOP) rather than refusing: the
+    command timeout (2 s) bounds the wait; then every request is quick."""
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        res = []
+        for i in range(6):
+            t0 = time.monotonic()
+            resp = chat(fe.direct[i % 2], DS_MODEL, "frozen %d" % i, token=key, timeout=15)
+            res.append((round(time.monotonic() - t0, 2), resp.status, ecode(resp)))
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+    r.check("Redis frozen (SIGSTOP): no request hangs, each a 503 store_unavailable within 3 s "
+            "%s" % [x[0] for x in res],
+            all(x[0] < 3.0 and x[1] == 503 and x[2] == "store_unavailable" for x in res),
+            str(res))
+    ok = harness.wait_until(lambda: all(chat(p, DS_MODEL, "thawed", token=key,
+                                             timeout=10).status == 200
+                                        for p in fe.direct * 3), 15, interval=0.2)
+    r.check("... and once it answers again both hosts serve", ok, "")
 
 
 def check_wrong_key(r, ws, binary, env):
@@ -691,8 +715,9 @@ def run(r, ws, binary, ds, glm, site):
     check_refresh_race(r, fe, glm, cli)
     check_seed(r, fe)
     key = check_management(r, fe, ds, cli)
-    keys = check_kill9(r, fe, ds) + [key]
+    keys = check_kill9(r, fe) + [key]
     check_redis_outage(r, fe, redis, key)
+    check_redis_frozen(r, fe, redis, key)
     check_wrong_key(r, ws, binary, harness.app_env(ws, "c", shared, data="data-c"))
     keys += check_transfer(r, ws, binary, fe, ds, shared, cli)
     check_secrets(r, ws, redis, keys)
