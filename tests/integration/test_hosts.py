@@ -10,7 +10,8 @@ test-only server per host to reach a host on purpose.
   * round-robin over three DeepSeek accounts is fair across both hosts
     (30 requests: 10/10/10 at the mock, both hosts in nginx's access log);
   * a daily limit of 5 on one account holds across both (the 6th request
-    on either host is refused and never reaches the upstream with it);
+    on either host is refused and never reaches the upstream with it), also
+    with 12 requests racing over both hosts for the last 5 uses;
   * 20 concurrent first uses of a GLM refresh token, 10 per host: one
     exchange;
   * a gateway seed set on host A is served on host B; an account added and
@@ -375,6 +376,25 @@ def check_daily_limit(r, fe, ds, cli):
             {x[0] for x in res[5:]} == {"A", "B"}, str(res))
     r.check("the limited account reached the upstream exactly 5 times", c == {U4: 5},
             str({fp(k): v for k, v in c.items()}))
+    # racing: 5 more uses allowed, 12 requests at once over both hosts
+    cli.run("accounts", "set", fp(U4), "--daily-limit", "10")
+    s0 = served(ds)
+    res = []
+    lock = threading.Lock()
+
+    def one(i):
+        resp = chat(fe.direct[i % 2], DS_MODEL, "race limit %d" % i)
+        with lock:
+            res.append(resp.status)
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(60)
+    c = completions(ds, s0)
+    r.check("limit raised to 10, 12 concurrent requests over both hosts: exactly 5 served",
+            sorted(res) == [200] * 5 + [429] * 7 and c == {U4: 5},
+            "%s %s" % (sorted(res), {fp(k): v for k, v in c.items()}))
 
 
 def check_refresh_race(r, fe, glm, cli):
