@@ -93,6 +93,44 @@ guard_fds(void)
 				_exit(111);
 }
 
+/*
+ * The store and its key.  A Redis that is not up yet (a host booting
+ * before it) is waited for up to STORE_START_WAIT seconds, so a
+ * supervisor does not see a worker die for it; a CGI request never
+ * waits.
+ */
+#define STORE_START_WAIT	60
+
+static enum store_err
+open_store(const struct config *cfg, struct store **out, int cgi, char *err,
+    size_t errsz)
+{
+	struct store *st = NULL;
+	enum store_err se;
+	int waited;
+
+	*out = NULL;
+	for (waited = 0; ; waited++) {
+		se = store_open_backend(&st, cfg->store, cfg->data_dir,
+		    (size_t)cfg->map_size);
+		if (se == STORE_OK && (se = store_key_init(st, cfg->secret_key,
+		    err, errsz)) != STORE_OK) {
+			store_close(st);
+			st = NULL;
+		} else if (se != STORE_OK)
+			snprintf(err, errsz, "CHAT2API_DATA_DIR=%s: %s",
+			    cfg->data_dir, store_strerror(se));
+		if (se != STORE_UNAVAILABLE || cgi || waited >= STORE_START_WAIT)
+			break;
+		if (waited == 0)
+			log_warn("store: unreachable at start; waiting up to "
+			    "%d s", STORE_START_WAIT);
+		sleep(1);
+	}
+	*out = st;
+	return se;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -171,22 +209,12 @@ main(int argc, char **argv)
 		log_error("FCGX_Init failed");
 		goto out;
 	}
-	se = store_open_backend(&st, cfg.store, cfg.data_dir,
-	    (size_t)cfg.map_size);
+	se = open_store(&cfg, &st, cgi, err, sizeof(err));
 	if (se != STORE_OK) {
-		log_error("CHAT2API_DATA_DIR=%s: %s", cfg.data_dir,
-		    store_strerror(se));
+		log_error("%s", err);
 		/* CGI still answers (with 500s for what needs the store). */
 		if (!cgi)
 			goto out;
-	}
-	if (st != NULL && store_key_init(st, cfg.secret_key, err,
-	    sizeof(err)) != STORE_OK) {
-		log_error("%s", err);
-		if (!cgi)
-			goto out;
-		store_close(st);
-		st = NULL;
 	}
 	/* Tests move the store's clock to the next day; nobody else may. */
 	if (st != NULL && cfg.test_routes && cfg.test_clock_skew)

@@ -38,8 +38,8 @@ int	 kv_put(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v,
 int	 kv_del(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v);
 /* Empties the table (LMDB's mdb_drop with del 0). */
 int	 kv_drop(struct kv_txn *, MDB_dbi);
-/* Entries in the table (only ms_entries is filled); on Redis close to
- * exact, which is all the prune thresholds that ask need. */
+/* Entries in the table, this txn's writes counted (on Redis only
+ * ms_entries is filled). */
 int	 kv_stat(struct kv_txn *, MDB_dbi, MDB_stat *);
 
 int	 kv_cursor_open(struct kv_txn *, MDB_dbi, struct kv_cursor **);

@@ -461,17 +461,22 @@ kvr_drop(struct kvr_txn *t, MDB_dbi dbi)
 	return 0;
 }
 
-/* As last committed (HLEN), or the overlay's puts after a drop: used for
- * prune thresholds, where exactness does not matter. */
+/*
+ * Exact, as LMDB's: the committed count (HLEN) plus the keys this txn
+ * adds, less those it deletes; whether each pending key is committed
+ * costs one HEXISTS, and a txn holds few.  The request log prunes by
+ * this count, so an estimate would let it grow by one per request.
+ */
 int
 kvr_entries(struct kvr_txn *t, MDB_dbi dbi, size_t *out)
 {
 	char		 h[KVR_TKEY_MAX];
-	const char	*av[2] = { "HLEN", h };
-	size_t		 al[2] = { 4, 0 }, i, n = 0;
+	const char	*av[3] = { "HLEN", h, NULL };
+	size_t		 al[3] = { 4, 0, 0 }, i, n = 0;
 	struct kvr_ov	*o;
 	redisReply	*rep;
-	int		 rc = 0;
+	long long	 total;
+	int		 rc = 0, had;
 
 	if (!kvr_dbi_ok(t, dbi))
 		return EINVAL;
@@ -484,9 +489,23 @@ kvr_entries(struct kvr_txn *t, MDB_dbi dbi, size_t *out)
 	al[1] = kvr_tkey(t->r, dbi, 'h', h, sizeof(h));
 	if ((rep = kvr_cmd(t->r, 2, av, al, &rc)) == NULL)
 		return rc;
-	*out = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ?
-	    (size_t)rep->integer : 0;
+	total = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
 	freeReplyObject(rep);
+	for (i = 0; o != NULL && i < o->n; i++) {
+		av[0] = "HEXISTS";
+		al[0] = 7;
+		av[2] = o->e[i].k.mv_data;
+		al[2] = o->e[i].k.mv_size;
+		if ((rep = kvr_cmd(t->r, 3, av, al, &rc)) == NULL)
+			return rc;
+		had = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+		freeReplyObject(rep);
+		if (o->e[i].del && had)
+			total--;
+		else if (!o->e[i].del && !had)
+			total++;
+	}
+	*out = total > 0 ? (size_t)total : 0;
 	return 0;
 }
 

@@ -17,6 +17,9 @@ sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 pkgs="build-essential autoconf automake pkg-config libfcgi-dev libfcgi-bin
 libcurl4-openssl-dev libjson-c-dev libssl-dev liblmdb-dev lmdb-utils
 nginx-light spawn-fcgi curl"
+# CHAT2API_STORE=redis://... (several hosts): the build needs hiredis
+redis=0
+case "${CHAT2API_STORE:-}" in redis*) redis=1; pkgs="$pkgs libhiredis-dev" ;; esac
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
 	echo "==> installing: $(echo $missing)"
@@ -29,7 +32,12 @@ bin=${CHAT2API_BIN:-}
 if [ -z "$bin" ]; then
 	echo "==> building"
 	[ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi >/dev/null
-	[ -f Makefile ] && [ Makefile -nt Makefile.am ] || ./configure -q
+	if [ "$redis" -eq 1 ] && ! grep -q '^#define HAVE_REDIS' config.h 2>/dev/null; then
+		./configure -q --with-redis
+	else
+		[ -f Makefile ] && [ Makefile -nt Makefile.am ] || ./configure -q \
+		    $([ "$redis" -eq 1 ] && echo --with-redis)
+	fi
 	make -j"$(nproc)" >/dev/null
 	bin=$top/chat2api
 fi

@@ -698,6 +698,13 @@ def sanitizer_env(ws):
     return env
 
 
+# C2A_IT_STORE=redis://host:port/db runs a test program's chat2api
+# instances and CLI calls on Redis, under one key prefix per program.
+if os.environ.get("C2A_IT_STORE") and not os.environ.get("CHAT2API_STORE"):
+    os.environ["CHAT2API_STORE"] = "%s?prefix=it%d_%s:" % (
+        os.environ["C2A_IT_STORE"], os.getpid(), hashlib.sha256(os.urandom(8)).hexdigest()[:6])
+
+
 def app_env(ws, name, extra=None, data="data"):
     """Environment every chat2api instance of the tests gets."""
     datadir = ws.mkdir(data)
@@ -716,6 +723,8 @@ def app_env(ws, name, extra=None, data="data"):
         "SESSIONS": "false",
         "C2A_IT_TAG": ws.tag,
     }
+    if os.environ.get("C2A_IT_STORE"):
+        env["CHAT2API_STORE"] = os.environ["CHAT2API_STORE"]
     env.update(sanitizer_env(ws))
     if extra:
         env.update(extra)

@@ -251,6 +251,12 @@ redis_fixture_url(struct redis_fixture *f, int db, char *buf, size_t bufsz)
 	return buf;
 }
 
+const char *
+redis_fixture_dir(const struct redis_fixture *f)
+{
+	return f->dir;
+}
+
 int
 redis_fixture_port(const struct redis_fixture *f)
 {

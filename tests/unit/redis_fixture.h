@@ -18,7 +18,7 @@ struct redis_fixture	*redis_fixture_start(const char *password);
 const char		*redis_fixture_url(struct redis_fixture *, int db,
 			    char *buf, size_t bufsz);
 int			 redis_fixture_port(const struct redis_fixture *);
-/* The server's directory (its append-only files). */
+/* The server's directory (its append-only log and snapshots). */
 const char		*redis_fixture_dir(const struct redis_fixture *);
 /* 0, or -1; stop waits until the server has exited. */
 int			 redis_fixture_stop(struct redis_fixture *);

@@ -327,7 +327,7 @@ START_TEST(overlay_merge)
 	ck_assert_str_eq(scan_s(t, d, 1, buf, sizeof(buf)),
 	    "f=6,e=five,b=2,a=1");
 	ck_assert_int_eq(kvr_entries(t, d, &n), 0);
-	ck_assert_uint_eq(n, 3);	/* as last committed */
+	ck_assert_uint_eq(n, 4);	/* a, b, e, f: as the txn sees it */
 	/* another connection does not, until the commit */
 	ck_assert_str_eq(get_s(other, od, "b", buf, sizeof(buf)), "");
 	ck_assert_str_eq(get_s(other, od, "c", buf, sizeof(buf)), "3");
