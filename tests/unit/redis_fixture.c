@@ -262,9 +262,3 @@ redis_fixture_port(const struct redis_fixture *f)
 {
 	return f->port;
 }
-
-const char *
-redis_fixture_dir(const struct redis_fixture *f)
-{
-	return f->dir;
-}
