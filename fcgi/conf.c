@@ -235,8 +235,8 @@ static const struct cfg_var cfg_vars[] = {
 	  "/var/lib/chat2api", 0, 0, "LMDB directory (created if missing)" },
 	{ "CHAT2API_STORE", NULL, CFG_STR, OFF(store), "lmdb", 0, 0,
 	  "where the shared state lives: lmdb (in DATA_DIR) or "
-	  "redis://[:password@]host[:port][/db][?prefix=name] for several "
-	  "hosts (built --with-redis)" },
+	  "redis[s]://[:password@]host[:port][/db][?prefix=name][&ca=FILE] "
+	  "for several hosts (built --with-redis)" },
 	{ "CHAT2API_SECRET_KEY", NULL, CFG_STR, OFF(secret_key), "", 0, 0,
 	  "key for credentials at rest: 64 hex digits or a 16+ char "
 	  "passphrase (default: DATA_DIR/secret.key)" },

@@ -235,9 +235,7 @@ fcgi_handle(struct req *r)
 	}
 	/* Redis down: say so at once rather than fail half-way. */
 	if (r->store != NULL && !store_available(r->store)) {
-		e = resp_error_hdr(r, 503, "Retry-After: 2\r\n", "server_error",
-		    "store_unavailable", NULL, "The shared store (Redis) is "
-		    "unreachable right now; try again in a few seconds.");
+		e = resp_store_unavailable(r);
 		goto done;
 	}
 	count = (rt->flags & ROUTE_COUNT) != 0;

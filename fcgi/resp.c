@@ -251,6 +251,15 @@ resp_error_hdr(struct req *r, int status, const char *extra,
 	return e;
 }
 
+/* One wording for "Redis is down" wherever a request learns it. */
+enum app_err
+resp_store_unavailable(struct req *r)
+{
+	return resp_error_hdr(r, 503, "Retry-After: 2\r\n", "server_error",
+	    "store_unavailable", NULL, "The shared store (Redis) is "
+	    "unreachable right now; try again in a few seconds.");
+}
+
 enum app_err
 resp_app_error(struct req *r, enum app_err err)
 {

@@ -24,6 +24,8 @@ enum app_err	 resp_error_hdr(struct req *, int status, const char *extra,
 		    const char *type, const char *code, const char *param,
 		    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 enum app_err	 resp_app_error(struct req *, enum app_err);
+/* 503 store_unavailable with Retry-After: the shared store is down. */
+enum app_err	 resp_store_unavailable(struct req *);
 /*
  * s[0..n) as valid UTF-8: s itself when it is, else a copy in the arena
  * with each invalid byte as U+FFFD (*outlen bytes); NULL when out of

@@ -27,7 +27,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char		*s = malloc(size + 1), err[256], desc[KVR_URL_MAX];
 	char		 desc2[KVR_URL_MAX];
 	struct kvr_url	 u2;
-	size_t		 i, plen;
+	size_t		 i, plen, o;
 
 	if (s == NULL)
 		abort();
@@ -46,9 +46,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		kvr_url_describe(&u, desc, sizeof(desc));
 		plen = strlen(u.pass);
-		/* the credentials come out as "redis://user:***@" */
-		if (plen > 0 && (strncmp(desc + 8, u.user, strlen(u.user)) ||
-		    strncmp(desc + 8 + strlen(u.user), ":***@", 5)))
+		/* the credentials come out as "redis[s]://user:***@" */
+		o = 8 + (size_t)u.tls;
+		if (strncmp(desc, u.tls ? "rediss://" : "redis://", o) != 0 ||
+		    (plen > 0 && (strncmp(desc + o, u.user, strlen(u.user)) ||
+		    strncmp(desc + o + strlen(u.user), ":***@", 5))))
+			abort();
+		/* a CA file only with TLS, and an absolute path */
+		if (u.ca[0] != '\0' && (!u.tls || u.ca[0] != '/'))
 			abort();
 		/* and nothing else depends on the password: another one
 		 * of the same length gives the same description */

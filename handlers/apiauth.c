@@ -67,8 +67,14 @@ api_auth(struct req *r, struct api_auth *a, int *answered)
 
 	memset(a, 0, sizeof(*a));
 	*answered = 0;
-	if (r->store != NULL)
-		apikey_count(r->store, &nkeys);
+	/* A connection that died since the edge's check: a key cannot be
+	 * told from a wrong one now, so no 401 that would make a client
+	 * drop a good key. */
+	if (r->store != NULL &&
+	    apikey_count(r->store, &nkeys) == STORE_UNAVAILABLE) {
+		*answered = 1;
+		return resp_store_unavailable(r);
+	}
 	a->protected = cfg->authorization.n > 0 || nkeys > 0;
 	if ((a->bearer = api_presented(r)) == NULL) {
 		a->who = API_NONE;

@@ -9,9 +9,9 @@
  * Connections are per thread; a lost one is retried with backoff, and
  * while Redis is unreachable every call answers KV_DOWN at once.
  *
- * URL: redis://[:password@]host[:port][/db][?prefix=name]
- * (rediss:// is refused with a clear message: Debian 12's hiredis 0.14
- * has no TLS).  Every key starts with the prefix, default "chat2api:".
+ * URL: redis[s]://[:password@]host[:port][/db][?prefix=name][&ca=/path]
+ * (rediss:// is TLS, store/kv_redis_tls.c).  Every key starts with the
+ * prefix, default "chat2api:".
  */
 #ifndef STORE_KV_REDIS_H
 #define STORE_KV_REDIS_H

@@ -31,6 +31,7 @@ struct kvr_conn {
 	struct kvr	*owner;
 	struct kvr_conn	*next, *prev;
 	int		 worked;	/* a command succeeded on it */
+	unsigned	 outages;	/* the owner's count when made */
 };
 
 /*
@@ -376,6 +377,7 @@ mark_down(struct kvr *r, const char *what)
 	ms = r->backoff_ms;
 	r->down_until = kvr_now_us() + (long long)ms * 1000;
 	r->backoff_ms = ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms * 2;
+	r->outages++;
 	pthread_mutex_unlock(&r->mu);
 	if (was_up)
 		log_warn("store: %s unreachable (%s); retrying with backoff",
@@ -400,12 +402,26 @@ struct kvr_conn *
 kvr_conn(struct kvr *r)
 {
 	struct kvr_conn	*kc;
-	int		 was_down;
+	int		 was_down, stale;
 
 	if (is_down(r))
 		return NULL;
-	if ((kc = pthread_getspecific(r->key)) != NULL)
-		return kc;
+	if ((kc = pthread_getspecific(r->key)) != NULL) {
+		pthread_mutex_lock(&r->mu);
+		stale = kc->outages != r->outages;
+		if (stale)
+			conn_unlink(r, kc);
+		pthread_mutex_unlock(&r->mu);
+		if (!stale)
+			return kc;
+		/*
+		 * Made before the last outage: most likely dead (Redis
+		 * restarted), and failing on it would mark the backend
+		 * down again for every thread.  A new one instead.
+		 */
+		pthread_setspecific(r->key, NULL);
+		conn_free(kc);
+	}
 	if ((kc = connect_one(r)) == NULL) {
 		mark_down(r, "cannot connect");
 		return NULL;
@@ -415,6 +431,7 @@ kvr_conn(struct kvr *r)
 		return NULL;
 	}
 	pthread_mutex_lock(&r->mu);
+	kc->outages = r->outages;
 	was_down = r->down_until != 0;
 	r->down_until = 0;
 	r->backoff_ms = BACKOFF_FIRST_MS;

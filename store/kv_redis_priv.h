@@ -53,6 +53,7 @@ struct kvr {
 	struct kvr_conn	*conns;		/* every thread's, for kvr_close */
 	long long	 down_until;	/* monotonic µs; 0 = up */
 	unsigned	 backoff_ms;	/* next wait once down */
+	unsigned	 outages;	/* times marked down */
 	char		 lock_key[KVR_PREFIX_MAX + 8];
 	struct ssl_ctx_st *tls_ctx;	/* rediss:// */
 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The systemd units in deploy/systemd, run the way systemd would run them.
 
-  * systemd-analyze verify accepts both units (paths pointed at this build);
+  * systemd-analyze verify accepts both units and deploy/two-hosts' host unit
+    (paths pointed at this build; test_hosts.py runs the two-hosts layout);
   * chat2api.service's ExecStart (spawn-fcgi -n ...) and
     chat2api-listen.service's ExecStart (chat2api --listen unix:...), run
     as the unit's user (www-data stands in for chat2api here), leave a
@@ -28,8 +29,10 @@ def verify_units(r, ws, binary):
     if not sa:
         r.skip("systemd-analyze verify", "systemd-analyze not installed")
         return
-    for unit in ("chat2api.service", "chat2api-listen.service"):
-        text = harness.read_deploy("systemd/" + unit).replace("/usr/local/bin/chat2api", binary)
+    for rel in ("systemd/chat2api.service", "systemd/chat2api-listen.service",
+                "two-hosts/chat2api-host.service"):
+        unit = os.path.basename(rel)
+        text = harness.read_deploy(rel).replace("/usr/local/bin/chat2api", binary)
         path = ws.write("units/" + unit, text)
         rc, out = ws.run("verify-" + unit, [sa, "verify", path], timeout=30)
         # systemd-analyze also judges units it pulls in; only lines about ours matter

@@ -24,6 +24,7 @@
 struct redis_fixture {
 	char	dir[64];
 	char	pass[128];
+	char	cert[256], key[256];	/* TLS only: no plain port */
 	int	port;
 	pid_t	owner;		/* the process that may kill it at exit */
 };
@@ -76,6 +77,23 @@ server_pid(const struct redis_fixture *f)
 	return (pid_t)pid;
 }
 
+/* A TLS server cannot be pinged in clear: its log says when it is up. */
+static int
+log_says_ready(const struct redis_fixture *f)
+{
+	char	path[128], line[512];
+	FILE	*fp;
+	int	ok = 0;
+
+	snprintf(path, sizeof(path), "%s/redis.log", f->dir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (!ok && fgets(line, sizeof(line), fp) != NULL)
+		ok = strstr(line, "Ready to accept connections") != NULL;
+	fclose(fp);
+	return ok;
+}
+
 static int
 answers(const struct redis_fixture *f)
 {
@@ -102,7 +120,7 @@ spawn(struct redis_fixture *f)
 {
 	const char	*bin = "redis-server";
 	char		 port[8], pidf[128], logf[128];
-	const char	*av[24];
+	const char	*av[40];
 	pid_t		 pid;
 	int		 n = 0, i, fd;
 
@@ -110,7 +128,16 @@ spawn(struct redis_fixture *f)
 	snprintf(pidf, sizeof(pidf), "%s/redis.pid", f->dir);
 	snprintf(logf, sizeof(logf), "%s/redis.log", f->dir);
 	av[n++] = bin;
-	av[n++] = "--port"; av[n++] = port;
+	if (f->cert[0] != '\0') {
+		av[n++] = "--port"; av[n++] = "0";
+		av[n++] = "--tls-port"; av[n++] = port;
+		av[n++] = "--tls-cert-file"; av[n++] = f->cert;
+		av[n++] = "--tls-key-file"; av[n++] = f->key;
+		av[n++] = "--tls-ca-cert-file"; av[n++] = f->cert;
+		av[n++] = "--tls-auth-clients"; av[n++] = "no";
+	} else {
+		av[n++] = "--port"; av[n++] = port;
+	}
 	av[n++] = "--bind"; av[n++] = "127.0.0.1";
 	av[n++] = "--save"; av[n++] = "";
 	av[n++] = "--appendonly"; av[n++] = "yes";
@@ -123,6 +150,8 @@ spawn(struct redis_fixture *f)
 		av[n++] = f->pass;
 	}
 	av[n] = NULL;
+	if (f->cert[0] != '\0' && (fd = open(logf, O_WRONLY | O_TRUNC)) >= 0)
+		close(fd);	/* "ready" must be this start's */
 	if ((pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
@@ -137,7 +166,7 @@ spawn(struct redis_fixture *f)
 		_exit(127);
 	}
 	for (i = 0; i < 250; i++) {	/* 5 s */
-		if (answers(f))
+		if (f->cert[0] != '\0' ? log_says_ready(f) : answers(f))
 			return 0;
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return -1;
@@ -210,12 +239,23 @@ at_exit(void)
 struct redis_fixture *
 redis_fixture_start(const char *password)
 {
+	return redis_fixture_start_tls(password, NULL, NULL);
+}
+
+struct redis_fixture *
+redis_fixture_start_tls(const char *password, const char *cert,
+    const char *key)
+{
 	static int		 registered;
 	struct redis_fixture	*f;
 	unsigned		 i;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
+	if (cert != NULL && key != NULL) {
+		snprintf(f->cert, sizeof(f->cert), "%s", cert);
+		snprintf(f->key, sizeof(f->key), "%s", key);
+	}
 	snprintf(f->dir, sizeof(f->dir), "/tmp/c2a-redis-XXXXXX");
 	if (password != NULL)
 		snprintf(f->pass, sizeof(f->pass), "%s", password);

@@ -14,6 +14,9 @@ struct redis_fixture;
 
 /* password may be NULL; NULL if redis-server could not be started. */
 struct redis_fixture	*redis_fixture_start(const char *password);
+/* TLS only (no plain port), with this certificate and key in PEM. */
+struct redis_fixture	*redis_fixture_start_tls(const char *password,
+			    const char *cert, const char *key);
 /* redis://[:password@]127.0.0.1:PORT/db?prefix=<unique>: into buf. */
 const char		*redis_fixture_url(struct redis_fixture *, int db,
 			    char *buf, size_t bufsz);

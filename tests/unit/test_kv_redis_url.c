@@ -38,9 +38,33 @@ START_TEST(url_parse)
 	    sizeof(err)), 0);
 	ck_assert_str_eq(u.prefix, "");
 
-	ck_assert_int_eq(kvr_url_parse("rediss://h:6379", &u, err,
+	/* rediss: TLS, with an optional CA file */
+	ck_assert_int_eq(kvr_url_parse("rediss://:pw@h:6380/2?prefix=p:&"
+	    "ca=/etc/ssl/ca.pem", &u, err, sizeof(err)), 0);
+	ck_assert_int_eq(u.tls, 1);
+	ck_assert_str_eq(u.host, "h");
+	ck_assert_int_eq(u.port, 6380);
+	ck_assert_int_eq(u.db, 2);
+	ck_assert_str_eq(u.prefix, "p:");
+	ck_assert_str_eq(u.ca, "/etc/ssl/ca.pem");
+	kvr_url_describe(&u, d, sizeof(d));
+	ck_assert_str_eq(d, "rediss://:***@h:6380/2?prefix=p:&ca=/etc/ssl/"
+	    "ca.pem");
+	ck_assert_int_eq(kvr_url_parse("rediss://h?ca=/x&prefix=q", &u, err,
+	    sizeof(err)), 0);
+	ck_assert_str_eq(u.ca, "/x");
+	ck_assert_str_eq(u.prefix, "q");
+	ck_assert_int_eq(kvr_url_parse("redis://h?ca=/x", &u, err,
 	    sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "stunnel"));
+	ck_assert_ptr_nonnull(strstr(err, "rediss"));
+	ck_assert_int_eq(kvr_url_parse("rediss://h?ca=rel/x", &u, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(kvr_url_parse("rediss://h?ca=", &u, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(kvr_url_parse("rediss://h?prefix", &u, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(kvr_url_parse("redisss://h", &u, err,
+	    sizeof(err)), -1);
 	ck_assert_int_eq(kvr_url_parse("redis://:topsecret@h:0", &u, err,
 	    sizeof(err)), -1);
 	ck_assert_ptr_null(strstr(err, "topsecret"));
