@@ -213,8 +213,12 @@ main(int argc, char **argv)
 	if (se != STORE_OK) {
 		log_error("%s", err);
 		/* CGI still answers (with 500s for what needs the store). */
-		if (!cgi)
+		if (!cgi) {
+			/* no thread runs yet: nothing can still use these */
+			handlers_cleanup();
+			config_free(&cfg);
 			goto out;
+		}
 	}
 	/* Tests move the store's clock to the next day; nobody else may. */
 	if (st != NULL && cfg.test_routes && cfg.test_clock_skew)

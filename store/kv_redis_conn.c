@@ -131,11 +131,15 @@ conn_command(struct kvr_conn *kc, int argc, const char **argv,
     const size_t *lens, char *what, size_t whatsz)
 {
 	redisReply	*rep;
+	int		 e;
 
 	if (kc->t != NULL)
 		return kvr_tls_command(kc->t, argc, argv, lens, what, whatsz);
-	if ((rep = redisCommandArgv(kc->c, argc, argv, lens)) == NULL)
+	if ((rep = redisCommandArgv(kc->c, argc, argv, lens)) == NULL) {
+		e = errno;	/* a timeout tells itself by EAGAIN */
 		snprintf(what, whatsz, "%s", kc->c->errstr);
+		errno = e;
+	}
 	return rep;
 }
 
@@ -450,14 +454,16 @@ kvr_conn(struct kvr *r)
  * restarted: the next call connects again at once, and only a failed
  * connect starts the backoff.
  */
-void
-kvr_conn_fail(struct kvr *r, const char *what)
+static void
+conn_lost(struct kvr *r, const char *what, int timed_out)
 {
 	struct kvr_conn	*kc = pthread_getspecific(r->key);
 	int		 worked = 0;
 
 	if (kc != NULL) {
-		worked = kc->worked;
+		/* a Redis that does not answer is down, however well it
+		 * served before: nobody else should wait on it too */
+		worked = kc->worked && !timed_out;
 		pthread_setspecific(r->key, NULL);
 		pthread_mutex_lock(&r->mu);
 		conn_unlink(r, kc);
@@ -469,6 +475,12 @@ kvr_conn_fail(struct kvr *r, const char *what)
 		    r->desc, what);
 	else
 		mark_down(r, what);
+}
+
+void
+kvr_conn_fail(struct kvr *r, const char *what)
+{
+	conn_lost(r, what, 0);
 }
 
 int
@@ -490,9 +502,11 @@ raw_cmd(struct kvr *r, int argc, const char **argv, const size_t *lens,
 		*rc = KV_DOWN;
 		return NULL;
 	}
+	errno = 0;
 	if ((rep = conn_command(kc, argc, argv, lens, what,
 	    sizeof(what))) == NULL) {
-		kvr_conn_fail(r, what);
+		conn_lost(r, what, errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == ETIMEDOUT);
 		*rc = KV_DOWN;
 	} else
 		kc->worked = 1;

@@ -214,7 +214,9 @@ kvr_tls_command(struct kvr_tls *t, int argc, const char **argv,
 	free(cmd);
 	return reply;
 fail:
+	n = errno;	/* a timeout tells itself by EAGAIN */
 	ERR_clear_error();
 	free(cmd);
+	errno = n;
 	return NULL;
 }
