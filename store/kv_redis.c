@@ -66,6 +66,31 @@ kvr_keep_reply(struct kvr_txn *t, redisReply *rep)
 	return 0;
 }
 
+/* Up to KVR_RCACHE_MAX reads are kept (a lookup is a walk of them). */
+#define KVR_RCACHE_MAX	128
+
+static void
+remember(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, const MDB_val *v)
+{
+	struct kvr_rc	*c;
+	char		*kb;
+
+	if (t->nrcache >= KVR_RCACHE_MAX ||
+	    (c = keep_blob(t, sizeof(*c) + k->mv_size)) == NULL)
+		return;		/* only a lost saving */
+	kb = (char *)(c + 1);
+	memcpy(kb, k->mv_data, k->mv_size);
+	c->dbi = dbi;
+	c->k.mv_data = kb;
+	c->k.mv_size = k->mv_size;
+	c->found = v != NULL;
+	if (v != NULL)
+		c->v = *v;
+	c->next = t->rcache;
+	t->rcache = c;
+	t->nrcache++;
+}
+
 static void
 txn_free(struct kvr_txn *t)
 {
@@ -381,6 +406,7 @@ kvr_get(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, MDB_val *v)
 	size_t		 al[3] = { 4, 0, 0 };
 	struct kvr_ov	*o;
 	struct kvr_ov_ent	*e;
+	struct kvr_rc	*c;
 	redisReply	*rep;
 	int		 rc = 0;
 
@@ -399,6 +425,14 @@ kvr_get(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, MDB_val *v)
 	}
 	if (o != NULL && o->dropped)
 		return MDB_NOTFOUND;
+	/* the txn's own writes came first; then what it already read */
+	for (c = t->rcache; c != NULL; c = c->next)
+		if (c->dbi == dbi && kvr_keycmp(&c->k, k) == 0) {
+			if (!c->found)
+				return MDB_NOTFOUND;
+			*v = c->v;
+			return 0;
+		}
 	al[1] = kvr_tkey(t->r, dbi, 'h', h, sizeof(h));
 	av[2] = k->mv_data;
 	al[2] = k->mv_size;
@@ -406,11 +440,14 @@ kvr_get(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, MDB_val *v)
 		return rc;
 	if (rep->type != REDIS_REPLY_STRING) {
 		freeReplyObject(rep);
+		remember(t, dbi, k, NULL);
 		return MDB_NOTFOUND;
 	}
 	v->mv_data = rep->str;
 	v->mv_size = rep->len;
-	return kvr_keep_reply(t, rep);
+	if ((rc = kvr_keep_reply(t, rep)) == 0)
+		remember(t, dbi, k, v);
+	return rc;
 }
 
 int

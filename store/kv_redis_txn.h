@@ -31,6 +31,16 @@ struct kvr_ov {
 	struct kvr_ov_ent *e;
 };
 
+/* A committed value (or its absence) this txn read: read once, since
+ * nobody else writes while the txn runs (a write txn holds the lock; a
+ * read txn sees one value per key, as in a snapshot). */
+struct kvr_rc {
+	struct kvr_rc	*next;
+	MDB_dbi		 dbi;
+	int		 found;
+	MDB_val		 k, v;
+};
+
 struct kvr_txn {
 	struct kvr	*r;
 	int		 write;
@@ -39,6 +49,8 @@ struct kvr_txn {
 	int		 lost;		/* the lock went to someone else */
 	struct kvr_ov	*ov[KVR_TABLES_MAX];
 	struct kvr_keep	*keep;
+	struct kvr_rc	*rcache;	/* committed values read, newest first */
+	unsigned	 nrcache;
 };
 
 /* A write txn's lock, extended once it is past half its life, so a

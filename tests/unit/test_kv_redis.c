@@ -342,6 +342,46 @@ START_TEST(drop_and_abort)
 }
 END_TEST
 
+/* A txn reads a key once: again it sees the same value (a read txn),
+ * or its own write over it (a write txn). */
+START_TEST(reads_once)
+{
+	struct kvr	*r = open_fresh(0, NULL, 0);
+	struct kvr_txn	*t;
+	MDB_dbi		 d;
+	MDB_val		 k = V("x"), v, w = V("mine");
+	char		 buf[64];
+
+	ck_assert_int_eq(kvr_table(r, "rc", &d), 0);
+	put_s(r, d, "x", "1");
+	ck_assert_int_eq(kvr_txn_begin(r, 0, &t), 0);
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), 0);
+	ck_assert_mem_eq(v.mv_data, "1", 1);
+	put_s(r, d, "x", "2");		/* another txn commits meanwhile */
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), 0);
+	ck_assert_mem_eq(v.mv_data, "1", 1);
+	k = V("absent");
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), MDB_NOTFOUND);
+	put_s(r, d, "absent", "now");
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), MDB_NOTFOUND);
+	kvr_txn_abort(t);
+	ck_assert_str_eq(get_s(r, d, "x", buf, sizeof(buf)), "2");
+	ck_assert_int_eq(kvr_txn_begin(r, 1, &t), 0);
+	k = V("x");
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), 0);
+	ck_assert_mem_eq(v.mv_data, "2", 1);
+	ck_assert_int_eq(kvr_put(t, d, &k, &w), 0);
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), 0);
+	ck_assert_uint_eq(v.mv_size, 4);
+	ck_assert_mem_eq(v.mv_data, "mine", 4);
+	ck_assert_int_eq(kvr_del(t, d, &k), 0);
+	ck_assert_int_eq(kvr_get(t, d, &k, &v), MDB_NOTFOUND);
+	ck_assert_int_eq(kvr_txn_commit(t), 0);
+	ck_assert_str_eq(get_s(r, d, "x", buf, sizeof(buf)), "");
+	kvr_close(r);
+}
+END_TEST
+
 static Suite *
 kv_redis_suite(void)
 {
@@ -356,6 +396,7 @@ kv_redis_suite(void)
 	tcase_add_test(srvc, overlay_merge);
 	tcase_add_test(srvc, delete_while_iterating);
 	tcase_add_test(srvc, drop_and_abort);
+	tcase_add_test(srvc, reads_once);
 	suite_add_tcase(s, srvc);
 	return s;
 }
