@@ -247,7 +247,11 @@ fcgi_handle(struct req *r)
 	if (e == APP_OK || e == APP_HUP)
 		goto done;
 fail:
-	if (!r->headers_sent)
+	/* a store error while Redis is gone is its outage, not our bug */
+	if (!r->headers_sent && e == APP_STORE && r->store != NULL &&
+	    !store_available(r->store))
+		resp_store_unavailable(r);
+	else if (!r->headers_sent)
 		resp_app_error(r, e);
 	else if (e != APP_HUP)
 		resp_sse_error(r, "server_error", "internal_error",
