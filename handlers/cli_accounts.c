@@ -1,6 +1,6 @@
 /*
- * chat2api accounts add|list|remove|enable|disable|set|validate: the
- * accounts of every provider.  An account is named by the fingerprint
+ * chat2api accounts add|list|remove|enable|disable|set|validate|purge:
+ * the accounts of every provider.  An account is named by the fingerprint
  * `list` shows (or its full 32-hex id).
  */
 #include "config.h"
@@ -12,6 +12,7 @@
 
 #include "handlers/accounts_ops.h"
 #include "handlers/cli.h"
+#include "handlers/mgmt.h"
 #include "store/accounts.h"
 #include "store/crypto.h"
 #include "upstream/provider.h"
@@ -28,6 +29,7 @@ usage(void)
 	    "       chat2api accounts set ID [--daily-limit N] [--weight W] "
 	    "[--label L]\n"
 	    "       chat2api accounts validate [ID|PROVIDER]\n"
+	    "       chat2api accounts purge ID\n"
 	    "providers:");
 	for (const struct provider *const *p = providers; *p; p++)
 		fprintf(stderr, " %s", (*p)->id);
@@ -293,6 +295,41 @@ validate(const struct config *cfg, struct store *st, int argc, char **argv)
 	return bad;
 }
 
+/* Every upstream chat of the account, by its provider's own bulk delete
+ * (the management API's purge-chats). */
+static int
+purge(const struct config *cfg, struct store *st, const char *id)
+{
+	struct json_object *o, *x;
+	struct mgmt_err err;
+	struct arena a;
+	long long chats = -1, dropped = 0;
+
+	memset(&err, 0, sizeof(err));
+	arena_init(&a, 0);
+	o = mgmt_account_purge(cfg, st, &a, id, &err);
+	if (o == NULL) {
+		fprintf(stderr, "chat2api: accounts purge: %s\n", err.message);
+		arena_free(&a);
+		return 1;
+	}
+	if (json_object_object_get_ex(o, "chats_deleted", &x) && x != NULL)
+		chats = json_object_get_int64(x);
+	if (json_object_object_get_ex(o, "sessions_dropped", &x))
+		dropped = json_object_get_int64(x);
+	json_object_object_get_ex(o, "fingerprint", &x);
+	if (chats >= 0)
+		printf("%s: %lld upstream chat(s) deleted", json_object_get_string(x),
+		    chats);
+	else
+		printf("%s: every upstream chat deleted",
+		    json_object_get_string(x));
+	printf(", %lld session(s) dropped\n", dropped);
+	json_object_put(o);
+	arena_free(&a);
+	return 0;
+}
+
 int
 cli_accounts(const struct config *cfg, struct store *st, int argc,
     char **argv)
@@ -311,6 +348,8 @@ cli_accounts(const struct config *cfg, struct store *st, int argc,
 		return set(st, argc, argv);
 	if (strcmp(argv[2], "validate") == 0 && argc <= 4)
 		return validate(cfg, st, argc, argv);
+	if (argc == 4 && strcmp(argv[2], "purge") == 0)
+		return purge(cfg, st, argv[3]);
 	if (argc == 4 && strcmp(argv[2], "enable") == 0)
 		return status(st, argv[3], ACCT_ACTIVE);
 	if (argc == 4 && strcmp(argv[2], "disable") == 0)

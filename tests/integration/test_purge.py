@@ -25,6 +25,7 @@ Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 import base64
 import json
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -252,6 +253,23 @@ def check_sessions(r, port, ds):
             resp.status == 200 and created2 == created + 1, resp.describe())
 
 
+def check_cli(r, ws, binary, env_extra, s, kimi_id):
+    """chat2api accounts purge ID: the same purge from a shell."""
+    env = dict(os.environ, **harness.app_env(ws, "cli", env_extra))
+    s.plant(0, 3)
+    other = s.live(1)
+    p = subprocess.run([binary, "accounts", "purge", s.ids[0]], env=env,
+                       capture_output=True, text=True, timeout=60)
+    r.check("%s: chat2api accounts purge ID: exit 0, the account's chats gone, the other's kept"
+            % s.name, p.returncode == 0 and "deleted" in p.stdout and s.live(0) == 0 and
+            s.live(1) == other, "rc=%d out=%r err=%r" % (p.returncode, p.stdout, p.stderr[-300:]))
+    p = subprocess.run([binary, "accounts", "purge", kimi_id], env=env,
+                       capture_output=True, text=True, timeout=60)
+    r.check("chat2api accounts purge of a Kimi account: exit 1, says why",
+            p.returncode == 1 and "accounts purge:" in p.stderr and p.stdout == "",
+            "rc=%d err=%r" % (p.returncode, p.stderr[-300:]))
+
+
 def no_secrets_logged(r, ws, secrets):
     leaks = []
     logdir = ws.path("log")
@@ -286,6 +304,10 @@ def main():
             check_refused(r, port, s)
         check_unsupported(r, port)
         check_sessions(r, port, ss[0])
+        resp, d, _ = mgmt(port, "POST", "accounts", {"provider": "kimi", "credential": KIMI_TOKEN})
+        kid = d["account"]["id"] if d else "none"
+        check_cli(r, ws, binary, fe.app_extra, ss[0], kid)
+        mgmt(port, "DELETE", "accounts/" + kid)
         secrets = [CODE, SECRET, KIMI_TOKEN]
         for s in ss:
             secrets += list(s.creds)

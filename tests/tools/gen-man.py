@@ -145,6 +145,10 @@ A daily limit of 0 means none; weights run from 1 to 100.
 .BI "accounts validate " \fR[\fIID\fR|\fIPROVIDER\fR]
 Ask the upstream about each account; status, e\-mail and latency are written back.
 .TP
+.BI "accounts purge " ID
+Delete every upstream chat of the account with its provider's own bulk delete (DeepSeek, GLM,
+Qwen AI, Z.ai) and end its sessions; other providers have none.
+.TP
 .B "keys add \\fR[\\fB\\-\\-name \\fIN\\fR]"
 Print a new API key, once; only its HMAC is stored.
 .TP
