@@ -21,7 +21,7 @@ chat2api \- OpenAI-compatible API in front of web chat backends, as a FastCGI/CG
 .br
 .B chat2api
 .B accounts
-.IR add | list | remove | enable | disable | set | validate " ..."
+.IR add | list | remove | enable | disable | set | validate | purge " ..."
 .br
 .B chat2api
 .B keys
