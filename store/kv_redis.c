@@ -23,8 +23,7 @@
 #define LOCK_TTL_MS	"5000"
 #define LOCK_EXTEND_US	(2500 * 1000)	/* half the lock's life */
 #define LOCK_WAIT_US	(10 * 1000 * 1000)
-#define LOCK_SLEEP_MIN	100
-#define LOCK_SLEEP_MAX	5000
+#define LOCK_WAKE_WAIT	"0.05"	/* s: a BLPOP's longest wait for a release */
 #define VAL_MAX		(256u << 20)
 
 int
@@ -199,24 +198,18 @@ ov_set(struct kvr_txn *t, MDB_dbi dbi, const MDB_val *k, const MDB_val *v)
 
 /* --------------------------------------------------------- transactions */
 
-static void
-sleep_us(long us)
-{
-	struct timespec	ts = { us / 1000000, (us % 1000000) * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static int
 lock_take(struct kvr_txn *t)
 {
+	char		 wake[KVR_PREFIX_MAX + 16];
 	const char	*av[6] = { "SET", t->r->lock_key, t->token, "NX", "PX",
 			    LOCK_TTL_MS };
+	const char	*bv[3] = { "BLPOP", wake, LOCK_WAKE_WAIT };
 	long long	 deadline = kvr_now_us() + LOCK_WAIT_US;
-	long		 wait = LOCK_SLEEP_MIN;
 	redisReply	*rep;
 	int		 rc = 0, got;
 
+	snprintf(wake, sizeof(wake), "%s:wake", t->r->lock_key);
 	for (;;) {
 		if ((rep = kvr_cmd(t->r, 6, av, NULL, &rc)) == NULL)
 			return rc;
@@ -226,8 +219,15 @@ lock_take(struct kvr_txn *t)
 			return 0;
 		if (kvr_now_us() > deadline)
 			return KV_BUSY;
-		sleep_us(wait + (long)rnd_below((uint64_t)wait));
-		wait = wait * 2 > LOCK_SLEEP_MAX ? LOCK_SLEEP_MAX : wait * 2;
+		/*
+		 * Wait for a release to wake us rather than poll: the lock
+		 * changes hands in a round trip, not a sleep.  A holder
+		 * that died wakes nobody; its lock expires, and the short
+		 * wait finds it gone.
+		 */
+		if ((rep = kvr_cmd(t->r, 3, bv, NULL, &rc)) == NULL)
+			return rc;
+		freeReplyObject(rep);
 	}
 }
 

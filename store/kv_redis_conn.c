@@ -35,6 +35,16 @@ struct kvr_conn {
 };
 
 /*
+ * The lock's release wakes one writer waiting for it (BLPOP on
+ * "<lock>:wake", see lock_take): one token at most, so a release nobody
+ * waited for wakes at most the next waiter once, for nothing.
+ */
+#define WAKE_LUA \
+"redis.call('RPUSH', KEYS[1] .. ':wake', 1)\n" \
+"redis.call('LTRIM', KEYS[1] .. ':wake', 0, 0)\n" \
+"redis.call('PEXPIRE', KEYS[1] .. ':wake', 10000)\n"
+
+/*
  * Commit: only while the lock is still ours, drops (D name), puts
  * (P name key value) and deletes (X name key) in that order, then the
  * lock goes.  One script, so it lands whole or not at all.
@@ -55,11 +65,14 @@ static const char commit_lua[] =
 "  end\n"
 "end\n"
 "redis.call('DEL', KEYS[1])\n"
+WAKE_LUA
 "return 1\n";
 
 static const char unlock_lua[] =
 "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-"  return redis.call('DEL', KEYS[1])\n"
+"  redis.call('DEL', KEYS[1])\n"
+WAKE_LUA
+"  return 1\n"
 "end\n"
 "return 0\n";
 
