@@ -31,21 +31,9 @@ kv_put(struct kv_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v,
     unsigned flags)
 {
 #ifdef HAVE_REDIS
-	MDB_val old;
-	int rc;
-
-	if (ON_REDIS(t)) {
-		if (flags & MDB_NOOVERWRITE) {
-			rc = kvr_get(t->redis, dbi, k, &old);
-			if (rc == 0) {
-				*v = old;
-				return MDB_KEYEXIST;
-			}
-			if (rc != MDB_NOTFOUND)
-				return rc;
-		}
+	/* MDB_APPEND is only a hint: a plain put means the same there */
+	if (ON_REDIS(t))
 		return kvr_put(t->redis, dbi, k, v);
-	}
 #endif
 	return mdb_put(t->mdb, dbi, k, v, flags);
 }

@@ -32,7 +32,7 @@ struct kv_cursor {
 };
 
 int	 kv_get(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v);
-/* flags: 0, MDB_APPEND (a hint), MDB_NOOVERWRITE. */
+/* flags: 0 or MDB_APPEND (a hint, which Redis does without). */
 int	 kv_put(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v,
 	    unsigned flags);
 int	 kv_del(struct kv_txn *, MDB_dbi, MDB_val *k, MDB_val *v);

@@ -490,11 +490,6 @@ conn_lost(struct kvr *r, const char *what, int timed_out)
 		mark_down(r, what);
 }
 
-void
-kvr_conn_fail(struct kvr *r, const char *what)
-{
-	conn_lost(r, what, 0);
-}
 
 int
 kvr_available(struct kvr *r)

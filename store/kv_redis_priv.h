@@ -67,10 +67,8 @@ long long	 kvr_now_us(void);
 /* This thread's connection, connecting if the backoff allows; NULL
  * while Redis is down (the caller answers KV_DOWN). */
 struct kvr_conn	*kvr_conn(struct kvr *);
-/* Drops this thread's connection after an I/O error; starts or doubles
- * the shared backoff. */
-void		 kvr_conn_fail(struct kvr *, const char *what);
-/* One command; a reply (caller frees), or NULL after kvr_conn_fail.
+/* One command; a reply (caller frees), or NULL after an I/O error (the
+ * thread's connection dropped, the backoff started if Redis is down).
  * An error reply is logged and freed, and NULL returned with *rc set. */
 redisReply	*kvr_cmd(struct kvr *, int argc, const char **argv,
 		    const size_t *lens, int *rc);
