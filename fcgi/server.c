@@ -1,10 +1,14 @@
 /*
  * Process model: T threads each blocked in FCGX_Accept_r on one listening
- * socket.  The main thread only waits for a signal; on SIGTERM/SIGINT it
- * stops new accepts, gives in-flight requests CHAT2API_GRACE seconds, and
+ * socket; each request runs on a coroutine of its own (fcgi/coro.h).  A
+ * request whose upstream answer streams parks: its thread goes back to
+ * accept, the event loop (fcgi/evloop.h) drives its transfer and its
+ * output, and one of T resume threads finishes it.  The main thread only
+ * waits for a signal; on SIGTERM/SIGINT it stops new accepts, gives
+ * in-flight requests (parked ones too) CHAT2API_GRACE seconds, and
  * exits.  Idle threads are woken out of accept() with SIGUSR2 (installed
- * without SA_RESTART); busy ones are never signalled, so a stream's writes
- * are not interrupted.
+ * without SA_RESTART); busy ones are never signalled, so a stream's
+ * writes are not interrupted.
  */
 #include "config.h"
 
@@ -25,13 +29,34 @@
 
 #include <fcgiapp.h>
 
+#include "fcgi/coro.h"
+#include "fcgi/evloop.h"
 #include "fcgi/handle.h"
 #include "fcgi/io.h"
+#include "fcgi/io_framed.h"
 #include "fcgi/log.h"
 #include "fcgi/server.h"
 
 #define LISTEN_BACKLOG	1024
 #define WORKER_STACK	(512 * 1024)
+/* Finished request contexts kept for the next ones (warm), at most. */
+#define RCTX_KEEP	64
+
+/* One request's life: its FastCGI request, arena and coroutine. */
+struct rctx {
+	FCGX_Request		 fr;
+	struct arena		 arena;
+	struct req		 r;
+	struct framed		 fo;
+	struct coro		*co;
+	int			 parked;	/* writes through fo now */
+	int			 listen_fd;
+	struct rctx		*next;
+};
+
+static pthread_mutex_t	 pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct rctx	*pool;
+static long		 pool_n;
 
 struct worker {
 	pthread_t		 tid;
@@ -165,27 +190,172 @@ server_listen(const char *spec, char *err, size_t errsz)
 	return listen_tcp(spec, err, errsz);
 }
 
+static int
+park_prepare(void *u)
+{
+	struct rctx *c = u;
+
+	if (framed_take(&c->fo, &c->fr) < 0)
+		return -1;
+	c->parked = 1;
+	c->r.io = &io_framed;
+	c->r.io_ctx = &c->fo;
+	return 0;
+}
+
+static void
+park_arm(void *u)
+{
+	framed_arm(&((struct rctx *)u)->fo);
+}
+
+static void
+park_disarm(void *u)
+{
+	framed_disarm(&((struct rctx *)u)->fo);
+}
+
+static void
+park_resumed(void *u)
+{
+	(void)u;
+}
+
+static int
+park_congested(void *u)
+{
+	return framed_congested(&((struct rctx *)u)->fo);
+}
+
+static void
+park_on_drain(void *u, void (*fn)(void *), void *arg)
+{
+	framed_on_drain(&((struct rctx *)u)->fo, fn, arg);
+}
+
+static const struct coro_park_ops park_ops = {
+	park_prepare, park_arm, park_disarm, park_resumed, park_congested,
+	park_on_drain
+};
+
+static void
+rctx_free(struct rctx *c)
+{
+	/* a kept connection of a context that goes is closed */
+	FCGX_Free(&c->fr, 1);
+	framed_free(&c->fo);
+	arena_free(&c->arena);
+	coro_free(c->co);
+	free(c);
+}
+
+static struct rctx *
+rctx_get(int listen_fd)
+{
+	struct rctx *c;
+
+	pthread_mutex_lock(&pool_mu);
+	for (c = pool; c != NULL; c = c->next)
+		if (c->listen_fd == listen_fd)
+			break;
+	if (c != NULL) {
+		struct rctx **pp;
+		for (pp = &pool; *pp != c; pp = &(*pp)->next)
+			;
+		*pp = c->next;
+		pool_n--;
+	}
+	pthread_mutex_unlock(&pool_mu);
+	if (c != NULL)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (FCGX_InitRequest(&c->fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) !=
+	    0) {
+		free(c);
+		return NULL;
+	}
+	arena_init(&c->arena, 0);
+	framed_free(&c->fo);
+	c->listen_fd = listen_fd;
+	/* without a coroutine the request runs on its thread, unparked */
+	if ((c->co = coro_new()) != NULL)
+		coro_set_ops(c->co, &park_ops, c);
+	return c;
+}
+
+static void
+rctx_put(struct rctx *c)
+{
+	pthread_mutex_lock(&pool_mu);
+	if (pool_n < RCTX_KEEP) {
+		c->next = pool;
+		pool = c;
+		pool_n++;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&pool_mu);
+	if (c != NULL)
+		rctx_free(c);
+}
+
+static void
+rctx_drain_pool(void)
+{
+	struct rctx *c;
+
+	pthread_mutex_lock(&pool_mu);
+	while ((c = pool) != NULL) {
+		pool = c->next;
+		rctx_free(c);
+	}
+	pool_n = 0;
+	pthread_mutex_unlock(&pool_mu);
+}
+
+/* The request, on its coroutine, to its end. */
+static void
+request_main(void *u)
+{
+	struct rctx *c = u;
+
+	fcgi_handle(&c->r);
+	if (c->parked)
+		(void)framed_end(&c->fo);
+	FCGX_Finish_r(&c->fr);
+	if (c->r.after != NULL)
+		c->r.after(c->r.after_ctx);
+	arena_reset(&c->arena);
+	framed_free(&c->fo);
+}
+
+/* A resume thread: a parked request has finished there. */
+static void
+request_done(struct coro *co, void *arg)
+{
+	(void)co;
+	rctx_put(arg);
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	FCGX_Request fr;
-	struct arena arena;
-	struct req r;
+	struct rctx *c = NULL;
 	sigset_t set;
 	int rc, errors = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	arena_init(&arena, 0);
-	if (FCGX_InitRequest(&fr, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("FCGX_InitRequest failed");
-		goto out;
-	}
 	while (!atomic_load(&shutting_down)) {
+		if (c == NULL && (c = rctx_get(w->listen_fd)) == NULL) {
+			log_error("out of memory for a request");
+			usleep(100 * 1000);
+			continue;
+		}
 		atomic_store(&w->in_accept, 1);
-		rc = FCGX_Accept_r(&fr);
+		rc = FCGX_Accept_r(&c->fr);
 		atomic_store(&w->in_accept, 0);
 		if (rc < 0) {
 			if (atomic_load(&shutting_down))
@@ -199,21 +369,20 @@ worker_main(void *arg)
 			continue;
 		}
 		errors = 0;
-		memset(&r, 0, sizeof(r));
-		r.io = &io_fcgi;
-		r.io_ctx = &fr;
-		r.arena = &arena;
-		r.cfg = w->cfg;
-		r.store = w->store;
-		fcgi_handle(&r);
-		FCGX_Finish_r(&fr);
-		if (r.after != NULL)
-			r.after(r.after_ctx);
-		arena_reset(&arena);
+		memset(&c->r, 0, sizeof(c->r));
+		c->r.io = &io_fcgi;
+		c->r.io_ctx = &c->fr;
+		c->r.arena = &c->arena;
+		c->r.cfg = w->cfg;
+		c->r.store = w->store;
+		c->parked = 0;
+		if (c->co == NULL)
+			request_main(c);
+		else if (coro_run(c->co, request_main, c) == CORO_PARKED)
+			c = NULL;	/* the loop's now, then a resumer's */
 	}
-	FCGX_Free(&fr, 0);
-out:
-	arena_free(&arena);
+	if (c != NULL)
+		rctx_free(c);
 	atomic_store(&w->done, 1);
 	return NULL;
 }
@@ -236,6 +405,7 @@ server_run_fcgi(const struct config *cfg, struct store *st, int listen_fd)
 	sigset_t set;
 	long i, nthreads = cfg->threads, busy;
 	long long deadline;
+	char err[256];
 	int sig = 0, ret = 0;
 
 	memset(&sa, 0, sizeof(sa));
@@ -254,6 +424,14 @@ server_run_fcgi(const struct config *cfg, struct store *st, int listen_fd)
 	if ((w = calloc((size_t)nthreads, sizeof(*w))) == NULL) {
 		log_error("out of memory for %ld workers", nthreads);
 		return 1;
+	}
+	/* without them nothing parks: every request keeps its thread */
+	if (evloop_start(err, sizeof(err)) < 0)
+		log_warn("%s: streams will hold a thread each", err);
+	else if (coro_resumers_start(nthreads, request_done) < 0) {
+		log_warn("cannot start resume threads: streams will hold a "
+		    "thread each");
+		evloop_stop();
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
@@ -292,10 +470,11 @@ server_run_fcgi(const struct config *cfg, struct store *st, int listen_fd)
 			else
 				busy++;
 		}
+		busy += coro_in_flight();
 		for (i = 0; i < nthreads; i++)
 			if (w[i].started && !atomic_load(&w[i].done))
 				break;
-		if (i == nthreads)
+		if (i == nthreads && coro_in_flight() == 0)
 			break;
 		if (mono_ms() >= deadline) {
 			log_warn("grace period over with %ld request(s) in "
@@ -305,10 +484,14 @@ server_run_fcgi(const struct config *cfg, struct store *st, int listen_fd)
 		}
 		usleep(20 * 1000);
 	}
-	if (ret == 0)
+	if (ret == 0) {
 		for (i = 0; i < nthreads; i++)
 			if (w[i].started)
 				pthread_join(w[i].tid, NULL);
+		coro_resumers_stop();
+		evloop_stop();
+		rctx_drain_pool();
+	}
 	log_info("stopped");
 	/* Threads still streaming are abandoned: don't free what they use. */
 	if (ret == 0)

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "fcgi/b64.h"
+#include "fcgi/coro.h"
 #include "fcgi/log.h"
 #include "fcgi/rand.h"
 #include "store/tokcache.h"
@@ -368,24 +370,56 @@ call_ms_since(const struct timespec *t0)
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-static __thread long pow_ms;
-static __thread int pow_n;
+/*
+ * Per request: the coroutine's (a request may park and continue on
+ * another thread), the thread's outside one.
+ */
+struct pow_acc {
+	long	ms;
+	int	n;
+};
+
+static void
+pow_dtor_init(void)
+{
+	coro_local_dtor(CORO_SLOT_POW, free);
+}
+
+static __thread struct pow_acc	pow_thread;
+
+static struct pow_acc *
+pow_acc(void)
+{
+	void **slot = coro_local(CORO_SLOT_POW);
+
+	if (slot == NULL)
+		return &pow_thread;
+	if (*slot == NULL) {
+		static pthread_once_t once = PTHREAD_ONCE_INIT;
+		pthread_once(&once, pow_dtor_init);
+		*slot = calloc(1, sizeof(struct pow_acc));
+	}
+	return *slot != NULL ? *slot : &pow_thread;
+}
 
 void
 call_pow_add(long ms)
 {
-	pow_ms += ms > 0 ? ms : 0;
-	pow_n++;
+	struct pow_acc *p = pow_acc();
+
+	p->ms += ms > 0 ? ms : 0;
+	p->n++;
 }
 
 long
 call_pow_take(int *solves)
 {
-	long ms = pow_ms;
+	struct pow_acc *p = pow_acc();
+	long ms = p->ms;
 
-	*solves = pow_n;
-	pow_ms = 0;
-	pow_n = 0;
+	*solves = p->n;
+	p->ms = 0;
+	p->n = 0;
 	return ms;
 }
 

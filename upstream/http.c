@@ -7,7 +7,10 @@
 
 #include <curl/curl.h>
 
+#include "fcgi/coro.h"
+#include "fcgi/evloop.h"
 #include "fcgi/log.h"
+#include "upstream/http_multi.h"
 #include "upstream/http.h"
 
 #define HTTP_DEFAULT_MAX	(4u << 20)
@@ -16,8 +19,6 @@ static CURLSH		*share;
 static pthread_mutex_t	 share_locks[CURL_LOCK_DATA_LAST];
 static pthread_key_t	 easy_key;
 static pthread_once_t	 key_once = PTHREAD_ONCE_INIT;
-/* A stream callback may fetch something (an image URL) mid-transfer. */
-static __thread int	 http_depth;
 
 static const char *const up_errs[UP__MAX] = {
 	[UP_OK] = "success",
@@ -55,16 +56,12 @@ share_unlock(CURL *h, curl_lock_data d, void *u)
 	pthread_mutex_unlock(&share_locks[d]);
 }
 
+static void key_init(void);
+
 static void
 easy_destroy(void *p)
 {
 	curl_easy_cleanup(p);
-}
-
-static void
-key_init(void)
-{
-	pthread_key_create(&easy_key, easy_destroy);
 }
 
 int
@@ -94,35 +91,85 @@ http_global_cleanup(void)
 	share = NULL;
 }
 
-/* The calling thread's handle, created on first use. */
 static CURL *
-http_easy(void)
+easy_new(void)
 {
 	CURL *h;
 
+	if ((h = curl_easy_init()) == NULL)
+		return NULL;
+	/* Cookies live per handle; http_cookies_reset() starts a session. */
+	curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+	return h;
+}
+
+/*
+ * A request's handle and call depth: its coroutine's when it runs on one
+ * (it may park and continue on another thread, cookies and all), else
+ * the calling thread's.
+ */
+struct http_local {
+	CURL	*easy;
+	int	 depth;
+};
+
+static void
+local_free(void *p)
+{
+	struct http_local *l = p;
+
+	if (l->easy != NULL)
+		curl_easy_cleanup(l->easy);
+	free(l);
+}
+
+static void
+key_init(void)
+{
+	pthread_key_create(&easy_key, easy_destroy);
+	coro_local_dtor(CORO_SLOT_HTTP, local_free);
+}
+
+static struct http_local *
+http_local(void)
+{
+	static __thread struct http_local thread_l;
+	void **slot;
+
 	pthread_once(&key_once, key_init);
+	if ((slot = coro_local(CORO_SLOT_HTTP)) == NULL) {
+		thread_l.easy = pthread_getspecific(easy_key);
+		return &thread_l;
+	}
+	if (*slot == NULL)
+		*slot = calloc(1, sizeof(struct http_local));
+	return *slot;
+}
+
+/* The request's handle, created on first use. */
+static CURL *
+http_easy(struct http_local *l)
+{
 	/*
 	 * No curl_easy_reset(): in 7.88 it orphans the COOKIEFILE list (a
 	 * leak per call).  http_do() sets every option it uses instead.
 	 */
-	if ((h = pthread_getspecific(easy_key)) != NULL)
-		return h;
-	if ((h = curl_easy_init()) == NULL)
+	if (l->easy != NULL)
+		return l->easy;
+	if ((l->easy = easy_new()) == NULL)
 		return NULL;
-	/* Cookies live per thread; http_cookies_reset() starts a session. */
-	curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
-	pthread_setspecific(easy_key, h);
-	return h;
+	if (coro_self() == NULL)
+		pthread_setspecific(easy_key, l->easy);
+	return l->easy;
 }
 
 void
 http_cookies_reset(void)
 {
-	CURL *h;
+	struct http_local *l = http_local();
 
-	pthread_once(&key_once, key_init);
-	if ((h = pthread_getspecific(easy_key)) != NULL)
-		curl_easy_setopt(h, CURLOPT_COOKIELIST, "ALL");
+	if (l != NULL && l->easy != NULL)
+		curl_easy_setopt(l->easy, CURLOPT_COOKIELIST, "ALL");
 }
 
 void
@@ -143,6 +190,8 @@ struct xfer {
 	CURL			*h;
 	size_t			 cap, max;
 	int			 aborted, toobig;
+	struct coro		*parked;	/* on the loop for it */
+	int			 paused;
 };
 
 static int
@@ -171,6 +220,17 @@ buffer_append(struct xfer *x, const char *p, size_t n)
 	return 0;
 }
 
+static void
+unpause(void *u)
+{
+	struct xfer *x = u;
+
+	if (x->paused) {
+		x->paused = 0;
+		curl_easy_pause(x->h, CURLPAUSE_CONT);
+	}
+}
+
 static size_t
 on_write(char *p, size_t sz, size_t n, void *u)
 {
@@ -178,6 +238,15 @@ on_write(char *p, size_t sz, size_t n, void *u)
 	long status = 0;
 
 	n *= sz;
+	/*
+	 * Parked, a client that reads slower than the upstream writes
+	 * holds the transfer (as a blocking write would), not our memory.
+	 */
+	if (x->parked != NULL && coro_congested(x->parked)) {
+		x->paused = 1;
+		coro_on_drain(x->parked, unpause, x);
+		return CURL_WRITEFUNC_PAUSE;
+	}
 	if (x->req->on_data != NULL) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 		if ((status >= 200 && status < 300) ||
@@ -260,25 +329,30 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	struct curl_slist *hdrs = NULL, *t;
 	struct xfer x;
 	const char **hp;
+	struct http_local *l;
 	CURLcode cc;
 	CURL *h;
 	enum up_err e;
+	int nested;
 
 	memset(resp, 0, sizeof(*resp));
 	memset(&x, 0, sizeof(x));
 	x.req = req;
 	x.resp = resp;
 	x.max = req->max_body ? req->max_body : HTTP_DEFAULT_MAX;
-	/* The thread's handle is busy when we are called from inside one of
-	 * its callbacks: a nested request gets a handle of its own. */
-	if ((h = http_depth ? curl_easy_init() : http_easy()) == NULL)
+	/* The request's handle is busy when we are called from inside one
+	 * of its callbacks: a nested request gets a handle of its own. */
+	if ((l = http_local()) == NULL)
 		return UP_ENOMEM;
-	if (http_depth)
-		curl_easy_setopt(h, CURLOPT_COOKIEFILE, "");
+	nested = l->depth > 0 || evloop_is_loop_thread();
+	if ((h = nested ? easy_new() : http_easy(l)) == NULL)
+		return UP_ENOMEM;
 	x.h = h;
 	for (hp = req->headers; hp != NULL && *hp != NULL; hp++) {
 		if ((t = curl_slist_append(hdrs, *hp)) == NULL) {
 			curl_slist_free_all(hdrs);
+			if (nested)
+				curl_easy_cleanup(h);
 			return UP_ENOMEM;
 		}
 		hdrs = t;
@@ -320,12 +394,22 @@ http_do(const struct http_req *req, struct http_resp *resp)
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
-	http_depth++;
-	cc = curl_easy_perform(h);
-	http_depth--;
+	l->depth++;
+	/*
+	 * A streamed answer waits long and works little: its coroutine
+	 * parks and the loop drives the transfer (BENCHMARKS.md §20).
+	 */
+	if (req->on_data != NULL && !nested)
+		x.parked = coro_self();
+	if (x.parked == NULL || http_multi_perform(h, &cc) < 0) {
+		x.parked = NULL;
+		cc = curl_easy_perform(h);
+	}
+	x.parked = NULL;
+	l->depth--;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	curl_slist_free_all(hdrs);
-	if (http_depth)
+	if (nested)
 		curl_easy_cleanup(h);
 	else {
 		/* The handle outlives the request: drop pointers to our stack. */
