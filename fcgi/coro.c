@@ -355,6 +355,7 @@ coro_resumers_start(long n, void (*done)(struct coro *, void *))
 	if ((rq_tids = calloc((size_t)n, sizeof(*rq_tids))) == NULL)
 		return -1;
 	rq_done = done;
+	rq_stop = 0;
 	pthread_attr_init(&attr);
 	/* they run coroutines: their own stacks stay shallow */
 	pthread_attr_setstacksize(&attr, 128 * 1024);

@@ -10,6 +10,11 @@
  *
  * Outside a coroutine (CGI, the command line, tests) nothing parks and
  * every call runs on its thread as before.
+ *
+ * A function whose frame spans a park may wake up on another thread:
+ * it must not keep a thread's values across it (__thread variables,
+ * pthread_self() and errno, whose addresses the compiler may reuse).
+ * Per-request values that must survive go in coro_local().
  */
 #ifndef FCGI_CORO_H
 #define FCGI_CORO_H
