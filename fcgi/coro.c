@@ -27,6 +27,15 @@
 #define CORO_ASAN 0
 #endif
 
+#ifdef HAVE_VALGRIND_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define CORO_VG_REGISTER(lo, hi)	VALGRIND_STACK_REGISTER(lo, hi)
+#define CORO_VG_DEREGISTER(id)		VALGRIND_STACK_DEREGISTER(id)
+#else
+#define CORO_VG_REGISTER(lo, hi)	0
+#define CORO_VG_DEREGISTER(id)		((void)(id))
+#endif
+
 #define CORO_STACK	(512 * 1024)
 #define CORO_GUARD	4096
 
@@ -51,6 +60,7 @@ struct coro {
 	const void			*from_bottom;
 	size_t				 from_size;
 	void				*fake;
+	unsigned			 vg_id;	/* valgrind's name for it */
 };
 
 static __thread struct coro	*current;
@@ -111,6 +121,8 @@ coro_new(void)
 		return NULL;
 	}
 	co->phase = CO_IDLE;
+	co->vg_id = CORO_VG_REGISTER(co->map + CORO_GUARD,
+	    co->map + co->map_len);
 	return co;
 }
 
@@ -124,6 +136,7 @@ coro_free(struct coro *co)
 	for (i = 0; i < CORO_SLOT__MAX; i++)
 		if (co->local[i] != NULL && slot_dtor[i] != NULL)
 			slot_dtor[i](co->local[i]);
+	CORO_VG_DEREGISTER(co->vg_id);
 	munmap(co->map, co->map_len);
 	free(co);
 }
@@ -248,10 +261,12 @@ trim_stack(struct coro *co)
 	uintptr_t sp = (uintptr_t)&here;
 	long pg = sysconf(_SC_PAGESIZE);
 	/* swapcontext's frame and what it calls go below &here */
-	uintptr_t end = (sp & ~((uintptr_t)pg - 1)) - 2 * (uintptr_t)pg;
+	uintptr_t end = (sp & ~((uintptr_t)pg - 1)) - (uintptr_t)pg;
 
 	if (end > lo)
 		madvise((void *)lo, end - lo, MADV_DONTNEED);
+	if (getenv("C2A_DEBUG_DEPTH"))
+		log_warn("park depth %lu", (unsigned long)(lo + CORO_STACK - sp));
 #else
 	(void)co;
 #endif

@@ -156,10 +156,11 @@ fr_write(struct req *r, const char *p, size_t len)
 		return 0;
 	if (framed_record(f, FR_STDOUT, p, len) < 0)
 		return -1;
-	/* on a thread, bound the buffer as libfcgi's would be */
-	if (!f->loop && pending(f) >= 16384)
-		return send_all(f);
-	return 0;
+	if (pending(f) < 16384)
+		return 0;
+	/* on a thread, bound the buffer as libfcgi's would be; on the
+	 * loop, send what the socket takes (a full one brings EPOLLOUT) */
+	return f->loop ? try_send(f) : send_all(f);
 }
 
 static int
@@ -290,7 +291,11 @@ framed_disarm(struct framed *f)
 int
 framed_congested(struct framed *f)
 {
-	return pending(f) > FR_HIGH && !f->failed && !f->gone;
+	if (f->failed || f->gone || pending(f) <= FR_HIGH)
+		return 0;
+	/* only a socket seen full is waited for: its EPOLLOUT will come */
+	(void)try_send(f);
+	return pending(f) > FR_HIGH && !f->failed;
 }
 
 void

@@ -196,8 +196,7 @@ keep_new_turns(struct session *ss, struct arena *a, struct json_object *msgs,
 void
 session_clear(struct session *ss)
 {
-	/* a page of stack per 4 kB of gone[] stays untouched (BENCHMARKS §20) */
-	memset(ss, 0, offsetof(struct session, gone));
+	memset(ss, 0, sizeof(*ss));
 }
 
 int
@@ -281,7 +280,10 @@ key_of(struct session *ss, size_t n, unsigned char key[STORE_SESSION_KEY])
 static void
 let_go(struct session *ss, const struct store_session *rec)
 {
-	if (ss->ngone < sizeof(ss->gone) / sizeof(ss->gone[0]))
+	if (ss->gone == NULL && ss->r != NULL)
+		ss->gone = arena_calloc(ss->r->arena, SESSION_GONE_MAX,
+		    sizeof(*ss->gone));
+	if (ss->gone != NULL && ss->ngone < SESSION_GONE_MAX)
 		ss->gone[ss->ngone++] = *rec;
 	else
 		log_warn("session: chat of %s not deleted (too many)",

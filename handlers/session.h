@@ -59,14 +59,16 @@ struct session {
 	size_t			 ngone;		/* entries of gone[] */
 	struct req		*r;
 	/*
-	 * Upstream chats to delete once the response is out.  Last, and
-	 * never cleared: ~8 kB on chat_serve()'s stack that stays untouched
-	 * unless sessions end (session_clear()).
+	 * Upstream chats to delete once the response is out, in the arena
+	 * when the first one comes (a parked stream keeps this struct on
+	 * its stack: BENCHMARKS.md §20).
 	 */
-	struct store_session	 gone[STORE_SESSION_PRUNE + 4];
+	struct store_session	*gone;
 };
 
-/* Zeroes every member but gone[], which is read only below ngone. */
+#define SESSION_GONE_MAX	(STORE_SESSION_PRUNE + 4)
+
+/* Zeroes every member. */
 void	 session_clear(struct session *);
 
 /*

@@ -375,9 +375,14 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
-	/* 8 KiB instead of 16: SSE events are small, threads are many. */
+	/*
+	 * A parked stream's events are small and it is one of thousands:
+	 * 2 KiB.  Otherwise 8 KiB instead of 16: threads are many.
+	 */
+	if (req->on_data != NULL && !nested && coro_parkable())
+		x.parked = coro_self();
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, req->buffer_size ?
-	    req->buffer_size : 8192L);
+	    req->buffer_size : x.parked != NULL ? 2048L : 8192L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -399,8 +404,6 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	 * A streamed answer waits long and works little: its coroutine
 	 * parks and the loop drives the transfer (BENCHMARKS.md §20).
 	 */
-	if (req->on_data != NULL && !nested)
-		x.parked = coro_self();
 	if (x.parked == NULL || http_multi_perform(h, &cc) < 0) {
 		x.parked = NULL;
 		cc = curl_easy_perform(h);

@@ -201,8 +201,9 @@ def main():
     ap.add_argument("-i", "--interval", type=int, default=500, help="ms between events")
     ap.add_argument("-r", "--rate", type=int, default=500, help="streams opened per second")
     ap.add_argument("-p", "--procs", type=int, default=2, help="chat2api processes")
-    ap.add_argument("-t", "--threads", type=int, default=0,
-                    help="threads per process (default: streams / procs + 16)")
+    ap.add_argument("-t", "--threads", type=int, default=32,
+                    help="threads per process (default 32: streams park, "
+                    "threads only set them up)")
     ap.add_argument("--rounds", type=int, default=2, help="1 = cold, 2.. = warm")
     ap.add_argument("--mock-threads", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=180)
@@ -215,7 +216,7 @@ def main():
     if not 1 <= args.events <= 48:
         ap.error("-e: 1..48 (fastmock -S)")
     if args.threads <= 0:
-        args.threads = -(-args.streams // args.procs) + 16
+        ap.error("-t: at least 1")
     # deploy/nginx/streams.conf says "worker_processes auto": one per CPU
     os.environ.setdefault("C2A_NGINX_WORKERS", str(os.cpu_count() or 1))
     binary = os.environ.get("CHAT2API_BIN") or os.path.join(SRCDIR, "chat2api")
