@@ -206,6 +206,8 @@ switch_in(struct coro *co)
 	void *fake = NULL;
 	struct coro *prev = current;
 
+	/* the sanitizer reads the target's uc_stack: none here */
+	memset(&here, 0, sizeof(here));
 	co->sched = &here;
 	current = co;
 	co->phase = CO_RUNNING;
