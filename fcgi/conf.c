@@ -240,10 +240,10 @@ static const struct cfg_var cfg_vars[] = {
 	{ "CHAT2API_SECRET_KEY", NULL, CFG_STR, OFF(secret_key), "", 0, 0,
 	  "key for credentials at rest: 64 hex digits or a 16+ char "
 	  "passphrase (default: DATA_DIR/secret.key)" },
-	/* one per open stream: 2,000 streams fit one process (README) */
+	/* streams park (fcgi/coro.h): threads only set requests up */
 	{ "CHAT2API_THREADS", NULL, CFG_LONG, OFF(threads), "32", 1, 4096,
-	  "worker threads per FastCGI process (1..4096); each open stream "
-	  "holds one" },
+	  "worker threads per FastCGI process (1..4096), and as many resume "
+	  "threads; an open stream holds none while it waits" },
 	{ "CHAT2API_MAX_BODY", NULL, CFG_SIZE, OFF(max_body), "20m", 1024,
 	  1L << 30, "largest request body (bytes, k/m suffix); over it: 413" },
 	{ "CHAT2API_MOUNT", NULL, CFG_PREFIX, OFF(mount), "", 0, 0,

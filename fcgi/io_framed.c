@@ -310,17 +310,27 @@ framed_end(struct framed *f)
 {
 	/* appStatus 0, FCGI_REQUEST_COMPLETE */
 	static const char end[8] = { 0 };
-	int fl, rc = 0;
+	int rc = 0;
 
 	if (!f->failed && (framed_record(f, FR_STDOUT, NULL, 0) < 0 ||
 	    framed_record(f, FR_END_REQUEST, end, sizeof(end)) < 0 ||
 	    send_all(f) < 0))
 		rc = -1;
-	/* libfcgi reads the next request of a kept connection blocking */
-	if (f->fd >= 0 && (fl = fcntl(f->fd, F_GETFL)) >= 0)
-		(void)fcntl(f->fd, F_SETFL, fl & ~O_NONBLOCK);
-	if (rc < 0 && f->fr != NULL)
-		f->fr->keepConnection = 0;	/* not reusable */
+	/*
+	 * The connection ends here, kept or not: its context goes to a
+	 * pool where nobody would read a next request (nginx retries one
+	 * that meets a cached connection closed).  Our input was read to
+	 * its end, so the close cannot reset what we sent.
+	 */
+	if (f->fd >= 0) {
+		(void)shutdown(f->fd, SHUT_WR);
+		close(f->fd);
+	}
+	if (f->fr != NULL) {
+		f->fr->ipcFd = -1;
+		f->fr->keepConnection = 0;
+	}
+	f->fd = -1;
 	return rc;
 }
 

@@ -39,7 +39,10 @@ int	framed_take(struct framed *, FCGX_Request *);
 /* The loop thread: it watches the connection / gives it back. */
 void	framed_arm(struct framed *);
 void	framed_disarm(struct framed *);
-/* The end of the response (blocking): end of stdout, FCGI_END_REQUEST. */
+/*
+ * The end of the response (blocking): end of stdout, FCGI_END_REQUEST;
+ * then the connection is closed (libfcgi's request keeps no descriptor).
+ */
 int	framed_end(struct framed *);
 void	framed_free(struct framed *);
 /* For a parked transfer's pacing (coro_park_ops). */

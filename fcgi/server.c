@@ -321,7 +321,7 @@ request_main(void *u)
 
 	fcgi_handle(&c->r);
 	if (c->parked)
-		(void)framed_end(&c->fo);
+		(void)framed_end(&c->fo);	/* and closes the connection */
 	FCGX_Finish_r(&c->fr);
 	if (c->r.after != NULL)
 		c->r.after(c->r.after_ctx);
