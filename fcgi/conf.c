@@ -243,7 +243,7 @@ static const struct cfg_var cfg_vars[] = {
 	/* streams park (fcgi/coro.h): threads only set requests up */
 	{ "CHAT2API_THREADS", NULL, CFG_LONG, OFF(threads), "32", 1, 4096,
 	  "worker threads per FastCGI process (1..4096), and as many resume "
-	  "threads; an open stream holds none while it waits" },
+	  "threads (at most 256); an open stream holds none while it waits" },
 	{ "CHAT2API_MAX_BODY", NULL, CFG_SIZE, OFF(max_body), "20m", 1024,
 	  1L << 30, "largest request body (bytes, k/m suffix); over it: 413" },
 	{ "CHAT2API_MOUNT", NULL, CFG_PREFIX, OFF(mount), "", 0, 0,

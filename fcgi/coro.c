@@ -262,13 +262,14 @@ trim_stack(struct coro *co)
 	uintptr_t lo = (uintptr_t)(co->map + CORO_GUARD);
 	uintptr_t sp = (uintptr_t)&here;
 	long pg = sysconf(_SC_PAGESIZE);
-	/* swapcontext's frame and what it calls go below &here */
-	uintptr_t end = (sp & ~((uintptr_t)pg - 1)) - (uintptr_t)pg;
+	/*
+	 * Only madvise's own return address (and a red zone) must survive
+	 * below &here; what runs after it may fault in fresh pages.
+	 */
+	uintptr_t end = (sp - 512) & ~((uintptr_t)pg - 1);
 
 	if (end > lo)
 		madvise((void *)lo, end - lo, MADV_DONTNEED);
-	if (getenv("C2A_DEBUG_DEPTH"))
-		log_warn("park depth %lu", (unsigned long)(lo + CORO_STACK - sp));
 #else
 	(void)co;
 #endif

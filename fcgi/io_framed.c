@@ -117,6 +117,12 @@ try_send(struct framed *f)
 		f->off += (size_t)n;
 	}
 	f->off = f->len = 0;
+	/* a parked stream idles between events: no buffer meanwhile */
+	if (f->loop) {
+		free(f->buf);
+		f->buf = NULL;
+		f->cap = 0;
+	}
 	return 0;
 }
 

@@ -39,6 +39,8 @@
 
 #define LISTEN_BACKLOG	1024
 #define WORKER_STACK	(512 * 1024)
+/* Threads that finish parked requests: their work after a stream is short. */
+#define RESUMERS_MAX	256
 /* Finished request contexts kept for the next ones (warm), at most. */
 #define RCTX_KEEP	64
 
@@ -428,7 +430,8 @@ server_run_fcgi(const struct config *cfg, struct store *st, int listen_fd)
 	/* without them nothing parks: every request keeps its thread */
 	if (evloop_start(err, sizeof(err)) < 0)
 		log_warn("%s: streams will hold a thread each", err);
-	else if (coro_resumers_start(nthreads, request_done) < 0) {
+	else if (coro_resumers_start(nthreads < RESUMERS_MAX ? nthreads :
+	    RESUMERS_MAX, request_done) < 0) {
 		log_warn("cannot start resume threads: streams will hold a "
 		    "thread each");
 		evloop_stop();
