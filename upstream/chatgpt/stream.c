@@ -151,6 +151,13 @@ chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
 		if (r == SKIM_OK)
 			goto parsed;
 	}
+	/* made on first use: skim reads most events, and a parked stream
+	 * is one of thousands (BENCHMARKS.md §20) */
+	if (s->tok == NULL) {
+		if ((s->tok = json_tokener_new_ex(CGS_JSON_DEPTH)) == NULL)
+			return cgs_fail(s, CGS_ENOMEM);
+		json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT);
+	}
 	json_tokener_reset(s->tok);
 	o = json_tokener_parse_ex(s->tok, data, (int)len);
 	if (json_tokener_get_error(s->tok) != json_tokener_success ||
@@ -233,11 +240,6 @@ chatgpt_stream_new(struct chatgpt_stream **out,
 	memset(&lim, 0, sizeof(lim));
 	lim.max_string = s->o.max_text;
 	jp_init(&s->jp, &lim);
-	if ((s->tok = json_tokener_new_ex(CGS_JSON_DEPTH)) == NULL) {
-		free(s);
-		return CGS_ENOMEM;
-	}
-	json_tokener_set_flags(s->tok, JSON_TOKENER_STRICT);
 	*out = s;
 	return CGS_OK;
 }
@@ -252,7 +254,8 @@ chatgpt_stream_free(struct chatgpt_stream *s)
 		json_object_put(s->docs[i].doc);
 	for (size_t i = 0; i < CGS_MAX_MSGS; i++)
 		free(s->msgs[i].id);
-	json_tokener_free(s->tok);
+	if (s->tok != NULL)
+		json_tokener_free(s->tok);
 	free(s->pend);
 	free(s->conv_id);
 	free(s->meta_id);
