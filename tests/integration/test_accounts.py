@@ -448,11 +448,12 @@ def main():
                 resp.status == 200 and completions(ds, s0) == {U4: 1},
                 resp.describe() + str(completions(ds, s0)))
         s0 = served(ds)
-        for i in range(6):
+        # 16 fair picks all alike: once in 2^15 runs (6 failed 1 in 32)
+        for i in range(16):
             chat(port, "DeepSeek-V3.2", "list %d" % i, token=U4 + "," + U2)
         c = completions(ds, s0)
         r.check("a comma list of userTokens: one at random each time",
-                set(c) == {U2, U4} and sum(c.values()) == 6, str(c))
+                set(c) == {U2, U4} and sum(c.values()) == 16, str(c))
         s0 = served(ds)
         resp = chat(port, "DeepSeek-V3.2", "placeholder", token="sk-anything")
         r.check("a placeholder key on an open server: the pool serves",

@@ -49,24 +49,24 @@ live(void)
 }
 
 /*
- * session_clear() zeroes the request's session state but leaves gone[]
- * alone: its ~8 kB of chat_serve()'s stack stay untouched per thread.
+ * session_clear() zeroes the request's session state; the list of chats
+ * to delete lives in the arena, so the struct a parked stream keeps on
+ * its stack stays small (BENCHMARKS.md §20).
  */
 START_TEST(handler_session_clear)
 {
 	static struct session ss;
 	const unsigned char *p = (const unsigned char *)&ss;
-	size_t i, head = offsetof(struct session, gone);
+	size_t i;
 
 	memset(&ss, 0xa5, sizeof(ss));
 	session_clear(&ss);
-	for (i = 0; i < head; i++)
+	for (i = 0; i < sizeof(ss); i++)
 		ck_assert_uint_eq(p[i], 0);
-	for (i = head; i < sizeof(ss); i++)
-		ck_assert_uint_eq(p[i], 0xa5);
 	ck_assert_uint_eq(ss.ngone, 0);
+	ck_assert_ptr_null(ss.gone);
 	ck_assert_ptr_null(ss.r);
-	ck_assert_uint_ge(sizeof(ss) - head, 4096);
+	ck_assert_uint_lt(sizeof(ss), 2048);
 }
 END_TEST
 
