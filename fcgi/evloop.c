@@ -82,26 +82,27 @@ evloop_post(struct evloop_job *j, void (*fn)(void *), void *arg)
 		log_error("evloop: cannot wake the loop: %s", strerror(errno));
 }
 
-int
-evloop_watch(struct evloop_watch *w, uint32_t events)
+static int
+ctl(int op, struct evloop_watch *w, uint32_t events)
 {
 	struct epoll_event ev;
 
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
 	ev.data.ptr = w;
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, w->fd, &ev);
+	return epoll_ctl(epfd, op, w->fd, &ev);
+}
+
+int
+evloop_watch(struct evloop_watch *w, uint32_t events)
+{
+	return ctl(EPOLL_CTL_ADD, w, events);
 }
 
 int
 evloop_rewatch(struct evloop_watch *w, uint32_t events)
 {
-	struct epoll_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	ev.events = events;
-	ev.data.ptr = w;
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, w->fd, &ev);
+	return ctl(EPOLL_CTL_MOD, w, events);
 }
 
 void

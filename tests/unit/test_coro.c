@@ -17,6 +17,7 @@
 
 #include "fcgi/coro.h"
 #include "fcgi/evloop.h"
+#include "coro_fixture.h"
 #include "unit.h"
 
 struct probe {
@@ -41,10 +42,6 @@ tid(void)
 {
 	return (long)syscall(SYS_gettid);
 }
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int ndone;
 
 static int
 p_prepare(void *u)
@@ -84,26 +81,6 @@ static const struct coro_park_ops ops = {
 };
 
 static void
-done(struct coro *co, void *arg)
-{
-	(void)co;
-	(void)arg;
-	pthread_mutex_lock(&mu);
-	ndone++;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-}
-
-static void
-wait_done(int n)
-{
-	pthread_mutex_lock(&mu);
-	while (ndone < n)
-		pthread_cond_wait(&cv, &mu);
-	pthread_mutex_unlock(&mu);
-}
-
-static void
 wake_later(void *arg)
 {
 	struct probe *p = arg;
@@ -139,23 +116,6 @@ body(void *arg)
 	p->finished_on = tid();
 }
 
-static void
-setup(void)
-{
-	char err[128];
-
-	ck_assert_int_eq(evloop_start(err, sizeof(err)), 0);
-	ck_assert_int_eq(coro_resumers_start(2, done), 0);
-	ndone = 0;
-}
-
-static void
-teardown(void)
-{
-	coro_resumers_stop();
-	evloop_stop();
-}
-
 START_TEST(runs_to_the_end_without_parking)
 {
 	struct coro *co = coro_new();
@@ -188,7 +148,7 @@ START_TEST(parks_and_finishes_on_a_resume_thread)
 	coro_set_ops(co, &ops, &p);
 	ck_assert_int_eq(coro_run(co, body, &p), CORO_PARKED);
 	/* this thread is free while the request waits */
-	wait_done(1);
+	coro_fixture_wait(1);
 	ck_assert_int_eq(p.parked_rc, 0);
 	ck_assert_int_eq(p.value_after, 4242);	/* its stack came back */
 	ck_assert_int_eq(p.prepared, 1);
@@ -232,7 +192,7 @@ START_TEST(a_thousand_parked_at_once)
 		coro_set_ops(co[i], &ops, &p[i]);
 		ck_assert_int_eq(coro_run(co[i], body, &p[i]), CORO_PARKED);
 	}
-	wait_done(MANY);
+	coro_fixture_wait(MANY);
 	for (i = 0; i < MANY; i++) {
 		ck_assert_int_eq(p[i].value_after, 4242);
 		ck_assert_int_eq(p[i].disarmed, 1);
@@ -308,7 +268,7 @@ START_TEST(parked_stack_pages_are_given_back)
 	p.co = co;
 	coro_set_ops(co, &ops, &p);
 	ck_assert_int_eq(coro_run(co, deep_then_park, &p), CORO_PARKED);
-	wait_done(1);
+	coro_fixture_wait(1);
 	ck_assert_uint_ne(p.deep_addr, 0);
 	ck_assert_int_eq(p.deep_resident, 0);
 	coro_free(co);
@@ -322,7 +282,7 @@ coro_suite(void)
 	Suite *s = suite_create("coro");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, coro_fixture_start, coro_fixture_stop);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, runs_to_the_end_without_parking);
 	tcase_add_test(tc, parks_and_finishes_on_a_resume_thread);

@@ -24,6 +24,7 @@
 #include "fcgi/coro.h"
 #include "fcgi/evloop.h"
 #include "upstream/http.h"
+#include "coro_fixture.h"
 #include "unit.h"
 
 #define CHUNKS	50
@@ -173,21 +174,6 @@ static const struct coro_park_ops ops = {
 	op_prepare, op_nop, op_disarm, op_nop, op_congested, op_on_drain
 };
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int ndone;
-
-static void
-done(struct coro *co, void *arg)
-{
-	(void)co;
-	(void)arg;
-	pthread_mutex_lock(&mu);
-	ndone++;
-	pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
-}
-
 /* Runs c on a coroutine; 1 when it parked (and then waits for it). */
 static int
 go(struct call *c)
@@ -197,14 +183,9 @@ go(struct call *c)
 	c->co = coro_new();
 	ck_assert_ptr_nonnull(c->co);
 	coro_set_ops(c->co, &ops, c);
-	ndone = 0;
 	st = coro_run(c->co, run, c);
-	if (st == CORO_PARKED) {
-		pthread_mutex_lock(&mu);
-		while (ndone < 1)
-			pthread_cond_wait(&cv, &mu);
-		pthread_mutex_unlock(&mu);
-	}
+	if (st == CORO_PARKED)
+		coro_fixture_wait(1);
 	coro_free(c->co);
 	return st == CORO_PARKED;
 }
@@ -214,7 +195,6 @@ setup(void)
 {
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
-	char err[128];
 
 	ck_assert_int_eq(http_global_init(), 0);
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -226,8 +206,7 @@ setup(void)
 	getsockname(lfd, (struct sockaddr *)&a, &al);
 	port = ntohs(a.sin_port);
 	pthread_create(&srv, NULL, serve, NULL);
-	ck_assert_int_eq(evloop_start(err, sizeof(err)), 0);
-	ck_assert_int_eq(coro_resumers_start(2, done), 0);
+	coro_fixture_start();
 }
 
 static void
