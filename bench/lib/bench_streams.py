@@ -7,8 +7,9 @@ streams at -r per second and measures every stamp's delay from the mock's
 send to its own read.  The same client straight at the mock is the
 baseline.  Reported: the delay percentiles, the streams that got every
 event, chat2api's RSS before, with the streams open and after (per stream,
-round 1 on threads that never served a request = cold, round 2 on the same
-threads = warm), and the CPU time of each party per streamed event.
+round 1 in processes that never served a stream = cold, round 2 in the same
+processes, on memory the first round gave back = warm), and the CPU time of
+each party per streamed event.
 Prints a markdown report on stdout, progress on stderr.
 """
 
@@ -177,7 +178,7 @@ def report(args, res):
     P()
     for r in res["rounds"]:
         st = r.get("stacks") or [0]
-        P("- %s: worker stacks touched (Rss of the %d KiB mappings, %d threads): median %d kB, "
+        P("- %s: stacks touched (Rss of the %d KiB mappings: coroutines' and threads', %d): median %d kB, "
           "max %d kB" % (r["name"], WORKER_STACK >> 10, len(st), st[len(st) // 2], st[-1]))
     P()
     P("CPU time per streamed event (µs; events = the stamped deltas the client received; "
