@@ -140,6 +140,12 @@ start(void *arg)
 		tick.fn = on_tick;
 		curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 		curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+		/*
+		 * One connection per answer, as on a thread: no HTTP/2
+		 * multiplexing of different accounts' chats on one
+		 * connection, which no browser would do.
+		 */
+		curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
 	}
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, (char *)x);
 	if ((mc = curl_multi_add_handle(multi, x->h)) != CURLM_OK) {
