@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,9 +57,15 @@ struct rctx {
 	struct rctx		*next;
 };
 
+/* Nothing parked this long after streams: their memory goes back. */
+#define TRIM_IDLE_MS	10000
+
 static pthread_mutex_t	 pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rctx	*pool;
 static long		 pool_n;
+static atomic_int	 parked_since_trim;
+static struct evloop_timer trim_timer;
+static struct evloop_job trim_job;
 
 struct worker {
 	pthread_t		 tid;
@@ -200,6 +207,7 @@ park_prepare(void *u)
 	if (framed_take(&c->fo, &c->fr) < 0)
 		return -1;
 	c->parked = 1;
+	atomic_store(&parked_since_trim, 1);
 	c->r.io = &io_framed;
 	c->r.io_ctx = &c->fo;
 	return 0;
@@ -313,6 +321,29 @@ rctx_drain_pool(void)
 	}
 	pool_n = 0;
 	pthread_mutex_unlock(&pool_mu);
+}
+
+/*
+ * The loop thread, every TRIM_IDLE_MS: once streams have come and gone
+ * and none is parked, malloc's free pages go back to the system (a burst
+ * of 2,000 streams would otherwise keep ~100 MB for good).  Not after
+ * every stream: that tripled the CPU per event (BENCHMARKS.md §20).
+ */
+static void
+trim_tick(void *arg)
+{
+	(void)arg;
+	if (coro_in_flight() == 0 && atomic_exchange(&parked_since_trim, 0))
+		malloc_trim(0);
+	evloop_timer_set(&trim_timer, TRIM_IDLE_MS);
+}
+
+static void
+trim_start(void *arg)
+{
+	(void)arg;
+	trim_timer.fn = trim_tick;
+	evloop_timer_set(&trim_timer, TRIM_IDLE_MS);
 }
 
 /* The request, on its coroutine, to its end. */
@@ -435,7 +466,8 @@ server_run_fcgi(const struct config *cfg, struct store *st, int listen_fd)
 		log_warn("cannot start resume threads: streams will hold a "
 		    "thread each");
 		evloop_stop();
-	}
+	} else
+		evloop_post(&trim_job, trim_start, NULL);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, WORKER_STACK);
 	for (i = 0; i < nthreads; i++) {

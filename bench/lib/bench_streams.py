@@ -176,6 +176,9 @@ def report(args, res):
             (r["peak_rss"] - r["before"]) / args.streams, d["arenas"], d["heap"],
             d["stacks"], d["other anon"]))
     P()
+    if "idle_rss" in res:
+        P("- %d s after the last round, with no stream open: %d kB (%d kB at the start)" % (
+            args.idle_after, res["idle_rss"], res["start_rss"]))
     for r in res["rounds"]:
         st = r.get("stacks") or [0]
         P("- %s: stacks touched (Rss of the %d KiB mappings: coroutines' and threads', %d): median %d kB, "
@@ -212,6 +215,8 @@ def main():
                     help="KEY=VALUE for chat2api (e.g. MALLOC_ARENA_MAX=1)")
     ap.add_argument("--nginx-defaults", action="store_true",
                     help="nginx without deploy/nginx/streams.conf (worker_connections 1024)")
+    ap.add_argument("--idle-after", type=int, default=12,
+                    help="RSS this many seconds after the last round (0: not)")
     ap.add_argument("--json", help="write the raw results there")
     args = ap.parse_args()
     if not 1 <= args.events <= 48:
@@ -263,6 +268,12 @@ def main():
                 r["client"], before, r.get("open_rss", 0), r["after"]))
             res["rounds"].append(r)
             before, sm_before = r["after"], smaps_total(app_pids(fe))
+        if args.idle_after > 0:
+            # chat2api gives freed memory back once nothing is parked
+            time.sleep(args.idle_after)
+            res["idle_rss"] = sum(rss_kb(p).get("VmRSS", 0) for p in app_pids(fe))
+            res["start_rss"] = res["rounds"][0]["before"] if res["rounds"] else 0
+            log("RSS %d s after the last round: %d kB" % (args.idle_after, res["idle_rss"]))
     except Exception:
         if ws:
             log(ws.log_tails())
