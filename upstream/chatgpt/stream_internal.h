@@ -50,7 +50,6 @@ struct cgs_doc {
 struct chatgpt_stream {
 	struct chat_sink		 sink;
 	struct chatgpt_stream_opts	 o;
-	json_tokener			*tok;
 	struct jpatch			 jp;
 
 	struct cgs_doc			 docs[CGS_MAX_DOCS];
