@@ -293,6 +293,40 @@ coro_park(void (*start)(void *), void *arg)
 	return 0;
 }
 
+struct nap {
+	struct coro		*co;
+	struct evloop_timer	 t;
+	long			 ms;
+};
+
+static void
+nap_over(void *arg)
+{
+	coro_wake(((struct nap *)arg)->co);
+}
+
+/* The loop thread; the nap lives on the parked coroutine's stack. */
+static void
+nap_start(void *arg)
+{
+	struct nap *n = arg;
+
+	n->t.fn = nap_over;
+	n->t.arg = n;
+	evloop_timer_set(&n->t, n->ms);
+}
+
+int
+coro_sleep(long ms)
+{
+	struct nap n;
+
+	memset(&n, 0, sizeof(n));
+	n.co = current;
+	n.ms = ms;
+	return coro_park(nap_start, &n);
+}
+
 /* The loop thread: the coroutine is off every thread now. */
 static void
 park_go(void *arg)
@@ -345,6 +379,7 @@ static void *
 resumer_main(void *arg)
 {
 	struct coro *co;
+	enum coro_state st;
 
 	(void)arg;
 	for (;;) {
@@ -358,9 +393,11 @@ resumer_main(void *arg)
 		if ((rq_head = co->next) == NULL)
 			rq_tail = NULL;
 		pthread_mutex_unlock(&rq_mu);
-		if (switch_in(co) == CORO_DONE)
-			rq_done(co, co->arg);
+		st = switch_in(co);
+		/* parked again, switch_in() counted it anew */
 		atomic_fetch_sub(&in_flight, 1);
+		if (st == CORO_DONE)
+			rq_done(co, co->arg);
 	}
 }
 

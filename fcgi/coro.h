@@ -79,6 +79,12 @@ int		 coro_parkable(void);
  * happened: do the work on this thread).
  */
 int		 coro_park(void (*start)(void *), void *arg);
+/*
+ * Parks the running coroutine for ms on a loop timer (a poller between
+ * two polls holds no thread).  0 once it woke; -1 when it could not
+ * park (then nothing waited: sleep on this thread).
+ */
+int		 coro_sleep(long ms);
 /* From the loop thread: the parked coroutine may continue. */
 void		 coro_wake(struct coro *);
 /* The client side of co's request, for a parked transfer's pacing. */

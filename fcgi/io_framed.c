@@ -231,7 +231,7 @@ framed_take(struct framed *f, FCGX_Request *fr)
 	int fl;
 
 	if (f->fr == fr && fr->out == NULL)
-		return 0;	/* parked before: ours already */
+		return f->fd >= 0 ? 0 : -1;	/* parked before; -1: ended */
 	if (fr->out == NULL || fr->in == NULL || fr->ipcFd < 0 ||
 	    FCGX_FFlush(fr->out) < 0 || FCGX_GetError(fr->out) != 0)
 		return -1;

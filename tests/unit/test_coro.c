@@ -276,6 +276,47 @@ START_TEST(parked_stack_pages_are_given_back)
 END_TEST
 #endif
 
+struct napper {
+	long	ran_on, woke_on;
+	long	slept_ms;
+	int	rc;
+};
+
+static void
+nap_body(void *arg)
+{
+	struct napper *n = arg;
+	long long t0 = evloop_now_ms();
+
+	n->ran_on = tid();
+	n->rc = coro_sleep(60);
+	n->slept_ms = (long)(evloop_now_ms() - t0);
+	n->woke_on = tid();
+}
+
+START_TEST(a_nap_parks_on_a_timer)
+{
+	struct coro *co = coro_new();
+	struct probe p;
+	struct napper n;
+
+	memset(&p, 0, sizeof(p));
+	memset(&n, 0, sizeof(n));
+	coro_set_ops(co, &ops, &p);
+	ck_assert_int_eq(coro_run(co, nap_body, &n), CORO_PARKED);
+	coro_fixture_wait(1);
+	ck_assert_int_eq(n.rc, 0);
+	ck_assert_int_ge(n.slept_ms, 60);
+	ck_assert_int_eq(n.ran_on, tid());
+	ck_assert_int_ne(n.woke_on, tid());
+	ck_assert_int_eq(p.armed, 1);
+	ck_assert_int_eq(p.disarmed, 1);
+	coro_free(co);
+	/* off a coroutine nothing parks: the caller sleeps itself */
+	ck_assert_int_eq(coro_sleep(10), -1);
+}
+END_TEST
+
 static Suite *
 coro_suite(void)
 {
@@ -289,6 +330,7 @@ coro_suite(void)
 	tcase_add_test(tc, nothing_parks_without_ops);
 	tcase_add_test(tc, a_thousand_parked_at_once);
 	tcase_add_test(tc, locals_belong_to_their_coroutine);
+	tcase_add_test(tc, a_nap_parks_on_a_timer);
 #if !defined(__SANITIZE_ADDRESS__)
 	tcase_add_test(tc, parked_stack_pages_are_given_back);
 #endif

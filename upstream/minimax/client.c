@@ -27,25 +27,38 @@
 #include <time.h>
 
 #include "fcgi/buf.h"
+#include "fcgi/coro.h"
 #include "fcgi/log.h"
 #include "upstream/minimax/internal.h"
 #include "upstream/minimax/poll.h"
 #include "upstream/minimax/prompt.h"
 
 #define MM_IDLE_STEP_MS		50	/* between two idle() calls */
+#define MM_PARK_MIN_MS		100	/* shorter waits stay on the thread */
 #define MM_POLL_TIMEOUT_MS	10000	/* one get_chat_detail */
 #define MM_POLL_RETRIES		3	/* failed polls in a row tolerated */
 #define MM_DELETE_TRIES		3
 #define MM_DELETE_WAIT_MS	2000	/* "chat is running": again later */
 #define MM_RUNNING		"chat is running"
 
-/* Sleeps ms, calling idle (if any) in between; non-zero: it said stop. */
+/*
+ * Sleeps ms, calling idle (if any) in between; non-zero: it said stop.
+ * On a coroutine the wait parks (fcgi/coro.h): an answer being polled
+ * holds a thread only while a poll is in flight, and a client that
+ * leaves meanwhile is seen by the loop and by idle() after it.
+ */
 static int
 wait_ms(long ms, int (*idle)(void *), void *ctx)
 {
 	struct timespec t0, ts;
 	long left;
 
+	if (ms >= MM_PARK_MIN_MS && coro_parkable()) {
+		if (idle != NULL && idle(ctx) != 0)
+			return 1;
+		if (coro_sleep(ms) == 0)
+			return idle != NULL && idle(ctx) != 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (idle != NULL && idle(ctx) != 0)
