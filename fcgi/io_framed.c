@@ -26,6 +26,8 @@
 /* Parked: past HIGH the upstream transfer pauses, below LOW it goes on. */
 #define FR_HIGH		(256 * 1024)
 #define FR_LOW		(64 * 1024)
+/* A buffer up to this size is freed whenever it empties on the loop. */
+#define FR_KEEP_CAP	4096
 /* On a thread, a flush waits this long for a socket with no room. */
 #define FR_BLOCK_MS	120000
 
@@ -117,8 +119,12 @@ try_send(struct framed *f)
 		f->off += (size_t)n;
 	}
 	f->off = f->len = 0;
-	/* a parked stream idles between events: no buffer meanwhile */
-	if (f->loop) {
+	/*
+	 * A parked stream idles between its small events: no buffer
+	 * meanwhile.  A big transfer (the gateway's assets) keeps its own
+	 * instead of a malloc and a free per read.
+	 */
+	if (f->loop && f->cap <= FR_KEEP_CAP) {
 		free(f->buf);
 		f->buf = NULL;
 		f->cap = 0;
