@@ -23,9 +23,13 @@
 #define FR_END_REQUEST	3
 #define FR_STDOUT	6
 #define FR_MAX_CONTENT	65528	/* of 65535, kept a multiple of 8 */
-/* Parked: past HIGH the upstream transfer pauses, below LOW it goes on. */
-#define FR_HIGH		(256 * 1024)
-#define FR_LOW		(64 * 1024)
+/*
+ * Parked: past HIGH the upstream transfer pauses, below LOW it goes on.
+ * Low enough that thousands of slow readers of big answers (the
+ * gateway's assets, read 64 KiB at a time) stay ~128 KiB each.
+ */
+#define FR_HIGH		(64 * 1024)
+#define FR_LOW		(16 * 1024)
 /* A buffer up to this size is freed whenever it empties on the loop. */
 #define FR_KEEP_CAP	4096
 /* On a thread, a flush waits this long for a socket with no room. */
