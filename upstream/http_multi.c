@@ -22,7 +22,6 @@ struct hm_xfer {
 
 struct hm_sock {
 	struct evloop_watch	 w;
-	curl_socket_t		 s;
 };
 
 static CURLM			*multi;
@@ -112,7 +111,6 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *u, void *sockp)
 		return evloop_rewatch(&hs->w, want(what)) < 0 ? -1 : 0;
 	if ((hs = calloc(1, sizeof(*hs))) == NULL)
 		return -1;
-	hs->s = s;
 	hs->w.fd = s;
 	hs->w.cb = sock_ready;
 	if (evloop_watch(&hs->w, want(what)) < 0) {
