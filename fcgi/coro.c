@@ -289,7 +289,8 @@ coro_park(void (*start)(void *), void *arg)
 	co->phase = CO_PARKING;
 	trim_stack(co);
 	to_sched(co, 0);
-	co->ops->resumed(co->ops_ctx);
+	if (co->ops->resumed != NULL)
+		co->ops->resumed(co->ops_ctx);
 	return 0;
 }
 

@@ -32,7 +32,7 @@ struct coro_park_ops {
 	int	(*prepare)(void *);	/* -1: this request cannot park */
 	void	(*arm)(void *);
 	void	(*disarm)(void *);
-	void	(*resumed)(void *);
+	void	(*resumed)(void *);	/* may be NULL */
 	/* 1 while the client side cannot take more output */
 	int	(*congested)(void *);
 	/* fn(arg) once it can again (on the loop thread); NULL: cancel */

@@ -64,15 +64,14 @@ fcgi_read(struct req *r, char *buf, size_t len)
  * Once the body is read, a readable socket whose peek returns 0 is a
  * hang-up.
  */
-static int
-fcgi_gone(struct req *r, int timeout_ms)
+int
+io_conn_gone(int fd, int timeout_ms)
 {
-	FCGX_Request *fr = r->io_ctx;
-	struct pollfd pfd = { .fd = fr->ipcFd, .events = POLLIN | POLLRDHUP };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
 	char c;
 	int rc;
 
-	if (fr->ipcFd < 0)
+	if (fd < 0)
 		return 1;
 	do
 		rc = poll(&pfd, 1, timeout_ms);
@@ -81,9 +80,17 @@ fcgi_gone(struct req *r, int timeout_ms)
 		return 0;
 	if (pfd.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))
 		return 1;
-	if (recv(fr->ipcFd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+	if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
 		return 1;
 	return 0;
+}
+
+static int
+fcgi_gone(struct req *r, int timeout_ms)
+{
+	FCGX_Request *fr = r->io_ctx;
+
+	return io_conn_gone(fr->ipcFd, timeout_ms);
 }
 
 const struct req_io io_fcgi = {

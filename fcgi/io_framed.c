@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fcgi/io.h"
 #include "fcgi/io_framed.h"
 #include "fcgi/log.h"
 
@@ -211,23 +212,11 @@ static int
 fr_gone(struct req *r, int timeout_ms)
 {
 	struct framed *f = r->io_ctx;
-	struct pollfd p = { .fd = f->fd, .events = POLLIN | POLLRDHUP };
-	char c;
-	int rc;
 
-	if (f->gone || f->fd < 0)
+	if (f->gone)
 		return 1;
-	if (f->loop)
-		timeout_ms = 0;
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc <= 0)
-		return 0;
-	if ((p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL)) ||
-	    recv(f->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-		return f->gone = 1;
-	return 0;
+	/* the loop never waits */
+	return f->gone = io_conn_gone(f->fd, f->loop ? 0 : timeout_ms);
 }
 
 const struct req_io io_framed = {

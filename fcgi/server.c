@@ -53,7 +53,6 @@ struct rctx {
 	struct framed		 fo;
 	struct coro		*co;
 	int			 parked;	/* writes through fo now */
-	int			 listen_fd;
 	struct rctx		*next;
 };
 
@@ -225,12 +224,6 @@ park_disarm(void *u)
 	framed_disarm(&((struct rctx *)u)->fo);
 }
 
-static void
-park_resumed(void *u)
-{
-	(void)u;
-}
-
 static int
 park_congested(void *u)
 {
@@ -244,7 +237,7 @@ park_on_drain(void *u, void (*fn)(void *), void *arg)
 }
 
 static const struct coro_park_ops park_ops = {
-	park_prepare, park_arm, park_disarm, park_resumed, park_congested,
+	park_prepare, park_arm, park_disarm, NULL, park_congested,
 	park_on_drain
 };
 
@@ -264,15 +257,10 @@ rctx_get(int listen_fd)
 {
 	struct rctx *c;
 
+	/* one listening socket per process: every context fits */
 	pthread_mutex_lock(&pool_mu);
-	for (c = pool; c != NULL; c = c->next)
-		if (c->listen_fd == listen_fd)
-			break;
-	if (c != NULL) {
-		struct rctx **pp;
-		for (pp = &pool; *pp != c; pp = &(*pp)->next)
-			;
-		*pp = c->next;
+	if ((c = pool) != NULL) {
+		pool = c->next;
 		pool_n--;
 	}
 	pthread_mutex_unlock(&pool_mu);
@@ -287,7 +275,6 @@ rctx_get(int listen_fd)
 	}
 	arena_init(&c->arena, 0);
 	framed_free(&c->fo);
-	c->listen_fd = listen_fd;
 	/* without a coroutine the request runs on its thread, unparked */
 	if ((c->co = coro_new()) != NULL)
 		coro_set_ops(c->co, &park_ops, c);
