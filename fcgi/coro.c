@@ -197,6 +197,7 @@ entry(unsigned hi, unsigned lo)
 }
 
 static void park_go(void *);
+static void trim_stack(struct coro *);
 
 /* On the thread: into co until it returns or parks. */
 static enum coro_state
@@ -217,6 +218,7 @@ switch_in(struct coro *co)
 	current = prev;
 	if (co->phase == CO_PARKING) {
 		co->phase = CO_PARKED;
+		trim_stack(co);
 		atomic_fetch_add(&in_flight, 1);
 		/* only now, off its stack, may the loop see it */
 		evloop_post(&co->job, park_go, co);
@@ -250,25 +252,26 @@ coro_parkable(void)
 }
 
 /*
- * The pages of the stack below the one in use now are dead while it is
- * parked: give them back (a parked stream would otherwise keep the
- * deepest stack its set-up ever reached).
+ * On the thread, once co parked: its stack below the saved stack pointer
+ * is dead until it resumes, so those pages go back to the system rather
+ * than stay resident for the whole stream (BENCHMARKS.md §20).  Not
+ * under ASan, which keeps its own books on the stack.
  */
 static void
 trim_stack(struct coro *co)
 {
-#if !CORO_ASAN
-	char here;
+#if !CORO_ASAN && (defined(__x86_64__) || defined(__aarch64__))
 	uintptr_t lo = (uintptr_t)(co->map + CORO_GUARD);
-	uintptr_t sp = (uintptr_t)&here;
-	long pg = sysconf(_SC_PAGESIZE);
-	/*
-	 * Only madvise's own return address (and a red zone) must survive
-	 * below &here; what runs after it may fault in fresh pages.
-	 */
-	uintptr_t end = (sp - 512) & ~((uintptr_t)pg - 1);
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+#if defined(__x86_64__)
+	uintptr_t sp = (uintptr_t)co->ctx.uc_mcontext.gregs[REG_RSP];
+#else
+	uintptr_t sp = (uintptr_t)co->ctx.uc_mcontext.sp;
+#endif
+	/* the page holding sp stays: the frames above it are live */
+	uintptr_t end = sp & ~(pg - 1);
 
-	if (end > lo)
+	if (end > lo && end <= lo + CORO_STACK)
 		madvise((void *)lo, end - lo, MADV_DONTNEED);
 #else
 	(void)co;
@@ -287,7 +290,6 @@ coro_park(void (*start)(void *), void *arg)
 	co->start = start;
 	co->start_arg = arg;
 	co->phase = CO_PARKING;
-	trim_stack(co);
 	to_sched(co, 0);
 	if (co->ops->resumed != NULL)
 		co->ops->resumed(co->ops_ctx);

@@ -1,8 +1,10 @@
 /*
  * skim_oracle.h - the property skim.c promises (skim.h): whatever
  * skim_parse() accepts, json-c's strict tokener accepts too, and the kept
- * tree equals json-c's tree pruned by the same spec.  Shared by the unit
- * test (fixed and mutated inputs) and the libFuzzer driver.
+ * tree equals json-c's tree pruned by the same spec, which is also what
+ * skim_prune() keeps of json-c's whole tree (compacted by jv_compact() or
+ * not).  Shared by the unit test (fixed and mutated inputs) and the
+ * libFuzzer driver.
  */
 #ifndef FUZZ_SKIM_ORACLE_H
 #define FUZZ_SKIM_ORACLE_H
@@ -14,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "upstream/chatgpt/skim.h"
+#include "upstream/jv.h"
 
 /* A spec shaped like the stream decoder's, with whole and pruned parts. */
 static const struct skim_key	 oracle_k_leaf[] = {
@@ -111,6 +114,17 @@ oracle_check(const char *d, size_t n, const struct skim_spec *sp,
 	if (strcmp(oracle_text(want), oracle_text(got)) != 0)
 		*why = "skim's tree differs from json-c's";
 	json_object_put(want);
+	/* skim_prune() on json-c's whole tree keeps the same, compacted
+	 * or not */
+	if (*why == NULL) {
+		skim_prune(ref, sp);
+		if (strcmp(oracle_text(ref), oracle_text(got)) != 0)
+			*why = "skim_prune's tree differs from skim_parse's";
+		jv_compact(ref);
+		if (*why == NULL &&
+		    strcmp(oracle_text(ref), oracle_text(got)) != 0)
+			*why = "a compacted tree prints differently";
+	}
 	json_object_put(ref);
 	json_object_put(got);
 	return *why == NULL ? rc : -2;

@@ -73,6 +73,70 @@ START_TEST(skipped_deltas)
 }
 END_TEST
 
+/*
+ * What a parked stream keeps of its documents: the user's echo goes (its
+ * deltas with it, not counted as skipped), the members the conversion
+ * never reads go (a delta into one is skipped), in both parsers.
+ */
+START_TEST(documents_kept_small)
+{
+	for (int k = 0; k < 2; k++) {
+		struct chatgpt_stream_opts	 o = { .json_only = k };
+		struct dec			 d;
+
+		dec_open(&d, &o);
+		ck_assert_int_eq(feed(&d, "delta_encoding", "\"v1\""),
+		    CGS_OK);
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":\"\",\"o\":"
+		    "\"add\",\"v\":{\"message\":{\"id\":\"u\",\"author\":"
+		    "{\"role\":\"user\"},\"status\":\"in_progress\","
+		    "\"content\":{\"content_type\":\"text\",\"parts\":"
+		    "[\"hi\"]}},\"conversation_id\":\"k\"},\"c\":0}"),
+		    CGS_OK);
+		/* were the echo kept, this would make it an answer */
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":"
+		    "\"/message/author/role\",\"o\":\"replace\","
+		    "\"v\":\"assistant\"}"), CGS_OK);
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":"
+		    "\"/message/content/parts/0\",\"o\":\"append\","
+		    "\"v\":\" there\"}"), CGS_OK);
+		ck_assert_uint_eq(chatgpt_stream_skipped(d.st), 0);
+		ck_assert_int_eq(feed(&d, "delta", "{\"v\":{\"message\":"
+		    "{\"id\":\"a\",\"author\":{\"role\":\"assistant\","
+		    "\"metadata\":{}},\"status\":\"in_progress\","
+		    "\"weight\":1.0,\"content\":{\"content_type\":"
+		    "\"text\",\"parts\":[\"\"]},\"metadata\":{"
+		    "\"model_slug\":\"m\",\"citations\":[]}},"
+		    "\"conversation_id\":\"k\",\"error\":null},\"c\":1}"),
+		    CGS_OK);
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":"
+		    "\"/message/content/parts/0\",\"o\":\"append\","
+		    "\"v\":\"A\"}"), CGS_OK);
+		/* members the conversion never reads are gone */
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":"
+		    "\"/message/metadata/model_slug/x\",\"o\":\"add\","
+		    "\"v\":\"n\"}"), CGS_OK);
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":"
+		    "\"/message/author/metadata/x\",\"o\":\"add\","
+		    "\"v\":2}"), CGS_OK);
+		ck_assert_uint_eq(chatgpt_stream_skipped(d.st), 2);
+		/* ...and those it reads still patch */
+		ck_assert_int_eq(feed(&d, "delta", "{\"p\":\"\",\"o\":"
+		    "\"patch\",\"v\":[{\"p\":\"/message/content/parts/0\","
+		    "\"o\":\"append\",\"v\":\"B\"},{\"p\":"
+		    "\"/message/status\",\"o\":\"replace\",\"v\":"
+		    "\"finished_successfully\"},{\"p\":\"/message/end_turn\","
+		    "\"o\":\"replace\",\"v\":true},{\"p\":"
+		    "\"/message/metadata\","
+		    "\"o\":\"append\",\"v\":{\"finish_details\":{\"type\":"
+		    "\"stop\"}}}]}"), CGS_OK);
+		log_is(&d, "role assistant\ntext \"A\"\ntext \"B\"\n"
+		    "finish stop\n");
+		dec_close(&d);
+	}
+}
+END_TEST
+
 START_TEST(images_direct)
 {
 	struct dec			 d;
@@ -320,6 +384,7 @@ chatgpt_stream_content_suite(void)
 
 	tcase_add_test(td, delta_encoding_object);
 	tcase_add_test(td, skipped_deltas);
+	tcase_add_test(td, documents_kept_small);
 	tcase_add_test(td, images_direct);
 	tcase_add_test(td, image_url_escaped);
 	tcase_add_test(td, sandbox_links);

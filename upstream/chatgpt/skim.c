@@ -492,3 +492,34 @@ skim_parse(const char *d, size_t n, const struct skim_spec *spec,
 	}
 	return rc;
 }
+
+static void
+prune(json_object *o, const struct skim_spec *sp, int depth)
+{
+	const struct skim_key	*kk;
+	size_t			 i, n;
+
+	if (sp == NULL || depth > SKIM_MAX_DEPTH)
+		return;
+	if (json_object_is_type(o, json_type_array)) {
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			prune(json_object_array_get_idx(o, i), sp->elem,
+			    depth + 1);
+	} else if (json_object_is_type(o, json_type_object)) {
+		/* json-c's foreach reads the next member first: the current
+		 * one may go */
+		json_object_object_foreach(o, key, v) {
+			if ((kk = find_key(sp, key, strlen(key))) == NULL)
+				json_object_object_del(o, key);
+			else
+				prune(v, kk->spec, depth + 1);
+		}
+	}
+}
+
+void
+skim_prune(json_object *o, const struct skim_spec *spec)
+{
+	prune(o, spec, 0);
+}

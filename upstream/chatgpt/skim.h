@@ -64,6 +64,13 @@ enum skim_rc	 skim_parse(const char *d, size_t n,
 		    const struct skim_spec *spec, char **scratch,
 		    size_t *cap, json_object **out);
 
+/*
+ * Drops from the tree o what spec does not keep, as skim_parse() would
+ * not have built it: for a tree parsed whole and kept, e.g. a document
+ * later deltas patch.  A NULL spec keeps o whole.
+ */
+void		 skim_prune(json_object *o, const struct skim_spec *spec);
+
 /* JSON whitespace from d[i] on: the index of the next other byte. */
 size_t		 skim_ws(const char *d, size_t n, size_t i);
 

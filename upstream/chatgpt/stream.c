@@ -79,6 +79,12 @@ static const struct skim_key	 sk_msg[] = {
 static const struct skim_spec	 sp_msg = SKIM_SPEC(sk_msg, NULL);
 static const struct skim_spec	 sp_mod = SKIM_SPEC(sk_blocked, NULL);
 
+/* What cgs_convert() reads of a v1 document (stream_v1.c prunes to it). */
+static const struct skim_key	 sk_doc[] = {
+	{ "message", &sp_msg }, { "conversation_id", NULL },
+	{ "error", NULL } };
+const struct skim_spec		 cgs_doc_spec = SKIM_SPEC(sk_doc, NULL);
+
 static const struct skim_key	 sk_event[] = {
 	{ "message", &sp_msg }, { "conversation_id", NULL },
 	{ "error", NULL }, { "type", NULL },

@@ -519,8 +519,12 @@ cgs_convert(struct chatgpt_stream *s, json_object *doc)
 		tool = false;
 	else if (cgs_streq(role, "tool"))
 		tool = true;
-	else
-		return CGS_OK;	/* user, system, unknown */
+	else {
+		/* user, system, unknown; the first two never will be */
+		s->unread = cgs_streq(role, "user") ||
+		    cgs_streq(role, "system");
+		return CGS_OK;
+	}
 	status = cgs_cstr(s, jv_get(msg, "status"));
 	in_prog = cgs_streq(status, "in_progress");
 	fin = status != NULL && strncmp(status, "finished", 8) == 0;

@@ -41,6 +41,8 @@ struct cgs_msg {
 
 struct cgs_doc {
 	bool		 live;
+	bool		 unread;	/* a user or system message: no tree,
+					 * its deltas are ignored */
 	long		 c;
 	json_object	*doc;
 	size_t		 bytes;		/* event bytes that built it */
@@ -73,6 +75,10 @@ struct chatgpt_stream {
 	char				*pend;		/* pending output */
 	size_t				 plen, pcap;
 	enum chan			 pch;
+
+	bool				 unread;	/* cgs_convert(): the
+							 * message is not
+							 * answered */
 
 	char				*conv_id;
 	char				*meta_id;
@@ -125,6 +131,10 @@ enum chatgpt_stream_err	cgs_msg_state(struct chatgpt_stream *s, const char *id,
 enum chatgpt_stream_err	cgs_meta(struct chatgpt_stream *s, const char *id);
 enum chatgpt_stream_err	cgs_note_conv(struct chatgpt_stream *s,
 	    json_object *doc);
+
+/* stream.c */
+struct skim_spec;
+extern const struct skim_spec	cgs_doc_spec;
 
 /* stream_convert.c */
 enum chatgpt_stream_err	cgs_convert(struct chatgpt_stream *s, json_object *doc);

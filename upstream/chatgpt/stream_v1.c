@@ -81,6 +81,27 @@ doc_slot(struct chatgpt_stream *s, long c)
 	return d;
 }
 
+/*
+ * The conversion of document d.  The echo of the user's message (and a
+ * system message) stays in the stream for good but is never answered:
+ * its tree goes, and so do the deltas that patch it (a parked stream
+ * keeps ~5 kB less, BENCHMARKS.md §20).
+ */
+static enum chatgpt_stream_err
+doc_convert(struct chatgpt_stream *s, struct cgs_doc *d)
+{
+	enum chatgpt_stream_err	 rc;
+
+	s->unread = false;
+	rc = cgs_convert(s, d->doc);
+	if (s->unread) {
+		json_object_put(d->doc);
+		d->doc = NULL;
+		d->unread = true;
+	}
+	return rc;
+}
+
 static enum chatgpt_stream_err
 doc_account(struct chatgpt_stream *s, struct cgs_doc *d, size_t n)
 {
@@ -105,6 +126,8 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 	enum jp_err		 e;
 
 	d = doc_find(s, s->cur_c);
+	if (d != NULL && d->unread)
+		return CGS_OK;
 	root = d != NULL ? d->doc : NULL;
 	if (line != NULL)
 		e = jp_line(&s->jp, &root, line);
@@ -133,7 +156,7 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 		return CGS_OK;
 	if ((rc = doc_account(s, d, evlen)) != CGS_OK)
 		return rc;
-	return cgs_convert(s, d->doc);
+	return doc_convert(s, d);
 }
 
 /* One v1 delta line. */
@@ -165,10 +188,15 @@ cgs_delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 			json_object_put(d->doc);
 			s->doc_bytes -= d->bytes;
 			d->bytes = 0;
+			d->unread = false;
+			/* kept for the stream's life: only what is read, in
+			 * tables no larger than their members */
 			d->doc = json_object_get(jv);
+			skim_prune(d->doc, &cgs_doc_spec);
+			jv_compact(d->doc);
 			if ((rc = doc_account(s, d, evlen)) != CGS_OK)
 				return rc;
-			return cgs_convert(s, d->doc);
+			return doc_convert(s, d);
 		}
 	}
 	return patch_current(s, o, NULL, NULL, evlen);
