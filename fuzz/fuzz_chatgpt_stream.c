@@ -389,6 +389,7 @@ derive_old(const struct evlist *in, struct evlist *out)
 {
 	json_object	*docs[CGS_MAX_DOCS] = { NULL };
 	long		 cs[CGS_MAX_DOCS];
+	bool		 unread[CGS_MAX_DOCS] = { false };
 	size_t		 ndocs = 0, cur = 0;
 	struct jpatch	 jp;
 	bool		 v1 = false, ok = true;
@@ -476,6 +477,7 @@ derive_old(const struct evlist *in, struct evlist *out)
 			    jstr_is(op, "add") || jstr_is(op, "replace"))) {
 				json_object_put(docs[cur]);
 				docs[cur] = json_object_get(v);
+				unread[cur] = false;
 				goto emit;
 			}
 		} else if (ndocs == 0) {
@@ -483,11 +485,24 @@ derive_old(const struct evlist *in, struct evlist *out)
 			ndocs = 1;
 			cur = 0;
 		}
+		/* the decoder drops a user or system message and ignores its
+		 * deltas; a snapshot of it could read otherwise */
+		if (unread[cur])
+			ok = false;
 		if (jp_line(&jp, &docs[cur], o) == JP_ENOMEM)
 			ok = false;
 	emit:
 		d = docs[cur];
 		if (json_object_is_type(d, json_type_object)) {
+			json_object	*m = NULL, *a = NULL, *r = NULL;
+
+			if (json_object_object_get_ex(d, "message", &m) &&
+			    json_object_is_type(m, json_type_object) &&
+			    json_object_object_get_ex(m, "author", &a) &&
+			    json_object_is_type(a, json_type_object) &&
+			    json_object_object_get_ex(a, "role", &r) &&
+			    (jstr_is(r, "user") || jstr_is(r, "system")))
+				unread[cur] = true;
 			if (!json_object_object_get_ex(d, "message", NULL) &&
 			    json_object_object_get_ex(d, "type", NULL))
 				ok = false;

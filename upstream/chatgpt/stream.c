@@ -97,9 +97,9 @@ is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-enum chatgpt_stream_err
-chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
-    const char *data, size_t len)
+static enum chatgpt_stream_err
+event(struct chatgpt_stream *s, const char *name, const char *data,
+    size_t len)
 {
 	enum chatgpt_stream_err	 rc = CGS_OK;
 	json_object		*o = NULL;
@@ -203,6 +203,23 @@ parsed:
 }
 
 enum chatgpt_stream_err
+chatgpt_stream_event(struct chatgpt_stream *s, const char *name,
+    const char *data, size_t len)
+{
+	enum chatgpt_stream_err	 rc = event(s, name, data, len);
+
+	/* the scratch of a large event (a v1 document, an old-format
+	 * snapshot) is not kept while the stream waits for the next */
+	if (s != NULL && s->fbcap > CGS_FBUF_KEEP) {
+		free(s->fbuf);
+		s->fbuf = NULL;
+		s->fbcap = 0;
+		s->fblen = 0;
+	}
+	return rc;
+}
+
+enum chatgpt_stream_err
 chatgpt_stream_end(struct chatgpt_stream *s)
 {
 	if (s == NULL)
@@ -253,16 +270,36 @@ chatgpt_stream_new(struct chatgpt_stream **out,
 	return CGS_OK;
 }
 
+long
+cgs_table_grow(void **tab, size_t *n, size_t size, size_t max)
+{
+	size_t	 old = *n, nn = old < 2 ? 2 : old * 2;
+	char	*t;
+
+	if (old >= max)
+		return -1;
+	if (nn > max)
+		nn = max;
+	if ((t = realloc(*tab, nn * size)) == NULL)
+		return -1;
+	memset(t + old * size, 0, (nn - old) * size);
+	*tab = t;
+	*n = nn;
+	return (long)old;
+}
+
 void
 chatgpt_stream_free(struct chatgpt_stream *s)
 {
 	if (s == NULL)
 		return;
 	jp_free(&s->jp);
-	for (size_t i = 0; i < CGS_MAX_DOCS; i++)
+	for (size_t i = 0; i < s->ndocs; i++)
 		json_object_put(s->docs[i].doc);
-	for (size_t i = 0; i < CGS_MAX_MSGS; i++)
+	for (size_t i = 0; i < s->nmsgs; i++)
 		free(s->msgs[i].id);
+	free(s->docs);
+	free(s->msgs);
 	free(s->pend);
 	free(s->conv_id);
 	free(s->meta_id);

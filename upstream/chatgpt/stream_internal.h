@@ -22,6 +22,7 @@
 #define URL_MAX		4096	/* citation or image URL bytes */
 #define ASSET_ID_MAX	128
 #define SANDBOX_MAX	512	/* bytes of a sandbox path */
+#define CGS_FBUF_KEEP	256	/* scratch kept between events */
 
 enum chan { CH_TEXT = 0, CH_REASON = 1 };
 
@@ -54,10 +55,14 @@ struct chatgpt_stream {
 	struct chatgpt_stream_opts	 o;
 	struct jpatch			 jp;
 
-	struct cgs_doc			 docs[CGS_MAX_DOCS];
+	/* grown on demand up to CGS_MAX_DOCS / CGS_MAX_MSGS: most answers
+	 * need two or three (a parked stream keeps less, §20) */
+	struct cgs_doc			*docs;
+	size_t				 ndocs;
 	long				 cur_c;
 	size_t				 doc_bytes;
-	struct cgs_msg			 msgs[CGS_MAX_MSGS];
+	struct cgs_msg			*msgs;
+	size_t				 nmsgs;
 	unsigned long			 tick;
 
 	enum chatgpt_stream_err		 err;	/* sticky */
@@ -98,6 +103,11 @@ struct fast_line {
 
 enum { FL_P, FL_O, FL_V };
 
+
+/* stream.c */
+/* Room for one more entry in a table of *n (of size each, at most max):
+ * the new entry's index, or -1 when full or out of memory. */
+long	cgs_table_grow(void **tab, size_t *n, size_t size, size_t max);
 
 /* stream_out.c */
 bool	cgs_has(json_object *o, const char *key);

@@ -391,19 +391,29 @@ set_str(char **dst, const char *src)
 enum chatgpt_stream_err
 cgs_msg_state(struct chatgpt_stream *s, const char *id, struct cgs_msg **out)
 {
-	struct cgs_msg	*m, *victim = &s->msgs[0];
+	struct cgs_msg	*m, *victim = NULL;
 	char		*dup;
+	long		 k;
 
-	for (size_t i = 0; i < CGS_MAX_MSGS; i++) {
+	for (size_t i = 0; i < s->nmsgs; i++) {
 		m = &s->msgs[i];
 		if (m->id != NULL && strcmp(m->id, id) == 0) {
 			m->used = ++s->tick;
 			*out = m;
 			return CGS_OK;
 		}
-		if (victim->id != NULL &&
-		    (m->id == NULL || m->used < victim->used))
+		if (victim == NULL || (victim->id != NULL &&
+		    (m->id == NULL || m->used < victim->used)))
 			victim = m;
+	}
+	/* a new entry rather than the least recently used one's, to the
+	 * limit (the table may move: no entry pointer is held here) */
+	if (victim == NULL || victim->id != NULL) {
+		if ((k = cgs_table_grow((void **)&s->msgs, &s->nmsgs,
+		    sizeof(*s->msgs), CGS_MAX_MSGS)) >= 0)
+			victim = &s->msgs[k];
+		else if (s->nmsgs < CGS_MAX_MSGS)
+			return CGS_ENOMEM;
 	}
 	if ((dup = strdup(id)) == NULL)
 		return CGS_ENOMEM;

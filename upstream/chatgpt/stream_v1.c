@@ -50,7 +50,7 @@ cgs_typed(struct chatgpt_stream *s, json_object *o, const char *type)
 static struct cgs_doc *
 doc_find(struct chatgpt_stream *s, long c)
 {
-	for (size_t i = 0; i < CGS_MAX_DOCS; i++)
+	for (size_t i = 0; i < s->ndocs; i++)
 		if (s->docs[i].live && s->docs[i].c == c) {
 			s->docs[i].used = ++s->tick;
 			return &s->docs[i];
@@ -58,20 +58,32 @@ doc_find(struct chatgpt_stream *s, long c)
 	return NULL;
 }
 
-/* A slot for a new document c, dropping the least recently used one. */
+/*
+ * A slot for a new document c: a free one, a new one, or the least
+ * recently used one's.  NULL only when out of memory before any.  (It
+ * may move the table: no other slot pointer is held across it.)
+ */
 static struct cgs_doc *
 doc_slot(struct chatgpt_stream *s, long c)
 {
-	struct cgs_doc	*d = &s->docs[0];
+	struct cgs_doc	*d = NULL;
+	long		 k;
 
-	for (size_t i = 0; i < CGS_MAX_DOCS; i++) {
+	for (size_t i = 0; i < s->ndocs; i++) {
 		if (!s->docs[i].live) {
 			d = &s->docs[i];
 			break;
 		}
-		if (s->docs[i].used < d->used)
+		if (d == NULL || s->docs[i].used < d->used)
 			d = &s->docs[i];
 	}
+	if ((d == NULL || d->live) && (k = cgs_table_grow((void **)&s->docs,
+	    &s->ndocs, sizeof(*s->docs), CGS_MAX_DOCS)) >= 0)
+		d = &s->docs[k];
+	else if (d != NULL && d->live && s->ndocs < CGS_MAX_DOCS)
+		return NULL;	/* out of memory: keep the live ones */
+	if (d == NULL)
+		return NULL;
 	json_object_put(d->doc);
 	s->doc_bytes -= d->bytes;
 	memset(d, 0, sizeof(*d));
@@ -137,8 +149,11 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 		    fl->len[FL_P],
 		    fl->has[FL_O] ? s->fbuf + fl->off[FL_O] : NULL,
 		    fl->len[FL_O], v);
-	if (d == NULL && root != NULL)
-		d = doc_slot(s, s->cur_c);
+	if (d == NULL && root != NULL &&
+	    (d = doc_slot(s, s->cur_c)) == NULL) {
+		json_object_put(root);
+		return CGS_ENOMEM;
+	}
 	if (d != NULL)
 		d->doc = root;
 	switch (e) {
@@ -183,8 +198,9 @@ cgs_delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 		    json_object_get_string_len(jp_) == 0)) &&
 		    (!has_o || cgs_streq(cgs_cstr(s, jo), "add") ||
 		    cgs_streq(cgs_cstr(s, jo), "replace"))) {
-			if ((d = doc_find(s, s->cur_c)) == NULL)
-				d = doc_slot(s, s->cur_c);
+			if ((d = doc_find(s, s->cur_c)) == NULL &&
+			    (d = doc_slot(s, s->cur_c)) == NULL)
+				return CGS_ENOMEM;
 			json_object_put(d->doc);
 			s->doc_bytes -= d->bytes;
 			d->bytes = 0;
