@@ -377,12 +377,14 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	curl_easy_setopt(h, CURLOPT_MAXAGE_CONN, 60L);
 	/*
 	 * A parked stream's events are small and it is one of thousands:
-	 * 2 KiB.  Otherwise 8 KiB instead of 16: threads are many.
+	 * libcurl's least, 1 KiB (a larger event comes in several calls,
+	 * which the SSE parser joins).  Otherwise 8 KiB instead of 16:
+	 * threads are many.
 	 */
 	if (req->on_data != NULL && !nested && coro_parkable())
 		x.parked = coro_self();
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, req->buffer_size ?
-	    req->buffer_size : x.parked != NULL ? 2048L : 8192L);
+	    req->buffer_size : x.parked != NULL ? 1024L : 8192L);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
