@@ -23,9 +23,11 @@
  * event at end of input even without the closing blank line, because some
  * upstreams close the stream right after "data: [DONE]\n".
  *
- * Memory: one growable buffer per parser, reused across events and (after
- * sse_reset) across requests.  Nothing is allocated per line.  Comment lines
- * are skipped without being buffered, so keep-alive pings cost nothing.
+ * Memory: one growable buffer per parser, reused while an event is being
+ * read, and let go when a fed chunk leaves nothing pending (a stream that
+ * waits between events holds none).  Nothing is allocated per line.
+ * Comment lines are skipped without being buffered, so keep-alive pings
+ * cost nothing.
  *
  * A parser is not thread-safe; use one per stream.
  */

@@ -572,6 +572,50 @@ START_TEST(buffer_reuse)
 }
 END_TEST
 
+static enum sse_err
+feed_str(struct sse_parser *p, const char *s)
+{
+	return sse_feed(p, s, strlen(s));
+}
+
+/* Between events a parser holds no buffer; within one it keeps it. */
+START_TEST(no_buffer_between_events)
+{
+	struct sse_parser	 p;
+	struct rec		 r = { 0 };
+
+	sse_init(&p, rec_cb, &r, 0);
+	ck_assert_int_eq(feed_str(&p, "event: a\ndata: one\n\n"), SSE_OK);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_ptr_null(p.buf);
+	/* an event cut mid-line, then between two lines */
+	ck_assert_int_eq(feed_str(&p, "data: tw"), SSE_OK);
+	ck_assert_ptr_nonnull(p.buf);
+	ck_assert_int_eq(feed_str(&p, "o\n"), SSE_OK);
+	ck_assert_ptr_nonnull(p.buf);
+	ck_assert_int_eq(feed_str(&p, "\n"), SSE_OK);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_str_eq(r.ev[1].data, "two");
+	ck_assert_ptr_null(p.buf);
+	/* an empty data field is an event still pending: it is kept */
+	ck_assert_int_eq(feed_str(&p, "event: e\ndata:\n"), SSE_OK);
+	ck_assert_ptr_nonnull(p.buf);
+	ck_assert_int_eq(feed_str(&p, "\n"), SSE_OK);
+	ck_assert_uint_eq(r.n, 3);
+	ck_assert_str_eq(r.ev[2].name, "e");
+	ck_assert_uint_eq(r.ev[2].len, 0);
+	/* a name alone is no event */
+	ck_assert_int_eq(feed_str(&p, "event: x\n"), SSE_OK);
+	ck_assert_int_eq(feed_str(&p, "\n"), SSE_OK);
+	ck_assert_uint_eq(r.n, 3);
+	ck_assert_int_eq(feed_str(&p, "data: z\n\n"), SSE_OK);
+	ck_assert_uint_eq(r.n, 4);
+	ck_assert_str_eq(r.ev[3].name, "message");
+	rec_clear(&r);
+	sse_free(&p);
+}
+END_TEST
+
 static Suite *
 sse_suite(void)
 {
@@ -580,6 +624,7 @@ sse_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, trim);
+	tcase_add_test(tc, no_buffer_between_events);
 	tcase_add_test(tc, whole);
 	tcase_add_test(tc, every_split_point);
 	tcase_add_test(tc, every_pair_of_split_points);
