@@ -270,6 +270,9 @@ static const struct cfg_var cfg_vars[] = {
 	  "600", 1, 86400, "seconds of that window" },
 	{ "CHAT2API_CORS_ORIGIN", NULL, CFG_STR, OFF(cors_origin), "*", 0, 0,
 	  "Access-Control-Allow-Origin value" },
+	{ "CHAT2API_CA_FILE", NULL, CFG_STR, OFF(ca_file), "", 0, 0,
+	  "PEM file of the CAs upstream TLS connections trust (empty: "
+	  "libcurl's default bundle)" },
 
 	{ "MANAGEMENT_SECRET", NULL, CFG_STR, OFF(management_secret), "", 0, 0,
 	  "secret of the management API /v0/management/* (Authorization: "

@@ -126,6 +126,7 @@ struct config {
 	long		 test_clock_skew;	/* s; with test_routes only */
 	long		 map_size;		/* initial LMDB map, bytes */
 	char		*cors_origin;
+	char		*ca_file;		/* upstream TLS; "": default */
 
 	/* management API, request log, metrics (issue 15) */
 	char		*management_secret;	/* "" : /v0/management off */

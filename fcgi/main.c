@@ -154,7 +154,7 @@ main(int argc, char **argv)
 		log_open("stderr", lvl < LOG_LVL_WARN ? lvl : LOG_LVL_WARN, err,
 		    sizeof(err));
 		signal(SIGPIPE, SIG_IGN);
-		if (handlers_init() < 0) {
+		if (handlers_init(&cfg) < 0) {
 			log_error("the HTTP client could not be set up");
 			return 1;
 		}
@@ -191,7 +191,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (handlers_init() < 0) {
+	if (handlers_init(&cfg) < 0) {
 		log_error("the HTTP client could not be set up "
 		    "(curl_global_init failed)");
 		goto out;

@@ -5,7 +5,8 @@
 #include "fcgi/req.h"
 
 /* handlers/init.c: once per process (0 or -1), and per thread at exit */
-int		 handlers_init(void);
+struct config;
+int		 handlers_init(const struct config *);
 void		 handlers_thread_done(void);
 void		 handlers_cleanup(void);
 

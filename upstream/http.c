@@ -11,6 +11,7 @@
 #include "fcgi/evloop.h"
 #include "fcgi/log.h"
 #include "upstream/http_multi.h"
+#include "upstream/http_tls.h"
 #include "upstream/http.h"
 
 #define HTTP_DEFAULT_MAX	(4u << 20)
@@ -367,6 +368,7 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	/* Explicit, so the environment (httpoxy) never picks a proxy. */
 	curl_easy_setopt(h, CURLOPT_PROXY, req->proxy ? req->proxy : "");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	http_tls_apply(h);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);

@@ -89,6 +89,7 @@ import re
 import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -1120,6 +1121,10 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("[chatgpt-mock] %s - %s\n" % (self.address_string(), fmt % args))
 
     def setup(self):
+        if self.server.mock.tls is not None:
+            self.request.settimeout(10)
+            self.request.do_handshake()
+            self.request.settimeout(None)
         super().setup()
         try:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -2480,6 +2485,9 @@ class _Server(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, (ConnectionResetError, BrokenPipeError, TimeoutError)):
             return
+        # a client refusing our certificate (a test of that) is not news
+        if isinstance(exc, ssl.SSLError) or isinstance(exc, OSError) and "SSL" in str(exc):
+            return
         super().handle_error(request, client_address)
 
     daemon_threads = True
@@ -2493,7 +2501,7 @@ class ChatGPTMock:
     handler = Handler       # a site mock (chatgpt_site_mock.py) brings its own
 
     def __init__(self, host="127.0.0.1", port=0, access_tokens=(), refresh_tokens=None, config=None,
-                 verbose=False):
+                 verbose=False, tls=None):
         self.state = MockState(access_tokens, refresh_tokens, config)
         self.verbose = verbose
         self._stopping = threading.Event()
@@ -2501,13 +2509,20 @@ class ChatGPTMock:
         self._conns_lock = threading.Lock()
         self.httpd = _Server((host, port), self.handler)
         self.httpd.mock = self
+        # tls: an ssl.SSLContext (server side); the handshake runs in the
+        # connection's thread, so a client that never finishes it stalls
+        # nobody else
+        self.tls = tls
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True,
+                                                do_handshake_on_connect=False)
         self.host = host
         self.port = self.httpd.server_address[1]
         self._thread = None
 
     @property
     def url(self):
-        return "http://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", self.host, self.port)
 
     def _track(self, conn, add):
         with self._conns_lock:
