@@ -11,7 +11,7 @@
 #
 #   bench/bench-streams.sh [-n STREAMS] [-e EVENTS] [-i INTERVAL_MS]
 #                          [-r OPENED_PER_S] [-p PROCS] [-t THREADS]
-#                          [--rounds N] [-E KEY=VALUE]... [--json FILE]
+#                          [--rounds N] [-E KEY=VALUE]... [--tls] [--json FILE]
 #
 # Defaults: 2,000 streams opened at 500/s, 20 stamped events each, one every
 # 500 ms (4,000 events/s once all are open), 2 processes, 2 rounds (cold,

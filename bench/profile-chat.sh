@@ -3,7 +3,7 @@
 # /v1/chat/completions, behind nginx against bench/fastmock (markdown out):
 #
 #   bench/profile-chat.sh [callgrind] [-n N] [-m sentinel|conversation-only]
-#                         [-e old|v1] [--top ROWS] [-o DIR]
+#                         [-e old|v1] [--top ROWS] [-o DIR] [--tls]
 #       valgrind --tool=callgrind, N sequential non-stream + N stream
 #       requests; instructions per chat request, inclusive and self
 #   bench/profile-chat.sh strace [-n N] [-m ...] [-e ...]

@@ -11,7 +11,6 @@
 #include "fcgi/evloop.h"
 #include "fcgi/log.h"
 #include "upstream/http_multi.h"
-#include "upstream/http_tls.h"
 #include "upstream/http.h"
 
 #define HTTP_DEFAULT_MAX	(4u << 20)
@@ -58,6 +57,7 @@ share_unlock(CURL *h, curl_lock_data d, void *u)
 }
 
 static void key_init(void);
+static char *ca_file;		/* CHAT2API_CA_FILE; NULL: libcurl's */
 
 static void
 easy_destroy(void *p)
@@ -90,6 +90,18 @@ http_global_cleanup(void)
 	if (share != NULL)
 		curl_share_cleanup(share);
 	share = NULL;
+	free(ca_file);
+	ca_file = NULL;
+}
+
+int
+http_ca_file(const char *path)
+{
+	free(ca_file);
+	ca_file = NULL;
+	if (path != NULL && *path != '\0' && (ca_file = strdup(path)) == NULL)
+		return -1;
+	return 0;
 }
 
 static CURL *
@@ -368,7 +380,8 @@ http_do(const struct http_req *req, struct http_resp *resp)
 	/* Explicit, so the environment (httpoxy) never picks a proxy. */
 	curl_easy_setopt(h, CURLOPT_PROXY, req->proxy ? req->proxy : "");
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
-	http_tls_apply(h);
+	if (ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -447,8 +460,14 @@ http_do(const struct http_req *req, struct http_resp *resp)
 		e = UP_NETWORK;
 		break;
 	}
-	/* Not the query: one upstream (Z.ai) carries a token in it. */
-	if (e != UP_OK && e != UP_HTTP && e != UP_ABORTED)
+	/* Not the query: one upstream (Z.ai) carries a token in it.  A
+	 * certificate nobody trusts is the operator's to fix: said louder. */
+	if (cc == CURLE_PEER_FAILED_VERIFICATION ||
+	    cc == CURLE_SSL_CACERT_BADFILE)
+		log_warn("upstream %.*s: %s (see CHAT2API_CA_FILE)",
+		    (int)strcspn(req->url, "?"), req->url,
+		    curl_easy_strerror(cc));
+	else if (e != UP_OK && e != UP_HTTP && e != UP_ABORTED)
 		log_debug("upstream %s %.*s: %s", req->method,
 		    (int)strcspn(req->url, "?"), req->url,
 		    curl_easy_strerror(cc));

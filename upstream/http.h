@@ -69,6 +69,8 @@ struct http_resp {
 
 int		 http_global_init(void);
 void		 http_global_cleanup(void);
+/* The CAs upstream TLS connections trust (NULL or "": libcurl's bundle). */
+int		 http_ca_file(const char *path);
 enum up_err	 http_do(const struct http_req *, struct http_resp *);
 void		 http_resp_free(struct http_resp *);
 void		 http_cookies_reset(void);

@@ -95,6 +95,58 @@ MM_PART_RE = re.compile(r"part (\d+) @(\d+); ")
 #                  {bytes}: the mock's answer; {params}: the modes' -W/-M)
 PROVIDERS = {}
 
+# The upstream over TLS (--tls of bench-streams and profile-chat): an nginx
+# ending TLS in front of the mock with a test CA's certificate.
+TLS_CONF = """worker_processes 1;
+worker_rlimit_nofile 16384;
+pid %(d)s/tls-nginx.pid;
+error_log %(d)s/tls-nginx.err warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path %(d)s/tls-cb;
+    proxy_temp_path %(d)s/tls-proxy;
+    server {
+        listen 127.0.0.1:%(port)d ssl;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        location / {
+            proxy_pass http://127.0.0.1:%(mport)d;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+            proxy_read_timeout 300s;
+        }
+    }
+}
+"""
+
+
+def tls_front(tmp, mport):
+    """nginx ending TLS in front of the mock: (https url, CA file, process)."""
+    ca, cert, key = harness.test_ca(tmp)
+    # chat2api may run as another user (the harness's, under root)
+    os.chmod(tmp, 0o755)
+    os.chmod(ca, 0o644)
+    port = harness.free_port()
+    conf = os.path.join(tmp, "tls-nginx.conf")
+    with open(conf, "w") as f:
+        f.write(TLS_CONF % {"d": tmp, "port": port, "cert": cert, "key": key,
+                            "mport": mport})
+    p = subprocess.Popen([harness.which("nginx"), "-p", tmp, "-c", conf, "-g", "daemon off;"],
+                         stdout=subprocess.DEVNULL)
+    if not harness.wait_until(lambda: p.poll() is not None or port_open(port), 10) or \
+            p.poll() is not None:
+        raise harness.HarnessError("the TLS nginx did not start")
+    return "https://127.0.0.1:%d" % port, ca, p
+
+
+def port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
 
 def provider(name, **spec):
     spec.setdefault("headers", {})

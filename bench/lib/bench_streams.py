@@ -10,6 +10,9 @@ event, chat2api's RSS before, with the streams open and after (per stream,
 round 1 in processes that never served a stream = cold, round 2 in the same
 processes, on memory the first round gave back = warm), and the CPU time of
 each party per streamed event.
+With --tls chat2api reaches the mock over HTTPS: a second nginx in front of
+fastmock ends TLS with a certificate of a test CA (openssl command), which
+chat2api trusts through CHAT2API_CA_FILE; its CPU counts as other load.
 Prints a markdown report on stdout, progress on stderr.
 """
 
@@ -28,7 +31,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
 
 import harness  # noqa: E402
-from bench_chat import (WORKER_STACK, CpuMeter, app_pids, frontend_groups,  # noqa: E402
+from bench_chat import (WORKER_STACK, CpuMeter, app_pids, frontend_groups, tls_front,  # noqa: E402
                         rss_kb, smaps_total)
 
 
@@ -142,6 +145,9 @@ def report(args, res):
       % (args.procs, args.threads, os.environ.get("C2A_NGINX_WORKERS", "1"),
          "worker_connections 1024" if args.nginx_defaults else
          "deploy/nginx/streams.conf's limits", " ".join(args.env) or "none"))
+    if args.tls:
+        P("- upstream over TLS: an nginx (1 worker) ends TLS in front of fastmock; chat2api "
+          "trusts its test CA through CHAT2API_CA_FILE")
     P("- load average before / after: %s / %s" % (res["load0"], res["load1"]))
     P()
     P("Delays in ms, p50 / p90 / p99 / p99.9 / max: \"all\" over every event, \"steady\" "
@@ -217,6 +223,8 @@ def main():
                     help="nginx without deploy/nginx/streams.conf (worker_connections 1024)")
     ap.add_argument("--idle-after", type=int, default=12,
                     help="RSS this many seconds after the last round (0: not)")
+    ap.add_argument("--tls", action="store_true",
+                    help="chat2api reaches the mock over HTTPS (an nginx ends TLS before it)")
     ap.add_argument("--json", help="write the raw results there")
     args = ap.parse_args()
     if not 1 <= args.events <= 48:
@@ -236,6 +244,7 @@ def main():
                             stdout=subprocess.DEVNULL)
     res = {"load0": "%.2f %.2f %.2f" % os.getloadavg(), "rounds": []}
     ws = None
+    tls_proc = None
     try:
         if not harness.wait_until(lambda: os.path.exists(portfile) or mock.poll() is not None,
                                   10) or mock.poll() is not None:
@@ -248,7 +257,13 @@ def main():
         ws = harness.Workspace("bench-streams")
         fe = harness.Nginx(ws, binary, pfx=False, bench=True, procs=args.procs)
         fe.streams = not args.nginx_defaults
-        fe.app_extra = app_env(args, "http://127.0.0.1:%d" % mport)
+        upstream = "http://127.0.0.1:%d" % mport
+        if args.tls:
+            upstream, ca, tls_proc = tls_front(tmp, mport)
+            log("TLS in front of the mock at %s" % upstream)
+        fe.app_extra = app_env(args, upstream)
+        if args.tls:
+            fe.app_extra.setdefault("CHAT2API_CA_FILE", ca)
         fe.start()
         groups = frontend_groups(ws, fe, mock.pid)
         groups["mock"] = lambda: [mock.pid]
@@ -283,6 +298,9 @@ def main():
             ws.cleanup()
         mock.terminate()
         mock.wait()
+        if tls_proc is not None:
+            tls_proc.terminate()
+            tls_proc.wait()
     res["load1"] = "%.2f %.2f %.2f" % os.getloadavg()
     if args.json:
         with open(args.json, "w") as f:

@@ -12,6 +12,8 @@ against bench/fastmock:
   massif     chat2api under valgrind --tool=massif with CHAT2API_THREADS=
              S+28, 10 warm-up requests, then S streams held open at once
              (twice); ms_print's peak snapshot (who holds the heap)
+
+--tls: chat2api reaches the mock over HTTPS (bench_chat.tls_front).
 """
 
 import argparse
@@ -29,7 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "tests", "integration"))
 
 import harness  # noqa: E402
 from bench_chat import (CHAT_NONSTREAM, CHAT_STREAM, app_pids, drain,  # noqa: E402
-                        open_streams, post_json, sanity)
+                        open_streams, post_json, sanity, tls_front)
 
 
 def log(msg):
@@ -51,14 +53,17 @@ def start_mock(ws):
 
 
 def app_env(args, mport, threads):
-    return {
-        "CHATGPT_BASE_URL": "http://127.0.0.1:%d" % mport,
+    env = {
+        "CHATGPT_BASE_URL": args.upstream or "http://127.0.0.1:%d" % mport,
         "CHATGPT_DELTA_ENCODING": "true" if args.encoding == "v1" else "false",
         "CONVERSATION_ONLY": "true" if args.mode == "conversation-only" else "false",
         "CHAT2API_THREADS": str(threads), "CHAT2API_LOG_LEVEL": "warn",
         "CHAT2API_SSE_KEEPALIVE": "15", "CHAT2API_TEST_ROUTES": "false",
         "RETRY_TIMES": "0", "CHAT2API_GRACE": "5",
     }
+    if args.ca_file:
+        env["CHAT2API_CA_FILE"] = args.ca_file
+    return env
 
 
 def sequential(port, n):
@@ -235,13 +240,19 @@ def main():
     ap.add_argument("-e", "--encoding", choices=("old", "v1"), default="old")
     ap.add_argument("-o", "--out", metavar="DIR", help="keep the raw profiles here")
     ap.add_argument("--top", type=int, default=40, help="rows per callgrind table (40)")
+    ap.add_argument("--tls", action="store_true",
+                    help="chat2api reaches the mock over HTTPS (an nginx ends TLS before it)")
     args = ap.parse_args()
 
     harness.install_signal_handlers(3600)
     binary = harness.find_binary()
     ws = harness.Workspace("profchat")
+    tls_proc = None
+    args.upstream = args.ca_file = None
     try:
         mport = start_mock(ws)
+        if args.tls:
+            args.upstream, args.ca_file, tls_proc = tls_front(ws.mkdir("tls"), mport)
         files = {"callgrind": run_callgrind, "strace": run_strace,
                  "massif": run_massif}[args.tool](args, binary, ws, mport)
         if args.out:
@@ -250,6 +261,9 @@ def main():
                 subprocess.run(["cp", f, args.out])
             log("raw profiles copied to %s" % args.out)
     finally:
+        if tls_proc is not None:
+            tls_proc.terminate()
+            tls_proc.wait()
         ws.cleanup()
     return 0
 

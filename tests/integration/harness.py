@@ -385,6 +385,28 @@ def free_port():
     return p
 
 
+def test_ca(d):
+    """A test CA and a certificate for 127.0.0.1 it signed, made in d with
+    the openssl command: (ca.pem, server cert, server key)."""
+    def run(*args):
+        p = subprocess.run([which("openssl")] + list(args), cwd=d, capture_output=True,
+                           text=True)
+        if p.returncode != 0:
+            raise HarnessError("openssl %s: %s" % (args[0], p.stderr.strip()[-300:]))
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=chat2api test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign")
+    run("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(d, "srv.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "srv.ext")
+    return (os.path.join(d, "ca.pem"), os.path.join(d, "srv.pem"),
+            os.path.join(d, "srv.key"))
+
+
 # ====================================================================== workspace
 class Workspace:
     """A temp dir plus every process started for it."""

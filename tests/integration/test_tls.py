@@ -5,10 +5,9 @@ openssl command).
 
   * CHAT2API_CA_FILE names the test CA: answers, stream and non-stream,
     come through TLS whole;
-  * 24 streams dripping their events at once: each parks on the event loop
-    between two events, where OpenSSL gives its record buffers back
-    (SSL_MODE_RELEASE_BUFFERS, upstream/http_tls.c), and every one still
-    gets its whole text and [DONE];
+  * 24 streams dripping their events at once, each parked on the event
+    loop over its own TLS connection: every one gets its whole text and
+    [DONE];
   * without CHAT2API_CA_FILE (libcurl's bundle, which does not know the
     test CA) and with a CA file that does not exist, no conversation
     reaches the mock and the client gets an OpenAI-shaped error, stream
@@ -17,10 +16,8 @@ openssl command).
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_IT_KEEP=1.
 """
 
-import json
 import os
 import ssl
-import subprocess
 import sys
 import threading
 
@@ -34,26 +31,6 @@ import chatgpt_mock  # noqa: E402
 from test_chat import chat, sse_json, stream_parts  # noqa: E402
 
 STREAMS = 24
-
-
-def make_ca(d):
-    """A test CA and a certificate for 127.0.0.1 it signed: (ca, cert, key)."""
-    def run(*args):
-        p = subprocess.run(["openssl"] + list(args), cwd=d, capture_output=True, text=True)
-        if p.returncode != 0:
-            raise HarnessError("openssl %s: %s" % (args[0], p.stderr.strip()[-300:]))
-
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=chat2api test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign")
-    run("req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
-    with open(os.path.join(d, "srv.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "srv.ext")
-    return (os.path.join(d, "ca.pem"), os.path.join(d, "srv.pem"),
-            os.path.join(d, "srv.key"))
 
 
 def front(ws, binary, mock, extra):
@@ -140,7 +117,7 @@ def main():
     mock = None
     fes = []
     try:
-        ca, cert, key = make_ca(ws.path())
+        ca, cert, key = harness.test_ca(ws.path())
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         mock = chatgpt_mock.ChatGPTMock(tls=ctx).start()
