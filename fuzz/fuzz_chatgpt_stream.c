@@ -26,8 +26,8 @@
  *       fuzz/fuzz_chatgpt_stream.c upstream/chatgpt/stream.c \
  *       upstream/chatgpt/stream_out.c upstream/chatgpt/stream_convert.c \
  *       upstream/chatgpt/stream_v1.c \
- *       upstream/chatgpt/jpatch.c upstream/chatgpt/skim.c \
- *       $(pkg-config --cflags --libs json-c) \
+ *       upstream/chatgpt/jpatch.c upstream/chatgpt/skim.c upstream/jv.c \
+ *       fcgi/buf.c fcgi/utf8.c $(pkg-config --cflags --libs json-c) \
  *       -o fuzz_chatgpt_stream
  *   mkdir -p /tmp/cgs && ./fuzz_chatgpt_stream -max_total_time=60 \
  *       /tmp/cgs tests/unit/data/chatgpt tests/unit/data/chatgpt/fuzz
