@@ -133,14 +133,14 @@ patch_current(struct chatgpt_stream *s, json_object *line,
     const struct fast_line *fl, json_object *v, size_t evlen)
 {
 	struct cgs_doc		*d;
-	json_object		*root;
+	json_object		*root, *before;
 	enum chatgpt_stream_err	 rc;
 	enum jp_err		 e;
 
 	d = doc_find(s, s->cur_c);
 	if (d != NULL && d->unread)
 		return CGS_OK;
-	root = d != NULL ? d->doc : NULL;
+	root = before = d != NULL ? d->doc : NULL;
 	if (line != NULL)
 		e = jp_line(&s->jp, &root, line);
 	else
@@ -149,6 +149,11 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 		    fl->len[FL_P],
 		    fl->has[FL_O] ? s->fbuf + fl->off[FL_O] : NULL,
 		    fl->len[FL_O], v);
+	if (root != before && root != NULL) {
+		/* a whole new document, as in cgs_delta() */
+		skim_prune(root, &cgs_doc_spec);
+		jv_compact(root);
+	}
 	if (d == NULL && root != NULL &&
 	    (d = doc_slot(s, s->cur_c)) == NULL) {
 		json_object_put(root);
