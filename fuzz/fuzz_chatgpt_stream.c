@@ -25,7 +25,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -include config.h \
  *       fuzz/fuzz_chatgpt_stream.c upstream/chatgpt/stream.c \
  *       upstream/chatgpt/stream_out.c upstream/chatgpt/stream_convert.c \
- *       upstream/chatgpt/stream_v1.c \
+ *       upstream/chatgpt/stream_v1.c upstream/chatgpt/stream_spec.c \
  *       upstream/chatgpt/jpatch.c upstream/chatgpt/skim.c upstream/jv.c \
  *       fcgi/buf.c fcgi/utf8.c $(pkg-config --cflags --libs json-c) \
  *       -o fuzz_chatgpt_stream

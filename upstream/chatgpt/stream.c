@@ -10,7 +10,8 @@
  * emitted for that message id and writes the difference.  Flat v1 lines
  * skip json-c's parser (cgs_fast_line() in stream_v1.c).
  *
- * Sink output and per-message state: stream_out.c.
+ * Sink output and per-message state: stream_out.c.  What an event and a
+ * v1 document keep when skim.c reads them: stream_spec.c.
  */
 #include "config.h"
 
@@ -28,68 +29,7 @@
 #include "upstream/jv.h"
 #include "upstream/chatgpt/stream_internal.h"
 
-/* ------------------------------------------------------------ old format */
-
-/*
- * An old-format event is the whole message so far (text cumulative) with
- * metadata this decoder never reads, so json-c's full tree is quadratic
- * work in the answer's length.  skim.c validates the event and builds
- * only the members below: every key cgs_convert() and cgs_typed() read, and the
- * keys the dispatch in chatgpt_stream_event() tests.  A key added to
- * those readers must be added here too (the unit tests and the fuzz
- * driver compare this path with json-c's, opts.json_only).  v1 lines
- * the fast path does not take are read by skim.c too, whole, which
- * spares json-c's per-call locale switch.
- */
-#define SKIM_SPEC(keys, elem)	{ keys, sizeof(keys) / sizeof(keys[0]), elem }
-
-static const struct skim_key	 sk_role[] = { { "role", NULL } };
-static const struct skim_key	 sk_part[] = {
-	{ "content_type", NULL }, { "asset_pointer", NULL } };
-static const struct skim_key	 sk_thought[] = { { "content", NULL } };
-static const struct skim_key	 sk_link[] = {
-	{ "url", NULL }, { "title", NULL } };
-static const struct skim_key	 sk_type[] = { { "type", NULL } };
-static const struct skim_key	 sk_blocked[] = { { "blocked", NULL } };
-
-static const struct skim_spec	 sp_author = SKIM_SPEC(sk_role, NULL);
-static const struct skim_spec	 sp_part = SKIM_SPEC(sk_part, NULL);
-static const struct skim_spec	 sp_parts = { NULL, 0, &sp_part };
-static const struct skim_spec	 sp_thought = SKIM_SPEC(sk_thought, NULL);
-static const struct skim_spec	 sp_thoughts = { NULL, 0, &sp_thought };
-static const struct skim_spec	 sp_link = SKIM_SPEC(sk_link, NULL);
-
-static const struct skim_key	 sk_cite[] = { { "metadata", &sp_link } };
-static const struct skim_spec	 sp_cite = SKIM_SPEC(sk_cite, NULL);
-static const struct skim_spec	 sp_cites = { NULL, 0, &sp_cite };
-static const struct skim_spec	 sp_fdetails = SKIM_SPEC(sk_type, NULL);
-
-static const struct skim_key	 sk_content[] = {
-	{ "content_type", NULL }, { "parts", &sp_parts }, { "text", NULL },
-	{ "language", NULL }, { "thoughts", &sp_thoughts } };
-static const struct skim_key	 sk_meta[] = {
-	{ "citations", &sp_cites }, { "finish_details", &sp_fdetails } };
-static const struct skim_spec	 sp_content = SKIM_SPEC(sk_content, NULL);
-static const struct skim_spec	 sp_meta = SKIM_SPEC(sk_meta, NULL);
-
-static const struct skim_key	 sk_msg[] = {
-	{ "id", NULL }, { "author", &sp_author }, { "status", NULL },
-	{ "recipient", NULL }, { "end_turn", NULL },
-	{ "content", &sp_content }, { "metadata", &sp_meta } };
-static const struct skim_spec	 sp_msg = SKIM_SPEC(sk_msg, NULL);
-static const struct skim_spec	 sp_mod = SKIM_SPEC(sk_blocked, NULL);
-
-/* What cgs_convert() reads of a v1 document (stream_v1.c prunes to it). */
-static const struct skim_key	 sk_doc[] = {
-	{ "message", &sp_msg }, { "conversation_id", NULL },
-	{ "error", NULL } };
-const struct skim_spec		 cgs_doc_spec = SKIM_SPEC(sk_doc, NULL);
-
-static const struct skim_key	 sk_event[] = {
-	{ "message", &sp_msg }, { "conversation_id", NULL },
-	{ "error", NULL }, { "type", NULL },
-	{ "moderation_response", &sp_mod }, { "v", NULL } };
-static const struct skim_spec	 sp_event = SKIM_SPEC(sk_event, NULL);
+/* ------------------------------------------------------------ events */
 
 static bool
 is_space(char c)
@@ -150,7 +90,7 @@ event(struct chatgpt_stream *s, const char *name, const char *data,
 	if (!s->o.json_only && data[0] == '{') {
 		/* v1 documents are patched later: they are kept whole */
 		enum skim_rc	 r = skim_parse(data, len,
-				    s->v1 || delta_ev ? NULL : &sp_event,
+				    s->v1 || delta_ev ? NULL : &cgs_event_spec,
 				    &s->fbuf, &s->fbcap, &o);
 
 		if (r == SKIM_ENOMEM)
@@ -268,24 +208,6 @@ chatgpt_stream_new(struct chatgpt_stream **out,
 	jp_init(&s->jp, &lim);
 	*out = s;
 	return CGS_OK;
-}
-
-long
-cgs_table_grow(void **tab, size_t *n, size_t size, size_t max)
-{
-	size_t	 old = *n, nn = old < 2 ? 2 : old * 2;
-	char	*t;
-
-	if (old >= max)
-		return -1;
-	if (nn > max)
-		nn = max;
-	if ((t = realloc(*tab, nn * size)) == NULL)
-		return -1;
-	memset(t + old * size, 0, (nn - old) * size);
-	*tab = t;
-	*n = nn;
-	return (long)old;
 }
 
 void

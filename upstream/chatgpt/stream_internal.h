@@ -1,8 +1,8 @@
 /*
  * stream_internal.h - shared by the files of the ChatGPT stream decoder
- * only (stream.c, stream_v1.c, stream_convert.c, stream_out.c): the
- * decoder state and the helpers one file offers the others.  The public
- * interface is stream.h.
+ * only (stream.c, stream_v1.c, stream_convert.c, stream_out.c,
+ * stream_spec.c): the decoder state and the helpers one file offers the
+ * others.  The public interface is stream.h.
  */
 #ifndef UPSTREAM_CHATGPT_STREAM_INTERNAL_H
 #define UPSTREAM_CHATGPT_STREAM_INTERNAL_H
@@ -104,12 +104,10 @@ struct fast_line {
 enum { FL_P, FL_O, FL_V };
 
 
-/* stream.c */
+/* stream_out.c */
 /* Room for one more entry in a table of *n (of size each, at most max):
  * the new entry's index, or -1 when full or out of memory. */
 long	cgs_table_grow(void **tab, size_t *n, size_t size, size_t max);
-
-/* stream_out.c */
 bool	cgs_has(json_object *o, const char *key);
 const char	*cgs_str(const struct chatgpt_stream *s, json_object *o,
 	    size_t *lenp);
@@ -142,8 +140,10 @@ enum chatgpt_stream_err	cgs_meta(struct chatgpt_stream *s, const char *id);
 enum chatgpt_stream_err	cgs_note_conv(struct chatgpt_stream *s,
 	    json_object *doc);
 
-/* stream.c */
+/* stream_spec.c: what an event (stream.c) and a v1 document (stream_v1.c)
+ * keep */
 struct skim_spec;
+extern const struct skim_spec	cgs_event_spec;
 extern const struct skim_spec	cgs_doc_spec;
 
 /* stream_convert.c */

@@ -387,6 +387,24 @@ set_str(char **dst, const char *src)
 	return true;
 }
 
+long
+cgs_table_grow(void **tab, size_t *n, size_t size, size_t max)
+{
+	size_t	 old = *n, nn = old < 2 ? 2 : old * 2;
+	char	*t;
+
+	if (old >= max)
+		return -1;
+	if (nn > max)
+		nn = max;
+	if ((t = realloc(*tab, nn * size)) == NULL)
+		return -1;
+	memset(t + old * size, 0, (nn - old) * size);
+	*tab = t;
+	*n = nn;
+	return (long)old;
+}
+
 /* Per-message state for id, created (LRU) if new. */
 enum chatgpt_stream_err
 cgs_msg_state(struct chatgpt_stream *s, const char *id, struct cgs_msg **out)
