@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerates chat2api.8 from the variable table in fcgi/conf.c, so the
+"""Regenerates chat2api.8 from the variable table in fcgi/conf_vars.c, so the
 man page lists exactly what the binary parses (tests/unit/test_conf.c checks
 that it does).  Run from the top of the tree: python3 tests/tools/gen-man.py"""
 import re
 
-src = open("fcgi/conf.c").read()
+src = open("fcgi/conf_vars.c").read()
 rows = re.findall(r'\{ "([A-Z0-9_]+)", (NULL|"[A-Z0-9_]+"), (CFG_[A-Z]+),\s*OFF\(\w+\),'
                   r'\s*"([^"]*)",\s*[^,]+,\s*[^,]+,\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\}', src, re.S)
 head = r'''.TH CHAT2API 8 2026-11-23 "chat2api 0.1.0" "System Manager's Manual"
