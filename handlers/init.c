@@ -1,8 +1,8 @@
 /*
  * What the handlers need set up once per process and torn down at its
  * end: the upstream HTTP client (libcurl's global state, the shared
- * handle, the CAs it trusts) and the clock /health reports uptime from.  fcgi/main.c calls
- * these and nothing below the handlers.
+ * handle, the CAs it trusts) and the clock /health reports uptime from.
+ * fcgi/main.c calls these and nothing below the handlers.
  */
 #include "config.h"
 

@@ -94,6 +94,17 @@ doc_slot(struct chatgpt_stream *s, long c)
 }
 
 /*
+ * A document is kept for the stream's life: only what the conversion
+ * reads, in json-c tables no larger than their members.
+ */
+static void
+doc_keep(json_object *doc)
+{
+	skim_prune(doc, &cgs_doc_spec);
+	jv_compact(doc);
+}
+
+/*
  * The conversion of document d.  The echo of the user's message (and a
  * system message) stays in the stream for good but is never answered:
  * its tree goes, and so do the deltas that patch it (a parked stream
@@ -149,11 +160,8 @@ patch_current(struct chatgpt_stream *s, json_object *line,
 		    fl->len[FL_P],
 		    fl->has[FL_O] ? s->fbuf + fl->off[FL_O] : NULL,
 		    fl->len[FL_O], v);
-	if (root != before && root != NULL) {
-		/* a whole new document, as in cgs_delta() */
-		skim_prune(root, &cgs_doc_spec);
-		jv_compact(root);
-	}
+	if (root != before && root != NULL)
+		doc_keep(root);	/* a whole new document */
 	if (d == NULL && root != NULL &&
 	    (d = doc_slot(s, s->cur_c)) == NULL) {
 		json_object_put(root);
@@ -210,11 +218,8 @@ cgs_delta(struct chatgpt_stream *s, json_object *o, size_t evlen)
 			s->doc_bytes -= d->bytes;
 			d->bytes = 0;
 			d->unread = false;
-			/* kept for the stream's life: only what is read, in
-			 * tables no larger than their members */
 			d->doc = json_object_get(jv);
-			skim_prune(d->doc, &cgs_doc_spec);
-			jv_compact(d->doc);
+			doc_keep(d->doc);
 			if ((rc = doc_account(s, d, evlen)) != CGS_OK)
 				return rc;
 			return doc_convert(s, d);
