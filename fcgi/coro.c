@@ -1,5 +1,6 @@
 /*
- * Coroutines on ucontext (see coro.h).  Each has a stack of its own in
+ * Coroutines (see coro.h), switched by fcgi/coro_switch.c.  Each has a
+ * stack of its own in
  * an anonymous mapping with a guard page below it.  A coroutine is run
  * by one thread at a time but may continue on another after a park, so
  * nothing here keeps a thread-local across a park, and the
@@ -13,14 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include "fcgi/coro.h"
+#include "fcgi/coro_switch.h"
 #include "fcgi/evloop.h"
 #include "fcgi/log.h"
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define CORO_ASAN 1
 #else
@@ -42,8 +44,8 @@
 enum co_phase { CO_IDLE, CO_RUNNING, CO_PARKING, CO_PARKED, CO_DONE };
 
 struct coro {
-	ucontext_t			 ctx;
-	ucontext_t			*sched;	/* the thread that runs it */
+	struct coro_ctx			 ctx;
+	struct coro_ctx			*sched;	/* the thread that runs it */
 	char				*map;	/* guard page + stack */
 	size_t				 map_len;
 	enum co_phase			 phase;
@@ -77,7 +79,7 @@ static long			 rq_n;
 static void			(*rq_done)(struct coro *, void *);
 
 /*
- * Stack switches, told to the sanitizer: start before swapcontext
+ * Stack switches, told to the sanitizer: start before the switch
  * (NULL save when the stack being left is finished), finish after.
  */
 static void
@@ -97,6 +99,21 @@ asan_finish(void *save, const void **bottom, size_t *size)
 	__sanitizer_finish_switch_fiber(save, bottom, size);
 #else
 	(void)save; (void)bottom; (void)size;
+#endif
+}
+
+/*
+ * No switch of ours passes through the sanitizer's swapcontext hook, so
+ * a stack it may have seen frames on is cleared by hand when it is made
+ * and before it is unmapped (a parked coroutine freed at shutdown).
+ */
+static void
+asan_clear(struct coro *co)
+{
+#if CORO_ASAN
+	__asan_unpoison_memory_region(co->map + CORO_GUARD, CORO_STACK);
+#else
+	(void)co;
 #endif
 }
 
@@ -120,6 +137,7 @@ coro_new(void)
 		free(co);
 		return NULL;
 	}
+	asan_clear(co);
 	co->phase = CO_IDLE;
 	co->vg_id = CORO_VG_REGISTER(co->map + CORO_GUARD,
 	    co->map + co->map_len);
@@ -137,6 +155,7 @@ coro_free(struct coro *co)
 		if (co->local[i] != NULL && slot_dtor[i] != NULL)
 			slot_dtor[i](co->local[i]);
 	CORO_VG_DEREGISTER(co->vg_id);
+	asan_clear(co);
 	munmap(co->map, co->map_len);
 	free(co);
 }
@@ -177,23 +196,22 @@ static void
 to_sched(struct coro *co, int finished)
 {
 	asan_start(finished ? NULL : &co->fake, co->from_bottom, co->from_size);
-	swapcontext(&co->ctx, co->sched);
+	coro_ctx_swap(&co->ctx, co->sched);
 	/* resumed, perhaps on another thread */
 	asan_finish(co->fake, &co->from_bottom, &co->from_size);
 }
 
 static void
-entry(unsigned hi, unsigned lo)
+entry(void *arg)
 {
-	struct coro *co = (struct coro *)(((uintptr_t)hi << 32) |
-	    (uintptr_t)lo);
+	struct coro *co = arg;
 
 	asan_finish(NULL, &co->from_bottom, &co->from_size);
 	co->fn(co->arg);
 	co->phase = CO_DONE;
 	asan_start(NULL, co->from_bottom, co->from_size);
-	/* uc_link is not used: the switch back must go through asan */
-	setcontext(co->sched);
+	/* for good: what this saves is never switched to */
+	coro_ctx_swap(&co->ctx, co->sched);
 }
 
 static void park_go(void *);
@@ -203,17 +221,17 @@ static void trim_stack(struct coro *);
 static enum coro_state
 switch_in(struct coro *co)
 {
-	ucontext_t here;
+	struct coro_ctx here;
 	void *fake = NULL;
 	struct coro *prev = current;
 
-	/* the sanitizer reads the target's uc_stack: none here */
+	/* under ucontext the sanitizer reads the target's uc_stack: none */
 	memset(&here, 0, sizeof(here));
 	co->sched = &here;
 	current = co;
 	co->phase = CO_RUNNING;
 	asan_start(&fake, co->map + CORO_GUARD, CORO_STACK);
-	swapcontext(&here, &co->ctx);
+	coro_ctx_swap(&here, &co->ctx);
 	asan_finish(fake, NULL, NULL);
 	current = prev;
 	if (co->phase == CO_PARKING) {
@@ -230,17 +248,11 @@ switch_in(struct coro *co)
 enum coro_state
 coro_run(struct coro *co, void (*fn)(void *), void *arg)
 {
-	uintptr_t p = (uintptr_t)co;
-
 	co->fn = fn;
 	co->arg = arg;
-	if (getcontext(&co->ctx) < 0)
+	if (coro_ctx_make(&co->ctx, co->map + CORO_GUARD, CORO_STACK, entry,
+	    co) < 0)
 		return (fn(arg), CORO_DONE);
-	co->ctx.uc_stack.ss_sp = co->map + CORO_GUARD;
-	co->ctx.uc_stack.ss_size = CORO_STACK;
-	co->ctx.uc_link = NULL;
-	makecontext(&co->ctx, (void (*)(void))entry, 2, (unsigned)(p >> 32),
-	    (unsigned)(p & 0xffffffffu));
 	return switch_in(co);
 }
 
@@ -260,18 +272,14 @@ coro_parkable(void)
 static void
 trim_stack(struct coro *co)
 {
-#if !CORO_ASAN && (defined(__x86_64__) || defined(__aarch64__))
+#if !CORO_ASAN
 	uintptr_t lo = (uintptr_t)(co->map + CORO_GUARD);
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-#if defined(__x86_64__)
-	uintptr_t sp = (uintptr_t)co->ctx.uc_mcontext.gregs[REG_RSP];
-#else
-	uintptr_t sp = (uintptr_t)co->ctx.uc_mcontext.sp;
-#endif
+	uintptr_t sp = (uintptr_t)coro_ctx_sp(&co->ctx);
 	/* the page holding sp stays: the frames above it are live */
 	uintptr_t end = sp & ~(pg - 1);
 
-	if (end > lo && end <= lo + CORO_STACK)
+	if (sp != 0 && end > lo && end <= lo + CORO_STACK)
 		madvise((void *)lo, end - lo, MADV_DONTNEED);
 #else
 	(void)co;

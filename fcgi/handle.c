@@ -151,12 +151,34 @@ stream_opened(struct req *r)
 		store_streams_add(r->store, 1);
 }
 
+/*
+ * 405 with the methods the path takes.  Its buffers live here, not in
+ * fcgi_handle(), whose frame a parked stream keeps (BENCHMARKS.md §20).
+ */
+static enum app_err __attribute__((noinline))
+method_not_allowed(struct req *r)
+{
+	const struct route *rt = NULL;
+	const char *rest = "";
+	char allow[128], allow_hdr[160], *p;
+
+	(void)router_match(handler_routes, handler_nroutes, r->cfg, r->method,
+	    r->path, &rt, &rest, allow, sizeof(allow));
+	for (p = allow; *p; p++)
+		if (*p == ' ')
+			*p = ',';
+	snprintf(allow_hdr, sizeof(allow_hdr), "Allow: %s, OPTIONS\r\n",
+	    allow);
+	return resp_error_hdr(r, 405, allow_hdr, "invalid_request_error",
+	    "method_not_allowed", NULL, "Method %s not allowed for %s.",
+	    r->method, r->path);
+}
+
 void
 fcgi_handle(struct req *r)
 {
 	const struct route *rt = NULL;
 	const char *uri, *q, *rest = "", *auth;
-	char allow[128], allow_hdr[160];
 	size_t ulen, mlen;
 	enum app_err e = APP_OK;
 	enum route_match m;
@@ -215,22 +237,14 @@ fcgi_handle(struct req *r)
 		goto done;
 	}
 	m = router_match(handler_routes, handler_nroutes, r->cfg, r->method,
-	    r->path, &rt, &rest, allow, sizeof(allow));
+	    r->path, &rt, &rest, NULL, 0);
 	if (m == ROUTE_NOPATH) {
 		e = resp_error(r, 404, "invalid_request_error", "not_found",
 		    NULL, "Unknown request URL: %s %s.", r->method, r->path);
 		goto done;
 	}
 	if (m == ROUTE_NOMETHOD) {
-		char *p;
-		for (p = allow; *p; p++)
-			if (*p == ' ')
-				*p = ',';
-		snprintf(allow_hdr, sizeof(allow_hdr), "Allow: %s, OPTIONS\r\n",
-		    allow);
-		e = resp_error_hdr(r, 405, allow_hdr, "invalid_request_error",
-		    "method_not_allowed", NULL,
-		    "Method %s not allowed for %s.", r->method, r->path);
+		e = method_not_allowed(r);
 		goto done;
 	}
 	/* Redis down: say so at once rather than fail half-way. */

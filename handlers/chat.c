@@ -176,6 +176,39 @@ strategy_of(const struct config *cfg, const struct provider *pv)
 }
 
 /*
+ * The body, its tools and its response_format, checked; -1 with *e once
+ * the client has its 400.  A function of its own so that the error's
+ * buffers are not in serve()'s frame, which a parked stream keeps
+ * (BENCHMARKS.md §20).
+ */
+static int __attribute__((noinline))
+parse(struct req *r, const char *body, size_t len, enum oa_format fmt,
+    struct chat_request *cr, struct json_object **root, struct tools_req *tr,
+    struct rf_req *rf, enum app_err *e)
+{
+	struct chat_req_error err;
+
+	if (chat_request_parse(r->arena, body, len, cr, root, &err) < 0) {
+		/* The legacy prompt is the chat body's only message. */
+		if (fmt == OA_TEXT &&
+		    strncmp(err.param, "messages[0].content", 19) == 0)
+			snprintf(err.param, sizeof(err.param), "prompt");
+		goto fail;
+	}
+	if (tools_request_parse(r->arena, *root, cr, tr, &err) < 0 ||
+	    rf_request_parse(r->arena, *root, rf, &err) < 0) {
+		json_object_put(*root);
+		*root = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	*e = resp_error(r, err.status, "invalid_request_error", err.code,
+	    err.param[0] ? err.param : NULL, "%s", err.message);
+	return -1;
+}
+
+/*
  * One chat body (len bytes) through auth, routing, accounts, provider and
  * retries, the answer written in fmt, or by w when a dialect gives one.
  * /v1/completions arrives here with its prompt already turned into a chat
@@ -186,7 +219,6 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
     const struct oa_writer *w, void *wctx)
 {
 	struct chat_request cr;
-	struct chat_req_error err;
 	struct json_object *root = NULL;
 	struct api_auth auth;
 	struct route rt;
@@ -196,7 +228,8 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 	struct ctx_conf cc;
 	struct rf_req rf;
 	struct tools_req ntr;
-	struct session ss;
+	/* in the arena: a parked stream keeps this frame (BENCHMARKS §20) */
+	struct session *ss;
 	struct provider_after drop;
 	enum tools_mode tm;
 	enum tools_format tf;
@@ -205,33 +238,16 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 	const char *hdr;
 	int answered;
 
-	session_clear(&ss);
-	if (chat_request_parse(r->arena, body, len, &cr, &root, &err) < 0) {
-		/* The legacy prompt is the chat body's only message. */
-		if (fmt == OA_TEXT &&
-		    strncmp(err.param, "messages[0].content", 19) == 0)
-			snprintf(err.param, sizeof(err.param), "prompt");
-		return resp_error(r, err.status, "invalid_request_error",
-		    err.code, err.param[0] ? err.param : NULL, "%s",
-		    err.message);
-	}
-	if (tools_request_parse(r->arena, root, &cr, &tr, &err) < 0) {
-		e = resp_error(r, err.status, "invalid_request_error",
-		    err.code, err.param[0] ? err.param : NULL, "%s",
-		    err.message);
-		goto out;
-	}
-	if (rf_request_parse(r->arena, root, &rf, &err) < 0) {
-		e = resp_error(r, err.status, "invalid_request_error",
-		    err.code, err.param[0] ? err.param : NULL, "%s",
-		    err.message);
-		goto out;
-	}
+	if ((ss = arena_alloc(r->arena, sizeof(*ss))) == NULL)
+		return APP_ENOMEM;
+	session_clear(ss);
+	if (parse(r, body, len, fmt, &cr, &root, &tr, &rf, &e) < 0)
+		return e;
 	if (fmt != OA_CHAT)
 		rf.type = RF_TEXT;
 	/* the digests, before anything below edits the messages; a legacy
 	 * completion has no conversation to continue */
-	if (fmt == OA_CHAT && session_begin(&ss, r, root, &cr) < 0) {
+	if (fmt == OA_CHAT && session_begin(ss, r, root, &cr) < 0) {
 		e = APP_ENOMEM;
 		goto out;
 	}
@@ -304,28 +320,28 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 	p.strategy = strategy_of(r->cfg, rt.provider);
 	p.tools = tr.injected ? &tr : NULL;
 	p.rf = rf.type != RF_TEXT ? &rf : NULL;
-	session_open(&ss, &rt, p.mode == PAY_POOL, p.rf != NULL,
+	session_open(ss, &rt, p.mode == PAY_POOL, p.rf != NULL,
 	    tr.injected ? tr.section : NULL);
-	if (ss.found) {
+	if (ss->found) {
 		/* the new turns re-encoded as the whole history was; the
 		 * tool section again only when the chat was taught another */
 		ntr = tr;
-		if (tools_prompt_apply(r->arena, ss.root, &ss.cr, &ntr,
-		    tr.injected && ss.resend_section ? TOOLS_ALWAYS :
+		if (tools_prompt_apply(r->arena, ss->root, &ss->cr, &ntr,
+		    tr.injected && ss->resend_section ? TOOLS_ALWAYS :
 		    TOOLS_NEVER, tf) < 0 ||
 		    (r->cfg->upload_by_url &&
-		    chat_request_split_urls(r->arena, &ss.cr) < 0)) {
+		    chat_request_split_urls(r->arena, &ss->cr) < 0)) {
 			e = APP_ENOMEM;
 			goto out;
 		}
 	}
-	p.sess = &ss;
+	p.sess = ss;
 	p.writer = w;
 	p.writer_ctx = wctx;
 	e = chat_attempts(r, &cr, &rt, &p, fmt);
 out:
 	/* chat_attempts ended it; here only what an early exit left */
-	session_end(&ss, &drop);
+	session_end(ss, &drop);
 	json_object_put(root);
 	return e;
 }

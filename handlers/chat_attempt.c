@@ -104,7 +104,7 @@ sink_fail(struct oa_sink *s, int status, const char *type, const char *code,
 	snprintf(s->err_type, sizeof(s->err_type), "%s", type);
 	snprintf(s->err_code, sizeof(s->err_code), "%s", code);
 	va_start(ap, fmt);
-	vsnprintf(s->err_msg, sizeof(s->err_msg), fmt, ap);
+	oa_sink_set_vmsg(s, fmt, ap);
 	va_end(ap);
 }
 
@@ -273,18 +273,19 @@ defer(struct req *r, struct later **list, struct provider_after *after)
  * account with the bad answer and the validator's message.  rf_sink
  * answers the error itself if the second answer misses too.
  */
-static void
+static void __attribute__((noinline))
 repair(struct req *r, struct provider_call *pc, struct rf_sink *rs,
     const struct chat_plan *p, struct oa_sink *sink, struct later **later,
-    struct provider_after *after, struct chat_request *rcr)
+    struct provider_after *after)
 {
 	const struct chat_request *cr = pc->req;
+	struct chat_request rcr;
 	struct tools_sink *ts = NULL;
 
 	if (sink->aborted || r->hup)
 		return;
 	if (rf_repair_request(r->arena, cr, rs->text.p, rs->text.len, rs->why,
-	    rcr) < 0) {
+	    &rcr) < 0) {
 		rf_sink_fail(rs);
 		return;
 	}
@@ -297,7 +298,7 @@ repair(struct req *r, struct provider_call *pc, struct rf_sink *rs,
 		tools_sink_free(ts);
 		tools_sink_init(ts, p->tools, sink, ts->down);
 	}
-	pc->req = rcr;
+	pc->req = &rcr;
 	pc->route->provider->chat(pc);
 	defer(r, later, after);
 	pc->req = cr;
@@ -310,16 +311,16 @@ chat_attempts(struct req *r, const struct chat_request *cr,
     const struct route *rt, const struct chat_plan *p, enum oa_format fmt)
 {
 	struct oa_sink sink;
-	struct chat_sink k, tk, rk;
-	struct chat_request rcr;
-	struct tools_sink ts;
-	struct rf_sink rs;
+	struct chat_sink k, *tk = NULL, *rk = NULL;
+	/* in the arena when asked for: a parked stream keeps this frame */
+	struct tools_sink *ts = NULL;
+	struct rf_sink *rs = NULL;
 	struct chat_ctx cc;
 	struct provider_call pc;
 	struct provider_after after;
 	struct later *later = NULL;
 	struct provider_account acct;
-	struct acct_pick pick;
+	struct acct_pick *pick;	/* in the arena, as ts and rs */
 	struct acct_pick_opts po;
 	struct acct_pick_why why;
 	const char **tried;
@@ -331,6 +332,13 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	int picked = 0, anon = 0, solves;
 
 	r->obs.provider = rt->provider->id;
+	if ((p->rf != NULL && ((rs = arena_alloc(r->arena, sizeof(*rs))) ==
+	    NULL || (rk = arena_alloc(r->arena, sizeof(*rk))) == NULL)) ||
+	    (p->tools != NULL && ((ts = arena_alloc(r->arena, sizeof(*ts))) ==
+	    NULL || (tk = arena_alloc(r->arena, sizeof(*tk))) == NULL)))
+		return APP_ENOMEM;
+	if ((pick = arena_calloc(r->arena, 1, sizeof(*pick))) == NULL)
+		return APP_ENOMEM;
 	(void)call_pow_take(&solves);	/* count from this request on */
 	oa_sink_init(&sink, r, cr, fmt, rt->reported);
 	sink.w = p->writer;
@@ -341,7 +349,6 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		sink.tap_ctx = p->sess;
 	}
 	oa_sink_reset_error(&sink);
-	memset(&pick, 0, sizeof(pick));
 	memset(&after, 0, sizeof(after));
 	cc.r = r;
 	cc.sink = &sink;
@@ -355,15 +362,15 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	pc.sink = &k;
 	/* response_format: the answer is held and checked before it goes */
 	if (p->rf != NULL) {
-		rf_sink_init(&rs, p->rf, &sink, &k);
-		rf_sink_bind(&rs, &rk);
-		pc.sink = &rk;
+		rf_sink_init(rs, p->rf, &sink, &k);
+		rf_sink_bind(rs, rk);
+		pc.sink = rk;
 	}
 	/* Our tool prompt is in: the answer's calls are parsed out. */
 	if (p->tools != NULL) {
-		tools_sink_init(&ts, p->tools, &sink, pc.sink);
-		tools_sink_bind(&ts, &tk);
-		pc.sink = &tk;
+		tools_sink_init(ts, p->tools, &sink, pc.sink);
+		tools_sink_bind(ts, tk);
+		pc.sink = tk;
 	}
 	pc.idle = chat_idle;
 	pc.idle_ctx = &cc;
@@ -391,7 +398,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			po.skip = tried;
 			po.nskip = ntried;
 			po.reuse_skipped = attempt > 0 && transient(&sink);
-			se = acct_pick(r->store, &po, &pick, &why);
+			se = acct_pick(r->store, &po, pick, &why);
 			if (se == STORE_NOTFOUND) {
 				if (sink.err_status)
 					break;	/* keep the last real error */
@@ -410,18 +417,18 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			} else {
 				picked = 1;
 				tried[ntried++] = arena_strdup(r->arena,
-				    pick.info.id);
+				    pick->info.id);
 				r->obs.account_fp = arena_strdup(r->arena,
-				    pick.info.fingerprint);
-				accounts_provider_account(&pick.info,
-				    pick.secret, pick.fields, pick.nfields,
+				    pick->info.fingerprint);
+				accounts_provider_account(&pick->info,
+				    pick->secret, pick->fields, pick->nfields,
 				    &acct);
 				pc.account = &acct;
 			}
 		}
 		if (p->sess != NULL)
 			session_attempt(p->sess, &pc, cr, picked ?
-			    pick.info.id : NULL);
+			    pick->info.id : NULL);
 		oa_sink_reset_error(&sink);
 		/* each attempt a cookie session of its own: the thread's jar
 		 * never carries one account's cookies into another's call */
@@ -429,10 +436,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		t0 = req_now_ms();
 		rt->provider->chat(&pc);
 		defer(r, &later, &after);
-		if (p->rf != NULL && rs.need_repair)
-			repair(r, &pc, &rs, p, &sink, &later, &after, &rcr);
+		if (rs != NULL && rs->need_repair)
+			repair(r, &pc, rs, p, &sink, &later, &after);
 		if (p->sess != NULL)
-			session_after_attempt(p->sess, picked ? pick.info.id :
+			session_after_attempt(p->sess, picked ? pick->info.id :
 			    NULL, sink.finished && !sink.failed &&
 			    !sink.aborted && !r->hup);
 		if (sink.started || sink.aborted || r->hup ||
@@ -447,20 +454,20 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				    sink.err_code);
 			if (picked && sink.failed &&
 			    !is_code(&sink, "invalid_structured_output"))
-				learn(r, &pick, &sink, (long)(sink.started_ms -
+				learn(r, pick, &sink, (long)(sink.started_ms -
 				    t0), 1);
 			else if (picked)
-				learn_success(r, &pick, &sink, t0);
+				learn_success(r, pick, &sink, t0);
 			break;
 		}
 		reqdone_upstream_error(r, rt->provider->id, sink.err_code);
 		if (picked)
-			learn(r, &pick, &sink, (long)(req_now_ms() - t0), 0);
+			learn(r, pick, &sink, (long)(req_now_ms() - t0), 0);
 		else if (p->mode == PAY_OWN && p->protected &&
 		    (sink.err_status == 401 || sink.err_status == 403))
 			admin_failed(r);	/* guessing through upstreams */
 		if (picked) {
-			acct_pick_free(&pick);
+			acct_pick_free(pick);
 			picked = 0;
 		}
 		if (!retryable(p->mode, &sink))
@@ -470,14 +477,14 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		    attempt + 1 < n ? ", retrying" : "");
 	}
 	if (picked)
-		acct_pick_free(&pick);
+		acct_pick_free(pick);
 	e = oa_sink_complete(&sink);
 	observe(r, cr, &sink);
 	oa_sink_free(&sink);
-	if (p->tools != NULL)
-		tools_sink_free(&ts);
-	if (p->rf != NULL)
-		rf_sink_free(&rs);
+	if (ts != NULL)
+		tools_sink_free(ts);
+	if (rs != NULL)
+		rf_sink_free(rs);
 	if (p->sess != NULL) {
 		session_end(p->sess, &after);
 		defer(r, &later, &after);

@@ -91,6 +91,7 @@ oa_sink_init(struct oa_sink *s, struct req *r, const struct chat_request *cr,
 	memset(s, 0, sizeof(*s));
 	s->r = r;
 	s->cr = cr;
+	s->err_msg = "";
 	s->fmt = fmt;
 	oa_make_id(s->id, sizeof(s->id), fmt == OA_TEXT ? "cmpl-" :
 	    "chatcmpl-");
@@ -112,7 +113,29 @@ oa_sink_reset_error(struct oa_sink *s)
 {
 	s->err_status = 0;
 	s->retry_after = -1;
-	s->err_msg[0] = '\0';
+	s->err_msg = "";
+}
+
+void
+oa_sink_set_vmsg(struct oa_sink *s, const char *fmt, va_list ap)
+{
+	if (s->err_buf == NULL &&
+	    (s->err_buf = arena_alloc(s->r->arena, OA_ERR_MSG_MAX)) == NULL) {
+		s->err_msg = "The server is out of memory.";
+		return;
+	}
+	vsnprintf(s->err_buf, OA_ERR_MSG_MAX, fmt, ap);
+	s->err_msg = s->err_buf;
+}
+
+void
+oa_sink_set_msg(struct oa_sink *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	oa_sink_set_vmsg(s, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -436,8 +459,7 @@ s_error(void *ctx, int status, const char *type, const char *code,
 	snprintf(s->err_type, sizeof(s->err_type), "%s", type ? type :
 	    "upstream_error");
 	snprintf(s->err_code, sizeof(s->err_code), "%s", code ? code : "");
-	snprintf(s->err_msg, sizeof(s->err_msg), "%s", msg ? msg :
-	    "Upstream error.");
+	oa_sink_set_msg(s, "%s", msg ? msg : "Upstream error.");
 	if (!s->started || s->finished)
 		return 0;
 	/* Mid-stream: the last event is the error, then [DONE]. */

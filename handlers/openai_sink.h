@@ -9,6 +9,8 @@
 #ifndef HANDLERS_OPENAI_SINK_H
 #define HANDLERS_OPENAI_SINK_H
 
+#include <stdarg.h>
+
 #include "fcgi/buf.h"
 #include "fcgi/req.h"
 #include "upstream/provider.h"
@@ -79,13 +81,22 @@ struct oa_sink {
 	long				 retry_after;	/* s, or -1 */
 	char				 err_type[40];
 	char				 err_code[48];
-	char				 err_msg[512];
+	const char			*err_msg;	/* "" or err_buf */
+	/* OA_ERR_MSG_MAX bytes in the arena once the first error comes:
+	 * a parked stream keeps this struct on its stack (BENCHMARKS §20) */
+	char				*err_buf;
 };
+
+#define OA_ERR_MSG_MAX	512
 
 /* model: the name the answer reports (route->reported). */
 void	 oa_sink_init(struct oa_sink *, struct req *,
 	    const struct chat_request *, enum oa_format, const char *model);
 void	 oa_sink_reset_error(struct oa_sink *);
+/* The last error's message from fmt (printf); on no memory, says so. */
+void	 oa_sink_set_msg(struct oa_sink *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 oa_sink_set_vmsg(struct oa_sink *, const char *fmt, va_list);
 void	 oa_sink_free(struct oa_sink *);
 void	 oa_sink_bind(struct oa_sink *, struct chat_sink *);
 /* Writes the non-stream answer, or the pending error; once, at the end. */

@@ -2,13 +2,16 @@
  * Coroutines and the event loop (fcgi/coro.c, fcgi/evloop.c): a request
  * that parks leaves its thread, the loop owns it until it is woken, a
  * resume thread finishes it; the park hooks run where they must; values
- * local to a coroutine stay with it; a parked coroutine's dead stack
- * pages are given back.
+ * local to a coroutine stay with it, and so do its registers and its
+ * floating-point modes; a parked coroutine's dead stack pages are given
+ * back.  Built twice: with our own x86-64 switch and with ucontext.
  */
 #include "config.h"
 
+#include <fenv.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -239,6 +242,82 @@ START_TEST(locals_belong_to_their_coroutine)
 }
 END_TEST
 
+
+/*
+ * Values the compiler keeps in callee-saved registers across a park,
+ * the rounding mode (MXCSR and x87 control word), and a call that needs
+ * a 16-aligned stack (printf of a double) on the coroutine.
+ */
+struct regs_probe {
+	struct probe	 p;
+	int		 rounds;
+	unsigned long	 sum, want;
+	int		 round_kept;	/* FE_UPWARD seen after every park */
+	int		 sse_up;	/* an SSE division rounded up */
+	char		 printed[32];
+};
+
+static unsigned long __attribute__((noinline))
+mix(unsigned long a, unsigned long b)
+{
+	return a * 31 + b;
+}
+
+static void
+regs_body(void *arg)
+{
+	struct regs_probe *rp = arg;
+	unsigned long a = 1, b = 2, c = 3, d = 5, e = 7, f = 11;
+	volatile double one = 1.0, three = 3.0, q;
+	int i;
+
+	rp->round_kept = 1;
+	(void)fesetround(FE_UPWARD);
+	for (i = 0; i < rp->rounds; i++) {
+		a = mix(a, b); b = mix(b, c); c = mix(c, d);
+		d = mix(d, e); e = mix(e, f); f = mix(f, a);
+		if (coro_park(start, &rp->p) != 0)
+			return;
+		if (fegetround() != FE_UPWARD)
+			rp->round_kept = 0;
+	}
+	rp->sum = a ^ b ^ c ^ d ^ e ^ f;
+	q = one / three;	/* MXCSR: a third rounded up, times 3, is > 1 */
+	rp->sse_up = q * three > one;
+	/* x87 control word, read by printf; and a 16-aligned stack */
+	snprintf(rp->printed, sizeof(rp->printed), "%.3f", (double)one / 3);
+	(void)fesetround(FE_TONEAREST);
+}
+
+START_TEST(registers_and_float_modes_survive_parks)
+{
+	struct coro *co = coro_new();
+	struct regs_probe rp;
+	unsigned long a = 1, b = 2, c = 3, d = 5, e = 7, f = 11;
+	int i;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.rounds = 5;
+	for (i = 0; i < rp.rounds; i++) {
+		a = mix(a, b); b = mix(b, c); c = mix(c, d);
+		d = mix(d, e); e = mix(e, f); f = mix(f, a);
+	}
+	rp.want = a ^ b ^ c ^ d ^ e ^ f;
+	rp.p.co = co;
+	coro_set_ops(co, &ops, &rp.p);
+	ck_assert_int_eq(coro_run(co, regs_body, &rp), CORO_PARKED);
+	/* the coroutine's rounding mode stayed with it */
+	ck_assert_int_eq(fegetround(), FE_TONEAREST);
+	coro_fixture_wait(1);
+	ck_assert_int_eq(rp.p.resumed, rp.rounds);
+	ck_assert_uint_eq(rp.sum, rp.want);
+	ck_assert_int_eq(rp.round_kept, 1);
+	ck_assert_int_eq(rp.sse_up, 1);
+	ck_assert_str_eq(rp.printed, "0.334");
+	coro_free(co);
+}
+END_TEST
+
 #if !defined(__SANITIZE_ADDRESS__)
 static void __attribute__((noinline))
 go_deep(struct probe *p)
@@ -331,6 +410,7 @@ coro_suite(void)
 	tcase_add_test(tc, a_thousand_parked_at_once);
 	tcase_add_test(tc, locals_belong_to_their_coroutine);
 	tcase_add_test(tc, a_nap_parks_on_a_timer);
+	tcase_add_test(tc, registers_and_float_modes_survive_parks);
 #if !defined(__SANITIZE_ADDRESS__)
 	tcase_add_test(tc, parked_stack_pages_are_given_back);
 #endif

@@ -398,9 +398,10 @@ has_attachments(const struct chat_request *r)
 /*
  * A RefreshToken is exchanged (once for all processes, then cached) and
  * the AccessToken it gives is what the call uses.  0, or -1 with the sink
- * told.
+ * told.  Not inlined: its buffer would stay in the frame a parked stream
+ * keeps (BENCHMARKS.md §20).
  */
-static int
+static int __attribute__((noinline))
 access_token(struct cg_call *c, const struct provider_call *pc, char **owned)
 {
 	const struct provider_account *a = pc->account;
