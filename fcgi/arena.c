@@ -7,7 +7,7 @@
 
 #include "fcgi/arena.h"
 
-#define ARENA_BLOCK	(8 * 1024)	/* per thread, kept: small on purpose */
+#define ARENA_BLOCK	(4 * 1024)	/* per thread, kept: small on purpose */
 #define ARENA_ALIGN	16
 
 struct arena_block {

@@ -223,10 +223,41 @@ const struct req_io io_framed = {
 	fr_write, fr_flush, fr_param, fr_read, fr_gone
 };
 
+/*
+ * libfcgi keeps each parameter in a malloc of its own (some forty from
+ * nginx) and a parked stream would keep them all: they are copied into
+ * one block, the pointers then the strings, as soon as the request is
+ * accepted (every pointer the request takes from its parameters is into
+ * the block), and libfcgi's go when the request parks.
+ */
+int
+framed_params(struct framed *f, FCGX_Request *fr)
+{
+	size_t n, bytes = 0, len, i;
+	char **env, *p;
+
+	for (n = 0; fr->envp != NULL && fr->envp[n] != NULL; n++)
+		bytes += strlen(fr->envp[n]) + 1;
+	if ((env = malloc((n + 1) * sizeof(*env) + bytes)) == NULL)
+		return -1;	/* libfcgi's stay in use */
+	p = (char *)(env + n + 1);
+	for (i = 0; i < n; i++) {
+		len = strlen(fr->envp[i]) + 1;
+		memcpy(p, fr->envp[i], len);
+		env[i] = p;
+		p += len;
+	}
+	env[n] = NULL;
+	free(f->env);
+	f->env = env;
+	fr->envp = env;
+	return 0;
+}
+
 int
 framed_take(struct framed *f, FCGX_Request *fr)
 {
-	char tmp[512];
+	char tmp[512], **env;
 	int fl;
 
 	if (f->fr == fr && fr->out == NULL)
@@ -241,12 +272,20 @@ framed_take(struct framed *f, FCGX_Request *fr)
 	if ((fl = fcntl(fr->ipcFd, F_GETFL)) < 0 ||
 	    fcntl(fr->ipcFd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -1;
-	FCGX_FreeStream(&fr->in);
-	FCGX_FreeStream(&fr->out);
-	FCGX_FreeStream(&fr->err);
+	env = f->env;
+	if (env != NULL && fr->envp == env) {
+		/* streams and libfcgi's parameters; the connection stays */
+		FCGX_Free(fr, 0);
+		fr->envp = env;
+	} else {
+		FCGX_FreeStream(&fr->in);
+		FCGX_FreeStream(&fr->out);
+		FCGX_FreeStream(&fr->err);
+	}
 	memset(f, 0, sizeof(*f));
 	f->fr = fr;
 	f->fd = fr->ipcFd;
+	f->env = env;
 	return 0;
 }
 
@@ -342,6 +381,9 @@ framed_end(struct framed *f)
 void
 framed_free(struct framed *f)
 {
+	if (f->env != NULL && f->fr != NULL && f->fr->envp == f->env)
+		f->fr->envp = NULL;
+	free(f->env);
 	free(f->buf);
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;

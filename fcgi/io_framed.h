@@ -26,14 +26,22 @@ struct framed {
 	struct evloop_watch	 w;
 	void			(*drain_fn)(void *);
 	void			*drain_arg;
+	char			**env;	/* the parameters, one block */
 };
 
 extern const struct req_io io_framed;	/* io_ctx is a struct framed * */
 
 /*
+ * Right after the accept: fr's parameters copied into one block that f
+ * owns until framed_free(), and fr->envp pointed at it.  -1 when out of
+ * memory (libfcgi's stay in use).
+ */
+int	framed_params(struct framed *, FCGX_Request *);
+/*
  * On the request's coroutine: libfcgi's output flushed, the rest of its
- * input read, its streams freed; from here on the request writes
- * through io_framed.  -1 (nothing changed) when libfcgi's stream failed.
+ * input read, its streams (and parameters, once copied) freed; from here
+ * on the request writes through io_framed.  -1 (nothing changed) when
+ * libfcgi's stream failed.
  */
 int	framed_take(struct framed *, FCGX_Request *);
 /* The loop thread: it watches the connection / gives it back. */

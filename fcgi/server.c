@@ -389,6 +389,7 @@ worker_main(void *arg)
 			continue;
 		}
 		errors = 0;
+		(void)framed_params(&c->fo, &c->fr);
 		memset(&c->r, 0, sizeof(c->r));
 		c->r.io = &io_fcgi;
 		c->r.io_ctx = &c->fr;

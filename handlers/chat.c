@@ -238,11 +238,13 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 	const char *hdr;
 	int answered;
 
-	if ((ss = arena_alloc(r->arena, sizeof(*ss))) == NULL)
+	if ((ss = malloc(sizeof(*ss))) == NULL)
 		return APP_ENOMEM;
 	session_clear(ss);
-	if (parse(r, body, len, fmt, &cr, &root, &tr, &rf, &e) < 0)
+	if (parse(r, body, len, fmt, &cr, &root, &tr, &rf, &e) < 0) {
+		free(ss);
 		return e;
+	}
 	if (fmt != OA_CHAT)
 		rf.type = RF_TEXT;
 	/* the digests, before anything below edits the messages; a legacy
@@ -343,6 +345,7 @@ out:
 	/* chat_attempts ended it; here only what an early exit left */
 	session_end(ss, &drop);
 	json_object_put(root);
+	free(ss);
 	return e;
 }
 

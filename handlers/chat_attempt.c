@@ -337,7 +337,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	    (p->tools != NULL && ((ts = arena_alloc(r->arena, sizeof(*ts))) ==
 	    NULL || (tk = arena_alloc(r->arena, sizeof(*tk))) == NULL)))
 		return APP_ENOMEM;
-	if ((pick = arena_calloc(r->arena, 1, sizeof(*pick))) == NULL)
+	if ((pick = calloc(1, sizeof(*pick))) == NULL)
 		return APP_ENOMEM;
 	(void)call_pow_take(&solves);	/* count from this request on */
 	oa_sink_init(&sink, r, cr, fmt, rt->reported);
@@ -376,8 +376,10 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	pc.idle_ctx = &cc;
 	pc.after = &after;
 	if ((tried = arena_calloc(r->arena, (size_t)n, sizeof(*tried))) ==
-	    NULL)
+	    NULL) {
+		free(pick);
 		return APP_ENOMEM;
+	}
 	for (attempt = 0; attempt < n; attempt++) {
 		pc.account = p->mode == PAY_OWN ? p->own : NULL;
 		if (p->mode == PAY_POOL && !anon) {
@@ -394,7 +396,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			/* a continued session wants its own account back */
 			if (po.prefer == NULL && p->sess != NULL &&
 			    p->sess->found)
-				po.prefer = p->sess->rec.account;
+				po.prefer = p->sess->rec->account;
 			po.skip = tried;
 			po.nskip = ntried;
 			po.reuse_skipped = attempt > 0 && transient(&sink);
@@ -478,6 +480,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	}
 	if (picked)
 		acct_pick_free(pick);
+	free(pick);
 	e = oa_sink_complete(&sink);
 	observe(r, cr, &sink);
 	oa_sink_free(&sink);

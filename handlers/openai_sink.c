@@ -148,6 +148,9 @@ oa_sink_free(struct oa_sink *s)
 	buf_free(&s->calls);
 }
 
+/* Chunk scratch up to this size is freed after each flush. */
+#define OA_OUT_KEEP	2048
+
 /* The fields every chunk and the completion start with, up to "choices":[ */
 static void
 object_head(struct oa_sink *s, const char *object)
@@ -210,6 +213,10 @@ oa_sink_flush(struct oa_sink *s)
 		s->aborted = 1;
 		return -1;
 	}
+	/* a parked stream idles between events: no chunk scratch meanwhile
+	 * (BENCHMARKS.md §20); a long chunk's stays for the next */
+	if (s->out.cap <= OA_OUT_KEEP)
+		buf_free(&s->out);
 	return 0;
 }
 

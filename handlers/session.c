@@ -14,6 +14,7 @@
 #include "store/accounts.h"
 #include "handlers/accounts_ops.h"
 #include "handlers/apiauth.h"
+#include "upstream/call.h"
 
 #define DIGEST_LEN	32
 
@@ -292,13 +293,19 @@ let_go(struct session *ss, const struct store_session *rec)
 
 /* A record this request took and ends now: its chat goes with it. */
 static void
-let_go_taken(struct session *ss)
+let_go_record(struct session *ss, const struct store_session *rec)
 {
 	enum store_err e;
 
-	let_go(ss, &ss->rec);
-	if ((e = store_session_drop(ss->r->store, ss->rec.key)) != STORE_OK)
+	let_go(ss, rec);
+	if ((e = store_session_drop(ss->r->store, rec->key)) != STORE_OK)
 		log_warn("session: not dropped: %s", store_strerror(e));
+}
+
+static void
+let_go_taken(struct session *ss)
+{
+	let_go_record(ss, ss->rec);
 }
 
 void
@@ -306,6 +313,7 @@ session_open(struct session *ss, const struct route *rt, int pooled,
     int checked_format, const char *tool_section)
 {
 	unsigned char key[STORE_SESSION_KEY], md[DIGEST_LEN];
+	struct store_session rec;
 	enum store_err e;
 
 	if (!ss->on)
@@ -334,21 +342,27 @@ session_open(struct session *ss, const struct route *rt, int pooled,
 		return;		/* nothing to continue: a first turn */
 	if (key_of(ss, ss->from, key) < 0)
 		return;
-	e = store_session_take(ss->r->store, key, &ss->rec);
+	e = store_session_take(ss->r->store, key, &rec);
 	if (e == STORE_NOTFOUND)
 		return;
 	if (e != STORE_OK) {
 		log_warn("session: lookup failed: %s", store_strerror(e));
 		return;
 	}
-	if (strcmp(ss->rec.provider, rt->provider->id) != 0 ||
-	    (ss->name != NULL && ss->rec.turns != ss->answers)) {
+	if ((ss->rec = arena_alloc(ss->r->arena, sizeof(rec))) == NULL) {
+		/* no memory to continue it: it ends as a moved-on one */
+		let_go_record(ss, &rec);
+		return;
+	}
+	*ss->rec = rec;
+	if (strcmp(ss->rec->provider, rt->provider->id) != 0 ||
+	    (ss->name != NULL && ss->rec->turns != ss->answers)) {
 		/* another model's chat, or a named one that moved on */
 		let_go_taken(ss);
 		return;
 	}
 	ss->found = 1;
-	ss->resend_section = memcmp(ss->rec.section, ss->section,
+	ss->resend_section = memcmp(ss->rec->section, ss->section,
 	    sizeof(ss->section)) != 0;
 }
 
@@ -361,20 +375,21 @@ session_attempt(struct session *ss, struct provider_call *pc,
 	ss->continuing = 0;
 	if (!ss->on || account_id == NULL)
 		return;
+	call_session_clear(&ss->ps);
 	memset(&ss->ps, 0, sizeof(ss->ps));
 	pc->session = &ss->ps;
 	if (!ss->found)
 		return;
-	if (strcmp(account_id, ss->rec.account) != 0) {
+	if (strcmp(account_id, ss->rec->account) != 0) {
 		/* the session's account is not usable now: start afresh */
 		log_info("session: account %.8s unavailable, the whole "
-		    "history goes to another", ss->rec.account);
+		    "history goes to another", ss->rec->account);
 		let_go_taken(ss);
 		ss->found = 0;
 		return;
 	}
-	ss->ps.chat_id = ss->rec.chat_id;
-	ss->ps.parent_id = ss->rec.parent_id[0] ? ss->rec.parent_id : NULL;
+	ss->ps.chat_id = ss->rec->chat_id;
+	ss->ps.parent_id = ss->rec->parent_id[0] ? ss->rec->parent_id : NULL;
 	pc->req = &ss->cr;
 	ss->continuing = 1;
 }
@@ -410,17 +425,17 @@ record(struct session *ss, const char *account_id)
 		return -1;
 	snprintf(rec.provider, sizeof(rec.provider), "%s", ss->provider->id);
 	snprintf(rec.account, sizeof(rec.account), "%s", account_id);
-	snprintf(rec.chat_id, sizeof(rec.chat_id), "%s", ss->ps.chat_out);
+	snprintf(rec.chat_id, sizeof(rec.chat_id), "%s", ss->ps.out->chat);
 	snprintf(rec.parent_id, sizeof(rec.parent_id), "%s",
-	    ss->ps.parent_out);
-	rec.created = ss->continuing ? ss->rec.created : 0;
+	    ss->ps.out->parent);
+	rec.created = ss->continuing ? ss->rec->created : 0;
 	rec.turns = (uint32_t)ss->answers + 1;
 	rec.named = ss->name != NULL;
 	/* what the chat knows now: this section, or the one it had */
 	memcpy(rec.section, ss->has_section || !ss->continuing ? ss->section :
-	    ss->rec.section, sizeof(rec.section));
+	    ss->rec->section, sizeof(rec.section));
 	e = store_session_put(ss->r->store, &rec, ss->r->cfg->session_ttl,
-	    ss->continuing ? ss->rec.key : NULL, gone,
+	    ss->continuing ? ss->rec->key : NULL, gone,
 	    sizeof(gone) / sizeof(gone[0]), &ngone);
 	if (e != STORE_OK) {
 		log_warn("session: not kept: %s", store_strerror(e));
@@ -444,7 +459,7 @@ session_after_attempt(struct session *ss, const char *account_id, int ok)
 		ss->found = 0;
 	}
 	ss->continuing = ss->continuing && ok;
-	if (ss->ps.chat_out[0] == '\0')
+	if (ss->ps.out == NULL || ss->ps.out->chat[0] == '\0')
 		return;
 	if (ok && record(ss, account_id) == 0)
 		return;
@@ -453,7 +468,7 @@ session_after_attempt(struct session *ss, const char *account_id, int ok)
 	snprintf(kept.provider, sizeof(kept.provider), "%s",
 	    ss->provider->id);
 	snprintf(kept.account, sizeof(kept.account), "%s", account_id);
-	snprintf(kept.chat_id, sizeof(kept.chat_id), "%s", ss->ps.chat_out);
+	snprintf(kept.chat_id, sizeof(kept.chat_id), "%s", ss->ps.out->chat);
 	let_go(ss, &kept);
 }
 
@@ -539,6 +554,7 @@ session_end(struct session *ss, struct provider_after *after)
 	if (ss->calls_md != NULL)
 		EVP_MD_CTX_free(ss->calls_md);
 	ss->text_md = ss->calls_md = NULL;
+	call_session_clear(&ss->ps);
 	json_object_put(ss->root);
 	ss->root = NULL;
 	ss->on = 0;

@@ -40,7 +40,9 @@ struct session {
 	int			 found;
 	struct chat_request	 cr;
 	struct json_object	*root;
-	struct store_session	 rec;
+	/* the record taken, in the arena: NULL unless found (a parked
+	 * stream keeps this struct, BENCHMARKS.md §20) */
+	struct store_session	*rec;
 	const struct provider	*provider;
 	/* the tool section this request teaches, and whether the chat
 	 * continued has another one (then it goes again) */

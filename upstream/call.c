@@ -568,3 +568,22 @@ call_token(struct store *st, struct arena *a, const char *scope,
 	*cached = how != TOKCACHE_EXCHANGED;
 	return 0;
 }
+
+int
+call_session_keep(struct provider_session *ps, const char *chat,
+    const char *parent)
+{
+	if (ps->out == NULL && (ps->out = malloc(sizeof(*ps->out))) == NULL)
+		return -1;
+	snprintf(ps->out->chat, sizeof(ps->out->chat), "%s", chat);
+	snprintf(ps->out->parent, sizeof(ps->out->parent), "%s",
+	    parent != NULL ? parent : "");
+	return 0;
+}
+
+void
+call_session_clear(struct provider_session *ps)
+{
+	free(ps->out);
+	ps->out = NULL;
+}

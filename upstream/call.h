@@ -22,6 +22,15 @@
 
 #define CALL_MAX_HEADERS	48
 
+/*
+ * The session owns the answer's chat (provider.h): its ids, each cut at
+ * PROVIDER_SESSION_ID_MAX; parent may be NULL.  -1 when out of memory
+ * (then the chat is not kept).  call_session_clear() frees them.
+ */
+int	 call_session_keep(struct provider_session *, const char *chat,
+	    const char *parent);
+void	 call_session_clear(struct provider_session *);
+
 struct call_hdrs {
 	struct arena	*arena;
 	const char	*v[CALL_MAX_HEADERS + 1];	/* NULL-terminated */

@@ -204,19 +204,28 @@ struct provider_after {
  * provider whose flags carry PROVIDER_SESSIONS.  In: the upstream chat to
  * continue, or chat_id NULL to start one; either way the request carries
  * only what the chat has not seen.  Out: once the answer is complete,
- * the provider fills chat_out (and parent_out, the message the next turn
- * answers after, where the upstream has one) and does not delete the
- * chat: the session owns it from then on.  On any failure it leaves
- * chat_out empty and cleans up a chat it started, as without a session;
- * a continued chat it never deletes.
+ * the provider keeps the chat's id (and the parent's, the message the
+ * next turn answers after, where the upstream has one) with
+ * call_session_keep() and does not delete the chat: the session owns it
+ * from then on.  On any failure it keeps nothing and cleans up a chat it
+ * started, as without a session; a continued chat it never deletes.
  */
 #define PROVIDER_SESSION_ID_MAX	200
+
+struct provider_session_ids {
+	char		 chat[PROVIDER_SESSION_ID_MAX + 1];
+	char		 parent[PROVIDER_SESSION_ID_MAX + 1];
+};
 
 struct provider_session {
 	const char	*chat_id;
 	const char	*parent_id;
-	char		 chat_out[PROVIDER_SESSION_ID_MAX + 1];
-	char		 parent_out[PROVIDER_SESSION_ID_MAX + 1];
+	/*
+	 * Out, by call_session_keep() (upstream/call.h): NULL until the
+	 * answer is complete, so a stream parked meanwhile does not hold
+	 * two empty ids (BENCHMARKS.md §20).
+	 */
+	struct provider_session_ids	*out;
 };
 
 /* What validate() learned about a credential. */

@@ -269,8 +269,7 @@ keep(struct cg_call *c, const struct chatgpt_stream *dec)
 	    mid == NULL || strlen(cid) > PROVIDER_SESSION_ID_MAX ||
 	    strlen(mid) > PROVIDER_SESSION_ID_MAX)
 		return;
-	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", cid);
-	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", mid);
+	(void)call_session_keep(ps, cid, mid);
 }
 
 static void

@@ -356,12 +356,12 @@ static int
 keep(const struct provider_call *pc, const struct ds_call *c, long msg_id)
 {
 	struct provider_session *ps = pc->session;
+	char parent[24];
 
 	if (ps == NULL || msg_id < 0)
 		return -1;
-	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", c->session);
-	snprintf(ps->parent_out, sizeof(ps->parent_out), "%ld", msg_id);
-	return 0;
+	snprintf(parent, sizeof(parent), "%ld", msg_id);
+	return call_session_keep(ps, c->session, parent);
 }
 
 /* A parent_message_id as DeepSeek takes it: digits only. */

@@ -139,9 +139,9 @@ settle(const struct provider_call *pc, const struct glm_call *c,
 	if (conv == NULL)
 		return;
 	if (complete && ps != NULL) {
-		snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", conv);
-		ps->parent_out[0] = '\0';	/* GLM has no parent id */
-		return;
+		/* GLM has no parent id */
+		if (call_session_keep(ps, conv, NULL) == 0)
+			return;
 	}
 	if (cont == NULL || strcmp(conv, cont) != 0)
 		defer_delete(pc, c, assistant, conv);

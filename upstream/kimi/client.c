@@ -322,9 +322,7 @@ keep(const struct provider_call *pc, const char *chat, const char *msg)
 		chat = ps->chat_id;
 	if (chat == NULL)
 		return -1;
-	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", chat);
-	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", msg);
-	return 0;
+	return call_session_keep(ps, chat, msg);
 }
 
 static enum chat_rc

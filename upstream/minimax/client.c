@@ -422,12 +422,9 @@ minimax_chat(const struct provider_call *pc)
 	if (mm_device(&c, 0) != MM_STEP_OK ||
 	    send_msg(&c, pc, cont, &chat) < 0)
 		return;
-	if (poll_answer(&c, pc, &chat, last) == 0 && ps != NULL) {
-		/* the session owns the chat from here on */
-		snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", chat.id);
-		snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", last);
-		return;
-	}
+	if (poll_answer(&c, pc, &chat, last) == 0 && ps != NULL &&
+	    call_session_keep(ps, chat.id, last) == 0)
+		return;		/* the session owns the chat from here on */
 	/* A chat of this answer alone goes, whatever happened. */
 	if (cont == NULL)
 		defer_delete(pc, &c, &chat);

@@ -297,10 +297,8 @@ keep(const struct provider_call *pc, const struct stream_ctx *sc,
 	const char *sid = qw_stream_session(sc->dec);
 	const char *rid = qw_stream_reqid(sc->dec);
 
-	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", *sid != '\0' ?
-	    sid : t->session);
-	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", *rid != '\0' ?
-	    rid : req_id);
+	(void)call_session_keep(ps, *sid != '\0' ? sid : t->session,
+	    *rid != '\0' ? rid : req_id);
 }
 
 static void

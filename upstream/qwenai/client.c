@@ -376,9 +376,7 @@ keep(const struct provider_call *pc, const struct qa_call *c,
 
 	if (ps == NULL || !id_ok(resp_id))
 		return -1;
-	snprintf(ps->chat_out, sizeof(ps->chat_out), "%s", c->chat_id);
-	snprintf(ps->parent_out, sizeof(ps->parent_out), "%s", resp_id);
-	return 0;
+	return call_session_keep(ps, c->chat_id, resp_id);
 }
 
 void
