@@ -250,6 +250,7 @@ framed_params(struct framed *f, FCGX_Request *fr)
 	env[n] = NULL;
 	free(f->env);
 	f->env = env;
+	f->fr = fr;	/* framed_free() takes the block back from it */
 	fr->envp = env;
 	return 0;
 }

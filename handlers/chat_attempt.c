@@ -17,7 +17,6 @@
 
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
-#include "handlers/accounts_ops.h"
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
 #include "handlers/reqdone.h"
@@ -109,13 +108,76 @@ sink_fail(struct oa_sink *s, int status, const char *type, const char *code,
 }
 
 /*
+ * What the attempts keep of the account they picked.  The store's
+ * acct_pick is ~800 bytes, mostly text no chat reads (label, e-mail, last
+ * error), and a parked stream would hold it for its whole life
+ * (BENCHMARKS.md §20).
+ */
+struct picked {
+	char			 id[ACCT_ID_LEN + 1];
+	char			 fingerprint[13];
+	char			 provider[ACCT_PROVIDER_MAX + 1];
+	char			 team_id[ACCT_TEAM_MAX + 1];
+	int			 kind;
+	char			*secret;
+	struct acct_field	*fields;
+	size_t			 nfields;
+};
+
+/* The pick itself in a frame of its own, gone before the chat starts. */
+static enum store_err __attribute__((noinline))
+pick_account(struct store *st, const struct acct_pick_opts *po,
+    struct acct_pick_why *why, struct picked *out)
+{
+	struct acct_pick pk;
+	enum store_err se;
+
+	memset(&pk, 0, sizeof(pk));
+	if ((se = acct_pick(st, po, &pk, why)) != STORE_OK)
+		return se;
+	snprintf(out->id, sizeof(out->id), "%s", pk.info.id);
+	snprintf(out->fingerprint, sizeof(out->fingerprint), "%s",
+	    pk.info.fingerprint);
+	snprintf(out->provider, sizeof(out->provider), "%s", pk.info.provider);
+	snprintf(out->team_id, sizeof(out->team_id), "%s", pk.info.team_id);
+	out->kind = pk.info.kind;
+	/* the secrets change hands */
+	out->secret = pk.secret;
+	out->fields = pk.fields;
+	out->nfields = pk.nfields;
+	return STORE_OK;
+}
+
+static void
+picked_free(struct picked *p)
+{
+	acct_secrets_free(p->secret, p->fields, p->nfields);
+	p->secret = NULL;
+	p->fields = NULL;
+	p->nfields = 0;
+}
+
+/* As accounts_provider_account(), from what the attempts kept. */
+static void
+picked_account(const struct picked *p, struct provider_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->id = p->id;
+	a->secret = p->secret;
+	a->kind = p->kind;
+	a->team_id = p->team_id[0] ? p->team_id : NULL;
+	a->fields = p->fields;
+	a->nfields = p->nfields;
+}
+
+/*
  * What one failed attempt teaches about its account.  spent: the answer
  * had started (a failure mid-stream), so the day's use is not given back;
  * it was the last attempt, so the outcome waits for the request's final
  * store write (handlers/reqdone.c).
  */
 static void
-learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
+learn(struct req *r, const struct picked *pk, const struct oa_sink *s,
     long latency_ms, int spent)
 {
 	struct acct_result res;
@@ -145,23 +207,23 @@ learn(struct req *r, const struct acct_pick *pk, const struct oa_sink *s,
 	else
 		res.outcome = ACCT_OUT_SOFT;
 	if (spent)
-		reqdone_defer_acct(r, &pk->info, &res);
-	else if (acct_record(r->store, pk->info.provider, pk->info.id, &res) !=
+		reqdone_defer_acct(r, pk->provider, pk->id, &res);
+	else if (acct_record(r->store, pk->provider, pk->id, &res) !=
 	    STORE_OK)
 		log_warn("account %s: could not record the outcome",
-		    pk->info.fingerprint);
+		    pk->fingerprint);
 	if (res.outcome == ACCT_OUT_ERROR || res.outcome == ACCT_OUT_EXPIRED)
 		log_info("account %s (%s) is now %s (%d %s)",
-		    pk->info.fingerprint, pk->info.provider,
+		    pk->fingerprint, pk->provider,
 		    res.outcome == ACCT_OUT_ERROR ? "error" : "expired",
 		    s->err_status, s->err_code);
 	else if (res.outcome == ACCT_OUT_LIMITED)
 		log_info("account %s (%s) cools down for %ld s",
-		    pk->info.fingerprint, pk->info.provider, res.cooldown_s);
+		    pk->fingerprint, pk->provider, res.cooldown_s);
 }
 
 static void
-learn_success(struct req *r, const struct acct_pick *pk,
+learn_success(struct req *r, const struct picked *pk,
     const struct oa_sink *s, long long t0)
 {
 	struct acct_result res;
@@ -172,7 +234,7 @@ learn_success(struct req *r, const struct acct_pick *pk,
 	res.latency_ms = (uint32_t)(t1 > t0 ? t1 - t0 : 0);
 	/* A client gone before the answer started used nothing. */
 	res.refund = !s->started;
-	reqdone_defer_acct(r, &pk->info, &res);
+	reqdone_defer_acct(r, pk->provider, pk->id, &res);
 }
 
 /* What the request log and /metrics learn from the attempts. */
@@ -320,7 +382,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	struct provider_after after;
 	struct later *later = NULL;
 	struct provider_account acct;
-	struct acct_pick *pick;	/* in the arena, as ts and rs */
+	struct picked *pick;	/* malloc'd: see struct picked */
 	struct acct_pick_opts po;
 	struct acct_pick_why why;
 	const char **tried;
@@ -329,7 +391,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	long long t0;
 	enum store_err se;
 	enum app_err e;
-	int picked = 0, anon = 0, solves;
+	int taken = 0, anon = 0, solves;
 
 	r->obs.provider = rt->provider->id;
 	if ((p->rf != NULL && ((rs = arena_alloc(r->arena, sizeof(*rs))) ==
@@ -400,7 +462,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			po.skip = tried;
 			po.nskip = ntried;
 			po.reuse_skipped = attempt > 0 && transient(&sink);
-			se = acct_pick(r->store, &po, pick, &why);
+			se = pick_account(r->store, &po, &why, pick);
 			if (se == STORE_NOTFOUND) {
 				if (sink.err_status)
 					break;	/* keep the last real error */
@@ -417,20 +479,18 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				    "%s.", store_strerror(se));
 				break;
 			} else {
-				picked = 1;
+				taken = 1;
 				tried[ntried++] = arena_strdup(r->arena,
-				    pick->info.id);
+				    pick->id);
 				r->obs.account_fp = arena_strdup(r->arena,
-				    pick->info.fingerprint);
-				accounts_provider_account(&pick->info,
-				    pick->secret, pick->fields, pick->nfields,
-				    &acct);
+				    pick->fingerprint);
+				picked_account(pick, &acct);
 				pc.account = &acct;
 			}
 		}
 		if (p->sess != NULL)
-			session_attempt(p->sess, &pc, cr, picked ?
-			    pick->info.id : NULL);
+			session_attempt(p->sess, &pc, cr, taken ?
+			    pick->id : NULL);
 		oa_sink_reset_error(&sink);
 		/* each attempt a cookie session of its own: the thread's jar
 		 * never carries one account's cookies into another's call */
@@ -441,7 +501,7 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		if (rs != NULL && rs->need_repair)
 			repair(r, &pc, rs, p, &sink, &later, &after);
 		if (p->sess != NULL)
-			session_after_attempt(p->sess, picked ? pick->info.id :
+			session_after_attempt(p->sess, taken ? pick->id :
 			    NULL, sink.finished && !sink.failed &&
 			    !sink.aborted && !r->hup);
 		if (sink.started || sink.aborted || r->hup ||
@@ -454,23 +514,23 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 			if (sink.failed)
 				reqdone_upstream_error(r, rt->provider->id,
 				    sink.err_code);
-			if (picked && sink.failed &&
+			if (taken && sink.failed &&
 			    !is_code(&sink, "invalid_structured_output"))
 				learn(r, pick, &sink, (long)(sink.started_ms -
 				    t0), 1);
-			else if (picked)
+			else if (taken)
 				learn_success(r, pick, &sink, t0);
 			break;
 		}
 		reqdone_upstream_error(r, rt->provider->id, sink.err_code);
-		if (picked)
+		if (taken)
 			learn(r, pick, &sink, (long)(req_now_ms() - t0), 0);
 		else if (p->mode == PAY_OWN && p->protected &&
 		    (sink.err_status == 401 || sink.err_status == 403))
 			admin_failed(r);	/* guessing through upstreams */
-		if (picked) {
-			acct_pick_free(pick);
-			picked = 0;
+		if (taken) {
+			picked_free(pick);
+			taken = 0;
 		}
 		if (!retryable(p->mode, &sink))
 			break;
@@ -478,8 +538,8 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 		    attempt + 1, sink.err_status, sink.err_code,
 		    attempt + 1 < n ? ", retrying" : "");
 	}
-	if (picked)
-		acct_pick_free(pick);
+	if (taken)
+		picked_free(pick);
 	free(pick);
 	e = oa_sink_complete(&sink);
 	observe(r, cr, &sink);

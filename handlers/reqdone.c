@@ -20,17 +20,17 @@ struct deferred_acct {
 };
 
 void
-reqdone_defer_acct(struct req *r, const struct acct_info *info,
+reqdone_defer_acct(struct req *r, const char *provider, const char *id,
     const struct acct_result *res)
 {
 	struct deferred_acct *d;
 
 	if ((d = arena_calloc(r->arena, 1, sizeof(*d))) == NULL) {
-		acct_record(r->store, info->provider, info->id, res);
+		acct_record(r->store, provider, id, res);
 		return;
 	}
-	snprintf(d->provider, sizeof(d->provider), "%s", info->provider);
-	snprintf(d->id, sizeof(d->id), "%s", info->id);
+	snprintf(d->provider, sizeof(d->provider), "%s", provider);
+	snprintf(d->id, sizeof(d->id), "%s", id);
 	d->res = *res;
 	if (res->reason != NULL) {
 		snprintf(d->reason, sizeof(d->reason), "%s", res->reason);

@@ -11,7 +11,7 @@
 #include "store/accounts.h"
 
 /* The last attempt's outcome, kept for the final write. */
-void	 reqdone_defer_acct(struct req *, const struct acct_info *,
+void	 reqdone_defer_acct(struct req *, const char *provider, const char *id,
 	    const struct acct_result *);
 /* A failed upstream attempt, for chat2api_upstream_errors_total. */
 void	 reqdone_upstream_error(struct req *, const char *provider,

@@ -291,6 +291,22 @@ let_go(struct session *ss, const struct store_session *rec)
 		    rec->provider);
 }
 
+/* A digest of an answer as the next turn's history will carry it. */
+static EVP_MD_CTX *
+answer_md(void)
+{
+	EVP_MD_CTX *md;
+
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, "a", 1) != 1) {
+		EVP_MD_CTX_free(md);
+		return NULL;
+	}
+	return md;
+}
+
 /* A record this request took and ends now: its chat goes with it. */
 static void
 let_go_record(struct session *ss, const struct store_session *rec)
@@ -324,15 +340,11 @@ session_open(struct session *ss, const struct route *rt, int pooled,
 		ss->on = 0;
 		return;
 	}
-	if ((ss->text_md = EVP_MD_CTX_new()) == NULL ||
-	    (ss->calls_md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ss->text_md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestInit_ex(ss->calls_md, EVP_sha256(), NULL) != 1) {
+	/* the calls' digest waits for a call: most answers are text */
+	if ((ss->text_md = answer_md()) == NULL) {
 		ss->on = 0;
 		return;
 	}
-	EVP_DigestUpdate(ss->text_md, "a", 1);
-	EVP_DigestUpdate(ss->calls_md, "a", 1);
 	if (tool_section != NULL && EVP_Digest(tool_section,
 	    strlen(tool_section), md, NULL, EVP_sha256(), NULL) == 1) {
 		memcpy(ss->section, md, sizeof(ss->section));
@@ -403,6 +415,9 @@ session_tap(void *u, const char *name, size_t nl, const char *s, size_t n)
 		return;
 	if (name == NULL)
 		feed(ss->text_md, s, n);
+	else if (ss->calls_md == NULL &&
+	    (ss->calls_md = answer_md()) == NULL)
+		ss->on = 0;	/* no memory: this answer ends the session */
 	else {
 		feed_call(ss->calls_md, name, nl, s, n);
 		ss->ncalls++;

@@ -218,6 +218,9 @@ enum store_err	 acct_count(struct store *, const char *provider,
 enum store_err	 acct_pick(struct store *, const struct acct_pick_opts *,
 		    struct acct_pick *, struct acct_pick_why *);
 void		 acct_pick_free(struct acct_pick *);
+/* What acct_pick_free() does to a pick's secret and fields alone. */
+void		 acct_secrets_free(char *secret, struct acct_field *,
+		    size_t nfields);
 const char	*acct_pick_field(const struct acct_pick *, const char *name);
 
 /* One attempt's outcome: counters, latency, status, cool-down. */

@@ -390,12 +390,18 @@ acct_pick(struct store *s, const struct acct_pick_opts *o,
 void
 acct_pick_free(struct acct_pick *p)
 {
-	if (p->secret != NULL) {
-		crypto_wipe(p->secret, strlen(p->secret));
-		free(p->secret);
-	}
-	fields_free(p->fields, p->nfields);
+	acct_secrets_free(p->secret, p->fields, p->nfields);
 	memset(p, 0, sizeof(*p));
+}
+
+void
+acct_secrets_free(char *secret, struct acct_field *f, size_t n)
+{
+	if (secret != NULL) {
+		crypto_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	fields_free(f, n);
 }
 
 const char *

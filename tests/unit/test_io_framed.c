@@ -2,7 +2,8 @@
  * Our own FastCGI framing (fcgi/io_framed.c): the records a front server
  * reads, split where FastCGI's 16-bit length demands, the end of the
  * request; on the loop, writes that never block, pacing for a slow
- * reader, and a closed connection seen.
+ * reader, and a closed connection seen; the parameters copied into one
+ * block.
  */
 #include "config.h"
 
@@ -136,6 +137,35 @@ START_TEST(params_and_input)
 }
 END_TEST
 
+START_TEST(params_in_one_block)
+{
+	char **block;
+
+	ck_assert_int_eq(framed_params(&f, &fr), 0);
+	block = fr.envp;
+	ck_assert_ptr_ne(block, envp);
+	ck_assert_ptr_eq(block, f.env);
+	ck_assert_str_eq(block[0], "MODEL=gpt-4o");
+	ck_assert_str_eq(block[1], "REQUEST_METHOD=POST");
+	ck_assert_ptr_null(block[2]);
+	/* the strings follow the pointers, one after the other */
+	ck_assert_ptr_eq(block[0], (char *)(block + 3));
+	ck_assert_ptr_eq(block[1], block[0] + strlen(block[0]) + 1);
+	ck_assert_str_eq(r.io->param(&r, "REQUEST_METHOD"), "POST");
+	/* a second request's copy replaces the first */
+	fr.envp = envp + 1;
+	ck_assert_int_eq(framed_params(&f, &fr), 0);
+	ck_assert_str_eq(fr.envp[0], "REQUEST_METHOD=POST");
+	ck_assert_ptr_null(fr.envp[1]);
+	/* freed with the request, and libfcgi's request no longer sees it */
+	framed_free(&f);
+	ck_assert_ptr_null(fr.envp);
+	ck_assert_ptr_null(f.env);
+	f.fr = &fr;
+	fr.envp = envp;
+}
+END_TEST
+
 START_TEST(a_closed_connection_is_gone)
 {
 	ck_assert_int_eq(r.io->gone(&r, 0), 0);
@@ -261,6 +291,7 @@ framed_suite(void)
 	tcase_add_test(tc, stdout_records_and_the_end);
 	tcase_add_test(tc, long_writes_split_at_the_record_limit);
 	tcase_add_test(tc, params_and_input);
+	tcase_add_test(tc, params_in_one_block);
 	tcase_add_test(tc, a_closed_connection_is_gone);
 	tcase_add_test(tc, the_loop_never_blocks_and_paces_a_slow_reader);
 	tcase_add_test(tc, the_loop_sees_the_front_server_go);
