@@ -228,7 +228,7 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 	struct ctx_conf cc;
 	struct rf_req rf;
 	struct tools_req ntr;
-	/* in the arena: a parked stream keeps this frame (BENCHMARKS §20) */
+	/* malloc'd: a parked stream keeps this frame (BENCHMARKS §20) */
 	struct session *ss;
 	struct provider_after drop;
 	enum tools_mode tm;
