@@ -3,14 +3,16 @@
  * switch between two of them.  On x86-64 the switch is our own (a few
  * pushes and a stack pointer: a parked stream keeps 8 bytes of context
  * rather than a 968-byte ucontext_t, and no signal-mask system call per
- * switch); elsewhere, or built with -DCORO_UCONTEXT, it is ucontext.
+ * switch); elsewhere, built with -DCORO_UCONTEXT, or with control-flow
+ * protection (__CET__: a shadow stack would refuse our ret into a new
+ * stack, glibc's swapcontext knows it), it is ucontext.
  */
 #ifndef FCGI_CORO_SWITCH_H
 #define FCGI_CORO_SWITCH_H
 
 #include <stddef.h>
 
-#if defined(__x86_64__) && !defined(CORO_UCONTEXT)
+#if defined(__x86_64__) && !defined(CORO_UCONTEXT) && !defined(__CET__)
 #define CORO_OWN_SWITCH 1
 struct coro_ctx {
 	void	*sp;	/* the saved registers are on the stack there */

@@ -10,7 +10,10 @@ limits they rely on.
   * nginx started with deploy/nginx/streams.conf's limits (the file's
     worker_connections and worker_rlimit_nofile are in nginx.conf) carries
     C2A_STREAMS_N streams (default 60) at once through chat2api: every
-    stream gets every stamp, in order, and [DONE].
+    stream gets every stamp, in order, and [DONE];
+  * a parked ChatGPT stream keeps one page of its stack (chat2api's debug
+    log says how deep each park is; not under AddressSanitizer, whose
+    frames are larger and whose stacks are not trimmed).
 
 Env: CHAT2API_BIN, CHAT2API_ALLOW_SKIP=1, C2A_STREAMS_N, C2A_IT_KEEP=1.
 """
@@ -72,7 +75,8 @@ def check_through(r, ws, binary, tools, mport):
     fe.streams = True
     fe.app_extra = {"CHATGPT_BASE_URL": "http://127.0.0.1:%d" % mport,
                     "CONVERSATION_ONLY": "true", "CHAT2API_THREADS": str(n // 2 + 8),
-                    "CHAT2API_TEST_ROUTES": "false", "RETRY_TIMES": "0"}
+                    "CHAT2API_TEST_ROUTES": "false", "RETRY_TIMES": "0",
+                    "CHAT2API_LOG_LEVEL": "debug"}
     fe.start()
     limits = harness.nginx_limits()
     with open(ws.path("nginx", "conf", "nginx.conf")) as f:
@@ -92,6 +96,29 @@ def check_through(r, ws, binary, tools, mport):
     r.check("one stream: %d stamps in order, then [DONE]" % STAMPS,
             len(stamps) == STAMPS and stamps == sorted(stamps) and
             text.rstrip().endswith("data: [DONE]"), text[-600:])
+    check_stack(r, ws, binary, n)
+
+
+def sanitized(binary):
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def check_stack(r, ws, binary, n):
+    name = "a parked ChatGPT stream keeps one 4 KiB page of its stack"
+    if sanitized(binary):
+        r.skip(name, "AddressSanitizer build: larger frames, stacks not trimmed")
+        return
+    try:
+        with open(ws.path("log", "app-main.log"), errors="replace") as f:
+            log = f.read()
+    except OSError as e:
+        r.fail(name, "no log: %s" % e)
+        return
+    depths = [int(x) for x in re.findall(r"parked with (\d+) bytes of stack in use", log)]
+    r.check("%s (%d parks logged, the deepest %s bytes)"
+            % (name, len(depths), max(depths) if depths else "-"),
+            len(depths) >= n and max(depths) <= 4096, log[-2000:])
 
 
 def main():

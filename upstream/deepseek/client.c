@@ -376,11 +376,26 @@ parent_of(const struct provider_session *ps)
 	return p;
 }
 
+/*
+ * A chat session of this answer alone goes, whatever happened, once the
+ * response is out.  By then the account's secret is freed; the bearer is
+ * enough.  Not inlined: the copy would sit in the frame a parked stream
+ * keeps (BENCHMARKS.md §20).
+ */
+static void __attribute__((noinline))
+delete_later(const struct provider_call *pc, const struct ds_call *c)
+{
+	struct ds_call later = *c;
+
+	later.user_token = NULL;
+	call_defer(pc, session_delete, &later, sizeof(later));
+}
+
 void
 deepseek_chat(const struct provider_call *pc)
 {
 	struct provider_ctx x = { pc->cfg, pc->store, pc->arena };
-	struct ds_call c, later;
+	struct ds_call c;
 	const char *pow;
 	long msg_id = -1;
 	int cont;
@@ -411,16 +426,9 @@ deepseek_chat(const struct provider_call *pc)
 	if ((pow = pow_answer(&c)) != NULL &&
 	    completion(&c, pc, pow, &msg_id) == 0 && keep(pc, &c, msg_id) == 0)
 		return;
-	/*
-	 * A chat session of this answer alone goes, whatever happened (a
-	 * continued one is the session's to end).  By then the account's
-	 * secret is freed; the bearer is enough.
-	 */
-	if (cont)
-		return;
-	later = c;
-	later.user_token = NULL;
-	call_defer(pc, session_delete, &later, sizeof(later));
+	/* a continued chat session is the session's to end */
+	if (!cont)
+		delete_later(pc, &c);
 }
 
 /* A session that ended: its chat session goes (providers.md §2.3). */
