@@ -209,6 +209,126 @@ fail:
 }
 
 /*
+ * From the parsed body to the plan of the attempts: the caller known,
+ * the model routed, the history trimmed and the tools and response
+ * format turned into prompt text, the session opened.  0, or -1 with *e
+ * once the request is answered or failed.  Not inlined: what it needs
+ * only here (the caller's key, the owner search, the session's new
+ * turns) stays out of serve()'s frame, which a parked stream keeps
+ * (BENCHMARKS.md §20).
+ */
+static int __attribute__((noinline))
+prepare(struct req *r, enum oa_format fmt, const struct oa_writer *w,
+    struct chat_request *cr, struct json_object *root, struct tools_req *tr,
+    struct rf_req *rf, struct session *ss, struct route *rt,
+    struct chat_plan *p, enum app_err *e)
+{
+	struct api_auth auth;
+	struct own_try ot;
+	struct ctx_conf cc;
+	struct tools_req ntr;
+	enum tools_mode tm;
+	enum tools_format tf;
+	enum route_err re;
+	const char *hdr;
+	int answered;
+
+	if (fmt != OA_CHAT)
+		rf->type = RF_TEXT;
+	/* the digests, before anything below edits the messages; a legacy
+	 * completion has no conversation to continue */
+	if (fmt == OA_CHAT && session_begin(ss, r, root, cr) < 0) {
+		*e = APP_ENOMEM;
+		return -1;
+	}
+	if (cr->model == NULL || *cr->model == '\0')
+		cr->model = default_model();
+	r->model = arena_strdup(r->arena, cr->model);
+	if ((*e = api_auth(r, &auth, &answered)) != APP_OK || answered)
+		return -1;
+	if ((re = route_resolve(r->cfg, r->store, r->arena, cr->model, rt)) !=
+	    ROUTE_OK) {
+		if (re == ROUTE_ENOMEM)
+			*e = APP_ENOMEM;
+		else if (re == ROUTE_UNKNOWN)
+			*e = resp_error(r, 404, "invalid_request_error",
+			    "model_not_found", "model", "The model `%s` does "
+			    "not exist.", cr->model);
+		else
+			*e = resp_error(r, 500, "server_error", "bad_mapping",
+			    NULL, "The model `%s` is mapped to a provider this "
+			    "server does not have (%s).", cr->model,
+			    route_strerror(re));
+		return -1;
+	}
+	/*
+	 * The other dialects' clients name other vendors' models: there a
+	 * name nobody knows or maps is a 404, not ChatGPT's catch-all
+	 * (which still takes OpenAI's own names, dated or new).
+	 */
+	if (w != NULL && (rt->flags & ROUTE_FALLBACK) &&
+	    !openai_name(cr->model)) {
+		*e = resp_error(r, 404, "invalid_request_error",
+		    "model_not_found", "model", "The model `%s` does not exist "
+		    "here: map it to a provider's model (chat2api models map).",
+		    cr->model);
+		return -1;
+	}
+	/* a shared name goes to the owner that takes the client's own key */
+	ot.r = r;
+	ot.a = &auth;
+	if (auth.who == API_OTHER && !takes_own(rt->provider, &ot))
+		(void)route_other_owner(r->store, cr->model, rt, takes_own,
+		    &ot);
+	request_flags(r, cr, rt);
+	/* A long history trimmed for this provider, tool turns still whole. */
+	ctx_conf_of(r->cfg, rt->provider->id, &cc);
+	(void)ctx_apply(root, cr, &cc, rt->provider->id);
+	/* Tools become text before any provider flattens the messages. */
+	tools_conf(r->cfg, &tm, &tf);
+	if (tools_prompt_apply(r->arena, root, cr, tr, tm, tf) < 0) {
+		*e = APP_ENOMEM;
+		return -1;
+	}
+	if (rf_prompt_apply(r->arena, cr, rf) < 0) {
+		*e = APP_ENOMEM;
+		return -1;
+	}
+	if (r->cfg->upload_by_url &&
+	    chat_request_split_urls(r->arena, cr) < 0) {
+		*e = APP_ENOMEM;
+		return -1;
+	}
+	/* The team id: the provider's header, then "key,team", the body. */
+	if (rt->provider->team_header != NULL &&
+	    (hdr = req_param(r, rt->provider->team_header)) != NULL && *hdr)
+		cr->account_id = hdr;
+	else if (auth.suffix != NULL && auth.who != API_OTHER)
+		cr->account_id = auth.suffix;
+	if ((*e = plan(r, &auth, rt, p, &answered)) != APP_OK || answered)
+		return -1;
+	p->strategy = strategy_of(r->cfg, rt->provider);
+	p->tools = tr->injected ? tr : NULL;
+	p->rf = rf->type != RF_TEXT ? rf : NULL;
+	session_open(ss, rt, p->mode == PAY_POOL, p->rf != NULL,
+	    tr->injected ? tr->section : NULL);
+	if (ss->found) {
+		/* the new turns re-encoded as the whole history was; the
+		 * tool section again only when the chat was taught another */
+		ntr = *tr;
+		if (tools_prompt_apply(r->arena, ss->root, &ss->cr, &ntr,
+		    tr->injected && ss->resend_section ? TOOLS_ALWAYS :
+		    TOOLS_NEVER, tf) < 0 ||
+		    (r->cfg->upload_by_url &&
+		    chat_request_split_urls(r->arena, &ss->cr) < 0)) {
+			*e = APP_ENOMEM;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * One chat body (len bytes) through auth, routing, accounts, provider and
  * retries, the answer written in fmt, or by w when a dialect gives one.
  * /v1/completions arrives here with its prompt already turned into a chat
@@ -220,23 +340,14 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 {
 	struct chat_request cr;
 	struct json_object *root = NULL;
-	struct api_auth auth;
 	struct route rt;
-	struct own_try ot;
 	struct chat_plan p;
 	struct tools_req tr;
-	struct ctx_conf cc;
 	struct rf_req rf;
-	struct tools_req ntr;
 	/* malloc'd: a parked stream keeps this frame (BENCHMARKS §20) */
 	struct session *ss;
 	struct provider_after drop;
-	enum tools_mode tm;
-	enum tools_format tf;
-	enum route_err re;
 	enum app_err e;
-	const char *hdr;
-	int answered;
 
 	if ((ss = malloc(sizeof(*ss))) == NULL)
 		return APP_ENOMEM;
@@ -245,103 +356,12 @@ serve(struct req *r, const char *body, size_t len, enum oa_format fmt,
 		free(ss);
 		return e;
 	}
-	if (fmt != OA_CHAT)
-		rf.type = RF_TEXT;
-	/* the digests, before anything below edits the messages; a legacy
-	 * completion has no conversation to continue */
-	if (fmt == OA_CHAT && session_begin(ss, r, root, &cr) < 0) {
-		e = APP_ENOMEM;
-		goto out;
+	if (prepare(r, fmt, w, &cr, root, &tr, &rf, ss, &rt, &p, &e) == 0) {
+		p.sess = ss;
+		p.writer = w;
+		p.writer_ctx = wctx;
+		e = chat_attempts(r, &cr, &rt, &p, fmt);
 	}
-	if (cr.model == NULL || *cr.model == '\0')
-		cr.model = default_model();
-	r->model = arena_strdup(r->arena, cr.model);
-	if ((e = api_auth(r, &auth, &answered)) != APP_OK || answered)
-		goto out;
-	if ((re = route_resolve(r->cfg, r->store, r->arena, cr.model, &rt)) !=
-	    ROUTE_OK) {
-		if (re == ROUTE_ENOMEM)
-			e = APP_ENOMEM;
-		else if (re == ROUTE_UNKNOWN)
-			e = resp_error(r, 404, "invalid_request_error",
-			    "model_not_found", "model", "The model `%s` does "
-			    "not exist.", cr.model);
-		else
-			e = resp_error(r, 500, "server_error", "bad_mapping",
-			    NULL, "The model `%s` is mapped to a provider this "
-			    "server does not have (%s).", cr.model,
-			    route_strerror(re));
-		goto out;
-	}
-	/*
-	 * The other dialects' clients name other vendors' models: there a
-	 * name nobody knows or maps is a 404, not ChatGPT's catch-all
-	 * (which still takes OpenAI's own names, dated or new).
-	 */
-	if (w != NULL && (rt.flags & ROUTE_FALLBACK) &&
-	    !openai_name(cr.model)) {
-		e = resp_error(r, 404, "invalid_request_error",
-		    "model_not_found", "model", "The model `%s` does not exist "
-		    "here: map it to a provider's model (chat2api models map).",
-		    cr.model);
-		goto out;
-	}
-	/* a shared name goes to the owner that takes the client's own key */
-	ot.r = r;
-	ot.a = &auth;
-	if (auth.who == API_OTHER && !takes_own(rt.provider, &ot))
-		(void)route_other_owner(r->store, cr.model, &rt, takes_own,
-		    &ot);
-	request_flags(r, &cr, &rt);
-	/* A long history trimmed for this provider, tool turns still whole. */
-	ctx_conf_of(r->cfg, rt.provider->id, &cc);
-	(void)ctx_apply(root, &cr, &cc, rt.provider->id);
-	/* Tools become text before any provider flattens the messages. */
-	tools_conf(r->cfg, &tm, &tf);
-	if (tools_prompt_apply(r->arena, root, &cr, &tr, tm, tf) < 0) {
-		e = APP_ENOMEM;
-		goto out;
-	}
-	if (rf_prompt_apply(r->arena, &cr, &rf) < 0) {
-		e = APP_ENOMEM;
-		goto out;
-	}
-	if (r->cfg->upload_by_url &&
-	    chat_request_split_urls(r->arena, &cr) < 0) {
-		e = APP_ENOMEM;
-		goto out;
-	}
-	/* The team id: the provider's header, then "key,team", the body. */
-	if (rt.provider->team_header != NULL &&
-	    (hdr = req_param(r, rt.provider->team_header)) != NULL && *hdr)
-		cr.account_id = hdr;
-	else if (auth.suffix != NULL && auth.who != API_OTHER)
-		cr.account_id = auth.suffix;
-	if ((e = plan(r, &auth, &rt, &p, &answered)) != APP_OK || answered)
-		goto out;
-	p.strategy = strategy_of(r->cfg, rt.provider);
-	p.tools = tr.injected ? &tr : NULL;
-	p.rf = rf.type != RF_TEXT ? &rf : NULL;
-	session_open(ss, &rt, p.mode == PAY_POOL, p.rf != NULL,
-	    tr.injected ? tr.section : NULL);
-	if (ss->found) {
-		/* the new turns re-encoded as the whole history was; the
-		 * tool section again only when the chat was taught another */
-		ntr = tr;
-		if (tools_prompt_apply(r->arena, ss->root, &ss->cr, &ntr,
-		    tr.injected && ss->resend_section ? TOOLS_ALWAYS :
-		    TOOLS_NEVER, tf) < 0 ||
-		    (r->cfg->upload_by_url &&
-		    chat_request_split_urls(r->arena, &ss->cr) < 0)) {
-			e = APP_ENOMEM;
-			goto out;
-		}
-	}
-	p.sess = ss;
-	p.writer = w;
-	p.writer_ctx = wctx;
-	e = chat_attempts(r, &cr, &rt, &p, fmt);
-out:
 	/* chat_attempts ended it; here only what an early exit left */
 	session_end(ss, &drop);
 	json_object_put(root);

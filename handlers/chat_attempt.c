@@ -124,30 +124,6 @@ struct picked {
 	size_t			 nfields;
 };
 
-/* The pick itself in a frame of its own, gone before the chat starts. */
-static enum store_err __attribute__((noinline))
-pick_account(struct store *st, const struct acct_pick_opts *po,
-    struct acct_pick_why *why, struct picked *out)
-{
-	struct acct_pick pk;
-	enum store_err se;
-
-	memset(&pk, 0, sizeof(pk));
-	if ((se = acct_pick(st, po, &pk, why)) != STORE_OK)
-		return se;
-	snprintf(out->id, sizeof(out->id), "%s", pk.info.id);
-	snprintf(out->fingerprint, sizeof(out->fingerprint), "%s",
-	    pk.info.fingerprint);
-	snprintf(out->provider, sizeof(out->provider), "%s", pk.info.provider);
-	snprintf(out->team_id, sizeof(out->team_id), "%s", pk.info.team_id);
-	out->kind = pk.info.kind;
-	/* the secrets change hands */
-	out->secret = pk.secret;
-	out->fields = pk.fields;
-	out->nfields = pk.nfields;
-	return STORE_OK;
-}
-
 static void
 picked_free(struct picked *p)
 {
@@ -368,6 +344,67 @@ repair(struct req *r, struct provider_call *pc, struct rf_sink *rs,
 		rf_sink_fail(rs);
 }
 
+enum pick_out { PICK_TAKEN, PICK_ANON, PICK_STOP };
+
+/*
+ * The next account from the pool into out, or the anonymous way where
+ * the provider has one and no account is left; PICK_STOP once the sink
+ * has the reason there is none.  In a frame of its own (the store's pick,
+ * the options, the reasons), gone before the chat starts.
+ */
+static enum pick_out __attribute__((noinline))
+pick_account(struct req *r, const struct route *rt, const struct chat_plan *p,
+    struct oa_sink *sink, const char *const *tried, size_t ntried, int retry,
+    struct picked *out)
+{
+	struct acct_pick_opts po;
+	struct acct_pick_why why;
+	struct acct_pick pk;
+	enum store_err se;
+
+	if (r->store == NULL) {
+		sink_fail(sink, 503, "server_error", "store_down", "The account "
+		    "store is unavailable.");
+		return PICK_STOP;
+	}
+	memset(&po, 0, sizeof(po));
+	po.provider = rt->provider->id;
+	po.strategy = p->strategy;
+	po.prefer = rt->pin_account;
+	/* a continued session wants its own account back */
+	if (po.prefer == NULL && p->sess != NULL && p->sess->found)
+		po.prefer = p->sess->rec->account;
+	po.skip = tried;
+	po.nskip = ntried;
+	po.reuse_skipped = retry && transient(sink);
+	memset(&pk, 0, sizeof(pk));
+	se = acct_pick(r->store, &po, &pk, &why);
+	if (se == STORE_NOTFOUND) {
+		if (sink->err_status)
+			return PICK_STOP;	/* keep the last real error */
+		if (why.over_limit == 0 && (rt->provider->flags & PROVIDER_ANON))
+			return PICK_ANON;	/* as the reference */
+		none_left(r, rt, &why, sink);
+		return PICK_STOP;
+	}
+	if (se != STORE_OK) {
+		sink_fail(sink, 503, "server_error", "store_error", "The account "
+		    "store failed: %s.", store_strerror(se));
+		return PICK_STOP;
+	}
+	snprintf(out->id, sizeof(out->id), "%s", pk.info.id);
+	snprintf(out->fingerprint, sizeof(out->fingerprint), "%s",
+	    pk.info.fingerprint);
+	snprintf(out->provider, sizeof(out->provider), "%s", pk.info.provider);
+	snprintf(out->team_id, sizeof(out->team_id), "%s", pk.info.team_id);
+	out->kind = pk.info.kind;
+	/* the secrets change hands */
+	out->secret = pk.secret;
+	out->fields = pk.fields;
+	out->nfields = pk.nfields;
+	return PICK_TAKEN;
+}
+
 enum app_err
 chat_attempts(struct req *r, const struct chat_request *cr,
     const struct route *rt, const struct chat_plan *p, enum oa_format fmt)
@@ -383,13 +420,11 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	struct later *later = NULL;
 	struct provider_account acct;
 	struct picked *pick;	/* malloc'd: see struct picked */
-	struct acct_pick_opts po;
-	struct acct_pick_why why;
+	enum pick_out po_out;
 	const char **tried;
 	size_t ntried = 0;
 	long attempt, n = r->cfg->retry_times + 1;
 	long long t0;
-	enum store_err se;
 	enum app_err e;
 	int taken = 0, anon = 0, solves;
 
@@ -445,40 +480,13 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 	for (attempt = 0; attempt < n; attempt++) {
 		pc.account = p->mode == PAY_OWN ? p->own : NULL;
 		if (p->mode == PAY_POOL && !anon) {
-			if (r->store == NULL) {
-				sink_fail(&sink, 503, "server_error",
-				    "store_down", "The account store is "
-				    "unavailable.");
+			po_out = pick_account(r, rt, p, &sink, tried, ntried,
+			    attempt > 0, pick);
+			if (po_out == PICK_STOP)
 				break;
-			}
-			memset(&po, 0, sizeof(po));
-			po.provider = rt->provider->id;
-			po.strategy = p->strategy;
-			po.prefer = rt->pin_account;
-			/* a continued session wants its own account back */
-			if (po.prefer == NULL && p->sess != NULL &&
-			    p->sess->found)
-				po.prefer = p->sess->rec->account;
-			po.skip = tried;
-			po.nskip = ntried;
-			po.reuse_skipped = attempt > 0 && transient(&sink);
-			se = pick_account(r->store, &po, &why, pick);
-			if (se == STORE_NOTFOUND) {
-				if (sink.err_status)
-					break;	/* keep the last real error */
-				if (why.over_limit == 0 &&
-				    (rt->provider->flags & PROVIDER_ANON))
-					anon = 1;	/* as the reference */
-				else {
-					none_left(r, rt, &why, &sink);
-					break;
-				}
-			} else if (se != STORE_OK) {
-				sink_fail(&sink, 503, "server_error",
-				    "store_error", "The account store failed: "
-				    "%s.", store_strerror(se));
-				break;
-			} else {
+			if (po_out == PICK_ANON)
+				anon = 1;
+			else {
 				taken = 1;
 				tried[ntried++] = arena_strdup(r->arena,
 				    pick->id);

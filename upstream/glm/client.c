@@ -59,7 +59,8 @@ conversation_delete(void *u)
 	buf_free(&b);
 }
 
-static void
+/* Not inlined: the copy would sit in the frame a parked stream keeps. */
+static void __attribute__((noinline))
 defer_delete(const struct provider_call *pc, const struct glm_call *c,
     const char *assistant, const char *conv)
 {

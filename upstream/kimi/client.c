@@ -231,8 +231,9 @@ refused(struct kimi_call *c, int try, const char *detail)
 	return CHAT_OVER;
 }
 
-/* A 200 whose body is a JSON error instead of the stream. */
-static enum chat_rc
+/* A 200 whose body is a JSON error instead of the stream.  Not inlined:
+ * its message buffer would sit in the frame a parked stream keeps. */
+static enum chat_rc __attribute__((noinline))
 fail_body(struct stream_ctx *sc, int try)
 {
 	struct kc_end e;
@@ -250,8 +251,12 @@ fail_body(struct stream_ctx *sc, int try)
 	return CHAT_OVER;
 }
 
-/* What the transfer and the decoder ended with, told to the sink. */
-static enum chat_rc
+/*
+ * What the transfer and the decoder ended with, told to the sink.  Not
+ * inlined: its error text buffer would sit in the frame a parked stream
+ * keeps (BENCHMARKS.md §20).
+ */
+static enum chat_rc __attribute__((noinline))
 outcome(struct stream_ctx *sc, enum up_err e, int try)
 {
 	const struct chat_sink *k = sc->pc->sink;

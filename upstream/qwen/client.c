@@ -71,7 +71,8 @@ session_delete(void *u)
 	(void)session_delete_now(u);
 }
 
-static void
+/* Not inlined: the copy would sit in the frame a parked stream keeps. */
+static void __attribute__((noinline))
 defer_delete(const struct provider_call *pc, const struct qw_call *c,
     const char *session)
 {
