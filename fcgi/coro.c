@@ -1,10 +1,9 @@
 /*
  * Coroutines (see coro.h), switched by fcgi/coro_switch.c.  Each has a
- * stack of its own in
- * an anonymous mapping with a guard page below it.  A coroutine is run
- * by one thread at a time but may continue on another after a park, so
- * nothing here keeps a thread-local across a park, and the
- * AddressSanitizer is told of every stack switch.
+ * stack of its own in an anonymous mapping with a guard page below it.
+ * A coroutine is run by one thread at a time but may continue on
+ * another after a park, so nothing here keeps a thread-local across a
+ * park, and the AddressSanitizer is told of every stack switch.
  */
 #include "config.h"
 
@@ -282,8 +281,8 @@ trim_stack(struct coro *co)
 	if (sp == 0 || end <= lo || end > lo + CORO_STACK)
 		return;
 	madvise((void *)lo, end - lo, MADV_DONTNEED);
-	/* what a parked stream keeps of its stack: a page per 4 KiB here
-	 * (tests/integration/test_streams.py holds a ChatGPT one to a page) */
+	/* how deep it parked: every 4 KiB is a page the stream keeps
+	 * (tests/integration/test_streams.py holds ChatGPT's to one) */
 	log_debug("coro: parked with %lu bytes of stack in use",
 	    (unsigned long)(lo + CORO_STACK - sp));
 #else

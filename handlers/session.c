@@ -417,7 +417,7 @@ session_tap(void *u, const char *name, size_t nl, const char *s, size_t n)
 		feed(ss->text_md, s, n);
 	else if (ss->calls_md == NULL &&
 	    (ss->calls_md = answer_md()) == NULL)
-		ss->on = 0;	/* no memory: this answer ends the session */
+		ss->lost = 1;	/* no memory: this answer is not kept */
 	else {
 		feed_call(ss->calls_md, name, nl, s, n);
 		ss->ncalls++;
@@ -468,6 +468,8 @@ session_after_attempt(struct session *ss, const char *account_id, int ok)
 
 	if (!ss->on || account_id == NULL)
 		return;
+	/* an answer whose digest is incomplete can never be found again */
+	ok = ok && !ss->lost;
 	if (ss->continuing && !ok) {
 		/* the chat may hold half an answer: it ends with this */
 		let_go_taken(ss);

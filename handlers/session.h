@@ -55,6 +55,7 @@ struct session {
 	/* this attempt's part (provider_call.session) */
 	struct provider_session	 ps;
 	int			 continuing;	/* this attempt continues rec */
+	int			 lost;		/* no memory for a digest: not kept */
 	/* the answer as the client received it */
 	void			*text_md, *calls_md;
 	size_t			 ncalls;
