@@ -24,7 +24,8 @@ if [ "$install" -eq 1 ]; then
 	pkgs="build-essential autoconf automake pkg-config libfcgi-dev
 	libfcgi-bin libcurl4-openssl-dev libjson-c-dev libssl-dev liblmdb-dev
 	lmdb-utils check nginx-light lighttpd apache2 libapache2-mod-fcgid
-	spawn-fcgi curl python3 chromium zstd brotli libhiredis-dev redis-server openssl"
+	spawn-fcgi curl python3 chromium zstd brotli libhiredis-dev redis-server openssl
+	prometheus"
 	missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 	# node may come from elsewhere (nodesource ships npm inside nodejs)
 	command -v node >/dev/null 2>&1 || missing="$missing nodejs"
