@@ -115,11 +115,20 @@ void
 accounts_provider_account(const struct acct_info *i, const char *secret,
     const struct acct_field *f, size_t nf, struct provider_account *a)
 {
+	accounts_provider_account_of(i->id, i->kind, i->team_id, secret, f, nf,
+	    a);
+}
+
+void
+accounts_provider_account_of(const char *id, int kind, const char *team_id,
+    const char *secret, const struct acct_field *f, size_t nf,
+    struct provider_account *a)
+{
 	memset(a, 0, sizeof(*a));
-	a->id = i->id;
+	a->id = id;
 	a->secret = secret;
-	a->kind = i->kind;
-	a->team_id = i->team_id[0] ? i->team_id : NULL;
+	a->kind = kind;
+	a->team_id = team_id[0] ? team_id : NULL;
 	a->fields = f;
 	a->nfields = nf;
 }

@@ -17,6 +17,10 @@
 void	 accounts_provider_account(const struct acct_info *, const char *secret,
 	    const struct acct_field *, size_t nfields,
 	    struct provider_account *);
+/* The same from an account's parts (team_id "" for none). */
+void	 accounts_provider_account_of(const char *id, int kind,
+	    const char *team_id, const char *secret, const struct acct_field *,
+	    size_t nfields, struct provider_account *);
 
 /* One account's check, as validate reports it. */
 struct accounts_checked {

@@ -17,6 +17,7 @@
 
 #include "fcgi/log.h"
 #include "fcgi/resp.h"
+#include "handlers/accounts_ops.h"
 #include "handlers/admin_auth.h"
 #include "handlers/chat_attempt.h"
 #include "handlers/reqdone.h"
@@ -131,19 +132,6 @@ picked_free(struct picked *p)
 	p->secret = NULL;
 	p->fields = NULL;
 	p->nfields = 0;
-}
-
-/* As accounts_provider_account(), from what the attempts kept. */
-static void
-picked_account(const struct picked *p, struct provider_account *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->id = p->id;
-	a->secret = p->secret;
-	a->kind = p->kind;
-	a->team_id = p->team_id[0] ? p->team_id : NULL;
-	a->fields = p->fields;
-	a->nfields = p->nfields;
 }
 
 /*
@@ -492,7 +480,9 @@ chat_attempts(struct req *r, const struct chat_request *cr,
 				    pick->id);
 				r->obs.account_fp = arena_strdup(r->arena,
 				    pick->fingerprint);
-				picked_account(pick, &acct);
+				accounts_provider_account_of(pick->id,
+				    pick->kind, pick->team_id, pick->secret,
+				    pick->fields, pick->nfields, &acct);
 				pc.account = &acct;
 			}
 		}
